@@ -1,0 +1,140 @@
+//! What a provider can do, written out in full by every provider; the client gate and the
+//! conformance suite both read it.
+
+use serde::Serialize;
+
+use crate::idempotency::IdempotencySupport;
+use crate::money::{Currency, Money};
+
+/// Everything a provider supports.
+#[derive(Debug, Clone, Serialize)]
+pub struct Capabilities {
+    /// Charge operations.
+    pub charge: ChargeCapabilities,
+    /// Refund operations.
+    pub refund: RefundCapabilities,
+    /// Listing.
+    pub list: ListCapabilities,
+    /// How each mutating operation honours repeats.
+    pub idempotency: IdempotencyCapabilities,
+    /// Payment sources accepted.
+    pub sources: SourceCapabilities,
+    /// Currencies accepted; empty means any ISO 4217 currency.
+    pub currencies: &'static [Currency],
+    /// Per-currency amount limits (inclusive), checked before any I/O.
+    pub amount_limits: &'static [AmountLimit],
+    /// Whether webhook verification is implemented.
+    pub webhooks: bool,
+}
+
+/// Charge operations.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ChargeCapabilities {
+    /// Create a charge.
+    pub create: bool,
+    /// Read a charge.
+    pub retrieve: bool,
+    /// Authorize now, capture later.
+    pub capture_later: bool,
+    /// Capture less than authorized.
+    pub partial_capture: bool,
+    /// Cancel (void) before capture.
+    pub cancel: bool,
+    /// List charges.
+    pub list: bool,
+    /// Charges finish asynchronously (the payer acts; a webhook or poll tells the result).
+    pub async_completion: bool,
+}
+
+/// Refund operations.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct RefundCapabilities {
+    /// Refund everything.
+    pub full: bool,
+    /// Refund part.
+    pub partial: bool,
+    /// Several partial refunds on one charge.
+    pub multiple_partial: bool,
+    /// Read one refund.
+    pub retrieve: bool,
+    /// List a charge's refunds.
+    pub list: bool,
+    /// Refunds finish asynchronously (start `pending`).
+    pub async_completion: bool,
+}
+
+/// How a provider pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ListStyle {
+    /// `offset` + `limit`.
+    Offset,
+    /// `starting_after` / `ending_before` ids.
+    Cursor,
+    /// `next` links.
+    Link,
+    /// No list endpoint.
+    None,
+}
+
+/// Listing.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct ListCapabilities {
+    /// The paging style.
+    pub style: ListStyle,
+    /// The largest page size the provider accepts.
+    pub max_limit: u32,
+    /// Whether lists can walk oldest first.
+    pub oldest_first: bool,
+}
+
+/// Per-operation idempotency.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct IdempotencyCapabilities {
+    /// Creating a charge.
+    pub create_charge: IdempotencySupport,
+    /// Capturing.
+    pub capture_charge: IdempotencySupport,
+    /// Canceling.
+    pub cancel_charge: IdempotencySupport,
+    /// Creating a refund.
+    pub create_refund: IdempotencySupport,
+}
+
+/// Accepted payment sources.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct SourceCapabilities {
+    /// Provider tokens.
+    pub token: bool,
+    /// Stored customers.
+    pub customer: bool,
+    /// Raw cards.
+    pub card: bool,
+    /// Asynchronous channels (alipay, wx, …).
+    pub channel: bool,
+}
+
+/// Inclusive amount limits in one currency's minor units.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct AmountLimit {
+    /// The currency.
+    pub currency: Currency,
+    /// Smallest amount.
+    pub min: i64,
+    /// Largest amount.
+    pub max: i64,
+}
+
+impl Capabilities {
+    /// Whether `currency` is accepted.
+    pub fn accepts_currency(&self, currency: Currency) -> bool {
+        self.currencies.is_empty() || self.currencies.contains(&currency)
+    }
+
+    /// The limit for `amount`'s currency that it breaks, if any.
+    pub fn limit_broken_by(&self, amount: Money) -> Option<&AmountLimit> {
+        self.amount_limits
+            .iter()
+            .find(|l| l.currency == amount.currency && (amount.minor < l.min || amount.minor > l.max))
+    }
+}

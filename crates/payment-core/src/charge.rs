@@ -1,0 +1,232 @@
+//! The `Charge` capability and the charge resource it returns.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::idempotency::RequestOptions;
+use crate::money::Money;
+use crate::pagination::{ListPaginator, Keyed};
+use crate::source::PaymentSource;
+use crate::time::Timestamp;
+
+/// A provider's charge id, opaque to callers; round-trips through JSON and the CLI unchanged.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ChargeId(String);
+
+impl ChargeId {
+    /// Wraps a provider's id.
+    pub fn new(id: impl Into<String>) -> ChargeId {
+        ChargeId(id.into())
+    }
+
+    /// The id text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for ChargeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ChargeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ChargeId({})", self.0)
+    }
+}
+
+/// Where a charge is in its life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ChargeStatus {
+    /// Submitted; the provider has not decided yet.
+    Pending,
+    /// The payer must act (pay in an app, 3-D Secure); see `next_action`.
+    RequiresAction,
+    /// Authorized, not yet captured.
+    Authorized,
+    /// Captured (paid).
+    Succeeded,
+    /// Failed or declined; see `failure`.
+    Failed,
+    /// Canceled or voided before capture.
+    Canceled,
+}
+
+impl ChargeStatus {
+    /// The snake_case name.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            ChargeStatus::Pending => "pending",
+            ChargeStatus::RequiresAction => "requires_action",
+            ChargeStatus::Authorized => "authorized",
+            ChargeStatus::Succeeded => "succeeded",
+            ChargeStatus::Failed => "failed",
+            ChargeStatus::Canceled => "canceled",
+        }
+    }
+}
+
+impl fmt::Display for ChargeStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why a charge failed (asynchronous failures, or declines recorded on the resource).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeFailure {
+    /// The provider's code.
+    pub code: String,
+    /// The provider's message.
+    pub message: String,
+}
+
+/// What the payer must do to finish an asynchronous payment.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NextAction {
+    /// What kind of action (`channel_credential`, `redirect`, `three_ds`).
+    pub kind: String,
+    /// The provider's data for it (a channel credential, a URL).
+    pub data: serde_json::Value,
+}
+
+/// A charge as any provider reports it; the CLI prints this JSON shape.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChargeRecord {
+    /// The provider's name (`payjp`, `pingpp`, …).
+    pub provider: String,
+    /// The provider's id for the charge.
+    pub id: ChargeId,
+    /// Where the charge is.
+    pub status: ChargeStatus,
+    /// The amount requested.
+    pub amount: Money,
+    /// How much has been captured.
+    pub amount_captured: Money,
+    /// How much has been refunded.
+    pub amount_refunded: Money,
+    /// The merchant's order number / transaction reference.
+    pub reference: Option<String>,
+    /// A description.
+    pub description: Option<String>,
+    /// Merchant metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// When the provider created it.
+    pub created: Timestamp,
+    /// What the payer must do next, for asynchronous channels.
+    pub next_action: Option<NextAction>,
+    /// Why it failed.
+    pub failure: Option<ChargeFailure>,
+    /// The provider's own JSON, for what is not modelled.
+    pub raw: serde_json::Value,
+}
+
+impl Keyed for ChargeRecord {
+    fn key(&self) -> &str {
+        self.id.as_str()
+    }
+}
+
+/// A request to create a charge.
+#[derive(Debug, Clone)]
+pub struct CreateCharge {
+    /// How much, in which currency.
+    pub amount: Money,
+    /// What pays.
+    pub source: PaymentSource,
+    /// `true` to capture at once; `false` to authorize only and capture later.
+    pub capture: bool,
+    /// The merchant's order number; providers that need one derive it from the idempotency key if absent.
+    pub reference: Option<String>,
+    /// A description shown to the merchant (and payer, for some channels).
+    pub description: Option<String>,
+    /// Merchant metadata.
+    pub metadata: BTreeMap<String, String>,
+    /// The payer's IP address (required by some channels).
+    pub payer_ip: Option<String>,
+}
+
+impl CreateCharge {
+    /// A capture-at-once charge of `amount` from `source`.
+    pub fn new(amount: Money, source: PaymentSource) -> CreateCharge {
+        CreateCharge {
+            amount,
+            source,
+            capture: true,
+            reference: None,
+            description: None,
+            metadata: BTreeMap::new(),
+            payer_ip: None,
+        }
+    }
+
+    /// Authorize only; capture later.
+    pub fn authorize_only(mut self) -> CreateCharge {
+        self.capture = false;
+        self
+    }
+
+    /// Sets the merchant reference.
+    pub fn reference(mut self, reference: impl Into<String>) -> CreateCharge {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    /// Sets the description.
+    pub fn description(mut self, description: impl Into<String>) -> CreateCharge {
+        self.description = Some(description.into());
+        self
+    }
+
+    /// Adds one metadata entry.
+    pub fn metadata(mut self, key: impl Into<String>, value: impl Into<String>) -> CreateCharge {
+        self.metadata.insert(key.into(), value.into());
+        self
+    }
+}
+
+/// Which order a list walks in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ListOrder {
+    /// Newest first (every provider's default).
+    #[default]
+    NewestFirst,
+    /// Oldest first, where the provider supports walking backwards.
+    OldestFirst,
+}
+
+/// Filters for listing charges.
+#[derive(Debug, Clone, Default)]
+pub struct ListCharges {
+    /// Items per page (each provider caps it at its `max_limit`).
+    pub page_size: Option<u32>,
+    /// Only charges created at or after this time.
+    pub created_from: Option<Timestamp>,
+    /// Only charges created before this time.
+    pub created_to: Option<Timestamp>,
+    /// Walk order.
+    pub order: ListOrder,
+}
+
+/// Creating, reading, capturing, canceling and listing charges.
+#[async_trait]
+pub trait Charge: Send + Sync {
+    /// Creates a charge; the idempotency key in `options` (or a generated one) is reused on every retry.
+    async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord>;
+    /// Reads a charge.
+    async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord>;
+    /// Captures an authorized charge, in full (`None`) or in part.
+    async fn capture_charge(&self, id: &ChargeId, amount: Option<Money>, options: &RequestOptions) -> Result<ChargeRecord>;
+    /// Cancels (voids) a charge that is not captured.
+    async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord>;
+    /// Lists charges lazily, page by page.
+    fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord>;
+}

@@ -1,0 +1,207 @@
+//! `PaymentClient`: the handle apps hold; checks capabilities before any I/O.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::capabilities::Capabilities;
+use crate::charge::{ChargeId, ChargeRecord, CreateCharge, ListCharges, ListOrder};
+use crate::error::{Error, Result};
+use crate::idempotency::RequestOptions;
+use crate::money::Money;
+use crate::pagination::ListPaginator;
+use crate::provider::Provider;
+use crate::refund::{CreateRefund, ListRefunds, RefundId, RefundRecord};
+use crate::source::PaymentSource;
+
+/// A cheap-to-clone handle on one provider, with capability checks before any I/O.
+#[derive(Clone)]
+pub struct PaymentClient {
+    provider: Arc<dyn Provider>,
+    // Keeps an embedded mock server (or anything else the client needs) alive as long as the client.
+    keep_alive: Option<Arc<dyn Any + Send + Sync>>,
+}
+
+impl PaymentClient {
+    /// Wraps a provider.
+    pub fn new(provider: Arc<dyn Provider>) -> PaymentClient {
+        PaymentClient { provider, keep_alive: None }
+    }
+
+    /// Wraps a provider and keeps `guard` alive with it (e.g. an embedded mock server).
+    pub fn with_keep_alive(provider: Arc<dyn Provider>, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
+        PaymentClient { provider, keep_alive: Some(guard) }
+    }
+
+    /// The provider's name.
+    pub fn provider_name(&self) -> &'static str {
+        self.provider.name()
+    }
+
+    /// What the provider supports.
+    pub fn capabilities(&self) -> &'static Capabilities {
+        self.provider.capabilities()
+    }
+
+    /// The provider itself.
+    pub fn provider(&self) -> &Arc<dyn Provider> {
+        &self.provider
+    }
+
+    /// The concrete provider client, for provider-only operations.
+    pub fn native<T: 'static>(&self) -> Option<&T> {
+        self.provider.as_any().downcast_ref::<T>()
+    }
+
+    /// The object kept alive with this client, if any (e.g. the embedded mock's handle).
+    pub fn keep_alive<T: 'static>(&self) -> Option<&T> {
+        self.keep_alive.as_deref().and_then(|k| k.downcast_ref::<T>())
+    }
+
+    fn refuse(&self, operation: &'static str, what: String) -> Error {
+        Error::unsupported(format!("{} does not support {what}", self.provider.name()))
+            .with_provider(self.provider.name())
+            .with_operation(operation)
+    }
+
+    fn check_amount(&self, operation: &'static str, amount: Money, limits: bool) -> Result<()> {
+        let caps = self.capabilities();
+        let tag = |e: Error| e.with_provider(self.provider.name()).with_operation(operation);
+        if amount.minor <= 0 {
+            return Err(tag(Error::invalid(format!("amount must be positive, got {amount}"))));
+        }
+        if !caps.accepts_currency(amount.currency) {
+            return Err(self.refuse(operation, format!("currency {}", amount.currency)));
+        }
+        if let Some(limit) = caps.limit_broken_by(amount).filter(|_| limits) {
+            return Err(tag(Error::invalid(format!(
+                "amount {amount} is outside {}'s limits {}..={} {}",
+                self.provider.name(),
+                limit.min,
+                limit.max,
+                limit.currency
+            ))));
+        }
+        Ok(())
+    }
+
+    /// Creates a charge (see [`crate::Charge::create_charge`]).
+    pub async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
+        let caps = self.capabilities();
+        let op = "create_charge";
+        if !caps.charge.create {
+            return Err(self.refuse(op, "creating charges".into()));
+        }
+        if !request.capture && !caps.charge.capture_later {
+            return Err(self.refuse(op, "authorize now, capture later".into()));
+        }
+        let source_ok = match &request.source {
+            PaymentSource::Token(_) => caps.sources.token,
+            PaymentSource::Customer(_) => caps.sources.customer,
+            PaymentSource::Card(_) => caps.sources.card,
+            PaymentSource::Channel { .. } => caps.sources.channel,
+        };
+        if !source_ok {
+            return Err(self.refuse(op, format!("{} payment sources", request.source.kind())));
+        }
+        self.check_amount(op, request.amount, true)?;
+        self.provider.create_charge(request, options).await
+    }
+
+    /// Reads a charge.
+    pub async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
+        if !self.capabilities().charge.retrieve {
+            return Err(self.refuse("retrieve_charge", "reading charges".into()));
+        }
+        self.provider.retrieve_charge(id).await
+    }
+
+    /// Captures an authorized charge, in full or in part.
+    pub async fn capture_charge(
+        &self,
+        id: &ChargeId,
+        amount: Option<Money>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let caps = self.capabilities();
+        if !caps.charge.capture_later {
+            return Err(self.refuse("capture_charge", "capturing later".into()));
+        }
+        if let Some(amount) = amount {
+            if !caps.charge.partial_capture {
+                return Err(self.refuse("capture_charge", "partial capture".into()));
+            }
+            self.check_amount("capture_charge", amount, false)?;
+        }
+        self.provider.capture_charge(id, amount, options).await
+    }
+
+    /// Cancels a charge that is not captured.
+    pub async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
+        if !self.capabilities().charge.cancel {
+            return Err(self.refuse("cancel_charge", "canceling charges".into()));
+        }
+        self.provider.cancel_charge(id, options).await
+    }
+
+    /// Lists charges lazily.
+    pub fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        let caps = self.capabilities();
+        if !caps.charge.list {
+            return ListPaginator::failed(self.refuse("list_charges", "listing charges".into()));
+        }
+        if query.order == ListOrder::OldestFirst && !caps.list.oldest_first {
+            return ListPaginator::failed(self.refuse("list_charges", "listing oldest first".into()));
+        }
+        if let Some(size) = query.page_size
+            && (size == 0 || size > caps.list.max_limit)
+        {
+            let e = Error::invalid(format!("page size {size} is not within 1..={}", caps.list.max_limit))
+                .with_provider(self.provider.name())
+                .with_operation("list_charges");
+            return ListPaginator::failed(e);
+        }
+        self.provider.list_charges(query)
+    }
+
+    /// Refunds a charge in full or in part.
+    pub async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
+        let caps = self.capabilities();
+        match request.amount {
+            None if !caps.refund.full => return Err(self.refuse("create_refund", "full refunds".into())),
+            Some(_) if !caps.refund.partial => return Err(self.refuse("create_refund", "partial refunds".into())),
+            // A charge's minimum does not bind its refunds: only sign and currency are checked.
+            Some(amount) => self.check_amount("create_refund", amount, false)?,
+            None => {}
+        }
+        self.provider.create_refund(request, options).await
+    }
+
+    /// Reads one refund.
+    pub async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
+        if !self.capabilities().refund.retrieve {
+            return Err(self.refuse("retrieve_refund", "reading single refunds".into()));
+        }
+        self.provider.retrieve_refund(charge_id, refund_id).await
+    }
+
+    /// Lists a charge's refunds lazily.
+    pub fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord> {
+        if !self.capabilities().refund.list {
+            return ListPaginator::failed(self.refuse("list_refunds", "listing refunds".into()));
+        }
+        self.provider.list_refunds(charge_id, query)
+    }
+}
+
+impl fmt::Debug for PaymentClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PaymentClient").field("provider", &self.provider).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for PaymentClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.provider, f)
+    }
+}

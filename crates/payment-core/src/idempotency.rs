@@ -1,0 +1,167 @@
+//! Idempotency keys and how each provider operation honours a repeated request.
+
+use std::fmt;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The key that makes one logical call safe to repeat; fixed before the first attempt.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct IdempotencyKey(String);
+
+impl IdempotencyKey {
+    /// Longest key accepted by any provider's rules here.
+    pub const MAX_LEN: usize = 255;
+
+    /// A caller-chosen key: 1 to 255 visible ASCII characters.
+    pub fn new(key: impl Into<String>) -> Result<IdempotencyKey> {
+        let key = key.into();
+        if key.is_empty() || key.len() > Self::MAX_LEN {
+            return Err(Error::invalid(format!(
+                "idempotency key must be 1 to {} characters, got {}",
+                Self::MAX_LEN,
+                key.len()
+            )));
+        }
+        if let Some(c) = key.chars().find(|c| !c.is_ascii_graphic()) {
+            return Err(Error::invalid(format!("idempotency key contains {c:?}; use visible ASCII only")));
+        }
+        Ok(IdempotencyKey(key))
+    }
+
+    /// A fresh random key (UUID v4).
+    pub fn generate() -> IdempotencyKey {
+        IdempotencyKey(uuid::Uuid::new_v4().to_string())
+    }
+
+    /// The key text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Checks a provider's own limits: at most `max_len` characters, each accepted by `allowed`.
+    pub fn check(&self, provider: &'static str, max_len: usize, allowed: fn(char) -> bool) -> Result<()> {
+        if self.0.len() > max_len {
+            return Err(Error::invalid(format!(
+                "idempotency key is {} characters; {provider} accepts at most {max_len}",
+                self.0.len()
+            ))
+            .with_provider(provider));
+        }
+        if let Some(c) = self.0.chars().find(|c| !allowed(*c)) {
+            return Err(Error::invalid(format!("idempotency key character {c:?} is not accepted by {provider}"))
+                .with_provider(provider));
+        }
+        Ok(())
+    }
+}
+
+impl TryFrom<String> for IdempotencyKey {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Self> {
+        IdempotencyKey::new(s)
+    }
+}
+
+impl From<IdempotencyKey> for String {
+    fn from(k: IdempotencyKey) -> String {
+        k.0
+    }
+}
+
+impl fmt::Display for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for IdempotencyKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "IdempotencyKey({})", self.0)
+    }
+}
+
+/// How a provider treats a repeat of one operation; decides what the retry engine may resend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum IdempotencySupport {
+    /// Repeating has no further effect by nature (reads).
+    Safe,
+    /// The provider returns the original result for a repeated key.
+    Replay,
+    /// The provider refuses a reused natural key; after an ambiguous failure, look the object up.
+    RejectDuplicate {
+        /// How the object is looked up (for humans and `payment providers`).
+        lookup: &'static str,
+    },
+    /// Nothing makes a repeat safe: never resent after an ambiguous failure.
+    None,
+}
+
+impl IdempotencySupport {
+    /// Whether a request that may have reached the provider can be followed by another attempt.
+    pub fn survives_ambiguity(&self) -> bool {
+        !matches!(self, IdempotencySupport::None)
+    }
+}
+
+/// Per-call options: the idempotency key and a deadline over the whole call, retries included.
+#[derive(Debug, Clone, Default)]
+pub struct RequestOptions {
+    /// The key to use; a UUID v4 is generated when absent.
+    pub idempotency_key: Option<IdempotencyKey>,
+    /// The deadline for the whole call (all attempts and waits).
+    pub timeout: Option<Duration>,
+}
+
+impl RequestOptions {
+    /// Options with a caller-chosen idempotency key.
+    pub fn with_key(key: IdempotencyKey) -> RequestOptions {
+        RequestOptions { idempotency_key: Some(key), timeout: None }
+    }
+
+    /// Sets the deadline.
+    pub fn timeout(mut self, timeout: Duration) -> RequestOptions {
+        self.timeout = Some(timeout);
+        self
+    }
+
+    /// The key for this call: the caller's, or a fresh one. Call once, before the first attempt.
+    pub fn key_or_generate(&self) -> IdempotencyKey {
+        self.idempotency_key.clone().unwrap_or_else(IdempotencyKey::generate)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_validated() {
+        assert!(IdempotencyKey::new("").is_err());
+        assert!(IdempotencyKey::new("a b").is_err());
+        assert!(IdempotencyKey::new("é").is_err());
+        assert!(IdempotencyKey::new("x".repeat(256)).is_err());
+        assert!(IdempotencyKey::new("order-1:attempt_2").is_ok());
+        let generated = IdempotencyKey::generate();
+        assert_eq!(generated.as_str().len(), 36);
+        assert_ne!(generated, IdempotencyKey::generate());
+    }
+
+    #[test]
+    fn provider_limits_apply() {
+        let key = IdempotencyKey::new("abc:def").unwrap();
+        assert!(key.check("p", 10, |c| c.is_ascii_alphanumeric() || c == ':').is_ok());
+        assert!(key.check("p", 5, |_| true).is_err());
+        assert!(key.check("p", 10, |c| c.is_ascii_alphanumeric()).is_err());
+    }
+
+    #[test]
+    fn keys_deserialize_through_validation() {
+        assert!(serde_json::from_str::<IdempotencyKey>("\"ok-key\"").is_ok());
+        assert!(serde_json::from_str::<IdempotencyKey>("\"bad key\"").is_err());
+    }
+}

@@ -1,0 +1,44 @@
+//! Neutral types and traits of the payment framework, and its idempotent retry engine.
+//!
+//! Providers implement [`Charge`] and [`Refund`] (and so [`Provider`]); apps hold a
+//! [`PaymentClient`]. Money is integer minor units ([`Money`]); every failure is one [`Error`].
+#![forbid(unsafe_code)]
+
+pub mod capabilities;
+pub mod charge;
+pub mod client;
+pub mod config;
+mod currency;
+pub mod error;
+pub mod idempotency;
+pub mod money;
+pub mod pagination;
+pub mod provider;
+pub mod refund;
+pub mod registry;
+pub mod retry;
+pub mod source;
+pub mod time;
+pub mod transport;
+pub mod webhook;
+
+pub use capabilities::{
+    AmountLimit, Capabilities, ChargeCapabilities, IdempotencyCapabilities, ListCapabilities, ListStyle,
+    RefundCapabilities, SourceCapabilities,
+};
+pub use charge::{Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, NextAction};
+pub use client::PaymentClient;
+pub use config::{Config, Mode, ProviderSettings};
+pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};
+pub use idempotency::{IdempotencyKey, IdempotencySupport, RequestOptions};
+pub use money::{Currency, Money, MoneyError};
+pub use pagination::{Keyed, ListPaginator, Page, PageCursor, Paginate};
+pub use provider::Provider;
+pub use refund::{CreateRefund, ListRefunds, Refund, RefundId, RefundRecord, RefundStatus};
+pub use registry::{KNOWN_PROVIDERS, ProviderDriver, Registry};
+pub use retry::{ExponentialBackoff, Once, Retry, RetryDecision, RetryPolicy};
+pub use source::{CardDetails, PaymentSource};
+pub use time::Timestamp;
+pub use webhook::{EventKind, EventRecord, WebhookEvent, WebhookVerifier};
+
+pub use async_trait::async_trait;

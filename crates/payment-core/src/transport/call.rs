@@ -1,0 +1,150 @@
+//! How a provider describes one logical call to the engine.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use super::http::{HttpRequest, HttpResponse, parse_retry_after};
+use crate::error::Result;
+use crate::idempotency::{IdempotencyKey, IdempotencySupport};
+
+/// Builds the request for one attempt; called again on every attempt so signatures and
+/// timestamps are fresh, while the body and idempotency key stay the same.
+pub type RequestFn = Arc<dyn Fn() -> Result<HttpRequest> + Send + Sync>;
+
+/// Sorts a provider's HTTP response into what the engine should do with it.
+pub type Classifier = Arc<dyn Fn(&HttpResponse) -> ReplyClass + Send + Sync>;
+
+/// What a response means for retrying.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReplyClass {
+    /// Success or a definite error: hand it to the provider.
+    Final,
+    /// The provider refused to process it for now (429, Ping++ 403): always safe to repeat.
+    RateLimited {
+        /// The provider's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// The provider failed (5xx): the request may have taken effect.
+    Unavailable {
+        /// The provider's `Retry-After`.
+        retry_after: Option<Duration>,
+    },
+    /// The natural key (order number, transaction reference) was already used.
+    DuplicateRejected,
+}
+
+/// 429 is a rate limit; 500, 502, 503 and 504 are unavailability; everything else is final.
+pub fn default_classify(response: &HttpResponse) -> ReplyClass {
+    let retry_after = parse_retry_after(response.headers());
+    match response.status().as_u16() {
+        429 => ReplyClass::RateLimited { retry_after },
+        500 | 502 | 503 | 504 => ReplyClass::Unavailable { retry_after },
+        _ => ReplyClass::Final,
+    }
+}
+
+/// Which request an attempt sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The operation itself.
+    Send,
+    /// The lookup by natural key after an ambiguous failure (`RejectDuplicate`).
+    Lookup,
+}
+
+/// How to find the object a `RejectDuplicate` operation may have created.
+#[derive(Clone)]
+pub struct Lookup {
+    /// Builds the lookup request (a read).
+    pub request: RequestFn,
+    /// Whether a successful lookup response contains the object.
+    pub found: Arc<dyn Fn(&HttpResponse) -> bool + Send + Sync>,
+}
+
+/// One logical call: the operation, how repeats are honoured, and how to build each attempt.
+#[derive(Clone)]
+pub struct Call {
+    pub(crate) operation: &'static str,
+    pub(crate) idempotency: IdempotencySupport,
+    pub(crate) key: Option<IdempotencyKey>,
+    pub(crate) reference: Option<String>,
+    pub(crate) request: RequestFn,
+    pub(crate) lookup: Option<Lookup>,
+    pub(crate) classify: Classifier,
+    pub(crate) deadline: Option<Duration>,
+}
+
+impl Call {
+    /// A call of `operation` with the given repeat semantics.
+    pub fn new(
+        operation: &'static str,
+        idempotency: IdempotencySupport,
+        request: impl Fn() -> Result<HttpRequest> + Send + Sync + 'static,
+    ) -> Call {
+        Call {
+            operation,
+            idempotency,
+            key: None,
+            reference: None,
+            request: Arc::new(request),
+            lookup: None,
+            classify: Arc::new(default_classify),
+            deadline: None,
+        }
+    }
+
+    /// A read: safe to repeat at any time.
+    pub fn read(operation: &'static str, request: impl Fn() -> Result<HttpRequest> + Send + Sync + 'static) -> Call {
+        Call::new(operation, IdempotencySupport::Safe, request)
+    }
+
+    /// The idempotency key, reported in errors whose outcome is unknown.
+    pub fn key(mut self, key: IdempotencyKey) -> Call {
+        self.key = Some(key);
+        self
+    }
+
+    /// The natural key (reference), reported in errors whose outcome is unknown.
+    pub fn reference(mut self, reference: impl Into<String>) -> Call {
+        self.reference = Some(reference.into());
+        self
+    }
+
+    /// How to look the object up after an ambiguous failure (`RejectDuplicate` operations).
+    pub fn lookup(mut self, lookup: Lookup) -> Call {
+        self.lookup = Some(lookup);
+        self
+    }
+
+    /// The provider's classification of responses (default: [`default_classify`]).
+    pub fn classify(mut self, classify: Classifier) -> Call {
+        self.classify = classify;
+        self
+    }
+
+    /// A deadline for the whole call, retries included.
+    pub fn deadline(mut self, deadline: Option<Duration>) -> Call {
+        if deadline.is_some() {
+            self.deadline = deadline;
+        }
+        self
+    }
+
+    /// The operation's name.
+    pub fn operation(&self) -> &'static str {
+        self.operation
+    }
+}
+
+impl fmt::Debug for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Call")
+            .field("operation", &self.operation)
+            .field("idempotency", &self.idempotency)
+            .field("key", &self.key)
+            .field("reference", &self.reference)
+            .field("lookup", &self.lookup.is_some())
+            .finish_non_exhaustive()
+    }
+}

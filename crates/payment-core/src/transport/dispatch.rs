@@ -1,0 +1,108 @@
+//! The per-attempt service under the retry layer: builds the attempt's request and sends it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+use std::time::Instant;
+
+use futures::future::BoxFuture;
+use tower::{Service, ServiceExt};
+
+use super::call::{Call, Phase};
+use super::http::{HttpResponse, HttpService, TransportError};
+use crate::error::Error;
+use crate::retry::AttemptFailure;
+
+/// What the engine knows about one logical call while it runs.
+#[derive(Debug)]
+pub(crate) struct CallState {
+    pub(crate) started: Instant,
+    pub(crate) attempts: u32,
+    pub(crate) phase: Phase,
+    /// An earlier attempt may have taken effect and nothing has settled it yet.
+    pub(crate) ambiguous: bool,
+    /// Some attempt of this call was ambiguous (a later duplicate rejection may be our own).
+    pub(crate) ever_ambiguous: bool,
+    /// A send-phase request is on the wire right now.
+    pub(crate) in_flight: bool,
+    pub(crate) last_failure: Option<AttemptFailure>,
+}
+
+/// The request type of the retry layer: the call and its shared state.
+#[derive(Clone)]
+pub(crate) struct Attempt {
+    pub(crate) call: Arc<Call>,
+    pub(crate) state: Arc<Mutex<CallState>>,
+}
+
+impl Attempt {
+    pub(crate) fn new(call: Call) -> Attempt {
+        let state = CallState {
+            started: Instant::now(),
+            attempts: 0,
+            phase: Phase::Send,
+            ambiguous: false,
+            ever_ambiguous: false,
+            in_flight: false,
+            last_failure: None,
+        };
+        Attempt { call: Arc::new(call), state: Arc::new(Mutex::new(state)) }
+    }
+
+    pub(crate) fn state(&self) -> MutexGuard<'_, CallState> {
+        // A poisoned lock only means a panic elsewhere; the counters are still meaningful.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// One attempt's result: a response tagged with its phase, or why there was none.
+pub(crate) enum AttemptError {
+    /// The request could not be built (e.g. signing failed): definite, never retried.
+    Build(Error),
+    /// No response.
+    Transport(TransportError),
+}
+
+/// A response and which phase produced it.
+pub(crate) struct AttemptReply {
+    pub(crate) response: HttpResponse,
+    pub(crate) phase: Phase,
+}
+
+/// Sends attempts through the HTTP stack.
+#[derive(Clone)]
+pub(crate) struct Dispatch {
+    pub(crate) http: HttpService,
+}
+
+impl Service<Attempt> for Dispatch {
+    type Response = AttemptReply;
+    type Error = AttemptError;
+    type Future = BoxFuture<'static, Result<AttemptReply, AttemptError>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, attempt: Attempt) -> Self::Future {
+        let http = self.http.clone();
+        Box::pin(async move {
+            let phase = attempt.state().phase;
+            let request = match (phase, &attempt.call.lookup) {
+                (Phase::Lookup, Some(lookup)) => (lookup.request)(),
+                _ => (attempt.call.request)(),
+            }
+            .map_err(AttemptError::Build)?;
+            {
+                let mut st = attempt.state();
+                st.attempts += 1;
+                st.in_flight = phase == Phase::Send;
+            }
+            let result = http.oneshot(request).await;
+            attempt.state().in_flight = false;
+            match result {
+                Ok(response) => Ok(AttemptReply { response, phase }),
+                Err(e) => Err(AttemptError::Transport(e)),
+            }
+        })
+    }
+}

@@ -1,0 +1,141 @@
+//! The innermost service: `reqwest` sending an `http::Request<Bytes>` and reading the whole body.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+use std::time::{Duration, SystemTime};
+
+use bytes::{Bytes, BytesMut};
+use tower::Service;
+use tower::util::BoxCloneSyncService;
+
+use crate::retry::TransportFailure;
+
+/// A request as the engine sends it.
+pub type HttpRequest = http::Request<Bytes>;
+/// A response with its whole body read.
+pub type HttpResponse = http::Response<Bytes>;
+/// The boxed HTTP stack (user layers, tracing, timeout, concurrency limit, reqwest).
+pub type HttpService = BoxCloneSyncService<HttpRequest, HttpResponse, TransportError>;
+
+/// Largest response body read (a larger one is a broken response).
+const MAX_BODY: usize = 16 * 1024 * 1024;
+
+/// An attempt that produced no HTTP response.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{message}")]
+pub struct TransportError {
+    /// How it failed; decides whether the request may have been sent.
+    pub failure: TransportFailure,
+    /// What happened, for humans.
+    pub message: String,
+}
+
+impl TransportError {
+    /// A new transport error.
+    pub fn new(failure: TransportFailure, message: impl Into<String>) -> TransportError {
+        TransportError { failure, message: message.into() }
+    }
+
+    /// Whether the request may have reached the server.
+    pub fn maybe_sent(&self) -> bool {
+        self.failure != TransportFailure::Connect
+    }
+
+    fn from_reqwest(e: &reqwest::Error) -> TransportError {
+        let failure = if e.is_connect() {
+            TransportFailure::Connect
+        } else if e.is_timeout() {
+            TransportFailure::Timeout
+        } else {
+            TransportFailure::Broken
+        };
+        // reqwest's Display names the URL, never headers or bodies, so no secret leaks here.
+        let mut message = e.to_string();
+        let mut source = std::error::Error::source(e);
+        while let Some(s) = source {
+            message.push_str(": ");
+            message.push_str(&s.to_string());
+            source = s.source();
+        }
+        TransportError::new(failure, message)
+    }
+}
+
+/// `reqwest::Client` as a tower service over `http` types.
+#[derive(Debug, Clone)]
+pub struct ReqwestService {
+    client: reqwest::Client,
+}
+
+impl ReqwestService {
+    /// Wraps a client.
+    pub fn new(client: reqwest::Client) -> ReqwestService {
+        ReqwestService { client }
+    }
+}
+
+impl Service<HttpRequest> for ReqwestService {
+    type Response = HttpResponse;
+    type Error = TransportError;
+    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, TransportError>> + Send>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: HttpRequest) -> Self::Future {
+        let client = self.client.clone();
+        Box::pin(async move {
+            let request = reqwest::Request::try_from(request)
+                .map_err(|e| TransportError::new(TransportFailure::Connect, format!("invalid request: {e}")))?;
+            let mut response = client.execute(request).await.map_err(|e| TransportError::from_reqwest(&e))?;
+            let mut builder = http::Response::builder().status(response.status()).version(response.version());
+            if let Some(headers) = builder.headers_mut() {
+                *headers = std::mem::take(response.headers_mut());
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = response.chunk().await.map_err(|e| TransportError::from_reqwest(&e))? {
+                if body.len() + chunk.len() > MAX_BODY {
+                    return Err(TransportError::new(TransportFailure::Broken, "response body over 16 MiB"));
+                }
+                body.extend_from_slice(&chunk);
+            }
+            builder
+                .body(body.freeze())
+                .map_err(|e| TransportError::new(TransportFailure::Broken, format!("bad response: {e}")))
+        })
+    }
+}
+
+/// Reads `Retry-After` as delay-seconds or an HTTP-date (a past date means no wait).
+pub fn parse_retry_after(headers: &http::HeaderMap) -> Option<Duration> {
+    let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(v: &str) -> http::HeaderMap {
+        let mut h = http::HeaderMap::new();
+        h.insert(http::header::RETRY_AFTER, v.parse().unwrap());
+        h
+    }
+
+    #[test]
+    fn retry_after_seconds_and_dates() {
+        assert_eq!(parse_retry_after(&headers("3")), Some(Duration::from_secs(3)));
+        let future = httpdate::fmt_http_date(SystemTime::now() + Duration::from_secs(120));
+        let d = parse_retry_after(&headers(&future)).unwrap();
+        assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
+        assert_eq!(parse_retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(&headers("soon")), None);
+        assert_eq!(parse_retry_after(&http::HeaderMap::new()), None);
+    }
+}

@@ -1,0 +1,16 @@
+//! The transport: one idempotent retry engine over `reqwest` as a tower stack; providers only
+//! describe their requests ([`Call`]) and classify their responses ([`ReplyClass`]).
+
+mod call;
+mod dispatch;
+mod engine;
+mod http;
+mod policy;
+mod sleep;
+mod trace;
+
+pub use call::{Call, Classifier, Lookup, Phase, ReplyClass, RequestFn, default_classify};
+pub use engine::{Engine, EngineBuilder, HttpReply};
+pub use http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError, parse_retry_after};
+pub use sleep::{RecordingSleeper, Sleeper, TokioSleeper};
+pub use trace::TraceLayer;

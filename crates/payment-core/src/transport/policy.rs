@@ -1,0 +1,128 @@
+//! The `tower::retry::Policy` that applies the idempotency rules and asks the `RetryPolicy` for delays.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+
+use super::call::{Phase, ReplyClass};
+use super::dispatch::{Attempt, AttemptError, AttemptReply};
+use super::sleep::Sleeper;
+use crate::idempotency::IdempotencySupport;
+use crate::retry::{AttemptFailure, RetryContext, RetryDecision, RetryPolicy};
+
+/// Drives retries of one call.
+#[derive(Clone)]
+pub(crate) struct EnginePolicy {
+    pub(crate) policy: Arc<dyn RetryPolicy>,
+    pub(crate) sleeper: Arc<dyn Sleeper>,
+    pub(crate) deadline: Option<Duration>,
+}
+
+/// What the rules say about the attempt that just ended.
+struct Verdict {
+    failure: AttemptFailure,
+    safe: bool,
+    next_phase: Phase,
+}
+
+impl EnginePolicy {
+    /// Applies the idempotency rules (DESIGN §3.5) to one result; `None` means the result is final.
+    fn judge(attempt: &Attempt, result: &Result<AttemptReply, AttemptError>) -> Option<Verdict> {
+        let call = &attempt.call;
+        let mut st = attempt.state();
+        let has_lookup = matches!(call.idempotency, IdempotencySupport::RejectDuplicate { .. }) && call.lookup.is_some();
+        let after_ambiguity = |st: &mut super::dispatch::CallState, failure| {
+            st.ambiguous = true;
+            st.ever_ambiguous = true;
+            st.last_failure = Some(failure);
+            let next_phase = if has_lookup { Phase::Lookup } else { Phase::Send };
+            Verdict { failure, safe: call.idempotency.survives_ambiguity(), next_phase }
+        };
+        match result {
+            Err(AttemptError::Build(_)) => None,
+            Err(AttemptError::Transport(e)) => {
+                let failure = AttemptFailure::Transport(e.failure);
+                if st.phase == Phase::Lookup || !e.maybe_sent() {
+                    st.last_failure.get_or_insert(failure);
+                    // A read, or nothing was sent: repeat the same phase.
+                    Some(Verdict { failure, safe: true, next_phase: st.phase })
+                } else {
+                    Some(after_ambiguity(&mut st, failure))
+                }
+            }
+            Ok(reply) => {
+                let status = reply.response.status().as_u16();
+                match (call.classify)(&reply.response) {
+                    ReplyClass::RateLimited { retry_after } => {
+                        let failure = AttemptFailure::Status { status, retry_after };
+                        st.last_failure.get_or_insert(failure);
+                        Some(Verdict { failure, safe: true, next_phase: st.phase })
+                    }
+                    ReplyClass::Unavailable { retry_after } => {
+                        let failure = AttemptFailure::Status { status, retry_after };
+                        if st.phase == Phase::Lookup {
+                            Some(Verdict { failure, safe: true, next_phase: Phase::Lookup })
+                        } else {
+                            Some(after_ambiguity(&mut st, failure))
+                        }
+                    }
+                    ReplyClass::DuplicateRejected if st.phase == Phase::Send && st.ever_ambiguous && has_lookup => {
+                        // Our own earlier attempt created it: find it instead of failing.
+                        let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
+                        Some(Verdict { failure, safe: true, next_phase: Phase::Lookup })
+                    }
+                    ReplyClass::Final | ReplyClass::DuplicateRejected => {
+                        if reply.phase != Phase::Lookup || !reply.response.status().is_success() {
+                            return None;
+                        }
+                        let found = call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response));
+                        if found {
+                            st.ambiguous = false;
+                            return None;
+                        }
+                        // Nothing was created: the earlier attempt had no effect, so sending again is safe.
+                        st.ambiguous = false;
+                        let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
+                        Some(Verdict { failure, safe: true, next_phase: Phase::Send })
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl tower::retry::Policy<Attempt, AttemptReply, AttemptError> for EnginePolicy {
+    type Future = BoxFuture<'static, ()>;
+
+    fn retry(&mut self, attempt: &mut Attempt, result: &mut Result<AttemptReply, AttemptError>) -> Option<Self::Future> {
+        let verdict = Self::judge(attempt, result)?;
+        if !verdict.safe {
+            return None;
+        }
+        let (attempts, elapsed) = {
+            let st = attempt.state();
+            (st.attempts, st.started.elapsed())
+        };
+        let ctx = RetryContext { attempts, elapsed, failure: verdict.failure, safe_to_repeat: true };
+        // Lookups count as attempts, so the policy bounds lookup/resend cycles too; a lookup that
+        // settled that nothing happened goes straight back to sending, without waiting.
+        let lookup_found_nothing = verdict.next_phase == Phase::Send && attempt.state().phase == Phase::Lookup;
+        let after = match self.policy.decide(&ctx) {
+            RetryDecision::Stop => return None,
+            RetryDecision::Retry { .. } if lookup_found_nothing => Duration::ZERO,
+            RetryDecision::Retry { after } => after,
+        };
+        if let Some(deadline) = self.deadline
+            && elapsed + after >= deadline
+        {
+            return None;
+        }
+        attempt.state().phase = verdict.next_phase;
+        Some(self.sleeper.sleep(after))
+    }
+
+    fn clone_request(&mut self, attempt: &Attempt) -> Option<Attempt> {
+        Some(attempt.clone())
+    }
+}
