@@ -73,7 +73,13 @@ impl EnginePolicy {
                         Some(Verdict { failure, safe: true, next_phase: Phase::Lookup })
                     }
                     ReplyClass::Final | ReplyClass::DuplicateRejected => {
-                        if reply.phase != Phase::Lookup || !reply.response.status().is_success() {
+                        if reply.phase != Phase::Lookup {
+                            // A definite answer to a repeat settles any earlier ambiguous attempt: the
+                            // provider replayed it, or refused it, or it had never landed.
+                            st.ambiguous = false;
+                            return None;
+                        }
+                        if !reply.response.status().is_success() {
                             return None;
                         }
                         let found = call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response));

@@ -1,0 +1,229 @@
+//! Fault injection by rule, probability, method and path, from a seeded generator.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+use crate::rng::SeededRng;
+
+/// What a fault does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum FaultKind {
+    /// The handler runs and its state change is kept; then the connection closes with no response.
+    DropAfterCommit,
+    /// The connection closes after the request is read and before the handler runs.
+    ResetBeforeCommit,
+    /// Answer with this status (the provider's own error body) instead of running the handler.
+    Status {
+        /// The HTTP status (e.g. 503, 429).
+        status: u16,
+        /// A `Retry-After` in seconds, if any.
+        #[serde(default)]
+        retry_after: Option<u64>,
+    },
+    /// Wait this long before running the handler.
+    Delay {
+        /// Milliseconds.
+        ms: u64,
+    },
+}
+
+/// One rule: a fault, when it applies, and how often.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FaultRule {
+    /// The fault.
+    #[serde(flatten)]
+    pub kind: FaultKind,
+    /// Chance per matching request (default 1).
+    #[serde(default = "one")]
+    pub probability: f64,
+    /// HTTP methods it applies to (empty: all).
+    #[serde(default)]
+    pub methods: Vec<String>,
+    /// Path prefix it applies to (absent: all paths except `/__mock__/`).
+    #[serde(default)]
+    pub path: Option<String>,
+    /// How many times it may fire in all (absent: no limit).
+    #[serde(default)]
+    pub times: Option<u32>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+impl FaultRule {
+    /// A rule that always fires for every request.
+    pub fn always(kind: FaultKind) -> FaultRule {
+        FaultRule { kind, probability: 1.0, methods: Vec::new(), path: None, times: None }
+    }
+
+    /// Restricts to methods.
+    pub fn methods(mut self, methods: &[&str]) -> FaultRule {
+        self.methods = methods.iter().map(|m| m.to_ascii_uppercase()).collect();
+        self
+    }
+
+    /// Restricts to a path prefix.
+    pub fn path(mut self, prefix: &str) -> FaultRule {
+        self.path = Some(prefix.to_owned());
+        self
+    }
+
+    /// Fires at most `n` times.
+    pub fn times(mut self, n: u32) -> FaultRule {
+        self.times = Some(n);
+        self
+    }
+
+    /// Fires with probability `p`.
+    pub fn probability(mut self, p: f64) -> FaultRule {
+        self.probability = p;
+        self
+    }
+
+    fn matches(&self, method: &str, path: &str) -> bool {
+        (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
+            && self.path.as_deref().is_none_or(|p| path.starts_with(p))
+            && self.times != Some(0)
+    }
+}
+
+/// The `POST /__mock__/faults` body: `{"seed":1,"rules":[…]}`.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FaultPlan {
+    /// The seed of the generator (same seed, same faults).
+    #[serde(default)]
+    pub seed: u64,
+    /// The rules, tried in order.
+    pub rules: Vec<FaultRule>,
+}
+
+impl FaultPlan {
+    /// A plan with the given rules and seed 0.
+    pub fn new(rules: Vec<FaultRule>) -> FaultPlan {
+        FaultPlan { seed: 0, rules }
+    }
+
+    /// Checks the values a JSON plan may get wrong.
+    pub fn validate(&self) -> Result<(), String> {
+        for (i, r) in self.rules.iter().enumerate() {
+            if !(0.0..=1.0).contains(&r.probability) {
+                return Err(format!("rule {i}: probability {} is not within 0..=1", r.probability));
+            }
+            if let FaultKind::Status { status, .. } = r.kind
+                && !(100..=599).contains(&status)
+            {
+                return Err(format!("rule {i}: status {status} is not an HTTP status"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// What to do with one request.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FaultDecision {
+    /// Wait first.
+    pub delay: Duration,
+    /// Then, instead of (or after) the handler, this.
+    pub action: Option<FaultKind>,
+}
+
+/// The active plan and its generator.
+#[derive(Debug, Default)]
+pub struct FaultEngine {
+    rules: Vec<FaultRule>,
+    rng: Option<SeededRng>,
+}
+
+impl FaultEngine {
+    /// Replaces the plan.
+    pub fn set(&mut self, plan: FaultPlan) {
+        self.rng = Some(SeededRng::new(plan.seed));
+        self.rules = plan.rules;
+    }
+
+    /// Removes every rule.
+    pub fn clear(&mut self) {
+        self.rules.clear();
+    }
+
+    /// Decides for one request: delays add up; the first other fault that fires wins.
+    pub fn decide(&mut self, method: &str, path: &str) -> FaultDecision {
+        let mut decision = FaultDecision::default();
+        if path.starts_with("/__mock__/") {
+            return decision;
+        }
+        let rng = self.rng.get_or_insert_with(|| SeededRng::new(0));
+        for rule in self.rules.iter_mut() {
+            if !rule.matches(method, path) || !rng.chance(rule.probability) {
+                continue;
+            }
+            let fired = match &rule.kind {
+                FaultKind::Delay { ms } => {
+                    decision.delay += Duration::from_millis(*ms);
+                    true
+                }
+                other if decision.action.is_none() => {
+                    decision.action = Some(other.clone());
+                    true
+                }
+                _ => false,
+            };
+            if fired && let Some(t) = rule.times.as_mut() {
+                *t -= 1;
+            }
+        }
+        decision
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plans_parse_from_the_documented_json() {
+        let plan: FaultPlan = serde_json::from_str(
+            r#"{"seed":1,"rules":[{"kind":"drop_after_commit","probability":0.3,"methods":["POST"]},
+                {"kind":"status","status":429,"retry_after":2,"times":1},{"kind":"delay","ms":50,"path":"/v1/"}]}"#,
+        )
+        .unwrap();
+        assert_eq!(plan.rules.len(), 3);
+        assert_eq!(plan.rules[1].kind, FaultKind::Status { status: 429, retry_after: Some(2) });
+        assert!(serde_json::from_str::<FaultPlan>(r#"{"rules":[{"kind":"explode"}]}"#).is_err());
+        let bad = FaultPlan::new(vec![FaultRule::always(FaultKind::Status { status: 99, retry_after: None })]);
+        assert!(bad.validate().is_err());
+    }
+
+    #[test]
+    fn times_method_and_path_limit_a_rule() {
+        let mut e = FaultEngine::default();
+        e.set(FaultPlan::new(vec![
+            FaultRule::always(FaultKind::Status { status: 503, retry_after: None }).methods(&["post"]).path("/v1/charges").times(2),
+            FaultRule::always(FaultKind::Delay { ms: 10 }),
+        ]));
+        assert_eq!(e.decide("GET", "/v1/charges").action, None);
+        assert!(e.decide("POST", "/v1/charges").action.is_some());
+        let d = e.decide("POST", "/v1/charges/x/refund");
+        assert!(d.action.is_some());
+        assert_eq!(d.delay, Duration::from_millis(10));
+        assert_eq!(e.decide("POST", "/v1/charges").action, None, "used up");
+        assert_eq!(e.decide("POST", "/__mock__/faults"), FaultDecision::default());
+    }
+
+    #[test]
+    fn probability_is_seeded() {
+        let run = |seed| {
+            let mut e = FaultEngine::default();
+            e.set(FaultPlan { seed, rules: vec![FaultRule::always(FaultKind::DropAfterCommit).probability(0.3)] });
+            (0..1000).filter(|_| e.decide("POST", "/x").action.is_some()).count()
+        };
+        assert_eq!(run(7), run(7));
+        let hits = run(7);
+        assert!((200..400).contains(&hits), "{hits}");
+    }
+}

@@ -1,0 +1,148 @@
+//! What one running mock holds: clock, ids, idempotency table, faults, request log, and the
+//! provider's hooks for what only it knows.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use axum::response::Response;
+use serde::Serialize;
+
+use crate::clock::MockClock;
+use crate::faults::{FaultEngine, FaultPlan};
+use crate::idempotency::IdempotencyTable;
+use crate::ids::IdGen;
+
+/// Default request body limit: 1 MiB.
+pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
+
+/// One request as the mock saw it (secrets redacted).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LoggedRequest {
+    /// HTTP method.
+    pub method: String,
+    /// Path and query.
+    pub path: String,
+    /// Headers, lower-case names; `authorization` is redacted.
+    pub headers: BTreeMap<String, String>,
+    /// The body as text (first 4 KiB).
+    pub body: String,
+    /// The status answered, or `None` when the connection was dropped.
+    pub status: Option<u16>,
+    /// The fault applied, if any.
+    pub fault: Option<String>,
+}
+
+impl LoggedRequest {
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(&name.to_ascii_lowercase()).map(String::as_str)
+    }
+}
+
+/// Counts of what a mock holds, for exactly-once assertions.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct MockStats {
+    /// Charges (payments) created.
+    pub charges: usize,
+    /// Refunds applied.
+    pub refunds: usize,
+    /// Charges per merchant reference.
+    pub charges_by_reference: BTreeMap<String, usize>,
+}
+
+/// Why a control operation failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{status}: {message}")]
+pub struct ControlError {
+    /// HTTP status for the control endpoint.
+    pub status: u16,
+    /// What went wrong.
+    pub message: String,
+}
+
+impl ControlError {
+    /// A new control error.
+    pub fn new(status: u16, message: impl Into<String>) -> ControlError {
+        ControlError { status, message: message.into() }
+    }
+}
+
+/// What each provider's mock supplies to the shared kit.
+pub trait MockHooks: Send + Sync + 'static {
+    /// The provider's name.
+    fn provider(&self) -> &'static str;
+    /// An error response in the provider's own shape (used for injected statuses, 404s, 413s).
+    fn error_response(&self, status: u16, message: &str) -> Response;
+    /// Finishes an asynchronous payment (`POST /__mock__/charges/{id}/complete`).
+    fn complete_charge(&self, id: &str) -> Result<serde_json::Value, ControlError> {
+        Err(ControlError::new(404, format!("{} has no asynchronous charges to complete ({id})", self.provider())))
+    }
+    /// Counts for exactly-once assertions.
+    fn stats(&self) -> MockStats;
+}
+
+/// Shared state of one mock.
+#[derive(Debug)]
+pub struct MockKit {
+    /// The controllable clock.
+    pub clock: MockClock,
+    /// Id generator.
+    pub ids: IdGen,
+    /// Idempotency keys.
+    pub idempotency: IdempotencyTable,
+    faults: Mutex<FaultEngine>,
+    log: Mutex<Vec<LoggedRequest>>,
+    body_limit: usize,
+}
+
+impl MockKit {
+    /// A kit with ids from `seed` and the default body limit.
+    pub fn new(seed: u64) -> Arc<MockKit> {
+        MockKit::with_body_limit(seed, DEFAULT_BODY_LIMIT)
+    }
+
+    /// A kit with a chosen body limit.
+    pub fn with_body_limit(seed: u64, body_limit: usize) -> Arc<MockKit> {
+        Arc::new(MockKit {
+            clock: MockClock::default(),
+            ids: IdGen::new(seed),
+            idempotency: IdempotencyTable::default(),
+            faults: Mutex::new(FaultEngine::default()),
+            log: Mutex::new(Vec::new()),
+            body_limit,
+        })
+    }
+
+    /// The largest request body accepted.
+    pub fn body_limit(&self) -> usize {
+        self.body_limit
+    }
+
+    /// Replaces the fault plan.
+    pub fn set_faults(&self, plan: FaultPlan) {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).set(plan);
+    }
+
+    /// Removes all faults.
+    pub fn clear_faults(&self) {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    pub(crate) fn decide_faults(&self, method: &str, path: &str) -> crate::faults::FaultDecision {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).decide(method, path)
+    }
+
+    pub(crate) fn record(&self, entry: LoggedRequest) {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
+    }
+
+    /// Every request seen so far (control requests excluded).
+    pub fn requests(&self) -> Vec<LoggedRequest> {
+        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}

@@ -1,0 +1,26 @@
+//! What every provider's stateful mock shares: an axum server on a real loopback socket, an
+//! in-memory store, a controllable clock, id generators, an idempotency table, a body limit, a
+//! request log, seeded fault injection, and control endpoints under `/__mock__/`.
+#![forbid(unsafe_code)]
+
+pub mod clock;
+pub mod control;
+pub mod faults;
+pub mod idempotency;
+pub mod ids;
+pub mod kit;
+pub mod middleware;
+pub mod rng;
+pub mod server;
+pub mod store;
+
+pub use clock::MockClock;
+pub use control::MockControl;
+pub use faults::{FaultKind, FaultPlan, FaultRule};
+pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
+pub use ids::{IdAlphabet, IdGen};
+pub use kit::{ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
+pub use server::MockServer;
+pub use store::Store;
+
+pub use axum;

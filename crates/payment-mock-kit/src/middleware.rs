@@ -1,0 +1,91 @@
+//! The layer every mock request passes: body limit, request log, and fault injection.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+
+use crate::faults::FaultKind;
+use crate::kit::{LoggedRequest, MockHooks, MockKit};
+
+/// Marks a response whose connection must be closed without sending it.
+#[derive(Debug, Clone, Copy)]
+pub struct Disconnect;
+
+/// The kit and the provider's hooks, as the middleware and control routes need them.
+#[derive(Clone)]
+pub struct MockContext {
+    /// Shared state.
+    pub kit: Arc<MockKit>,
+    /// The provider's hooks.
+    pub hooks: Arc<dyn MockHooks>,
+}
+
+const LOGGED_BODY: usize = 4096;
+
+/// Buffers the body (413 past the limit), applies faults, runs the handler, logs the exchange.
+pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, next: Next) -> Response {
+    let (parts, body) = request.into_parts();
+    let method = parts.method.as_str().to_owned();
+    let path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
+    let control = parts.uri.path().starts_with("/__mock__/");
+    let headers: BTreeMap<String, String> = parts
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let value = if k == http::header::AUTHORIZATION { "[redacted]".to_owned() } else { String::from_utf8_lossy(v.as_bytes()).into_owned() };
+            (k.as_str().to_owned(), value)
+        })
+        .collect();
+    let mut entry = LoggedRequest { method, path, headers, body: String::new(), status: None, fault: None };
+    let bytes = match axum::body::to_bytes(body, ctx.kit.body_limit()).await {
+        Ok(b) => b,
+        Err(_) => {
+            let response = ctx.hooks.error_response(413, &format!("request body over {} bytes", ctx.kit.body_limit()));
+            entry.status = Some(413);
+            if !control {
+                ctx.kit.record(entry);
+            }
+            return response;
+        }
+    };
+    entry.body = String::from_utf8_lossy(&bytes[..bytes.len().min(LOGGED_BODY)]).into_owned();
+    let decision = if control { Default::default() } else { ctx.kit.decide_faults(&entry.method, parts.uri.path()) };
+    if !decision.delay.is_zero() {
+        tokio::time::sleep(decision.delay).await;
+        entry.fault = Some(format!("delay {}ms", decision.delay.as_millis()));
+    }
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let response = match decision.action {
+        None => next.run(request).await,
+        Some(FaultKind::ResetBeforeCommit) => {
+            entry.fault = Some("reset_before_commit".into());
+            let mut r = Response::new(Body::empty());
+            r.extensions_mut().insert(Disconnect);
+            r
+        }
+        Some(FaultKind::DropAfterCommit) => {
+            entry.fault = Some("drop_after_commit".into());
+            let mut r = next.run(request).await;
+            r.extensions_mut().insert(Disconnect);
+            r
+        }
+        Some(FaultKind::Status { status, retry_after }) => {
+            entry.fault = Some(format!("status {status}"));
+            let mut r = ctx.hooks.error_response(status, "injected fault: the service is unavailable");
+            if let Some(secs) = retry_after {
+                r.headers_mut().insert(http::header::RETRY_AFTER, http::HeaderValue::from(secs));
+            }
+            r
+        }
+        Some(FaultKind::Delay { .. }) => next.run(request).await,
+    };
+    entry.status = response.extensions().get::<Disconnect>().is_none().then(|| response.status().as_u16());
+    if !control {
+        ctx.kit.record(entry);
+    }
+    response
+}
