@@ -306,16 +306,22 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
     assert_eq!(reply.phase, Phase::Lookup);
     assert_eq!(server.seen().len(), 4);
 
-    // Without an earlier ambiguous attempt the same rejection is the caller's own duplicate: final.
-    let server = Script::start(vec![Step::Respond { status: 400, headers: vec![], body: "{}" }]).await;
+    // Without an earlier ambiguous attempt the key was taken by an earlier call: look it up too, so
+    // the provider can replay it (or report a conflict when it does not match the request).
+    let server = Script::start(vec![
+        Step::Respond { status: 400, headers: vec![], body: "{}" },
+        ok("{\"data\":[{\"id\":\"ch_1\"}]}"),
+    ])
+    .await;
     let k = key();
     let call = Call::new("create_charge", support, post(&server.url, &k))
         .key(k)
         .lookup(lookup(&server.url))
         .classify(classify);
     let reply = engine.execute(call).await.unwrap();
-    assert_eq!((reply.status(), reply.phase), (400, Phase::Send));
-    assert_eq!(server.seen().len(), 1);
+    assert_eq!((reply.status(), reply.phase), (200, Phase::Lookup));
+    assert!(!reply.is_uncertain());
+    assert_eq!(server.seen().len(), 2);
 }
 
 #[derive(Clone)]

@@ -20,8 +20,6 @@ pub(crate) struct CallState {
     pub(crate) phase: Phase,
     /// An earlier attempt may have taken effect and nothing has settled it yet.
     pub(crate) ambiguous: bool,
-    /// Some attempt of this call was ambiguous (a later duplicate rejection may be our own).
-    pub(crate) ever_ambiguous: bool,
     /// A send-phase request is on the wire right now.
     pub(crate) in_flight: bool,
     pub(crate) last_failure: Option<AttemptFailure>,
@@ -41,7 +39,6 @@ impl Attempt {
             attempts: 0,
             phase: Phase::Send,
             ambiguous: false,
-            ever_ambiguous: false,
             in_flight: false,
             last_failure: None,
         };

@@ -34,7 +34,6 @@ impl EnginePolicy {
         let has_lookup = matches!(call.idempotency, IdempotencySupport::RejectDuplicate { .. }) && call.lookup.is_some();
         let after_ambiguity = |st: &mut super::dispatch::CallState, failure| {
             st.ambiguous = true;
-            st.ever_ambiguous = true;
             st.last_failure = Some(failure);
             let next_phase = if has_lookup { Phase::Lookup } else { Phase::Send };
             Verdict { failure, safe: call.idempotency.survives_ambiguity(), next_phase }
@@ -67,8 +66,9 @@ impl EnginePolicy {
                             Some(after_ambiguity(&mut st, failure))
                         }
                     }
-                    ReplyClass::DuplicateRejected if st.phase == Phase::Send && st.ever_ambiguous && has_lookup => {
-                        // Our own earlier attempt created it: find it instead of failing.
+                    ReplyClass::DuplicateRejected if st.phase == Phase::Send && has_lookup => {
+                        // The natural key is taken: by our own earlier attempt, or by an earlier call
+                        // with the same key. Find the object; the provider checks it matches the request.
                         let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
                         Some(Verdict { failure, safe: true, next_phase: Phase::Lookup })
                     }

@@ -1,0 +1,26 @@
+//! Every case of the suite, by group.
+
+pub mod charge;
+pub mod errors;
+pub mod faults;
+pub mod gate;
+pub mod idempotency;
+pub mod list;
+pub mod money;
+pub mod refund;
+
+use crate::case::Case;
+
+/// All cases, in a stable order.
+pub fn all() -> Vec<Case> {
+    let mut v = Vec::new();
+    v.extend(charge::cases());
+    v.extend(refund::cases());
+    v.extend(list::cases());
+    v.extend(errors::cases());
+    v.extend(idempotency::cases());
+    v.extend(faults::cases());
+    v.extend(money::cases());
+    v.extend(gate::cases());
+    v
+}
