@@ -9,7 +9,11 @@ fn fixtures() -> Fixtures {
         amount: Money::new(1000, Currency::JPY),
         source: PaymentSource::Token("tok_visa".into()),
         decline: Some((PaymentSource::Token("tok_insufficient".into()), DeclineReason::InsufficientFunds)),
-        currencies: vec![Money::new(1000, Currency::JPY), Money::new(1234, Currency::CNY), Money::new(1005, Currency::BHD)],
+        currencies: vec![
+            Money::new(1000, Currency::JPY),
+            Money::new(1234, Currency::CNY),
+            Money::new(1005, Currency::BHD),
+        ],
         bad_key_client: None,
     }
 }

@@ -35,7 +35,12 @@ pub async fn create_and_retrieve(t: &Target) -> CaseResult {
     let request = t.charge_request(amount, true);
     let reference = request.reference.clone();
     let created = t.client.create_charge(request, &RequestOptions::default()).await?;
-    check!(created.provider == t.client.provider_name(), "provider {} != {}", created.provider, t.client.provider_name());
+    check!(
+        created.provider == t.client.provider_name(),
+        "provider {} != {}",
+        created.provider,
+        t.client.provider_name()
+    );
     check!(created.amount == amount, "amount {} != {amount}", created.amount);
     check!(created.reference == reference, "reference {:?} != {reference:?}", created.reference);
     let expected = if t.client.capabilities().charge.async_completion {
@@ -57,7 +62,8 @@ pub async fn capture_later_full(t: &Target) -> CaseResult {
     check!(auth.amount_captured.minor == 0, "nothing captured yet, got {}", auth.amount_captured);
     let captured = t.client.capture_charge(&auth.id, None, &RequestOptions::default()).await?;
     t.expect_paid(&captured, amount)?;
-    let again = expect_err(t.client.capture_charge(&auth.id, None, &RequestOptions::default()).await, "second capture")?;
+    let again =
+        expect_err(t.client.capture_charge(&auth.id, None, &RequestOptions::default()).await, "second capture")?;
     check!(matches!(again.kind(), ErrorKind::Conflict | ErrorKind::InvalidRequest), "second capture: {again}");
     Ok(())
 }
@@ -80,7 +86,8 @@ pub async fn cancel(t: &Target) -> CaseResult {
     check!(canceled.status == ChargeStatus::Canceled, "status {}", canceled.status);
     let read = t.client.retrieve_charge(&auth.id).await?;
     check!(read.status == ChargeStatus::Canceled, "retrieved status {}", read.status);
-    let e = expect_err(t.client.capture_charge(&auth.id, None, &RequestOptions::default()).await, "capture after cancel")?;
+    let e =
+        expect_err(t.client.capture_charge(&auth.id, None, &RequestOptions::default()).await, "capture after cancel")?;
     check!(matches!(e.kind(), ErrorKind::Conflict | ErrorKind::InvalidRequest), "capture after cancel: {e}");
     Ok(())
 }

@@ -36,7 +36,10 @@ pub async fn not_found(t: &Target) -> CaseResult {
 /// Wrong credentials are `Authentication`, and the key never shows in the error.
 pub async fn bad_key(t: &Target) -> CaseResult {
     let client = t.fixtures.bad_key_client.as_ref().ok_or_else(|| Failure::new("no bad-key client"))?;
-    let e = expect_err(client.create_charge(t.charge_request(t.fixtures.amount, true), &RequestOptions::default()).await, "bad key")?;
+    let e = expect_err(
+        client.create_charge(t.charge_request(t.fixtures.amount, true), &RequestOptions::default()).await,
+        "bad key",
+    )?;
     check!(e.kind() == ErrorKind::Authentication, "bad key: {e}");
     check!(!e.is_retryable(), "an authentication failure is not retryable");
     Ok(())

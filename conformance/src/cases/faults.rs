@@ -17,7 +17,11 @@ pub fn cases() -> Vec<Case> {
         case!("faults::rate_limit_waits_retry_after", needs_sleeper, rate_limit_waits_retry_after),
         case!("faults::drop_after_commit_charges_once", needs_repeatable_create, drop_after_commit_charges_once),
         case!("faults::reset_before_commit_is_retried", needs_repeatable_create, reset_before_commit_is_retried),
-        case!("faults::drop_on_unrepeatable_is_outcome_unknown", needs_unrepeatable, drop_on_unrepeatable_is_outcome_unknown),
+        case!(
+            "faults::drop_on_unrepeatable_is_outcome_unknown",
+            needs_unrepeatable,
+            drop_on_unrepeatable_is_outcome_unknown
+        ),
     ]
 }
 
@@ -99,8 +103,14 @@ pub async fn drop_on_unrepeatable_is_outcome_unknown(t: &Target) -> CaseResult {
         t.client.create_charge(t.charge_request(t.fixtures.amount, true), &options).await.map(|_| ())
     };
     let e = expect_err(result, "lost response on an unrepeatable operation")?;
-    check!(e.kind() == ErrorKind::OutcomeUnknown && e.outcome() == Outcome::Unknown, "expected OutcomeUnknown, got {e}");
-    check!(e.idempotency_key().is_some() || e.reference().is_some(), "OutcomeUnknown must carry a key or reference: {e}");
+    check!(
+        e.kind() == ErrorKind::OutcomeUnknown && e.outcome() == Outcome::Unknown,
+        "expected OutcomeUnknown, got {e}"
+    );
+    check!(
+        e.idempotency_key().is_some() || e.reference().is_some(),
+        "OutcomeUnknown must carry a key or reference: {e}"
+    );
     let posts = control.requests().iter().filter(|r| r.method == "POST").count();
     check!(posts == 1, "the request was sent {posts} times; it must never be resent");
     Ok(())

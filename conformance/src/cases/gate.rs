@@ -17,8 +17,13 @@ pub fn cases() -> Vec<Case> {
 
 fn needs_something_unsupported(p: &Profile) -> Option<&'static str> {
     let c = p.caps;
-    let all = c.charge.capture_later && c.charge.partial_capture && c.charge.cancel && c.charge.list
-        && c.refund.partial && c.refund.retrieve && c.refund.list;
+    let all = c.charge.capture_later
+        && c.charge.partial_capture
+        && c.charge.cancel
+        && c.charge.list
+        && c.refund.partial
+        && c.refund.retrieve
+        && c.refund.list;
     mock(p).or(all.then_some("the provider supports every gated operation"))
 }
 
@@ -36,7 +41,10 @@ pub async fn unsupported_refused_before_io(t: &Target) -> CaseResult {
     let part = Money::new(1, t.fixtures.amount.currency);
     let mut results = Vec::new();
     if !caps.charge.capture_later {
-        results.push(("authorize only", t.client.create_charge(t.charge_request(t.fixtures.amount, false), &opts).await.err()));
+        results.push((
+            "authorize only",
+            t.client.create_charge(t.charge_request(t.fixtures.amount, false), &opts).await.err(),
+        ));
         results.push(("capture", t.client.capture_charge(&id, None, &opts).await.err()));
     } else if !caps.charge.partial_capture {
         results.push(("partial capture", t.client.capture_charge(&id, Some(part), &opts).await.err()));
@@ -48,7 +56,10 @@ pub async fn unsupported_refused_before_io(t: &Target) -> CaseResult {
         results.push(("list", t.client.list_charges(ListCharges::default()).collect_all().await.err()));
     }
     if !caps.refund.partial {
-        results.push(("partial refund", t.client.create_refund(CreateRefund::partial(id.clone(), part), &opts).await.err()));
+        results.push((
+            "partial refund",
+            t.client.create_refund(CreateRefund::partial(id.clone(), part), &opts).await.err(),
+        ));
     }
     if !caps.refund.retrieve {
         results.push(("retrieve refund", t.client.retrieve_refund(&id, &RefundId::new("re_gate")).await.err()));
@@ -75,7 +86,10 @@ pub async fn amount_limits_before_io(t: &Target) -> CaseResult {
     for limit in t.client.capabilities().amount_limits {
         for minor in [limit.min - 1, limit.max.saturating_add(1)] {
             let amount = Money::new(minor, limit.currency);
-            let e = expect_err(t.client.create_charge(t.charge_request(amount, true), &RequestOptions::default()).await, "out of limits")?;
+            let e = expect_err(
+                t.client.create_charge(t.charge_request(amount, true), &RequestOptions::default()).await,
+                "out of limits",
+            )?;
             check!(e.kind() == ErrorKind::InvalidRequest, "{amount}: {e}");
         }
     }

@@ -52,7 +52,13 @@ async fn walk(t: &Target, order: ListOrder) -> CaseResult {
     }
     let position = |id: &ChargeId| ours.iter().position(|c| &c.id == id);
     let order_ok = created.windows(2).all(|w| match (position(&w[0]), position(&w[1])) {
-        (Some(a), Some(b)) => if order == ListOrder::NewestFirst { a > b } else { a < b },
+        (Some(a), Some(b)) => {
+            if order == ListOrder::NewestFirst {
+                a > b
+            } else {
+                a < b
+            }
+        }
         _ => false,
     });
     check!(order_ok, "charges not in {order:?} order");

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::Result;
 use crate::idempotency::RequestOptions;
 use crate::money::Money;
-use crate::pagination::{ListPaginator, Keyed};
+use crate::pagination::{Keyed, ListPaginator};
 use crate::source::PaymentSource;
 use crate::time::Timestamp;
 
@@ -224,7 +224,12 @@ pub trait Charge: Send + Sync {
     /// Reads a charge.
     async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord>;
     /// Captures an authorized charge, in full (`None`) or in part.
-    async fn capture_charge(&self, id: &ChargeId, amount: Option<Money>, options: &RequestOptions) -> Result<ChargeRecord>;
+    async fn capture_charge(
+        &self,
+        id: &ChargeId,
+        amount: Option<Money>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord>;
     /// Cancels (voids) a charge that is not captured.
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord>;
     /// Lists charges lazily, page by page.

@@ -64,7 +64,8 @@ impl ProviderSettings {
 
     /// A required value; the error names the config key and the environment variable.
     pub fn require(&self, key: &str) -> Result<&str> {
-        self.get(key).ok_or_else(|| Error::config(format!("{} is missing: set {}", self.provider, self.describe_key(key))))
+        self.get(key)
+            .ok_or_else(|| Error::config(format!("{} is missing: set {}", self.provider, self.describe_key(key))))
     }
 
     /// A required secret.
@@ -94,10 +95,17 @@ impl ProviderSettings {
     pub fn base_url(&self, default: &str) -> Result<url::Url> {
         let text = self.get("base_url").unwrap_or(default);
         let url = url::Url::parse(text).map_err(|e| {
-            Error::config(format!("{} base_url {text:?} is not a URL ({e}); fix {}", self.provider, self.describe_key("base_url")))
+            Error::config(format!(
+                "{} base_url {text:?} is not a URL ({e}); fix {}",
+                self.provider,
+                self.describe_key("base_url")
+            ))
         })?;
         if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(Error::config(format!("{} base_url {text:?} must be an http(s) URL with a host", self.provider)));
+            return Err(Error::config(format!(
+                "{} base_url {text:?} must be an http(s) URL with a host",
+                self.provider
+            )));
         }
         Ok(url)
     }

@@ -26,7 +26,9 @@ pub use capabilities::{
     AmountLimit, Capabilities, ChargeCapabilities, IdempotencyCapabilities, ListCapabilities, ListStyle,
     RefundCapabilities, SourceCapabilities,
 };
-pub use charge::{Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, NextAction};
+pub use charge::{
+    Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, NextAction,
+};
 pub use client::PaymentClient;
 pub use config::{Config, Mode, ProviderSettings};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};

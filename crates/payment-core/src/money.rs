@@ -151,10 +151,8 @@ impl Money {
             digits.len().saturating_sub(drop)
         };
         for b in digits[..keep].bytes() {
-            minor = minor
-                .checked_mul(10)
-                .and_then(|m| m.checked_add(i128::from(b - b'0')))
-                .ok_or(MoneyError::Overflow)?;
+            minor =
+                minor.checked_mul(10).and_then(|m| m.checked_add(i128::from(b - b'0'))).ok_or(MoneyError::Overflow)?;
         }
         if shift > 0 {
             let factor = 10_i128.checked_pow(u32::try_from(shift).map_err(|_| MoneyError::Overflow)?);
@@ -273,10 +271,7 @@ mod tests {
     fn arithmetic_is_checked() {
         assert_eq!(cny(100).checked_add(cny(23)).unwrap(), cny(123));
         assert_eq!(cny(100).checked_sub(cny(123)).unwrap(), cny(-23));
-        assert!(matches!(
-            cny(1).checked_add(Money::new(1, Currency::JPY)),
-            Err(MoneyError::CurrencyMismatch(..))
-        ));
+        assert!(matches!(cny(1).checked_add(Money::new(1, Currency::JPY)), Err(MoneyError::CurrencyMismatch(..))));
         assert_eq!(cny(i64::MAX).checked_add(cny(1)), Err(MoneyError::Overflow));
         assert_eq!(cny(i64::MIN).checked_sub(cny(1)), Err(MoneyError::Overflow));
         assert!(cny(0).ensure_positive().is_err());

@@ -307,7 +307,8 @@ mod tests {
 
     #[tokio::test]
     async fn stops_on_the_first_error() {
-        let src = Arc::new(LinkSource { data: items(11), limit: 4, fail_on_page: Some(1), fetches: AtomicUsize::new(0) });
+        let src =
+            Arc::new(LinkSource { data: items(11), limit: 4, fail_on_page: Some(1), fetches: AtomicUsize::new(0) });
         let all: Vec<Result<Item>> = ListPaginator::new(src.clone()).collect().await;
         assert_eq!(all.len(), 5);
         assert!(all[..4].iter().all(|r| r.is_ok()));

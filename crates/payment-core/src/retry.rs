@@ -209,7 +209,7 @@ pub struct BackoffPolicy<B> {
 }
 
 #[cfg(feature = "backoff")]
-impl<B: backoff::backoff::Backoff + Clone + Send + Debug> BackoffPolicy<B> {
+impl<B: backoff::backoff::Backoff + Send + Debug> BackoffPolicy<B> {
     /// Wraps a `backoff` schedule; `max_attempts` counts the first attempt.
     pub fn new(backoff: B, max_attempts: u32) -> Self {
         BackoffPolicy { inner: std::sync::Mutex::new(backoff), max_attempts }
@@ -281,6 +281,15 @@ mod tests {
             let RetryDecision::Retry { after } = p.decide(&ctx(1, BROKEN, true)) else { panic!() };
             assert!(after >= Duration::from_millis(125) && after <= Duration::from_millis(375), "{after:?}");
         }
+    }
+
+    #[cfg(feature = "backoff")]
+    #[test]
+    fn a_backoff_schedule_drives_the_delays() {
+        let p = BackoffPolicy::new(backoff::backoff::Constant::new(Duration::from_millis(40)), 3);
+        assert_eq!(p.decide(&ctx(1, BROKEN, true)), RetryDecision::Retry { after: Duration::from_millis(40) });
+        assert_eq!(p.decide(&ctx(3, BROKEN, true)), RetryDecision::Stop);
+        assert_eq!(p.decide(&ctx(1, BROKEN, false)), RetryDecision::Stop);
     }
 
     #[test]

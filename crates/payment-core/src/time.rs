@@ -32,7 +32,13 @@ impl Timestamp {
     pub fn parse_rfc3339(text: &str) -> Result<Timestamp> {
         let bad = || Error::new(ErrorKind::Decode, format!("{:?} is not an RFC 3339 timestamp", truncate(text)));
         let b = text.as_bytes();
-        if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        if b.len() < 20
+            || b[4] != b'-'
+            || b[7] != b'-'
+            || !matches!(b[10], b'T' | b't' | b' ')
+            || b[13] != b':'
+            || b[16] != b':'
+        {
             return Err(bad());
         }
         let num = |r: std::ops::Range<usize>| -> Result<i64> {
@@ -145,7 +151,14 @@ mod tests {
 
     #[test]
     fn garbage_is_a_decode_error() {
-        for bad in ["", "2024", "2024-13-01T00:00:00Z", "2024-01-01T00:00:00", "2024-01-01T00:00:00+0900", "２０２４-01-01T00:00:00Z"] {
+        for bad in [
+            "",
+            "2024",
+            "2024-13-01T00:00:00Z",
+            "2024-01-01T00:00:00",
+            "2024-01-01T00:00:00+0900",
+            "２０２４-01-01T00:00:00Z",
+        ] {
             assert!(Timestamp::parse_rfc3339(bad).is_err(), "{bad}");
         }
     }

@@ -301,7 +301,8 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
         .lookup(lookup(&server.url))
         .classify(classify.clone());
     let sleeper = Arc::new(RecordingSleeper::default());
-    let engine = EngineBuilder::new("scripted").retry_policy(Retry { max_attempts: 6 }).sleeper(sleeper).build().unwrap();
+    let engine =
+        EngineBuilder::new("scripted").retry_policy(Retry { max_attempts: 6 }).sleeper(sleeper).build().unwrap();
     let reply = engine.execute(call).await.unwrap();
     assert_eq!(reply.phase, Phase::Lookup);
     assert_eq!(server.seen().len(), 4);

@@ -125,7 +125,8 @@ async fn advance_clock(State(ctx): State<MockContext>, body: Bytes) -> Response 
     match serde_json::from_slice::<Advance>(&body) {
         Ok(a) => {
             ctx.kit.clock.advance(Duration::from_secs(a.seconds));
-            Json(serde_json::json!({"now": ctx.kit.clock.now(), "offset_seconds": ctx.kit.clock.offset_secs()})).into_response()
+            Json(serde_json::json!({"now": ctx.kit.clock.now(), "offset_seconds": ctx.kit.clock.offset_secs()}))
+                .into_response()
         }
         Err(e) => control_error(ControlError::new(400, format!("expected {{\"seconds\": N}}: {e}"))),
     }

@@ -203,7 +203,10 @@ mod tests {
     fn times_method_and_path_limit_a_rule() {
         let mut e = FaultEngine::default();
         e.set(FaultPlan::new(vec![
-            FaultRule::always(FaultKind::Status { status: 503, retry_after: None }).methods(&["post"]).path("/v1/charges").times(2),
+            FaultRule::always(FaultKind::Status { status: 503, retry_after: None })
+                .methods(&["post"])
+                .path("/v1/charges")
+                .times(2),
             FaultRule::always(FaultKind::Delay { ms: 10 }),
         ]));
         assert_eq!(e.decide("GET", "/v1/charges").action, None);

@@ -36,7 +36,11 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         .headers
         .iter()
         .map(|(k, v)| {
-            let value = if k == http::header::AUTHORIZATION { "[redacted]".to_owned() } else { String::from_utf8_lossy(v.as_bytes()).into_owned() };
+            let value = if k == http::header::AUTHORIZATION {
+                "[redacted]".to_owned()
+            } else {
+                String::from_utf8_lossy(v.as_bytes()).into_owned()
+            };
             (k.as_str().to_owned(), value)
         })
         .collect();

@@ -59,7 +59,11 @@ impl MockServer {
     }
 
     /// Serves on 127.0.0.1 with an OS-chosen port.
-    pub async fn start_local(kit: Arc<MockKit>, hooks: Arc<dyn MockHooks>, routes: Router) -> std::io::Result<MockServer> {
+    pub async fn start_local(
+        kit: Arc<MockKit>,
+        hooks: Arc<dyn MockHooks>,
+        routes: Router,
+    ) -> std::io::Result<MockServer> {
         let addr = LOOPBACK_ANY_PORT.parse().map_err(std::io::Error::other)?;
         MockServer::start(kit, hooks, routes, addr).await
     }

@@ -27,7 +27,8 @@ impl MockHooks for Things {
     }
     fn error_response(&self, status: u16, message: &str) -> Response {
         let status = axum::http::StatusCode::from_u16(status).unwrap();
-        (status, axum::Json(serde_json::json!({"error": {"message": message, "status": status.as_u16()}}))).into_response()
+        (status, axum::Json(serde_json::json!({"error": {"message": message, "status": status.as_u16()}})))
+            .into_response()
     }
     fn stats(&self) -> MockStats {
         MockStats { charges: self.made.lock().unwrap().len(), ..MockStats::default() }
@@ -140,7 +141,12 @@ async fn control_endpoints_over_http() {
     let r = client.post(url("/__mock__/clock/advance")).body(r#"{"seconds":86400}"#).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(server.control().kit().clock.offset_secs(), 86_400);
-    let r = client.post(url("/__mock__/faults")).body(r#"{"seed":1,"rules":[{"kind":"drop_after_commit","probability":0.3,"methods":["POST"]}]}"#).send().await.unwrap();
+    let r = client
+        .post(url("/__mock__/faults"))
+        .body(r#"{"seed":1,"rules":[{"kind":"drop_after_commit","probability":0.3,"methods":["POST"]}]}"#)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     let r = client.post(url("/__mock__/faults")).body(r#"{"rules":[{"kind":"boom"}]}"#).send().await.unwrap();
     assert_eq!(r.status(), 400);

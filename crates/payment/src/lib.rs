@@ -18,6 +18,8 @@
 #![forbid(unsafe_code)]
 
 pub mod memory;
+#[cfg(feature = "mock")]
+pub mod mocks;
 
 pub use payment_core::*;
 

@@ -131,10 +131,9 @@ impl EngineBuilder {
         let stack = ServiceBuilder::new()
             .map_err(move |e: tower::BoxError| match e.downcast::<TransportError>() {
                 Ok(t) => *t,
-                Err(e) if e.is::<tower::timeout::error::Elapsed>() => TransportError::new(
-                    TransportFailure::Timeout,
-                    format!("no response within {attempt_timeout:?}"),
-                ),
+                Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
+                    TransportError::new(TransportFailure::Timeout, format!("no response within {attempt_timeout:?}"))
+                }
                 Err(e) => TransportError::new(TransportFailure::Broken, e.to_string()),
             })
             .timeout(attempt_timeout)
@@ -187,13 +186,17 @@ impl Engine {
         let mutating = call.idempotency != IdempotencySupport::Safe;
         match result {
             Err(_elapsed) => {
-                let e = Error::new(ErrorKind::Timeout, format!("deadline of {deadline:?} passed after {} attempt(s)", st.attempts));
+                let e = Error::new(
+                    ErrorKind::Timeout,
+                    format!("deadline of {deadline:?} passed after {} attempt(s)", st.attempts),
+                );
                 Err(tag(if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }))
             }
             Ok(Err(AttemptError::Build(e))) => Err(tag(e)),
             Ok(Err(AttemptError::Transport(t))) => {
                 let kind = if t.failure == TransportFailure::Timeout { ErrorKind::Timeout } else { ErrorKind::Network };
-                let e = Error::new(kind, format!("{} after {} attempt(s)", t.message, st.attempts)).with_source(t.clone());
+                let e =
+                    Error::new(kind, format!("{} after {} attempt(s)", t.message, st.attempts)).with_source(t.clone());
                 Err(tag(if mutating && st.ambiguous { e.into_outcome_unknown() } else { e }))
             }
             Ok(Ok(reply)) => {
@@ -302,7 +305,9 @@ impl HttpReply {
         if let Some(r) = &self.reference {
             e = e.with_reference(r.clone());
         }
-        if self.uncertain && matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout) {
+        if self.uncertain
+            && matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout)
+        {
             e = e.into_outcome_unknown();
         }
         e

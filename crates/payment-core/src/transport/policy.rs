@@ -31,7 +31,8 @@ impl EnginePolicy {
     fn judge(attempt: &Attempt, result: &Result<AttemptReply, AttemptError>) -> Option<Verdict> {
         let call = &attempt.call;
         let mut st = attempt.state();
-        let has_lookup = matches!(call.idempotency, IdempotencySupport::RejectDuplicate { .. }) && call.lookup.is_some();
+        let has_lookup =
+            matches!(call.idempotency, IdempotencySupport::RejectDuplicate { .. }) && call.lookup.is_some();
         let after_ambiguity = |st: &mut super::dispatch::CallState, failure| {
             st.ambiguous = true;
             st.last_failure = Some(failure);
@@ -101,7 +102,11 @@ impl EnginePolicy {
 impl tower::retry::Policy<Attempt, AttemptReply, AttemptError> for EnginePolicy {
     type Future = BoxFuture<'static, ()>;
 
-    fn retry(&mut self, attempt: &mut Attempt, result: &mut Result<AttemptReply, AttemptError>) -> Option<Self::Future> {
+    fn retry(
+        &mut self,
+        attempt: &mut Attempt,
+        result: &mut Result<AttemptReply, AttemptError>,
+    ) -> Option<Self::Future> {
         let verdict = Self::judge(attempt, result)?;
         if !verdict.safe {
             return None;

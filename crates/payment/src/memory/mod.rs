@@ -12,8 +12,7 @@ use payment_core::{
     AmountLimit, Capabilities, Charge, ChargeCapabilities, ChargeId, ChargeRecord, CreateCharge, CreateRefund,
     Currency, Error, IdempotencyCapabilities, IdempotencySupport, ListCapabilities, ListCharges, ListPaginator,
     ListRefunds, ListStyle, Money, Page, PageCursor, Paginate, PaymentClient, Provider, ProviderDriver,
-    ProviderSettings, Refund, RefundCapabilities, RefundId, RefundRecord, RequestOptions, Result,
-    SourceCapabilities,
+    ProviderSettings, Refund, RefundCapabilities, RefundId, RefundRecord, RequestOptions, Result, SourceCapabilities,
 };
 
 use state::{MemoryState, Op};
@@ -117,7 +116,12 @@ impl Charge for MemoryProvider {
         self.with(|s| s.charge(id).cloned())
     }
 
-    async fn capture_charge(&self, id: &ChargeId, amount: Option<Money>, options: &RequestOptions) -> Result<ChargeRecord> {
+    async fn capture_charge(
+        &self,
+        id: &ChargeId,
+        amount: Option<Money>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
         self.with(|s| s.idempotent(key, Op::Capture(id.clone(), amount), |s, op| s.capture(op)))
             .and_then(state::Outcome::charge)

@@ -166,7 +166,10 @@ impl MemoryState {
         let Op::Capture(id, amount) = op else { return Err(Error::invalid("not a capture")) };
         let charge = self.charge_mut(&id)?;
         if charge.status != ChargeStatus::Authorized {
-            return Err(Error::new(ErrorKind::Conflict, format!("charge {id} is {} and cannot be captured", charge.status)));
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("charge {id} is {} and cannot be captured", charge.status),
+            ));
         }
         let amount = amount.unwrap_or(charge.amount);
         if amount.currency != charge.amount.currency || amount.minor <= 0 || amount.minor > charge.amount.minor {
@@ -181,7 +184,10 @@ impl MemoryState {
         let Op::Cancel(id) = op else { return Err(Error::invalid("not a cancel")) };
         let charge = self.charge_mut(&id)?;
         if charge.status != ChargeStatus::Authorized {
-            return Err(Error::new(ErrorKind::Conflict, format!("charge {id} is {} and cannot be canceled", charge.status)));
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("charge {id} is {} and cannot be canceled", charge.status),
+            ));
         }
         charge.status = ChargeStatus::Canceled;
         Ok(Outcome::Charge(Box::new(charge.clone())))
@@ -191,7 +197,10 @@ impl MemoryState {
         let Op::Refund(request) = op else { return Err(Error::invalid("not a refund")) };
         let charge = self.charge_mut(&request.charge_id)?;
         if charge.status != ChargeStatus::Succeeded {
-            return Err(Error::new(ErrorKind::Conflict, format!("charge {} is {} and cannot be refunded", charge.id, charge.status)));
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("charge {} is {} and cannot be refunded", charge.id, charge.status),
+            ));
         }
         let remaining = charge.amount_captured.checked_sub(charge.amount_refunded)?;
         if remaining.minor == 0 {
@@ -204,7 +213,8 @@ impl MemoryState {
         charge.amount_refunded = charge.amount_refunded.checked_add(amount)?;
         let charge_id = charge.id.clone();
         let list = self.refunds.entry(charge_id.as_str().to_owned()).or_default();
-        let id = RefundId::new(format!("re_mem_{}_{}", charge_id.as_str().trim_start_matches("ch_mem_"), list.len() + 1));
+        let id =
+            RefundId::new(format!("re_mem_{}_{}", charge_id.as_str().trim_start_matches("ch_mem_"), list.len() + 1));
         let record = RefundRecord {
             provider: NAME.to_owned(),
             id: id.clone(),
@@ -247,12 +257,18 @@ impl MemoryState {
         Page { items, next }
     }
 
-    pub(super) fn refund_page(&self, charge_id: &ChargeId, after: Option<&str>, limit: usize) -> Result<Page<RefundRecord>> {
+    pub(super) fn refund_page(
+        &self,
+        charge_id: &ChargeId,
+        after: Option<&str>,
+        limit: usize,
+    ) -> Result<Page<RefundRecord>> {
         self.charge(charge_id)?;
         let all = self.refunds.get(charge_id.as_str()).map(Vec::as_slice).unwrap_or(&[]);
         let start = after.and_then(|a| all.iter().position(|r| r.id.as_str() == a)).map_or(0, |p| p + 1);
         let items: Vec<RefundRecord> = all.iter().skip(start).take(limit).cloned().collect();
-        let next = (start + items.len() < all.len()).then(|| items.last().map(|r| PageCursor::after(r.id.as_str()))).flatten();
+        let next =
+            (start + items.len() < all.len()).then(|| items.last().map(|r| PageCursor::after(r.id.as_str()))).flatten();
         Ok(Page { items, next })
     }
 }
@@ -263,7 +279,9 @@ fn decline_of(source: &PaymentSource) -> Result<Option<DeclineReason>> {
         PaymentSource::Token(t) if t == "tok_insufficient" => Some(DeclineReason::InsufficientFunds),
         PaymentSource::Token(_) => None,
         PaymentSource::Card(card) => card_decline(card)?,
-        other => return Err(Error::unsupported(format!("the memory provider takes tokens and cards, not {}", other.kind()))),
+        other => {
+            return Err(Error::unsupported(format!("the memory provider takes tokens and cards, not {}", other.kind())));
+        }
     })
 }
 

@@ -1,0 +1,163 @@
+//! The command line, exactly as DESIGN §6 gives it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Take payments through any provider from the shell.
+#[derive(Debug, Parser)]
+#[command(name = "payment", version, about)]
+pub struct Cli {
+    /// A TOML config file (`provider = "…"` and one [table] per provider); the environment overrides it.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The provider to use (overrides config and PAYMENT_PROVIDER); for `mock`, NAME or `all`.
+    #[arg(long, global = true, value_name = "NAME")]
+    pub provider: Option<String>,
+    /// The provider's base URL (e.g. a `payment mock` URL).
+    #[arg(long, global = true, value_name = "URL")]
+    pub base_url: Option<String>,
+    /// Print JSON (one record per line for lists; errors as JSON on stderr).
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Top-level commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create, read, capture, cancel and list charges.
+    #[command(subcommand)]
+    Charge(ChargeCommand),
+    /// Create, read and list refunds.
+    #[command(subcommand)]
+    Refund(RefundCommand),
+    /// The compiled-in providers and their capabilities.
+    Providers,
+    /// Serve the providers' stateful mocks; prints "NAME URL" per provider; runs until killed.
+    Mock(MockArgs),
+    /// Charge, capture, refund and list through every compiled-in provider's embedded mock.
+    Demo,
+}
+
+/// `payment charge …`
+#[derive(Debug, Subcommand)]
+pub enum ChargeCommand {
+    /// Create a charge.
+    Create(CreateChargeArgs),
+    /// Read a charge.
+    Get {
+        /// The charge id.
+        id: String,
+    },
+    /// Capture an authorized charge.
+    Capture {
+        /// The charge id.
+        id: String,
+        /// Capture this much (minor units) instead of everything.
+        #[arg(long, value_name = "MINOR")]
+        amount: Option<String>,
+        /// The idempotency key (generated when absent).
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+    },
+    /// Cancel an uncaptured charge.
+    Cancel {
+        /// The charge id.
+        id: String,
+        /// The idempotency key (generated when absent).
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+    },
+    /// List charges, all pages.
+    List {
+        /// Page size.
+        #[arg(long, value_name = "N")]
+        limit: Option<u32>,
+        /// Stop after this many charges.
+        #[arg(long, value_name = "N")]
+        max_items: Option<usize>,
+    },
+}
+
+/// `payment charge create …`
+#[derive(Debug, Args)]
+pub struct CreateChargeArgs {
+    /// The amount in minor units of the currency (yen, fen, cents).
+    #[arg(long, value_name = "MINOR")]
+    pub amount: String,
+    /// ISO 4217 code.
+    #[arg(long, value_name = "ISO")]
+    pub currency: String,
+    /// A provider token.
+    #[arg(long, value_name = "TOKEN", group = "payment_source")]
+    pub source: Option<String>,
+    /// A test card: NUMBER,MM/YYYY[,CVC].
+    #[arg(long, value_name = "CARD", group = "payment_source")]
+    pub card: Option<String>,
+    /// An asynchronous channel such as alipay.
+    #[arg(long, value_name = "NAME", group = "payment_source")]
+    pub channel: Option<String>,
+    /// Authorize only; capture later.
+    #[arg(long)]
+    pub no_capture: bool,
+    /// The merchant reference (order number).
+    #[arg(long, value_name = "REF")]
+    pub reference: Option<String>,
+    /// A description.
+    #[arg(long, value_name = "TEXT")]
+    pub description: Option<String>,
+    /// Metadata, repeatable.
+    #[arg(long, value_name = "K=V")]
+    pub metadata: Vec<String>,
+    /// The idempotency key (generated when absent; printed on OutcomeUnknown).
+    #[arg(long, value_name = "KEY")]
+    pub idempotency_key: Option<String>,
+}
+
+/// `payment refund …`
+#[derive(Debug, Subcommand)]
+pub enum RefundCommand {
+    /// Refund a charge in full or in part.
+    Create {
+        /// The charge id.
+        charge_id: String,
+        /// Refund this much (minor units) instead of everything left.
+        #[arg(long, value_name = "MINOR")]
+        amount: Option<String>,
+        /// Why.
+        #[arg(long, value_name = "TEXT")]
+        reason: Option<String>,
+        /// The idempotency key (generated when absent).
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+    },
+    /// Read one refund.
+    Get {
+        /// The charge id.
+        charge_id: String,
+        /// The refund id.
+        refund_id: String,
+    },
+    /// List a charge's refunds.
+    List {
+        /// The charge id.
+        charge_id: String,
+    },
+}
+
+/// `payment mock …`
+#[derive(Debug, Args)]
+pub struct MockArgs {
+    /// Where to listen; port 0 picks a free port per provider.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    pub addr: String,
+    /// A fault plan: {"seed":1,"rules":[{"kind":"drop_after_commit","probability":0.3}]}.
+    #[arg(long, value_name = "JSON")]
+    pub faults: Option<String>,
+    /// Write the keys a client needs for signing providers here.
+    #[arg(long, value_name = "DIR")]
+    pub keys_dir: Option<PathBuf>,
+}

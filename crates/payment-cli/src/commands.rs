@@ -1,0 +1,201 @@
+//! `charge`, `refund` and `providers`.
+
+use std::collections::BTreeMap;
+
+use futures::StreamExt;
+use payment::{
+    CardDetails, ChargeId, Config, CreateCharge, CreateRefund, Currency, IdempotencyKey, ListCharges, ListRefunds,
+    Money, PaymentClient, PaymentSource, RefundId, RequestOptions,
+};
+
+use crate::args::{ChargeCommand, Cli, CreateChargeArgs, RefundCommand};
+use crate::failure::{Failure, usage};
+use crate::output;
+
+/// The config the command line asks for: file, environment, then flags on top.
+pub fn config(cli: &Cli) -> Result<Config, Failure> {
+    let mut config = payment::load_config(cli.config.as_deref())?;
+    if let Some(p) = &cli.provider {
+        config.provider = Some(p.clone());
+    }
+    if let Some(url) = &cli.base_url {
+        let name = config.provider_name()?.to_owned();
+        let settings = config.providers.entry(name.clone()).or_insert_with(|| payment::ProviderSettings::new(name));
+        settings.set("base_url", url.clone());
+        // A base URL means "talk to that server", even when the config says mock.
+        settings.set("mode", "live");
+    }
+    Ok(config)
+}
+
+async fn connect(cli: &Cli) -> Result<PaymentClient, Failure> {
+    Ok(payment::connect(&config(cli)?).await?)
+}
+
+fn currency(code: &str) -> Result<Currency, Failure> {
+    Currency::from_code(code).map_err(|e| usage(format!("--currency: {e}")))
+}
+
+fn minor(text: &str, flag: &str) -> Result<i64, Failure> {
+    let value: i64 = text.trim().parse().map_err(|_| {
+        usage(format!(
+            "{flag} must be a whole number of minor units (e.g. 1000 for JPY 1000, 1234 for CNY 12.34), got {text:?}"
+        ))
+    })?;
+    if value <= 0 {
+        return Err(usage(format!("{flag} must be positive, got {value}")));
+    }
+    Ok(value)
+}
+
+fn options(key: &Option<String>) -> Result<RequestOptions, Failure> {
+    match key {
+        Some(k) => Ok(RequestOptions::with_key(
+            IdempotencyKey::new(k.clone()).map_err(|e| usage(format!("--idempotency-key: {}", e.message())))?,
+        )),
+        // Fixed here, before the first attempt, so an OutcomeUnknown can name it.
+        None => Ok(RequestOptions::with_key(IdempotencyKey::generate())),
+    }
+}
+
+fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
+    match (&args.source, &args.card, &args.channel) {
+        (Some(token), None, None) => Ok(PaymentSource::Token(token.clone())),
+        (None, Some(card), None) => Ok(PaymentSource::Card(
+            CardDetails::parse_cli(card).map_err(|e| usage(format!("--card: {}", e.message())))?,
+        )),
+        (None, None, Some(channel)) => Ok(PaymentSource::channel(channel.clone())),
+        _ => Err(usage("give exactly one of --source TOKEN, --card NUMBER,MM/YYYY[,CVC], --channel NAME")),
+    }
+}
+
+fn metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+    pairs
+        .iter()
+        .map(|p| match p.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
+            _ => Err(usage(format!("--metadata takes K=V, got {p:?}"))),
+        })
+        .collect()
+}
+
+/// `payment charge …`
+pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
+    match command {
+        ChargeCommand::Create(args) => {
+            let amount = Money::new(minor(&args.amount, "--amount")?, currency(&args.currency)?);
+            let mut request = CreateCharge::new(amount, source(args)?);
+            request.capture = !args.no_capture;
+            request.reference = args.reference.clone();
+            request.description = args.description.clone();
+            request.metadata = metadata(&args.metadata)?;
+            let opts = options(&args.idempotency_key)?;
+            let client = connect(cli).await?;
+            output::charge(&client.create_charge(request, &opts).await?, cli.json);
+        }
+        ChargeCommand::Get { id } => {
+            let client = connect(cli).await?;
+            output::charge(&client.retrieve_charge(&ChargeId::new(id.clone())).await?, cli.json);
+        }
+        ChargeCommand::Capture { id, amount, idempotency_key } => {
+            let client = connect(cli).await?;
+            let id = ChargeId::new(id.clone());
+            let amount = match amount {
+                Some(a) => {
+                    let charge = client.retrieve_charge(&id).await?;
+                    Some(Money::new(minor(a, "--amount")?, charge.amount.currency))
+                }
+                None => None,
+            };
+            output::charge(&client.capture_charge(&id, amount, &options(idempotency_key)?).await?, cli.json);
+        }
+        ChargeCommand::Cancel { id, idempotency_key } => {
+            let client = connect(cli).await?;
+            output::charge(
+                &client.cancel_charge(&ChargeId::new(id.clone()), &options(idempotency_key)?).await?,
+                cli.json,
+            );
+        }
+        ChargeCommand::List { limit, max_items } => {
+            let client = connect(cli).await?;
+            let mut stream = client.list_charges(ListCharges { page_size: *limit, ..ListCharges::default() });
+            let mut printed = 0usize;
+            while max_items.is_none_or(|m| printed < m) {
+                match stream.next().await {
+                    Some(item) => output::charge_line(&item?, cli.json),
+                    None => break,
+                }
+                printed += 1;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `payment refund …`
+pub async fn refund(cli: &Cli, command: &RefundCommand) -> Result<(), Failure> {
+    let client = connect(cli).await?;
+    match command {
+        RefundCommand::Create { charge_id, amount, reason, idempotency_key } => {
+            let id = ChargeId::new(charge_id.clone());
+            let opts = options(idempotency_key)?;
+            let mut request = CreateRefund::full(id.clone());
+            if let Some(a) = amount {
+                let minor = minor(a, "--amount")?;
+                let charge = client.retrieve_charge(&id).await?;
+                request.amount = Some(Money::new(minor, charge.amount.currency));
+            }
+            request.reason = reason.clone();
+            output::refund(&client.create_refund(request, &opts).await?, cli.json);
+        }
+        RefundCommand::Get { charge_id, refund_id } => {
+            let r =
+                client.retrieve_refund(&ChargeId::new(charge_id.clone()), &RefundId::new(refund_id.clone())).await?;
+            output::refund(&r, cli.json);
+        }
+        RefundCommand::List { charge_id } => {
+            let mut stream = client.list_refunds(&ChargeId::new(charge_id.clone()), ListRefunds::default());
+            while let Some(item) = stream.next().await {
+                output::refund_line(&item?, cli.json);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `payment providers`
+pub fn providers(json: bool) {
+    for driver in payment::registry().drivers() {
+        if json {
+            let caps = serde_json::to_value(driver.capabilities).unwrap_or_default();
+            println!(
+                "{}",
+                serde_json::json!({"name": driver.name, "description": driver.description, "capabilities": caps})
+            );
+            continue;
+        }
+        let c = driver.capabilities;
+        let yes = |b: bool| if b { "yes" } else { "no" };
+        println!("{} — {}", driver.name, driver.description);
+        println!(
+            "  charge: capture later {}, partial capture {}, cancel {}, list {}, async {}",
+            yes(c.charge.capture_later),
+            yes(c.charge.partial_capture),
+            yes(c.charge.cancel),
+            yes(c.charge.list),
+            yes(c.charge.async_completion)
+        );
+        println!(
+            "  refund: full {}, partial {}, several {}, retrieve {}, list {}",
+            yes(c.refund.full),
+            yes(c.refund.partial),
+            yes(c.refund.multiple_partial),
+            yes(c.refund.retrieve),
+            yes(c.refund.list)
+        );
+        println!(
+            "  idempotency: create {:?}, refund {:?}; list style {:?}",
+            c.idempotency.create_charge, c.idempotency.create_refund, c.list.style
+        );
+    }
+}

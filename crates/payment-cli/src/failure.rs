@@ -1,0 +1,57 @@
+//! How the command fails: exit codes 1 (definite), 2 (usage or config), 3 (outcome unknown).
+
+use payment::{Error, ErrorKind, Outcome};
+
+/// A failed command.
+pub enum Failure {
+    /// Bad arguments or configuration: exit 2.
+    Usage(String),
+    /// The provider or the library refused or failed.
+    Payment(Error),
+}
+
+impl Failure {
+    /// The exit code.
+    pub fn code(&self) -> u8 {
+        match self {
+            Failure::Usage(_) => 2,
+            Failure::Payment(e) if e.outcome() == Outcome::Unknown => 3,
+            Failure::Payment(e) if e.kind() == ErrorKind::Config => 2,
+            Failure::Payment(_) => 1,
+        }
+    }
+
+    /// Prints the failure on stderr: one line, or `{"error":{…}}` with `--json`.
+    pub fn report(&self, json: bool) {
+        match (self, json) {
+            (Failure::Usage(m), true) => {
+                eprintln!("{}", serde_json::json!({"error": {"kind": "usage", "message": m, "outcome": "definite"}}));
+            }
+            (Failure::Usage(m), false) => eprintln!("error: {m}"),
+            (Failure::Payment(e), true) => eprintln!("{}", serde_json::json!({"error": e.to_json()})),
+            (Failure::Payment(e), false) => {
+                eprintln!("error: {e}");
+                if e.outcome() == Outcome::Unknown {
+                    match (e.idempotency_key(), e.reference()) {
+                        (Some(k), _) => eprintln!(
+                            "hint: the charge may have gone through; repeat the same command with --idempotency-key {k} to find out safely"
+                        ),
+                        (None, Some(r)) => eprintln!("hint: look the payment up by reference {r} before trying again"),
+                        (None, None) => {}
+                    }
+                }
+            }
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Failure {
+        Failure::Payment(e)
+    }
+}
+
+/// A usage failure with a message.
+pub fn usage(message: impl Into<String>) -> Failure {
+    Failure::Usage(message.into())
+}

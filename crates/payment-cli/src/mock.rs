@@ -1,0 +1,55 @@
+//! `payment mock`: serve the stateful mocks on real sockets until killed.
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use payment::mocks::{self, FaultPlan, MockOptions};
+
+use crate::args::MockArgs;
+use crate::failure::{Failure, usage};
+
+/// Starts the chosen mocks, prints `NAME URL` per provider as each listens, then waits forever.
+pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failure> {
+    let addr: SocketAddr = args.addr.parse().map_err(|_| usage(format!("--addr {:?} is not HOST:PORT", args.addr)))?;
+    let faults = match &args.faults {
+        Some(json) => {
+            let plan: FaultPlan =
+                serde_json::from_str(json).map_err(|e| usage(format!("--faults is not a fault plan: {e}")))?;
+            plan.validate().map_err(|m| usage(format!("--faults: {m}")))?;
+            Some(plan)
+        }
+        None => None,
+    };
+    let all = mocks::drivers();
+    let chosen: Vec<_> = match provider {
+        None | Some("all") => all.clone(),
+        Some(name) => all.iter().copied().filter(|d| d.name == name).collect(),
+    };
+    if chosen.is_empty() {
+        let names: Vec<&str> = all.iter().map(|d| d.name).collect();
+        return Err(usage(format!(
+            "no mock named {:?}; mocks compiled in: {}",
+            provider.unwrap_or("all"),
+            if names.is_empty() { "none".to_owned() } else { names.join(", ") }
+        )));
+    }
+    if chosen.len() > 1 && addr.port() != 0 {
+        return Err(usage("several mocks cannot share one port: use --addr HOST:0 or --provider NAME"));
+    }
+    if let Some(dir) = &args.keys_dir {
+        std::fs::create_dir_all(dir).map_err(|e| usage(format!("--keys-dir {}: {e}", dir.display())))?;
+    }
+    let mut servers = Vec::new();
+    for driver in chosen {
+        let options = MockOptions { addr: Some(addr), keys_dir: args.keys_dir.clone() };
+        let server = (driver.start)(options).await?;
+        if let Some(plan) = &faults {
+            server.control().set_faults(plan.clone()).map_err(|e| usage(format!("--faults: {e}")))?;
+        }
+        println!("{} {}", driver.name, server.url());
+        let _ = std::io::stdout().flush();
+        servers.push(server);
+    }
+    std::future::pending::<()>().await;
+    Ok(())
+}

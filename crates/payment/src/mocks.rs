@@ -1,0 +1,30 @@
+//! The stateful HTTP mocks of the compiled-in providers (feature `mock`), for `payment mock` and tests.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use futures::future::BoxFuture;
+
+pub use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockControl, MockServer};
+
+/// Where and how to start a mock.
+#[derive(Debug, Clone, Default)]
+pub struct MockOptions {
+    /// The address (default 127.0.0.1:0).
+    pub addr: Option<SocketAddr>,
+    /// Where to write the keys a client needs (signing providers).
+    pub keys_dir: Option<PathBuf>,
+}
+
+/// One provider's mock.
+pub struct MockDriver {
+    /// The provider's name.
+    pub name: &'static str,
+    /// Starts a fresh mock.
+    pub start: fn(MockOptions) -> BoxFuture<'static, crate::Result<MockServer>>,
+}
+
+/// The mocks compiled in.
+pub fn drivers() -> Vec<&'static MockDriver> {
+    Vec::new()
+}
