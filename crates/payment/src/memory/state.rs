@@ -280,7 +280,10 @@ fn decline_of(source: &PaymentSource) -> Result<Option<DeclineReason>> {
         PaymentSource::Token(_) => None,
         PaymentSource::Card(card) => card_decline(card)?,
         other => {
-            return Err(Error::unsupported(format!("the memory provider takes tokens and cards, not {}", other.kind())));
+            return Err(Error::unsupported(format!(
+                "the memory provider takes tokens and cards, not {}",
+                other.kind()
+            )));
         }
     })
 }
