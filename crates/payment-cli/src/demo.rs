@@ -12,7 +12,7 @@ use crate::failure::Failure;
 
 /// Runs the tour; fails when any provider's step fails.
 pub async fn run() -> Result<(), Failure> {
-    println!("{:<26} {:<16} {:<8} {}", "PROVIDER", "STEP", "RESULT", "DETAIL");
+    row("PROVIDER", "STEP", "RESULT", "DETAIL");
     let mut failed = Vec::new();
     for driver in payment::registry().drivers() {
         let started = Instant::now();

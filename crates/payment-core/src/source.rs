@@ -147,7 +147,7 @@ pub fn luhn_valid(number: &str) -> bool {
         }
         sum += d;
     }
-    !number.is_empty() && sum % 10 == 0
+    !number.is_empty() && sum.is_multiple_of(10)
 }
 
 impl fmt::Debug for CardDetails {
