@@ -8,7 +8,7 @@ use clap::{Args, Parser, Subcommand};
 #[derive(Debug, Parser)]
 #[command(name = "payment", version, about)]
 pub struct Cli {
-    /// A TOML config file (`provider = "…"` and one [table] per provider); the environment overrides it.
+    /// A TOML config file (`provider = "…"` and one `[table]` per provider); the environment overrides it.
     #[arg(long, global = true, value_name = "FILE")]
     pub config: Option<PathBuf>,
     /// The provider to use (overrides config and PAYMENT_PROVIDER); for `mock`, NAME or `all`.
