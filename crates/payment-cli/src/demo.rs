@@ -43,13 +43,20 @@ fn describe(c: &ChargeRecord) -> String {
 /// What each provider is charged with in the demo.
 fn demo_charge(name: &str) -> CreateCharge {
     let (amount, source) = match name {
-        "payjp" => (Money::new(1200, Currency::JPY), PaymentSource::Token("tok_visa".into())),
+        // Test card: the client tokenizes it at the mock first, as a PCI-scoped merchant would.
+        "payjp" => (Money::new(1200, Currency::JPY), test_card()),
         "pingpp" | "justap" => (Money::new(1234, Currency::CNY), PaymentSource::channel("alipay")),
         _ => (Money::new(1200, Currency::JPY), PaymentSource::Token("tok_visa".into())),
     };
     let mut request = CreateCharge::new(amount, source).description("payment demo").metadata("demo", "true");
     request.payer_ip = Some("127.0.0.1".into());
     request
+}
+
+fn test_card() -> PaymentSource {
+    payment::CardDetails::new("4242424242424242", 12, 2035, Some("123"))
+        .map(PaymentSource::Card)
+        .unwrap_or_else(|_| PaymentSource::Token("tok_visa".into()))
 }
 
 async fn tour(name: &'static str) -> payment::Result<()> {

@@ -18,6 +18,8 @@
 #![forbid(unsafe_code)]
 
 pub mod memory;
+#[cfg(feature = "payjp")]
+pub use payment_payjp as payjp;
 #[cfg(feature = "mock")]
 pub mod mocks;
 
@@ -25,7 +27,10 @@ pub use payment_core::*;
 
 /// The drivers compiled into this build: `memory` always, each provider behind its feature.
 pub fn registry() -> Registry {
-    Registry::new().with(&memory::DRIVER)
+    let registry = Registry::new().with(&memory::DRIVER);
+    #[cfg(feature = "payjp")]
+    let registry = registry.with(&payment_payjp::DRIVER);
+    registry
 }
 
 /// Connects to the provider `config` names, through the compiled-in drivers.

@@ -24,7 +24,27 @@ pub struct MockDriver {
     pub start: fn(MockOptions) -> BoxFuture<'static, crate::Result<MockServer>>,
 }
 
+fn loopback(options: &MockOptions) -> SocketAddr {
+    options.addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+fn io_error(provider: &str, e: std::io::Error) -> crate::Error {
+    crate::Error::config(format!("cannot start the {provider} mock: {e}"))
+}
+
+/// PAY.JP's mock.
+#[cfg(feature = "payjp")]
+pub static PAYJP: MockDriver = MockDriver {
+    name: "payjp",
+    start: |options| {
+        Box::pin(async move { payment_payjp::mock::start(loopback(&options)).await.map_err(|e| io_error("payjp", e)) })
+    },
+};
+
 /// The mocks compiled in.
 pub fn drivers() -> Vec<&'static MockDriver> {
-    Vec::new()
+    vec![
+        #[cfg(feature = "payjp")]
+        &PAYJP,
+    ]
 }

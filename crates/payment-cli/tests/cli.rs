@@ -1,0 +1,175 @@
+//! The `payment` binary end to end: `payment mock` in one process, `payment … charge …` in others.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_payment");
+
+struct Mock {
+    child: Child,
+    url: String,
+}
+
+impl Mock {
+    fn start(extra: &[&str]) -> Mock {
+        let mut child = Command::new(BIN)
+            .args(["--provider", "payjp", "mock", "--addr", "127.0.0.1:0"])
+            .args(extra)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let (name, url) = line.trim().split_once(' ').expect("NAME URL");
+        assert_eq!(name, "payjp");
+        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
+        Mock { child, url: url.to_owned() }
+    }
+}
+
+impl Drop for Mock {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn payment(args: &[&str]) -> Output {
+    Command::new(BIN)
+        .args(args)
+        .env("PAYMENT_PAYJP_SECRET_KEY", "sk_test_cli")
+        .env_remove("PAYMENT_PROVIDER")
+        .output()
+        .unwrap()
+}
+
+fn json(out: &Output) -> serde_json::Value {
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stdout)))
+}
+
+#[test]
+fn mock_then_charge_refund_get_list_from_a_shell() {
+    let mock = Mock::start(&[]);
+    let base = ["--provider", "payjp", "--base-url", mock.url.as_str(), "--json"];
+    let create = payment(
+        &[
+            &base[..],
+            &[
+                "charge",
+                "create",
+                "--amount",
+                "1200",
+                "--currency",
+                "jpy",
+                "--card",
+                "4242424242424242,12/2035,123",
+                "--reference",
+                "order-9",
+                "--metadata",
+                "shop=tokyo",
+            ],
+        ]
+        .concat(),
+    );
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let charge = json(&create);
+    assert_eq!(charge["provider"], "payjp");
+    assert_eq!(charge["status"], "succeeded");
+    assert_eq!(charge["amount"], serde_json::json!({"minor": 1200, "currency": "JPY"}));
+    assert_eq!(charge["reference"], "order-9");
+    assert_eq!(charge["metadata"]["shop"], "tokyo");
+    let id = charge["id"].as_str().unwrap();
+
+    let refund = payment(&[&base[..], &["refund", "create", id, "--amount", "200", "--reason", "damaged"]].concat());
+    assert!(refund.status.success(), "{}", String::from_utf8_lossy(&refund.stderr));
+    assert_eq!(json(&refund)["amount"]["minor"], 200);
+
+    let got = payment(&[&base[..], &["charge", "get", id]].concat());
+    assert_eq!(json(&got)["amount_refunded"]["minor"], 200);
+
+    let listed = payment(&[&base[..], &["charge", "list", "--limit", "1"]].concat());
+    let lines: Vec<&str> = std::str::from_utf8(&listed.stdout).unwrap().lines().collect();
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].contains(id));
+
+    let table = payment(&["--provider", "payjp", "--base-url", mock.url.as_str(), "charge", "get", id]);
+    let text = String::from_utf8_lossy(&table.stdout);
+    assert!(text.contains("status      succeeded") && text.contains("JPY 1200"), "{text}");
+
+    let missing = payment(&[&base[..], &["charge", "get", "ch_doesnotexist"]].concat());
+    assert_eq!(missing.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_slice(&missing.stderr).unwrap();
+    assert_eq!(err["error"]["kind"], "not_found");
+    assert_eq!(err["error"]["provider"], "payjp");
+}
+
+#[test]
+fn a_response_lost_every_time_exits_3_naming_the_key() {
+    let mock = Mock::start(&[
+        "--faults",
+        r#"{"seed":1,"rules":[{"kind":"drop_after_commit","methods":["POST"],"path":"/v1/charges"}]}"#,
+    ]);
+    let out = payment(&[
+        "--provider",
+        "payjp",
+        "--base-url",
+        &mock.url,
+        "charge",
+        "create",
+        "--amount",
+        "1000",
+        "--currency",
+        "JPY",
+        "--card",
+        "4242424242424242,12/2035",
+        "--idempotency-key",
+        "cli-key-1",
+    ]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cli-key-1"), "{stderr}");
+    assert!(stderr.lines().count() <= 2, "{stderr}");
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line() {
+    let cases: &[(&[&str], &str)] = &[
+        (&["--provider", "stripe", "charge", "get", "x"], "unknown provider"),
+        (
+            &["--provider", "payjp", "charge", "create", "--amount", "12.5", "--currency", "JPY", "--source", "tok"],
+            "whole number",
+        ),
+        (
+            &["--provider", "payjp", "charge", "create", "--amount", "100", "--currency", "XYZ", "--source", "tok"],
+            "unknown currency",
+        ),
+        (&["--provider", "payjp", "mock", "--faults", "{not json"], "--faults"),
+        (&["--provider", "payjp", "charge", "create", "--amount", "100", "--currency", "JPY"], "exactly one of"),
+    ];
+    for (args, expect) in cases {
+        let out = payment(args);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(expect), "{args:?}: {stderr}");
+        assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
+        assert!(!stderr.contains("panicked"));
+    }
+    let out = Command::new(BIN)
+        .args(["--provider", "payjp", "charge", "get", "ch_x"])
+        .env_remove("PAYMENT_PAYJP_SECRET_KEY")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PAYMENT_PAYJP_SECRET_KEY"));
+}
+
+#[test]
+fn demo_runs_every_compiled_in_provider() {
+    let out = Command::new(BIN).arg("demo").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
+    let text = String::from_utf8_lossy(&out.stdout);
+    for provider in ["memory", "payjp"] {
+        assert!(text.lines().any(|l| l.starts_with(provider) && l.contains("total") && l.contains("ok")), "{text}");
+    }
+}

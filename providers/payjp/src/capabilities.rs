@@ -1,0 +1,39 @@
+//! What PAY.JP v1 supports behind the neutral API.
+
+use payment_core::{
+    AmountLimit, Capabilities, ChargeCapabilities, Currency, IdempotencyCapabilities, IdempotencySupport,
+    ListCapabilities, ListStyle, RefundCapabilities, SourceCapabilities,
+};
+
+/// PAY.JP: JPY only, 50..9,999,999 yen; refunds return the charge (no refund objects to read or list);
+/// `Idempotency-Key` on every POST, replayed.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    charge: ChargeCapabilities {
+        create: true,
+        retrieve: true,
+        capture_later: true,
+        partial_capture: true,
+        cancel: true,
+        list: true,
+        async_completion: false,
+    },
+    refund: RefundCapabilities {
+        full: true,
+        partial: true,
+        multiple_partial: true,
+        retrieve: false,
+        list: false,
+        async_completion: false,
+    },
+    list: ListCapabilities { style: ListStyle::Offset, max_limit: 100, oldest_first: false },
+    idempotency: IdempotencyCapabilities {
+        create_charge: IdempotencySupport::Replay,
+        capture_charge: IdempotencySupport::Replay,
+        cancel_charge: IdempotencySupport::Replay,
+        create_refund: IdempotencySupport::Replay,
+    },
+    sources: SourceCapabilities { token: true, customer: true, card: true, channel: false },
+    currencies: &[Currency::JPY],
+    amount_limits: &[AmountLimit { currency: Currency::JPY, min: 50, max: 9_999_999 }],
+    webhooks: true,
+};

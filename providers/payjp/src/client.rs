@@ -1,0 +1,401 @@
+//! `PayjpClient`: the neutral traits over PAY.JP v1, plus PAY.JP-only operations.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest};
+use payment_core::{
+    Capabilities, CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error,
+    ErrorKind, IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource,
+    Provider, Refund, RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
+};
+
+use crate::config::PayjpConfig;
+use crate::pagination::ChargePages;
+use crate::wire::{Form, Token};
+use crate::{CAPABILITIES, NAME, mapping, signing};
+
+const USER_AGENT: &str = concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION"));
+const FORM: &str = "application/x-www-form-urlencoded";
+
+/// A PAY.JP client: cheap to clone (shared engine and config).
+#[derive(Clone)]
+pub struct PayjpClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PayjpConfig,
+    engine: Engine,
+    auth: http::HeaderValue,
+    base: String,
+}
+
+fn check_key(key: &IdempotencyKey) -> Result<()> {
+    // PAY.JP documents at most 255 characters of [A-Za-z0-9_-] (v2; v1 states no rule).
+    key.check(NAME, 255, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+fn derived_key(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey> {
+    let room = 255 - suffix.len();
+    let base: String = key.as_str().chars().take(room).collect();
+    IdempotencyKey::new(format!("{base}{suffix}"))
+}
+
+impl PayjpClient {
+    /// A client with the default engine (exponential backoff, 30 s per attempt).
+    pub fn new(config: PayjpConfig) -> Result<PayjpClient> {
+        PayjpClient::with_engine(config, EngineBuilder::new(NAME))
+    }
+
+    /// A client with a configured engine (retry policy, timeouts, tower layers, sleeper).
+    pub fn with_engine(config: PayjpConfig, engine: EngineBuilder) -> Result<PayjpClient> {
+        let base = config.base_url.as_str().trim_end_matches('/').to_owned();
+        let auth = signing::basic_auth(&config.secret_key);
+        Ok(PayjpClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, config }) })
+    }
+
+    /// The configuration (secrets redacted in `Debug`).
+    pub fn config(&self) -> &PayjpConfig {
+        &self.inner.config
+    }
+
+    /// Builds each attempt's request: the same body and key every time, fresh headers.
+    fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        form: Option<&Form>,
+        key: Option<&IdempotencyKey>,
+        direct_token: bool,
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
+        let url = format!("{}{path}", self.inner.base);
+        let auth = self.inner.auth.clone();
+        let body = form.map(|f| Bytes::from(f.encode()));
+        let key = key.map(|k| k.as_str().to_owned());
+        move || {
+            let mut r = http::Request::builder()
+                .method(method.clone())
+                .uri(&url)
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::USER_AGENT, USER_AGENT)
+                .header(http::header::ACCEPT, "application/json");
+            if body.is_some() {
+                r = r.header(http::header::CONTENT_TYPE, FORM);
+            }
+            if let Some(k) = &key {
+                r = r.header("Idempotency-Key", k.as_str());
+            }
+            if direct_token {
+                r = r.header("X-Payjp-Direct-Token-Generate", "true");
+            }
+            r.body(body.clone().unwrap_or_default())
+                .map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
+        }
+    }
+
+    fn post(
+        &self,
+        operation: &'static str,
+        path: &str,
+        form: &Form,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Call {
+        let build = self.request(http::Method::POST, path, Some(form), Some(key), false);
+        Call::new(operation, IdempotencySupport::Replay, build).key(key.clone()).deadline(options.timeout)
+    }
+
+    fn get(&self, operation: &'static str, path: &str) -> Call {
+        Call::read(operation, self.request(http::Method::GET, path, None, None, false))
+    }
+
+    async fn charge_call(&self, call: Call) -> Result<ChargeRecord> {
+        let reply = self.inner.engine.execute(call).await?;
+        decode_charge(&reply)
+    }
+
+    /// Creates a one-time token from card details (test cards, or merchants in PCI scope).
+    pub async fn create_token(
+        &self,
+        card: &CardDetails,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<Token> {
+        check_key(key)?;
+        let mut form = Form::new();
+        form.push("card[number]", card.number())
+            .push("card[exp_month]", card.exp_month.to_string())
+            .push("card[exp_year]", card.exp_year.to_string())
+            .push_opt("card[cvc]", card.cvc())
+            .push_opt("card[name]", card.holder_name.as_deref());
+        let build = self.request(http::Method::POST, "/v1/tokens", Some(&form), Some(key), true);
+        let call =
+            Call::new("create_token", IdempotencySupport::Replay, build).key(key.clone()).deadline(options.timeout);
+        let reply = self.inner.engine.execute(call).await?;
+        if !reply.is_success() {
+            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
+        }
+        reply.json::<Token>()
+    }
+
+    /// Re-authorizes an uncaptured charge for `expiry_days` more days (PAY.JP discourages it: the
+    /// first hold is not released).
+    pub async fn reauth(
+        &self,
+        id: &ChargeId,
+        expiry_days: Option<u8>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let mut form = Form::new();
+        form.push_opt("expiry_days", expiry_days.map(|d| d.to_string()));
+        self.charge_call(self.post("reauth", &format!("/v1/charges/{}/reauth", path_id(id)?), &form, &key, options))
+            .await
+    }
+
+    /// Updates a charge's description and metadata.
+    pub async fn update_charge(
+        &self,
+        id: &ChargeId,
+        description: Option<&str>,
+        metadata: &std::collections::BTreeMap<String, String>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let mut form = Form::new();
+        form.push_opt("description", description).push_map("metadata", metadata);
+        self.charge_call(self.post("update_charge", &format!("/v1/charges/{}", path_id(id)?), &form, &key, options))
+            .await
+    }
+
+    pub(crate) async fn list_page(&self, query: String) -> Result<crate::wire::List<serde_json::Value>> {
+        let reply = self.inner.engine.execute(self.get("list_charges", &format!("/v1/charges?{query}"))).await?;
+        if !reply.is_success() {
+            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
+        }
+        reply.json()
+    }
+}
+
+/// An id safe to put in a path: PAY.JP ids are `[A-Za-z0-9_]`.
+fn path_id(id: &ChargeId) -> Result<&str> {
+    let s = id.as_str();
+    if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::new(ErrorKind::NotFound, format!("{s:?} is not a PAY.JP charge id")).with_provider(NAME));
+    }
+    Ok(s)
+}
+
+fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
+    if !reply.is_success() {
+        return Err(reply.fail(mapping::error(reply.status(), reply.body())));
+    }
+    let raw: serde_json::Value = reply.json()?;
+    let wire: crate::wire::Charge =
+        serde_json::from_value(raw.clone()).map_err(|e| reply.tag(Error::decode("the PAY.JP charge", e)))?;
+    mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
+}
+
+fn integrity(record: &ChargeRecord, amount: Money) -> Result<()> {
+    if record.amount != amount {
+        return Err(Error::new(
+            ErrorKind::Integrity,
+            format!("PAY.JP answered charge {} for {} but {} was requested", record.id, record.amount, amount),
+        )
+        .with_provider(NAME));
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl Charge for PayjpClient {
+    async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let yen = mapping::yen(request.amount)?;
+        let metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
+        let mut form = Form::new();
+        form.push("amount", yen.to_string()).push("currency", "jpy");
+        match &request.source {
+            PaymentSource::Token(t) => form.push("card", t.clone()),
+            PaymentSource::Customer(c) => form.push("customer", c.clone()),
+            PaymentSource::Card(card) => {
+                let token = self.create_token(card, &derived_key(&key, "-tok")?, options).await?;
+                form.push("card", token.id)
+            }
+            other => {
+                return Err(
+                    Error::unsupported(format!("PAY.JP does not take {} sources", other.kind())).with_provider(NAME)
+                );
+            }
+        };
+        form.push("capture", if request.capture { "true" } else { "false" })
+            .push_opt("description", request.description.as_deref())
+            .push_map("metadata", &metadata);
+        let record = self.charge_call(self.post("create_charge", "/v1/charges", &form, &key, options)).await?;
+        integrity(&record, request.amount)?;
+        Ok(record)
+    }
+
+    async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
+        self.charge_call(self.get("retrieve_charge", &format!("/v1/charges/{}", path_id(id)?))).await
+    }
+
+    async fn capture_charge(
+        &self,
+        id: &ChargeId,
+        amount: Option<Money>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let mut form = Form::new();
+        if let Some(a) = amount {
+            form.push("amount", mapping::yen(a)?.to_string());
+        }
+        self.charge_call(self.post(
+            "capture_charge",
+            &format!("/v1/charges/{}/capture", path_id(id)?),
+            &form,
+            &key,
+            options,
+        ))
+        .await
+    }
+
+    /// PAY.JP cancels by refunding an uncaptured charge; a captured charge is refused here (refund it).
+    async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let current = self.retrieve_charge(id).await?;
+        match current.status {
+            ChargeStatus::Canceled => return Ok(current),
+            ChargeStatus::Authorized => {}
+            other => {
+                return Err(Error::new(
+                    ErrorKind::Conflict,
+                    format!("charge {id} is {other}; only an authorized charge can be canceled"),
+                )
+                .with_provider(NAME)
+                .with_operation("cancel_charge"));
+            }
+        }
+        let record = self
+            .charge_call(self.post(
+                "cancel_charge",
+                &format!("/v1/charges/{}/refund", path_id(id)?),
+                &Form::new(),
+                &key,
+                options,
+            ))
+            .await?;
+        Ok(record)
+    }
+
+    fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        ListPaginator::new(Arc::new(ChargePages::new(self.clone(), query)))
+    }
+}
+
+#[async_trait]
+impl Refund for PayjpClient {
+    /// Refunds return the charge; the refund record is synthesized: id `<charge id>:refund:<yen
+    /// refunded in all after it>`, amount the difference it made.
+    async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let id = &request.charge_id;
+        let mut form = Form::new();
+        let before = match request.amount {
+            Some(a) => {
+                form.push("amount", mapping::yen(a)?.to_string());
+                None
+            }
+            None => {
+                let current = self.retrieve_charge(id).await?;
+                if current.status != ChargeStatus::Succeeded {
+                    return Err(Error::new(
+                        ErrorKind::Conflict,
+                        format!("charge {id} is {}; only a captured charge can be refunded", current.status),
+                    )
+                    .with_provider(NAME)
+                    .with_operation("create_refund"));
+                }
+                Some(current.amount_refunded)
+            }
+        };
+        form.push_opt("refund_reason", request.reason.as_deref());
+        let after = self
+            .charge_call(self.post(
+                "create_refund",
+                &format!("/v1/charges/{}/refund", path_id(id)?),
+                &form,
+                &key,
+                options,
+            ))
+            .await?;
+        let amount = match (request.amount, before) {
+            (Some(a), _) => a,
+            (None, Some(b)) => after.amount_refunded.checked_sub(b)?,
+            (None, None) => after.amount_refunded,
+        };
+        if after.amount_refunded.minor < amount.minor {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!("PAY.JP reports {} refunded after a refund of {amount}", after.amount_refunded),
+            )
+            .with_provider(NAME));
+        }
+        Ok(RefundRecord {
+            provider: NAME.to_owned(),
+            id: RefundId::new(format!("{}:refund:{}", after.id, after.amount_refunded.minor)),
+            charge_id: after.id.clone(),
+            status: RefundStatus::Succeeded,
+            amount,
+            reason: request.reason,
+            created: Timestamp::now(),
+            raw: after.raw,
+        })
+    }
+
+    async fn retrieve_refund(&self, _charge_id: &ChargeId, _refund_id: &RefundId) -> Result<RefundRecord> {
+        Err(Error::unsupported("PAY.JP has no refund objects: read the charge's amount_refunded").with_provider(NAME))
+    }
+
+    fn list_refunds(&self, _charge_id: &ChargeId, _query: ListRefunds) -> ListPaginator<RefundRecord> {
+        ListPaginator::failed(
+            Error::unsupported("PAY.JP has no refund list: read the charge's amount_refunded").with_provider(NAME),
+        )
+    }
+}
+
+impl Provider for PayjpClient {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl fmt::Debug for PayjpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayjpClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for PayjpClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = if self.inner.config.is_test_mode() { "test" } else { "live" };
+        write!(f, "PAY.JP ({}, {mode} mode)", self.inner.base)
+    }
+}

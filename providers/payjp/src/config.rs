@@ -1,0 +1,124 @@
+//! `PayjpConfig`: the secret key, base URL and mode; secrets never printed.
+
+use std::fmt;
+
+use payment_core::{Error, Mode, ProviderSettings, Result};
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::NAME;
+
+/// PAY.JP's API host; test or live is chosen by the key.
+pub const DEFAULT_BASE_URL: &str = "https://api.pay.jp";
+
+/// The settings keys PAY.JP takes besides `mode` and `base_url`.
+pub const KEYS: &[&str] = &["secret_key", "webhook_token"];
+
+/// How to reach PAY.JP.
+#[derive(Clone)]
+pub struct PayjpConfig {
+    /// `sk_test_…` or `sk_live_…`.
+    pub secret_key: SecretString,
+    /// `https://api.pay.jp` or a mock's URL (paths below it are `/v1/…`).
+    pub base_url: url::Url,
+    /// Live or the embedded mock.
+    pub mode: Mode,
+    /// The webhook token (`whook_…`) to verify deliveries with.
+    pub webhook_token: Option<SecretString>,
+}
+
+impl PayjpConfig {
+    /// A config for `secret_key` against the real API.
+    pub fn new(secret_key: &str) -> Result<PayjpConfig> {
+        let config = PayjpConfig {
+            secret_key: SecretString::from(secret_key.to_owned()),
+            base_url: url::Url::parse(DEFAULT_BASE_URL).map_err(|e| Error::config(e.to_string()))?,
+            mode: Mode::Live,
+            webhook_token: None,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Points at another base URL (a mock, a proxy).
+    pub fn with_base_url(mut self, url: &str) -> Result<PayjpConfig> {
+        self.base_url = ProviderSettings::new(NAME).with("base_url", url).base_url(DEFAULT_BASE_URL)?;
+        Ok(self)
+    }
+
+    /// Reads `[payjp]` settings (`PAYMENT_PAYJP_*`).
+    pub fn from_settings(settings: &ProviderSettings) -> Result<PayjpConfig> {
+        settings.check_keys(KEYS)?;
+        let mode = settings.mode()?;
+        let secret_key = match (settings.optional_secret("secret_key"), mode) {
+            (Some(k), _) => k,
+            // The embedded mock accepts any test key; give one so mock mode needs no setup.
+            (None, Mode::Mock) => SecretString::from("sk_test_embedded_mock".to_owned()),
+            (None, Mode::Live) => settings.secret("secret_key")?,
+        };
+        let config = PayjpConfig {
+            secret_key,
+            base_url: settings.base_url(DEFAULT_BASE_URL)?,
+            mode,
+            webhook_token: settings.optional_secret("webhook_token"),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads `PAYMENT_PAYJP_*` from the environment.
+    pub fn from_env() -> Result<PayjpConfig> {
+        PayjpConfig::from_settings(&payment_core::Config::from_env().settings(NAME))
+    }
+
+    fn validate(&self) -> Result<()> {
+        let key = self.secret_key.expose_secret();
+        if key.starts_with("pk_") {
+            return Err(Error::config("payjp secret_key is a public key (pk_…); use the secret key (sk_…)"));
+        }
+        if !(key.starts_with("sk_test_") || key.starts_with("sk_live_")) {
+            return Err(Error::config("payjp secret_key must start with sk_test_ or sk_live_"));
+        }
+        Ok(())
+    }
+
+    /// Whether this is a test-mode key.
+    pub fn is_test_mode(&self) -> bool {
+        self.secret_key.expose_secret().starts_with("sk_test_")
+    }
+}
+
+impl fmt::Debug for PayjpConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayjpConfig")
+            .field("secret_key", &if self.is_test_mode() { "sk_test_[redacted]" } else { "sk_live_[redacted]" })
+            .field("base_url", &self.base_url.as_str())
+            .field("mode", &self.mode)
+            .field("webhook_token", &self.webhook_token.as_ref().map(|_| "[redacted]"))
+            .finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_are_checked_and_never_printed() {
+        let c = PayjpConfig::new("sk_test_c0ffee_secret_part").unwrap();
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("c0ffee"), "{shown}");
+        assert!(c.is_test_mode());
+        assert!(PayjpConfig::new("pk_test_x").unwrap_err().message().contains("public key"));
+        assert!(PayjpConfig::new("secret").is_err());
+    }
+
+    #[test]
+    fn settings_name_the_missing_key() {
+        let e = PayjpConfig::from_settings(&ProviderSettings::new("payjp")).unwrap_err();
+        assert!(e.message().contains("PAYMENT_PAYJP_SECRET_KEY"), "{e}");
+        let mock = PayjpConfig::from_settings(&ProviderSettings::new("payjp").with("mode", "mock")).unwrap();
+        assert_eq!(mock.mode, Mode::Mock);
+        let typo = ProviderSettings::new("payjp").with("secretkey", "x");
+        assert!(PayjpConfig::from_settings(&typo).unwrap_err().message().contains("secretkey"));
+    }
+}

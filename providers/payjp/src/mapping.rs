@@ -1,0 +1,340 @@
+//! PAY.JP wire objects <-> neutral records, and every PAY.JP error code -> `ErrorKind`.
+
+use std::collections::BTreeMap;
+
+use payment_core::{
+    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K,
+    EventKind, EventRecord, Money, Result, Timestamp, WebhookEvent,
+};
+
+use crate::NAME;
+use crate::wire::{Charge, ErrorBody, Event};
+
+/// The metadata key that carries the neutral `reference` (PAY.JP charges have no order-number field).
+pub const REFERENCE_KEY: &str = "payment_reference";
+
+/// Yen from a neutral amount; anything but JPY cannot be represented.
+pub fn yen(amount: Money) -> Result<i64> {
+    if amount.currency != Currency::JPY {
+        return Err(Error::invalid(format!("PAY.JP charges only in JPY, not {}", amount.currency)).with_provider(NAME));
+    }
+    Ok(amount.minor)
+}
+
+fn jpy(currency: &str, minor: i64) -> Result<Money> {
+    if !currency.eq_ignore_ascii_case("jpy") {
+        return Err(
+            Error::new(K::Integrity, format!("PAY.JP answered in {currency:?}, expected jpy")).with_provider(NAME)
+        );
+    }
+    Ok(Money::new(minor, Currency::JPY))
+}
+
+/// Where a PAY.JP charge is, in neutral terms.
+pub fn status(c: &Charge) -> ChargeStatus {
+    if c.failure_code.is_some()
+        || (!c.paid && c.three_d_secure_status.as_deref().is_some_and(|s| s == "failed" || s == "error"))
+    {
+        ChargeStatus::Failed
+    } else if !c.paid && c.three_d_secure_status.is_some() {
+        ChargeStatus::RequiresAction
+    } else if !c.paid {
+        ChargeStatus::Failed
+    } else if c.captured {
+        ChargeStatus::Succeeded
+    } else if c.refunded {
+        // Refunding an uncaptured charge releases the authorization: that is PAY.JP's cancel.
+        ChargeStatus::Canceled
+    } else {
+        ChargeStatus::Authorized
+    }
+}
+
+/// A neutral record from a PAY.JP charge (`raw` is the JSON it came from).
+///
+/// `amount_captured` is the authorized amount once captured; what a partial capture released is in
+/// `amount_refunded`, as PAY.JP reports it, so captured minus refunded is always what was kept.
+pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
+    let amount = jpy(&c.currency, c.amount)?;
+    let zero = Money::zero(Currency::JPY);
+    let mut metadata = c.metadata.clone().unwrap_or_default();
+    let reference = metadata.remove(REFERENCE_KEY);
+    let status = status(c);
+    let next_action = (status == ChargeStatus::RequiresAction).then(|| payment_core::NextAction {
+        kind: "three_d_secure".into(),
+        data: serde_json::json!({"charge": c.id, "three_d_secure_status": c.three_d_secure_status}),
+    });
+    Ok(ChargeRecord {
+        provider: NAME.to_owned(),
+        id: ChargeId::new(c.id.clone()),
+        status,
+        amount,
+        amount_captured: if c.captured { amount } else { zero },
+        amount_refunded: if c.captured { Money::new(c.amount_refunded, Currency::JPY) } else { zero },
+        reference,
+        description: c.description.clone(),
+        metadata,
+        created: Timestamp::from_unix(c.created),
+        next_action,
+        failure: c
+            .failure_code
+            .as_ref()
+            .map(|code| ChargeFailure { code: code.clone(), message: c.failure_message.clone().unwrap_or_default() }),
+        raw,
+    })
+}
+
+/// One row per documented code: the neutral kind, and why.
+#[rustfmt::skip]
+pub const ERROR_CODES: &[(&str, K, &str)] = &[
+    // card / network (402 card_error unless noted)
+    ("card_declined", K::CardDeclined(D::DoNotHonor), "the issuer refused without a reason"),
+    ("expired_card", K::CardDeclined(D::ExpiredCard), "the card has expired"),
+    ("invalid_cvc", K::CardDeclined(D::IncorrectCvc), "the security code was wrong"),
+    ("card_flagged", K::CardDeclined(D::FraudSuspected), "PAY.JP flagged the card"),
+    ("processing_error", K::CardDeclined(D::Other), "the card network failed to process it"),
+    ("incorrect_card_data", K::CardDeclined(D::Other), "the card data did not match the issuer's"),
+    ("failed_payment", K::CardDeclined(D::Other), "a subscription payment failed"),
+    ("three_d_secure_failed", K::CardDeclined(D::FraudSuspected), "3-D Secure authentication failed"),
+    ("invalid_number", K::InvalidRequest, "the card number is malformed"),
+    ("invalid_expiration_date", K::InvalidRequest, "the expiry is malformed"),
+    ("invalid_expiry_month", K::InvalidRequest, "the expiry month is malformed"),
+    ("invalid_expiry_year", K::InvalidRequest, "the expiry year is malformed"),
+    ("missing_card", K::InvalidRequest, "no card was given"),
+    ("unacceptable_brand", K::InvalidRequest, "the account does not accept this brand"),
+    ("test_card_on_livemode", K::InvalidRequest, "a test card was used with a live key"),
+    ("apple_pay_disabled_in_livemode", K::PermissionDenied, "Apple Pay is not enabled for live mode"),
+    ("invalid_apple_pay_token", K::InvalidRequest, "the Apple Pay token is malformed"),
+    ("three_d_secure_incompleted", K::Conflict, "3-D Secure is not finished"),
+    ("not_in_three_d_secure_flow", K::Conflict, "the charge is not in a 3-D Secure flow"),
+    ("unverified_token", K::InvalidRequest, "the token has not passed 3-D Secure"),
+    // validation (400)
+    ("invalid_id", K::NotFound, "no object has this id"),
+    ("invalid_plan", K::InvalidRequest, "the plan is invalid"),
+    ("invalid_expiry_days", K::InvalidRequest, "expiry_days is outside 1..=60"),
+    ("unnecessary_expiry_days", K::InvalidRequest, "expiry_days given for a captured charge"),
+    ("invalid_flexible_id", K::InvalidRequest, "the id is malformed"),
+    ("invalid_timestamp", K::InvalidRequest, "a timestamp is malformed"),
+    ("invalid_trial_end", K::InvalidRequest, "trial_end is invalid"),
+    ("invalid_string_length", K::InvalidRequest, "a string is too long or short"),
+    ("invalid_country", K::InvalidRequest, "the country is invalid"),
+    ("invalid_currency", K::InvalidRequest, "only jpy is accepted"),
+    ("invalid_address_zip", K::InvalidRequest, "the postal code is invalid"),
+    ("invalid_amount", K::InvalidRequest, "the amount is outside 50..=9,999,999"),
+    ("invalid_plan_amount", K::InvalidRequest, "the plan amount is invalid"),
+    ("invalid_card", K::InvalidRequest, "the card is invalid"),
+    ("invalid_card_name", K::InvalidRequest, "the holder name is invalid"),
+    ("invalid_card_country", K::InvalidRequest, "the card country is invalid"),
+    ("invalid_card_address_zip", K::InvalidRequest, "the card postal code is invalid"),
+    ("invalid_card_address_state", K::InvalidRequest, "the card state is invalid"),
+    ("invalid_card_address_city", K::InvalidRequest, "the card city is invalid"),
+    ("invalid_card_address_line", K::InvalidRequest, "the card address line is invalid"),
+    ("invalid_customer", K::InvalidRequest, "the customer is invalid"),
+    ("invalid_boolean", K::InvalidRequest, "a boolean is malformed"),
+    ("invalid_email", K::InvalidRequest, "the e-mail address is invalid"),
+    ("no_allowed_param", K::InvalidRequest, "a parameter is not allowed here"),
+    ("no_param", K::InvalidRequest, "no parameters were given"),
+    ("invalid_querystring", K::InvalidRequest, "the query string is malformed"),
+    ("missing_param", K::InvalidRequest, "a required parameter is missing"),
+    ("invalid_param_key", K::InvalidRequest, "a parameter name is invalid"),
+    ("invalid_owner_type", K::InvalidRequest, "the owner type is invalid"),
+    ("too_many_metadata_keys", K::InvalidRequest, "more than 20 metadata keys"),
+    ("invalid_metadata_key", K::InvalidRequest, "a metadata key is invalid"),
+    ("invalid_metadata_value", K::InvalidRequest, "a metadata value is invalid"),
+    ("invalid_refund_amount", K::InvalidRequest, "the refund amount is invalid"),
+    ("invalid_amount_to_not_captured", K::InvalidRequest, "an uncaptured charge can only be released in full"),
+    ("refund_amount_gt_net", K::InvalidRequest, "the refund is more than what is left"),
+    ("capture_amount_gt_net", K::InvalidRequest, "the capture is more than authorized"),
+    ("invalid_refund_reason", K::InvalidRequest, "refund_reason is over 255 characters"),
+    ("invalid_idempotency_key", K::InvalidRequest, "the Idempotency-Key is malformed"),
+    // state (400)
+    ("no_payment_method", K::Conflict, "the customer has no payment method"),
+    ("payment_method_duplicate", K::Conflict, "the payment method already exists"),
+    ("payment_method_duplicate_including_customer", K::Conflict, "the payment method already exists on a customer"),
+    ("already_refunded", K::Conflict, "the charge is refunded in full"),
+    ("already_captured", K::Conflict, "the charge is captured already"),
+    ("cant_capture_refunded_charge", K::Conflict, "a refunded (canceled) charge cannot be captured"),
+    ("cant_reauth_refunded_charge", K::Conflict, "a refunded charge cannot be re-authorized"),
+    ("charge_expired", K::Conflict, "the authorization lapsed"),
+    ("already_exist_id", K::Conflict, "the id is taken"),
+    ("token_already_used", K::Conflict, "the token was used already"),
+    ("already_have_card", K::Conflict, "the customer has this card"),
+    ("dont_has_this_card", K::NotFound, "the customer has no such card"),
+    ("doesnt_have_card", K::Conflict, "the customer has no card"),
+    ("already_have_the_same_card", K::Conflict, "the customer has the same card"),
+    ("invalid_interval", K::InvalidRequest, "the plan interval is invalid"),
+    ("invalid_trial_days", K::InvalidRequest, "trial days are invalid"),
+    ("invalid_billing_day", K::InvalidRequest, "the billing day is invalid"),
+    ("billing_day_for_non_monthly_plan", K::InvalidRequest, "billing day on a non-monthly plan"),
+    ("exist_subscribers", K::Conflict, "the plan has subscribers"),
+    ("already_subscribed", K::Conflict, "already subscribed"),
+    ("already_canceled", K::Conflict, "the subscription is canceled"),
+    ("already_paused", K::Conflict, "the subscription is paused"),
+    ("subscription_worked", K::Conflict, "the subscription is running"),
+    ("cannot_change_prorate_status", K::Conflict, "proration cannot change now"),
+    ("refund_limit_exceeded", K::Conflict, "the 180-day refund window has passed"),
+    ("cannot_prorated_refund_of_subscription", K::Conflict, "subscription charges cannot be refunded pro rata"),
+    ("idempotency_conflict", K::IdempotencyConflict, "the key was used with other parameters"),
+    ("idempotency_timeout", K::Conflict, "the first request with this key is still running"),
+    // auth / system
+    ("no_api_key", K::Authentication, "no secret key was sent"),
+    ("invalid_api_key", K::Authentication, "the secret key is wrong"),
+    ("not_activated_account", K::PermissionDenied, "the account may not take live payments yet"),
+    ("not_found", K::NotFound, "no such object or URL"),
+    ("not_allowed_method", K::InvalidRequest, "the method is not allowed here"),
+    ("over_capacity", K::RateLimited, "the rate limit was reached"),
+    ("payjp_wrong", K::ProviderUnavailable, "PAY.JP failed"),
+    ("pg_wrong", K::ProviderUnavailable, "the payment gateway failed"),
+    ("under_maintenance", K::ProviderUnavailable, "PAY.JP is in maintenance"),
+    ("idempotency_infrastructure_error", K::ProviderUnavailable, "PAY.JP's idempotency store failed"),
+];
+
+/// The kind for a code, or from the status when the code is unknown (the raw code is kept either way).
+pub fn error_kind(status: u16, code: Option<&str>) -> K {
+    if let Some(row) = code.and_then(|c| ERROR_CODES.iter().find(|(k, _, _)| *k == c)) {
+        return row.1;
+    }
+    match status {
+        401 => K::Authentication,
+        402 => K::CardDeclined(D::Other),
+        403 => K::PermissionDenied,
+        404 => K::NotFound,
+        409 => K::Conflict,
+        429 => K::RateLimited,
+        500..=599 => K::ProviderUnavailable,
+        _ => K::InvalidRequest,
+    }
+}
+
+/// A neutral error from a PAY.JP error response (any body, JSON or not).
+pub fn error(status: u16, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ErrorBody>(body) {
+        Ok(ErrorBody { error: api }) => {
+            let kind = error_kind(status, api.code.as_deref());
+            let mut e = Error::new(kind, api.message.clone()).with_provider_message(api.message.clone());
+            if let Some(code) = &api.code {
+                e = e.with_provider_code(code.clone());
+            } else {
+                e = e.with_provider_code(api.error_type.clone());
+            }
+            if api.code.as_deref() == Some("idempotency_timeout") {
+                e = e.with_retryable(true);
+            }
+            e.with_source(api)
+        }
+        Err(_) => {
+            // The docs tell clients to fall back to the status when the body is not JSON.
+            let snippet: String = String::from_utf8_lossy(body).chars().take(120).collect();
+            Error::new(error_kind(status, None), format!("HTTP {status} with a non-JSON body: {snippet:?}"))
+        }
+    }
+}
+
+/// A neutral webhook event from a PAY.JP event.
+pub fn event(event: Event) -> Result<WebhookEvent> {
+    let kind = match event.event_type.as_str() {
+        "charge.succeeded" | "charge.captured" => EventKind::ChargeSucceeded,
+        "charge.failed" => EventKind::ChargeFailed,
+        // A refund returns the charge; PAY.JP has no refund object to report.
+        "charge.refunded" => EventKind::RefundSucceeded,
+        other => EventKind::Unknown { raw_type: other.to_owned() },
+    };
+    let record = if event.data.get("object").and_then(|o| o.as_str()) == Some("charge") {
+        let charge: Charge =
+            serde_json::from_value(event.data.clone()).map_err(|e| Error::decode("the event's charge", e))?;
+        EventRecord::Charge(Box::new(charge_record(&charge, event.data)?))
+    } else {
+        EventRecord::Other(event.data)
+    };
+    Ok(WebhookEvent { id: event.id, kind, record })
+}
+
+/// Metadata as PAY.JP receives it: the caller's entries plus the reference.
+pub fn outgoing_metadata(
+    metadata: &BTreeMap<String, String>,
+    reference: Option<&str>,
+) -> Result<BTreeMap<String, String>> {
+    let mut out = metadata.clone();
+    if out.contains_key(REFERENCE_KEY) {
+        return Err(
+            Error::invalid(format!("metadata key {REFERENCE_KEY:?} is reserved for the reference")).with_provider(NAME)
+        );
+    }
+    if let Some(r) = reference {
+        out.insert(REFERENCE_KEY.to_owned(), r.to_owned());
+    }
+    if out.len() > 20 {
+        return Err(
+            Error::invalid("PAY.JP accepts at most 20 metadata keys (the reference takes one)").with_provider(NAME)
+        );
+    }
+    for (k, v) in &out {
+        if k.chars().count() > 40 || v.chars().count() > 500 {
+            return Err(
+                Error::invalid(format!("metadata {k:?}: keys ≤ 40 and values ≤ 500 characters")).with_provider(NAME)
+            );
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_row_maps_and_codes_are_unique() {
+        let mut seen = std::collections::HashSet::new();
+        for (code, kind, why) in ERROR_CODES {
+            assert!(seen.insert(code), "{code} twice");
+            assert!(!why.is_empty());
+            assert_eq!(error_kind(400, Some(code)), *kind, "{code}");
+        }
+        assert!(ERROR_CODES.len() >= 90);
+    }
+
+    #[test]
+    fn unknown_codes_fall_back_to_the_status_and_keep_the_code() {
+        let e =
+            error(402, br#"{"error":{"status":402,"type":"card_error","code":"brand_new_code","message":"Nope."}}"#);
+        assert_eq!(e.kind(), K::CardDeclined(D::Other));
+        assert_eq!(e.provider_code(), Some("brand_new_code"));
+        assert_eq!(e.provider_error::<crate::wire::ApiError>().unwrap().status, 402);
+        assert_eq!(error(503, b"<html>down</html>").kind(), K::ProviderUnavailable);
+        assert_eq!(error(418, b"").kind(), K::InvalidRequest);
+    }
+
+    #[test]
+    fn statuses_follow_the_charge_life() {
+        let mut c: Charge = serde_json::from_value(serde_json::json!({
+            "id":"ch_1","created":1,"amount":1000,"currency":"jpy","paid":true,"captured":false}))
+        .unwrap();
+        assert_eq!(status(&c), ChargeStatus::Authorized);
+        c.refunded = true;
+        assert_eq!(status(&c), ChargeStatus::Canceled);
+        c.captured = true;
+        assert_eq!(status(&c), ChargeStatus::Succeeded);
+        c.paid = false;
+        c.failure_code = Some("card_declined".into());
+        assert_eq!(status(&c), ChargeStatus::Failed);
+        c.failure_code = None;
+        c.three_d_secure_status = Some("unverified".into());
+        assert_eq!(status(&c), ChargeStatus::RequiresAction);
+    }
+
+    #[test]
+    fn only_yen_is_representable() {
+        assert_eq!(yen(Money::new(500, Currency::JPY)).unwrap(), 500);
+        assert_eq!(yen(Money::new(500, Currency::USD)).unwrap_err().kind(), K::InvalidRequest);
+    }
+
+    #[test]
+    fn reference_rides_in_metadata() {
+        let m = outgoing_metadata(&BTreeMap::from([("a".into(), "1".into())]), Some("order-1")).unwrap();
+        assert_eq!(m.get(REFERENCE_KEY).map(String::as_str), Some("order-1"));
+        let reserved = BTreeMap::from([(REFERENCE_KEY.to_owned(), "x".to_owned())]);
+        assert!(outgoing_metadata(&reserved, None).is_err());
+        let many: BTreeMap<String, String> = (0..20).map(|i| (format!("k{i}"), "v".into())).collect();
+        assert!(outgoing_metadata(&many, Some("r")).is_err());
+    }
+}

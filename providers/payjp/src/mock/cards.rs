@@ -1,0 +1,56 @@
+//! Test cards the mock knows. Any Luhn-valid number makes a token; these numbers decline when charged.
+//!
+//! | number | outcome at charge time |
+//! |---|---|
+//! | 4242424242424242, 4012888888881881 (Visa), 5555555555554444 (Mastercard), 3530111333300000 (JCB), 378282246310005 (Amex), 38520000023237 (Diners), 6011111111111117 (Discover) | success |
+//! | 4000000000000002 | 402 `card_declined` |
+//! | 4000000000000069 | 402 `expired_card` |
+//! | 4000000000000127 | 402 `invalid_cvc` |
+//! | 4000000000000119 | 402 `processing_error` |
+//! | 4000000000000036 | 402 `card_flagged` |
+//!
+//! The success numbers are the brand test numbers PAY.JP's test mode accepts; the decline numbers
+//! follow the convention of PAY.JP-style test modes [I: PAY.JP's own table could not be read].
+
+/// The decline a test card produces at charge time: (code, message).
+pub fn decline_for(number: &str) -> Option<(&'static str, &'static str)> {
+    match number {
+        "4000000000000002" => Some(("card_declined", "Card declined.")),
+        "4000000000000069" => Some(("expired_card", "Card expired.")),
+        "4000000000000127" => Some(("invalid_cvc", "Your card's security code is invalid.")),
+        "4000000000000119" => Some(("processing_error", "An error occurred while processing the card.")),
+        "4000000000000036" => Some(("card_flagged", "The card is flagged.")),
+        _ => None,
+    }
+}
+
+/// The brand PAY.JP shows for a number.
+pub fn brand(number: &str) -> &'static str {
+    let two: u32 = number.get(..2).and_then(|p| p.parse().ok()).unwrap_or(0);
+    match two {
+        40..=49 => "Visa",
+        51..=55 | 22..=27 => "MasterCard",
+        35 => "JCB",
+        34 | 37 => "American Express",
+        30 | 36 | 38 => "Diners Club",
+        60 | 64 | 65 => "Discover",
+        _ => "Unknown",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn table() {
+        assert_eq!(brand("4242424242424242"), "Visa");
+        assert_eq!(brand("3530111333300000"), "JCB");
+        assert_eq!(brand("378282246310005"), "American Express");
+        assert_eq!(decline_for("4000000000000002").unwrap().0, "card_declined");
+        assert!(decline_for("4242424242424242").is_none());
+        for n in ["4000000000000002", "4000000000000069", "4000000000000127", "4000000000000119", "4000000000000036"] {
+            assert!(payment_core::source::luhn_valid(n), "{n}");
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! What a mock handler answers: a status and a JSON body, so replies can be stored for replay.
+
+use axum::response::{IntoResponse, Response};
+use serde_json::{Value, json};
+
+/// A status and a JSON body.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: u16,
+    /// JSON body.
+    pub body: Value,
+}
+
+impl Reply {
+    /// 200 with a body.
+    pub fn ok(body: Value) -> Reply {
+        Reply { status: 200, body }
+    }
+
+    /// PAY.JP's error envelope.
+    pub fn error(status: u16, error_type: &str, code: Option<&str>, message: &str, param: Option<&str>) -> Reply {
+        let mut e = json!({"status": status, "type": error_type, "message": message});
+        if let Some(c) = code {
+            e["code"] = json!(c);
+        }
+        if let Some(p) = param {
+            e["param"] = json!(p);
+        }
+        Reply { status, body: json!({ "error": e }) }
+    }
+
+    /// 400 `client_error` with a code and parameter.
+    pub fn invalid(code: &str, message: &str, param: Option<&str>) -> Reply {
+        Reply::error(400, "client_error", Some(code), message, param)
+    }
+
+    /// 404 `not_found` for an id.
+    pub fn not_found(what: &str, id: &str) -> Reply {
+        Reply::error(404, "client_error", Some("not_found"), &format!("No such {what}: {id}"), Some("id"))
+    }
+
+    /// The stored form of this reply.
+    pub fn bytes(&self) -> bytes::Bytes {
+        bytes::Bytes::from(self.body.to_string())
+    }
+}
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status =
+            axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+        (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], self.body.to_string())
+            .into_response()
+    }
+}
+
+/// The error body for a status injected by a fault, or returned by the kit (404, 413).
+pub fn for_status(status: u16, message: &str) -> Reply {
+    match status {
+        429 => Reply::error(
+            429,
+            "client_error",
+            Some("over_capacity"),
+            "The service is over capacity. Please try again later.",
+            None,
+        ),
+        503 => Reply::error(503, "server_error", Some("under_maintenance"), message, None),
+        500..=599 => Reply::error(status, "server_error", Some("payjp_wrong"), message, None),
+        404 => Reply::error(404, "client_error", Some("not_found"), message, None),
+        401 => Reply::error(401, "auth_error", Some("invalid_api_key"), message, None),
+        _ => Reply::error(status, "client_error", None, message, None),
+    }
+}

@@ -1,0 +1,201 @@
+//! The v1 routes: auth, form parsing, the idempotency table, then the account's rules.
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, Method, Uri};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use payment_mock_kit::{Claim, StoredResponse};
+
+use super::PayjpMock;
+use super::reply::Reply;
+use crate::signing::key_from_basic;
+use crate::wire::Form;
+
+/// The mock's routes (the kit adds faults, logging and `/__mock__/`).
+pub fn routes(mock: PayjpMock) -> Router {
+    Router::new()
+        .route("/v1/tokens", post(create_token))
+        .route("/v1/tokens/{id}", get(get_token))
+        .route("/v1/charges", post(create_charge).get(list_charges))
+        .route("/v1/charges/{id}", get(get_charge).post(update_charge))
+        .route("/v1/charges/{id}/capture", post(capture))
+        .route("/v1/charges/{id}/refund", post(refund))
+        .route("/v1/charges/{id}/reauth", post(reauth))
+        .with_state(mock)
+}
+
+/// The secret key, or PAY.JP's 401.
+fn authenticate(headers: &HeaderMap) -> Result<String, Reply> {
+    let header = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let Some(header) = header else {
+        return Err(Reply::error(401, "auth_error", Some("no_api_key"), "Invalid API Key: no key was given", None));
+    };
+    match key_from_basic(header) {
+        Some(key) if key.starts_with("sk_test_") && key.len() > "sk_test_".len() => Ok(key),
+        Some(key) if key.starts_with("sk_live_") => Err(Reply::error(
+            401,
+            "auth_error",
+            Some("invalid_api_key"),
+            "Live keys are not accepted by the mock",
+            None,
+        )),
+        _ => Err(Reply::error(401, "auth_error", Some("invalid_api_key"), "Invalid API Key", None)),
+    }
+}
+
+fn valid_idempotency_key(key: &str) -> bool {
+    !key.is_empty() && key.len() <= 255 && key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+/// Runs a POST once per `Idempotency-Key` (scope: secret key, method, path): the same body replays
+/// the stored answer; another body is 409 `idempotency_conflict`; a key still running is 409 `idempotency_timeout`.
+fn once(
+    mock: &PayjpMock,
+    headers: &HeaderMap,
+    method: &Method,
+    uri: &Uri,
+    body: &Bytes,
+    run: impl FnOnce(&Form) -> Result<Reply, Reply>,
+) -> Response {
+    let account = match authenticate(headers) {
+        Ok(k) => k,
+        Err(r) => return r.into_response(),
+    };
+    let form = Form::parse(body);
+    let Some(key) = headers.get("idempotency-key").and_then(|v| v.to_str().ok()) else {
+        return run(&form).unwrap_or_else(|e| e).into_response();
+    };
+    if !valid_idempotency_key(key) {
+        return Reply::invalid("invalid_idempotency_key", "Idempotency-Key must be 1 to 255 of [A-Za-z0-9_-]", None)
+            .into_response();
+    }
+    let mut fields: Vec<&(String, String)> = form.fields().iter().collect();
+    fields.sort();
+    let fingerprint = format!("{method} {} {fields:?}", uri.path());
+    let scope = format!("{account} {method} {}", uri.path());
+    match mock.kit.idempotency.claim(&scope, key, &fingerprint) {
+        Claim::Replay(stored) => {
+            Reply { status: stored.status, body: serde_json::from_slice(&stored.body).unwrap_or_default() }
+                .into_response()
+        }
+        Claim::Conflict => Reply::error(
+            409,
+            "client_error",
+            Some("idempotency_conflict"),
+            "Keys for idempotent requests can only be used with the same parameters they were first used with",
+            None,
+        )
+        .into_response(),
+        Claim::InFlight => Reply::error(
+            409,
+            "client_error",
+            Some("idempotency_timeout"),
+            "A request with this key is still being processed; retry later with the same key",
+            None,
+        )
+        .into_response(),
+        Claim::New(guard) => {
+            let reply = run(&form).unwrap_or_else(|e| e);
+            if reply.status < 500 {
+                guard.complete(StoredResponse { status: reply.status, headers: Vec::new(), body: reply.bytes() });
+            }
+            reply.into_response()
+        }
+    }
+}
+
+fn read(headers: &HeaderMap, run: impl FnOnce() -> Result<Reply, Reply>) -> Response {
+    match authenticate(headers) {
+        Ok(_) => run().unwrap_or_else(|e| e).into_response(),
+        Err(r) => r.into_response(),
+    }
+}
+
+async fn create_token(
+    State(m): State<PayjpMock>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let now = m.now();
+    once(&m, &headers, &method, &uri, &body, |form| m.account().create_token(&m.kit.ids, now, form))
+}
+
+async fn get_token(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    read(&headers, || {
+        m.account()
+            .tokens
+            .get(&id)
+            .map(|(t, _)| Reply::ok(serde_json::json!(t)))
+            .ok_or_else(|| Reply::not_found("token", &id))
+    })
+}
+
+async fn create_charge(
+    State(m): State<PayjpMock>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let now = m.now();
+    once(&m, &headers, &method, &uri, &body, |form| m.account().create_charge(&m.kit.ids, now, form))
+}
+
+async fn list_charges(State(m): State<PayjpMock>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
+    read(&headers, || m.account().list(&Form::parse(query.unwrap_or_default().as_bytes())))
+}
+
+async fn get_charge(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Path<String>) -> Response {
+    read(&headers, || m.account().charge(&id))
+}
+
+async fn update_charge(
+    State(m): State<PayjpMock>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    once(&m, &headers, &method, &uri, &body, |form| m.account().update_charge(&id, form))
+}
+
+async fn capture(
+    State(m): State<PayjpMock>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let now = m.now();
+    once(&m, &headers, &method, &uri, &body, |form| m.account().capture(&id, now, form))
+}
+
+async fn refund(
+    State(m): State<PayjpMock>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let now = m.now();
+    once(&m, &headers, &method, &uri, &body, |form| m.account().refund(&id, now, form))
+}
+
+async fn reauth(
+    State(m): State<PayjpMock>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let now = m.now();
+    once(&m, &headers, &method, &uri, &body, |form| m.account().reauth(&id, now, form))
+}

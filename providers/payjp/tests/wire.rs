@@ -1,0 +1,99 @@
+//! Decoding payloads shaped like PAY.JP's documentation (with fields added that we do not know).
+
+use payment_core::{ChargeStatus, Currency, DeclineReason, ErrorKind, EventKind, EventRecord, Money};
+use payment_payjp::mapping;
+use payment_payjp::wire::{Charge, Event, List};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn charge_with_unknown_fields_decodes() {
+    let raw: serde_json::Value = serde_json::from_slice(&fixture("charge.json")).unwrap();
+    let wire: Charge = serde_json::from_value(raw.clone()).unwrap();
+    assert_eq!(wire.card.as_ref().unwrap().last4.as_deref(), Some("4242"));
+    let record = mapping::charge_record(&wire, raw).unwrap();
+    assert_eq!(record.id.as_str(), "ch_fa990a4c10672a93053a774730b0a");
+    assert_eq!(record.status, ChargeStatus::Succeeded);
+    assert_eq!(record.amount, Money::new(3500, Currency::JPY));
+    assert_eq!(record.amount_captured, record.amount);
+    assert_eq!(record.created.to_rfc3339(), "2015-06-01T03:06:23Z");
+    assert!(record.raw.get("a_field_added_next_year").is_some(), "raw keeps what is not modelled");
+    let json = serde_json::to_value(&record).unwrap();
+    for key in [
+        "provider",
+        "id",
+        "status",
+        "amount",
+        "amount_captured",
+        "amount_refunded",
+        "reference",
+        "description",
+        "metadata",
+        "created",
+        "next_action",
+        "failure",
+        "raw",
+    ] {
+        assert!(json.get(key).is_some(), "record JSON lacks {key}");
+    }
+    assert_eq!(json["amount"], serde_json::json!({"minor": 3500, "currency": "JPY"}));
+}
+
+#[test]
+fn list_envelope_and_reference_in_metadata() {
+    let list: List<serde_json::Value> = serde_json::from_slice(&fixture("list.json")).unwrap();
+    assert!(list.has_more);
+    assert_eq!(list.count, 1);
+    let wire: Charge = serde_json::from_value(list.data[0].clone()).unwrap();
+    let record = mapping::charge_record(&wire, list.data[0].clone()).unwrap();
+    assert_eq!(record.status, ChargeStatus::Authorized);
+    assert_eq!(record.reference.as_deref(), Some("order-17"));
+    assert_eq!(record.metadata.get("shop").map(String::as_str), Some("tokyo"));
+    assert!(!record.metadata.contains_key(mapping::REFERENCE_KEY));
+    assert_eq!(record.amount_captured.minor, 0);
+}
+
+#[test]
+fn errors_decode_with_their_kind_and_native_error() {
+    let e = mapping::error(402, &fixture("error_card.json"));
+    assert_eq!(e.kind(), ErrorKind::CardDeclined(DeclineReason::DoNotHonor));
+    assert_eq!(e.provider_code(), Some("card_declined"));
+    let native = e.provider_error::<payment_payjp::PayjpApiError>().unwrap();
+    assert_eq!(native.charge.as_deref(), Some("ch_fa990a4c10672a93053a774730b0a"));
+    assert_eq!(native.param.as_deref(), Some("card"));
+
+    let e = mapping::error(400, &fixture("error_invalid_number.json"));
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    assert_eq!(e.provider_error::<payment_payjp::PayjpApiError>().unwrap().param.as_deref(), Some("card[number]"));
+
+    let e = mapping::error(429, &fixture("error_over_capacity.json"));
+    assert_eq!(e.kind(), ErrorKind::RateLimited);
+    assert!(e.is_retryable());
+}
+
+#[test]
+fn refund_event_decodes_to_a_neutral_event() {
+    let event: Event = serde_json::from_slice(&fixture("event.json")).unwrap();
+    let neutral = mapping::event(event).unwrap();
+    assert_eq!(neutral.kind, EventKind::RefundSucceeded);
+    let EventRecord::Charge(charge) = neutral.record else { panic!("expected a charge") };
+    assert_eq!(charge.amount_refunded, Money::new(1000, Currency::JPY));
+}
+
+#[test]
+fn garbage_never_panics() {
+    for body in [&b""[..], b"{", b"null", b"[]", b"{\"error\":null}", b"{\"error\":{\"status\":\"x\"}}", &[0xff, 0xfe]]
+    {
+        let e = mapping::error(500, body);
+        assert_eq!(e.kind(), ErrorKind::ProviderUnavailable);
+        assert!(serde_json::from_slice::<Charge>(body).is_err());
+    }
+    let wrong_currency: Charge =
+        serde_json::from_value(serde_json::json!({"id":"ch_1","created":1,"amount":1,"currency":"usd"})).unwrap();
+    assert_eq!(
+        mapping::charge_record(&wrong_currency, serde_json::Value::Null).unwrap_err().kind(),
+        ErrorKind::Integrity
+    );
+}
