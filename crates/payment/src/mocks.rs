@@ -24,10 +24,13 @@ pub struct MockDriver {
     pub start: fn(MockOptions) -> BoxFuture<'static, crate::Result<MockServer>>,
 }
 
+// Used by each provider's entry below; the list of features grows as providers land.
+#[cfg(feature = "payjp")]
 fn loopback(options: &MockOptions) -> SocketAddr {
     options.addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
+#[cfg(feature = "payjp")]
 fn io_error(provider: &str, e: std::io::Error) -> crate::Error {
     crate::Error::config(format!("cannot start the {provider} mock: {e}"))
 }
