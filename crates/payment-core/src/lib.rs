@@ -38,7 +38,7 @@ pub use pagination::{Keyed, ListPaginator, Page, PageCursor, Paginate};
 pub use provider::Provider;
 pub use refund::{CreateRefund, ListRefunds, Refund, RefundId, RefundRecord, RefundStatus};
 pub use registry::{KNOWN_PROVIDERS, ProviderDriver, Registry};
-pub use retry::{ExponentialBackoff, Once, Retry, RetryDecision, RetryPolicy};
+pub use retry::{ExponentialBackoff, Jitter, Once, Retry, RetryDecision, RetryPolicy};
 pub use source::{CardDetails, PaymentSource};
 pub use time::Timestamp;
 pub use webhook::{EventKind, EventRecord, WebhookEvent, WebhookVerifier};

@@ -117,7 +117,36 @@ pub struct ExponentialBackoff {
     pub randomization_factor: f64,
     /// Attempts in all, the first included.
     pub max_attempts: u32,
-    jitter_state: Arc<AtomicU64>,
+    /// The jitter sequence (random by default; [`Jitter::seeded`] for reproducible runs).
+    pub jitter: Jitter,
+}
+
+/// The random sequence jitter is drawn from; shared by clones of a policy.
+#[derive(Debug, Clone)]
+pub struct Jitter {
+    state: Arc<AtomicU64>,
+}
+
+impl Jitter {
+    /// A reproducible sequence.
+    pub fn seeded(seed: u64) -> Jitter {
+        Jitter { state: Arc::new(AtomicU64::new(seed | 1)) }
+    }
+
+    // A uniform number in [0, 1) from a splitmix64 step; lock-free.
+    fn unit(&self) -> f64 {
+        let mut z = self.state.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+}
+
+impl Default for Jitter {
+    fn default() -> Self {
+        Jitter::seeded(seed())
+    }
 }
 
 impl Default for ExponentialBackoff {
@@ -129,7 +158,7 @@ impl Default for ExponentialBackoff {
             max_elapsed_time: Some(Duration::from_secs(60)),
             randomization_factor: 0.3,
             max_attempts: 5,
-            jitter_state: Arc::new(AtomicU64::new(seed())),
+            jitter: Jitter::default(),
         }
     }
 }
@@ -145,7 +174,7 @@ fn seed() -> u64 {
 impl ExponentialBackoff {
     /// Fixes the jitter sequence, for reproducible tests.
     pub fn with_seed(mut self, seed: u64) -> Self {
-        self.jitter_state = Arc::new(AtomicU64::new(seed | 1));
+        self.jitter = Jitter::seeded(seed);
         self
     }
 
@@ -162,15 +191,6 @@ impl ExponentialBackoff {
         let capped = secs.min(self.max_interval.as_secs_f64());
         Duration::try_from_secs_f64(capped).unwrap_or(self.max_interval)
     }
-
-    // A uniform number in [0, 1) from a splitmix64 step; lock-free and shared by clones.
-    fn unit_random(&self) -> f64 {
-        let mut z = self.jitter_state.fetch_add(0x9E37_79B9_7F4A_7C15, Ordering::Relaxed);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        (z >> 11) as f64 / (1u64 << 53) as f64
-    }
 }
 
 impl RetryPolicy for ExponentialBackoff {
@@ -183,7 +203,7 @@ impl RetryPolicy for ExponentialBackoff {
             None => {
                 let base = self.base_delay(ctx.attempts).as_secs_f64();
                 let spread = base * self.randomization_factor.clamp(0.0, 1.0);
-                let jittered = base - spread + 2.0 * spread * self.unit_random();
+                let jittered = base - spread + 2.0 * spread * self.jitter.unit();
                 Duration::try_from_secs_f64(jittered.max(0.0)).unwrap_or(self.max_interval)
             }
         };

@@ -1,0 +1,57 @@
+//! Every example's logic against the mocks, and the exactly-once soak at N = 200.
+
+use payment::{CardDetails, Config, CreateCharge, Currency, Money, PaymentSource, ProviderSettings, RequestOptions};
+use payment_examples::targets::Provider;
+use payment_examples::{checkout, list_all, regional, soak};
+
+fn card() -> PaymentSource {
+    PaymentSource::Card(CardDetails::new("4242424242424242", 12, 2035, Some("123")).unwrap())
+}
+
+#[tokio::test]
+async fn checkout_charges_and_refunds_through_the_configured_provider() {
+    for name in ["payjp", "memory"] {
+        let config = Config::for_provider(ProviderSettings::new(name).with("mode", "mock"));
+        let (charge, refund) =
+            checkout::run(&config, Money::new(1200, Currency::JPY), card(), "order-1").await.unwrap();
+        assert_eq!(charge.provider, name);
+        assert_eq!(charge.reference.as_deref(), Some("order-1"));
+        assert_eq!(refund.amount, Money::new(300, Currency::JPY));
+        assert_eq!(refund.charge_id, charge.id);
+    }
+}
+
+#[tokio::test]
+async fn list_all_streams_every_charge_once() {
+    let client =
+        payment::connect(&Config::for_provider(ProviderSettings::new("payjp").with("mode", "mock"))).await.unwrap();
+    for i in 0..23 {
+        let amount = Money::new(100 + i, Currency::JPY);
+        client.create_charge(CreateCharge::new(amount, card()), &RequestOptions::default()).await.unwrap();
+    }
+    let (count, totals) = list_all::run(&client, 5).await.unwrap();
+    assert_eq!(count, 23);
+    assert_eq!(totals, vec![Money::new((0..23).map(|i| 100 + i).sum(), Currency::JPY)]);
+}
+
+#[tokio::test]
+async fn regional_routes_each_region_to_its_provider() {
+    let regions =
+        regional::Regions::from_toml("[regions]\njp = \"payjp\"\ntest = \"memory\"\n[payjp]\nmode = \"mock\"\n")
+            .unwrap();
+    assert_eq!(regions.regions().collect::<Vec<_>>(), ["jp", "test"]);
+    assert_eq!(regions.connect("jp").await.unwrap().provider_name(), "payjp");
+    assert_eq!(regions.connect("test").await.unwrap().provider_name(), "memory");
+    assert!(regions.connect("mars").await.is_err());
+    assert!(regional::Regions::from_toml("[payjp]\nmode = \"mock\"\n").is_err());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn soak_every_provider_exactly_once_at_200() {
+    for provider in Provider::ALL {
+        let tally = soak::run(*provider, 200, 7, 16).await.unwrap();
+        println!("{:<10} {tally}", provider.name());
+        assert!(tally.exactly_once(), "{}: {tally}", provider.name());
+        assert!(tally.faults > 20, "the faults must actually fire: {tally}");
+    }
+}
