@@ -91,6 +91,46 @@ mod overhead {
         b.bench(|| RT.block_on(TARGET.client.retrieve_charge(&id)).expect("get"));
     }
 
+    /// The same GET through the engine's innermost service only (reqwest as a tower service).
+    #[divan::bench]
+    fn layer_reqwest_service_retrieve(b: Bencher) {
+        use tower::ServiceExt;
+        let id = RT.block_on(framework_create()).id;
+        let url = format!("{}/v1/charges/{}", TARGET.url, id);
+        let service = payment::transport::ReqwestService::new(RAW.clone());
+        b.bench(|| {
+            RT.block_on(async {
+                let request = http::Request::get(&url)
+                    .header("authorization", "Basic c2tfdGVzdF9zb2FrOg==")
+                    .body(bytes::Bytes::new())
+                    .expect("request");
+                let r = service.clone().oneshot(request).await.expect("get");
+                serde_json::from_slice::<serde_json::Value>(r.body()).expect("json")
+            })
+        });
+    }
+
+    /// The same GET through the whole engine (retry, timeout, limit, tracing), without decoding a record.
+    #[divan::bench]
+    fn layer_engine_retrieve(b: Bencher) {
+        let id = RT.block_on(framework_create()).id;
+        let url = format!("{}/v1/charges/{}", TARGET.url, id);
+        let engine = payment::transport::EngineBuilder::new("payjp").http_client(RAW.clone()).build().expect("engine");
+        b.bench(|| {
+            RT.block_on(async {
+                let url = url.clone();
+                let call = payment::transport::Call::read("retrieve_charge", move || {
+                    Ok(http::Request::get(&url)
+                        .header("authorization", "Basic c2tfdGVzdF9zb2FrOg==")
+                        .body(bytes::Bytes::new())
+                        .expect("request"))
+                });
+                let reply = engine.execute(call).await.expect("get");
+                reply.json::<serde_json::Value>().expect("json")
+            })
+        });
+    }
+
     /// The same GET by hand.
     #[divan::bench]
     fn raw_reqwest_retrieve(b: Bencher) {
@@ -101,6 +141,82 @@ mod overhead {
                 let r = RAW.get(&url).basic_auth("sk_test_soak", Some("")).send().await.expect("get");
                 r.json::<serde_json::Value>().await.expect("json")
             })
+        });
+    }
+}
+
+mod cost {
+    use super::*;
+    use payment::transport::{Call, HttpRequest, HttpResponse, HttpService};
+
+    const CHARGE: &[u8] = br#"{"id":"ch_fa990a4c10672a93053a774730b0a","object":"charge","livemode":false,"created":1433127983,"amount":3500,"currency":"jpy","paid":true,"captured":true,"captured_at":1433127983,"expired_at":null,"card":{"id":"car_d0e44730f83b0a19ba6caee04160","object":"card","brand":"Visa","last4":"4242","exp_month":2,"exp_year":2030,"cvc_check":"unchecked","fingerprint":"e1d8225886e3a7211127df751c86787f","name":null,"created":1433127983},"customer":null,"description":null,"failure_code":null,"failure_message":null,"fee_rate":"3.00","refunded":false,"amount_refunded":0,"refund_reason":null,"subscription":null,"metadata":{"payment_reference":"order-1"},"three_d_secure_status":null,"term_id":null}"#;
+
+    fn stub() -> HttpService {
+        tower::util::BoxCloneSyncService::new(tower::service_fn(|_req: HttpRequest| async {
+            Ok::<_, payment::transport::TransportError>(HttpResponse::new(bytes::Bytes::from_static(CHARGE)))
+        }))
+    }
+
+    fn request() -> payment::Result<HttpRequest> {
+        Ok(http::Request::get("http://127.0.0.1/v1/charges/ch_1").body(bytes::Bytes::new()).expect("request"))
+    }
+
+    /// A call of the in-memory stub transport by itself (the floor).
+    #[divan::bench]
+    fn stub_transport_alone(b: Bencher) {
+        use tower::ServiceExt;
+        let service = stub();
+        b.bench(|| RT.block_on(async { service.clone().oneshot(request().expect("request")).await.expect("reply") }));
+    }
+
+    /// The same call through the whole engine (retry policy, deadline, timeout, limit, tracing).
+    #[divan::bench]
+    fn engine_over_stub(b: Bencher) {
+        let engine = EngineBuilder::new("payjp").transport(stub()).build().expect("engine");
+        b.bench(|| RT.block_on(async { engine.execute(Call::read("retrieve_charge", request)).await.expect("reply") }));
+    }
+
+    /// 64 concurrent calls of the stub alone.
+    #[divan::bench]
+    fn stub_transport_alone_x64(b: Bencher) {
+        use tower::ServiceExt;
+        let service = stub();
+        b.bench(|| {
+            RT.block_on(futures::future::join_all((0..64).map(|_| {
+                let s = service.clone();
+                async move { tokio::spawn(async move { s.oneshot(request().expect("request")).await }).await }
+            })))
+        });
+    }
+
+    /// 64 concurrent calls through the engine over the stub.
+    #[divan::bench]
+    fn engine_over_stub_x64(b: Bencher) {
+        let engine = EngineBuilder::new("payjp").transport(stub()).build().expect("engine");
+        b.bench(|| {
+            RT.block_on(futures::future::join_all((0..64).map(|_| {
+                let e = engine.clone();
+                async move {
+                    tokio::spawn(async move { e.execute(Call::read("retrieve_charge", request)).await.map(|_| ()) })
+                        .await
+                }
+            })))
+        });
+    }
+
+    /// Parsing a charge body into JSON, what a hand-written client does.
+    #[divan::bench]
+    fn decode_json_value(b: Bencher) {
+        b.bench(|| serde_json::from_slice::<serde_json::Value>(divan::black_box(CHARGE)).expect("json"));
+    }
+
+    /// Parsing it into a neutral `ChargeRecord` (with the raw JSON kept).
+    #[divan::bench]
+    fn decode_charge_record(b: Bencher) {
+        b.bench(|| {
+            let raw: serde_json::Value = serde_json::from_slice(divan::black_box(CHARGE)).expect("json");
+            let wire = <payment::payjp::wire::Charge as serde::Deserialize>::deserialize(&raw).expect("charge");
+            payment::payjp::mapping::charge_record(&wire, raw).expect("record")
         });
     }
 }

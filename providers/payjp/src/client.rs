@@ -197,8 +197,9 @@ fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
         return Err(reply.fail(mapping::error(reply.status(), reply.body())));
     }
     let raw: serde_json::Value = reply.json()?;
-    let wire: crate::wire::Charge =
-        serde_json::from_value(raw.clone()).map_err(|e| reply.tag(Error::decode("the PAY.JP charge", e)))?;
+    // From the borrowed tree: the raw JSON is kept on the record without a second copy.
+    let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
+        .map_err(|e| reply.tag(Error::decode("the PAY.JP charge", e)))?;
     mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
 }
 

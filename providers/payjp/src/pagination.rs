@@ -43,7 +43,7 @@ impl Paginate<ChargeRecord> for ChargePages {
             .data
             .into_iter()
             .map(|raw| {
-                let wire: crate::wire::Charge = serde_json::from_value(raw.clone())
+                let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
                     .map_err(|e| Error::decode("a PAY.JP charge in a list", e).with_provider(crate::NAME))?;
                 mapping::charge_record(&wire, raw)
             })

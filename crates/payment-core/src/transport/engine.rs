@@ -44,6 +44,7 @@ pub struct EngineBuilder {
     connect_timeout: Duration,
     concurrency_limit: usize,
     layers: Vec<LayerFn>,
+    transport: Option<HttpService>,
 }
 
 impl EngineBuilder {
@@ -58,6 +59,7 @@ impl EngineBuilder {
             connect_timeout: Duration::from_secs(10),
             concurrency_limit: 256,
             layers: Vec::new(),
+            transport: None,
         }
     }
 
@@ -103,6 +105,12 @@ impl EngineBuilder {
         self
     }
 
+    /// Replaces reqwest as the innermost service (a fake transport for tests, or another client).
+    pub fn transport(mut self, service: HttpService) -> Self {
+        self.transport = Some(service);
+        self
+    }
+
     /// Adds a tower layer around every HTTP attempt (outermost last added).
     pub fn layer<L>(mut self, layer: L) -> Self
     where
@@ -120,12 +128,15 @@ impl EngineBuilder {
 
     /// Builds the engine.
     pub fn build(self) -> Result<Engine> {
-        let client = match self.client {
-            Some(c) => c,
-            None => reqwest::Client::builder()
-                .connect_timeout(self.connect_timeout)
-                .build()
-                .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?,
+        let inner: HttpService = match (self.transport, self.client) {
+            (Some(t), _) => t,
+            (None, Some(c)) => BoxCloneSyncService::new(ReqwestService::new(c)),
+            (None, None) => BoxCloneSyncService::new(ReqwestService::new(
+                reqwest::Client::builder()
+                    .connect_timeout(self.connect_timeout)
+                    .build()
+                    .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?,
+            )),
         };
         let attempt_timeout = self.attempt_timeout;
         let stack = ServiceBuilder::new()
@@ -139,7 +150,7 @@ impl EngineBuilder {
             .timeout(attempt_timeout)
             .concurrency_limit(self.concurrency_limit)
             .layer(TraceLayer::new(self.provider))
-            .service(ReqwestService::new(client));
+            .service(inner);
         let mut http: HttpService = BoxCloneSyncService::new(stack);
         for layer in self.layers {
             http = layer(http);

@@ -94,16 +94,28 @@ impl Service<HttpRequest> for ReqwestService {
             if let Some(headers) = builder.headers_mut() {
                 *headers = std::mem::take(response.headers_mut());
             }
-            let mut body = BytesMut::new();
+            // Most bodies arrive in one chunk: keep it as is; copy only when there are several.
+            let mut first: Option<Bytes> = None;
+            let mut joined: Option<BytesMut> = None;
+            let mut total = 0usize;
             while let Some(chunk) = response.chunk().await.map_err(|e| TransportError::from_reqwest(&e))? {
-                if body.len() + chunk.len() > MAX_BODY {
+                total += chunk.len();
+                if total > MAX_BODY {
                     return Err(TransportError::new(TransportFailure::Broken, "response body over 16 MiB"));
                 }
-                body.extend_from_slice(&chunk);
+                match (&mut joined, first.take()) {
+                    (Some(buf), _) => buf.extend_from_slice(&chunk),
+                    (None, Some(previous)) => {
+                        let mut buf = BytesMut::with_capacity(previous.len() + chunk.len());
+                        buf.extend_from_slice(&previous);
+                        buf.extend_from_slice(&chunk);
+                        joined = Some(buf);
+                    }
+                    (None, None) => first = Some(chunk),
+                }
             }
-            builder
-                .body(body.freeze())
-                .map_err(|e| TransportError::new(TransportFailure::Broken, format!("bad response: {e}")))
+            let body = joined.map(BytesMut::freeze).or(first).unwrap_or_default();
+            builder.body(body).map_err(|e| TransportError::new(TransportFailure::Broken, format!("bad response: {e}")))
         })
     }
 }
