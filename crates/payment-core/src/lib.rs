@@ -8,6 +8,7 @@ pub mod capabilities;
 pub mod charge;
 pub mod client;
 pub mod config;
+pub mod crypto;
 mod currency;
 pub mod error;
 pub mod idempotency;
