@@ -9,8 +9,8 @@ use divan::{AllocProfiler, Bencher};
 use futures::StreamExt;
 use payment::transport::EngineBuilder;
 use payment::{
-    ChargeId, ChargeRecord, ChargeStatus, CreateCharge, Currency, ListPaginator, Money, Page, PageCursor, Paginate,
-    RequestOptions, Timestamp,
+    ChargeId, ChargeRecord, ChargeStatus, Currency, ListPaginator, Money, Page, PageCursor, Paginate, RequestOptions,
+    Timestamp,
 };
 use payment_examples::targets::{self, Provider, Target};
 
@@ -59,12 +59,7 @@ fn uuid_like() -> String {
 }
 
 async fn framework_create() -> ChargeRecord {
-    let p = Provider::Payjp;
-    TARGET
-        .client
-        .create_charge(CreateCharge::new(p.amount(), p.source()), &RequestOptions::default())
-        .await
-        .expect("charge")
+    TARGET.client.create_charge(Provider::Payjp.charge(None), &RequestOptions::default()).await.expect("charge")
 }
 
 mod overhead {
@@ -201,6 +196,34 @@ mod cost {
                         .await
                 }
             })))
+        });
+    }
+
+    /// One Ping++ request signature (RSA-2048, PKCS#1 v1.5 SHA-256 over body + URI + timestamp), key parsed once.
+    #[divan::bench]
+    fn pingpp_sign_request(b: Bencher) {
+        let key = payment::crypto::RsaPrivateKey::generate().expect("key");
+        let body = br#"{"order_no":"123456789","app":{"id":"app_1Gqj58ynP0mHeX1q"},"channel":"alipay","amount":100}"#;
+        b.bench(|| {
+            payment::pingpp::signing::sign_request(&key, divan::black_box(body), "/v1/charges", "1700000000")
+                .expect("sign")
+        });
+    }
+
+    /// Verifying that signature (what the mock and webhook receivers do).
+    #[divan::bench]
+    fn pingpp_verify_signature(b: Bencher) {
+        let key = payment::crypto::RsaPrivateKey::generate().expect("key");
+        let public = key.public_key().expect("public");
+        let sig = payment::pingpp::signing::sign_request(&key, b"{}", "/v1/charges", "1700000000").expect("sign");
+        b.bench(|| {
+            payment::pingpp::signing::verify_request(
+                &public,
+                b"{}",
+                "/v1/charges",
+                "1700000000",
+                divan::black_box(&sig),
+            )
         });
     }
 

@@ -1,20 +1,14 @@
 //! `cargo run -p payment-examples --example list_all`: create a few charges at PAY.JP's embedded
 //! mock, then stream every one back with the paginator.
 
-use payment::{Config, CreateCharge, ProviderSettings, RequestOptions};
+use payment::{Config, ProviderSettings, RequestOptions};
 use payment_examples::targets::Provider;
 
 #[tokio::main]
 async fn main() -> payment::Result<()> {
     let client = payment::connect(&Config::for_provider(ProviderSettings::new("payjp").with("mode", "mock"))).await?;
     for i in 0..25 {
-        let p = Provider::Payjp;
-        client
-            .create_charge(
-                CreateCharge::new(p.amount(), p.source()).reference(format!("list-{i}")),
-                &RequestOptions::default(),
-            )
-            .await?;
+        client.create_charge(Provider::Payjp.charge(Some(format!("list-{i}"))), &RequestOptions::default()).await?;
     }
     let (count, totals) = payment_examples::list_all::run(&client, 10).await?;
     println!("{count} charges, totals: {totals:?}");

@@ -8,8 +8,8 @@ use futures::StreamExt;
 use payment::mocks::{FaultKind, FaultPlan, FaultRule};
 use payment::transport::{EngineBuilder, Sleeper};
 use payment::{
-    CreateCharge, CreateRefund, ErrorKind, ExponentialBackoff, IdempotencyKey, IdempotencySupport, Money, Outcome,
-    PaymentClient, RequestOptions,
+    CreateRefund, ErrorKind, ExponentialBackoff, IdempotencyKey, IdempotencySupport, Money, Outcome, PaymentClient,
+    RequestOptions,
 };
 
 use crate::targets::{self, Provider};
@@ -43,6 +43,8 @@ pub struct Tally {
     pub faults: usize,
     /// Wall time.
     pub elapsed: Duration,
+    /// The first unexpected error, for the report.
+    pub first_error: Option<String>,
 }
 
 impl Tally {
@@ -75,7 +77,11 @@ impl std::fmt::Display for Tally {
             self.requests,
             self.faults,
             self.elapsed.as_secs_f64()
-        )
+        )?;
+        if let Some(e) = &self.first_error {
+            write!(f, "; first error: {e}")?;
+        }
+        Ok(())
     }
 }
 
@@ -133,22 +139,35 @@ pub async fn run(provider: Provider, n: usize, seed: u64, concurrency: usize) ->
     target.control.set_faults(fault_plan(seed)).map_err(|e| e.to_string())?;
     let client: PaymentClient = target.client.clone();
     let refund_support = client.capabilities().idempotency.create_refund;
+    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let results: Vec<(usize, usize, usize, usize, usize)> = futures::stream::iter(0..n)
         .map(|i| {
             let client = client.clone();
+            let first_error = first_error.clone();
+            let note = move |e: &payment::Error| {
+                if let Ok(mut slot) = first_error.lock() {
+                    slot.get_or_insert_with(|| e.to_string());
+                }
+            };
             async move {
                 let (mut recovered, mut failed, mut unknown) = (0, 0, 0);
                 let key = IdempotencyKey::new(format!("soak{seed}n{i}")).map_err(|e| e.to_string())?;
-                let request =
-                    CreateCharge::new(provider.amount(), provider.source()).reference(format!("soak{seed}n{i}"));
+                let request = provider.charge(Some(format!("soak{seed}n{i}")));
                 let options = RequestOptions::with_key(key);
                 let charge = until_known(&mut recovered, || client.create_charge(request.clone(), &options)).await;
-                let Ok(charge) = charge else {
-                    return Ok::<_, String>((0, 0, recovered, 1, 0));
+                let charge = match charge {
+                    Ok(c) => c,
+                    Err(e) => {
+                        note(&e);
+                        return Ok::<_, String>((0, 0, recovered, 1, 0));
+                    }
                 };
                 let charge = match targets::settle(&client, charge).await {
                     Ok(c) => c,
-                    Err(_) => return Ok((1, 0, recovered, 1, 0)),
+                    Err(e) => {
+                        note(&e);
+                        return Ok((1, 0, recovered, 1, 0));
+                    }
                 };
                 let mut refunded = 0;
                 if i % 2 == 0 {
@@ -164,7 +183,10 @@ pub async fn run(provider: Provider, n: usize, seed: u64, concurrency: usize) ->
                     match result {
                         Ok(_) => refunded = 1,
                         Err(e) if e.outcome() == Outcome::Unknown => unknown += 1,
-                        Err(_) => failed += 1,
+                        Err(e) => {
+                            note(&e);
+                            failed += 1;
+                        }
                     }
                 }
                 Ok((1, refunded, recovered, failed, unknown))
@@ -198,5 +220,6 @@ pub async fn run(provider: Provider, n: usize, seed: u64, concurrency: usize) ->
     // A refund whose outcome stayed unknown may or may not have been applied: count what the mock did.
     tally.refunded += tally.mock_refunds.saturating_sub(tally.refunded).min(tally.unknown_unrepeatable);
     tally.elapsed = started.elapsed();
+    tally.first_error = first_error.lock().ok().and_then(|e| e.clone());
     Ok(tally)
 }

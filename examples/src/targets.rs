@@ -6,23 +6,26 @@ use std::sync::Arc;
 use payment::mocks::{MockControl, MockServer};
 
 use payment::transport::EngineBuilder;
-use payment::{CardDetails, ChargeRecord, ChargeStatus, Currency, Money, PaymentClient, PaymentSource};
+use payment::{CardDetails, ChargeRecord, ChargeStatus, CreateCharge, Currency, Money, PaymentClient, PaymentSource};
 
 /// The providers with an HTTP mock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Provider {
     /// PAY.JP.
     Payjp,
+    /// Ping++ (request signing on).
+    Pingpp,
 }
 
 impl Provider {
     /// Every provider with an HTTP mock.
-    pub const ALL: &'static [Provider] = &[Provider::Payjp];
+    pub const ALL: &'static [Provider] = &[Provider::Payjp, Provider::Pingpp];
 
     /// The config name.
     pub fn name(&self) -> &'static str {
         match self {
             Provider::Payjp => "payjp",
+            Provider::Pingpp => "pingpp",
         }
     }
 
@@ -35,6 +38,7 @@ impl Provider {
     pub fn amount(&self) -> Money {
         match self {
             Provider::Payjp => Money::new(1000, Currency::JPY),
+            Provider::Pingpp => Money::new(1234, Currency::CNY),
         }
     }
 
@@ -44,7 +48,18 @@ impl Provider {
             Provider::Payjp => CardDetails::new("4242424242424242", 12, 2035, Some("123"))
                 .map(PaymentSource::Card)
                 .unwrap_or_else(|_| PaymentSource::Token("tok_invalid".into())),
+            Provider::Pingpp => PaymentSource::channel("alipay"),
         }
+    }
+}
+
+impl Provider {
+    /// A charge of the ordinary amount from the ordinary source, with the payer's IP set.
+    pub fn charge(&self, reference: Option<String>) -> CreateCharge {
+        let mut request = CreateCharge::new(self.amount(), self.source());
+        request.reference = reference;
+        request.payer_ip = Some("127.0.0.1".into());
+        request
     }
 }
 
@@ -69,6 +84,18 @@ pub async fn start(provider: Provider, engine: EngineBuilder) -> Result<Target, 
                 .and_then(|c| c.with_base_url(server.url()))
                 .map_err(|e| e.to_string())?;
             let client = PayjpClient::with_engine(config, engine).map_err(|e| e.to_string())?;
+            let control = server.control();
+            let url = server.url().to_owned();
+            Ok(Target { client: PaymentClient::with_keep_alive(Arc::new(client), Arc::new(server)), control, url })
+        }
+        Provider::Pingpp => {
+            use payment::pingpp::{PingppClient, PingppConfig};
+            let (server, keys) = payment::pingpp::mock::start_signing(addr, None).await.map_err(|e| e.to_string())?;
+            let config = PingppConfig::new("sk_test_soak", "app_SoakSoakSoak0001")
+                .and_then(|c| c.with_base_url(server.url()))
+                .map_err(|e| e.to_string())?
+                .with_private_key(keys.merchant_private);
+            let client = PingppClient::with_engine(config, engine).map_err(|e| e.to_string())?;
             let control = server.control();
             let url = server.url().to_owned();
             Ok(Target { client: PaymentClient::with_keep_alive(Arc::new(client), Arc::new(server)), control, url })

@@ -14,6 +14,7 @@ pub fn cases() -> Vec<Case> {
         case!("charge::capture_later_full", needs_capture, capture_later_full),
         case!("charge::capture_later_partial", needs_partial_capture, capture_later_partial),
         case!("charge::cancel", needs_cancel, cancel),
+        case!("charge::cancel_unpaid", needs_async_cancel, cancel_unpaid),
     ]
 }
 
@@ -27,6 +28,11 @@ fn needs_partial_capture(p: &Profile) -> Option<&'static str> {
 
 fn needs_cancel(p: &Profile) -> Option<&'static str> {
     needs_capture(p).or((!p.caps.charge.cancel).then_some("provider cannot cancel"))
+}
+
+fn needs_async_cancel(p: &Profile) -> Option<&'static str> {
+    (!(p.caps.charge.async_completion && p.caps.charge.cancel))
+        .then_some("charges are not asynchronous or cannot be canceled")
 }
 
 /// A created charge reports the amount, reference and provider asked for, and reads back the same.
@@ -103,5 +109,25 @@ pub async fn cancel(t: &Target) -> CaseResult {
     let e =
         expect_err(t.client.capture_charge(&auth.id, None, &RequestOptions::default()).await, "capture after cancel")?;
     check!(matches!(e.kind(), ErrorKind::Conflict | ErrorKind::InvalidRequest), "capture after cancel: {e}");
+    Ok(())
+}
+
+/// An asynchronous charge the payer has not paid yet can be canceled; the payer can then no longer pay it.
+pub async fn cancel_unpaid(t: &Target) -> CaseResult {
+    let created = t.client.create_charge(t.charge_request(t.fixtures.amount, true), &RequestOptions::default()).await?;
+    check!(
+        matches!(created.status, ChargeStatus::RequiresAction | ChargeStatus::Pending),
+        "new charge is {}",
+        created.status
+    );
+    let canceled = t.client.cancel_charge(&created.id, &RequestOptions::default()).await?;
+    check!(canceled.status == ChargeStatus::Canceled, "status {}", canceled.status);
+    let again = t.client.cancel_charge(&created.id, &RequestOptions::default()).await?;
+    check!(again.status == ChargeStatus::Canceled, "a second cancel changes nothing, got {}", again.status);
+    if let Some(control) = &t.control {
+        check!(control.complete_charge(created.id.as_str()).is_err(), "a canceled charge cannot be paid");
+    }
+    let read = t.client.retrieve_charge(&created.id).await?;
+    check!(read.status == ChargeStatus::Canceled, "retrieved status {}", read.status);
     Ok(())
 }

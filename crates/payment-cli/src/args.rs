@@ -100,6 +100,9 @@ pub struct CreateChargeArgs {
     /// An asynchronous channel such as alipay.
     #[arg(long, value_name = "NAME", group = "payment_source")]
     pub channel: Option<String>,
+    /// The payer's IP address (channel payments such as Ping++ require it).
+    #[arg(long, value_name = "IP")]
+    pub payer_ip: Option<String>,
     /// Authorize only; capture later.
     #[arg(long)]
     pub no_capture: bool,

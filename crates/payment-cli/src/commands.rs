@@ -89,6 +89,15 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
             request.reference = args.reference.clone();
             request.description = args.description.clone();
             request.metadata = metadata(&args.metadata)?;
+            request.payer_ip = match (&args.payer_ip, &args.channel) {
+                (Some(ip), _) => Some(
+                    ip.parse::<std::net::IpAddr>()
+                        .map_err(|_| usage(format!("--payer-ip {ip:?} is not an IP address")))?
+                        .to_string(),
+                ),
+                (None, Some(_)) => return Err(usage("--channel payments need --payer-ip (the payer's IP address)")),
+                (None, None) => None,
+            };
             let opts = options(&args.idempotency_key)?;
             let client = connect(cli).await?;
             output::charge(&client.create_charge(request, &opts).await?, cli.json);

@@ -12,8 +12,12 @@ struct Mock {
 
 impl Mock {
     fn start(extra: &[&str]) -> Mock {
+        Mock::start_provider("payjp", extra)
+    }
+
+    fn start_provider(provider: &str, extra: &[&str]) -> Mock {
         let mut child = Command::new(BIN)
-            .args(["--provider", "payjp", "mock", "--addr", "127.0.0.1:0"])
+            .args(["--provider", provider, "mock", "--addr", "127.0.0.1:0"])
             .args(extra)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -22,7 +26,7 @@ impl Mock {
         let mut line = String::new();
         BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
         let (name, url) = line.trim().split_once(' ').expect("NAME URL");
-        assert_eq!(name, "payjp");
+        assert_eq!(name, provider);
         assert!(url.starts_with("http://127.0.0.1:"), "{url}");
         Mock { child, url: url.to_owned() }
     }
@@ -146,6 +150,21 @@ fn bad_input_exits_2_with_one_line() {
         ),
         (&["--provider", "payjp", "mock", "--faults", "{not json"], "--faults"),
         (&["--provider", "payjp", "charge", "create", "--amount", "100", "--currency", "JPY"], "exactly one of"),
+        (
+            &[
+                "--provider",
+                "pingpp",
+                "charge",
+                "create",
+                "--amount",
+                "100",
+                "--currency",
+                "CNY",
+                "--channel",
+                "alipay",
+            ],
+            "--payer-ip",
+        ),
     ];
     for (args, expect) in cases {
         let out = payment(args);
@@ -172,4 +191,56 @@ fn demo_runs_every_compiled_in_provider() {
     for provider in ["memory", "payjp"] {
         assert!(text.lines().any(|l| l.starts_with(provider) && l.contains("total") && l.contains("ok")), "{text}");
     }
+}
+
+#[test]
+fn a_signing_mock_writes_the_keys_a_client_needs() {
+    let dir = std::env::temp_dir().join(format!("payment-cli-keys-{}", std::process::id()));
+    let mock = Mock::start_provider("pingpp", &["--keys-dir", dir.to_str().unwrap()]);
+    let private = dir.join("pingpp_merchant_private.pem");
+    assert!(std::fs::read_to_string(&private).unwrap().starts_with("-----BEGIN PRIVATE KEY-----"));
+    assert!(
+        std::fs::read_to_string(dir.join("pingpp_platform_public.pem"))
+            .unwrap()
+            .starts_with("-----BEGIN PUBLIC KEY-----")
+    );
+    let run = |key_path: Option<&std::path::Path>| {
+        let mut c = Command::new(BIN);
+        c.args([
+            "--provider",
+            "pingpp",
+            "--base-url",
+            &mock.url,
+            "--json",
+            "charge",
+            "create",
+            "--amount",
+            "1234",
+            "--currency",
+            "CNY",
+            "--channel",
+            "alipay",
+            "--payer-ip",
+            "203.0.113.7",
+            "--reference",
+            "cli0001",
+        ])
+        .env("PAYMENT_PINGPP_SECRET_KEY", "sk_test_cli")
+        .env("PAYMENT_PINGPP_APP_ID", "app_1Gqj58ynP0mHeX1q");
+        if let Some(p) = key_path {
+            c.env("PAYMENT_PINGPP_PRIVATE_KEY_PATH", p);
+        }
+        c.output().unwrap()
+    };
+    let unsigned = run(None);
+    assert_eq!(unsigned.status.code(), Some(1), "the mock refuses unsigned requests");
+    let err: serde_json::Value = serde_json::from_slice(&unsigned.stderr).unwrap();
+    assert_eq!(err["error"]["provider_code"], "missing_signature");
+    let signed = run(Some(&private));
+    assert!(signed.status.success(), "{}", String::from_utf8_lossy(&signed.stderr));
+    let charge = json(&signed);
+    assert_eq!(charge["status"], "requires_action");
+    assert_eq!(charge["amount"], serde_json::json!({"minor": 1234, "currency": "CNY"}));
+    assert_eq!(charge["next_action"]["kind"], "channel_credential");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -20,6 +20,8 @@
 pub mod memory;
 #[cfg(feature = "payjp")]
 pub use payment_payjp as payjp;
+#[cfg(feature = "pingpp")]
+pub use payment_pingpp as pingpp;
 #[cfg(feature = "mock")]
 pub mod mocks;
 
@@ -30,6 +32,8 @@ pub fn registry() -> Registry {
     let registry = Registry::new().with(&memory::DRIVER);
     #[cfg(feature = "payjp")]
     let registry = registry.with(&payment_payjp::DRIVER);
+    #[cfg(feature = "pingpp")]
+    let registry = registry.with(&payment_pingpp::DRIVER);
     registry
 }
 

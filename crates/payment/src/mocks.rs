@@ -25,12 +25,12 @@ pub struct MockDriver {
 }
 
 // Used by each provider's entry below; the list of features grows as providers land.
-#[cfg(feature = "payjp")]
+#[cfg(any(feature = "payjp", feature = "pingpp"))]
 fn loopback(options: &MockOptions) -> SocketAddr {
     options.addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-#[cfg(feature = "payjp")]
+#[cfg(any(feature = "payjp", feature = "pingpp"))]
 fn io_error(provider: &str, e: std::io::Error) -> crate::Error {
     crate::Error::config(format!("cannot start the {provider} mock: {e}"))
 }
@@ -44,10 +44,26 @@ pub static PAYJP: MockDriver = MockDriver {
     },
 };
 
+/// Ping++'s mock, checking request signatures; `keys_dir` receives the keys a client needs.
+#[cfg(feature = "pingpp")]
+pub static PINGPP: MockDriver = MockDriver {
+    name: "pingpp",
+    start: |options| {
+        Box::pin(async move {
+            let (server, _keys) = payment_pingpp::mock::start_signing(loopback(&options), options.keys_dir.as_deref())
+                .await
+                .map_err(|e| io_error("pingpp", e))?;
+            Ok(server)
+        })
+    },
+};
+
 /// The mocks compiled in.
 pub fn drivers() -> Vec<&'static MockDriver> {
     vec![
         #[cfg(feature = "payjp")]
         &PAYJP,
+        #[cfg(feature = "pingpp")]
+        &PINGPP,
     ]
 }

@@ -1,0 +1,42 @@
+//! What Ping++ supports behind the neutral API.
+
+use payment_core::{
+    Capabilities, ChargeCapabilities, Currency, IdempotencyCapabilities, IdempotencySupport, ListCapabilities,
+    ListStyle, RefundCapabilities, SourceCapabilities,
+};
+
+/// How a lost charge creation is found again.
+pub const CHARGE_LOOKUP: &str = "GET /v1/charges?app[id]=…&created[gte]=… and match order_no";
+
+/// Ping++: asynchronous channel payments in CNY (fen); no capture; refunds start `pending` and
+/// have no dedupe key, so a refund whose response was lost is `OutcomeUnknown`, never resent.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    charge: ChargeCapabilities {
+        create: true,
+        retrieve: true,
+        capture_later: false,
+        partial_capture: false,
+        cancel: true,
+        list: true,
+        async_completion: true,
+    },
+    refund: RefundCapabilities {
+        full: true,
+        partial: true,
+        multiple_partial: true,
+        retrieve: true,
+        list: true,
+        async_completion: true,
+    },
+    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false },
+    idempotency: IdempotencyCapabilities {
+        create_charge: IdempotencySupport::RejectDuplicate { lookup: CHARGE_LOOKUP },
+        capture_charge: IdempotencySupport::None,
+        cancel_charge: IdempotencySupport::Safe,
+        create_refund: IdempotencySupport::None,
+    },
+    sources: SourceCapabilities { token: false, customer: false, card: false, channel: true },
+    currencies: &[Currency::CNY],
+    amount_limits: &[],
+    webhooks: true,
+};

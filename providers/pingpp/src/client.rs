@@ -1,0 +1,405 @@
+//! `PingppClient`: the neutral traits over Ping++, with request signing.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use payment_core::transport::{
+    Call, Classifier, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, Phase, ReplyClass, default_classify,
+};
+use payment_core::{
+    Capabilities, Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencySupport,
+    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Provider, Refund, RefundId, RefundRecord,
+    RequestOptions, Result, Timestamp,
+};
+use secrecy::ExposeSecret;
+
+use crate::config::PingppConfig;
+use crate::pagination::{ChargePages, RefundPages};
+use crate::wire::{AppRef, List, NewCharge, NewRefund};
+use crate::{CAPABILITIES, NAME, mapping, signing};
+
+const USER_AGENT: &str = concat!("Pingpp/v1 RustBindings/", env!("CARGO_PKG_VERSION"));
+
+/// A Ping++ client: cheap to clone.
+#[derive(Clone)]
+pub struct PingppClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PingppConfig,
+    engine: Engine,
+    auth: http::HeaderValue,
+    origin: String,
+    path_prefix: String,
+}
+
+/// Ping++ rate-limits with 403 (and 429); a reused `order_no` is a duplicate rejection.
+fn classify(response: &payment_core::transport::HttpResponse) -> ReplyClass {
+    let retry_after = payment_core::transport::parse_retry_after(response.headers());
+    match response.status().as_u16() {
+        403 | 429 => ReplyClass::RateLimited { retry_after },
+        400 if mapping::error(400, response.body()).provider_code() == Some("order_no_used") => {
+            ReplyClass::DuplicateRejected
+        }
+        _ => default_classify(response),
+    }
+}
+
+/// An order number from the idempotency key: its letters and digits, at most 32.
+fn order_no_from_key(key: &str) -> Result<String> {
+    let derived: String = key.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    if derived.is_empty() {
+        return Err(Error::invalid(
+            "the idempotency key has no letters or digits to make an order_no from; give a reference",
+        )
+        .with_provider(NAME));
+    }
+    Ok(derived)
+}
+
+fn check_order_no(order_no: &str) -> Result<()> {
+    if order_no.is_empty() || order_no.len() > 64 || !order_no.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::invalid(format!("Ping++ order_no {order_no:?} must be 1 to 64 letters or digits"))
+            .with_provider(NAME));
+    }
+    Ok(())
+}
+
+fn path_id(id: &str) -> Result<&str> {
+    if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+        return Err(Error::new(ErrorKind::NotFound, format!("{id:?} is not a Ping++ id")).with_provider(NAME));
+    }
+    Ok(id)
+}
+
+fn truncate(text: &str, chars: usize) -> String {
+    text.chars().take(chars).collect()
+}
+
+impl PingppClient {
+    /// A client with the default engine.
+    pub fn new(config: PingppConfig) -> Result<PingppClient> {
+        PingppClient::with_engine(config, EngineBuilder::new(NAME))
+    }
+
+    /// A client with a configured engine.
+    pub fn with_engine(config: PingppConfig, engine: EngineBuilder) -> Result<PingppClient> {
+        let mut auth = http::HeaderValue::from_str(&format!("Bearer {}", config.secret_key.expose_secret()))
+            .map_err(|_| Error::config("pingpp secret_key has characters a header cannot carry"))?;
+        auth.set_sensitive(true);
+        let origin = config.base_url.origin().ascii_serialization();
+        let path_prefix = config.base_url.path().trim_end_matches('/').to_owned();
+        Ok(PingppClient { inner: Arc::new(Inner { engine: engine.build()?, auth, origin, path_prefix, config }) })
+    }
+
+    /// The configuration (secrets redacted in `Debug`).
+    pub fn config(&self) -> &PingppConfig {
+        &self.inner.config
+    }
+
+    /// Builds each attempt: a fresh timestamp and signature over the same body and URI.
+    fn request(
+        &self,
+        method: http::Method,
+        path_and_query: &str,
+        body: Option<Bytes>,
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
+        // What is signed is the URI exactly as it goes on the wire, base path prefix included.
+        let uri_on_wire = format!("{}{path_and_query}", self.inner.path_prefix);
+        let url = format!("{}{uri_on_wire}", self.inner.origin);
+        let auth = self.inner.auth.clone();
+        let key = self.inner.config.private_key.clone();
+        move || {
+            let timestamp = Timestamp::now().unix().to_string();
+            let payload = body.clone().unwrap_or_default();
+            let mut r = http::Request::builder()
+                .method(method.clone())
+                .uri(&url)
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::USER_AGENT, USER_AGENT)
+                .header(http::header::ACCEPT, "application/json")
+                .header(signing::TIMESTAMP_HEADER, &timestamp);
+            if body.is_some() {
+                r = r.header(http::header::CONTENT_TYPE, "application/json; charset=UTF-8");
+            }
+            if let Some(key) = &key {
+                r = r
+                    .header(signing::SIGNATURE_HEADER, signing::sign_request(key, &payload, &uri_on_wire, &timestamp)?);
+            }
+            r.body(payload).map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
+        }
+    }
+
+    fn get(&self, operation: &'static str, path_and_query: &str) -> Call {
+        Call::read(operation, self.request(http::Method::GET, path_and_query, None))
+            .classify(Arc::new(classify) as Classifier)
+    }
+
+    pub(crate) async fn fetch<T: serde::de::DeserializeOwned>(&self, call: Call) -> Result<T> {
+        let reply = self.inner.engine.execute(call).await?;
+        if !reply.is_success() {
+            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
+        }
+        reply.json()
+    }
+
+    pub(crate) fn list_call(&self, operation: &'static str, path_and_query: &str) -> Call {
+        self.get(operation, path_and_query)
+    }
+
+    pub(crate) fn app_id(&self) -> &str {
+        &self.inner.config.app_id
+    }
+
+    fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
+        if !reply.is_success() {
+            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
+        }
+        let raw: serde_json::Value = reply.json()?;
+        let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
+            .map_err(|e| reply.tag(Error::decode("the Ping++ charge", e)))?;
+        mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
+    }
+
+    /// The charge a lookup found by `order_no`.
+    fn found_charge(reply: &HttpReply, order_no: &str) -> Result<ChargeRecord> {
+        let list: List<serde_json::Value> = reply.json()?;
+        let raw =
+            list.data.into_iter().find(|c| c.get("order_no").and_then(|o| o.as_str()) == Some(order_no)).ok_or_else(
+                || reply.tag(Error::new(ErrorKind::Integrity, "the lookup lost the charge it had found")),
+            )?;
+        let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
+            .map_err(|e| reply.tag(Error::decode("the Ping++ charge", e)))?;
+        mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
+    }
+
+    fn refund_from(reply: &HttpReply) -> Result<RefundRecord> {
+        if !reply.is_success() {
+            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
+        }
+        let raw: serde_json::Value = reply.json()?;
+        let wire = <crate::wire::Refund as serde::Deserialize>::deserialize(&raw)
+            .map_err(|e| reply.tag(Error::decode("the Ping++ refund", e)))?;
+        mapping::refund_record(&wire, raw).map_err(|e| reply.tag(e))
+    }
+}
+
+#[async_trait]
+impl Charge for PingppClient {
+    /// `RejectDuplicate` on `order_no`: after an ambiguous failure (or a reused order number) the
+    /// client lists recent charges and returns the one with this `order_no`, if it matches the request.
+    async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        let order_no = match &request.reference {
+            Some(r) => r.clone(),
+            None => order_no_from_key(key.as_str())?,
+        };
+        check_order_no(&order_no)?;
+        let amount = mapping::fen(request.amount)?;
+        let PaymentSource::Channel { name: channel, extra } = &request.source else {
+            return Err(Error::unsupported(format!("Ping++ takes channel sources, not {}", request.source.kind()))
+                .with_provider(NAME));
+        };
+        let client_ip = request.payer_ip.clone().ok_or_else(|| {
+            Error::invalid("Ping++ needs the payer's IP address: set CreateCharge.payer_ip").with_provider(NAME)
+        })?;
+        let subject = truncate(request.description.as_deref().unwrap_or(&format!("Order {order_no}")), 32);
+        let new = NewCharge {
+            order_no: order_no.clone(),
+            app: AppRef { id: self.app_id().to_owned() },
+            channel: channel.clone(),
+            amount,
+            client_ip,
+            currency: "cny".into(),
+            body: truncate(request.description.as_deref().unwrap_or(&subject), 128),
+            subject,
+            extra: extra.clone(),
+            metadata: request.metadata.clone(),
+            description: request.description.as_ref().map(|d| truncate(d, 255)),
+            time_expire: None,
+        };
+        let body = Bytes::from(
+            serde_json::to_vec(&new).map_err(|e| Error::invalid(format!("cannot encode the charge: {e}")))?,
+        );
+        let since = Timestamp::now().unix() - 300;
+        let query = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("app[id]", self.app_id())
+            .append_pair("created[gte]", &since.to_string())
+            .append_pair("limit", "100")
+            .finish();
+        let wanted = order_no.clone();
+        let lookup = Lookup {
+            request: Arc::new(self.request(http::Method::GET, &format!("/v1/charges?{query}"), None)),
+            found: Arc::new(move |response| {
+                serde_json::from_slice::<List<serde_json::Value>>(response.body()).is_ok_and(|l| {
+                    l.data.iter().any(|c| c.get("order_no").and_then(|o| o.as_str()) == Some(wanted.as_str()))
+                })
+            }),
+        };
+        let call = Call::new(
+            "create_charge",
+            CAPABILITIES.idempotency.create_charge,
+            self.request(http::Method::POST, "/v1/charges", Some(body)),
+        )
+        .key(key)
+        .reference(order_no.clone())
+        .lookup(lookup)
+        .classify(Arc::new(classify))
+        .deadline(options.timeout);
+        let reply = self.inner.engine.execute(call).await?;
+        let record = match reply.phase {
+            Phase::Send => Self::decode_charge(&reply)?,
+            Phase::Lookup => Self::found_charge(&reply, &order_no)?,
+        };
+        let same_channel = record.raw.get("channel").and_then(|c| c.as_str()) == Some(channel.as_str());
+        if record.amount != request.amount || !same_channel {
+            let kind = if reply.phase == Phase::Lookup { ErrorKind::IdempotencyConflict } else { ErrorKind::Integrity };
+            return Err(reply.tag(Error::new(
+                kind,
+                format!(
+                    "order_no {order_no} names charge {} for {} via {}, not {} via {channel}",
+                    record.id,
+                    record.amount,
+                    record.raw.get("channel").and_then(|c| c.as_str()).unwrap_or("?"),
+                    request.amount
+                ),
+            )));
+        }
+        Ok(record)
+    }
+
+    async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
+        let reply = self
+            .inner
+            .engine
+            .execute(self.get("retrieve_charge", &format!("/v1/charges/{}", path_id(id.as_str())?)))
+            .await?;
+        Self::decode_charge(&reply)
+    }
+
+    async fn capture_charge(
+        &self,
+        _id: &ChargeId,
+        _amount: Option<Money>,
+        _options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        Err(Error::unsupported("Ping++ charges are paid at the channel; there is no capture").with_provider(NAME))
+    }
+
+    /// `POST /v1/charges/{id}/reverse`: closes an unpaid charge (repeating it changes nothing more).
+    async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
+        let path = format!("/v1/charges/{}/reverse", path_id(id.as_str())?);
+        let call = Call::new(
+            "cancel_charge",
+            IdempotencySupport::Safe,
+            self.request(http::Method::POST, &path, Some(Bytes::from_static(b"{}"))),
+        )
+        .classify(Arc::new(classify))
+        .deadline(options.timeout);
+        let reply = self.inner.engine.execute(call).await?;
+        Self::decode_charge(&reply)
+    }
+
+    fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        ListPaginator::new(Arc::new(ChargePages::new(self.clone(), query)))
+    }
+}
+
+#[async_trait]
+impl Refund for PingppClient {
+    /// Refunds start `pending`. Ping++ has no dedupe key for refunds: a lost response is
+    /// `OutcomeUnknown` naming the charge, and the request is never sent again.
+    async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
+        let charge = path_id(request.charge_id.as_str())?.to_owned();
+        let new = NewRefund {
+            amount: request.amount.map(mapping::fen).transpose()?,
+            description: truncate(request.reason.as_deref().unwrap_or("refund"), 255),
+            metadata: request.metadata.clone(),
+        };
+        let body = Bytes::from(
+            serde_json::to_vec(&new).map_err(|e| Error::invalid(format!("cannot encode the refund: {e}")))?,
+        );
+        let call = Call::new(
+            "create_refund",
+            CAPABILITIES.idempotency.create_refund,
+            self.request(http::Method::POST, &format!("/v1/charges/{charge}/refunds"), Some(body)),
+        )
+        .reference(charge)
+        .classify(Arc::new(classify))
+        .deadline(options.timeout);
+        let reply = self.inner.engine.execute(call).await?;
+        let record = Self::refund_from(&reply)?;
+        if let Some(amount) = request.amount
+            && record.amount != amount
+        {
+            return Err(reply.tag(Error::new(
+                ErrorKind::Integrity,
+                format!("Ping++ recorded a refund of {} for a request of {amount}", record.amount),
+            )));
+        }
+        Ok(record)
+    }
+
+    async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
+        let path = format!("/v1/charges/{}/refunds/{}", path_id(charge_id.as_str())?, path_id(refund_id.as_str())?);
+        let reply = self.inner.engine.execute(self.get("retrieve_refund", &path)).await?;
+        Self::refund_from(&reply)
+    }
+
+    fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord> {
+        match path_id(charge_id.as_str()) {
+            Ok(id) => ListPaginator::new(Arc::new(RefundPages::new(self.clone(), id.to_owned(), query))),
+            Err(e) => ListPaginator::failed(e),
+        }
+    }
+}
+
+impl Provider for PingppClient {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl fmt::Debug for PingppClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PingppClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for PingppClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = if self.inner.config.is_test_mode() { "test" } else { "live" };
+        write!(
+            f,
+            "Ping++ ({}{}, app {}, {mode} mode)",
+            self.inner.origin, self.inner.path_prefix, self.inner.config.app_id
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_numbers_from_keys() {
+        assert_eq!(
+            order_no_from_key("6f1c2b9e-1d2a-4c3b-9a8f-0e1d2c3b4a59").unwrap(),
+            "6f1c2b9e1d2a4c3b9a8f0e1d2c3b4a59"
+        );
+        assert!(order_no_from_key("--").is_err());
+        assert!(check_order_no("abc-1").is_err());
+        assert!(check_order_no(&"a".repeat(65)).is_err());
+        assert_eq!(truncate("支付宝付款测试", 3), "支付宝");
+    }
+}

@@ -1,0 +1,191 @@
+//! The stateful Ping++ mock (feature `mock`): Bearer or Basic auth with any `sk_test_…` key,
+//! request signatures checked once a merchant public key is registered, charges that stay unpaid
+//! with a channel credential until `POST /__mock__/charges/{id}/complete` pays them (and sends a
+//! signed `charge.succeeded` webhook when a URL is set), reverse, refunds `pending` -> `succeeded`
+//! on the mock clock, cursor lists without `count`, and every fault of the kit.
+
+mod channels;
+mod reply;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
+
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
+use payment_mock_kit::{ControlError, IdAlphabet, IdGen, MockHooks, MockKit, MockServer, MockStats};
+
+pub use channels::CHANNELS;
+use state::Account;
+
+/// A delivered webhook: event id and the status the receiver answered (`None`: unreachable).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    /// The event id.
+    pub event: String,
+    /// The receiver's HTTP status.
+    pub status: Option<u16>,
+}
+
+/// The mock's shared state; also its hooks for the kit.
+#[derive(Clone)]
+pub struct PingppMock {
+    kit: Arc<MockKit>,
+    account: Arc<Mutex<Account>>,
+    merchant_public: Option<RsaPublicKey>,
+    platform: Arc<OnceLock<Result<Arc<RsaPrivateKey>, String>>>,
+    webhook_url: Option<String>,
+    deliveries: Arc<Mutex<Vec<Delivery>>>,
+}
+
+impl PingppMock {
+    /// A fresh mock (no request signatures checked) with ids from `seed`.
+    pub fn new(seed: u64) -> PingppMock {
+        PingppMock {
+            kit: MockKit::new(seed),
+            account: Arc::default(),
+            merchant_public: None,
+            platform: Arc::default(),
+            webhook_url: None,
+            deliveries: Arc::default(),
+        }
+    }
+
+    /// Registers the merchant's public key: from now on every request must be signed with its private half.
+    pub fn with_merchant_key(mut self, key: RsaPublicKey) -> PingppMock {
+        self.merchant_public = Some(key);
+        self
+    }
+
+    /// Sends a signed `charge.succeeded` to `url` whenever a charge is completed.
+    pub fn with_webhook_url(mut self, url: impl Into<String>) -> PingppMock {
+        self.webhook_url = Some(url.into());
+        self
+    }
+
+    /// Refunds stay `pending` this many seconds of mock clock.
+    pub fn with_refund_delay(self, seconds: i64) -> PingppMock {
+        self.account().refund_delay = seconds.max(0);
+        self
+    }
+
+    /// Ping++'s (the mock's) signing key for webhooks, made on first use.
+    pub fn platform_key(&self) -> Result<Arc<RsaPrivateKey>, String> {
+        self.platform.get_or_init(|| RsaPrivateKey::generate().map(Arc::new).map_err(|e| e.to_string())).clone()
+    }
+
+    /// What a client verifies webhooks with.
+    pub fn platform_public_key(&self) -> Result<RsaPublicKey, String> {
+        self.platform_key()?.public_key().map_err(|e| e.to_string())
+    }
+
+    /// Webhooks sent so far.
+    pub fn deliveries(&self) -> Vec<Delivery> {
+        self.deliveries.lock().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    fn merchant_public_key(&self) -> Option<RsaPublicKey> {
+        self.merchant_public.clone()
+    }
+
+    fn account(&self) -> MutexGuard<'_, Account> {
+        self.account.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ids(&self) -> &IdGen {
+        &self.kit.ids
+    }
+
+    fn now(&self) -> i64 {
+        self.kit.clock.now().unix()
+    }
+
+    /// Serves the mock at `addr`.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
+        let router = routes::routes(self.clone());
+        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
+    }
+
+    fn send_webhook(&self, charge: serde_json::Value) -> Result<(), ControlError> {
+        let Some(url) = self.webhook_url.clone() else { return Ok(()) };
+        let key = self.platform_key().map_err(|e| ControlError::new(500, e))?;
+        let id = self.kit.ids.next("evt_", 24, IdAlphabet::Alphanumeric);
+        let event = serde_json::json!({"id": id, "object": "event", "created": self.now(), "livemode": false,
+            "type": "charge.succeeded", "data": {"object": charge}, "pending_webhooks": 1, "request": null});
+        let body = event.to_string();
+        let signature = key.sign_pkcs1_sha256(body.as_bytes()).map_err(|e| ControlError::new(500, e.to_string()))?;
+        let header = base64::engine::general_purpose::STANDARD.encode(signature);
+        let deliveries = self.deliveries.clone();
+        tokio::spawn(async move {
+            let sent = reqwest::Client::new()
+                .post(url)
+                .header("content-type", "application/json")
+                .header("X-Pingplusplus-Signature", header)
+                .body(body)
+                .send()
+                .await;
+            let status = sent.ok().map(|r| r.status().as_u16());
+            if let Ok(mut d) = deliveries.lock() {
+                d.push(Delivery { event: id, status });
+            }
+        });
+        Ok(())
+    }
+}
+
+impl MockHooks for PingppMock {
+    fn provider(&self) -> &'static str {
+        crate::NAME
+    }
+
+    fn error_response(&self, status: u16, message: &str) -> Response {
+        reply::for_status(status, message).into_response()
+    }
+
+    fn complete_charge(&self, id: &str) -> Result<serde_json::Value, ControlError> {
+        let charge = self.account().pay(&self.kit.ids, id, self.now()).map_err(|m| ControlError::new(404, m))?;
+        self.send_webhook(charge.clone())?;
+        Ok(charge)
+    }
+
+    fn stats(&self) -> MockStats {
+        let account = self.account();
+        MockStats {
+            charges: account.charges.len(),
+            refunds: account.refunds_applied,
+            charges_by_reference: account.references(),
+        }
+    }
+}
+
+/// Keys a client needs against a signing mock: the merchant key it signs with, the platform key it verifies with.
+pub struct MockKeys {
+    /// The merchant private key (the mock holds its public half).
+    pub merchant_private: Arc<RsaPrivateKey>,
+    /// The mock's platform public key.
+    pub platform_public: RsaPublicKey,
+}
+
+/// Starts a Ping++ mock that checks request signatures, with fresh keys; writes
+/// `pingpp_merchant_private.pem` and `pingpp_platform_public.pem` into `keys_dir` when given.
+pub async fn start_signing(addr: SocketAddr, keys_dir: Option<&Path>) -> std::io::Result<(MockServer, MockKeys)> {
+    let merchant = Arc::new(RsaPrivateKey::generate().map_err(std::io::Error::other)?);
+    let mock = PingppMock::new(seed()).with_merchant_key(merchant.public_key().map_err(std::io::Error::other)?);
+    let platform_public = mock.platform_public_key().map_err(std::io::Error::other)?;
+    if let Some(dir) = keys_dir {
+        std::fs::create_dir_all(dir)?;
+        std::fs::write(
+            dir.join("pingpp_merchant_private.pem"),
+            merchant.to_pkcs8_pem().map_err(std::io::Error::other)?,
+        )?;
+        std::fs::write(dir.join("pingpp_platform_public.pem"), platform_public.to_pem())?;
+    }
+    Ok((mock.serve(addr).await?, MockKeys { merchant_private: merchant, platform_public }))
+}
+
+fn seed() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(11)
+}

@@ -1,0 +1,104 @@
+//! Cursor pagination (`starting_after`, newest first) over charges and a charge's refunds.
+
+use async_trait::async_trait;
+use payment_core::{ChargeRecord, Error, ListCharges, ListRefunds, Page, PageCursor, Paginate, RefundRecord, Result};
+
+use crate::client::PingppClient;
+use crate::wire::List;
+use crate::{CAPABILITIES, NAME, mapping};
+
+fn limit(size: Option<u32>) -> String {
+    size.unwrap_or(10).clamp(1, CAPABILITIES.list.max_limit).to_string()
+}
+
+fn next_cursor(list: &List<serde_json::Value>) -> Option<PageCursor> {
+    if !list.has_more {
+        return None;
+    }
+    list.data.last().and_then(|last| last.get("id")).and_then(|id| id.as_str()).map(PageCursor::after)
+}
+
+/// One walk over `GET /v1/charges` (without `created`, Ping++ searches the last month only).
+pub struct ChargePages {
+    client: PingppClient,
+    query: ListCharges,
+}
+
+impl ChargePages {
+    /// Pages for `query`.
+    pub fn new(client: PingppClient, query: ListCharges) -> ChargePages {
+        ChargePages { client, query }
+    }
+}
+
+#[async_trait]
+impl Paginate<ChargeRecord> for ChargePages {
+    async fn fetch_page(&self, cursor: Option<&PageCursor>) -> Result<Page<ChargeRecord>> {
+        let path = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("app[id]", self.client.app_id()).append_pair("limit", &limit(self.query.page_size));
+            if let Some(from) = self.query.created_from {
+                q.append_pair("created[gte]", &from.unix().to_string());
+            }
+            if let Some(to) = self.query.created_to {
+                q.append_pair("created[lt]", &to.unix().to_string());
+            }
+            if let Some(after) = cursor.and_then(PageCursor::as_after) {
+                q.append_pair("starting_after", after);
+            }
+            format!("/v1/charges?{}", q.finish())
+        };
+        let list: List<serde_json::Value> = self.client.fetch(self.client.list_call("list_charges", &path)).await?;
+        let next = next_cursor(&list);
+        let items = list
+            .data
+            .into_iter()
+            .map(|raw| {
+                let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
+                    .map_err(|e| Error::decode("a Ping++ charge in a list", e).with_provider(NAME))?;
+                mapping::charge_record(&wire, raw)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, next })
+    }
+}
+
+/// One walk over `GET /v1/charges/{id}/refunds`.
+pub struct RefundPages {
+    client: PingppClient,
+    charge: String,
+    query: ListRefunds,
+}
+
+impl RefundPages {
+    /// Pages of `charge`'s refunds.
+    pub fn new(client: PingppClient, charge: String, query: ListRefunds) -> RefundPages {
+        RefundPages { client, charge, query }
+    }
+}
+
+#[async_trait]
+impl Paginate<RefundRecord> for RefundPages {
+    async fn fetch_page(&self, cursor: Option<&PageCursor>) -> Result<Page<RefundRecord>> {
+        let path = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("limit", &limit(self.query.page_size));
+            if let Some(after) = cursor.and_then(PageCursor::as_after) {
+                q.append_pair("starting_after", after);
+            }
+            format!("/v1/charges/{}/refunds?{}", self.charge, q.finish())
+        };
+        let list: List<serde_json::Value> = self.client.fetch(self.client.list_call("list_refunds", &path)).await?;
+        let next = next_cursor(&list);
+        let items = list
+            .data
+            .into_iter()
+            .map(|raw| {
+                let wire = <crate::wire::Refund as serde::Deserialize>::deserialize(&raw)
+                    .map_err(|e| Error::decode("a Ping++ refund in a list", e).with_provider(NAME))?;
+                mapping::refund_record(&wire, raw)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Page { items, next })
+    }
+}

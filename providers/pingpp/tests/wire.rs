@@ -1,0 +1,71 @@
+//! Decoding payloads shaped like Ping++'s documentation (with fields added that we do not know).
+
+use payment_core::{ChargeStatus, Currency, ErrorKind, EventKind, EventRecord, Money, RefundStatus};
+use payment_pingpp::mapping;
+use payment_pingpp::wire::{Charge, Event, List, Refund};
+
+fn fixture(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+#[test]
+fn paid_charge_decodes() {
+    let raw: serde_json::Value = serde_json::from_slice(&fixture("charge.json")).unwrap();
+    let wire: Charge = serde_json::from_value(raw.clone()).unwrap();
+    let record = mapping::charge_record(&wire, raw).unwrap();
+    assert_eq!(record.status, ChargeStatus::Succeeded);
+    assert_eq!(record.amount, Money::new(100, Currency::CNY));
+    assert_eq!(record.amount.to_string(), "CNY 1.00");
+    assert_eq!(record.reference.as_deref(), Some("1723795491985uqclqj7"));
+    assert!(record.next_action.is_none());
+    assert!(record.raw.get("a_field_from_the_future").is_some());
+}
+
+#[test]
+fn unpaid_charge_in_a_list_carries_its_credential() {
+    let list: List<serde_json::Value> = serde_json::from_slice(&fixture("list.json")).unwrap();
+    assert!(!list.has_more);
+    let wire: Charge = serde_json::from_value(list.data[0].clone()).unwrap();
+    let record = mapping::charge_record(&wire, list.data[0].clone()).unwrap();
+    assert_eq!(record.status, ChargeStatus::RequiresAction);
+    let action = record.next_action.unwrap();
+    assert_eq!(action.kind, "channel_credential");
+    assert_eq!(action.data["credential"]["alipay"]["orderInfo"], "x");
+    assert_eq!(record.metadata.get("shop").map(String::as_str), Some("bj"));
+}
+
+#[test]
+fn refund_decodes() {
+    let raw: serde_json::Value = serde_json::from_slice(&fixture("refund.json")).unwrap();
+    let wire: Refund = serde_json::from_value(raw.clone()).unwrap();
+    let record = mapping::refund_record(&wire, raw).unwrap();
+    assert_eq!(record.status, RefundStatus::Succeeded);
+    assert_eq!(record.amount, Money::new(9, Currency::CNY));
+    assert_eq!(record.charge_id.as_str(), "ch_L8qn10mLmr1GS8e5OODmHaL4");
+    assert_eq!(record.reason.as_deref(), Some("Refund Description"));
+}
+
+#[test]
+fn event_wraps_the_resource_in_data_object() {
+    let event: Event = serde_json::from_slice(&fixture("event.json")).unwrap();
+    let neutral = mapping::event(event).unwrap();
+    assert_eq!(neutral.kind, EventKind::ChargeSucceeded);
+    assert!(matches!(neutral.record, EventRecord::Charge(ref c) if c.status == ChargeStatus::Succeeded));
+}
+
+#[test]
+fn errors_and_garbage() {
+    let e = mapping::error(402, br#"{"error":{"type":"channel_error","message":"Channel refused","code":"channel_declined","param":"channel","detail":"x"}}"#);
+    assert!(matches!(e.kind(), ErrorKind::CardDeclined(_)));
+    assert_eq!(e.provider_error::<payment_pingpp::PingppApiError>().unwrap().param.as_deref(), Some("channel"));
+    assert_eq!(mapping::error(403, b"{}").kind(), ErrorKind::RateLimited);
+    for body in [&b""[..], b"{", b"[]", b"{\"error\":1}", &[0xff]] {
+        let _ = mapping::error(500, body);
+        assert!(serde_json::from_slice::<Charge>(body).is_err());
+    }
+    let bad: Refund = serde_json::from_value(
+        serde_json::json!({"id":"re_1","amount":1,"created":1,"status":"weird","charge":"ch_1"}),
+    )
+    .unwrap();
+    assert_eq!(mapping::refund_record(&bad, serde_json::Value::Null).unwrap_err().kind(), ErrorKind::Decode);
+}
