@@ -8,6 +8,7 @@ pub mod idempotency;
 pub mod list;
 pub mod money;
 pub mod refund;
+pub mod tolerance;
 
 use crate::case::Case;
 
@@ -22,5 +23,6 @@ pub fn all() -> Vec<Case> {
     v.extend(faults::cases());
     v.extend(money::cases());
     v.extend(gate::cases());
+    v.extend(tolerance::cases());
     v
 }

@@ -22,6 +22,9 @@ pub enum FaultKind {
         #[serde(default)]
         retry_after: Option<u64>,
     },
+    /// Run the handler, then add unknown fields to the JSON answer (top level and list items), to
+    /// prove clients tolerate what they do not know.
+    ExtraFields,
     /// Wait this long before running the handler.
     Delay {
         /// Milliseconds.

@@ -85,6 +85,10 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
             }
             r
         }
+        Some(FaultKind::ExtraFields) => {
+            entry.fault = Some("extra_fields".into());
+            with_extra_fields(next.run(request).await, ctx.kit.body_limit()).await
+        }
         Some(FaultKind::Delay { .. }) => next.run(request).await,
     };
     entry.status = response.extensions().get::<Disconnect>().is_none().then(|| response.status().as_u16());
@@ -92,4 +96,41 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         ctx.kit.record(entry);
     }
     response
+}
+
+/// The unknown field a tolerant client must ignore.
+pub const EXTRA_FIELD: &str = "x_mock_unknown_field";
+
+fn extra_value() -> serde_json::Value {
+    serde_json::json!({"added_by": "payment-mock-kit", "nested": [1, "two", {"three": null}], "flag": true})
+}
+
+/// Adds [`EXTRA_FIELD`] to a JSON object answer and to each object in its `data` list.
+async fn with_extra_fields(response: Response, limit: usize) -> Response {
+    let is_json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json"));
+    if !is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return Response::from_parts(parts, Body::empty());
+    };
+    let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
+        Ok(serde_json::Value::Object(mut map)) => {
+            if let Some(serde_json::Value::Array(items)) = map.get_mut("data") {
+                for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                    item.insert(EXTRA_FIELD.into(), extra_value());
+                }
+            }
+            map.insert(EXTRA_FIELD.into(), extra_value());
+            Body::from(serde_json::Value::Object(map).to_string())
+        }
+        _ => Body::from(bytes),
+    };
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    Response::from_parts(parts, body)
 }

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# Runs the providers' official Python SDKs against `payment mock`, proving each mock URL is a
+# drop-in for the real base URL. Usage: sdk-tests/run.sh PYTHON PAYMENT_BIN
+set -euo pipefail
+python=$1
+bin=$2
+here=$(cd "$(dirname "$0")" && pwd)
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
+
+"$bin" --provider all mock --addr 127.0.0.1:0 --keys-dir "$work/keys" > "$work/urls" &
+for _ in $(seq 1 100); do
+    [ "$(wc -l < "$work/urls")" -ge 2 ] && break
+    sleep 0.1
+done
+url_of() { awk -v p="$1" '$1 == p { print $2 }' "$work/urls"; }
+"$python" "$here/payjp_sdk.py" "$(url_of payjp)"
+"$python" "$here/pingpp_sdk.py" "$(url_of pingpp)" "$work/keys"
