@@ -44,6 +44,9 @@ pub struct ChargeCapabilities {
     pub list: bool,
     /// Charges finish asynchronously (the payer acts; a webhook or poll tells the result).
     pub async_completion: bool,
+    /// Reads report the exact captured and refunded amounts after partial operations (some
+    /// providers report only the stage a payment reached).
+    pub partial_amounts_on_read: bool,
 }
 
 /// Refund operations.

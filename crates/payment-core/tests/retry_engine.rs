@@ -305,6 +305,7 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
         EngineBuilder::new("scripted").retry_policy(Retry { max_attempts: 6 }).sleeper(sleeper).build().unwrap();
     let reply = engine.execute(call).await.unwrap();
     assert_eq!(reply.phase, Phase::Lookup);
+    assert!(!reply.found_earlier_duplicate(), "the duplicate was this call's own lost attempt");
     assert_eq!(server.seen().len(), 4);
 
     // Without an earlier ambiguous attempt the key was taken by an earlier call: look it up too, so
@@ -322,6 +323,7 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
     let reply = engine.execute(call).await.unwrap();
     assert_eq!((reply.status(), reply.phase), (200, Phase::Lookup));
     assert!(!reply.is_uncertain());
+    assert!(reply.found_earlier_duplicate(), "an earlier call took the key");
     assert_eq!(server.seen().len(), 2);
 }
 

@@ -19,6 +19,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel: true,
         list: true,
         async_completion: true,
+        partial_amounts_on_read: true,
     },
     refund: RefundCapabilities {
         full: true,

@@ -22,6 +22,11 @@ pub(crate) struct CallState {
     pub(crate) ambiguous: bool,
     /// A send-phase request is on the wire right now.
     pub(crate) in_flight: bool,
+    /// A duplicate rejection came with no ambiguous attempt of this call before it: the natural key
+    /// was taken by an earlier call, whose request may differ.
+    pub(crate) earlier_duplicate: bool,
+    /// Some attempt of this call may have reached the provider (even if a lookup later said no).
+    pub(crate) ever_ambiguous: bool,
     pub(crate) last_failure: Option<AttemptFailure>,
 }
 
@@ -40,6 +45,8 @@ impl Attempt {
             phase: Phase::Send,
             ambiguous: false,
             in_flight: false,
+            earlier_duplicate: false,
+            ever_ambiguous: false,
             last_failure: None,
         };
         Attempt { call: Arc::new(call), state: Arc::new(Mutex::new(state)) }

@@ -224,6 +224,7 @@ impl Engine {
                     phase: reply.phase,
                     attempts: st.attempts,
                     uncertain: mutating && st.ambiguous && !lookup_settled,
+                    earlier_duplicate: st.earlier_duplicate,
                     provider,
                     operation: call.operation,
                     key: call.key.clone(),
@@ -264,6 +265,7 @@ pub struct HttpReply {
     /// Attempts made (lookups included).
     pub attempts: u32,
     uncertain: bool,
+    earlier_duplicate: bool,
     provider: &'static str,
     operation: &'static str,
     key: Option<IdempotencyKey>,
@@ -294,6 +296,12 @@ impl HttpReply {
     /// Whether an earlier attempt may have taken effect without this response settling it.
     pub fn is_uncertain(&self) -> bool {
         self.uncertain
+    }
+
+    /// Whether a lookup answered a duplicate rejection that no attempt of this call caused: the
+    /// object found was made by an earlier call, so check that it matches this request.
+    pub fn found_earlier_duplicate(&self) -> bool {
+        self.phase == Phase::Lookup && self.earlier_duplicate
     }
 
     /// Decodes the JSON body; a mismatch is a `Decode` error naming the provider and operation.

@@ -35,6 +35,7 @@ impl EnginePolicy {
             matches!(call.idempotency, IdempotencySupport::RejectDuplicate { .. }) && call.lookup.is_some();
         let after_ambiguity = |st: &mut super::dispatch::CallState, failure| {
             st.ambiguous = true;
+            st.ever_ambiguous = true;
             st.last_failure = Some(failure);
             let next_phase = if has_lookup { Phase::Lookup } else { Phase::Send };
             Verdict { failure, safe: call.idempotency.survives_ambiguity(), next_phase }
@@ -70,6 +71,9 @@ impl EnginePolicy {
                     ReplyClass::DuplicateRejected if st.phase == Phase::Send && has_lookup => {
                         // The natural key is taken: by our own earlier attempt, or by an earlier call
                         // with the same key. Find the object; the provider checks it matches the request.
+                        if !st.ever_ambiguous {
+                            st.earlier_duplicate = true;
+                        }
                         let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
                         Some(Verdict { failure, safe: true, next_phase: Phase::Lookup })
                     }

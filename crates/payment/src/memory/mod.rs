@@ -30,6 +30,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel: true,
         list: true,
         async_completion: false,
+        partial_amounts_on_read: true,
     },
     refund: RefundCapabilities {
         full: true,
