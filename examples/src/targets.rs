@@ -15,17 +15,20 @@ pub enum Provider {
     Payjp,
     /// Ping++ (request signing on).
     Pingpp,
+    /// Worldpay Access.
+    Worldpay,
 }
 
 impl Provider {
     /// Every provider with an HTTP mock.
-    pub const ALL: &'static [Provider] = &[Provider::Payjp, Provider::Pingpp];
+    pub const ALL: &'static [Provider] = &[Provider::Payjp, Provider::Pingpp, Provider::Worldpay];
 
     /// The config name.
     pub fn name(&self) -> &'static str {
         match self {
             Provider::Payjp => "payjp",
             Provider::Pingpp => "pingpp",
+            Provider::Worldpay => "worldpay",
         }
     }
 
@@ -39,6 +42,7 @@ impl Provider {
         match self {
             Provider::Payjp => Money::new(1000, Currency::JPY),
             Provider::Pingpp => Money::new(1234, Currency::CNY),
+            Provider::Worldpay => Money::new(1000, Currency::GBP),
         }
     }
 
@@ -49,6 +53,9 @@ impl Provider {
                 .map(PaymentSource::Card)
                 .unwrap_or_else(|_| PaymentSource::Token("tok_invalid".into())),
             Provider::Pingpp => PaymentSource::channel("alipay"),
+            Provider::Worldpay => CardDetails::new("4444333322221111", 5, 2030, Some("123"))
+                .map(PaymentSource::Card)
+                .unwrap_or_else(|_| PaymentSource::Token("invalid".into())),
         }
     }
 }
@@ -96,6 +103,17 @@ pub async fn start(provider: Provider, engine: EngineBuilder) -> Result<Target, 
                 .map_err(|e| e.to_string())?
                 .with_private_key(keys.merchant_private);
             let client = PingppClient::with_engine(config, engine).map_err(|e| e.to_string())?;
+            let control = server.control();
+            let url = server.url().to_owned();
+            Ok(Target { client: PaymentClient::with_keep_alive(Arc::new(client), Arc::new(server)), control, url })
+        }
+        Provider::Worldpay => {
+            use payment::worldpay::{WorldpayClient, WorldpayConfig};
+            let server = payment::worldpay::mock::start(addr).await.map_err(|e| e.to_string())?;
+            let config = WorldpayConfig::new("soak", "secret", "default")
+                .and_then(|c| c.with_base_url(server.url()))
+                .map_err(|e| e.to_string())?;
+            let client = WorldpayClient::with_engine(config, engine).map_err(|e| e.to_string())?;
             let control = server.control();
             let url = server.url().to_owned();
             Ok(Target { client: PaymentClient::with_keep_alive(Arc::new(client), Arc::new(server)), control, url })

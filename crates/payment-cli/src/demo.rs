@@ -46,6 +46,7 @@ fn demo_charge(name: &str) -> CreateCharge {
         // Test card: the client tokenizes it at the mock first, as a PCI-scoped merchant would.
         "payjp" => (Money::new(1200, Currency::JPY), test_card()),
         "pingpp" | "justap" => (Money::new(1234, Currency::CNY), PaymentSource::channel("alipay")),
+        "worldpay" => (Money::new(1250, Currency::GBP), test_card_numbered("4444333322221111")),
         _ => (Money::new(1200, Currency::JPY), PaymentSource::Token("tok_visa".into())),
     };
     let mut request = CreateCharge::new(amount, source).description("payment demo").metadata("demo", "true");
@@ -54,7 +55,11 @@ fn demo_charge(name: &str) -> CreateCharge {
 }
 
 fn test_card() -> PaymentSource {
-    payment::CardDetails::new("4242424242424242", 12, 2035, Some("123"))
+    test_card_numbered("4242424242424242")
+}
+
+fn test_card_numbered(number: &str) -> PaymentSource {
+    payment::CardDetails::new(number, 12, 2030, Some("123"))
         .map(PaymentSource::Card)
         .unwrap_or_else(|_| PaymentSource::Token("tok_visa".into()))
 }

@@ -5,7 +5,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
-use payment_core::transport::{Call, Engine, EngineBuilder, HttpRequest, Lookup, Phase, RecordingSleeper, ReplyClass};
+use payment_core::transport::{
+    Call, Engine, EngineBuilder, HttpRequest, Lookup, LookupAnswer, Phase, RecordingSleeper, ReplyClass,
+};
 use payment_core::{ErrorKind, IdempotencyKey, IdempotencySupport, Outcome, Retry};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -249,7 +251,11 @@ fn lookup(url: &str) -> Lookup {
     let uri = format!("{url}/v1/charges?order_no=ord_1");
     Lookup {
         request: Arc::new(move || Ok(http::Request::get(&uri).body(Bytes::new()).unwrap())),
-        found: Arc::new(|r| r.body().as_ref() != b"{\"data\":[]}"),
+        found: Arc::new(|r| match (r.status().is_success(), r.body().as_ref() == b"{\"data\":[]}") {
+            (true, false) => LookupAnswer::Found,
+            (true, true) => LookupAnswer::Absent,
+            _ => LookupAnswer::Unknown,
+        }),
     }
 }
 

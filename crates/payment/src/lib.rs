@@ -22,6 +22,8 @@ pub mod memory;
 pub use payment_payjp as payjp;
 #[cfg(feature = "pingpp")]
 pub use payment_pingpp as pingpp;
+#[cfg(feature = "worldpay")]
+pub use payment_worldpay as worldpay;
 #[cfg(feature = "mock")]
 pub mod mocks;
 
@@ -34,6 +36,8 @@ pub fn registry() -> Registry {
     let registry = registry.with(&payment_payjp::DRIVER);
     #[cfg(feature = "pingpp")]
     let registry = registry.with(&payment_pingpp::DRIVER);
+    #[cfg(feature = "worldpay")]
+    let registry = registry.with(&payment_worldpay::DRIVER);
     registry
 }
 

@@ -25,12 +25,12 @@ pub struct MockDriver {
 }
 
 // Used by each provider's entry below; the list of features grows as providers land.
-#[cfg(any(feature = "payjp", feature = "pingpp"))]
+#[cfg(any(feature = "payjp", feature = "pingpp", feature = "worldpay"))]
 fn loopback(options: &MockOptions) -> SocketAddr {
     options.addr.unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
 }
 
-#[cfg(any(feature = "payjp", feature = "pingpp"))]
+#[cfg(any(feature = "payjp", feature = "pingpp", feature = "worldpay"))]
 fn io_error(provider: &str, e: std::io::Error) -> crate::Error {
     crate::Error::config(format!("cannot start the {provider} mock: {e}"))
 }
@@ -58,6 +58,17 @@ pub static PINGPP: MockDriver = MockDriver {
     },
 };
 
+/// Worldpay's mock (any user and non-empty password; user `denied` gets 401).
+#[cfg(feature = "worldpay")]
+pub static WORLDPAY: MockDriver = MockDriver {
+    name: "worldpay",
+    start: |options| {
+        Box::pin(
+            async move { payment_worldpay::mock::start(loopback(&options)).await.map_err(|e| io_error("worldpay", e)) },
+        )
+    },
+};
+
 /// The mocks compiled in.
 pub fn drivers() -> Vec<&'static MockDriver> {
     vec![
@@ -65,5 +76,7 @@ pub fn drivers() -> Vec<&'static MockDriver> {
         &PAYJP,
         #[cfg(feature = "pingpp")]
         &PINGPP,
+        #[cfg(feature = "worldpay")]
+        &WORLDPAY,
     ]
 }

@@ -7,7 +7,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Classifier, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, Phase, ReplyClass, default_classify,
+    Call, Classifier, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass,
+    default_classify,
 };
 use payment_core::{
     Capabilities, Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencySupport,
@@ -235,9 +236,20 @@ impl Charge for PingppClient {
         let lookup = Lookup {
             request: Arc::new(self.request(http::Method::GET, &format!("/v1/charges?{query}"), None)),
             found: Arc::new(move |response| {
-                serde_json::from_slice::<List<serde_json::Value>>(response.body()).is_ok_and(|l| {
-                    l.data.iter().any(|c| c.get("order_no").and_then(|o| o.as_str()) == Some(wanted.as_str()))
-                })
+                if !response.status().is_success() {
+                    return LookupAnswer::Unknown;
+                }
+                match serde_json::from_slice::<List<serde_json::Value>>(response.body()) {
+                    Ok(l)
+                        if l.data
+                            .iter()
+                            .any(|c| c.get("order_no").and_then(|o| o.as_str()) == Some(wanted.as_str())) =>
+                    {
+                        LookupAnswer::Found
+                    }
+                    Ok(_) => LookupAnswer::Absent,
+                    Err(_) => LookupAnswer::Unknown,
+                }
             }),
         };
         let call = Call::new(

@@ -53,13 +53,24 @@ pub enum Phase {
     Lookup,
 }
 
+/// What a lookup answer says about the object.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LookupAnswer {
+    /// It exists: the operation took effect.
+    Found,
+    /// It certainly does not exist: sending again is safe.
+    Absent,
+    /// The answer settles nothing (an error the lookup cannot read).
+    Unknown,
+}
+
 /// How to find the object a `RejectDuplicate` operation may have created.
 #[derive(Clone)]
 pub struct Lookup {
     /// Builds the lookup request (a read).
     pub request: RequestFn,
-    /// Whether a successful lookup response contains the object.
-    pub found: Arc<dyn Fn(&HttpResponse) -> bool + Send + Sync>,
+    /// Reads any lookup answer that is not a rate limit or an outage (those are retried).
+    pub found: Arc<dyn Fn(&HttpResponse) -> LookupAnswer + Send + Sync>,
 }
 
 /// One logical call: the operation, how repeats are honoured, and how to build each attempt.

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceBuilder, ServiceExt};
 
-use super::call::{Call, Phase};
+use super::call::{Call, LookupAnswer, Phase};
 use super::dispatch::{Attempt, AttemptError, Dispatch};
 use super::http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError};
 use super::policy::EnginePolicy;
@@ -212,8 +212,7 @@ impl Engine {
             }
             Ok(Ok(reply)) => {
                 let lookup_settled = reply.phase == Phase::Lookup
-                    && reply.response.status().is_success()
-                    && call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response));
+                    && call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response) == LookupAnswer::Found);
                 if reply.phase == Phase::Lookup && !lookup_settled {
                     // The lookup could not say, or said nothing was created and retries ran out.
                     let e = failure_error(st.last_failure, st.attempts);

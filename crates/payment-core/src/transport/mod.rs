@@ -9,7 +9,7 @@ mod policy;
 mod sleep;
 mod trace;
 
-pub use call::{Call, Classifier, Lookup, Phase, ReplyClass, RequestFn, default_classify};
+pub use call::{Call, Classifier, Lookup, LookupAnswer, Phase, ReplyClass, RequestFn, default_classify};
 pub use engine::{Engine, EngineBuilder, HttpReply};
 pub use http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError, parse_retry_after};
 pub use sleep::{RecordingSleeper, Sleeper, TokioSleeper};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use futures::future::BoxFuture;
 
-use super::call::{Phase, ReplyClass};
+use super::call::{LookupAnswer, Phase, ReplyClass};
 use super::dispatch::{Attempt, AttemptError, AttemptReply};
 use super::sleep::Sleeper;
 use crate::idempotency::IdempotencySupport;
@@ -84,13 +84,13 @@ impl EnginePolicy {
                             st.ambiguous = false;
                             return None;
                         }
-                        if !reply.response.status().is_success() {
-                            return None;
-                        }
-                        let found = call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response));
-                        if found {
-                            st.ambiguous = false;
-                            return None;
+                        match call.lookup.as_ref().map(|l| (l.found)(&reply.response)) {
+                            Some(LookupAnswer::Found) => {
+                                st.ambiguous = false;
+                                return None;
+                            }
+                            Some(LookupAnswer::Absent) => {}
+                            Some(LookupAnswer::Unknown) | None => return None,
                         }
                         // Nothing was created: the earlier attempt had no effect, so sending again is safe.
                         st.ambiguous = false;

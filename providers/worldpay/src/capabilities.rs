@@ -1,0 +1,46 @@
+//! What Worldpay Access supports behind the neutral API.
+
+use payment_core::{
+    Capabilities, ChargeCapabilities, IdempotencyCapabilities, IdempotencySupport, ListCapabilities, ListStyle,
+    RefundCapabilities, SourceCapabilities,
+};
+
+/// How a lost authorize is found: the documented recovery query.
+pub const AUTHORIZE_LOOKUP: &str = "GET /payments/events?transactionRef=…&entity=…";
+/// How a lost follow-on action is found: its single-use link is no longer offered.
+pub const ACTION_LOOKUP: &str = "GET the payment's events and check the action link was used";
+
+/// Worldpay Access Card Payments v6: cards in any currency; authorize now (refusals are declines),
+/// settle later in full or in parts, cancel, refund in parts; follow-on actions are accepted (202)
+/// and finish later; lists through Payment Queries `next` links.
+pub const CAPABILITIES: Capabilities = Capabilities {
+    charge: ChargeCapabilities {
+        create: true,
+        retrieve: true,
+        capture_later: true,
+        partial_capture: true,
+        cancel: true,
+        list: true,
+        async_completion: false,
+        partial_amounts_on_read: false,
+    },
+    refund: RefundCapabilities {
+        full: true,
+        partial: true,
+        multiple_partial: true,
+        retrieve: false,
+        list: false,
+        async_completion: true,
+    },
+    list: ListCapabilities { style: ListStyle::Link, max_limit: 300, oldest_first: false },
+    idempotency: IdempotencyCapabilities {
+        create_charge: IdempotencySupport::RejectDuplicate { lookup: AUTHORIZE_LOOKUP },
+        capture_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
+        cancel_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
+        create_refund: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
+    },
+    sources: SourceCapabilities { token: true, customer: false, card: true, channel: false },
+    currencies: &[],
+    amount_limits: &[],
+    webhooks: false,
+};

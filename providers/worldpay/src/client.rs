@@ -1,0 +1,546 @@
+//! `WorldpayClient`: the neutral traits over Card Payments v6, following links for every action.
+
+use std::any::Any;
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use payment_core::transport::{
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
+    default_classify,
+};
+use payment_core::{
+    Capabilities, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
+    IdempotencyKey, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Provider, Refund, RefundId,
+    RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
+};
+
+use crate::config::WorldpayConfig;
+use crate::mapping::{self, ChargeKey};
+use crate::pagination::ChargePages;
+use crate::wire::{
+    AuthorizeRequest, AuthorizeResponse, CardExpiry, EventsResponse, Instruction, Merchant, Narrative, PAYMENTS_ACCEPT,
+    PAYMENTS_CONTENT_TYPE, PaymentInstrument, PaymentSummary, QUERIES_ACCEPT, QueryPage, Value, ValueAction,
+};
+use crate::{CAPABILITIES, NAME, signing};
+
+/// A Worldpay client: cheap to clone.
+#[derive(Clone)]
+pub struct WorldpayClient {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: WorldpayConfig,
+    engine: Engine,
+    auth: http::HeaderValue,
+    base: String,
+}
+
+/// A reused reference, or an action link used already, is a duplicate rejection.
+fn classify(response: &HttpResponse) -> ReplyClass {
+    if response.status() == 400 {
+        let name =
+            serde_json::from_slice::<crate::wire::ApiError>(response.body()).map(|e| e.error_name).unwrap_or_default();
+        if name == "transactionReferenceIsADuplicate" || name == "transactionHasAlreadyBeenProcessed" {
+            return ReplyClass::DuplicateRejected;
+        }
+    }
+    default_classify(response)
+}
+
+/// Worldpay's `transactionReference` charset.
+fn valid_reference(r: &str) -> bool {
+    (1..=64).contains(&r.chars().count())
+        && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_!@#$%()*=.:;?[]{}~`/+".contains(c))
+}
+
+/// A partial action's `reference`: 1..128 of `[A-Za-z0-9-]`, from the idempotency key.
+fn action_reference(key: &IdempotencyKey) -> Result<String> {
+    let r: String = key.as_str().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(128).collect();
+    if r.is_empty() {
+        return Err(Error::invalid("the idempotency key has no letters, digits or '-' for a Worldpay reference")
+            .with_provider(NAME));
+    }
+    Ok(r)
+}
+
+/// Statement text: Worldpay's charset, at most 24 characters.
+fn narrative(text: Option<&str>) -> String {
+    let clean: String =
+        text.unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric() || " ,./-".contains(*c)).take(24).collect();
+    if clean.trim().is_empty() { "Payment".to_owned() } else { clean }
+}
+
+impl WorldpayClient {
+    /// A client with the default engine.
+    pub fn new(config: WorldpayConfig) -> Result<WorldpayClient> {
+        WorldpayClient::with_engine(config, EngineBuilder::new(NAME))
+    }
+
+    /// A client with a configured engine.
+    pub fn with_engine(config: WorldpayConfig, engine: EngineBuilder) -> Result<WorldpayClient> {
+        let auth = signing::basic_auth(&config.username, &config.password);
+        let base = config.base_url.as_str().trim_end_matches('/').to_owned();
+        Ok(WorldpayClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, config }) })
+    }
+
+    /// The configuration (password redacted in `Debug`).
+    pub fn config(&self) -> &WorldpayConfig {
+        &self.inner.config
+    }
+
+    /// Builds each attempt; links are absolute and used exactly as given.
+    fn request(
+        &self,
+        method: http::Method,
+        target: &str,
+        body: Option<Bytes>,
+        accept: &'static str,
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
+        let url = if target.starts_with("http://") || target.starts_with("https://") {
+            target.to_owned()
+        } else {
+            format!("{}{target}", self.inner.base)
+        };
+        let auth = self.inner.auth.clone();
+        move || {
+            let mut r = http::Request::builder()
+                .method(method.clone())
+                .uri(&url)
+                .header(http::header::AUTHORIZATION, auth.clone())
+                .header(http::header::ACCEPT, accept);
+            if body.is_some() {
+                r = r.header(http::header::CONTENT_TYPE, PAYMENTS_CONTENT_TYPE);
+            }
+            r.body(body.clone().unwrap_or_default())
+                .map_err(|e| Error::invalid(format!("cannot build the request (link {} chars): {e}", url.len())))
+        }
+    }
+
+    fn fail(reply: &HttpReply) -> Error {
+        reply.fail(mapping::error(reply.status(), reply.body(), reply.header(signing::CORRELATION_HEADER)))
+    }
+
+    fn recovery_path(&self, key: &ChargeKey) -> String {
+        let q = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("transactionRef", &key.r)
+            .append_pair("entity", &key.e)
+            .finish();
+        format!("/payments/events?{q}")
+    }
+
+    /// The payment's last event and the actions it offers now (the documented recovery query).
+    pub async fn events(&self, id: &ChargeId) -> Result<EventsResponse> {
+        let key = ChargeKey::from_id(id)?;
+        self.events_of(&key).await.map(|(e, _)| e)
+    }
+
+    async fn events_of(&self, key: &ChargeKey) -> Result<(EventsResponse, serde_json::Value)> {
+        let call = Call::read(
+            "retrieve_charge",
+            self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT),
+        );
+        let reply = self.inner.engine.execute(call).await?;
+        if !reply.is_success() {
+            return Err(Self::fail(&reply));
+        }
+        let raw: serde_json::Value = reply.json()?;
+        let events = <EventsResponse as serde::Deserialize>::deserialize(&raw)
+            .map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
+        Ok((events, raw))
+    }
+
+    /// The payment as Payment Queries shows it (may lag the events by up to a minute).
+    pub(crate) async fn query_by_reference(&self, key: &ChargeKey) -> Result<Option<PaymentSummary>> {
+        let q =
+            url::form_urlencoded::Serializer::new(String::new()).append_pair("transactionReference", &key.r).finish();
+        let page: QueryPage = self.fetch_query(&format!("/paymentQueries/payments?{q}")).await?;
+        Ok(page
+            .embedded
+            .payments
+            .iter()
+            .filter_map(|p| <PaymentSummary as serde::Deserialize>::deserialize(p).ok())
+            .find(|p| p.transaction_reference == key.r && p.entity.as_deref().is_none_or(|e| e == key.e)))
+    }
+
+    pub(crate) async fn fetch_query(&self, target: &str) -> Result<QueryPage> {
+        let call = Call::read("list_charges", self.request(http::Method::GET, target, None, QUERIES_ACCEPT));
+        let reply = self.inner.engine.execute(call).await?;
+        if !reply.is_success() {
+            return Err(Self::fail(&reply));
+        }
+        reply.json()
+    }
+
+    async fn authorize_target(&self) -> Result<String> {
+        if !self.inner.config.discovery {
+            return Ok("/payments/authorizations".to_owned());
+        }
+        let reply = self
+            .inner
+            .engine
+            .execute(Call::read("discovery", self.request(http::Method::GET, "/", None, PAYMENTS_ACCEPT)))
+            .await?;
+        if !reply.is_success() {
+            return Err(Self::fail(&reply));
+        }
+        let root: serde_json::Value = reply.json()?;
+        let links: crate::wire::Links =
+            serde_json::from_value(root.get("_links").cloned().unwrap_or_default()).unwrap_or_default();
+        links
+            .href("payments:authorize")
+            .map(str::to_owned)
+            .ok_or_else(|| reply.tag(Error::new(ErrorKind::Decode, "discovery offers no payments:authorize link")))
+    }
+
+    /// Follows `relation` from the payment's current links, with `RejectDuplicate` semantics: the
+    /// link is single-use, so after an ambiguous failure the events show whether it was used.
+    async fn act(
+        &self,
+        operation: &'static str,
+        key: &ChargeKey,
+        relation: &str,
+        body: Option<Bytes>,
+        options: &RequestOptions,
+    ) -> Result<HttpReply> {
+        let (events, _) = self.events_of(key).await.map_err(|e| e.with_operation(operation))?;
+        let href = events.links.href(relation).map(str::to_owned).ok_or_else(|| {
+            Error::new(
+                ErrorKind::Conflict,
+                format!("Worldpay offers no {relation} for this payment now (last event: {})", events.last_event),
+            )
+            .with_provider(NAME)
+            .with_operation(operation)
+        })?;
+        let used = href.clone();
+        let lookup = Lookup {
+            request: Arc::new(self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT)),
+            found: Arc::new(move |response| {
+                if !response.status().is_success() {
+                    return LookupAnswer::Unknown;
+                }
+                match serde_json::from_slice::<EventsResponse>(response.body()) {
+                    Ok(e)
+                        if e.links
+                            .relations
+                            .values()
+                            .any(|v| v.get("href").and_then(|h| h.as_str()) == Some(used.as_str())) =>
+                    {
+                        LookupAnswer::Absent
+                    }
+                    Ok(_) => LookupAnswer::Found,
+                    Err(_) => LookupAnswer::Unknown,
+                }
+            }),
+        };
+        let support = match operation {
+            "capture_charge" => CAPABILITIES.idempotency.capture_charge,
+            "cancel_charge" => CAPABILITIES.idempotency.cancel_charge,
+            _ => CAPABILITIES.idempotency.create_refund,
+        };
+        let mut call = Call::new(operation, support, self.request(http::Method::POST, &href, body, PAYMENTS_ACCEPT))
+            .reference(key.r.clone())
+            .lookup(lookup)
+            .classify(Arc::new(classify))
+            .deadline(options.timeout);
+        if let Some(k) = &options.idempotency_key {
+            call = call.key(k.clone());
+        }
+        let reply = self.inner.engine.execute(call).await?;
+        if reply.phase == Phase::Send && !reply.is_success() {
+            return Err(Self::fail(&reply));
+        }
+        Ok(reply)
+    }
+
+    fn value_action(amount: Money, key: &ChargeKey, options: &RequestOptions) -> Result<Bytes> {
+        if amount.currency.code() != key.c {
+            return Err(
+                Error::invalid(format!("the payment is in {}, not {}", key.c, amount.currency)).with_provider(NAME)
+            );
+        }
+        let reference = action_reference(&options.key_or_generate())?;
+        let body = ValueAction { value: Value { currency: key.c.clone(), amount: amount.minor }, reference };
+        serde_json::to_vec(&body).map(Bytes::from).map_err(|e| Error::invalid(format!("cannot encode the action: {e}")))
+    }
+}
+
+fn raw_of(reply: &HttpReply) -> serde_json::Value {
+    serde_json::from_slice(reply.body()).unwrap_or(serde_json::Value::Null)
+}
+
+#[async_trait]
+impl Charge for WorldpayClient {
+    /// Authorize (201). `refused` is a `CardDeclined` error. `RejectDuplicate` on the reference: a
+    /// lost answer is recovered with the events query, never by a blind second authorization.
+    async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
+        let idem = options.key_or_generate();
+        let reference = match &request.reference {
+            Some(r) => r.clone(),
+            None if valid_reference(idem.as_str()) => idem.as_str().to_owned(),
+            None => idem.as_str().chars().filter(char::is_ascii_alphanumeric).take(64).collect(),
+        };
+        if !valid_reference(&reference) {
+            return Err(Error::invalid(format!(
+                "transactionReference {reference:?} must be 1 to 64 of Worldpay's characters"
+            ))
+            .with_provider(NAME));
+        }
+        let instrument = match &request.source {
+            PaymentSource::Card(card) => PaymentInstrument {
+                kind: "card/plain".into(),
+                card_number: Some(card.number().to_owned()),
+                card_expiry_date: Some(CardExpiry { month: card.exp_month, year: card.exp_year }),
+                card_holder_name: card.holder_name.clone(),
+                cvc: card.cvc().map(str::to_owned),
+                href: None,
+            },
+            PaymentSource::Token(href) => PaymentInstrument {
+                kind: "card/token".into(),
+                card_number: None,
+                card_expiry_date: None,
+                card_holder_name: None,
+                cvc: None,
+                href: Some(href.clone()),
+            },
+            other => {
+                return Err(Error::unsupported(format!("Worldpay takes cards and tokens, not {}", other.kind()))
+                    .with_provider(NAME));
+            }
+        };
+        let entity = self.inner.config.entity.clone();
+        let key = ChargeKey {
+            r: reference.clone(),
+            e: entity.clone(),
+            a: request.amount.minor,
+            c: request.amount.currency.code().to_owned(),
+        };
+        let body = AuthorizeRequest {
+            transaction_reference: reference.clone(),
+            merchant: Merchant { entity },
+            instruction: Instruction {
+                narrative: Narrative { line1: narrative(request.description.as_deref()), line2: None },
+                value: Value { currency: key.c.clone(), amount: key.a },
+                payment_instrument: instrument,
+            },
+            request_auto_settlement: Some(crate::wire::AutoSettlement { enabled: request.capture }),
+            channel: Some("ecom".into()),
+        };
+        let body = Bytes::from(
+            serde_json::to_vec(&body).map_err(|e| Error::invalid(format!("cannot encode the authorization: {e}")))?,
+        );
+        let lookup = Lookup {
+            request: Arc::new(self.request(http::Method::GET, &self.recovery_path(&key), None, PAYMENTS_ACCEPT)),
+            found: Arc::new(|response| match response.status().as_u16() {
+                200 if serde_json::from_slice::<EventsResponse>(response.body()).is_ok() => LookupAnswer::Found,
+                404 => LookupAnswer::Absent,
+                _ => LookupAnswer::Unknown,
+            }),
+        };
+        let target = self.authorize_target().await?;
+        let call = Call::new(
+            "create_charge",
+            CAPABILITIES.idempotency.create_charge,
+            self.request(http::Method::POST, &target, Some(body), PAYMENTS_ACCEPT),
+        )
+        .key(idem)
+        .reference(reference)
+        .lookup(lookup)
+        .classify(Arc::new(classify))
+        .deadline(options.timeout);
+        let reply = self.inner.engine.execute(call).await?;
+        let (outcome, description, code, raw) = match reply.phase {
+            Phase::Send if !reply.is_success() => return Err(Self::fail(&reply)),
+            Phase::Send => {
+                let raw = raw_of(&reply);
+                let r = <AuthorizeResponse as serde::Deserialize>::deserialize(&raw)
+                    .map_err(|e| reply.tag(Error::decode("the Worldpay authorization", e)))?;
+                (r.outcome, r.description.or(r.refusal_description), r.code.or(r.refusal_code), raw)
+            }
+            Phase::Lookup => {
+                if reply.found_earlier_duplicate() {
+                    match self.query_by_reference(&key).await? {
+                        Some(p) if p.value.amount == key.a && p.value.currency.eq_ignore_ascii_case(&key.c) => {}
+                        found => {
+                            let what = found
+                                .map(|p| format!("{} {}", p.value.currency, p.value.amount))
+                                .unwrap_or_else(|| "an amount not visible yet".into());
+                            return Err(reply.tag(Error::new(
+                                ErrorKind::IdempotencyConflict,
+                                format!("transactionReference {} was used for {what}, not {}", key.r, request.amount),
+                            )));
+                        }
+                    }
+                }
+                let raw = raw_of(&reply);
+                let e = <EventsResponse as serde::Deserialize>::deserialize(&raw)
+                    .map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
+                (e.last_event, None, None, raw)
+            }
+        };
+        let status = match outcome.to_ascii_lowercase().as_str() {
+            "authorized" if request.capture => ChargeStatus::Succeeded,
+            "authorized" => ChargeStatus::Authorized,
+            "refused" => {
+                let code = code.unwrap_or_default();
+                return Err(reply.tag(
+                    Error::new(
+                        ErrorKind::CardDeclined(mapping::decline_reason(&code)),
+                        description.clone().unwrap_or_else(|| "refused".into()),
+                    )
+                    .with_provider_code(if code.is_empty() { "refused".into() } else { code })
+                    .with_provider_message(description.unwrap_or_default()),
+                ));
+            }
+            other => mapping::status_from_event(other),
+        };
+        mapping::record(&key, status, &outcome, Timestamp::now(), raw)
+    }
+
+    async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
+        let key = ChargeKey::from_id(id)?;
+        let (events, raw) = self.events_of(&key).await?;
+        let created = match self.query_by_reference(&key).await {
+            Ok(Some(p)) => Timestamp::parse_rfc3339(&p.timestamp).unwrap_or_else(|_| Timestamp::now()),
+            _ => Timestamp::now(),
+        };
+        mapping::record(&key, mapping::status_from_event(&events.last_event), &events.last_event, created, raw)
+    }
+
+    /// Settle (202) in full or in part by following `payments:settle` / `payments:partialSettle`.
+    async fn capture_charge(
+        &self,
+        id: &ChargeId,
+        amount: Option<Money>,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let key = ChargeKey::from_id(id)?;
+        let full = key.money()?;
+        let reply = match amount.filter(|a| *a != full) {
+            None => self.act("capture_charge", &key, "payments:settle", None, options).await?,
+            Some(part) => {
+                if part.minor > full.minor {
+                    return Err(
+                        Error::invalid(format!("cannot settle {part} of a {full} authorization")).with_provider(NAME)
+                    );
+                }
+                self.act(
+                    "capture_charge",
+                    &key,
+                    "payments:partialSettle",
+                    Some(Self::value_action(part, &key, options)?),
+                    options,
+                )
+                .await?
+            }
+        };
+        let mut record =
+            mapping::record(&key, ChargeStatus::Succeeded, "Sent for Settlement", Timestamp::now(), raw_of(&reply))?;
+        // This call knows exactly what it settled.
+        record.amount_captured = amount.unwrap_or(full);
+        record.metadata.remove(mapping::PARTIAL_NOTE);
+        Ok(record)
+    }
+
+    /// Cancel (202) an authorized payment by following `payments:cancel`; a second cancel returns it as it is.
+    async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = ChargeKey::from_id(id)?;
+        let (events, raw) = self.events_of(&key).await?;
+        if mapping::status_from_event(&events.last_event) == ChargeStatus::Canceled {
+            return mapping::record(&key, ChargeStatus::Canceled, &events.last_event, Timestamp::now(), raw);
+        }
+        let reply = self.act("cancel_charge", &key, "payments:cancel", None, options).await?;
+        mapping::record(&key, ChargeStatus::Canceled, "Sent for Cancellation", Timestamp::now(), raw_of(&reply))
+    }
+
+    fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        ListPaginator::new(Arc::new(ChargePages::new(self.clone(), query)))
+    }
+}
+
+#[async_trait]
+impl Refund for WorldpayClient {
+    /// Refund (202, `pending`) by following `payments:refund` / `payments:partialRefund`. Worldpay
+    /// has no refund objects: the id is `<charge id>:refund:<reference>`.
+    async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
+        let key = ChargeKey::from_id(&request.charge_id)?;
+        let options = RequestOptions { idempotency_key: Some(options.key_or_generate()), timeout: options.timeout };
+        let reference = action_reference(options.idempotency_key.as_ref().unwrap_or(&IdempotencyKey::generate()))?;
+        let (reply, amount) = match request.amount {
+            None => (self.act("create_refund", &key, "payments:refund", None, &options).await?, key.money()?),
+            Some(part) => (
+                self.act(
+                    "create_refund",
+                    &key,
+                    "payments:partialRefund",
+                    Some(Self::value_action(part, &key, &options)?),
+                    &options,
+                )
+                .await?,
+                part,
+            ),
+        };
+        Ok(RefundRecord {
+            provider: NAME.to_owned(),
+            id: RefundId::new(format!("{}:refund:{reference}", request.charge_id)),
+            charge_id: request.charge_id,
+            status: RefundStatus::Pending,
+            amount,
+            reason: request.reason,
+            created: Timestamp::now(),
+            raw: raw_of(&reply),
+        })
+    }
+
+    async fn retrieve_refund(&self, _charge_id: &ChargeId, _refund_id: &RefundId) -> Result<RefundRecord> {
+        Err(Error::unsupported("Worldpay has no refund objects: read the payment's events").with_provider(NAME))
+    }
+
+    fn list_refunds(&self, _charge_id: &ChargeId, _query: ListRefunds) -> ListPaginator<RefundRecord> {
+        ListPaginator::failed(
+            Error::unsupported("Worldpay has no refund list: read the payment's events").with_provider(NAME),
+        )
+    }
+}
+
+impl Provider for WorldpayClient {
+    fn name(&self) -> &'static str {
+        NAME
+    }
+    fn capabilities(&self) -> &'static Capabilities {
+        &CAPABILITIES
+    }
+    fn as_any(&self) -> &dyn Any {
+        self
+    }
+}
+
+impl fmt::Debug for WorldpayClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("WorldpayClient").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for WorldpayClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Worldpay Access ({}, entity {})", self.inner.base, self.inner.config.entity)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn references_and_narratives() {
+        assert!(valid_reference("Memory265-13/08/1876"));
+        assert!(!valid_reference(""));
+        assert!(!valid_reference(&"a".repeat(65)));
+        assert!(!valid_reference("has space"));
+        assert_eq!(narrative(Some("Café #1 order: 42!")), "Caf 1 order 42");
+        assert_eq!(narrative(None), "Payment");
+        assert_eq!(action_reference(&IdempotencyKey::new("ab_cd-12").unwrap()).unwrap(), "abcd-12");
+    }
+}

@@ -1,0 +1,334 @@
+//! Worldpay wire <-> neutral records: the charge id, states from both event vocabularies, refusal
+//! codes, and `errorName` -> `ErrorKind`.
+
+use base64::Engine as _;
+use payment_core::{
+    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K, Money,
+    Result, Timestamp,
+};
+use serde::{Deserialize, Serialize};
+
+use crate::NAME;
+use crate::wire::ApiError;
+
+/// What a Worldpay charge id carries: everything later calls need, nothing that changes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChargeKey {
+    /// `transactionReference`.
+    pub r: String,
+    /// `merchant.entity`.
+    pub e: String,
+    /// Authorized amount, minor units.
+    pub a: i64,
+    /// Currency code.
+    pub c: String,
+}
+
+const ID_PREFIX: &str = "wp1.";
+
+impl ChargeKey {
+    /// The neutral id: `wp1.` + base64url(JSON); safe in JSON, URLs and shells.
+    pub fn to_id(&self) -> ChargeId {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        ChargeId::new(format!("{ID_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)))
+    }
+
+    /// Reads an id back; anything else is `NotFound` (it cannot name a Worldpay payment).
+    pub fn from_id(id: &ChargeId) -> Result<ChargeKey> {
+        let not_ours = || {
+            Error::new(K::NotFound, format!("{:?} is not a Worldpay charge id", truncate(id.as_str())))
+                .with_provider(NAME)
+        };
+        let b64 = id.as_str().strip_prefix(ID_PREFIX).ok_or_else(not_ours)?;
+        let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b64).map_err(|_| not_ours())?;
+        serde_json::from_slice(&json).map_err(|_| not_ours())
+    }
+
+    /// The amount as money.
+    pub fn money(&self) -> Result<Money> {
+        Ok(Money::new(self.a, Currency::from_code(&self.c)?))
+    }
+}
+
+fn truncate(s: &str) -> String {
+    s.chars().take(40).collect()
+}
+
+fn squash(name: &str) -> String {
+    name.chars().filter(|c| !c.is_whitespace()).collect::<String>().to_ascii_lowercase()
+}
+
+/// A state from the events vocabulary (`Sent for Settlement`; camelCase aliases accepted).
+pub fn status_from_event(last_event: &str) -> ChargeStatus {
+    match squash(last_event).as_str() {
+        "authorized" => ChargeStatus::Authorized,
+        "refused" | "settlementfailed" | "error" => ChargeStatus::Failed,
+        "sentforsettlement" | "settled" | "sentforrefund" | "refunded" | "refundfailed" => ChargeStatus::Succeeded,
+        "sentforcancellation" | "cancelled" | "canceled" | "expired" => ChargeStatus::Canceled,
+        _ => ChargeStatus::Pending,
+    }
+}
+
+/// A state from the Payment Queries vocabulary (`settlementRequestSubmitted`, …).
+pub fn status_from_query(last_event: &str) -> ChargeStatus {
+    let e = last_event.to_ascii_lowercase();
+    let stage = |prefix: &str| e.strip_prefix(prefix);
+    if let Some(rest) = stage("authorization") {
+        return match rest {
+            "succeeded" => ChargeStatus::Authorized,
+            "requested" => ChargeStatus::Pending,
+            _ => ChargeStatus::Failed,
+        };
+    }
+    if let Some(rest) = stage("sale") {
+        return if rest == "succeeded" { ChargeStatus::Succeeded } else { ChargeStatus::Failed };
+    }
+    if let Some(rest) = stage("settlement") {
+        return if rest == "failed" || rest == "timedout" { ChargeStatus::Failed } else { ChargeStatus::Succeeded };
+    }
+    if e.starts_with("cancellation") || e.starts_with("reversal") {
+        return ChargeStatus::Canceled;
+    }
+    if e.starts_with("refund") {
+        return ChargeStatus::Succeeded;
+    }
+    ChargeStatus::Pending
+}
+
+/// Whether the events say money moved back.
+fn refund_stage(last_event: &str) -> bool {
+    let e = squash(last_event);
+    e.starts_with("sentforrefund") || e == "refunded" || e.starts_with("refund")
+}
+
+/// Whether the answer still offers any of `relations` (read from its raw `_links`).
+fn offers(raw: &serde_json::Value, relations: &[&str]) -> bool {
+    raw.get("_links").and_then(|l| l.as_object()).is_some_and(|links| {
+        links
+            .keys()
+            .any(|k| relations.iter().any(|r| k == r || k.strip_prefix("cardPayments:") == r.strip_prefix("payments:")))
+    })
+}
+
+/// The metadata key that flags amounts the events cannot give.
+pub const PARTIAL_NOTE: &str = "worldpay_partial";
+
+/// A neutral record. Worldpay's events name the stage a payment reached, not amounts, so amounts are
+/// only claimed when the offered links prove the stage complete: nothing left to settle means the
+/// whole amount was captured, no refund link left means the whole amount was refunded. A partial
+/// stage reports zero for the unknown part and says so in `metadata[worldpay_partial]`; the exact
+/// figures are in the records the capture and refund calls returned.
+pub fn record(
+    key: &ChargeKey,
+    status: ChargeStatus,
+    last_event: &str,
+    created: Timestamp,
+    raw: serde_json::Value,
+) -> Result<ChargeRecord> {
+    let amount = key.money()?;
+    let zero = Money::zero(amount.currency);
+    let has_links = raw.get("_links").is_some();
+    let mut metadata = std::collections::BTreeMap::new();
+    let captured = if status != ChargeStatus::Succeeded {
+        zero
+    } else if has_links && offers(&raw, &["payments:partialSettle", "payments:settle"]) {
+        metadata.insert(PARTIAL_NOTE.to_owned(), "settled in part; the amount is in the capture record".to_owned());
+        zero
+    } else {
+        amount
+    };
+    let refunded = if status != ChargeStatus::Succeeded || !refund_stage(last_event) {
+        zero
+    } else if has_links && offers(&raw, &["payments:partialRefund", "payments:refund"]) {
+        metadata.insert(PARTIAL_NOTE.to_owned(), "refunded in part; the amounts are in the refund records".to_owned());
+        zero
+    } else {
+        captured
+    };
+    Ok(ChargeRecord {
+        provider: NAME.to_owned(),
+        id: key.to_id(),
+        status,
+        amount,
+        amount_captured: captured,
+        amount_refunded: refunded,
+        reference: Some(key.r.clone()),
+        description: None,
+        metadata,
+        created,
+        next_action: None,
+        failure: (status == ChargeStatus::Failed)
+            .then(|| ChargeFailure { code: last_event.to_owned(), message: format!("Worldpay reports {last_event}") }),
+        raw,
+    })
+}
+
+/// A refusal code -> the neutral reason (Worldpay's refusal table; codes are scheme-like numbers).
+pub fn decline_reason(code: &str) -> D {
+    match code.trim() {
+        "5" | "05" => D::DoNotHonor,
+        "51" => D::InsufficientFunds,
+        "54" | "33" => D::ExpiredCard,
+        "82" | "N7" => D::IncorrectCvc,
+        "4" | "04" | "7" | "07" | "41" | "43" | "59" | "34" => D::FraudSuspected,
+        "61" | "65" => D::LimitExceeded,
+        _ => D::Other,
+    }
+}
+
+/// Every documented `errorName`, and why it maps as it does.
+#[rustfmt::skip]
+pub const ERROR_NAMES: &[(&str, K, &str)] = &[
+    ("bodyIsNotJson", K::InvalidRequest, "the body is not JSON"),
+    ("bodyIsEmpty", K::InvalidRequest, "the body is empty"),
+    ("bodyDoesNotMatchSchema", K::InvalidRequest, "a field is missing, unknown or invalid (see validationErrors)"),
+    ("resourceNotFound", K::NotFound, "no such payment or link"),
+    ("endpointNotFound", K::NotFound, "no such endpoint"),
+    ("paymentNotFound", K::NotFound, "no such payment"),
+    ("methodNotAllowed", K::InvalidRequest, "the method is not allowed"),
+    ("unsupportedAcceptHeader", K::InvalidRequest, "the Accept media type is not supported"),
+    ("unsupportedContentType", K::InvalidRequest, "the Content-Type media type is not supported"),
+    ("internalErrorOccurred", K::ProviderUnavailable, "Worldpay failed"),
+    ("unknownError", K::ProviderUnavailable, "Worldpay failed"),
+    ("accessDenied", K::Authentication, "the credentials were refused"),
+    ("transactionReferenceIsADuplicate", K::Conflict, "the transaction reference was used before"),
+    ("transactionHasAlreadyBeenProcessed", K::Conflict, "this action already happened"),
+    ("entityIsNotConfigured", K::PermissionDenied, "the merchant entity is not set up"),
+    ("currencyIsNotSupported", K::InvalidRequest, "the currency is not supported"),
+    ("channelIsNotSupported", K::InvalidRequest, "the channel is not supported"),
+    ("paymentInstrumentIsNotSupported", K::InvalidRequest, "the payment instrument is not supported"),
+    ("fieldHasInvalidValue", K::InvalidRequest, "a field has an invalid value"),
+    ("fieldIsEmpty", K::InvalidRequest, "a field is empty"),
+    ("cardNumberIsNotRecognized", K::InvalidRequest, "the card number is not recognized"),
+    ("underlyingPaymentInstrumentHasExpired", K::CardDeclined(D::ExpiredCard), "the card has expired"),
+    ("invalidPageSize", K::InvalidRequest, "pageSize is out of range"),
+];
+
+/// The kind for an `errorName`, else from the status.
+pub fn error_kind(status: u16, name: Option<&str>) -> K {
+    if let Some(row) = name.and_then(|n| ERROR_NAMES.iter().find(|(k, _, _)| *k == n)) {
+        return row.1;
+    }
+    match status {
+        401 => K::Authentication,
+        403 => K::PermissionDenied,
+        404 => K::NotFound,
+        409 => K::Conflict,
+        429 => K::RateLimited,
+        500..=599 => K::ProviderUnavailable,
+        _ => K::InvalidRequest,
+    }
+}
+
+/// A neutral error from a Worldpay error response; `correlation_id` is `WP-CorrelationId`.
+pub fn error(status: u16, body: &[u8], correlation_id: Option<&str>) -> Error {
+    let e = match serde_json::from_slice::<ApiError>(body) {
+        Ok(api) => {
+            let mut message = api.message.clone();
+            for v in &api.validation_errors {
+                message.push_str(&format!("; {} at {}", v.error_name, v.json_path.as_deref().unwrap_or("?")));
+            }
+            Error::new(error_kind(status, Some(&api.error_name)), message.clone())
+                .with_provider_code(api.error_name.clone())
+                .with_provider_message(message)
+                .with_source(api)
+        }
+        Err(_) => {
+            let snippet: String = String::from_utf8_lossy(body).chars().take(120).collect();
+            Error::new(
+                error_kind(status, None),
+                format!("HTTP {status} with a body that is not a Worldpay error: {snippet:?}"),
+            )
+        }
+    };
+    match correlation_id {
+        Some(id) => e.with_request_id(id),
+        None => e,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_round_trip_and_reject_strangers() {
+        let key = ChargeKey { r: "Memory265-13/08/1876".into(), e: "default".into(), a: 250, c: "GBP".into() };
+        let id = key.to_id();
+        assert!(id.as_str().starts_with("wp1.") && !id.as_str().contains(['/', '+', '=', ' ']));
+        assert_eq!(ChargeKey::from_id(&id).unwrap(), key);
+        let json = serde_json::to_string(&id).unwrap();
+        assert_eq!(ChargeKey::from_id(&serde_json::from_str(&json).unwrap()).unwrap(), key);
+        for bad in ["ch_123", "wp1.!!!", "wp1.e30", ""] {
+            assert_eq!(ChargeKey::from_id(&ChargeId::new(bad)).unwrap_err().kind(), K::NotFound, "{bad}");
+        }
+    }
+
+    #[test]
+    fn amounts_are_claimed_only_when_the_links_prove_them() {
+        let key = ChargeKey { r: "r".into(), e: "default".into(), a: 1000, c: "GBP".into() };
+        let links = |rels: &[&str]| {
+            let mut m = serde_json::Map::new();
+            for r in rels {
+                m.insert((*r).to_owned(), serde_json::json!({"href": "x"}));
+            }
+            serde_json::json!({"_links": m})
+        };
+        let now = Timestamp::from_unix(0);
+        let partial_refund = record(
+            &key,
+            ChargeStatus::Succeeded,
+            "Sent for Refund",
+            now,
+            links(&["payments:partialRefund", "payments:events"]),
+        )
+        .unwrap();
+        assert_eq!((partial_refund.amount_captured.minor, partial_refund.amount_refunded.minor), (1000, 0));
+        assert!(partial_refund.metadata.contains_key(PARTIAL_NOTE));
+        let full_refund = record(&key, ChargeStatus::Succeeded, "Refunded", now, links(&["payments:events"])).unwrap();
+        assert_eq!(full_refund.amount_refunded.minor, 1000);
+        let partial_settle = record(
+            &key,
+            ChargeStatus::Succeeded,
+            "Sent for Settlement",
+            now,
+            links(&["cardPayments:partialSettle", "payments:refund"]),
+        )
+        .unwrap();
+        assert_eq!(partial_settle.amount_captured.minor, 0, "not claimed while part is still unsettled");
+        let authorized =
+            record(&key, ChargeStatus::Authorized, "Authorized", now, links(&["payments:settle"])).unwrap();
+        assert_eq!((authorized.amount_captured.minor, authorized.amount_refunded.minor), (0, 0));
+    }
+
+    #[test]
+    fn both_vocabularies() {
+        assert_eq!(status_from_event("Sent for Settlement"), ChargeStatus::Succeeded);
+        assert_eq!(status_from_event("sentForSettlement"), ChargeStatus::Succeeded);
+        assert_eq!(status_from_event("Authorized"), ChargeStatus::Authorized);
+        assert_eq!(status_from_event("Sent for Cancellation"), ChargeStatus::Canceled);
+        assert_eq!(status_from_event("Refused"), ChargeStatus::Failed);
+        assert_eq!(status_from_event("Something New"), ChargeStatus::Pending);
+        assert_eq!(status_from_query("authorizationSucceeded"), ChargeStatus::Authorized);
+        assert_eq!(status_from_query("settlementRequestSubmitted"), ChargeStatus::Succeeded);
+        assert_eq!(status_from_query("cancellationRequested"), ChargeStatus::Canceled);
+        assert_eq!(status_from_query("authorizationRefused"), ChargeStatus::Failed);
+        assert_eq!(status_from_query("refundRequestSubmitted"), ChargeStatus::Succeeded);
+    }
+
+    #[test]
+    fn errors_keep_name_paths_and_correlation() {
+        let body = br#"{"errorName":"bodyDoesNotMatchSchema","message":"The json body provided does not match the expected schema",
+            "validationErrors":[{"errorName":"unrecognizedField","message":"Unrecognized field","jsonPath":"$.instruction.colour"}]}"#;
+        let e = error(400, body, Some("corr-1"));
+        assert_eq!(e.kind(), K::InvalidRequest);
+        assert_eq!(e.request_id(), Some("corr-1"));
+        assert!(e.message().contains("$.instruction.colour"), "{e}");
+        for (name, kind, _) in ERROR_NAMES {
+            assert_eq!(error_kind(400, Some(name)), *kind);
+        }
+        assert_eq!(error(503, b"<html>", None).kind(), K::ProviderUnavailable);
+        assert_eq!(decline_reason("51"), D::InsufficientFunds);
+        assert_eq!(decline_reason("5"), D::DoNotHonor);
+    }
+}

@@ -1,0 +1,353 @@
+//! Payments and their life: authorize -> settle (in parts) / cancel -> refund (in parts), with
+//! single-use action links reissued after every change and `sentFor*` turning final on the clock.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+use base64::Engine as _;
+use payment_mock_kit::{IdAlphabet, IdGen};
+use serde_json::{Value, json};
+
+use super::Reply;
+
+/// Seconds of mock clock before `Sent for Settlement` / `Sent for Refund` become final.
+pub const FINAL_AFTER: i64 = 60;
+
+/// One action a link can trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// `payments:settle`.
+    Settle,
+    /// `payments:partialSettle`.
+    PartialSettle,
+    /// `payments:cancel`.
+    Cancel,
+    /// `payments:refund`.
+    Refund,
+    /// `payments:partialRefund`.
+    PartialRefund,
+}
+
+impl Action {
+    fn relation(self) -> &'static str {
+        match self {
+            Action::Settle => "payments:settle",
+            Action::PartialSettle => "payments:partialSettle",
+            Action::Cancel => "payments:cancel",
+            Action::Refund => "payments:refund",
+            Action::PartialRefund => "payments:partialRefund",
+        }
+    }
+
+    fn path(self) -> &'static str {
+        match self {
+            Action::Settle => "/payments/settlements/full/",
+            Action::PartialSettle => "/payments/settlements/partials/",
+            Action::Cancel => "/payments/authorizations/cancellations/",
+            Action::Refund => "/payments/settlements/refunds/full/",
+            Action::PartialRefund => "/payments/settlements/refunds/partials/",
+        }
+    }
+}
+
+/// A payment as the mock keeps it.
+#[derive(Debug, Clone)]
+pub struct Payment {
+    pub(super) id: String,
+    pub(super) reference: String,
+    pub(super) entity: String,
+    pub(super) amount: i64,
+    pub(super) currency: String,
+    pub(super) created: i64,
+    pub(super) narrative: String,
+    pub(super) refused: Option<(String, String)>,
+    pub(super) settled: i64,
+    pub(super) refunded: i64,
+    pub(super) canceled: bool,
+    /// The stage the last action reached, and when.
+    stage: &'static str,
+    stage_at: i64,
+    events_token: String,
+    history: Vec<(&'static str, i64)>,
+}
+
+impl Payment {
+    /// `lastEvent` in the events vocabulary, with `sentFor*` final after [`FINAL_AFTER`].
+    pub fn last_event(&self, now: i64) -> &'static str {
+        let done = now - self.stage_at >= FINAL_AFTER;
+        match self.stage {
+            "Sent for Settlement" if done => "Settled",
+            "Sent for Refund" if done => "Refunded",
+            other => other,
+        }
+    }
+
+    /// The same in the Payment Queries vocabulary.
+    pub fn query_event(&self, now: i64) -> &'static str {
+        match self.last_event(now) {
+            "Authorized" => "authorizationSucceeded",
+            "Refused" => "authorizationRefused",
+            "Sent for Settlement" => "settlementRequested",
+            "Settled" => "settlementRequestSubmitted",
+            "Sent for Cancellation" => "cancellationRequestSubmitted",
+            "Sent for Refund" => "refundRequested",
+            "Refunded" => "refundRequestSubmitted",
+            _ => "authorizationRequested",
+        }
+    }
+
+    /// The actions valid now.
+    fn actions(&self) -> Vec<Action> {
+        let mut out = Vec::new();
+        if self.refused.is_some() {
+            return out;
+        }
+        if !self.canceled && self.settled < self.amount {
+            if self.settled == 0 {
+                out.push(Action::Settle);
+            }
+            out.extend([Action::PartialSettle, Action::Cancel]);
+        }
+        if self.settled - self.refunded > 0 {
+            if self.refunded == 0 {
+                out.push(Action::Refund);
+            }
+            out.push(Action::PartialRefund);
+        }
+        out
+    }
+}
+
+/// Every payment and every live action link.
+#[derive(Debug, Default)]
+pub struct Book {
+    payments: Vec<Payment>,
+    by_reference: HashMap<(String, String), usize>,
+    links: HashMap<String, (usize, Action)>,
+    events: HashMap<String, usize>,
+    used: HashSet<String>,
+    pub(super) refunds_applied: usize,
+}
+
+fn link_data(ids: &IdGen, payment: &str) -> String {
+    let head = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{{\"k\":\"{}\"}}", &payment[payment.len().saturating_sub(8)..]));
+    format!("{head}.{}", ids.next("", 96, IdAlphabet::Alphanumeric))
+}
+
+impl Book {
+    /// The index of the payment for `(entity, reference)`.
+    pub fn index(&self, entity: &str, reference: &str) -> Option<usize> {
+        self.by_reference.get(&(entity.to_owned(), reference.to_owned())).copied()
+    }
+
+    /// Payments, newest first.
+    pub fn newest_first(&self) -> impl Iterator<Item = &Payment> {
+        self.payments.iter().rev()
+    }
+
+    /// A payment by id.
+    pub fn by_id(&self, id: &str) -> Option<&Payment> {
+        self.payments.iter().find(|p| p.id == id)
+    }
+
+    /// Creates an authorized (or refused) payment; `None` when the reference is taken.
+    #[allow(clippy::too_many_arguments)]
+    pub fn authorize(
+        &mut self,
+        ids: &IdGen,
+        now: i64,
+        entity: &str,
+        reference: &str,
+        amount: i64,
+        currency: &str,
+        narrative: &str,
+        refused: Option<(String, String)>,
+        auto_settle: bool,
+    ) -> Option<usize> {
+        let key = (entity.to_owned(), reference.to_owned());
+        if self.by_reference.contains_key(&key) {
+            return None;
+        }
+        let i = self.payments.len();
+        let id = ids.next("pay", 22, IdAlphabet::Alphanumeric);
+        let events_token = link_data(ids, &id);
+        let stage = if refused.is_some() { "Refused" } else { "Authorized" };
+        let mut p = Payment {
+            id,
+            reference: reference.to_owned(),
+            entity: entity.to_owned(),
+            amount,
+            currency: currency.to_owned(),
+            created: now,
+            narrative: narrative.to_owned(),
+            refused,
+            settled: 0,
+            refunded: 0,
+            canceled: false,
+            stage,
+            stage_at: now,
+            events_token: events_token.clone(),
+            history: vec![(if stage == "Refused" { "authorizationRefused" } else { "authorizationSucceeded" }, now)],
+        };
+        if auto_settle && p.refused.is_none() {
+            p.settled = amount;
+            p.stage = "Sent for Settlement";
+            p.history.push(("settlementRequested", now));
+        }
+        self.payments.push(p);
+        self.by_reference.insert(key, i);
+        self.events.insert(events_token, i);
+        self.reissue(ids, i);
+        Some(i)
+    }
+
+    /// New single-use links for payment `i`; the old ones become "already processed".
+    fn reissue(&mut self, ids: &IdGen, i: usize) {
+        let old: Vec<String> = self.links.iter().filter(|(_, (p, _))| *p == i).map(|(k, _)| k.clone()).collect();
+        for k in old {
+            self.links.remove(&k);
+            self.used.insert(k);
+        }
+        let id = self.payments[i].id.clone();
+        for action in self.payments[i].actions() {
+            self.links.insert(link_data(ids, &id), (i, action));
+        }
+    }
+
+    /// The `_links` of payment `i` now, with absolute hrefs under `origin`.
+    pub fn links(&self, i: usize, origin: &str) -> Value {
+        let mut links = serde_json::Map::new();
+        for (token, (p, action)) in &self.links {
+            if *p == i {
+                links
+                    .insert(action.relation().to_owned(), json!({"href": format!("{origin}{}{token}", action.path())}));
+            }
+        }
+        links.insert(
+            "payments:events".into(),
+            json!({"href": format!("{origin}/payments/events/{}", self.payments[i].events_token)}),
+        );
+        links.insert(
+            "curies".into(),
+            json!([{"name": "payments", "href": format!("{origin}/rels/payments/{{rel}}"), "templated": true}]),
+        );
+        Value::Object(links)
+    }
+
+    /// The events answer of payment `i`.
+    pub fn events_view(&self, i: usize, now: i64, origin: &str) -> Value {
+        json!({"lastEvent": self.payments[i].last_event(now), "_links": self.links(i, origin)})
+    }
+
+    /// Payment `i` by its events token.
+    pub fn by_events_token(&self, token: &str) -> Option<usize> {
+        self.events.get(token).copied()
+    }
+
+    /// Runs the action behind `token` (`Err` for unknown or used links and broken rules).
+    pub fn act(
+        &mut self,
+        ids: &IdGen,
+        now: i64,
+        token: &str,
+        expected: &[Action],
+        body: Option<(i64, String)>,
+        origin: &str,
+    ) -> Result<Value, Reply> {
+        let Some(&(i, action)) = self.links.get(token) else {
+            return Err(if self.used.contains(token) {
+                Reply::error(
+                    400,
+                    "transactionHasAlreadyBeenProcessed",
+                    "This action has already been processed for the payment",
+                )
+            } else {
+                Reply::error(404, "resourceNotFound", "Requested resource was not found")
+            });
+        };
+        if !expected.contains(&action) {
+            return Err(Reply::error(404, "resourceNotFound", "Requested resource was not found"));
+        }
+        let p = &mut self.payments[i];
+        if let Some((_, currency)) = &body
+            && !currency.eq_ignore_ascii_case(&p.currency)
+        {
+            return Err(Reply::validation(
+                "fieldHasInvalidValue",
+                "Currency does not match the authorization",
+                "$.value.currency",
+            ));
+        }
+        let amount = body.as_ref().map(|(a, _)| *a);
+        match action {
+            Action::Settle | Action::PartialSettle => {
+                let remaining = p.amount - p.settled;
+                let a = amount.unwrap_or(remaining);
+                if a <= 0 || a > remaining {
+                    return Err(Reply::validation(
+                        "fieldHasInvalidValue",
+                        "Amount is more than can be settled",
+                        "$.value.amount",
+                    ));
+                }
+                p.settled += a;
+                p.stage = "Sent for Settlement";
+                p.history.push(("settlementRequested", now));
+            }
+            Action::Cancel => {
+                p.canceled = true;
+                if p.settled == 0 {
+                    p.stage = "Sent for Cancellation";
+                }
+                p.history.push(("cancellationRequested", now));
+            }
+            Action::Refund | Action::PartialRefund => {
+                let refundable = p.settled - p.refunded;
+                let a = amount.unwrap_or(refundable);
+                if a <= 0 || a > refundable {
+                    return Err(Reply::validation(
+                        "fieldHasInvalidValue",
+                        "Amount is more than can be refunded",
+                        "$.value.amount",
+                    ));
+                }
+                p.refunded += a;
+                p.stage = "Sent for Refund";
+                p.history.push(("refundRequested", now));
+                self.refunds_applied += 1;
+            }
+        }
+        self.payments[i].stage_at = now;
+        self.reissue(ids, i);
+        Ok(json!({"_links": self.links(i, origin)}))
+    }
+
+    /// A Payment Queries item.
+    pub fn query_item(&self, p: &Payment, now: i64, origin: &str, with_events: bool) -> Value {
+        let mut item = json!({
+            "paymentId": p.id, "timestamp": payment_core::Timestamp::from_unix(p.created).to_rfc3339(),
+            "transactionReference": p.reference, "narrative": {"line1": p.narrative}, "transactionType": "oneTime",
+            "authorizationType": "authorization", "entity": p.entity, "lastEvent": p.query_event(now),
+            "value": {"currency": p.currency, "amount": p.amount},
+            "_links": {"self": {"href": format!("{origin}/paymentQueries/payments/{}", p.id)}}
+        });
+        if with_events {
+            item["events"] = p.history.iter().map(|(name, ts)| json!({"eventName": name, "timestamp": payment_core::Timestamp::from_unix(*ts).to_rfc3339()})).collect();
+        }
+        item
+    }
+
+    /// Charges per reference.
+    pub fn references(&self) -> BTreeMap<String, usize> {
+        let mut out = BTreeMap::new();
+        for p in &self.payments {
+            *out.entry(p.reference.clone()).or_default() += 1;
+        }
+        out
+    }
+
+    /// How many payments.
+    pub(super) fn len(&self) -> usize {
+        self.payments.len()
+    }
+}

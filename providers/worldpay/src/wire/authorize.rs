@@ -1,0 +1,129 @@
+//! `POST /payments/authorizations` and its answer.
+
+use serde::{Deserialize, Serialize};
+
+use super::Links;
+
+/// The authorize request: only documented fields, unknown ones never sent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuthorizeRequest {
+    /// Unique per entity, 1..64 characters.
+    pub transaction_reference: String,
+    /// The merchant entity.
+    pub merchant: Merchant,
+    /// What to authorize.
+    pub instruction: Instruction,
+    /// Settle at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_auto_settlement: Option<AutoSettlement>,
+    /// `ecom` or `moto`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<String>,
+}
+
+/// `{"enabled": bool}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AutoSettlement {
+    /// Whether to settle at once.
+    pub enabled: bool,
+}
+
+/// `{"entity": "default"}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Merchant {
+    /// 1..32 letters, digits and spaces.
+    pub entity: String,
+}
+
+/// The instruction.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Instruction {
+    /// Statement text.
+    pub narrative: Narrative,
+    /// Amount and currency.
+    pub value: Value,
+    /// The card.
+    pub payment_instrument: PaymentInstrument,
+}
+
+/// `{"line1": …, "line2": …}`, ≤ 24 characters each.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Narrative {
+    /// First line.
+    pub line1: String,
+    /// Second line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub line2: Option<String>,
+}
+
+/// `{"currency": "GBP", "amount": 250}` in minor units.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Value {
+    /// ISO 4217.
+    pub currency: String,
+    /// Minor units.
+    pub amount: i64,
+}
+
+/// The payment instrument (`card/plain`, `card/token`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct PaymentInstrument {
+    /// `card/plain` or `card/token`.
+    #[serde(rename = "type")]
+    pub kind: String,
+    /// The PAN (`card/plain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_number: Option<String>,
+    /// Expiry (`card/plain`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_expiry_date: Option<CardExpiry>,
+    /// The holder's name (Try magic values: `REFUSED`, `ERROR`, …).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub card_holder_name: Option<String>,
+    /// The security code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cvc: Option<String>,
+    /// A token href (`card/token`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub href: Option<String>,
+}
+
+/// `{"month": 5, "year": 2035}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CardExpiry {
+    /// 1..12.
+    pub month: u8,
+    /// Four digits.
+    pub year: u16,
+}
+
+/// The answer to an authorize (201): `authorized` or `refused`, with the next actions as links.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeResponse {
+    /// `authorized`, `refused`, or a value added later.
+    pub outcome: String,
+    /// Refusal text (v6).
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Refusal code (v6).
+    #[serde(default)]
+    pub code: Option<String>,
+    /// Refusal text (newer API spelling).
+    #[serde(default)]
+    pub refusal_description: Option<String>,
+    /// Refusal code (newer API spelling).
+    #[serde(default)]
+    pub refusal_code: Option<String>,
+    /// Next actions.
+    #[serde(rename = "_links", default)]
+    pub links: Links,
+}
