@@ -194,6 +194,12 @@ impl Error {
         Error::new(ErrorKind::Decode, format!("could not decode {what}: {err}")).with_source(err)
     }
 
+    /// An error answer whose body the provider's error format cannot read; the kind comes from the status.
+    pub fn unreadable_body(kind: ErrorKind, status: u16, body: &[u8]) -> Error {
+        let snippet: String = String::from_utf8_lossy(body).chars().take(120).collect();
+        Error::new(kind, format!("HTTP {status} with a body that is not the provider's error format: {snippet:?}"))
+    }
+
     /// Shorthand for [`ErrorKind::Unsupported`].
     pub fn unsupported(message: impl Into<String>) -> Error {
         Error::new(ErrorKind::Unsupported, message)

@@ -163,6 +163,28 @@ impl Money {
         Ok(Money::new(minor, currency))
     }
 
+    /// The minor units of `self` when it is in `expected`, the one currency a provider can take.
+    pub fn minor_in(&self, expected: Currency) -> Result<i64, MoneyError> {
+        if self.currency == expected {
+            Ok(self.minor)
+        } else {
+            Err(MoneyError::CurrencyMismatch(self.currency, expected))
+        }
+    }
+
+    /// The amount a provider echoed as `(currency text, minor units)`, which must be in `expected`;
+    /// anything else is an `Integrity` error (never silently accepted).
+    pub fn echoed(currency: &str, minor: i64, expected: Currency) -> crate::Result<Money> {
+        if currency.eq_ignore_ascii_case(expected.code()) {
+            Ok(Money::new(minor, expected))
+        } else {
+            Err(crate::Error::new(
+                crate::ErrorKind::Integrity,
+                format!("the provider answered in {currency:?}, expected {expected}"),
+            ))
+        }
+    }
+
     /// Micros per minor unit: `10^(6 - exponent)`.
     fn micros_per_minor(currency: Currency) -> i64 {
         10_i64.pow(u32::from(6 - currency.exponent().min(6)))

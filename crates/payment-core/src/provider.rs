@@ -16,3 +16,23 @@ pub trait Provider: Charge + Refund + Send + Sync + Debug + Display {
     /// The concrete client, for its provider-only methods (`client.native::<PayjpClient>()`).
     fn as_any(&self) -> &dyn Any;
 }
+
+/// Implements [`Provider`] for a client type from its name and capabilities constant.
+///
+/// `payment_core::provider_impl!(PayjpClient, NAME, CAPABILITIES);`
+#[macro_export]
+macro_rules! provider_impl {
+    ($client:ty, $name:expr, $capabilities:expr) => {
+        impl $crate::Provider for $client {
+            fn name(&self) -> &'static str {
+                $name
+            }
+            fn capabilities(&self) -> &'static $crate::Capabilities {
+                &$capabilities
+            }
+            fn as_any(&self) -> &dyn ::std::any::Any {
+                self
+            }
+        }
+    };
+}

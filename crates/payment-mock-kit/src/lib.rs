@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod ids;
 pub mod kit;
 pub mod middleware;
+pub mod reply;
 pub mod rng;
 pub mod server;
 pub mod store;
@@ -20,6 +21,7 @@ pub use faults::{FaultKind, FaultPlan, FaultRule};
 pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
 pub use ids::{IdAlphabet, IdGen};
 pub use kit::{ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
+pub use reply::Reply;
 pub use server::MockServer;
 pub use store::Store;
 

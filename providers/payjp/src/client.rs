@@ -1,6 +1,5 @@
 //! `PayjpClient`: the neutral traits over PAY.JP v1, plus PAY.JP-only operations.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -8,9 +7,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest};
 use payment_core::{
-    Capabilities, CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error,
-    ErrorKind, IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource,
-    Provider, Refund, RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
+    CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
+    IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund,
+    RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
 };
 
 use crate::config::PayjpConfig;
@@ -376,17 +375,7 @@ impl Refund for PayjpClient {
     }
 }
 
-impl Provider for PayjpClient {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+payment_core::provider_impl!(PayjpClient, NAME, CAPABILITIES);
 
 impl fmt::Debug for PayjpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -15,19 +15,11 @@ pub const REFERENCE_KEY: &str = "payment_reference";
 
 /// Yen from a neutral amount; anything but JPY cannot be represented.
 pub fn yen(amount: Money) -> Result<i64> {
-    if amount.currency != Currency::JPY {
-        return Err(Error::invalid(format!("PAY.JP charges only in JPY, not {}", amount.currency)).with_provider(NAME));
-    }
-    Ok(amount.minor)
+    amount.minor_in(Currency::JPY).map_err(|e| Error::from(e).with_provider(NAME))
 }
 
 fn jpy(currency: &str, minor: i64) -> Result<Money> {
-    if !currency.eq_ignore_ascii_case("jpy") {
-        return Err(
-            Error::new(K::Integrity, format!("PAY.JP answered in {currency:?}, expected jpy")).with_provider(NAME)
-        );
-    }
-    Ok(Money::new(minor, Currency::JPY))
+    Money::echoed(currency, minor, Currency::JPY).map_err(|e| e.with_provider(NAME))
 }
 
 /// Where a PAY.JP charge is, in neutral terms.
@@ -222,11 +214,8 @@ pub fn error(status: u16, body: &[u8]) -> Error {
             }
             e.with_source(api)
         }
-        Err(_) => {
-            // The docs tell clients to fall back to the status when the body is not JSON.
-            let snippet: String = String::from_utf8_lossy(body).chars().take(120).collect();
-            Error::new(error_kind(status, None), format!("HTTP {status} with a non-JSON body: {snippet:?}"))
-        }
+        // The docs tell clients to fall back to the status when the body is not JSON.
+        Err(_) => Error::unreadable_body(error_kind(status, None), status, body),
     }
 }
 

@@ -1,6 +1,5 @@
 //! `PingppClient`: the neutral traits over Ping++, with request signing.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,9 +10,9 @@ use payment_core::transport::{
     default_classify,
 };
 use payment_core::{
-    Capabilities, Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencySupport,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Provider, Refund, RefundId, RefundRecord,
-    RequestOptions, Result, Timestamp,
+    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencySupport, ListCharges,
+    ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions, Result,
+    Timestamp,
 };
 use secrecy::ExposeSecret;
 
@@ -370,17 +369,7 @@ impl Refund for PingppClient {
     }
 }
 
-impl Provider for PingppClient {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+payment_core::provider_impl!(PingppClient, NAME, CAPABILITIES);
 
 impl fmt::Debug for PingppClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -10,19 +10,11 @@ use crate::wire::{Charge, ErrorBody, Event, Refund};
 
 /// Fen from a neutral amount; only CNY can be represented.
 pub fn fen(amount: Money) -> Result<i64> {
-    if amount.currency != Currency::CNY {
-        return Err(Error::invalid(format!("Ping++ charges in CNY here, not {}", amount.currency)).with_provider(NAME));
-    }
-    Ok(amount.minor)
+    amount.minor_in(Currency::CNY).map_err(|e| Error::from(e).with_provider(NAME))
 }
 
 fn cny(currency: &str, minor: i64) -> Result<Money> {
-    if !currency.eq_ignore_ascii_case("cny") {
-        return Err(
-            Error::new(K::Integrity, format!("Ping++ answered in {currency:?}, expected cny")).with_provider(NAME)
-        );
-    }
-    Ok(Money::new(minor, Currency::CNY))
+    Money::echoed(currency, minor, Currency::CNY).map_err(|e| e.with_provider(NAME))
 }
 
 /// Where a Ping++ charge is, in neutral terms (`now` decides whether an unpaid charge has lapsed).
@@ -133,10 +125,8 @@ pub fn error(status: u16, body: &[u8]) -> Error {
                 .with_provider_message(api.message.clone())
                 .with_source(api)
         }
-        Err(_) => {
-            let snippet: String = String::from_utf8_lossy(body).chars().take(120).collect();
-            Error::new(error_kind(status, None), format!("HTTP {status} with a non-JSON body: {snippet:?}"))
-        }
+        // The docs tell clients to fall back to the status when the body is not JSON.
+        Err(_) => Error::unreadable_body(error_kind(status, None), status, body),
     }
 }
 

@@ -1,6 +1,5 @@
 //! `WorldpayClient`: the neutral traits over Card Payments v6, following links for every action.
 
-use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
@@ -11,9 +10,9 @@ use payment_core::transport::{
     default_classify,
 };
 use payment_core::{
-    Capabilities, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
-    IdempotencyKey, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Provider, Refund, RefundId,
-    RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
+    Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
+    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RefundStatus,
+    RequestOptions, Result, Timestamp,
 };
 
 use crate::config::WorldpayConfig;
@@ -505,17 +504,7 @@ impl Refund for WorldpayClient {
     }
 }
 
-impl Provider for WorldpayClient {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+payment_core::provider_impl!(WorldpayClient, NAME, CAPABILITIES);
 
 impl fmt::Debug for WorldpayClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

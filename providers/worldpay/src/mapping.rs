@@ -233,13 +233,7 @@ pub fn error(status: u16, body: &[u8], correlation_id: Option<&str>) -> Error {
                 .with_provider_message(message)
                 .with_source(api)
         }
-        Err(_) => {
-            let snippet: String = String::from_utf8_lossy(body).chars().take(120).collect();
-            Error::new(
-                error_kind(status, None),
-                format!("HTTP {status} with a body that is not a Worldpay error: {snippet:?}"),
-            )
-        }
+        Err(_) => Error::unreadable_body(error_kind(status, None), status, body),
     };
     match correlation_id {
         Some(id) => e.with_request_id(id),

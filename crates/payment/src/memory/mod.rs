@@ -3,7 +3,6 @@
 
 mod state;
 
-use std::any::Any;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
@@ -11,8 +10,8 @@ use async_trait::async_trait;
 use payment_core::{
     AmountLimit, Capabilities, Charge, ChargeCapabilities, ChargeId, ChargeRecord, CreateCharge, CreateRefund,
     Currency, Error, IdempotencyCapabilities, IdempotencySupport, ListCapabilities, ListCharges, ListPaginator,
-    ListRefunds, ListStyle, Money, Page, PageCursor, Paginate, PaymentClient, Provider, ProviderDriver,
-    ProviderSettings, Refund, RefundCapabilities, RefundId, RefundRecord, RequestOptions, Result, SourceCapabilities,
+    ListRefunds, ListStyle, Money, Page, PageCursor, Paginate, PaymentClient, ProviderDriver, ProviderSettings, Refund,
+    RefundCapabilities, RefundId, RefundRecord, RequestOptions, Result, SourceCapabilities,
 };
 
 use state::{MemoryState, Op};
@@ -154,17 +153,7 @@ impl Refund for MemoryProvider {
     }
 }
 
-impl Provider for MemoryProvider {
-    fn name(&self) -> &'static str {
-        NAME
-    }
-    fn capabilities(&self) -> &'static Capabilities {
-        &CAPABILITIES
-    }
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-}
+payment_core::provider_impl!(MemoryProvider, NAME, CAPABILITIES);
 
 struct ChargePages {
     provider: MemoryProvider,

@@ -1,25 +1,21 @@
 //! What a mock handler answers: a status and a JSON body, so replies can be stored for replay.
 
-use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::json;
 
-/// A status and a JSON body.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    /// HTTP status.
-    pub status: u16,
-    /// JSON body.
-    pub body: Value,
+pub use payment_mock_kit::Reply;
+
+/// PAY.JP's error shapes on the kit's reply.
+pub trait PayjpReply {
+    /// PAY.JP's error envelope.
+    fn error(status: u16, error_type: &str, code: Option<&str>, message: &str, param: Option<&str>) -> Reply;
+    /// 400 `client_error` with a code and parameter.
+    fn invalid(code: &str, message: &str, param: Option<&str>) -> Reply;
+    /// 404 `not_found` for an id.
+    fn not_found(what: &str, id: &str) -> Reply;
 }
 
-impl Reply {
-    /// 200 with a body.
-    pub fn ok(body: Value) -> Reply {
-        Reply { status: 200, body }
-    }
-
-    /// PAY.JP's error envelope.
-    pub fn error(status: u16, error_type: &str, code: Option<&str>, message: &str, param: Option<&str>) -> Reply {
+impl PayjpReply for Reply {
+    fn error(status: u16, error_type: &str, code: Option<&str>, message: &str, param: Option<&str>) -> Reply {
         let mut e = json!({"status": status, "type": error_type, "message": message});
         if let Some(c) = code {
             e["code"] = json!(c);
@@ -27,31 +23,15 @@ impl Reply {
         if let Some(p) = param {
             e["param"] = json!(p);
         }
-        Reply { status, body: json!({ "error": e }) }
+        Reply::new(status, json!({ "error": e }))
     }
 
-    /// 400 `client_error` with a code and parameter.
-    pub fn invalid(code: &str, message: &str, param: Option<&str>) -> Reply {
+    fn invalid(code: &str, message: &str, param: Option<&str>) -> Reply {
         Reply::error(400, "client_error", Some(code), message, param)
     }
 
-    /// 404 `not_found` for an id.
-    pub fn not_found(what: &str, id: &str) -> Reply {
+    fn not_found(what: &str, id: &str) -> Reply {
         Reply::error(404, "client_error", Some("not_found"), &format!("No such {what}: {id}"), Some("id"))
-    }
-
-    /// The stored form of this reply.
-    pub fn bytes(&self) -> bytes::Bytes {
-        bytes::Bytes::from(self.body.to_string())
-    }
-}
-
-impl IntoResponse for Reply {
-    fn into_response(self) -> Response {
-        let status =
-            axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, [(axum::http::header::CONTENT_TYPE, "application/json; charset=utf-8")], self.body.to_string())
-            .into_response()
     }
 }
 

@@ -9,7 +9,7 @@ use axum::routing::{get, post};
 use payment_mock_kit::{Claim, StoredResponse};
 
 use super::PayjpMock;
-use super::reply::Reply;
+use super::reply::{PayjpReply, Reply};
 use crate::signing::key_from_basic;
 use crate::wire::Form;
 

@@ -6,7 +6,7 @@ use payment_mock_kit::{IdAlphabet, IdGen, Store};
 use serde_json::json;
 
 use super::cards;
-use super::reply::Reply;
+use super::reply::{PayjpReply, Reply};
 use crate::mapping::REFERENCE_KEY;
 use crate::wire::{Card, Charge, Form, Token};
 

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use base64::Engine as _;
 
 use super::PingppMock;
-use super::reply::Reply;
+use super::reply::{PingppReply, Reply};
 use crate::signing;
 
 /// Most a request timestamp may be off the mock's clock.

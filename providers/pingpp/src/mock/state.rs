@@ -6,7 +6,7 @@ use payment_mock_kit::{IdAlphabet, IdGen, Store};
 use serde_json::{Value, json};
 
 use super::channels;
-use super::reply::Reply;
+use super::reply::{PingppReply, Reply};
 use crate::config::valid_app_id;
 use crate::wire::{Charge, List, NewCharge, NewRefund, Refund};
 

@@ -12,46 +12,30 @@ mod state;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use payment_mock_kit::{IdAlphabet, MockHooks, MockKit, MockServer, MockStats};
-use serde_json::{Value, json};
+use serde_json::json;
 
 use state::Book;
 pub use state::FINAL_AFTER;
 
-/// A status and a Worldpay error (or success) body.
-#[derive(Debug, Clone)]
-pub struct Reply {
-    status: u16,
-    body: Value,
+pub use payment_mock_kit::Reply;
+
+/// Worldpay's error shapes on the kit's reply.
+pub trait WorldpayReply {
+    /// `{errorName, message}`.
+    fn error(status: u16, name: &str, message: &str) -> Reply;
+    /// 400 `bodyDoesNotMatchSchema` with one child error at `path`.
+    fn validation(name: &str, message: &str, path: &str) -> Reply;
 }
 
-impl Reply {
-    fn ok(status: u16, body: Value) -> Reply {
-        Reply { status, body }
-    }
-
+impl WorldpayReply for Reply {
     fn error(status: u16, name: &str, message: &str) -> Reply {
-        Reply { status, body: json!({"errorName": name, "message": message}) }
+        Reply::new(status, json!({"errorName": name, "message": message}))
     }
 
     fn validation(name: &str, message: &str, path: &str) -> Reply {
-        Reply { status: 400, body: schema::body(vec![schema::child(name, message, path)]) }
-    }
-
-    fn into_response_with(self, correlation: String) -> Response {
-        let status =
-            axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        let content_type = if status.is_success() { crate::wire::PAYMENTS_ACCEPT } else { "application/json" };
-        (
-            status,
-            [
-                (axum::http::header::CONTENT_TYPE, content_type.to_owned()),
-                (axum::http::HeaderName::from_static("wp-correlationid"), correlation),
-            ],
-            self.body.to_string(),
-        )
-            .into_response()
+        Reply::new(400, schema::body(vec![schema::child(name, message, path)]))
     }
 }
 
@@ -81,8 +65,15 @@ impl WorldpayMock {
         format!("{}-{}-{}-{}-{}", &id[..8], &id[8..12], &id[12..16], &id[16..20], &id[20..])
     }
 
+    /// Every answer carries a fresh `WP-CorrelationId`; successes use the v6 HAL media type.
     fn respond(&self, reply: Reply) -> Response {
-        reply.into_response_with(self.correlation())
+        let content_type =
+            if (200..300).contains(&reply.status) { crate::wire::PAYMENTS_ACCEPT } else { "application/json" };
+        let mut response = reply.into_json_response(content_type);
+        if let Ok(value) = axum::http::HeaderValue::from_str(&self.correlation()) {
+            response.headers_mut().insert(axum::http::HeaderName::from_static("wp-correlationid"), value);
+        }
+        response
     }
 
     /// Serves the mock at `addr`.

@@ -11,7 +11,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::state::Action;
-use super::{Reply, WorldpayMock, schema};
+use super::{Reply, WorldpayMock, WorldpayReply, schema};
 use crate::signing::credentials;
 use crate::wire::{PAYMENTS_CONTENT_TYPE, QUERIES_ACCEPT};
 
@@ -72,7 +72,7 @@ fn json_body(headers: &HeaderMap, body: &Bytes, shape: &schema::Shape) -> Result
     let mut problems = Vec::new();
     schema::check(&value, shape, "$", &mut problems);
     if !problems.is_empty() {
-        return Err(Reply { status: 400, body: schema::body(problems) });
+        return Err(Reply::new(400, schema::body(problems)));
     }
     Ok(value)
 }
@@ -82,7 +82,7 @@ async fn discovery(State(m): State<WorldpayMock>, headers: HeaderMap) -> Respons
     m.respond(gate(&headers, PAYMENT_ACCEPTS).map_or_else(
         |e| e,
         |()| {
-            Reply::ok(
+            Reply::new(
                 200,
                 json!({"_links": {"payments:authorize": {"href": format!("{o}/payments/authorizations")},
             "payments:events": {"href": format!("{o}/payments/events")},
@@ -154,7 +154,7 @@ async fn authorize(State(m): State<WorldpayMock>, headers: HeaderMap, body: Byte
             _ => problems.push(schema::child("fieldHasInvalidValue", "Unsupported payment instrument type", "$.instruction.paymentInstrument.type")),
         }
         if !problems.is_empty() {
-            return Err(Reply { status: 400, body: schema::body(problems) });
+            return Err(Reply::new(400, schema::body(problems)));
         }
         // Try magic cardholder names.
         let upper = holder.to_ascii_uppercase();
@@ -173,10 +173,10 @@ async fn authorize(State(m): State<WorldpayMock>, headers: HeaderMap, body: Byte
         };
         let links = book.links(i, &o);
         Ok(match refused {
-            Some((code, description)) => Reply::ok(201, json!({"outcome": "refused", "description": description, "code": code, "_links": links})),
+            Some((code, description)) => Reply::new(201, json!({"outcome": "refused", "description": description, "code": code, "_links": links})),
             None => {
                 let number = instrument.get("cardNumber").and_then(Value::as_str).unwrap_or("0000000000000000");
-                Reply::ok(201, json!({"outcome": "authorized", "issuer": {"authorizationCode": "675725"}, "scheme": {"reference": "060720116005060"},
+                Reply::new(201, json!({"outcome": "authorized", "issuer": {"authorizationCode": "675725"}, "scheme": {"reference": "060720116005060"},
                     "riskFactors": [{"type": "cvc", "risk": "notChecked"}, {"type": "avs", "detail": "address", "risk": "notChecked"}],
                     "paymentInstrument": {"type": "card/plain+masked", "card": {"number": {"bin": &number[..6.min(number.len())], "last4Digits": &number[number.len().saturating_sub(4)..]},
                         "brand": "visa", "fundingType": "credit", "countryCode": "GB"}},
@@ -215,7 +215,7 @@ fn act(
         } else {
             None
         };
-        m.book().act(&m.kit.ids, m.now(), link, expected, value, &o).map(|b| Reply::ok(202, b))
+        m.book().act(&m.kit.ids, m.now(), link, expected, value, &o).map(|b| Reply::new(202, b))
     });
     m.respond(result.unwrap_or_else(|e| e))
 }
@@ -257,7 +257,7 @@ async fn events(State(m): State<WorldpayMock>, headers: HeaderMap, Path(link): P
         let i = book
             .by_events_token(&link)
             .ok_or_else(|| Reply::error(404, "resourceNotFound", "Requested resource was not found"))?;
-        Ok(Reply::ok(200, book.events_view(i, m.now(), &o)))
+        Ok(Reply::new(200, book.events_view(i, m.now(), &o)))
     });
     m.respond(result.unwrap_or_else(|e| e))
 }
@@ -284,7 +284,7 @@ async fn recovery(State(m): State<WorldpayMock>, headers: HeaderMap, RawQuery(q)
         let i = book
             .index(e, r)
             .ok_or_else(|| Reply::error(404, "resourceNotFound", "Requested resource was not found"))?;
-        Ok(Reply::ok(200, book.events_view(i, m.now(), &o)))
+        Ok(Reply::new(200, book.events_view(i, m.now(), &o)))
     });
     m.respond(result.unwrap_or_else(|e| e))
 }
@@ -298,7 +298,7 @@ async fn query(State(m): State<WorldpayMock>, headers: HeaderMap, RawQuery(raw):
         let book = m.book();
         if let Some(r) = q.get("transactionReference") {
             let items: Vec<Value> = book.newest_first().filter(|p| &p.reference == r).map(|p| book.query_item(p, now, &o, false)).collect();
-            return Ok(Reply::ok(200, json!({"_links": {"self": {"href": format!("{o}/paymentQueries/payments")}}, "_embedded": {"payments": items}})));
+            return Ok(Reply::new(200, json!({"_links": {"self": {"href": format!("{o}/paymentQueries/payments")}}, "_embedded": {"payments": items}})));
         }
         let date = |k: &str| -> Result<i64, Reply> {
             let text = q.get(k).ok_or_else(|| Reply::validation("fieldIsMissing", &format!("{k} is required"), &format!("$.{k}")))?;
@@ -326,7 +326,7 @@ async fn query(State(m): State<WorldpayMock>, headers: HeaderMap, RawQuery(raw):
                 .finish();
             links["next"] = json!({"href": format!("{o}/paymentQueries/payments?{next}")});
         }
-        Ok(Reply::ok(200, json!({"_links": links, "_embedded": {"payments": items}})))
+        Ok(Reply::new(200, json!({"_links": links, "_embedded": {"payments": items}})))
     });
     m.respond(result.unwrap_or_else(|e| e))
 }
@@ -338,7 +338,7 @@ async fn query_one(State(m): State<WorldpayMock>, headers: HeaderMap, Path(id): 
         let p = book.by_id(&id).ok_or_else(|| {
             Reply::error(404, "paymentNotFound", "The payment you are trying to access does not exist.")
         })?;
-        Ok(Reply::ok(200, book.query_item(p, m.now(), &o, true)))
+        Ok(Reply::new(200, book.query_item(p, m.now(), &o, true)))
     });
     m.respond(result.unwrap_or_else(|e| e))
 }

@@ -7,7 +7,7 @@ use base64::Engine as _;
 use payment_mock_kit::{IdAlphabet, IdGen};
 use serde_json::{Value, json};
 
-use super::Reply;
+use super::{Reply, WorldpayReply};
 
 /// Seconds of mock clock before `Sent for Settlement` / `Sent for Refund` become final.
 pub const FINAL_AFTER: i64 = 60;
