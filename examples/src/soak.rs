@@ -25,7 +25,7 @@ pub struct Tally {
     pub refunds: usize,
     /// Logical refunds that ended applied.
     pub refunded: usize,
-    /// Calls that first ended `OutcomeUnknown` and were recovered by repeating them with the same key.
+    /// Calls that first ended `OutcomeUnknown` or retryable and were finished by repeating them with the same key.
     pub recovered: usize,
     /// Calls that ended with any other error (must be zero).
     pub failed: usize,
@@ -110,7 +110,8 @@ pub fn fault_plan(seed: u64) -> FaultPlan {
     }
 }
 
-/// Repeats a call with the same key while its outcome is unknown (what an app should do).
+/// Repeats a call with the same key while its outcome is unknown or the failure is retryable (what
+/// an app should do: the key makes every repeat safe).
 async fn until_known<T, F, Fut>(tally_recovered: &mut usize, mut call: F) -> payment::Result<T>
 where
     F: FnMut() -> Fut,
@@ -119,7 +120,7 @@ where
     let mut last = None;
     for _ in 0..5 {
         match call().await {
-            Err(e) if e.outcome() == Outcome::Unknown => {
+            Err(e) if e.outcome() == Outcome::Unknown || e.is_retryable() => {
                 *tally_recovered += 1;
                 last = Some(e);
             }

@@ -147,6 +147,14 @@ impl PingppClient {
         reply.json()
     }
 
+    /// Charges created after `anchor`, oldest first (Ping++'s `ending_before`, walked page by page).
+    pub fn list_charges_newer_than(&self, anchor: &ChargeId, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        match path_id(anchor.as_str()) {
+            Ok(id) => ListPaginator::new(Arc::new(ChargePages::newer_than(self.clone(), id.to_owned(), query))),
+            Err(e) => ListPaginator::failed(e),
+        }
+    }
+
     pub(crate) fn list_call(&self, operation: &'static str, path_and_query: &str) -> Call {
         self.get(operation, path_and_query)
     }

@@ -18,16 +18,24 @@ fn next_cursor(list: &List<serde_json::Value>) -> Option<PageCursor> {
     list.data.last().and_then(|last| last.get("id")).and_then(|id| id.as_str()).map(PageCursor::after)
 }
 
-/// One walk over `GET /v1/charges` (without `created`, Ping++ searches the last month only).
+/// One walk over `GET /v1/charges` (without `created`, Ping++ searches the last month only):
+/// forwards (`starting_after`, newest first), or from an anchor towards newer charges
+/// (`ending_before`, each page turned around so the walk is oldest first).
 pub struct ChargePages {
     client: PingppClient,
     query: ListCharges,
+    anchor: Option<String>,
 }
 
 impl ChargePages {
     /// Pages for `query`.
     pub fn new(client: PingppClient, query: ListCharges) -> ChargePages {
-        ChargePages { client, query }
+        ChargePages { client, query, anchor: None }
+    }
+
+    /// Pages of the charges newer than `anchor`, oldest first.
+    pub fn newer_than(client: PingppClient, anchor: String, query: ListCharges) -> ChargePages {
+        ChargePages { client, query, anchor: Some(anchor) }
     }
 }
 
@@ -43,15 +51,35 @@ impl Paginate<ChargeRecord> for ChargePages {
             if let Some(to) = self.query.created_to {
                 q.append_pair("created[lt]", &to.unix().to_string());
             }
-            if let Some(after) = cursor.and_then(PageCursor::as_after) {
-                q.append_pair("starting_after", after);
+            match (cursor, &self.anchor) {
+                (Some(c), _) if c.as_before().is_some() => {
+                    q.append_pair("ending_before", c.as_before().unwrap_or_default());
+                }
+                (Some(c), _) => {
+                    q.append_pair("starting_after", c.as_after().unwrap_or_default());
+                }
+                (None, Some(anchor)) => {
+                    q.append_pair("ending_before", anchor);
+                }
+                (None, None) => {}
             }
             format!("/v1/charges?{}", q.finish())
         };
         let list: List<serde_json::Value> = self.client.fetch(self.client.list_call("list_charges", &path)).await?;
-        let next = next_cursor(&list);
-        let items = list
-            .data
+        let backwards = self.anchor.is_some();
+        // Walking towards newer charges, the next page ends before the newest of this one.
+        let next = if backwards {
+            list.has_more
+                .then(|| list.data.first().and_then(|c| c.get("id")).and_then(|i| i.as_str()).map(PageCursor::before))
+                .flatten()
+        } else {
+            next_cursor(&list)
+        };
+        let mut data = list.data;
+        if backwards {
+            data.reverse();
+        }
+        let items = data
             .into_iter()
             .map(|raw| {
                 let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)

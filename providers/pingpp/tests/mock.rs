@@ -251,3 +251,33 @@ async fn completing_a_charge_sends_a_signed_webhook_the_verifier_accepts() {
     tampered[10] ^= 1;
     assert!(verifier.verify(&headers, &tampered).is_err(), "a changed body fails");
 }
+
+#[tokio::test]
+async fn the_client_walks_both_directions() {
+    use payment_core::{CreateCharge, Currency, ListCharges, Money, PaymentSource, RequestOptions};
+    let server = PingppMock::new(8)
+        .with_merchant_key(key().public_key().unwrap())
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = payment_pingpp::PingppConfig::new("sk_test_walk", "app_1Gqj58ynP0mHeX1q")
+        .unwrap()
+        .with_base_url(server.url())
+        .unwrap()
+        .with_private_key(key());
+    let client = payment_pingpp::PingppClient::new(config).unwrap();
+    let mut ids = Vec::new();
+    for i in 0..7 {
+        let mut request = CreateCharge::new(Money::new(100 + i, Currency::CNY), PaymentSource::channel("alipay"))
+            .reference(format!("walk{i:03}"));
+        request.payer_ip = Some("127.0.0.1".into());
+        ids.push(payment_core::Charge::create_charge(&client, request, &RequestOptions::default()).await.unwrap().id);
+    }
+    let query = ListCharges { page_size: Some(2), ..ListCharges::default() };
+    let forward = payment_core::Charge::list_charges(&client, query.clone()).collect_all().await.unwrap();
+    let forward_ids: Vec<_> = forward.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(forward_ids, ids.iter().rev().cloned().collect::<Vec<_>>(), "newest first");
+    let backward = client.list_charges_newer_than(&ids[1], query).collect_all().await.unwrap();
+    let backward_ids: Vec<_> = backward.iter().map(|c| c.id.clone()).collect();
+    assert_eq!(backward_ids, ids[2..].to_vec(), "from the anchor towards newer, oldest first");
+}
