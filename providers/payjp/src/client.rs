@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest};
+use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Target};
 use payment_core::{
     CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
     IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund,
@@ -71,14 +71,15 @@ impl PayjpClient {
         key: Option<&IdempotencyKey>,
         direct_token: bool,
     ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
-        let url = format!("{}{path}", self.inner.base);
+        let target = Target::parse(&format!("{}{path}", self.inner.base));
         let auth = self.inner.auth.clone();
         let body = form.map(|f| Bytes::from(f.encode()));
         let key = key.map(|k| k.as_str().to_owned());
         move || {
-            let mut r = http::Request::builder()
-                .method(method.clone())
-                .uri(&url)
+            let mut r = target
+                .as_ref()
+                .map_err(|e| Error::invalid(e.message().to_owned()))?
+                .builder(method.clone())
                 .header(http::header::AUTHORIZATION, auth.clone())
                 .header(http::header::USER_AGENT, USER_AGENT)
                 .header(http::header::ACCEPT, "application/json");

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Classifier, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass,
+    Call, Classifier, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Target,
     default_classify,
 };
 use payment_core::{
@@ -108,17 +108,17 @@ impl PingppClient {
         path_and_query: &str,
         body: Option<Bytes>,
     ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
-        // What is signed is the URI exactly as it goes on the wire, base path prefix included.
-        let uri_on_wire = format!("{}{path_and_query}", self.inner.path_prefix);
-        let url = format!("{}{uri_on_wire}", self.inner.origin);
+        let target = Target::parse(&format!("{}{}{path_and_query}", self.inner.origin, self.inner.path_prefix));
         let auth = self.inner.auth.clone();
         let key = self.inner.config.private_key.clone();
         move || {
+            let target = target.as_ref().map_err(|e| Error::invalid(e.message().to_owned()))?;
+            // What is signed is the URI exactly as it goes on the wire, base path prefix included.
+            let uri_on_wire = target.path_and_query();
             let timestamp = Timestamp::now().unix().to_string();
             let payload = body.clone().unwrap_or_default();
-            let mut r = http::Request::builder()
-                .method(method.clone())
-                .uri(&url)
+            let mut r = target
+                .builder(method.clone())
                 .header(http::header::AUTHORIZATION, auth.clone())
                 .header(http::header::USER_AGENT, USER_AGENT)
                 .header(http::header::ACCEPT, "application/json")
@@ -127,8 +127,7 @@ impl PingppClient {
                 r = r.header(http::header::CONTENT_TYPE, "application/json; charset=UTF-8");
             }
             if let Some(key) = &key {
-                r = r
-                    .header(signing::SIGNATURE_HEADER, signing::sign_request(key, &payload, &uri_on_wire, &timestamp)?);
+                r = r.header(signing::SIGNATURE_HEADER, signing::sign_request(key, &payload, uri_on_wire, &timestamp)?);
             }
             r.body(payload).map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
         }

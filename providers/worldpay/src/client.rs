@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass, Target,
     default_classify,
 };
 use payment_core::{
@@ -103,11 +103,14 @@ impl WorldpayClient {
         } else {
             format!("{}{target}", self.inner.base)
         };
+        // Parsed once per call; links of 1024+ characters are taken as they are.
+        let parsed = Target::parse(&url);
         let auth = self.inner.auth.clone();
         move || {
-            let mut r = http::Request::builder()
-                .method(method.clone())
-                .uri(&url)
+            let mut r = parsed
+                .as_ref()
+                .map_err(|e| Error::invalid(e.message().to_owned()))?
+                .builder(method.clone())
                 .header(http::header::AUTHORIZATION, auth.clone())
                 .header(http::header::ACCEPT, accept);
             if body.is_some() {

@@ -18,6 +18,39 @@ pub type HttpResponse = http::Response<Bytes>;
 /// The boxed HTTP stack (user layers, tracing, timeout, concurrency limit, reqwest).
 pub type HttpService = BoxCloneSyncService<HttpRequest, HttpResponse, TransportError>;
 
+/// A request target parsed once per call: the `http::Uri` for tower layers and the `url::Url`
+/// reqwest sends, so no attempt parses the URL again.
+#[derive(Debug, Clone)]
+pub struct Target {
+    uri: http::Uri,
+    url: url::Url,
+}
+
+impl Target {
+    /// Parses an absolute URL.
+    pub fn parse(text: &str) -> crate::Result<Target> {
+        let url = url::Url::parse(text)
+            .map_err(|e| crate::Error::invalid(format!("bad request URL ({} chars): {e}", text.len())))?;
+        let uri: http::Uri =
+            url.as_str().parse().map_err(|e| crate::Error::invalid(format!("bad request URI: {e}")))?;
+        Ok(Target { uri, url })
+    }
+
+    /// The path and query, exactly as they go on the wire.
+    pub fn path_and_query(&self) -> &str {
+        self.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
+    }
+
+    /// A request builder for this target (the parsed URL rides along as an extension).
+    pub fn builder(&self, method: http::Method) -> http::request::Builder {
+        http::Request::builder().method(method).uri(self.uri.clone()).extension(ParsedUrl(self.url.clone()))
+    }
+}
+
+/// The parsed URL of a request built from a [`Target`].
+#[derive(Debug, Clone)]
+struct ParsedUrl(url::Url);
+
 /// Largest response body read (a larger one is a broken response).
 const MAX_BODY: usize = 16 * 1024 * 1024;
 
@@ -87,8 +120,18 @@ impl Service<HttpRequest> for ReqwestService {
     fn call(&mut self, request: HttpRequest) -> Self::Future {
         let client = self.client.clone();
         Box::pin(async move {
-            let request = reqwest::Request::try_from(request)
-                .map_err(|e| TransportError::new(TransportFailure::Connect, format!("invalid request: {e}")))?;
+            let request = match request.extensions().get::<ParsedUrl>().map(|p| p.0.clone()) {
+                // Built from a `Target`: reuse its parsed URL instead of printing and parsing the URI again.
+                Some(url) => {
+                    let (parts, body) = request.into_parts();
+                    let mut r = reqwest::Request::new(parts.method, url);
+                    *r.headers_mut() = parts.headers;
+                    *r.body_mut() = Some(reqwest::Body::from(body));
+                    r
+                }
+                None => reqwest::Request::try_from(request)
+                    .map_err(|e| TransportError::new(TransportFailure::Connect, format!("invalid request: {e}")))?,
+            };
             let mut response = client.execute(request).await.map_err(|e| TransportError::from_reqwest(&e))?;
             let mut builder = http::Response::builder().status(response.status()).version(response.version());
             if let Some(headers) = builder.headers_mut() {
