@@ -1,20 +1,4 @@
-//! One API for many payment providers, chosen by configuration.
-//!
-//! ```
-//! # async fn demo() -> payment::Result<()> {
-//! use payment::{Config, CreateCharge, Money, PaymentSource, ProviderSettings, RequestOptions};
-//!
-//! // `provider = "memory"` here; `payjp`, `worldpay`, … with their keys in a real app.
-//! let config = Config::for_provider(ProviderSettings::new("memory"));
-//! let client = payment::connect(&config).await?;
-//! let charge = client
-//!     .create_charge(CreateCharge::new(Money::from_code(1000, "JPY")?, PaymentSource::Token("tok_visa".into())),
-//!                    &RequestOptions::default())
-//!     .await?;
-//! assert_eq!(charge.amount.to_string(), "JPY 1000");
-//! # Ok(()) }
-//! # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
-//! ```
+#![doc = include_str!("../../../README.md")]
 #![forbid(unsafe_code)]
 
 pub mod memory;
@@ -42,6 +26,22 @@ pub fn registry() -> Registry {
 }
 
 /// Connects to the provider `config` names, through the compiled-in drivers.
+///
+/// ```
+/// # async fn demo() -> payment::Result<()> {
+/// use payment::{Config, CreateCharge, Money, PaymentSource, ProviderSettings, RequestOptions};
+///
+/// // `provider = "memory"` here; `payjp`, `worldpay`, … with their keys in a real app.
+/// let config = Config::for_provider(ProviderSettings::new("memory"));
+/// let client = payment::connect(&config).await?;
+/// let charge = client
+///     .create_charge(CreateCharge::new(Money::from_code(1000, "JPY")?, PaymentSource::Token("tok_visa".into())),
+///                    &RequestOptions::default())
+///     .await?;
+/// assert_eq!(charge.amount.to_string(), "JPY 1000");
+/// # Ok(()) }
+/// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
+/// ```
 pub async fn connect(config: &Config) -> Result<PaymentClient> {
     registry().connect(config).await
 }
