@@ -33,6 +33,17 @@ struct Inner {
     base: String,
 }
 
+/// PAY.JP's 409 `idempotency_timeout` means the first request with this key is still running: like an
+/// outage, it may yet take effect, so the same key is tried again after a pause.
+fn classify(response: &payment_core::transport::HttpResponse) -> payment_core::transport::ReplyClass {
+    if response.status() == 409 && mapping::error(409, response.body()).provider_code() == Some("idempotency_timeout") {
+        return payment_core::transport::ReplyClass::Unavailable {
+            retry_after: payment_core::transport::parse_retry_after(response.headers()),
+        };
+    }
+    payment_core::transport::default_classify(response)
+}
+
 fn check_key(key: &IdempotencyKey) -> Result<()> {
     // PAY.JP documents at most 255 characters of [A-Za-z0-9_-] (v2; v1 states no rule).
     key.check(NAME, 255, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
@@ -106,7 +117,10 @@ impl PayjpClient {
         options: &RequestOptions,
     ) -> Call {
         let build = self.request(http::Method::POST, path, Some(form), Some(key), false);
-        Call::new(operation, IdempotencySupport::Replay, build).key(key.clone()).deadline(options.timeout)
+        Call::new(operation, IdempotencySupport::Replay, build)
+            .key(key.clone())
+            .classify(std::sync::Arc::new(classify))
+            .deadline(options.timeout)
     }
 
     fn get(&self, operation: &'static str, path: &str) -> Call {
@@ -133,8 +147,10 @@ impl PayjpClient {
             .push_opt("card[cvc]", card.cvc())
             .push_opt("card[name]", card.holder_name.as_deref());
         let build = self.request(http::Method::POST, "/v1/tokens", Some(&form), Some(key), true);
-        let call =
-            Call::new("create_token", IdempotencySupport::Replay, build).key(key.clone()).deadline(options.timeout);
+        let call = Call::new("create_token", IdempotencySupport::Replay, build)
+            .key(key.clone())
+            .classify(std::sync::Arc::new(classify))
+            .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         if !reply.is_success() {
             return Err(reply.fail(mapping::error(reply.status(), reply.body())));
@@ -388,5 +404,23 @@ impl fmt::Display for PayjpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let mode = if self.inner.config.is_test_mode() { "test" } else { "live" };
         write!(f, "PAY.JP ({}, {mode} mode)", self.inner.base)
+    }
+}
+
+#[cfg(test)]
+mod classify_tests {
+    use super::*;
+    use payment_core::transport::ReplyClass;
+
+    #[test]
+    fn a_key_still_in_flight_is_retried_not_final() {
+        let body =
+            br#"{"error":{"status":409,"type":"client_error","code":"idempotency_timeout","message":"in progress"}}"#;
+        let r = http::Response::builder().status(409).body(bytes::Bytes::from_static(body)).unwrap();
+        assert!(matches!(classify(&r), ReplyClass::Unavailable { .. }));
+        let conflict =
+            br#"{"error":{"status":409,"type":"client_error","code":"idempotency_conflict","message":"other body"}}"#;
+        let r = http::Response::builder().status(409).body(bytes::Bytes::from_static(conflict)).unwrap();
+        assert_eq!(classify(&r), ReplyClass::Final);
     }
 }

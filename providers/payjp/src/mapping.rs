@@ -167,7 +167,7 @@ pub const ERROR_CODES: &[(&str, K, &str)] = &[
     ("refund_limit_exceeded", K::Conflict, "the 180-day refund window has passed"),
     ("cannot_prorated_refund_of_subscription", K::Conflict, "subscription charges cannot be refunded pro rata"),
     ("idempotency_conflict", K::IdempotencyConflict, "the key was used with other parameters"),
-    ("idempotency_timeout", K::Conflict, "the first request with this key is still running"),
+    ("idempotency_timeout", K::ProviderUnavailable, "the first request with this key is still running: it may yet land"),
     // auth / system
     ("no_api_key", K::Authentication, "no secret key was sent"),
     ("invalid_api_key", K::Authentication, "the secret key is wrong"),
@@ -208,9 +208,6 @@ pub fn error(status: u16, body: &[u8]) -> Error {
                 e = e.with_provider_code(code.clone());
             } else {
                 e = e.with_provider_code(api.error_type.clone());
-            }
-            if api.code.as_deref() == Some("idempotency_timeout") {
-                e = e.with_retryable(true);
             }
             e.with_source(api)
         }
