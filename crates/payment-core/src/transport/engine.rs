@@ -203,7 +203,10 @@ impl Engine {
                 );
                 Err(tag(if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }))
             }
-            Ok(Err(AttemptError::Build(e))) => Err(tag(e)),
+            // An earlier attempt may have landed even if this one could not be built.
+            Ok(Err(AttemptError::Build(e))) => {
+                Err(tag(if mutating && st.ambiguous { e.into_outcome_unknown() } else { e }))
+            }
             Ok(Err(AttemptError::Transport(t))) => {
                 let kind = if t.failure == TransportFailure::Timeout { ErrorKind::Timeout } else { ErrorKind::Network };
                 let e =
