@@ -97,3 +97,47 @@ fn garbage_never_panics() {
         ErrorKind::Integrity
     );
 }
+
+mod properties {
+    use payment_payjp::mapping;
+    use payment_payjp::wire::Charge;
+    use proptest::prelude::*;
+
+    fn json() -> impl Strategy<Value = serde_json::Value> {
+        let leaf = prop_oneof![
+            Just(serde_json::Value::Null),
+            any::<bool>().prop_map(serde_json::Value::from),
+            any::<i64>().prop_map(serde_json::Value::from),
+            ".{0,12}".prop_map(serde_json::Value::from),
+        ];
+        leaf.prop_recursive(3, 24, 6, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::from),
+                prop::collection::btree_map("[a-z_]{1,10}", inner, 0..6)
+                    .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+            ]
+        })
+    }
+
+    proptest! {
+        /// Any bytes with any status give an error, never a panic.
+        #[test]
+        fn error_bodies_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = mapping::error(status, &body);
+        }
+
+        /// Any JSON either fails to decode or maps to a record (or a typed error), never a panic.
+        #[test]
+        fn charges_never_panic(mut value in json(), amount in any::<i64>(), currency in "[a-z]{0,4}") {
+            if let serde_json::Value::Object(map) = &mut value {
+                map.insert("id".into(), "ch_x".into());
+                map.insert("created".into(), 0.into());
+                map.insert("amount".into(), amount.into());
+                map.insert("currency".into(), currency.into());
+            }
+            if let Ok(c) = serde_json::from_value::<Charge>(value.clone()) {
+                let _ = mapping::charge_record(&c, value);
+            }
+        }
+    }
+}

@@ -69,3 +69,41 @@ fn errors_and_garbage() {
     .unwrap();
     assert_eq!(mapping::refund_record(&bad, serde_json::Value::Null).unwrap_err().kind(), ErrorKind::Decode);
 }
+
+mod properties {
+    use payment_pingpp::mapping;
+    use payment_pingpp::wire::{Charge, Event, Refund};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes with any status give an error, never a panic.
+        #[test]
+        fn error_bodies_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..200)) {
+            let _ = mapping::error(status, &body);
+        }
+
+        /// Arbitrary field values decode or fail cleanly, and map without panicking.
+        #[test]
+        fn records_never_panic(amount in any::<i64>(), refunded in any::<i64>(), currency in "[a-z]{0,4}", status in "[a-z]{0,10}",
+                               expire in proptest::option::of(any::<i64>()), paid in any::<bool>(), reversed in any::<bool>()) {
+            let charge = serde_json::json!({"id": "ch_1", "created": 0, "channel": "alipay", "order_no": "o", "amount": amount,
+                "amount_refunded": refunded, "currency": currency, "time_expire": expire, "paid": paid, "reversed": reversed});
+            if let Ok(c) = serde_json::from_value::<Charge>(charge.clone()) {
+                let _ = mapping::charge_record(&c, charge);
+            }
+            let refund = serde_json::json!({"id": "re_1", "amount": amount, "created": 0, "status": status, "charge": "ch_1"});
+            if let Ok(r) = serde_json::from_value::<Refund>(refund.clone()) {
+                let _ = mapping::refund_record(&r, refund);
+            }
+        }
+
+        /// Events with arbitrary types and objects never panic.
+        #[test]
+        fn events_never_panic(kind in ".{0,20}", object in "[a-z]{0,8}") {
+            let event = serde_json::json!({"id": "evt_1", "created": 0, "type": kind, "data": {"object": {"object": object, "id": "x"}}});
+            if let Ok(e) = serde_json::from_value::<Event>(event) {
+                let _ = mapping::event(e);
+            }
+        }
+    }
+}

@@ -109,3 +109,32 @@ fn the_request_holds_only_documented_fields() {
         "our own request type refuses undocumented fields"
     );
 }
+
+mod properties {
+    use payment_core::ChargeId;
+    use payment_worldpay::mapping::{self, ChargeKey};
+    use proptest::prelude::*;
+
+    proptest! {
+        /// Any bytes with any status give an error, never a panic.
+        #[test]
+        fn error_bodies_never_panic(status in 100u16..600, body in prop::collection::vec(any::<u8>(), 0..200), corr in proptest::option::of(".{0,20}")) {
+            let _ = mapping::error(status, &body, corr.as_deref());
+        }
+
+        /// Any text as a charge id is either ours or `NotFound`, never a panic; ours round-trip.
+        #[test]
+        fn charge_ids(text in ".{0,80}", r in "[-A-Za-z0-9_/]{1,64}", a in any::<i64>()) {
+            let _ = ChargeKey::from_id(&ChargeId::new(text));
+            let key = ChargeKey { r, e: "default".into(), a, c: "GBP".into() };
+            prop_assert_eq!(ChargeKey::from_id(&key.to_id()).unwrap(), key);
+        }
+
+        /// Any event name maps to some state.
+        #[test]
+        fn event_names(name in ".{0,30}") {
+            let _ = mapping::status_from_event(&name);
+            let _ = mapping::status_from_query(&name);
+        }
+    }
+}
