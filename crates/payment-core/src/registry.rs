@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 pub struct KnownProvider {
     /// The name used in config.
     pub name: &'static str,
-    /// The `payment` crate feature that compiles it in.
+    /// The `payment` crate feature that compiles it in (empty: not implemented in this version).
     pub feature: &'static str,
 }
 
@@ -22,9 +22,9 @@ pub struct KnownProvider {
 pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
     KnownProvider { name: "payjp", feature: "payjp" },
     KnownProvider { name: "pingpp", feature: "pingpp" },
-    KnownProvider { name: "justap", feature: "justap" },
+    KnownProvider { name: "justap", feature: "" },
     KnownProvider { name: "worldpay", feature: "worldpay" },
-    KnownProvider { name: "google-standard-payments", feature: "google-standard-payments" },
+    KnownProvider { name: "google-standard-payments", feature: "" },
     KnownProvider { name: "memory", feature: "(always compiled in)" },
 ];
 
@@ -77,6 +77,10 @@ impl Registry {
         }
         let compiled: Vec<&str> = self.drivers.iter().map(|d| d.name).collect();
         match KNOWN_PROVIDERS.iter().find(|k| k.name == name) {
+            Some(k) if k.feature.is_empty() => Err(Error::config(format!(
+                "provider `{name}` is not implemented in this version of the library (compiled in: {})",
+                compiled.join(", ")
+            ))),
             Some(k) => Err(Error::config(format!(
                 "provider `{name}` is not compiled in: enable the `{}` feature of the `payment` crate (compiled in: {})",
                 k.feature,
@@ -94,5 +98,22 @@ impl Registry {
         let name = config.provider_name()?;
         let driver = self.get(name)?;
         (driver.connect)(config.settings(name)).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_providers_say_what_to_do() {
+        let empty = Registry::new();
+        let e = empty.get("payjp").unwrap_err();
+        assert!(e.message().contains("enable the `payjp` feature of the `payment` crate"), "{e}");
+        let e = empty.get("justap").unwrap_err();
+        assert!(e.message().contains("not implemented in this version"), "{e}");
+        let e = empty.get("stripe").unwrap_err();
+        assert!(e.message().contains("unknown provider `stripe`") && e.message().contains("none"), "{e}");
+        assert_eq!(e.kind(), crate::ErrorKind::Config);
     }
 }

@@ -64,6 +64,8 @@ mod tests {
         let e = connect(&Config::for_provider(ProviderSettings::new("stripe"))).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains("unknown provider `stripe`") && e.message().contains("memory"), "{e}");
+        let e = registry().get("justap").unwrap_err();
+        assert!(e.message().contains("not implemented in this version"), "{e}");
         let e = registry().get("zzz").unwrap_err();
         assert!(e.message().contains("compiled in: memory"), "{e}");
     }
