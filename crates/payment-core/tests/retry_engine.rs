@@ -299,13 +299,13 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
     .await;
     let k = key();
     let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
-    let classify = Arc::new(|r: &payment_core::transport::HttpResponse| {
+    let classify: payment_core::transport::Classifier = |r| {
         if r.status() == 400 { ReplyClass::DuplicateRejected } else { payment_core::transport::default_classify(r) }
-    });
+    };
     let call = Call::new("create_charge", support, post(&server.url, &k))
         .key(k)
         .lookup(lookup(&server.url))
-        .classify(classify.clone());
+        .classify(classify);
     let sleeper = Arc::new(RecordingSleeper::default());
     let engine =
         EngineBuilder::new("scripted").retry_policy(Retry { max_attempts: 6 }).sleeper(sleeper).build().unwrap();

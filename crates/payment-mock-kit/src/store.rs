@@ -1,4 +1,4 @@
-//! An in-memory store that keeps insertion order, for newest-first lists with offsets or cursors.
+//! An in-memory store that keeps insertion order, for newest-first (or oldest-first) lists.
 
 use std::collections::HashMap;
 
@@ -53,28 +53,6 @@ impl<T> Store<T> {
     pub fn oldest_first(&self) -> impl Iterator<Item = &T> {
         self.order.iter().filter_map(|id| self.items.get(id))
     }
-
-    /// Newest-first items after the one with id `after` (all when `None`; none when unknown).
-    pub fn newest_first_after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = &'a T> + 'a> {
-        match after {
-            None => Box::new(self.newest_first()),
-            Some(id) => match self.order.iter().position(|o| o == id) {
-                Some(pos) => Box::new(self.order[..pos].iter().rev().filter_map(|id| self.items.get(id))),
-                None => Box::new(std::iter::empty()),
-            },
-        }
-    }
-
-    /// Oldest-first items after the one with id `after`.
-    pub fn oldest_first_after<'a>(&'a self, after: Option<&str>) -> Box<dyn Iterator<Item = &'a T> + 'a> {
-        match after {
-            None => Box::new(self.oldest_first()),
-            Some(id) => match self.order.iter().position(|o| o == id) {
-                Some(pos) => Box::new(self.order[pos + 1..].iter().filter_map(|id| self.items.get(id))),
-                None => Box::new(std::iter::empty()),
-            },
-        }
-    }
 }
 
 #[cfg(test)]
@@ -82,7 +60,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn orders_and_cursors() {
+    fn keeps_insertion_order() {
         let mut s = Store::default();
         for i in 0..5 {
             s.insert(format!("id{i}"), i);
@@ -90,8 +68,7 @@ mod tests {
         s.insert("id2", 22);
         assert_eq!(s.len(), 5);
         assert_eq!(s.newest_first().copied().collect::<Vec<_>>(), [4, 3, 22, 1, 0]);
-        assert_eq!(s.newest_first_after(Some("id3")).copied().collect::<Vec<_>>(), [22, 1, 0]);
-        assert_eq!(s.oldest_first_after(Some("id3")).copied().collect::<Vec<_>>(), [4]);
-        assert_eq!(s.newest_first_after(Some("nope")).count(), 0);
+        assert_eq!(s.oldest_first().copied().collect::<Vec<_>>(), [0, 1, 22, 3, 4]);
+        assert_eq!(s.get("id2"), Some(&22));
     }
 }

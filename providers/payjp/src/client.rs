@@ -119,7 +119,7 @@ impl PayjpClient {
         let build = self.request(http::Method::POST, path, Some(form), Some(key), false);
         Call::new(operation, IdempotencySupport::Replay, build)
             .key(key.clone())
-            .classify(std::sync::Arc::new(classify))
+            .classify(classify)
             .deadline(options.timeout)
     }
 
@@ -149,7 +149,7 @@ impl PayjpClient {
         let build = self.request(http::Method::POST, "/v1/tokens", Some(&form), Some(key), true);
         let call = Call::new("create_token", IdempotencySupport::Replay, build)
             .key(key.clone())
-            .classify(std::sync::Arc::new(classify))
+            .classify(classify)
             .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         if !reply.is_success() {

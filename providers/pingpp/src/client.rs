@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Classifier, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Target,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Target,
     default_classify,
 };
 use payment_core::{
@@ -134,8 +134,7 @@ impl PingppClient {
     }
 
     fn get(&self, operation: &'static str, path_and_query: &str) -> Call {
-        Call::read(operation, self.request(http::Method::GET, path_and_query, None))
-            .classify(Arc::new(classify) as Classifier)
+        Call::read(operation, self.request(http::Method::GET, path_and_query, None)).classify(classify)
     }
 
     pub(crate) async fn fetch<T: serde::de::DeserializeOwned>(&self, call: Call) -> Result<T> {
@@ -266,7 +265,7 @@ impl Charge for PingppClient {
         .key(key)
         .reference(order_no.clone())
         .lookup(lookup)
-        .classify(Arc::new(classify))
+        .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         let record = match reply.phase {
@@ -316,7 +315,7 @@ impl Charge for PingppClient {
             IdempotencySupport::Safe,
             self.request(http::Method::POST, &path, Some(Bytes::from_static(b"{}"))),
         )
-        .classify(Arc::new(classify))
+        .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         Self::decode_charge(&reply)
@@ -347,7 +346,7 @@ impl Refund for PingppClient {
             self.request(http::Method::POST, &format!("/v1/charges/{charge}/refunds"), Some(body)),
         )
         .reference(charge)
-        .classify(Arc::new(classify))
+        .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         let record = Self::refund_from(&reply)?;

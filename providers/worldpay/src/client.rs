@@ -245,7 +245,7 @@ impl WorldpayClient {
         let mut call = Call::new(operation, support, self.request(http::Method::POST, &href, body, PAYMENTS_ACCEPT))
             .reference(key.r.clone())
             .lookup(lookup)
-            .classify(Arc::new(classify))
+            .classify(classify)
             .deadline(options.timeout);
         if let Some(k) = &options.idempotency_key {
             call = call.key(k.clone());
@@ -350,7 +350,7 @@ impl Charge for WorldpayClient {
         .key(idem)
         .reference(reference)
         .lookup(lookup)
-        .classify(Arc::new(classify))
+        .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         let (outcome, description, code, raw) = match reply.phase {

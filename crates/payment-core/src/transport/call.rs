@@ -13,7 +13,7 @@ use crate::idempotency::{IdempotencyKey, IdempotencySupport};
 pub type RequestFn = Arc<dyn Fn() -> Result<HttpRequest> + Send + Sync>;
 
 /// Sorts a provider's HTTP response into what the engine should do with it.
-pub type Classifier = Arc<dyn Fn(&HttpResponse) -> ReplyClass + Send + Sync>;
+pub type Classifier = fn(&HttpResponse) -> ReplyClass;
 
 /// What a response means for retrying.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +100,7 @@ impl Call {
             reference: None,
             request: Arc::new(request),
             lookup: None,
-            classify: Arc::new(default_classify),
+            classify: default_classify,
             deadline: None,
         }
     }
@@ -140,11 +140,6 @@ impl Call {
             self.deadline = deadline;
         }
         self
-    }
-
-    /// The operation's name.
-    pub fn operation(&self) -> &'static str {
-        self.operation
     }
 }
 
