@@ -152,9 +152,7 @@ impl PayjpClient {
             .classify(classify)
             .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
-        if !reply.is_success() {
-            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
-        }
+        reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         reply.json::<Token>()
     }
 
@@ -192,9 +190,7 @@ impl PayjpClient {
 
     pub(crate) async fn list_page(&self, query: String) -> Result<crate::wire::List<serde_json::Value>> {
         let reply = self.inner.engine.execute(self.get("list_charges", &format!("/v1/charges?{query}"))).await?;
-        if !reply.is_success() {
-            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
-        }
+        reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         reply.json()
     }
 }
@@ -209,14 +205,8 @@ fn path_id(id: &ChargeId) -> Result<&str> {
 }
 
 fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
-    if !reply.is_success() {
-        return Err(reply.fail(mapping::error(reply.status(), reply.body())));
-    }
-    let raw: serde_json::Value = reply.json()?;
-    // From the borrowed tree: the raw JSON is kept on the record without a second copy.
-    let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
-        .map_err(|e| reply.tag(Error::decode("the PAY.JP charge", e)))?;
-    mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
+    reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
+    mapping::charge_from_json(reply.json()?).map_err(|e| reply.tag(e))
 }
 
 fn integrity(record: &ChargeRecord, amount: Money) -> Result<()> {

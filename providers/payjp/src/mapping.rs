@@ -76,6 +76,13 @@ pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord>
     })
 }
 
+/// A neutral record straight from a charge's JSON (decoded from the borrowed tree, kept as `raw`).
+pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
+    let wire = <Charge as serde::Deserialize>::deserialize(&raw)
+        .map_err(|e| Error::decode("a PAY.JP charge", e).with_provider(NAME))?;
+    charge_record(&wire, raw)
+}
+
 /// One row per documented code: the neutral kind, and why.
 #[rustfmt::skip]
 pub const ERROR_CODES: &[(&str, K, &str)] = &[
@@ -226,9 +233,7 @@ pub fn event(event: Event) -> Result<WebhookEvent> {
         other => EventKind::Unknown { raw_type: other.to_owned() },
     };
     let record = if event.data.get("object").and_then(|o| o.as_str()) == Some("charge") {
-        let charge: Charge =
-            serde_json::from_value(event.data.clone()).map_err(|e| Error::decode("the event's charge", e))?;
-        EventRecord::Charge(Box::new(charge_record(&charge, event.data)?))
+        EventRecord::Charge(Box::new(charge_from_json(event.data)?))
     } else {
         EventRecord::Other(event.data)
     };

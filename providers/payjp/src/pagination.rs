@@ -1,7 +1,7 @@
 //! Offset pagination over `GET /v1/charges` (newest first; `since`/`until` inclusive).
 
 use async_trait::async_trait;
-use payment_core::{ChargeRecord, Error, ListCharges, Page, PageCursor, Paginate, Result};
+use payment_core::{ChargeRecord, ListCharges, Page, PageCursor, Paginate, Result};
 
 use crate::client::PayjpClient;
 use crate::{CAPABILITIES, mapping};
@@ -39,15 +39,7 @@ impl Paginate<ChargeRecord> for ChargePages {
         let offset = cursor.and_then(PageCursor::as_offset).unwrap_or(0);
         let list = self.client.list_page(self.query_string(offset)).await?;
         let fetched = list.data.len() as u64;
-        let items = list
-            .data
-            .into_iter()
-            .map(|raw| {
-                let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
-                    .map_err(|e| Error::decode("a PAY.JP charge in a list", e).with_provider(crate::NAME))?;
-                mapping::charge_record(&wire, raw)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = list.data.into_iter().map(mapping::charge_from_json).collect::<Result<Vec<_>>>()?;
         let next = (list.has_more && fetched > 0).then(|| PageCursor::offset(offset + fetched));
         Ok(Page { items, next })
     }

@@ -133,15 +133,13 @@ impl PingppClient {
         }
     }
 
-    fn get(&self, operation: &'static str, path_and_query: &str) -> Call {
+    pub(crate) fn get(&self, operation: &'static str, path_and_query: &str) -> Call {
         Call::read(operation, self.request(http::Method::GET, path_and_query, None)).classify(classify)
     }
 
     pub(crate) async fn fetch<T: serde::de::DeserializeOwned>(&self, call: Call) -> Result<T> {
         let reply = self.inner.engine.execute(call).await?;
-        if !reply.is_success() {
-            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
-        }
+        reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         reply.json()
     }
 
@@ -153,22 +151,13 @@ impl PingppClient {
         }
     }
 
-    pub(crate) fn list_call(&self, operation: &'static str, path_and_query: &str) -> Call {
-        self.get(operation, path_and_query)
-    }
-
     pub(crate) fn app_id(&self) -> &str {
         &self.inner.config.app_id
     }
 
     fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
-        if !reply.is_success() {
-            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
-        }
-        let raw: serde_json::Value = reply.json()?;
-        let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
-            .map_err(|e| reply.tag(Error::decode("the Ping++ charge", e)))?;
-        mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
+        reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
+        mapping::charge_from_json(reply.json()?).map_err(|e| reply.tag(e))
     }
 
     /// The charge a lookup found by `order_no`.
@@ -178,19 +167,12 @@ impl PingppClient {
             list.data.into_iter().find(|c| c.get("order_no").and_then(|o| o.as_str()) == Some(order_no)).ok_or_else(
                 || reply.tag(Error::new(ErrorKind::Integrity, "the lookup lost the charge it had found")),
             )?;
-        let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
-            .map_err(|e| reply.tag(Error::decode("the Ping++ charge", e)))?;
-        mapping::charge_record(&wire, raw).map_err(|e| reply.tag(e))
+        mapping::charge_from_json(raw).map_err(|e| reply.tag(e))
     }
 
     fn refund_from(reply: &HttpReply) -> Result<RefundRecord> {
-        if !reply.is_success() {
-            return Err(reply.fail(mapping::error(reply.status(), reply.body())));
-        }
-        let raw: serde_json::Value = reply.json()?;
-        let wire = <crate::wire::Refund as serde::Deserialize>::deserialize(&raw)
-            .map_err(|e| reply.tag(Error::decode("the Ping++ refund", e)))?;
-        mapping::refund_record(&wire, raw).map_err(|e| reply.tag(e))
+        reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
+        mapping::refund_from_json(reply.json()?).map_err(|e| reply.tag(e))
     }
 }
 

@@ -80,6 +80,20 @@ pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord>
     })
 }
 
+/// A neutral charge record straight from its JSON (kept as `raw`).
+pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
+    let wire = <Charge as serde::Deserialize>::deserialize(&raw)
+        .map_err(|e| Error::decode("a Ping++ charge", e).with_provider(NAME))?;
+    charge_record(&wire, raw)
+}
+
+/// A neutral refund record straight from its JSON (kept as `raw`).
+pub fn refund_from_json(raw: serde_json::Value) -> Result<RefundRecord> {
+    let wire = <Refund as serde::Deserialize>::deserialize(&raw)
+        .map_err(|e| Error::decode("a Ping++ refund", e).with_provider(NAME))?;
+    refund_record(&wire, raw)
+}
+
 /// Codes the mock sends (Ping++'s own code list was not retrievable; these are documented as the mock's).
 #[rustfmt::skip]
 pub const ERROR_CODES: &[(&str, K, &str)] = &[
@@ -139,16 +153,8 @@ pub fn event(event: Event) -> Result<WebhookEvent> {
         other => EventKind::Unknown { raw_type: other.to_owned() },
     };
     let record = match raw.get("object").and_then(|o| o.as_str()) {
-        Some("charge") => {
-            let c = <Charge as serde::Deserialize>::deserialize(&raw)
-                .map_err(|e| Error::decode("the event's charge", e))?;
-            EventRecord::Charge(Box::new(charge_record(&c, raw)?))
-        }
-        Some("refund") => {
-            let r = <Refund as serde::Deserialize>::deserialize(&raw)
-                .map_err(|e| Error::decode("the event's refund", e))?;
-            EventRecord::Refund(Box::new(refund_record(&r, raw)?))
-        }
+        Some("charge") => EventRecord::Charge(Box::new(charge_from_json(raw)?)),
+        Some("refund") => EventRecord::Refund(Box::new(refund_from_json(raw)?)),
         _ => EventRecord::Other(raw),
     };
     Ok(WebhookEvent { id: event.id, kind: kind_of(&event.event_type), record })

@@ -1,11 +1,11 @@
 //! Cursor pagination (`starting_after`, newest first) over charges and a charge's refunds.
 
 use async_trait::async_trait;
-use payment_core::{ChargeRecord, Error, ListCharges, ListRefunds, Page, PageCursor, Paginate, RefundRecord, Result};
+use payment_core::{ChargeRecord, ListCharges, ListRefunds, Page, PageCursor, Paginate, RefundRecord, Result};
 
 use crate::client::PingppClient;
 use crate::wire::List;
-use crate::{CAPABILITIES, NAME, mapping};
+use crate::{CAPABILITIES, mapping};
 
 fn limit(size: Option<u32>) -> String {
     size.unwrap_or(10).clamp(1, CAPABILITIES.list.max_limit).to_string()
@@ -65,7 +65,7 @@ impl Paginate<ChargeRecord> for ChargePages {
             }
             format!("/v1/charges?{}", q.finish())
         };
-        let list: List<serde_json::Value> = self.client.fetch(self.client.list_call("list_charges", &path)).await?;
+        let list: List<serde_json::Value> = self.client.fetch(self.client.get("list_charges", &path)).await?;
         let backwards = self.anchor.is_some();
         // Walking towards newer charges, the next page ends before the newest of this one.
         let next = if backwards {
@@ -79,14 +79,7 @@ impl Paginate<ChargeRecord> for ChargePages {
         if backwards {
             data.reverse();
         }
-        let items = data
-            .into_iter()
-            .map(|raw| {
-                let wire = <crate::wire::Charge as serde::Deserialize>::deserialize(&raw)
-                    .map_err(|e| Error::decode("a Ping++ charge in a list", e).with_provider(NAME))?;
-                mapping::charge_record(&wire, raw)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = data.into_iter().map(mapping::charge_from_json).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, next })
     }
 }
@@ -116,17 +109,9 @@ impl Paginate<RefundRecord> for RefundPages {
             }
             format!("/v1/charges/{}/refunds?{}", self.charge, q.finish())
         };
-        let list: List<serde_json::Value> = self.client.fetch(self.client.list_call("list_refunds", &path)).await?;
+        let list: List<serde_json::Value> = self.client.fetch(self.client.get("list_refunds", &path)).await?;
         let next = next_cursor(&list);
-        let items = list
-            .data
-            .into_iter()
-            .map(|raw| {
-                let wire = <crate::wire::Refund as serde::Deserialize>::deserialize(&raw)
-                    .map_err(|e| Error::decode("a Ping++ refund in a list", e).with_provider(NAME))?;
-                mapping::refund_record(&wire, raw)
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let items = list.data.into_iter().map(mapping::refund_from_json).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, next })
     }
 }

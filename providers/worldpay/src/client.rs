@@ -121,8 +121,9 @@ impl WorldpayClient {
         }
     }
 
-    fn fail(reply: &HttpReply) -> Error {
-        reply.fail(mapping::error(reply.status(), reply.body(), reply.header(signing::CORRELATION_HEADER)))
+    /// Worldpay's error from an answer, with `WP-CorrelationId` as the request id.
+    fn error_of(reply: &HttpReply) -> Error {
+        mapping::error(reply.status(), reply.body(), reply.header(signing::CORRELATION_HEADER))
     }
 
     fn recovery_path(&self, key: &ChargeKey) -> String {
@@ -145,9 +146,7 @@ impl WorldpayClient {
             self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT),
         );
         let reply = self.inner.engine.execute(call).await?;
-        if !reply.is_success() {
-            return Err(Self::fail(&reply));
-        }
+        reply.ok_or(Self::error_of)?;
         let raw: serde_json::Value = reply.json()?;
         let events = <EventsResponse as serde::Deserialize>::deserialize(&raw)
             .map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
@@ -170,9 +169,7 @@ impl WorldpayClient {
     pub(crate) async fn fetch_query(&self, target: &str) -> Result<QueryPage> {
         let call = Call::read("list_charges", self.request(http::Method::GET, target, None, QUERIES_ACCEPT));
         let reply = self.inner.engine.execute(call).await?;
-        if !reply.is_success() {
-            return Err(Self::fail(&reply));
-        }
+        reply.ok_or(Self::error_of)?;
         reply.json()
     }
 
@@ -185,9 +182,7 @@ impl WorldpayClient {
             .engine
             .execute(Call::read("discovery", self.request(http::Method::GET, "/", None, PAYMENTS_ACCEPT)))
             .await?;
-        if !reply.is_success() {
-            return Err(Self::fail(&reply));
-        }
+        reply.ok_or(Self::error_of)?;
         let root: serde_json::Value = reply.json()?;
         let links: crate::wire::Links =
             serde_json::from_value(root.get("_links").cloned().unwrap_or_default()).unwrap_or_default();
@@ -251,8 +246,8 @@ impl WorldpayClient {
             call = call.key(k.clone());
         }
         let reply = self.inner.engine.execute(call).await?;
-        if reply.phase == Phase::Send && !reply.is_success() {
-            return Err(Self::fail(&reply));
+        if reply.phase == Phase::Send {
+            reply.ok_or(Self::error_of)?;
         }
         Ok(reply)
     }
@@ -354,7 +349,7 @@ impl Charge for WorldpayClient {
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         let (outcome, description, code, raw) = match reply.phase {
-            Phase::Send if !reply.is_success() => return Err(Self::fail(&reply)),
+            Phase::Send if !reply.is_success() => return Err(reply.fail(Self::error_of(&reply))),
             Phase::Send => {
                 let raw = raw_of(&reply);
                 let r = <AuthorizeResponse as serde::Deserialize>::deserialize(&raw)

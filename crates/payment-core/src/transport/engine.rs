@@ -334,6 +334,12 @@ impl HttpReply {
         e
     }
 
+    /// `Ok` for a 2xx answer; otherwise the provider's error, read from the answer by `to_error` and
+    /// finished by [`HttpReply::fail`].
+    pub fn ok_or(&self, to_error: impl FnOnce(&HttpReply) -> Error) -> Result<()> {
+        if self.is_success() { Ok(()) } else { Err(self.fail(to_error(self))) }
+    }
+
     /// Tags a decoding or integrity error with the provider and operation.
     pub fn tag(&self, error: Error) -> Error {
         error.with_provider(self.provider).with_operation(self.operation)
