@@ -2,7 +2,7 @@
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -10,6 +10,7 @@ use payment_mock_kit::{Claim, StoredResponse};
 
 use super::PayjpMock;
 use super::reply::{PayjpReply, Reply};
+use super::state::Account;
 use crate::signing::key_from_basic;
 use crate::wire::Form;
 
@@ -113,15 +114,21 @@ fn read(headers: &HeaderMap, run: impl FnOnce() -> Result<Reply, Reply>) -> Resp
     }
 }
 
-async fn create_token(
-    State(m): State<PayjpMock>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
+/// A POST through [`once`]: `rule` runs under the account lock with the mock's now and the form.
+async fn posted(
+    m: &PayjpMock,
+    request: Request,
+    rule: impl FnOnce(&mut Account, i64, &Form) -> Result<Reply, Reply>,
 ) -> Response {
+    let (parts, body) = request.into_parts();
+    // The kit's middleware already buffered (and size-checked) the body.
+    let body = axum::body::to_bytes(body, usize::MAX).await.unwrap_or_default();
     let now = m.now();
-    once(&m, &headers, &method, &uri, &body, |form| m.account().create_token(&m.kit.ids, now, form))
+    once(m, &parts.headers, &parts.method, &parts.uri, &body, |form| rule(&mut m.account(), now, form))
+}
+
+async fn create_token(State(m): State<PayjpMock>, request: Request) -> Response {
+    posted(&m, request, |a, now, form| a.create_token(&m.kit.ids, now, form)).await
 }
 
 async fn get_token(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Path<String>) -> Response {
@@ -134,15 +141,8 @@ async fn get_token(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Pat
     })
 }
 
-async fn create_charge(
-    State(m): State<PayjpMock>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let now = m.now();
-    once(&m, &headers, &method, &uri, &body, |form| m.account().create_charge(&m.kit.ids, now, form))
+async fn create_charge(State(m): State<PayjpMock>, request: Request) -> Response {
+    posted(&m, request, |a, now, form| a.create_charge(&m.kit.ids, now, form)).await
 }
 
 async fn list_charges(State(m): State<PayjpMock>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -153,49 +153,18 @@ async fn get_charge(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Pa
     read(&headers, || m.account().charge(&id))
 }
 
-async fn update_charge(
-    State(m): State<PayjpMock>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    once(&m, &headers, &method, &uri, &body, |form| m.account().update_charge(&id, form))
+async fn update_charge(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
+    posted(&m, request, |a, _, form| a.update_charge(&id, form)).await
 }
 
-async fn capture(
-    State(m): State<PayjpMock>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let now = m.now();
-    once(&m, &headers, &method, &uri, &body, |form| m.account().capture(&id, now, form))
+async fn capture(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
+    posted(&m, request, |a, now, form| a.capture(&id, now, form)).await
 }
 
-async fn refund(
-    State(m): State<PayjpMock>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let now = m.now();
-    once(&m, &headers, &method, &uri, &body, |form| m.account().refund(&id, now, form))
+async fn refund(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
+    posted(&m, request, |a, now, form| a.refund(&id, now, form)).await
 }
 
-async fn reauth(
-    State(m): State<PayjpMock>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    method: Method,
-    uri: Uri,
-    body: Bytes,
-) -> Response {
-    let now = m.now();
-    once(&m, &headers, &method, &uri, &body, |form| m.account().reauth(&id, now, form))
+async fn reauth(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
+    posted(&m, request, |a, now, form| a.reauth(&id, now, form)).await
 }
