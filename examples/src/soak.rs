@@ -200,15 +200,15 @@ pub async fn run(provider: Provider, n: usize, seed: u64, concurrency: usize) ->
         .collect::<Result<_, String>>()?;
     target.control.clear_faults();
     let stats = target.control.stats();
-    let log = target.control.requests();
+    let (requests, faulted) = target.control.kit().counts();
     let mut tally = Tally {
         charges: n,
         refunds: n.div_ceil(2),
         mock_charges: stats.charges,
         mock_refunds: stats.refunds,
         duplicate_references: stats.charges_by_reference.values().filter(|&&c| c > 1).count(),
-        requests: log.len(),
-        faults: log.iter().filter(|r| r.fault.as_deref().is_some_and(|f| !f.starts_with("delay"))).count(),
+        requests: usize::try_from(requests).unwrap_or(usize::MAX),
+        faults: usize::try_from(faulted).unwrap_or(usize::MAX),
         ..Tally::default()
     };
     for (charged, refunded, recovered, failed, unknown) in results {

@@ -15,6 +15,9 @@ use crate::ids::IdGen;
 /// Default request body limit: 1 MiB.
 pub const DEFAULT_BODY_LIMIT: usize = 1024 * 1024;
 
+/// Requests the log keeps (the oldest go first), so a mock that runs for days stays bounded.
+pub const LOG_LIMIT: usize = 10_000;
+
 /// One request as the mock saw it (secrets redacted).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoggedRequest {
@@ -91,7 +94,9 @@ pub struct MockKit {
     /// Idempotency keys.
     pub idempotency: IdempotencyTable,
     faults: Mutex<FaultEngine>,
-    log: Mutex<Vec<LoggedRequest>>,
+    log: Mutex<std::collections::VecDeque<LoggedRequest>>,
+    seen: std::sync::atomic::AtomicU64,
+    faulted: std::sync::atomic::AtomicU64,
     body_limit: usize,
 }
 
@@ -108,7 +113,9 @@ impl MockKit {
             ids: IdGen::new(seed),
             idempotency: IdempotencyTable::default(),
             faults: Mutex::new(FaultEngine::default()),
-            log: Mutex::new(Vec::new()),
+            log: Mutex::new(std::collections::VecDeque::new()),
+            seen: Default::default(),
+            faulted: Default::default(),
             body_limit,
         })
     }
@@ -133,16 +140,57 @@ impl MockKit {
     }
 
     pub(crate) fn record(&self, entry: LoggedRequest) {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).push(entry);
+        use std::sync::atomic::Ordering::Relaxed;
+        self.seen.fetch_add(1, Relaxed);
+        // Delays slow a request down but still answer it; every other fault changes the answer.
+        if entry.fault.as_deref().is_some_and(|f| !f.starts_with("delay")) {
+            self.faulted.fetch_add(1, Relaxed);
+        }
+        let mut log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        if log.len() == LOG_LIMIT {
+            log.pop_front();
+        }
+        log.push_back(entry);
     }
 
-    /// Every request seen so far (control requests excluded).
+    /// The requests seen so far, the last [`LOG_LIMIT`] at most (control requests excluded).
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.log.lock().map(|l| l.clone()).unwrap_or_default()
+        self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// Requests seen since the start and how many of them a fault answered (not capped like the log).
+    pub fn counts(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.seen.load(Relaxed), self.faulted.load(Relaxed))
     }
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_keeps_the_most_recent_requests() {
+        let kit = MockKit::new(1);
+        for i in 0..LOG_LIMIT + 5 {
+            kit.record(LoggedRequest {
+                method: "GET".into(),
+                path: format!("/{i}"),
+                headers: BTreeMap::new(),
+                body: String::new(),
+                status: Some(200),
+                fault: None,
+            });
+        }
+        let log = kit.requests();
+        assert_eq!(log.len(), LOG_LIMIT);
+        assert_eq!(kit.counts(), (LOG_LIMIT as u64 + 5, 0), "the totals are not capped");
+        assert_eq!(log[0].path, "/5");
+        assert_eq!(log[LOG_LIMIT - 1].path, format!("/{}", LOG_LIMIT + 4));
     }
 }
