@@ -94,7 +94,8 @@ impl Suite {
             caps: self.caps,
             control: !sandbox && self.mock_control,
             decline: self.decline,
-            bad_key: self.bad_key,
+            // Bad-key clients are made against a mock's credential rules; sandbox targets carry none.
+            bad_key: self.bad_key && !sandbox,
             recording_sleeper: self.recording_sleeper && !sandbox,
         };
         cases::all()

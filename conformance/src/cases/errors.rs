@@ -17,7 +17,7 @@ pub fn cases() -> Vec<Case> {
 }
 
 fn needs_bad_key(p: &Profile) -> Option<&'static str> {
-    (!p.bad_key).then_some("no bad-key fixture (provider has no credentials)")
+    (!p.bad_key).then_some("no bad-key client for this target (in-process providers and sandboxes)")
 }
 
 fn needs_decline(p: &Profile) -> Option<&'static str> {
