@@ -107,16 +107,16 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
             output::charge(&client.retrieve_charge(&ChargeId::new(id.clone())).await?, cli.json);
         }
         ChargeCommand::Capture { id, amount, idempotency_key } => {
+            // Arguments are checked before any I/O: bad input is a usage error, not a network call.
+            let part = amount.as_deref().map(|a| minor(a, "--amount")).transpose()?;
+            let opts = options(idempotency_key)?;
             let client = connect(cli).await?;
             let id = ChargeId::new(id.clone());
-            let amount = match amount {
-                Some(a) => {
-                    let charge = client.retrieve_charge(&id).await?;
-                    Some(Money::new(minor(a, "--amount")?, charge.amount.currency))
-                }
+            let amount = match part {
+                Some(minor) => Some(Money::new(minor, client.retrieve_charge(&id).await?.amount.currency)),
                 None => None,
             };
-            output::charge(&client.capture_charge(&id, amount, &options(idempotency_key)?).await?, cli.json);
+            output::charge(&client.capture_charge(&id, amount, &opts).await?, cli.json);
         }
         ChargeCommand::Cancel { id, idempotency_key } => {
             let client = connect(cli).await?;
@@ -143,26 +143,28 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
 
 /// `payment refund …`
 pub async fn refund(cli: &Cli, command: &RefundCommand) -> Result<(), Failure> {
-    let client = connect(cli).await?;
     match command {
         RefundCommand::Create { charge_id, amount, reason, idempotency_key } => {
-            let id = ChargeId::new(charge_id.clone());
+            // Arguments are checked before any I/O.
+            let part = amount.as_deref().map(|a| minor(a, "--amount")).transpose()?;
             let opts = options(idempotency_key)?;
+            let client = connect(cli).await?;
+            let id = ChargeId::new(charge_id.clone());
             let mut request = CreateRefund::full(id.clone());
-            if let Some(a) = amount {
-                let minor = minor(a, "--amount")?;
-                let charge = client.retrieve_charge(&id).await?;
-                request.amount = Some(Money::new(minor, charge.amount.currency));
+            if let Some(minor) = part {
+                request.amount = Some(Money::new(minor, client.retrieve_charge(&id).await?.amount.currency));
             }
             request.reason = reason.clone();
             output::refund(&client.create_refund(request, &opts).await?, cli.json);
         }
         RefundCommand::Get { charge_id, refund_id } => {
+            let client = connect(cli).await?;
             let r =
                 client.retrieve_refund(&ChargeId::new(charge_id.clone()), &RefundId::new(refund_id.clone())).await?;
             output::refund(&r, cli.json);
         }
         RefundCommand::List { charge_id } => {
+            let client = connect(cli).await?;
             let mut stream = client.list_refunds(&ChargeId::new(charge_id.clone()), ListRefunds::default());
             while let Some(item) = stream.next().await {
                 output::refund_line(&item?, cli.json);
