@@ -1,10 +1,11 @@
 //! A named case, what it needs, and how it runs.
 
 use futures::future::BoxFuture;
-use payment_core::Capabilities;
+use payment_core::{Capabilities, IdempotencySupport};
+use payment_mock_kit::OperationPaths;
 
 use crate::check::CaseResult;
-use crate::target::Target;
+use crate::target::{Operation, Target};
 
 /// What the harness can offer, decided before any case runs.
 #[derive(Debug, Clone, Copy)]
@@ -19,6 +20,8 @@ pub struct Profile {
     pub bad_key: bool,
     /// A recording sleeper in the client's engine.
     pub recording_sleeper: bool,
+    /// Where each operation's request goes at the mock.
+    pub operations: Option<OperationPaths>,
 }
 
 /// One conformance case.
@@ -47,4 +50,24 @@ pub fn always(_: &Profile) -> Option<&'static str> {
 /// Needs a mock with control endpoints.
 pub fn mock(p: &Profile) -> Option<&'static str> {
     (!p.control).then_some("needs a mock with fault control")
+}
+
+/// Needs to read a charge back.
+pub fn retrieve(p: &Profile) -> Option<&'static str> {
+    (!p.caps.charge.retrieve).then_some("provider cannot read a charge back")
+}
+
+/// Needs a mock that can aim a fault at `operation`'s own request, and `operation` to survive a
+/// lost answer (`Replay` or `RejectDuplicate`).
+pub fn repeatable(p: &Profile, operation: Operation) -> Option<&'static str> {
+    let i = p.caps.idempotency;
+    let support = match operation {
+        Operation::CreateCharge => i.create_charge,
+        Operation::CaptureCharge => i.capture_charge,
+        Operation::CancelCharge => i.cancel_charge,
+        Operation::CreateRefund => i.create_refund,
+    };
+    mock(p)
+        .or((support == IdempotencySupport::None).then_some("the operation cannot be repeated after a lost answer"))
+        .or(p.operations.filter(|o| !operation.paths(o).is_empty()).is_none().then_some("the mock has no such request"))
 }

@@ -1,11 +1,13 @@
 //! The libtest-mimic runner: one trial per case, a fresh target per trial, missing capabilities ignored.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use futures::future::BoxFuture;
 use libtest_mimic::{Arguments, Trial};
-use payment_core::Capabilities;
+use payment_core::transport::{EngineBuilder, RecordingSleeper};
+use payment_core::{Config, ExponentialBackoff, ProviderDriver, ProviderSettings};
+use payment_mock_kit::{MockDriver, MockHandle, MockOptions, SigningKeys};
 
 use crate::case::Profile;
 use crate::cases;
@@ -17,99 +19,93 @@ pub type TargetFactory = Arc<dyn Fn() -> BoxFuture<'static, Result<Target, Strin
 /// The longest one case may run.
 const CASE_LIMIT: Duration = Duration::from_secs(120);
 
-/// One provider's suite.
+/// One provider's suite, built from its driver alone.
 pub struct Suite {
-    provider: &'static str,
-    caps: &'static Capabilities,
-    mock: Option<TargetFactory>,
-    sandbox: Option<TargetFactory>,
-    decline: bool,
-    bad_key: bool,
-    recording_sleeper: bool,
-    mock_control: bool,
+    driver: &'static ProviderDriver,
+}
+
+/// One set of signing keys for the whole run: RSA generation is slow and the keys are not under test.
+fn shared_keys() -> Result<SigningKeys, String> {
+    static KEYS: OnceLock<Result<SigningKeys, String>> = OnceLock::new();
+    KEYS.get_or_init(|| SigningKeys::generate().map_err(|e| e.to_string())).clone()
+}
+
+fn engine(driver: &ProviderDriver, sleeper: &Arc<RecordingSleeper>) -> EngineBuilder {
+    EngineBuilder::new(driver.name).retry_policy(ExponentialBackoff::default()).sleeper(sleeper.clone())
+}
+
+/// A fresh mock of `driver` and clients on it (one with refused credentials), over an engine
+/// whose sleeper records the delays chosen.
+async fn mock_target(driver: &'static ProviderDriver, mock: &'static MockDriver) -> Result<Target, String> {
+    let options = MockOptions { signing_keys: Some(shared_keys()?), ..MockOptions::default() };
+    let MockHandle { server, settings, bad_key_settings, .. } =
+        (mock.start)(options).await.map_err(|e| e.to_string())?;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let client = driver.connect_with(settings, engine(driver, &sleeper)).await.map_err(|e| e.to_string())?;
+    let bad = match bad_key_settings {
+        Some(s) => Some(driver.connect_with(s, engine(driver, &sleeper)).await.map_err(|e| e.to_string())?),
+        None => None,
+    };
+    let control = server.control();
+    Ok(Target::new(client.keeping(Arc::new(server)), (driver.fixtures)())
+        .with_bad_key_client(bad)
+        .with_control(control)
+        .with_operations(mock.operations)
+        .with_sleeper(sleeper))
+}
+
+/// A client of an in-process provider (no HTTP, no mock).
+async fn local_target(driver: &'static ProviderDriver) -> Result<Target, String> {
+    let client = driver
+        .connect_with(ProviderSettings::new(driver.name), EngineBuilder::new(driver.name))
+        .await
+        .map_err(|e| e.to_string())?;
+    Ok(Target::new(client, (driver.fixtures)()))
+}
+
+/// A client on the provider's sandbox, from `PAYMENT_<PROVIDER>_*`.
+async fn sandbox_target(driver: &'static ProviderDriver) -> Result<Target, String> {
+    let settings = Config::from_env(&[driver.name]).settings(driver.name);
+    let client = driver.connect_with(settings, EngineBuilder::new(driver.name)).await.map_err(|e| e.to_string())?;
+    Ok(Target::new(client, (driver.fixtures)()))
 }
 
 impl Suite {
-    /// A suite for `provider` with its capabilities.
-    pub fn new(provider: &'static str, caps: &'static Capabilities) -> Suite {
-        Suite {
-            provider,
-            caps,
-            mock: None,
-            sandbox: None,
-            decline: false,
-            bad_key: false,
-            recording_sleeper: false,
-            mock_control: true,
-        }
-    }
-
-    /// How to make a fresh mock target.
-    pub fn mock<F>(mut self, factory: impl Fn() -> F + Send + Sync + 'static) -> Suite
-    where
-        F: std::future::Future<Output = Result<Target, String>> + Send + 'static,
-    {
-        self.mock = Some(Arc::new(move || Box::pin(factory())));
-        self
-    }
-
-    /// How to make a sandbox target (`PAYMENT_TEST_TARGET=sandbox`).
-    pub fn sandbox<F>(mut self, factory: impl Fn() -> F + Send + Sync + 'static) -> Suite
-    where
-        F: std::future::Future<Output = Result<Target, String>> + Send + 'static,
-    {
-        self.sandbox = Some(Arc::new(move || Box::pin(factory())));
-        self
-    }
-
-    /// The targets carry a decline fixture.
-    pub fn with_decline(mut self) -> Suite {
-        self.decline = true;
-        self
-    }
-
-    /// The targets carry a bad-key client.
-    pub fn with_bad_key(mut self) -> Suite {
-        self.bad_key = true;
-        self
-    }
-
-    /// The mock targets carry a recording sleeper.
-    pub fn with_recording_sleeper(mut self) -> Suite {
-        self.recording_sleeper = true;
-        self
-    }
-
-    /// The targets are in-process with no mock control (fault cases are ignored).
-    pub fn without_control(mut self) -> Suite {
-        self.mock_control = false;
-        self
+    /// The suite of `driver`: against a fresh mock per case when the driver has one (an in-process
+    /// provider otherwise), or its sandbox with `PAYMENT_TEST_TARGET=sandbox`.
+    pub fn for_driver(driver: &'static ProviderDriver) -> Suite {
+        Suite { driver }
     }
 
     /// The trials, without running them.
     pub fn trials(&self) -> Vec<Trial> {
         let sandbox = std::env::var("PAYMENT_TEST_TARGET").is_ok_and(|v| v == "sandbox");
-        let factory = if sandbox { self.sandbox.clone() } else { self.mock.clone() };
+        let driver = self.driver;
+        let mock = MockDriver::of(driver);
+        let factory: TargetFactory = match (sandbox, mock) {
+            (true, _) => Arc::new(move || Box::pin(sandbox_target(driver))),
+            (false, Some(mock)) => Arc::new(move || Box::pin(mock_target(driver, mock))),
+            (false, None) => Arc::new(move || Box::pin(local_target(driver))),
+        };
+        let fixtures = (driver.fixtures)();
+        let with_mock = mock.is_some() && !sandbox;
         let profile = Profile {
-            caps: self.caps,
-            control: !sandbox && self.mock_control,
-            decline: self.decline,
+            caps: driver.capabilities,
+            control: with_mock,
+            decline: fixtures.decline.is_some(),
             // Bad-key clients are made against a mock's credential rules; sandbox targets carry none.
-            bad_key: self.bad_key && !sandbox,
-            recording_sleeper: self.recording_sleeper && !sandbox,
+            bad_key: with_mock,
+            recording_sleeper: with_mock,
+            operations: mock.filter(|_| with_mock).map(|m| m.operations),
         };
         cases::all()
             .into_iter()
             .map(|case| {
-                let name = format!("{}::{}", self.provider, case.name);
-                let reason = match &factory {
-                    None => Some("no target configured for this mode"),
-                    Some(_) => (case.needs)(&profile),
-                };
+                let name = format!("{}::{}", driver.name, case.name);
+                let reason = (case.needs)(&profile);
                 let factory = factory.clone();
                 let run = case.run;
                 let trial = Trial::test(name, move || {
-                    let factory = factory.ok_or("no target")?;
                     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
                     rt.block_on(async move {
                         let target = factory().await.map_err(|e| format!("could not build the target: {e}"))?;

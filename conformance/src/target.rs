@@ -5,26 +5,35 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use payment_core::transport::RecordingSleeper;
 use payment_core::{
-    ChargeRecord, ChargeStatus, CreateCharge, DeclineReason, Money, PaymentClient, PaymentSource, RequestOptions,
-    Timestamp,
+    ChargeRecord, ChargeStatus, CreateCharge, Fixtures, Money, PaymentClient, RequestOptions, Timestamp,
 };
-use payment_mock_kit::MockControl;
+use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockControl, OperationPaths};
 
 use crate::check::{CaseResult, Failure};
 
-/// Provider-specific inputs the cases need.
-#[derive(Debug, Clone)]
-pub struct Fixtures {
-    /// An ordinary amount, well within limits.
-    pub amount: Money,
-    /// A source that succeeds.
-    pub source: PaymentSource,
-    /// A source that is declined, and the reason expected.
-    pub decline: Option<(PaymentSource, DeclineReason)>,
-    /// One amount per currency the provider accepts, for exponent round trips (JPY 0, CNY 2, BHD 3…).
-    pub currencies: Vec<Money>,
-    /// A client with a wrong key, for the authentication case.
-    pub bad_key_client: Option<PaymentClient>,
+/// The operation a fault is aimed at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Operation {
+    /// Creating a charge.
+    CreateCharge,
+    /// Capturing.
+    CaptureCharge,
+    /// Canceling.
+    CancelCharge,
+    /// Creating a refund.
+    CreateRefund,
+}
+
+impl Operation {
+    /// The path patterns of this operation's own request.
+    pub fn paths(self, o: &OperationPaths) -> &'static [&'static str] {
+        match self {
+            Operation::CreateCharge => o.create_charge,
+            Operation::CaptureCharge => o.capture_charge,
+            Operation::CancelCharge => o.cancel_charge,
+            Operation::CreateRefund => o.create_refund,
+        }
+    }
 }
 
 /// One fresh target per case.
@@ -33,8 +42,12 @@ pub struct Target {
     pub client: PaymentClient,
     /// Inputs.
     pub fixtures: Fixtures,
+    /// A client whose credentials the target refuses, for the authentication case.
+    pub bad_key_client: Option<PaymentClient>,
     /// The mock's control handle (`None` against a sandbox).
     pub control: Option<MockControl>,
+    /// Where the mock's operations send their own requests.
+    pub operations: Option<OperationPaths>,
     /// The engine's sleeper, when the harness injected a recording one.
     pub sleeper: Option<Arc<RecordingSleeper>>,
     /// A per-run tag (alphanumeric) put in every reference, so cases never assume empty state.
@@ -51,7 +64,9 @@ impl Target {
         Target {
             client,
             fixtures,
+            bad_key_client: None,
             control: None,
+            operations: None,
             sleeper: None,
             tag,
             started: Timestamp::from_unix(Timestamp::now().unix() - 120),
@@ -63,6 +78,28 @@ impl Target {
     pub fn with_control(mut self, control: MockControl) -> Target {
         self.control = Some(control);
         self
+    }
+
+    /// Adds a client with refused credentials.
+    pub fn with_bad_key_client(mut self, client: Option<PaymentClient>) -> Target {
+        self.bad_key_client = client;
+        self
+    }
+
+    /// Adds where each operation's request goes at the mock.
+    pub fn with_operations(mut self, operations: OperationPaths) -> Target {
+        self.operations = Some(operations);
+        self
+    }
+
+    /// Makes the next request of `operation` (its own request, not a sub-request before it) meet `kind`, once.
+    pub fn fault_on(&self, operation: Operation, kind: FaultKind) -> CaseResult {
+        let paths = self.operations.as_ref().map(|o| operation.paths(o)).unwrap_or_default();
+        if paths.is_empty() {
+            return Err(Failure::new(format!("the mock names no path for {operation:?}")));
+        }
+        let rules = paths.iter().map(|p| FaultRule::always(kind.clone()).methods(&["POST"]).path(p).times(1)).collect();
+        self.control()?.set_faults(FaultPlan::new(rules)).map_err(|e| Failure::new(e.to_string()))
     }
 
     /// Adds the recording sleeper the client's engine uses.
@@ -102,6 +139,15 @@ impl Target {
             return Ok(paid);
         }
         Ok(created)
+    }
+
+    /// Reads a charge back when the provider can, else returns `fallback` as it is.
+    pub async fn read_back(&self, fallback: ChargeRecord) -> Result<ChargeRecord, Failure> {
+        if self.client.capabilities().charge.retrieve {
+            Ok(self.client.retrieve_charge(&fallback.id).await?)
+        } else {
+            Ok(fallback)
+        }
     }
 
     /// Creates an authorized (not captured) charge.

@@ -12,7 +12,7 @@ use payment::{
     ChargeId, ChargeRecord, ChargeStatus, Currency, ListPaginator, Money, Page, PageCursor, Paginate, RequestOptions,
     Timestamp,
 };
-use payment_examples::targets::{self, Provider, Target};
+use payment_examples::targets::{self, Target};
 
 #[global_allocator]
 static ALLOC: AllocProfiler = AllocProfiler::system();
@@ -21,8 +21,9 @@ static RT: LazyLock<tokio::runtime::Runtime> = LazyLock::new(|| {
     tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime")
 });
 
-static TARGET: LazyLock<Target> =
-    LazyLock::new(|| RT.block_on(targets::start(Provider::Payjp, EngineBuilder::new("payjp"))).expect("mock"));
+static TARGET: LazyLock<Target> = LazyLock::new(|| {
+    RT.block_on(targets::start(targets::named("payjp").expect("payjp"), EngineBuilder::new("payjp"))).expect("mock")
+});
 
 static RAW: LazyLock<reqwest::Client> = LazyLock::new(reqwest::Client::new);
 
@@ -59,7 +60,11 @@ fn uuid_like() -> String {
 }
 
 async fn framework_create() -> ChargeRecord {
-    TARGET.client.create_charge(Provider::Payjp.charge(None), &RequestOptions::default()).await.expect("charge")
+    TARGET
+        .client
+        .create_charge(payment::payjp::fixtures::fixtures().charge(None), &RequestOptions::default())
+        .await
+        .expect("charge")
 }
 
 mod overhead {

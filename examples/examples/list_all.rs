@@ -2,13 +2,17 @@
 //! mock, then stream every one back with the paginator.
 
 use payment::{Config, ProviderSettings, RequestOptions};
-use payment_examples::targets::Provider;
 
 #[tokio::main]
 async fn main() -> payment::Result<()> {
     let client = payment::connect(&Config::for_provider(ProviderSettings::new("payjp").with("mode", "mock"))).await?;
     for i in 0..25 {
-        client.create_charge(Provider::Payjp.charge(Some(format!("list-{i}"))), &RequestOptions::default()).await?;
+        client
+            .create_charge(
+                payment::payjp::fixtures::fixtures().charge(Some(format!("list-{i}"))),
+                &RequestOptions::default(),
+            )
+            .await?;
     }
     let (count, totals) = payment_examples::list_all::run(&client, 10).await?;
     println!("{count} charges, totals: {totals:?}");

@@ -5,7 +5,7 @@
 
 use payment::RequestOptions;
 use payment::transport::EngineBuilder;
-use payment_examples::targets::{self, Provider};
+use payment_examples::targets;
 
 const CARD_FORM: &str =
     "card%5Bnumber%5D=4242424242424242&card%5Bexp_month%5D=12&card%5Bexp_year%5D=2035&card%5Bcvc%5D=123";
@@ -15,14 +15,15 @@ async fn main() -> Result<(), String> {
     let mut args = std::env::args().skip(1);
     let mode = args.next().unwrap_or_else(|| "framework".into());
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(100);
-    let target = targets::start(Provider::Payjp, EngineBuilder::new("payjp")).await?;
+    let payjp = targets::named("payjp")?;
+    let target = targets::start(payjp, EngineBuilder::new(payjp.name)).await?;
     let raw = reqwest::Client::new();
     for i in 0..n {
         match mode.as_str() {
             "framework" => {
                 target
                     .client
-                    .create_charge(Provider::Payjp.charge(None), &RequestOptions::default())
+                    .create_charge((payjp.fixtures)().charge(None), &RequestOptions::default())
                     .await
                     .map_err(|e| e.to_string())?;
             }

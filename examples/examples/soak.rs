@@ -2,7 +2,7 @@
 //! provider against its mock with faults on; prints the tally and fails on any duplicate or loss.
 
 use payment_examples::soak;
-use payment_examples::targets::Provider;
+use payment_examples::targets;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
@@ -10,14 +10,14 @@ async fn main() -> std::process::ExitCode {
     let n: usize = args.next().and_then(|a| a.parse().ok()).unwrap_or(10_000);
     let seed: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1);
     let mut ok = true;
-    for provider in Provider::ALL {
-        match soak::run(*provider, n, seed, 32).await {
+    for provider in targets::all() {
+        match soak::run(provider, n, seed, 32).await {
             Ok(t) => {
-                println!("{:<10} {t}", provider.name());
+                println!("{:<10} {t}", provider.name);
                 ok &= t.exactly_once();
             }
             Err(e) => {
-                println!("{:<10} could not run: {e}", provider.name());
+                println!("{:<10} could not run: {e}", provider.name);
                 ok = false;
             }
         }

@@ -8,7 +8,6 @@ use std::time::Instant;
 use futures::StreamExt;
 use payment::payjp::{PayjpClient, PayjpConfig};
 use payment::{PaymentClient, RequestOptions};
-use payment_examples::targets::Provider;
 
 const CARD_FORM: &str =
     "card%5Bnumber%5D=4242424242424242&card%5Bexp_month%5D=12&card%5Bexp_year%5D=2035&card%5Bcvc%5D=123";
@@ -68,7 +67,10 @@ fn main() -> Result<(), String> {
                     tokio::spawn(async move {
                         match mode.as_str() {
                             "framework" => client
-                                .create_charge(Provider::Payjp.charge(None), &RequestOptions::default())
+                                .create_charge(
+                                    payment::payjp::fixtures::fixtures().charge(None),
+                                    &RequestOptions::default(),
+                                )
                                 .await
                                 .map(|_| ())
                                 .map_err(|e| e.to_string()),

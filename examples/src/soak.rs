@@ -12,7 +12,9 @@ use payment::{
     RequestOptions,
 };
 
-use crate::targets::{self, Provider};
+use payment::ProviderDriver;
+
+use crate::targets;
 
 /// What the soak counted.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -131,20 +133,22 @@ where
 }
 
 /// Runs `n` logical charges (and a partial refund of every other one) at `concurrency`.
-pub async fn run(provider: Provider, n: usize, seed: u64, concurrency: usize) -> Result<Tally, String> {
+pub async fn run(provider: &'static ProviderDriver, n: usize, seed: u64, concurrency: usize) -> Result<Tally, String> {
     let started = Instant::now();
-    let engine = EngineBuilder::new(provider.name())
+    let engine = EngineBuilder::new(provider.name)
         .retry_policy(ExponentialBackoff { max_attempts: 12, ..ExponentialBackoff::default() }.with_seed(seed))
         .sleeper(Arc::new(ScaledSleeper));
     let target = targets::start(provider, engine).await?;
     target.control.set_faults(fault_plan(seed)).map_err(|e| e.to_string())?;
     let client: PaymentClient = target.client.clone();
     let refund_support = client.capabilities().idempotency.create_refund;
+    let fixtures = (provider.fixtures)();
     let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let results: Vec<(usize, usize, usize, usize, usize)> = futures::stream::iter(0..n)
         .map(|i| {
             let client = client.clone();
             let first_error = first_error.clone();
+            let fixtures = fixtures.clone();
             let note = move |e: &payment::Error| {
                 if let Ok(mut slot) = first_error.lock() {
                     slot.get_or_insert_with(|| e.to_string());
@@ -153,7 +157,7 @@ pub async fn run(provider: Provider, n: usize, seed: u64, concurrency: usize) ->
             async move {
                 let (mut recovered, mut failed, mut unknown) = (0, 0, 0);
                 let key = IdempotencyKey::new(format!("soak{seed}n{i}")).map_err(|e| e.to_string())?;
-                let request = provider.charge(Some(format!("soak{seed}n{i}")));
+                let request = fixtures.charge(Some(format!("soak{seed}n{i}")));
                 let options = RequestOptions::with_key(key);
                 let charge = until_known(&mut recovered, || client.create_charge(request.clone(), &options)).await;
                 let charge = match charge {

@@ -2,7 +2,7 @@
 
 use payment_core::{ChargeId, ChargeStatus, CreateCharge, ErrorKind, RequestOptions};
 
-use crate::case::{Case, Profile, always};
+use crate::case::{Case, Profile, retrieve};
 use crate::check::{CaseResult, Failure, expect_err};
 use crate::target::Target;
 use crate::{case, check};
@@ -10,7 +10,7 @@ use crate::{case, check};
 /// Cases of this group.
 pub fn cases() -> Vec<Case> {
     vec![
-        case!("errors::not_found", always, not_found),
+        case!("errors::not_found", retrieve, not_found),
         case!("errors::bad_key", needs_bad_key, bad_key),
         case!("errors::decline", needs_decline, decline),
     ]
@@ -35,7 +35,7 @@ pub async fn not_found(t: &Target) -> CaseResult {
 
 /// Wrong credentials are `Authentication`, and the key never shows in the error.
 pub async fn bad_key(t: &Target) -> CaseResult {
-    let client = t.fixtures.bad_key_client.as_ref().ok_or_else(|| Failure::new("no bad-key client"))?;
+    let client = t.bad_key_client.as_ref().ok_or_else(|| Failure::new("no bad-key client"))?;
     let e = expect_err(
         client.create_charge(t.charge_request(t.fixtures.amount, true), &RequestOptions::default()).await,
         "bad key",

@@ -5,6 +5,7 @@ pub mod errors;
 pub mod faults;
 pub mod gate;
 pub mod idempotency;
+pub mod integrity;
 pub mod list;
 pub mod money;
 pub mod refund;
@@ -21,6 +22,7 @@ pub fn all() -> Vec<Case> {
     v.extend(errors::cases());
     v.extend(idempotency::cases());
     v.extend(faults::cases());
+    v.extend(integrity::cases());
     v.extend(money::cases());
     v.extend(gate::cases());
     v.extend(tolerance::cases());

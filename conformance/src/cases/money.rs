@@ -18,7 +18,7 @@ pub async fn currency_exponents_round_trip(t: &Target) -> CaseResult {
     for amount in &t.fixtures.currencies {
         let created = t.client.create_charge(t.charge_request(*amount, true), &RequestOptions::default()).await?;
         check!(created.amount == *amount, "created {} for {amount}", created.amount);
-        let read = t.client.retrieve_charge(&created.id).await?;
+        let read = t.read_back(created).await?;
         check!(read.amount == *amount, "read back {} for {amount}", read.amount);
     }
     Ok(())

@@ -1,4 +1,4 @@
-//! The command line, exactly as DESIGN §6 gives it.
+//! The command line: charges, refunds, providers, mocks and the demo.
 
 use std::path::PathBuf;
 
@@ -20,6 +20,13 @@ pub struct Cli {
     /// Print JSON (one record per line for lists; errors as JSON on stderr).
     #[arg(long, global = true)]
     pub json: bool,
+    /// The deadline of each call, retries included (`30`, `30s`, `500ms`, `2m`); overrides config `timeout`.
+    #[arg(long, global = true, value_name = "SECS")]
+    pub timeout: Option<String>,
+    /// Log every HTTP attempt on stderr (method, path, status, attempt, idempotency key, latency);
+    /// `RUST_LOG` (e.g. `payment=debug`) chooses finer.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -59,6 +66,9 @@ pub enum ChargeCommand {
         /// Capture this much (minor units) instead of everything.
         #[arg(long, value_name = "MINOR")]
         amount: Option<String>,
+        /// The currency of --amount (read from the charge when absent and the provider takes several).
+        #[arg(long, value_name = "ISO", requires = "amount")]
+        currency: Option<String>,
         /// The idempotency key (generated when absent).
         #[arg(long, value_name = "KEY")]
         idempotency_key: Option<String>,
@@ -130,6 +140,9 @@ pub enum RefundCommand {
         /// Refund this much (minor units) instead of everything left.
         #[arg(long, value_name = "MINOR")]
         amount: Option<String>,
+        /// The currency of --amount (read from the charge when absent and the provider takes several).
+        #[arg(long, value_name = "ISO", requires = "amount")]
+        currency: Option<String>,
         /// Why.
         #[arg(long, value_name = "TEXT")]
         reason: Option<String>,

@@ -18,6 +18,12 @@ pub fn config(cli: &Cli) -> Result<Config, Failure> {
     if let Some(p) = &cli.provider {
         config.provider = Some(p.clone());
     }
+    if let Some(t) = &cli.timeout {
+        payment::time::parse_duration(t).map_err(|why| usage(format!("--timeout {t:?} {why}")))?;
+        let name = config.provider_name()?.to_owned();
+        let settings = config.providers.entry(name.clone()).or_insert_with(|| payment::ProviderSettings::new(name));
+        settings.set("timeout", t.clone());
+    }
     if let Some(url) = &cli.base_url {
         let name = config.provider_name()?.to_owned();
         let settings = config.providers.entry(name.clone()).or_insert_with(|| payment::ProviderSettings::new(name));
@@ -56,6 +62,25 @@ fn options(key: &Option<String>) -> Result<RequestOptions, Failure> {
         // Fixed here, before the first attempt, so an OutcomeUnknown can name it.
         None => Ok(RequestOptions::with_key(IdempotencyKey::generate())),
     }
+}
+
+/// The currency of a partial amount: `--currency`, else the one currency the provider takes, else
+/// read from the charge (only providers that can read one back).
+async fn currency_of(client: &PaymentClient, id: &ChargeId, flag: Option<Currency>) -> Result<Currency, Failure> {
+    if let Some(c) = flag {
+        return Ok(c);
+    }
+    let caps = client.capabilities();
+    if let [only] = caps.currencies {
+        return Ok(*only);
+    }
+    if !caps.charge.retrieve {
+        return Err(usage(format!(
+            "{} cannot read the charge's currency: give --currency ISO",
+            client.provider_name()
+        )));
+    }
+    Ok(client.retrieve_charge(id).await?.amount.currency)
 }
 
 fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
@@ -106,14 +131,15 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
             let client = connect(cli).await?;
             output::charge(&client.retrieve_charge(&ChargeId::new(id.clone())).await?, cli.json);
         }
-        ChargeCommand::Capture { id, amount, idempotency_key } => {
+        ChargeCommand::Capture { id, amount, currency: currency_flag, idempotency_key } => {
             // Arguments are checked before any I/O: bad input is a usage error, not a network call.
             let part = amount.as_deref().map(|a| minor(a, "--amount")).transpose()?;
             let opts = options(idempotency_key)?;
+            let code = currency_flag.as_deref().map(currency).transpose()?;
             let client = connect(cli).await?;
             let id = ChargeId::new(id.clone());
             let amount = match part {
-                Some(minor) => Some(Money::new(minor, client.retrieve_charge(&id).await?.amount.currency)),
+                Some(minor) => Some(Money::new(minor, currency_of(&client, &id, code).await?)),
                 None => None,
             };
             output::charge(&client.capture_charge(&id, amount, &opts).await?, cli.json);
@@ -144,15 +170,16 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
 /// `payment refund …`
 pub async fn refund(cli: &Cli, command: &RefundCommand) -> Result<(), Failure> {
     match command {
-        RefundCommand::Create { charge_id, amount, reason, idempotency_key } => {
+        RefundCommand::Create { charge_id, amount, currency: currency_flag, reason, idempotency_key } => {
             // Arguments are checked before any I/O.
             let part = amount.as_deref().map(|a| minor(a, "--amount")).transpose()?;
+            let code = currency_flag.as_deref().map(currency).transpose()?;
             let opts = options(idempotency_key)?;
             let client = connect(cli).await?;
             let id = ChargeId::new(charge_id.clone());
             let mut request = CreateRefund::full(id.clone());
             if let Some(minor) = part {
-                request.amount = Some(Money::new(minor, client.retrieve_charge(&id).await?.amount.currency));
+                request.amount = Some(Money::new(minor, currency_of(&client, &id, code).await?));
             }
             request.reason = reason.clone();
             output::refund(&client.create_refund(request, &opts).await?, cli.json);
@@ -176,12 +203,18 @@ pub async fn refund(cli: &Cli, command: &RefundCommand) -> Result<(), Failure> {
 
 /// `payment providers`
 pub fn providers(json: bool) {
-    for driver in payment::registry().drivers() {
+    for driver in payment::drivers() {
         if json {
             let caps = serde_json::to_value(driver.capabilities).unwrap_or_default();
+            let keys: Vec<_> = driver
+                .config_keys
+                .iter()
+                .map(|k| serde_json::json!({"name": k.name, "doc": k.doc, "required": k.required}))
+                .collect();
             println!(
                 "{}",
-                serde_json::json!({"name": driver.name, "description": driver.description, "capabilities": caps})
+                serde_json::json!({"name": driver.name, "description": driver.description, "capabilities": caps,
+                    "settings": keys})
             );
             continue;
         }
@@ -204,9 +237,18 @@ pub fn providers(json: bool) {
             yes(c.refund.retrieve),
             yes(c.refund.list)
         );
-        println!(
-            "  idempotency: create {:?}, refund {:?}; list style {:?}",
-            c.idempotency.create_charge, c.idempotency.create_refund, c.list.style
-        );
+        let i = c.idempotency;
+        println!("  create charge: {}", i.create_charge);
+        println!("  capture: {}; cancel: {}", i.capture_charge, i.cancel_charge);
+        println!("  create refund: {}", i.create_refund);
+        let style = match c.list.style {
+            payment::ListStyle::Offset => "offset pages",
+            payment::ListStyle::Cursor => "cursor pages",
+            payment::ListStyle::Link => "next links",
+            payment::ListStyle::None => "no list endpoint",
+        };
+        println!("  lists: {style}, at most {} per page", c.list.max_limit);
+        let keys: Vec<&str> = driver.config_keys.iter().map(|k| k.name).collect();
+        println!("  settings: mode, base_url, timeout{}{}", if keys.is_empty() { "" } else { ", " }, keys.join(", "));
     }
 }

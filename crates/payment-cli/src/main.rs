@@ -15,8 +15,34 @@ use clap::Parser;
 use args::{Cli, Command};
 use failure::Failure;
 
+/// Turns on attempt logging on stderr for `-v` (`payment=debug`) or `RUST_LOG` (`target=level,…`).
+/// Only what the engine logs reaches it: method, path, status, attempt, key, latency; never a
+/// header, a body or a query string, so no secret or card number.
+fn init_logging(verbose: bool) -> Result<(), String> {
+    let spec = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => v,
+        _ if verbose => "payment=debug".to_owned(),
+        _ => return Ok(()),
+    };
+    let filter: tracing_subscriber::filter::Targets =
+        spec.parse().map_err(|e| format!("RUST_LOG {spec:?} is not a list of target=level: {e}"))?;
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(false)
+        .with_target(false)
+        .without_time()
+        .compact()
+        .finish();
+    use tracing_subscriber::layer::SubscriberExt;
+    tracing_subscriber::util::SubscriberInitExt::try_init(subscriber.with(filter)).map_err(|e| e.to_string())
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Err(e) = init_logging(cli.verbose) {
+        eprintln!("error: {e}");
+        return ExitCode::from(2);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

@@ -23,10 +23,10 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
     let all = mocks::drivers();
     let chosen: Vec<_> = match provider {
         None | Some("all") => all.clone(),
-        Some(name) => all.iter().copied().filter(|d| d.name == name).collect(),
+        Some(name) => all.iter().copied().filter(|(d, _)| d.name == name).collect(),
     };
     if chosen.is_empty() {
-        let names: Vec<&str> = all.iter().map(|d| d.name).collect();
+        let names: Vec<&str> = all.iter().map(|(d, _)| d.name).collect();
         return Err(usage(format!(
             "no mock named {:?}; mocks compiled in: {}",
             provider.unwrap_or("all"),
@@ -40,15 +40,17 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
         std::fs::create_dir_all(dir).map_err(|e| usage(format!("--keys-dir {}: {e}", dir.display())))?;
     }
     let mut servers = Vec::new();
-    for driver in chosen {
-        let options = MockOptions { addr: Some(addr), keys_dir: args.keys_dir.clone() };
-        let server = (driver.start)(options).await?;
-        if let Some(plan) = &faults {
-            server.control().set_faults(plan.clone()).map_err(|e| usage(format!("--faults: {e}")))?;
-        }
-        println!("{} {}", driver.name, server.url());
+    for (driver, mock) in chosen {
+        let options = MockOptions {
+            addr: Some(addr),
+            faults: faults.clone(),
+            keys_dir: args.keys_dir.clone(),
+            ..MockOptions::default()
+        };
+        let handle = (mock.start)(options).await?;
+        println!("{} {}", driver.name, handle.url());
         let _ = std::io::stdout().flush();
-        servers.push(server);
+        servers.push(handle);
     }
     std::future::pending::<()>().await;
     Ok(())

@@ -33,6 +33,21 @@ impl PaymentClient {
         PaymentClient { provider, keep_alive: Some(guard) }
     }
 
+    /// This client, keeping `guard` alive with it instead of what it kept before.
+    pub fn keeping(self, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
+        PaymentClient { provider: self.provider, keep_alive: Some(guard) }
+    }
+
+    /// Names the provider, and the operation unless a more precise one (a sub-request) is set:
+    /// every error from this client says where it came from, whoever made it.
+    fn stamp(&self, operation: &'static str) -> impl Fn(Error) -> Error + Send + 'static {
+        let provider = self.provider.name();
+        move |e: Error| {
+            let e = e.with_provider(provider);
+            if e.operation().is_empty() { e.with_operation(operation) } else { e }
+        }
+    }
+
     /// The provider's name.
     pub fn provider_name(&self) -> &'static str {
         self.provider.name()
@@ -59,14 +74,12 @@ impl PaymentClient {
     }
 
     fn refuse(&self, operation: &'static str, what: String) -> Error {
-        Error::unsupported(format!("{} does not support {what}", self.provider.name()))
-            .with_provider(self.provider.name())
-            .with_operation(operation)
+        self.stamp(operation)(Error::unsupported(format!("{} does not support {what}", self.provider.name())))
     }
 
     fn check_amount(&self, operation: &'static str, amount: Money, limits: bool) -> Result<()> {
         let caps = self.capabilities();
-        let tag = |e: Error| e.with_provider(self.provider.name()).with_operation(operation);
+        let tag = self.stamp(operation);
         if amount.minor <= 0 {
             return Err(tag(Error::invalid(format!("amount must be positive, got {amount}"))));
         }
@@ -105,7 +118,7 @@ impl PaymentClient {
             return Err(self.refuse(op, format!("{} payment sources", request.source.kind())));
         }
         self.check_amount(op, request.amount, true)?;
-        self.provider.create_charge(request, options).await
+        self.provider.create_charge(request, options).await.map_err(self.stamp(op))
     }
 
     /// Reads a charge.
@@ -113,7 +126,7 @@ impl PaymentClient {
         if !self.capabilities().charge.retrieve {
             return Err(self.refuse("retrieve_charge", "reading charges".into()));
         }
-        self.provider.retrieve_charge(id).await
+        self.provider.retrieve_charge(id).await.map_err(self.stamp("retrieve_charge"))
     }
 
     /// Captures an authorized charge, in full or in part.
@@ -133,7 +146,7 @@ impl PaymentClient {
             }
             self.check_amount("capture_charge", amount, false)?;
         }
-        self.provider.capture_charge(id, amount, options).await
+        self.provider.capture_charge(id, amount, options).await.map_err(self.stamp("capture_charge"))
     }
 
     /// Cancels a charge that is not captured.
@@ -141,7 +154,7 @@ impl PaymentClient {
         if !self.capabilities().charge.cancel {
             return Err(self.refuse("cancel_charge", "canceling charges".into()));
         }
-        self.provider.cancel_charge(id, options).await
+        self.provider.cancel_charge(id, options).await.map_err(self.stamp("cancel_charge"))
     }
 
     /// Lists charges lazily.
@@ -156,12 +169,10 @@ impl PaymentClient {
         if let Some(size) = query.page_size
             && (size == 0 || size > caps.list.max_limit)
         {
-            let e = Error::invalid(format!("page size {size} is not within 1..={}", caps.list.max_limit))
-                .with_provider(self.provider.name())
-                .with_operation("list_charges");
-            return ListPaginator::failed(e);
+            let e = Error::invalid(format!("page size {size} is not within 1..={}", caps.list.max_limit));
+            return ListPaginator::failed(self.stamp("list_charges")(e));
         }
-        self.provider.list_charges(query)
+        self.provider.list_charges(query).map_err(self.stamp("list_charges"))
     }
 
     /// Refunds a charge in full or in part.
@@ -174,7 +185,7 @@ impl PaymentClient {
             Some(amount) => self.check_amount("create_refund", amount, false)?,
             None => {}
         }
-        self.provider.create_refund(request, options).await
+        self.provider.create_refund(request, options).await.map_err(self.stamp("create_refund"))
     }
 
     /// Reads one refund.
@@ -182,7 +193,7 @@ impl PaymentClient {
         if !self.capabilities().refund.retrieve {
             return Err(self.refuse("retrieve_refund", "reading single refunds".into()));
         }
-        self.provider.retrieve_refund(charge_id, refund_id).await
+        self.provider.retrieve_refund(charge_id, refund_id).await.map_err(self.stamp("retrieve_refund"))
     }
 
     /// Lists a charge's refunds lazily.
@@ -190,7 +201,7 @@ impl PaymentClient {
         if !self.capabilities().refund.list {
             return ListPaginator::failed(self.refuse("list_refunds", "listing refunds".into()));
         }
-        self.provider.list_refunds(charge_id, query)
+        self.provider.list_refunds(charge_id, query).map_err(self.stamp("list_refunds"))
     }
 }
 

@@ -7,7 +7,9 @@ use std::path::Path;
 use secrecy::SecretString;
 
 use crate::error::{Error, Result};
-use crate::registry::KNOWN_PROVIDERS;
+
+/// The settings every provider takes: how it is reached and how long a call may take.
+pub const COMMON_KEYS: &[&str] = &["mode", "base_url", "timeout"];
 
 /// How a provider is reached.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -120,11 +122,19 @@ impl ProviderSettings {
         }
     }
 
+    /// `timeout`: the deadline of every call, retries included (`30`, `30s`, `500ms`, `2m`), if set.
+    pub fn timeout(&self) -> Result<Option<std::time::Duration>> {
+        let Some(text) = self.get("timeout") else { return Ok(None) };
+        crate::time::parse_duration(text).map(Some).map_err(|why| {
+            Error::config(format!("{} timeout {text:?} {why}; fix {}", self.provider, self.describe_key("timeout")))
+        })
+    }
+
     /// Refuses keys the provider does not know (typos should not pass silently).
     pub fn check_keys(&self, allowed: &[&str]) -> Result<()> {
         for key in self.values.keys() {
-            if key != "mode" && key != "base_url" && !allowed.contains(&key.as_str()) {
-                let mut known = vec!["mode", "base_url"];
+            if !COMMON_KEYS.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
+                let mut known = COMMON_KEYS.to_vec();
                 known.extend_from_slice(allowed);
                 return Err(Error::config(format!(
                     "{} has no setting `{key}`; known settings: {}",
@@ -144,6 +154,14 @@ impl fmt::Debug for ProviderSettings {
             .field("keys", &self.values.keys().collect::<Vec<_>>())
             .finish()
     }
+}
+
+/// The error of a provider crate asked for `mode = "mock"` directly: the embedded mock is started
+/// by `payment::connect` when the `mock` feature is on.
+pub fn mock_unavailable(provider: &str) -> Error {
+    Error::config(format!(
+        "{provider} mode = \"mock\" needs the `mock` feature: enable `mock` on the `payment` crate and connect with `payment::connect`"
+    ))
 }
 
 /// The environment variable for a provider's key: `PAYMENT_GOOGLE_STANDARD_PAYMENTS_BASE_URL`.
@@ -220,16 +238,17 @@ impl Config {
         Config::from_toml_str(&text).map_err(|e| Error::config(format!("{}: {}", path.display(), e.message())))
     }
 
-    /// Reads `PAYMENT_PROVIDER` and `PAYMENT_<PROVIDER>_<KEY>` from the process environment.
-    pub fn from_env() -> Config {
-        Config::from_vars(std::env::vars())
+    /// Reads `PAYMENT_PROVIDER` and `PAYMENT_<PROVIDER>_<KEY>` for the providers named from the
+    /// process environment (the names tell where a provider's name ends and the key begins).
+    pub fn from_env(providers: &[&str]) -> Config {
+        Config::from_vars(providers, std::env::vars())
     }
 
     /// Reads the same variables from any list of pairs.
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Config {
+    pub fn from_vars(providers: &[&str], vars: impl IntoIterator<Item = (String, String)>) -> Config {
         let mut config = Config::default();
         // Longest names first so GOOGLE_STANDARD_PAYMENTS is not taken for a shorter prefix.
-        let mut names: Vec<&str> = KNOWN_PROVIDERS.iter().map(|k| k.name).collect();
+        let mut names: Vec<&str> = providers.to_vec();
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
         for (var, value) in vars {
             let Some(rest) = var.strip_prefix("PAYMENT_") else { continue };
@@ -289,12 +308,16 @@ mod tests {
             "provider = \"payjp\"\n[payjp]\nsecret_key = \"sk_test_file\"\nmode = \"mock\"\n[worldpay]\nentity = \"default\"\n",
         )
         .unwrap();
-        let env = Config::from_vars([
-            ("PAYMENT_PAYJP_SECRET_KEY".to_owned(), "sk_test_env".to_owned()),
-            ("PAYMENT_GOOGLE_STANDARD_PAYMENTS_BASE_URL".to_owned(), "http://127.0.0.1:1".to_owned()),
-            ("PAYMENT_TEST_TARGET".to_owned(), "sandbox".to_owned()),
-            ("HOME".to_owned(), "/root".to_owned()),
-        ]);
+        let names = ["payjp", "worldpay", "google-standard-payments", "memory"];
+        let env = Config::from_vars(
+            &names,
+            [
+                ("PAYMENT_PAYJP_SECRET_KEY".to_owned(), "sk_test_env".to_owned()),
+                ("PAYMENT_GOOGLE_STANDARD_PAYMENTS_BASE_URL".to_owned(), "http://127.0.0.1:1".to_owned()),
+                ("PAYMENT_TEST_TARGET".to_owned(), "sandbox".to_owned()),
+                ("HOME".to_owned(), "/root".to_owned()),
+            ],
+        );
         let merged = file.merged_with(env);
         assert_eq!(merged.provider_name().unwrap(), "payjp");
         let payjp = merged.settings("payjp");

@@ -37,6 +37,22 @@ impl IdempotencyKey {
         IdempotencyKey(uuid::Uuid::new_v4().to_string())
     }
 
+    /// The key of a sub-request of this call (a token before a charge): this key with `suffix`,
+    /// shortened first so the result stays within [`IdempotencyKey::MAX_LEN`]. The same call
+    /// always derives the same sub-key, so a retry of the call replays its sub-requests too.
+    pub fn derive(&self, suffix: &str) -> Result<IdempotencyKey> {
+        let room = Self::MAX_LEN.checked_sub(suffix.len()).filter(|r| *r > 0).ok_or_else(|| {
+            Error::invalid(format!(
+                "idempotency key suffix is {} characters; at most {}",
+                suffix.len(),
+                Self::MAX_LEN - 1
+            ))
+        })?;
+        // Keys are ASCII, so cutting at a byte count never splits a character.
+        let base = &self.0[..self.0.len().min(room)];
+        IdempotencyKey::new(format!("{base}{suffix}"))
+    }
+
     /// The key text.
     pub fn as_str(&self) -> &str {
         &self.0
@@ -101,6 +117,17 @@ pub enum IdempotencySupport {
     None,
 }
 
+impl fmt::Display for IdempotencySupport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            IdempotencySupport::Safe => f.write_str("safe to repeat"),
+            IdempotencySupport::Replay => f.write_str("replayed by idempotency key"),
+            IdempotencySupport::RejectDuplicate { lookup } => write!(f, "duplicate refused, found again by {lookup}"),
+            IdempotencySupport::None => f.write_str("never repeated after a lost answer"),
+        }
+    }
+}
+
 impl IdempotencySupport {
     /// Whether a request that may have reached the provider can be followed by another attempt.
     pub fn survives_ambiguity(&self) -> bool {
@@ -149,6 +176,20 @@ mod tests {
         let generated = IdempotencyKey::generate();
         assert_eq!(generated.as_str().len(), 36);
         assert_ne!(generated, IdempotencyKey::generate());
+    }
+
+    #[test]
+    fn derived_keys_are_stable_distinct_and_within_the_limit() {
+        let key = IdempotencyKey::new("order-7").unwrap();
+        assert_eq!(key.derive("-tok").unwrap().as_str(), "order-7-tok");
+        assert_eq!(key.derive("-tok").unwrap(), key.derive("-tok").unwrap());
+        assert_ne!(key.derive("-tok").unwrap(), key);
+        let long = IdempotencyKey::new("k".repeat(255)).unwrap();
+        let derived = long.derive("-tok").unwrap();
+        assert_eq!(derived.as_str().len(), 255);
+        assert!(derived.as_str().ends_with("-tok"));
+        assert!(key.derive(&"x".repeat(255)).is_err());
+        assert!(key.derive("bad suffix").is_err());
     }
 
     #[test]

@@ -133,6 +133,11 @@ impl<T: Keyed + Send + 'static> ListPaginator<T> {
         ListPaginator { inner: futures::stream::once(async move { Err(error) }).boxed() }
     }
 
+    /// The same walk with every error passed through `f` (e.g. to name the provider and operation).
+    pub fn map_err(self, f: impl Fn(Error) -> Error + Send + 'static) -> ListPaginator<T> {
+        ListPaginator { inner: self.inner.map(move |r| r.map_err(&f)).boxed() }
+    }
+
     /// Collects every item (stops at the first error).
     pub async fn collect_all(self) -> Result<Vec<T>> {
         let mut out = Vec::new();

@@ -1,5 +1,7 @@
-//! Provider drivers and the registry of those compiled in (a plain value, no global state).
+//! Provider drivers (the one plug-in point of a provider) and the registry of those compiled in
+//! (a plain value, no global state).
 
+use std::any::Any;
 use std::fmt;
 
 use futures::future::BoxFuture;
@@ -8,6 +10,8 @@ use crate::capabilities::Capabilities;
 use crate::client::PaymentClient;
 use crate::config::{Config, ProviderSettings};
 use crate::error::{Error, Result};
+use crate::fixtures::Fixtures;
+use crate::transport::EngineBuilder;
 
 /// A provider the framework knows of, and the facade feature that compiles it in.
 #[derive(Debug, Clone, Copy)]
@@ -18,17 +22,19 @@ pub struct KnownProvider {
     pub feature: &'static str,
 }
 
-/// Every provider of the framework, compiled in or not.
-pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
-    KnownProvider { name: "payjp", feature: "payjp" },
-    KnownProvider { name: "pingpp", feature: "pingpp" },
-    KnownProvider { name: "justap", feature: "" },
-    KnownProvider { name: "worldpay", feature: "worldpay" },
-    KnownProvider { name: "google-standard-payments", feature: "" },
-    KnownProvider { name: "memory", feature: "(always compiled in)" },
-];
+/// One setting a provider reads from its `[table]` or `PAYMENT_<PROVIDER>_<KEY>`.
+#[derive(Debug, Clone, Copy)]
+pub struct ConfigKey {
+    /// The key (`secret_key`).
+    pub name: &'static str,
+    /// One line about it.
+    pub doc: &'static str,
+    /// Whether it must be set to reach the real API.
+    pub required: bool,
+}
 
-/// What each provider crate exports as `DRIVER`: its name and how to connect from settings.
+/// Everything the rest of the workspace knows of a provider; each provider crate exports one as
+/// `DRIVER`, and the facade lists them.
 pub struct ProviderDriver {
     /// The provider's name.
     pub name: &'static str,
@@ -36,20 +42,43 @@ pub struct ProviderDriver {
     pub description: &'static str,
     /// What it supports.
     pub capabilities: &'static Capabilities,
-    /// Builds a client from settings (starting the embedded mock when `mode = "mock"`).
-    pub connect: fn(ProviderSettings) -> BoxFuture<'static, Result<PaymentClient>>,
+    /// The settings it reads besides the common `mode`, `base_url` and `timeout`.
+    pub config_keys: &'static [ConfigKey],
+    /// Builds a client from settings over `engine` (starting the embedded mock when `mode = "mock"`).
+    pub connect: fn(ProviderSettings, EngineBuilder) -> BoxFuture<'static, Result<PaymentClient>>,
+    /// What the demo, the examples and the conformance suite charge with.
+    pub fixtures: fn() -> Fixtures,
+    /// The provider's stateful mock: a `payment_mock_kit::MockDriver` when the crate's `mock`
+    /// feature is on. Held as `Any` because the mock kit depends on this crate, not the reverse;
+    /// `payment_mock_kit::MockDriver::of(driver)` reads it.
+    pub mock: Option<&'static (dyn Any + Send + Sync)>,
+}
+
+impl ProviderDriver {
+    /// Connects with settings, over an engine with the settings' `timeout` as every call's deadline.
+    pub async fn connect_with(&self, settings: ProviderSettings, engine: EngineBuilder) -> Result<PaymentClient> {
+        let engine = match settings.timeout()? {
+            Some(t) => engine.call_timeout(t),
+            None => engine,
+        };
+        (self.connect)(settings, engine).await
+    }
 }
 
 impl fmt::Debug for ProviderDriver {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProviderDriver").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("ProviderDriver")
+            .field("name", &self.name)
+            .field("mock", &self.mock.is_some())
+            .finish_non_exhaustive()
     }
 }
 
-/// The compiled-in drivers.
+/// The compiled-in drivers, and the providers known but not compiled in.
 #[derive(Debug, Clone, Default)]
 pub struct Registry {
     drivers: Vec<&'static ProviderDriver>,
+    known: &'static [KnownProvider],
 }
 
 impl Registry {
@@ -65,9 +94,26 @@ impl Registry {
         self
     }
 
+    /// Names the providers that exist beyond those compiled in, so errors can say which feature to enable.
+    pub fn knowing(mut self, known: &'static [KnownProvider]) -> Registry {
+        self.known = known;
+        self
+    }
+
     /// The drivers, in registration order.
     pub fn drivers(&self) -> &[&'static ProviderDriver] {
         &self.drivers
+    }
+
+    /// Every provider name this registry can read settings for (compiled in or not).
+    pub fn names(&self) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = self.drivers.iter().map(|d| d.name).collect();
+        for k in self.known {
+            if !names.contains(&k.name) {
+                names.push(k.name);
+            }
+        }
+        names
     }
 
     /// The driver named `name`; the error says which are compiled in, or which feature to enable.
@@ -76,28 +122,24 @@ impl Registry {
             return Ok(d);
         }
         let compiled: Vec<&str> = self.drivers.iter().map(|d| d.name).collect();
-        match KNOWN_PROVIDERS.iter().find(|k| k.name == name) {
+        let compiled = if compiled.is_empty() { "none".to_owned() } else { compiled.join(", ") };
+        match self.known.iter().find(|k| k.name == name) {
             Some(k) if k.feature.is_empty() => Err(Error::config(format!(
-                "provider `{name}` is not implemented in this version of the library (compiled in: {})",
-                compiled.join(", ")
+                "provider `{name}` is not implemented in this version of the library (compiled in: {compiled})"
             ))),
             Some(k) => Err(Error::config(format!(
-                "provider `{name}` is not compiled in: enable the `{}` feature of the `payment` crate (compiled in: {})",
-                k.feature,
-                compiled.join(", ")
+                "provider `{name}` is not compiled in: enable the `{}` feature of the `payment` crate (compiled in: {compiled})",
+                k.feature
             ))),
-            None => Err(Error::config(format!(
-                "unknown provider `{name}`; compiled in: {}",
-                if compiled.is_empty() { "none".to_owned() } else { compiled.join(", ") }
-            ))),
+            None => Err(Error::config(format!("unknown provider `{name}`; compiled in: {compiled}"))),
         }
     }
 
-    /// Connects to the provider `config` chooses.
+    /// Connects to the provider `config` chooses, with the default engine.
     pub async fn connect(&self, config: &Config) -> Result<PaymentClient> {
         let name = config.provider_name()?;
         let driver = self.get(name)?;
-        (driver.connect)(config.settings(name)).await
+        driver.connect_with(config.settings(name), EngineBuilder::new(driver.name)).await
     }
 }
 
@@ -105,9 +147,12 @@ impl Registry {
 mod tests {
     use super::*;
 
+    const KNOWN: &[KnownProvider] =
+        &[KnownProvider { name: "payjp", feature: "payjp" }, KnownProvider { name: "justap", feature: "" }];
+
     #[test]
     fn missing_providers_say_what_to_do() {
-        let empty = Registry::new();
+        let empty = Registry::new().knowing(KNOWN);
         let e = empty.get("payjp").unwrap_err();
         assert!(e.message().contains("enable the `payjp` feature of the `payment` crate"), "{e}");
         let e = empty.get("justap").unwrap_err();
@@ -115,5 +160,6 @@ mod tests {
         let e = empty.get("stripe").unwrap_err();
         assert!(e.message().contains("unknown provider `stripe`") && e.message().contains("none"), "{e}");
         assert_eq!(e.kind(), crate::ErrorKind::Config);
+        assert_eq!(empty.names(), ["payjp", "justap"]);
     }
 }

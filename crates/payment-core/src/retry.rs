@@ -30,7 +30,9 @@ pub enum AttemptFailure {
     },
 }
 
-/// Everything a policy may look at to decide.
+/// Everything a policy may look at to decide. The engine asks only when repeating the request is
+/// safe (nothing was sent, or the operation survives ambiguity): a policy cannot make an unsafe
+/// repeat happen, so it is not told about unsafe ones.
 #[derive(Debug, Clone, Copy)]
 pub struct RetryContext {
     /// How many attempts have been made so far (1 after the first).
@@ -39,8 +41,6 @@ pub struct RetryContext {
     pub elapsed: Duration,
     /// What went wrong with the last attempt.
     pub failure: AttemptFailure,
-    /// Whether the engine may repeat the request without risking a double effect.
-    pub safe_to_repeat: bool,
 }
 
 /// A policy's answer.
@@ -62,6 +62,11 @@ pub trait RetryPolicy: Send + Sync + Debug {
     fn decide(&self, ctx: &RetryContext) -> RetryDecision;
     /// The longest a whole call may take, retries included, when the caller sets no deadline.
     fn max_elapsed(&self) -> Option<Duration> {
+        None
+    }
+    /// A policy with its own state for one call, when this one keeps state across decisions
+    /// (a schedule that advances); `None` (the default) shares `self` between calls.
+    fn for_call(&self) -> Option<Arc<dyn RetryPolicy>> {
         None
     }
 }
@@ -92,7 +97,7 @@ pub struct Retry {
 
 impl RetryPolicy for Retry {
     fn decide(&self, ctx: &RetryContext) -> RetryDecision {
-        if !ctx.safe_to_repeat || ctx.attempts >= self.max_attempts {
+        if ctx.attempts >= self.max_attempts {
             return RetryDecision::Stop;
         }
         RetryDecision::Retry { after: retry_after_of(&ctx.failure).unwrap_or(Duration::ZERO) }
@@ -195,7 +200,7 @@ impl ExponentialBackoff {
 
 impl RetryPolicy for ExponentialBackoff {
     fn decide(&self, ctx: &RetryContext) -> RetryDecision {
-        if !ctx.safe_to_repeat || ctx.attempts >= self.max_attempts {
+        if ctx.attempts >= self.max_attempts {
             return RetryDecision::Stop;
         }
         let after = match retry_after_of(&ctx.failure) {
@@ -220,37 +225,48 @@ impl RetryPolicy for ExponentialBackoff {
     }
 }
 
-/// Lets any `backoff::backoff::Backoff` drive the delays (feature `backoff`).
+/// Lets any `backoff::backoff::Backoff` drive the delays (feature `backoff`). Each call runs its
+/// own schedule, made fresh by the factory, so concurrent calls never share or reset delays.
 #[cfg(feature = "backoff")]
-#[derive(Debug)]
 pub struct BackoffPolicy<B> {
-    inner: std::sync::Mutex<B>,
+    make: Arc<dyn Fn() -> B + Send + Sync>,
+    schedule: std::sync::Mutex<B>,
     max_attempts: u32,
 }
 
 #[cfg(feature = "backoff")]
-impl<B: backoff::backoff::Backoff + Send + Debug> BackoffPolicy<B> {
-    /// Wraps a `backoff` schedule; `max_attempts` counts the first attempt.
-    pub fn new(backoff: B, max_attempts: u32) -> Self {
-        BackoffPolicy { inner: std::sync::Mutex::new(backoff), max_attempts }
+impl<B: backoff::backoff::Backoff + Send + 'static> BackoffPolicy<B> {
+    /// Schedules made by `make` (one per call); `max_attempts` counts the first attempt.
+    pub fn new(make: impl Fn() -> B + Send + Sync + 'static, max_attempts: u32) -> Self {
+        let make: Arc<dyn Fn() -> B + Send + Sync> = Arc::new(make);
+        BackoffPolicy { schedule: std::sync::Mutex::new(make()), make, max_attempts }
     }
 }
 
 #[cfg(feature = "backoff")]
-impl<B: backoff::backoff::Backoff + Send + Debug> RetryPolicy for BackoffPolicy<B> {
+impl<B> Debug for BackoffPolicy<B> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BackoffPolicy").field("max_attempts", &self.max_attempts).finish_non_exhaustive()
+    }
+}
+
+#[cfg(feature = "backoff")]
+impl<B: backoff::backoff::Backoff + Send + 'static> RetryPolicy for BackoffPolicy<B> {
     fn decide(&self, ctx: &RetryContext) -> RetryDecision {
-        if !ctx.safe_to_repeat || ctx.attempts >= self.max_attempts {
+        if ctx.attempts >= self.max_attempts {
             return RetryDecision::Stop;
         }
-        let Ok(mut schedule) = self.inner.lock() else { return RetryDecision::Stop };
-        if ctx.attempts == 1 {
-            schedule.reset();
-        }
+        let Ok(mut schedule) = self.schedule.lock() else { return RetryDecision::Stop };
         match (retry_after_of(&ctx.failure), schedule.next_backoff()) {
             (Some(after), _) => RetryDecision::Retry { after },
             (None, Some(after)) => RetryDecision::Retry { after },
             (None, None) => RetryDecision::Stop,
         }
+    }
+
+    fn for_call(&self) -> Option<Arc<dyn RetryPolicy>> {
+        let make = self.make.clone();
+        Some(Arc::new(BackoffPolicy { schedule: std::sync::Mutex::new(make()), make, max_attempts: self.max_attempts }))
     }
 }
 
@@ -258,8 +274,8 @@ impl<B: backoff::backoff::Backoff + Send + Debug> RetryPolicy for BackoffPolicy<
 mod tests {
     use super::*;
 
-    fn ctx(attempts: u32, failure: AttemptFailure, safe: bool) -> RetryContext {
-        RetryContext { attempts, elapsed: Duration::ZERO, failure, safe_to_repeat: safe }
+    fn ctx(attempts: u32, failure: AttemptFailure, _safe: bool) -> RetryContext {
+        RetryContext { attempts, elapsed: Duration::ZERO, failure }
     }
 
     const BROKEN: AttemptFailure = AttemptFailure::Transport(TransportFailure::Broken);
@@ -274,7 +290,6 @@ mod tests {
         let p = Retry { max_attempts: 3 };
         assert_eq!(p.decide(&ctx(1, BROKEN, true)), RetryDecision::Retry { after: Duration::ZERO });
         assert_eq!(p.decide(&ctx(3, BROKEN, true)), RetryDecision::Stop);
-        assert_eq!(p.decide(&ctx(1, BROKEN, false)), RetryDecision::Stop);
     }
 
     #[test]
@@ -306,10 +321,34 @@ mod tests {
     #[cfg(feature = "backoff")]
     #[test]
     fn a_backoff_schedule_drives_the_delays() {
-        let p = BackoffPolicy::new(backoff::backoff::Constant::new(Duration::from_millis(40)), 3);
+        let p = BackoffPolicy::new(|| backoff::backoff::Constant::new(Duration::from_millis(40)), 3);
         assert_eq!(p.decide(&ctx(1, BROKEN, true)), RetryDecision::Retry { after: Duration::from_millis(40) });
         assert_eq!(p.decide(&ctx(3, BROKEN, true)), RetryDecision::Stop);
-        assert_eq!(p.decide(&ctx(1, BROKEN, false)), RetryDecision::Stop);
+    }
+
+    #[cfg(feature = "backoff")]
+    #[test]
+    fn two_concurrent_calls_each_run_their_own_schedule() {
+        let schedule = || backoff::ExponentialBackoff {
+            initial_interval: Duration::from_millis(100),
+            current_interval: Duration::from_millis(100),
+            randomization_factor: 0.0,
+            multiplier: 2.0,
+            max_interval: Duration::from_secs(10),
+            max_elapsed_time: None,
+            ..backoff::ExponentialBackoff::default()
+        };
+        let shared = BackoffPolicy::new(schedule, 10);
+        let a = shared.for_call().expect("a per-call schedule");
+        let b = shared.for_call().expect("a per-call schedule");
+        let ms = |n| RetryDecision::Retry { after: Duration::from_millis(n) };
+        // Interleaved as two calls in flight would be: neither advances nor resets the other.
+        assert_eq!(a.decide(&ctx(1, BROKEN, true)), ms(100));
+        assert_eq!(b.decide(&ctx(1, BROKEN, true)), ms(100));
+        assert_eq!(a.decide(&ctx(2, BROKEN, true)), ms(200));
+        assert_eq!(a.decide(&ctx(3, BROKEN, true)), ms(400));
+        assert_eq!(b.decide(&ctx(2, BROKEN, true)), ms(200));
+        assert_eq!(shared.for_call().expect("fresh").decide(&ctx(1, BROKEN, true)), ms(100));
     }
 
     #[test]

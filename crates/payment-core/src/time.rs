@@ -136,6 +136,29 @@ impl<'de> Deserialize<'de> for Timestamp {
     }
 }
 
+/// Parses a duration as people write it in config and on the command line: `30` (seconds),
+/// `30s`, `500ms`, `2m`; zero and past a day are refused.
+pub fn parse_duration(text: &str) -> std::result::Result<std::time::Duration, String> {
+    let t = text.trim();
+    let (digits, unit_ms) = if let Some(d) = t.strip_suffix("ms") {
+        (d, 1)
+    } else if let Some(d) = t.strip_suffix('s') {
+        (d, 1000)
+    } else if let Some(d) = t.strip_suffix('m') {
+        (d, 60_000)
+    } else {
+        (t, 1000)
+    };
+    let n: u64 = digits.trim().parse().map_err(|_| "is not a duration such as 30, 30s, 500ms or 2m".to_owned())?;
+    let ms = n.checked_mul(unit_ms).filter(|ms| (1..=86_400_000).contains(ms));
+    ms.map(std::time::Duration::from_millis).ok_or_else(|| "must be more than zero and at most a day".to_owned())
+}
+
+/// Prints a duration the way people read it: `60s`, `2.5s`, `750ms` (never `Some(60s)`).
+pub fn show_duration(d: std::time::Duration) -> String {
+    format!("{d:?}")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -174,5 +197,19 @@ mod tests {
         fn never_panics(text in ".{0,40}") {
             let _ = Timestamp::parse_rfc3339(&text);
         }
+    }
+
+    #[test]
+    fn durations_parse_as_people_write_them() {
+        use std::time::Duration;
+        assert_eq!(parse_duration("30"), Ok(Duration::from_secs(30)));
+        assert_eq!(parse_duration("2s"), Ok(Duration::from_secs(2)));
+        assert_eq!(parse_duration(" 500ms "), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("2m"), Ok(Duration::from_secs(120)));
+        for bad in ["", "0", "-1", "1.5", "soon", "99999999999999999999", "2d", "90000000ms"] {
+            assert!(parse_duration(bad).is_err(), "{bad}");
+        }
+        assert_eq!(show_duration(Duration::from_secs(60)), "60s");
+        assert_eq!(show_duration(Duration::from_millis(2500)), "2.5s");
     }
 }

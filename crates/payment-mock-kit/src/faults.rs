@@ -25,6 +25,9 @@ pub enum FaultKind {
     /// Run the handler, then add unknown fields to the JSON answer (top level and list items), to
     /// prove clients tolerate what they do not know.
     ExtraFields,
+    /// Run the handler, then change the amount (or, with no amount, the currency) the JSON answer
+    /// echoes, to prove clients check what the provider says it did against what they asked for.
+    AlterAmount,
     /// Wait this long before running the handler.
     Delay {
         /// Milliseconds.
@@ -44,7 +47,8 @@ pub struct FaultRule {
     /// HTTP methods it applies to (empty: all).
     #[serde(default)]
     pub methods: Vec<String>,
-    /// Path prefix it applies to (absent: all paths except `/__mock__/`).
+    /// The paths it applies to (absent: all except `/__mock__/`): a prefix, or, with `*` segments,
+    /// a whole path where each `*` matches one segment (`/v1/charges/*/capture`).
     #[serde(default)]
     pub path: Option<String>,
     /// How many times it may fire in all (absent: no limit).
@@ -68,7 +72,7 @@ impl FaultRule {
         self
     }
 
-    /// Restricts to a path prefix.
+    /// Restricts to a path prefix or pattern (see [`FaultRule::path`]).
     pub fn path(mut self, prefix: &str) -> FaultRule {
         self.path = Some(prefix.to_owned());
         self
@@ -88,8 +92,24 @@ impl FaultRule {
 
     fn matches(&self, method: &str, path: &str) -> bool {
         (self.methods.is_empty() || self.methods.iter().any(|m| m.eq_ignore_ascii_case(method)))
-            && self.path.as_deref().is_none_or(|p| path.starts_with(p))
+            && self.path.as_deref().is_none_or(|p| path_matches(p, path))
             && self.times != Some(0)
+    }
+}
+
+/// A prefix, or a whole path with `*` standing for one segment.
+pub fn path_matches(pattern: &str, path: &str) -> bool {
+    if !pattern.contains('*') {
+        return path.starts_with(pattern);
+    }
+    let (mut want, mut got) = (pattern.split('/'), path.split('/'));
+    loop {
+        match (want.next(), got.next()) {
+            (None, None) => return true,
+            (Some("*"), Some(segment)) if !segment.is_empty() => {}
+            (Some(w), Some(g)) if w == g => {}
+            _ => return false,
+        }
     }
 }
 
@@ -219,6 +239,20 @@ mod tests {
         assert_eq!(d.delay, Duration::from_millis(10));
         assert_eq!(e.decide("POST", "/v1/charges").action, None, "used up");
         assert_eq!(e.decide("POST", "/__mock__/faults"), FaultDecision::default());
+    }
+
+    #[test]
+    fn patterns_match_whole_paths_segment_by_segment() {
+        assert!(path_matches("/v1/charges", "/v1/charges/ch_1/capture"), "no star: a prefix");
+        assert!(path_matches("/v1/charges/*/capture", "/v1/charges/ch_1/capture"));
+        assert!(!path_matches("/v1/charges/*/capture", "/v1/charges/ch_1/refund"));
+        assert!(!path_matches("/v1/charges/*/capture", "/v1/charges//capture"));
+        assert!(!path_matches("/v1/charges/*", "/v1/charges/ch_1/capture"));
+        assert!(!path_matches("/v1/charges/*", "/v1/charges"));
+        let mut e = FaultEngine::default();
+        e.set(FaultPlan::new(vec![FaultRule::always(FaultKind::DropAfterCommit).path("/v1/charges/*/capture")]));
+        assert_eq!(e.decide("POST", "/v1/tokens").action, None);
+        assert_eq!(e.decide("POST", "/v1/charges/ch_1/capture").action, Some(FaultKind::DropAfterCommit));
     }
 
     #[test]

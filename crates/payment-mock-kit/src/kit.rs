@@ -49,6 +49,8 @@ pub struct MockStats {
     pub charges: usize,
     /// Refunds applied.
     pub refunds: usize,
+    /// Captures applied (each capture of an authorized charge counts once, whatever its amount).
+    pub captures: usize,
     /// Charges per merchant reference.
     pub charges_by_reference: BTreeMap<String, usize>,
 }
@@ -82,6 +84,11 @@ pub trait MockHooks: Send + Sync + 'static {
     }
     /// Counts for exactly-once assertions.
     fn stats(&self) -> MockStats;
+    /// Changes the amount (or currency) an answer echoes, for the `alter_amount` fault; `false`
+    /// when the answer echoes neither. The default changes the first `amount` it finds.
+    fn alter_amount(&self, answer: &mut serde_json::Value) -> bool {
+        crate::alter::alter_first_amount(answer)
+    }
 }
 
 /// Shared state of one mock.

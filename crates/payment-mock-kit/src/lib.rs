@@ -3,11 +3,14 @@
 //! request log, seeded fault injection, and control endpoints under `/__mock__/`.
 #![forbid(unsafe_code)]
 
+pub mod alter;
 pub mod clock;
 pub mod control;
+pub mod driver;
 pub mod faults;
 pub mod idempotency;
 pub mod ids;
+pub mod keys;
 pub mod kit;
 pub mod middleware;
 pub mod reply;
@@ -17,9 +20,11 @@ pub mod store;
 
 pub use clock::MockClock;
 pub use control::MockControl;
+pub use driver::{MockDriver, MockHandle, MockOptions, OperationPaths, serve};
 pub use faults::{FaultKind, FaultPlan, FaultRule};
 pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
 pub use ids::{IdAlphabet, IdGen};
+pub use keys::SigningKeys;
 pub use kit::{ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
 pub use reply::Reply;
 pub use server::MockServer;

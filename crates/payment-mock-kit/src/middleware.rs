@@ -47,9 +47,15 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
     let mut entry = LoggedRequest { method, path, headers, body: String::new(), status: None, fault: None };
     let bytes = match axum::body::to_bytes(body, ctx.kit.body_limit()).await {
         Ok(b) => b,
-        Err(_) => {
-            let response = ctx.hooks.error_response(413, &format!("request body over {} bytes", ctx.kit.body_limit()));
-            entry.status = Some(413);
+        Err(e) => {
+            // Over the limit is 413; a body that breaks off or is badly framed is the client's 400.
+            let (status, message) = if is_over_limit(&e) {
+                (413, format!("request body over {} bytes", ctx.kit.body_limit()))
+            } else {
+                (400, format!("the request body could not be read: {e}"))
+            };
+            let response = ctx.hooks.error_response(status, &message);
+            entry.status = Some(status);
             if !control {
                 ctx.kit.record(entry);
             }
@@ -89,6 +95,22 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
             entry.fault = Some("extra_fields".into());
             with_extra_fields(next.run(request).await, ctx.kit.body_limit()).await
         }
+        Some(FaultKind::AlterAmount) => {
+            let hooks = ctx.hooks.clone();
+            let altered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let flag = altered.clone();
+            let response = rewrite_json(next.run(request).await, ctx.kit.body_limit(), move |v| {
+                let changed = hooks.alter_amount(v);
+                flag.store(changed, std::sync::atomic::Ordering::Relaxed);
+                changed
+            })
+            .await;
+            // Logged as a fault only when the answer really changed: a case can tell "nothing to alter".
+            if altered.load(std::sync::atomic::Ordering::Relaxed) {
+                entry.fault = Some("alter_amount".into());
+            }
+            response
+        }
         Some(FaultKind::Delay { .. }) => next.run(request).await,
     };
     entry.status = response.extensions().get::<Disconnect>().is_none().then(|| response.status().as_u16());
@@ -105,8 +127,38 @@ fn extra_value() -> serde_json::Value {
     serde_json::json!({"added_by": "payment-mock-kit", "nested": [1, "two", {"three": null}], "flag": true})
 }
 
+fn is_over_limit(e: &axum::Error) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if s.is::<http_body_util::LengthLimitError>() {
+            return true;
+        }
+        source = s.source();
+    }
+    false
+}
+
 /// Adds [`EXTRA_FIELD`] to a JSON object answer and to each object in its `data` list.
 async fn with_extra_fields(response: Response, limit: usize) -> Response {
+    rewrite_json(response, limit, |value| {
+        let serde_json::Value::Object(map) = value else { return false };
+        if let Some(serde_json::Value::Array(items)) = map.get_mut("data") {
+            for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                item.insert(EXTRA_FIELD.into(), extra_value());
+            }
+        }
+        map.insert(EXTRA_FIELD.into(), extra_value());
+        true
+    })
+    .await
+}
+
+/// Runs `change` over a JSON answer's body; other answers pass unchanged.
+async fn rewrite_json(
+    response: Response,
+    limit: usize,
+    change: impl FnOnce(&mut serde_json::Value) -> bool,
+) -> Response {
     let is_json = response
         .headers()
         .get(http::header::CONTENT_TYPE)
@@ -120,16 +172,14 @@ async fn with_extra_fields(response: Response, limit: usize) -> Response {
         return Response::from_parts(parts, Body::empty());
     };
     let body = match serde_json::from_slice::<serde_json::Value>(&bytes) {
-        Ok(serde_json::Value::Object(mut map)) => {
-            if let Some(serde_json::Value::Array(items)) = map.get_mut("data") {
-                for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
-                    item.insert(EXTRA_FIELD.into(), extra_value());
-                }
+        Ok(mut value) => {
+            if change(&mut value) {
+                Body::from(value.to_string())
+            } else {
+                Body::from(bytes)
             }
-            map.insert(EXTRA_FIELD.into(), extra_value());
-            Body::from(serde_json::Value::Object(map).to_string())
         }
-        _ => Body::from(bytes),
+        Err(_) => Body::from(bytes),
     };
     parts.headers.remove(http::header::CONTENT_LENGTH);
     Response::from_parts(parts, body)

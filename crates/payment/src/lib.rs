@@ -13,19 +13,38 @@ pub mod mocks;
 
 pub use payment_core::*;
 
-/// The drivers compiled into this build: `memory` always, each provider behind its feature.
-pub fn registry() -> Registry {
-    let registry = Registry::new().with(&memory::DRIVER);
-    #[cfg(feature = "payjp")]
-    let registry = registry.with(&payment_payjp::DRIVER);
-    #[cfg(feature = "pingpp")]
-    let registry = registry.with(&payment_pingpp::DRIVER);
-    #[cfg(feature = "worldpay")]
-    let registry = registry.with(&payment_worldpay::DRIVER);
-    registry
+/// Every provider of the framework, compiled in or not, and the feature of this crate that compiles
+/// it in (empty: not implemented in this version). Next to the features in Cargo.toml, on purpose.
+pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
+    KnownProvider { name: "payjp", feature: "payjp" },
+    KnownProvider { name: "pingpp", feature: "pingpp" },
+    KnownProvider { name: "justap", feature: "" },
+    KnownProvider { name: "worldpay", feature: "worldpay" },
+    KnownProvider { name: "google-standard-payments", feature: "" },
+    KnownProvider { name: "memory", feature: "(always compiled in)" },
+];
+
+/// The drivers compiled into this build: `memory` always, each provider behind its feature. The
+/// one list of providers in the workspace outside their own crates.
+pub fn drivers() -> Vec<&'static ProviderDriver> {
+    vec![
+        &memory::DRIVER,
+        #[cfg(feature = "payjp")]
+        &payment_payjp::DRIVER,
+        #[cfg(feature = "pingpp")]
+        &payment_pingpp::DRIVER,
+        #[cfg(feature = "worldpay")]
+        &payment_worldpay::DRIVER,
+    ]
 }
 
-/// Connects to the provider `config` names, through the compiled-in drivers.
+/// The registry of the compiled-in drivers, knowing the rest by name.
+pub fn registry() -> Registry {
+    drivers().into_iter().fold(Registry::new().knowing(KNOWN_PROVIDERS), Registry::with)
+}
+
+/// Connects to the provider `config` names, through the compiled-in drivers; `mode = "mock"`
+/// starts the provider's embedded mock first (feature `mock`).
 ///
 /// ```
 /// # async fn demo() -> payment::Result<()> {
@@ -43,7 +62,16 @@ pub fn registry() -> Registry {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub async fn connect(config: &Config) -> Result<PaymentClient> {
-    registry().connect(config).await
+    let registry = registry();
+    let name = config.provider_name()?;
+    let driver = registry.get(name)?;
+    let settings = config.settings(name);
+    let engine = transport::EngineBuilder::new(driver.name);
+    #[cfg(feature = "mock")]
+    if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
+        return mocks::connect_embedded(driver, settings, engine).await;
+    }
+    driver.connect_with(settings, engine).await
 }
 
 /// Loads config: the TOML file (when given) with the environment on top.
@@ -52,7 +80,7 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
         Some(p) => Config::from_toml_file(p)?,
         None => Config::default(),
     };
-    Ok(file.merged_with(Config::from_env()))
+    Ok(file.merged_with(Config::from_env(&registry().names())))
 }
 
 #[cfg(test)]
@@ -74,5 +102,13 @@ mod tests {
     async fn memory_rejects_unknown_settings() {
         let e = connect(&Config::for_provider(ProviderSettings::new("memory").with("api_key", "x"))).await.unwrap_err();
         assert!(e.message().contains("api_key"), "{e}");
+    }
+
+    #[test]
+    fn every_driver_is_known_and_every_known_feature_exists() {
+        for d in drivers() {
+            assert!(KNOWN_PROVIDERS.iter().any(|k| k.name == d.name), "{} is missing from KNOWN_PROVIDERS", d.name);
+        }
+        assert_eq!(registry().names().len(), KNOWN_PROVIDERS.len());
     }
 }

@@ -49,12 +49,6 @@ fn check_key(key: &IdempotencyKey) -> Result<()> {
     key.check(NAME, 255, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
-fn derived_key(key: &IdempotencyKey, suffix: &str) -> Result<IdempotencyKey> {
-    let room = 255 - suffix.len();
-    let base: String = key.as_str().chars().take(room).collect();
-    IdempotencyKey::new(format!("{base}{suffix}"))
-}
-
 impl PayjpClient {
     /// A client with the default engine (exponential backoff, 30 s per attempt).
     pub fn new(config: PayjpConfig) -> Result<PayjpClient> {
@@ -233,7 +227,7 @@ impl Charge for PayjpClient {
             PaymentSource::Token(t) => form.push("card", t.clone()),
             PaymentSource::Customer(c) => form.push("customer", c.clone()),
             PaymentSource::Card(card) => {
-                let token = self.create_token(card, &derived_key(&key, "-tok")?, options).await?;
+                let token = self.create_token(card, &key.derive("-tok")?, options).await?;
                 form.push("card", token.id)
             }
             other => {

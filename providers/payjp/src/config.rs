@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use payment_core::{Error, Mode, ProviderSettings, Result};
+use payment_core::{ConfigKey, Error, Mode, ProviderSettings, Result};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::NAME;
@@ -10,7 +10,13 @@ use crate::NAME;
 /// PAY.JP's API host; test or live is chosen by the key.
 pub const DEFAULT_BASE_URL: &str = "https://api.pay.jp";
 
-/// The settings keys PAY.JP takes besides `mode` and `base_url`.
+/// The settings PAY.JP takes besides `mode`, `base_url` and `timeout`.
+pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey { name: "secret_key", doc: "API secret key, sk_test_… or sk_live_…", required: true },
+    ConfigKey { name: "webhook_token", doc: "the webhook token (whook_…) deliveries carry", required: false },
+];
+
+/// The names of [`CONFIG_KEYS`].
 pub const KEYS: &[&str] = &["secret_key", "webhook_token"];
 
 /// How to reach PAY.JP.
@@ -67,7 +73,7 @@ impl PayjpConfig {
 
     /// Reads `PAYMENT_PAYJP_*` from the environment.
     pub fn from_env() -> Result<PayjpConfig> {
-        PayjpConfig::from_settings(&payment_core::Config::from_env().settings(NAME))
+        PayjpConfig::from_settings(&payment_core::Config::from_env(&[NAME]).settings(NAME))
     }
 
     fn validate(&self) -> Result<()> {

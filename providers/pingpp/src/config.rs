@@ -4,7 +4,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
-use payment_core::{Error, Mode, ProviderSettings, Result};
+use payment_core::{ConfigKey, Error, Mode, ProviderSettings, Result};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::NAME;
@@ -12,8 +12,27 @@ use crate::NAME;
 /// Ping++'s API host; paths below it are `/v1/…`.
 pub const DEFAULT_BASE_URL: &str = "https://api.pingxx.com";
 
-/// The settings keys Ping++ takes besides `mode` and `base_url`.
-pub const KEYS: &[&str] = &["secret_key", "app_id", "private_key_path", "platform_public_key_path"];
+/// The settings Ping++ takes besides `mode`, `base_url` and `timeout`.
+pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey { name: "secret_key", doc: "API secret key, sk_test_… or sk_live_…", required: true },
+    ConfigKey { name: "app_id", doc: "the app, app_ followed by 16 letters or digits", required: true },
+    ConfigKey {
+        name: "private_key_path",
+        doc: "merchant RSA key (PEM, PKCS#8 or PKCS#1) that signs requests",
+        required: false,
+    },
+    ConfigKey { name: "private_key", doc: "the same key as PEM text, instead of a file", required: false },
+    ConfigKey {
+        name: "platform_public_key_path",
+        doc: "Ping++'s RSA public key (PEM) to verify webhooks",
+        required: false,
+    },
+    ConfigKey { name: "platform_public_key", doc: "the same key as PEM text, instead of a file", required: false },
+];
+
+/// The names of [`CONFIG_KEYS`].
+pub const KEYS: &[&str] =
+    &["secret_key", "app_id", "private_key_path", "private_key", "platform_public_key_path", "platform_public_key"];
 
 /// How to reach Ping++.
 #[derive(Clone)]
@@ -84,17 +103,27 @@ impl PingppConfig {
             ),
             Mode::Live => (settings.secret("secret_key")?, settings.require("app_id")?.to_owned()),
         };
-        let private_key = match settings.get("private_key_path") {
-            Some(p) => Some(Arc::new(RsaPrivateKey::from_pem_file(p.as_ref()).map_err(|e| {
-                Error::config(format!("{} ({})", e.message(), settings.describe_key("private_key_path")))
-            })?)),
-            None => None,
+        let named = |key: &'static str| {
+            move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)))
         };
-        let platform_public_key = match settings.get("platform_public_key_path") {
-            Some(p) => Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(|e| {
-                Error::config(format!("{} ({})", e.message(), settings.describe_key("platform_public_key_path")))
-            })?),
-            None => None,
+        let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
+            (Some(_), Some(_)) => return Err(Error::config("pingpp: set private_key_path or private_key, not both")),
+            (Some(p), None) => {
+                Some(Arc::new(RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?))
+            }
+            (None, Some(pem)) => Some(Arc::new(RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?)),
+            (None, None) => None,
+        };
+        let platform_public_key = match (settings.get("platform_public_key_path"), settings.get("platform_public_key"))
+        {
+            (Some(_), Some(_)) => {
+                return Err(Error::config("pingpp: set platform_public_key_path or platform_public_key, not both"));
+            }
+            (Some(p), None) => {
+                Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?)
+            }
+            (None, Some(pem)) => Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?),
+            (None, None) => None,
         };
         let config = PingppConfig {
             secret_key,
@@ -110,7 +139,7 @@ impl PingppConfig {
 
     /// Reads `PAYMENT_PINGPP_*` from the environment.
     pub fn from_env() -> Result<PingppConfig> {
-        PingppConfig::from_settings(&payment_core::Config::from_env().settings(NAME))
+        PingppConfig::from_settings(&payment_core::Config::from_env(&[NAME]).settings(NAME))
     }
 
     fn validate(&self) -> Result<()> {

@@ -400,7 +400,20 @@ impl Charge for WorldpayClient {
         let key = ChargeKey::from_id(id)?;
         let (events, raw) = self.events_of(&key).await?;
         let created = match self.query_by_reference(&key).await {
-            Ok(Some(p)) => Timestamp::parse_rfc3339(&p.timestamp).unwrap_or_else(|_| Timestamp::now()),
+            Ok(Some(p)) => {
+                // The id carries the authorized amount; Payment Queries must agree with it.
+                let asked = key.money()?;
+                if p.value.amount != asked.minor || !p.value.currency.eq_ignore_ascii_case(asked.currency.code()) {
+                    return Err(Error::new(
+                        ErrorKind::Integrity,
+                        format!(
+                            "Payment Queries report {} {} for charge {id}, authorized for {asked}",
+                            p.value.currency, p.value.amount
+                        ),
+                    ));
+                }
+                Timestamp::parse_rfc3339(&p.timestamp).unwrap_or_else(|_| Timestamp::now())
+            }
             _ => Timestamp::now(),
         };
         mapping::record(&key, mapping::status_from_event(&events.last_event), &events.last_event, created, raw)

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use payment_core::{Error, Mode, ProviderSettings, Result};
+use payment_core::{ConfigKey, Error, Mode, ProviderSettings, Result};
 use secrecy::{ExposeSecret, SecretString};
 
 use crate::NAME;
@@ -12,7 +12,15 @@ pub const TRY_BASE_URL: &str = "https://try.access.worldpay.com";
 /// The live environment.
 pub const LIVE_BASE_URL: &str = "https://access.worldpay.com";
 
-/// The settings keys Worldpay takes besides `mode` and `base_url`.
+/// The settings Worldpay takes besides `mode`, `base_url` and `timeout`.
+pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey { name: "username", doc: "Basic-auth user", required: true },
+    ConfigKey { name: "password", doc: "Basic-auth password", required: true },
+    ConfigKey { name: "entity", doc: "merchant.entity, 1 to 32 letters, digits or spaces", required: true },
+    ConfigKey { name: "discovery", doc: "find the authorize link through GET / first (true/false)", required: false },
+];
+
+/// The names of [`CONFIG_KEYS`].
 pub const KEYS: &[&str] = &["username", "password", "entity", "discovery"];
 
 /// How to reach Worldpay.
@@ -84,7 +92,7 @@ impl WorldpayConfig {
 
     /// Reads `PAYMENT_WORLDPAY_*` from the environment.
     pub fn from_env() -> Result<WorldpayConfig> {
-        WorldpayConfig::from_settings(&payment_core::Config::from_env().settings(NAME))
+        WorldpayConfig::from_settings(&payment_core::Config::from_env(&[NAME]).settings(NAME))
     }
 
     fn validate(&self) -> Result<()> {

@@ -4,6 +4,7 @@
 pub mod capabilities;
 pub mod client;
 pub mod config;
+pub mod fixtures;
 pub mod mapping;
 #[cfg(feature = "mock")]
 pub mod mock;
@@ -13,7 +14,8 @@ pub mod wire;
 
 use std::sync::Arc;
 
-use payment_core::{Error, Mode, PaymentClient, ProviderDriver, ProviderSettings, Result};
+use payment_core::transport::EngineBuilder;
+use payment_core::{Mode, PaymentClient, ProviderDriver, ProviderSettings, Result};
 
 pub use capabilities::CAPABILITIES;
 pub use client::WorldpayClient;
@@ -28,26 +30,19 @@ pub static DRIVER: ProviderDriver = ProviderDriver {
     name: NAME,
     description: "Worldpay Access (global): cards in any currency",
     capabilities: &CAPABILITIES,
-    connect: |settings| Box::pin(connect(settings)),
+    config_keys: config::CONFIG_KEYS,
+    connect: |settings, engine| Box::pin(connect(settings, engine)),
+    fixtures: fixtures::fixtures,
+    #[cfg(feature = "mock")]
+    mock: Some(&mock::MOCK),
+    #[cfg(not(feature = "mock"))]
+    mock: None,
 };
 
-async fn connect(settings: ProviderSettings) -> Result<PaymentClient> {
+async fn connect(settings: ProviderSettings, engine: EngineBuilder) -> Result<PaymentClient> {
     let config = WorldpayConfig::from_settings(&settings)?;
-    match config.mode {
-        Mode::Live => Ok(PaymentClient::new(Arc::new(WorldpayClient::new(config)?))),
-        Mode::Mock => connect_mock(config).await,
+    if config.mode == Mode::Mock {
+        return Err(payment_core::config::mock_unavailable(NAME));
     }
-}
-
-#[cfg(feature = "mock")]
-async fn connect_mock(config: WorldpayConfig) -> Result<PaymentClient> {
-    let addr = "127.0.0.1:0".parse().map_err(|_| Error::config("bad loopback address"))?;
-    let server = mock::start(addr).await.map_err(|e| Error::config(format!("cannot start the Worldpay mock: {e}")))?;
-    let client = WorldpayClient::new(config.with_base_url(server.url())?)?;
-    Ok(PaymentClient::with_keep_alive(Arc::new(client), Arc::new(server)))
-}
-
-#[cfg(not(feature = "mock"))]
-async fn connect_mock(_config: WorldpayConfig) -> Result<PaymentClient> {
-    Err(Error::config("worldpay mode = \"mock\" needs the `mock` feature (enable `mock` on the `payment` crate)"))
+    Ok(PaymentClient::new(Arc::new(WorldpayClient::with_engine(config, engine)?)))
 }

@@ -75,6 +75,7 @@ pub(crate) struct AttemptReply {
 /// Sends attempts through the HTTP stack.
 #[derive(Clone)]
 pub(crate) struct Dispatch {
+    pub(crate) provider: &'static str,
     pub(crate) http: HttpService,
 }
 
@@ -89,6 +90,7 @@ impl Service<Attempt> for Dispatch {
 
     fn call(&mut self, attempt: Attempt) -> Self::Future {
         let http = self.http.clone();
+        let provider = self.provider;
         Box::pin(async move {
             let phase = attempt.state().phase;
             let request = match (phase, &attempt.call.lookup) {
@@ -96,13 +98,32 @@ impl Service<Attempt> for Dispatch {
                 _ => (attempt.call.request)(),
             }
             .map_err(AttemptError::Build)?;
-            {
+            let number = {
                 let mut st = attempt.state();
                 st.attempts += 1;
                 st.in_flight = phase == Phase::Send;
-            }
+                st.attempts
+            };
+            // Method and path only: query strings, headers and bodies may carry secrets or card data.
+            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            let sent = Instant::now();
             let result = http.oneshot(request).await;
             attempt.state().in_flight = false;
+            let call = &attempt.call;
+            let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
+            let latency_ms = sent.elapsed().as_millis() as u64;
+            match &result {
+                Ok(r) => tracing::debug!(
+                    target: "payment::attempt",
+                    provider, operation = call.operation, %method, path, status = r.status().as_u16(),
+                    attempt = number, phase = ?phase, idempotency_key = key, latency_ms, "attempt"
+                ),
+                Err(e) => tracing::debug!(
+                    target: "payment::attempt",
+                    provider, operation = call.operation, %method, path, status = "none",
+                    attempt = number, phase = ?phase, idempotency_key = key, latency_ms, error = %e, "attempt"
+                ),
+            }
             match result {
                 Ok(response) => Ok(AttemptReply { response, phase }),
                 Err(e) => Err(AttemptError::Transport(e)),

@@ -11,13 +11,14 @@ use tower::{Layer, ServiceBuilder, ServiceExt};
 
 use super::call::{Call, LookupAnswer, Phase};
 use super::dispatch::{Attempt, AttemptError, Dispatch};
-use super::http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError};
+use super::http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError, parse_retry_after};
 use super::policy::EnginePolicy;
 use super::sleep::{Sleeper, TokioSleeper};
 use super::trace::TraceLayer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::{IdempotencyKey, IdempotencySupport};
 use crate::retry::{AttemptFailure, ExponentialBackoff, RetryPolicy, TransportFailure};
+use crate::time::show_duration;
 
 /// Sends provider calls with the idempotency and retry rules of DESIGN §3.5. Cheap to clone.
 #[derive(Clone)]
@@ -30,6 +31,7 @@ struct EngineInner {
     http: HttpService,
     policy: Arc<dyn RetryPolicy>,
     sleeper: Arc<dyn Sleeper>,
+    call_timeout: Option<Duration>,
 }
 
 type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
@@ -45,6 +47,7 @@ pub struct EngineBuilder {
     concurrency_limit: usize,
     layers: Vec<LayerFn>,
     transport: Option<HttpService>,
+    call_timeout: Option<Duration>,
 }
 
 impl EngineBuilder {
@@ -60,7 +63,15 @@ impl EngineBuilder {
             concurrency_limit: 256,
             layers: Vec::new(),
             transport: None,
+            call_timeout: None,
         }
+    }
+
+    /// The deadline of every call, retries included, unless its `RequestOptions::timeout` says otherwise
+    /// (config `timeout`, the CLI's `--timeout`).
+    pub fn call_timeout(mut self, timeout: Duration) -> Self {
+        self.call_timeout = Some(timeout);
+        self
     }
 
     /// The retry policy.
@@ -142,9 +153,10 @@ impl EngineBuilder {
         let stack = ServiceBuilder::new()
             .map_err(move |e: tower::BoxError| match e.downcast::<TransportError>() {
                 Ok(t) => *t,
-                Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
-                    TransportError::new(TransportFailure::Timeout, format!("no response within {attempt_timeout:?}"))
-                }
+                Err(e) if e.is::<tower::timeout::error::Elapsed>() => TransportError::new(
+                    TransportFailure::Timeout,
+                    format!("no response within {}", show_duration(attempt_timeout)),
+                ),
                 Err(e) => TransportError::new(TransportFailure::Broken, e.to_string()),
             })
             .timeout(attempt_timeout)
@@ -156,7 +168,13 @@ impl EngineBuilder {
             http = layer(http);
         }
         Ok(Engine {
-            inner: Arc::new(EngineInner { provider: self.provider, http, policy: self.policy, sleeper: self.sleeper }),
+            inner: Arc::new(EngineInner {
+                provider: self.provider,
+                http,
+                policy: self.policy,
+                sleeper: self.sleeper,
+                call_timeout: self.call_timeout,
+            }),
         })
     }
 }
@@ -173,9 +191,12 @@ impl Engine {
     /// provider to decode, carrying whether the outcome is uncertain ([`HttpReply::fail`]).
     pub async fn execute(&self, call: Call) -> Result<HttpReply> {
         let provider = self.inner.provider;
-        let deadline = call.deadline.or_else(|| self.inner.policy.max_elapsed());
-        let policy = EnginePolicy { policy: self.inner.policy.clone(), sleeper: self.inner.sleeper.clone(), deadline };
-        let service = tower::retry::Retry::new(policy, Dispatch { http: self.inner.http.clone() });
+        let deadline = call.deadline.or(self.inner.call_timeout).or_else(|| self.inner.policy.max_elapsed());
+        // A stateful policy (a `backoff` schedule) gets a fresh copy per call, so concurrent calls
+        // never reset or advance each other's delays.
+        let per_call = self.inner.policy.for_call().unwrap_or_else(|| self.inner.policy.clone());
+        let policy = EnginePolicy { policy: per_call, sleeper: self.inner.sleeper.clone(), deadline };
+        let service = tower::retry::Retry::new(policy, Dispatch { provider, http: self.inner.http.clone() });
         let attempt = Attempt::new(call);
         let call = attempt.call.clone();
         let future = service.oneshot(attempt.clone());
@@ -197,9 +218,10 @@ impl Engine {
         let mutating = call.idempotency != IdempotencySupport::Safe;
         match result {
             Err(_elapsed) => {
+                let limit = deadline.map(show_duration).unwrap_or_default();
                 let e = Error::new(
                     ErrorKind::Timeout,
-                    format!("deadline of {deadline:?} passed after {} attempt(s)", st.attempts),
+                    format!("deadline of {limit} passed after {} attempt(s)", st.attempts),
                 );
                 Err(tag(if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }))
             }
@@ -218,7 +240,10 @@ impl Engine {
                     && call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response) == LookupAnswer::Found);
                 if reply.phase == Phase::Lookup && !lookup_settled {
                     // The lookup could not say, or said nothing was created and retries ran out.
-                    let e = failure_error(st.last_failure, st.attempts);
+                    let mut e = failure_error(st.last_failure, st.attempts);
+                    if let Some(AttemptFailure::Status { retry_after: Some(after), .. }) = st.last_failure {
+                        e = e.with_retry_after(after);
+                    }
                     return Err(tag(if st.ambiguous { e.into_outcome_unknown() } else { e }));
                 }
                 Ok(HttpReply {
@@ -226,6 +251,7 @@ impl Engine {
                     phase: reply.phase,
                     attempts: st.attempts,
                     uncertain: mutating && st.ambiguous && !lookup_settled,
+                    mutating,
                     earlier_duplicate: st.earlier_duplicate,
                     provider,
                     operation: call.operation,
@@ -267,6 +293,7 @@ pub struct HttpReply {
     /// Attempts made (lookups included).
     pub attempts: u32,
     uncertain: bool,
+    mutating: bool,
     earlier_duplicate: bool,
     provider: &'static str,
     operation: &'static str,
@@ -306,13 +333,12 @@ impl HttpReply {
         self.phase == Phase::Lookup && self.earlier_duplicate
     }
 
-    /// Decodes the JSON body; a mismatch is a `Decode` error naming the provider and operation.
+    /// Decodes the JSON body; a mismatch is a `Decode` error naming the provider and operation
+    /// (`OutcomeUnknown` after a mutating call's success answer: see [`HttpReply::tag`]).
     pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
         serde_json::from_slice(self.body()).map_err(|e| {
-            Error::decode(&format!("the {} response (HTTP {})", self.operation, self.status()), e)
-                .with_provider(self.provider)
-                .with_operation(self.operation)
-                .with_http_status(self.status())
+            let what = format!("the {} response (HTTP {})", self.operation, self.status());
+            self.tag(Error::decode(&what, e).with_http_status(self.status()))
         })
     }
 
@@ -320,16 +346,27 @@ impl HttpReply {
     /// makes it `OutcomeUnknown` when an earlier attempt may have taken effect.
     pub fn fail(&self, error: Error) -> Error {
         let mut e = error.with_provider(self.provider).with_operation(self.operation).with_http_status(self.status());
-        if let Some(k) = &self.key {
-            e = e.with_idempotency_key(k.clone());
-        }
-        if let Some(r) = &self.reference {
-            e = e.with_reference(r.clone());
+        e = self.with_recovery(e);
+        if e.retry_after().is_none()
+            && matches!(self.status(), 429 | 503)
+            && let Some(after) = parse_retry_after(self.response.headers())
+        {
+            e = e.with_retry_after(after);
         }
         if self.uncertain
             && matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout)
         {
             e = e.into_outcome_unknown();
+        }
+        e
+    }
+
+    fn with_recovery(&self, mut e: Error) -> Error {
+        if let Some(k) = &self.key {
+            e = e.with_idempotency_key(k.clone());
+        }
+        if let Some(r) = &self.reference {
+            e = e.with_reference(r.clone());
         }
         e
     }
@@ -341,7 +378,16 @@ impl HttpReply {
     }
 
     /// Tags a decoding or integrity error with the provider and operation.
+    ///
+    /// A success answer to a mutating call that cannot be read (invalid JSON, HTML, an empty body,
+    /// the wrong shape, an overflowing number) leaves the call's effect unknown: the charge may
+    /// exist. Such a `Decode` error becomes `OutcomeUnknown`, carrying the key to recover with.
+    /// Reads stay definite `Decode` errors.
     pub fn tag(&self, error: Error) -> Error {
-        error.with_provider(self.provider).with_operation(self.operation)
+        let e = error.with_provider(self.provider).with_operation(self.operation);
+        if self.mutating && self.is_success() && e.kind() == ErrorKind::Decode {
+            return self.with_recovery(e).into_outcome_unknown();
+        }
+        e
     }
 }

@@ -119,7 +119,7 @@ impl tower::retry::Policy<Attempt, AttemptReply, AttemptError> for EnginePolicy 
             let st = attempt.state();
             (st.attempts, st.started.elapsed())
         };
-        let ctx = RetryContext { attempts, elapsed, failure: verdict.failure, safe_to_repeat: true };
+        let ctx = RetryContext { attempts, elapsed, failure: verdict.failure };
         // Lookups count as attempts, so the policy bounds lookup/resend cycles too; a lookup that
         // settled that nothing happened goes straight back to sending, without waiting.
         let lookup_found_nothing = verdict.next_phase == Phase::Send && attempt.state().phase == Phase::Lookup;

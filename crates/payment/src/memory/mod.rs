@@ -9,9 +9,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use payment_core::{
     AmountLimit, Capabilities, Charge, ChargeCapabilities, ChargeId, ChargeRecord, CreateCharge, CreateRefund,
-    Currency, Error, IdempotencyCapabilities, IdempotencySupport, ListCapabilities, ListCharges, ListPaginator,
-    ListRefunds, ListStyle, Money, Page, PageCursor, Paginate, PaymentClient, ProviderDriver, ProviderSettings, Refund,
-    RefundCapabilities, RefundId, RefundRecord, RequestOptions, Result, SourceCapabilities,
+    Currency, DeclineReason, Error, Fixtures, IdempotencyCapabilities, IdempotencySupport, ListCapabilities,
+    ListCharges, ListPaginator, ListRefunds, ListStyle, Money, Page, PageCursor, Paginate, PaymentClient,
+    PaymentSource, ProviderDriver, ProviderSettings, Refund, RefundCapabilities, RefundId, RefundRecord,
+    RequestOptions, Result, SourceCapabilities,
 };
 
 use state::{MemoryState, Op};
@@ -57,8 +58,25 @@ pub static DRIVER: ProviderDriver = ProviderDriver {
     name: NAME,
     description: "in-memory provider for tests (no network)",
     capabilities: &CAPABILITIES,
-    connect: |settings| Box::pin(async move { connect(&settings) }),
+    config_keys: &[],
+    connect: |settings, _engine| Box::pin(async move { connect(&settings) }),
+    fixtures,
+    mock: None,
 };
+
+/// A token that succeeds, one declined for insufficient funds, and one amount per exponent.
+fn fixtures() -> Fixtures {
+    Fixtures {
+        amount: Money::new(1000, Currency::JPY),
+        source: PaymentSource::Token("tok_visa".into()),
+        decline: Some((PaymentSource::Token("tok_insufficient".into()), DeclineReason::InsufficientFunds)),
+        currencies: vec![
+            Money::new(1000, Currency::JPY),
+            Money::new(1234, Currency::CNY),
+            Money::new(1005, Currency::BHD),
+        ],
+    }
+}
 
 fn connect(settings: &ProviderSettings) -> Result<PaymentClient> {
     settings.check_keys(&[])?;

@@ -12,7 +12,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::response::{IntoResponse, Response};
-use payment_mock_kit::{MockHooks, MockKit, MockServer, MockStats};
+use futures::future::BoxFuture;
+use payment_core::ProviderSettings;
+use payment_mock_kit::{
+    MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, OperationPaths,
+};
 
 pub use cards::{brand, decline_for};
 use state::Account;
@@ -43,6 +47,12 @@ impl PayjpMock {
         let router = routes::routes(self.clone());
         MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
     }
+
+    /// Serves this mock as `options` say (address, faults).
+    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+        let router = routes::routes(self.clone());
+        payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
+    }
 }
 
 impl MockHooks for PayjpMock {
@@ -59,16 +69,30 @@ impl MockHooks for PayjpMock {
         MockStats {
             charges: account.charges.len(),
             refunds: account.refunds_applied,
+            captures: account.captures_applied,
             charges_by_reference: account.references(),
         }
     }
 }
 
-/// Starts a fresh PAY.JP mock on `addr` (use `127.0.0.1:0`).
-pub async fn start(addr: SocketAddr) -> std::io::Result<MockServer> {
-    PayjpMock::new(seed()).serve(addr).await
+/// PAY.JP's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
+pub static MOCK: MockDriver = MockDriver {
+    start: start_boxed,
+    operations: OperationPaths {
+        create_charge: &["/v1/charges"],
+        capture_charge: &["/v1/charges/*/capture"],
+        cancel_charge: &["/v1/charges/*/refund"],
+        create_refund: &["/v1/charges/*/refund"],
+    },
+};
+
+fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
+    Box::pin(start(options))
 }
 
-fn seed() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(7)
+/// Starts a fresh PAY.JP mock; any `sk_test_…` key is accepted, an `sk_live_…` key is refused.
+pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
+    let server = PayjpMock::new(options.seed()).serve_with(&options).await?;
+    let handle = MockHandle::new(server, ProviderSettings::new(crate::NAME).with("secret_key", "sk_test_mock"));
+    Ok(handle.with_bad_key(ProviderSettings::new(crate::NAME).with("secret_key", "sk_live_wrong")))
 }

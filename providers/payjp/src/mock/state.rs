@@ -21,6 +21,7 @@ pub struct Account {
     pub(super) tokens: HashMap<String, (Token, String)>,
     pub(super) charges: Store<Charge>,
     pub(super) refunds_applied: usize,
+    pub(super) captures_applied: usize,
 }
 
 fn parse_bool(form: &Form, key: &str, default: bool) -> Result<bool, Reply> {
@@ -329,7 +330,9 @@ impl Account {
         charge.captured = true;
         charge.captured_at = Some(now);
         charge.expired_at = None;
-        Ok(Reply::ok(json!(charge)))
+        let reply = Reply::ok(json!(charge));
+        self.captures_applied += 1;
+        Ok(reply)
     }
 
     /// `POST /v1/charges/{id}/refund`: refunds a captured charge, or releases an uncaptured one in full.

@@ -10,13 +10,17 @@ mod routes;
 mod state;
 
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
+use futures::future::BoxFuture;
+use payment_core::ProviderSettings;
 use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
-use payment_mock_kit::{ControlError, IdAlphabet, IdGen, MockHooks, MockKit, MockServer, MockStats};
+use payment_mock_kit::{
+    ControlError, IdAlphabet, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats,
+    OperationPaths,
+};
 
 pub use channels::CHANNELS;
 use state::Account;
@@ -57,6 +61,12 @@ impl PingppMock {
     /// Registers the merchant's public key: from now on every request must be signed with its private half.
     pub fn with_merchant_key(mut self, key: RsaPublicKey) -> PingppMock {
         self.merchant_public = Some(key);
+        self
+    }
+
+    /// Signs webhooks with this platform key instead of one made on first use.
+    pub fn with_platform_key(self, key: Arc<RsaPrivateKey>) -> PingppMock {
+        let _ = self.platform.set(Ok(key));
         self
     }
 
@@ -109,6 +119,12 @@ impl PingppMock {
         MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
     }
 
+    /// Serves this mock as `options` say (address, faults).
+    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+        let router = routes::routes(self.clone());
+        payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
+    }
+
     fn send_webhook(&self, charge: serde_json::Value) -> Result<(), ControlError> {
         let Some(url) = self.webhook_url.clone() else { return Ok(()) };
         let key = self.platform_key().map_err(|e| ControlError::new(500, e))?;
@@ -156,36 +172,48 @@ impl MockHooks for PingppMock {
         MockStats {
             charges: account.charges.len(),
             refunds: account.refunds_applied,
+            captures: 0,
             charges_by_reference: account.references(),
         }
     }
 }
 
-/// Keys a client needs against a signing mock: the merchant key it signs with, the platform key it verifies with.
-pub struct MockKeys {
-    /// The merchant private key (the mock holds its public half).
-    pub merchant_private: Arc<RsaPrivateKey>,
-    /// The mock's platform public key.
-    pub platform_public: RsaPublicKey,
+/// Ping++'s mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
+pub static MOCK: MockDriver = MockDriver {
+    start: start_boxed,
+    operations: OperationPaths {
+        create_charge: &["/v1/charges"],
+        capture_charge: &[],
+        cancel_charge: &["/v1/charges/*/reverse"],
+        create_refund: &["/v1/charges/*/refunds"],
+    },
+};
+
+fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
+    Box::pin(start(options))
 }
 
-/// Starts a Ping++ mock that checks request signatures, with fresh keys; writes
-/// `pingpp_merchant_private.pem` and `pingpp_platform_public.pem` into `keys_dir` when given.
-pub async fn start_signing(addr: SocketAddr, keys_dir: Option<&Path>) -> std::io::Result<(MockServer, MockKeys)> {
-    let merchant = Arc::new(RsaPrivateKey::generate().map_err(std::io::Error::other)?);
-    let mock = PingppMock::new(seed()).with_merchant_key(merchant.public_key().map_err(std::io::Error::other)?);
-    let platform_public = mock.platform_public_key().map_err(std::io::Error::other)?;
-    if let Some(dir) = keys_dir {
-        std::fs::create_dir_all(dir)?;
-        std::fs::write(
-            dir.join("pingpp_merchant_private.pem"),
-            merchant.to_pkcs8_pem().map_err(std::io::Error::other)?,
-        )?;
-        std::fs::write(dir.join("pingpp_platform_public.pem"), platform_public.to_pem())?;
-    }
-    Ok((mock.serve(addr).await?, MockKeys { merchant_private: merchant, platform_public }))
-}
-
-fn seed() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(11)
+/// Starts a Ping++ mock that checks request signatures with the options' (or fresh) keys; writes
+/// `pingpp_merchant_private.pem` and `pingpp_platform_public.pem` into the options' `keys_dir`.
+/// Any `sk_test_…` key and `app_` id is accepted; an `sk_live_…` key is refused.
+pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
+    let keys = options.signing_keys()?;
+    let mock = PingppMock::new(options.seed())
+        .with_merchant_key(keys.merchant_public()?)
+        .with_platform_key(keys.platform.clone());
+    let key_files = match &options.keys_dir {
+        Some(dir) => keys.write(dir, crate::NAME)?,
+        None => Vec::new(),
+    };
+    let server = mock.serve_with(&options).await?;
+    let client = |secret: &str| -> payment_core::Result<ProviderSettings> {
+        Ok(ProviderSettings::new(crate::NAME)
+            .with("secret_key", secret)
+            .with("app_id", "app_MockMockMock0001")
+            .with("private_key", keys.merchant_private_pem()?)
+            .with("platform_public_key", keys.platform_public_pem()?))
+    };
+    Ok(MockHandle::new(server, client("sk_test_mock")?)
+        .with_bad_key(client("sk_live_wrong")?)
+        .with_key_files(key_files))
 }

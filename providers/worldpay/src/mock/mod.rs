@@ -13,7 +13,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::response::Response;
-use payment_mock_kit::{IdAlphabet, MockHooks, MockKit, MockServer, MockStats};
+use futures::future::BoxFuture;
+use payment_core::ProviderSettings;
+use payment_mock_kit::{
+    IdAlphabet, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, OperationPaths,
+};
 use serde_json::json;
 
 use state::Book;
@@ -81,6 +85,12 @@ impl WorldpayMock {
         let router = routes::routes(self.clone());
         MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
     }
+
+    /// Serves this mock as `options` say (address, faults).
+    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+        let router = routes::routes(self.clone());
+        payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
+    }
 }
 
 impl MockHooks for WorldpayMock {
@@ -100,13 +110,39 @@ impl MockHooks for WorldpayMock {
 
     fn stats(&self) -> MockStats {
         let book = self.book();
-        MockStats { charges: book.len(), refunds: book.refunds_applied, charges_by_reference: book.references() }
+        MockStats {
+            charges: book.len(),
+            refunds: book.refunds_applied,
+            captures: book.captures_applied,
+            charges_by_reference: book.references(),
+        }
     }
 }
 
-/// Starts a fresh Worldpay mock at `addr`.
-pub async fn start(addr: SocketAddr) -> std::io::Result<MockServer> {
-    let seed =
-        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(13);
-    WorldpayMock::new(seed).serve(addr).await
+/// Worldpay's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
+pub static MOCK: MockDriver = MockDriver {
+    start: start_boxed,
+    operations: OperationPaths {
+        create_charge: &["/payments/authorizations"],
+        capture_charge: &[
+            "/payments/settlements/full/*",
+            "/payments/settlements/*",
+            "/payments/settlements/partials/*",
+        ],
+        cancel_charge: &["/payments/authorizations/cancellations/*"],
+        create_refund: &["/payments/settlements/refunds/full/*", "/payments/settlements/refunds/partials/*"],
+    },
+};
+
+fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
+    Box::pin(start(options))
+}
+
+/// Starts a fresh Worldpay mock: any user with a non-empty password is accepted, except `denied` (401).
+pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
+    let server = WorldpayMock::new(options.seed()).serve_with(&options).await?;
+    let client = |user: &str| {
+        ProviderSettings::new(crate::NAME).with("username", user).with("password", "secret").with("entity", "default")
+    };
+    Ok(MockHandle::new(server, client("mock")).with_bad_key(client("denied")))
 }

@@ -126,6 +126,7 @@ pub struct Book {
     events: HashMap<String, usize>,
     used: HashSet<String>,
     pub(super) refunds_applied: usize,
+    pub(super) captures_applied: usize,
 }
 
 fn link_data(ids: &IdGen, payment: &str) -> String {
@@ -293,6 +294,7 @@ impl Book {
                 p.settled += a;
                 p.stage = "Sent for Settlement";
                 p.history.push(("settlementRequested", now));
+                self.captures_applied += 1;
             }
             Action::Cancel => {
                 p.canceled = true;
