@@ -30,6 +30,7 @@ pub async fn not_found(t: &Target) -> CaseResult {
     let e = expect_err(t.client.retrieve_charge(&id).await, "retrieve of a missing charge")?;
     check!(e.kind() == ErrorKind::NotFound, "missing charge: {e}");
     check!(e.provider() == t.client.provider_name(), "error names provider {:?}", e.provider());
+    check!(e.operation() == "retrieve_charge", "error names operation {:?}", e.operation());
     Ok(())
 }
 

@@ -193,7 +193,7 @@ impl PayjpClient {
 fn path_id(id: &ChargeId) -> Result<&str> {
     let s = id.as_str();
     if s.is_empty() || s.len() > 64 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(Error::new(ErrorKind::NotFound, format!("{s:?} is not a PAY.JP charge id")).with_provider(NAME));
+        return Err(Error::new(ErrorKind::NotFound, format!("{s:?} is not a PAY.JP charge id")));
     }
     Ok(s)
 }
@@ -208,8 +208,7 @@ fn integrity(record: &ChargeRecord, amount: Money) -> Result<()> {
         return Err(Error::new(
             ErrorKind::Integrity,
             format!("PAY.JP answered charge {} for {} but {} was requested", record.id, record.amount, amount),
-        )
-        .with_provider(NAME));
+        ));
     }
     Ok(())
 }
@@ -231,9 +230,7 @@ impl Charge for PayjpClient {
                 form.push("card", token.id)
             }
             other => {
-                return Err(
-                    Error::unsupported(format!("PAY.JP does not take {} sources", other.kind())).with_provider(NAME)
-                );
+                return Err(Error::unsupported(format!("PAY.JP does not take {} sources", other.kind())));
             }
         };
         form.push("capture", if request.capture { "true" } else { "false" })
@@ -283,7 +280,6 @@ impl Charge for PayjpClient {
                     ErrorKind::Conflict,
                     format!("charge {id} is {other}; only an authorized charge can be canceled"),
                 )
-                .with_provider(NAME)
                 .with_operation("cancel_charge"));
             }
         }
@@ -325,7 +321,6 @@ impl Refund for PayjpClient {
                         ErrorKind::Conflict,
                         format!("charge {id} is {}; only a captured charge can be refunded", current.status),
                     )
-                    .with_provider(NAME)
                     .with_operation("create_refund"));
                 }
                 Some(current.amount_refunded)
@@ -350,8 +345,7 @@ impl Refund for PayjpClient {
             return Err(Error::new(
                 ErrorKind::Integrity,
                 format!("PAY.JP reports {} refunded after a refund of {amount}", after.amount_refunded),
-            )
-            .with_provider(NAME));
+            ));
         }
         Ok(RefundRecord {
             provider: NAME.to_owned(),
@@ -366,13 +360,11 @@ impl Refund for PayjpClient {
     }
 
     async fn retrieve_refund(&self, _charge_id: &ChargeId, _refund_id: &RefundId) -> Result<RefundRecord> {
-        Err(Error::unsupported("PAY.JP has no refund objects: read the charge's amount_refunded").with_provider(NAME))
+        Err(Error::unsupported("PAY.JP has no refund objects: read the charge's amount_refunded"))
     }
 
     fn list_refunds(&self, _charge_id: &ChargeId, _query: ListRefunds) -> ListPaginator<RefundRecord> {
-        ListPaginator::failed(
-            Error::unsupported("PAY.JP has no refund list: read the charge's amount_refunded").with_provider(NAME),
-        )
+        ListPaginator::failed(Error::unsupported("PAY.JP has no refund list: read the charge's amount_refunded"))
     }
 }
 

@@ -15,11 +15,11 @@ pub const REFERENCE_KEY: &str = "payment_reference";
 
 /// Yen from a neutral amount; anything but JPY cannot be represented.
 pub fn yen(amount: Money) -> Result<i64> {
-    amount.minor_in(Currency::JPY).map_err(|e| Error::from(e).with_provider(NAME))
+    amount.minor_in(Currency::JPY).map_err(Error::from)
 }
 
 fn jpy(currency: &str, minor: i64) -> Result<Money> {
-    Money::echoed(currency, minor, Currency::JPY).map_err(|e| e.with_provider(NAME))
+    Money::echoed(currency, minor, Currency::JPY)
 }
 
 /// Where a PAY.JP charge is, in neutral terms.
@@ -78,8 +78,7 @@ pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord>
 
 /// A neutral record straight from a charge's JSON (decoded from the borrowed tree, kept as `raw`).
 pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
-    let wire = <Charge as serde::Deserialize>::deserialize(&raw)
-        .map_err(|e| Error::decode("a PAY.JP charge", e).with_provider(NAME))?;
+    let wire = <Charge as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a PAY.JP charge", e))?;
     charge_record(&wire, raw)
 }
 
@@ -247,23 +246,17 @@ pub fn outgoing_metadata(
 ) -> Result<BTreeMap<String, String>> {
     let mut out = metadata.clone();
     if out.contains_key(REFERENCE_KEY) {
-        return Err(
-            Error::invalid(format!("metadata key {REFERENCE_KEY:?} is reserved for the reference")).with_provider(NAME)
-        );
+        return Err(Error::invalid(format!("metadata key {REFERENCE_KEY:?} is reserved for the reference")));
     }
     if let Some(r) = reference {
         out.insert(REFERENCE_KEY.to_owned(), r.to_owned());
     }
     if out.len() > 20 {
-        return Err(
-            Error::invalid("PAY.JP accepts at most 20 metadata keys (the reference takes one)").with_provider(NAME)
-        );
+        return Err(Error::invalid("PAY.JP accepts at most 20 metadata keys (the reference takes one)"));
     }
     for (k, v) in &out {
         if k.chars().count() > 40 || v.chars().count() > 500 {
-            return Err(
-                Error::invalid(format!("metadata {k:?}: keys ≤ 40 and values ≤ 500 characters")).with_provider(NAME)
-            );
+            return Err(Error::invalid(format!("metadata {k:?}: keys ≤ 40 and values ≤ 500 characters")));
         }
     }
     Ok(out)

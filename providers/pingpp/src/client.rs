@@ -55,23 +55,21 @@ fn order_no_from_key(key: &str) -> Result<String> {
     if derived.is_empty() {
         return Err(Error::invalid(
             "the idempotency key has no letters or digits to make an order_no from; give a reference",
-        )
-        .with_provider(NAME));
+        ));
     }
     Ok(derived)
 }
 
 fn check_order_no(order_no: &str) -> Result<()> {
     if order_no.is_empty() || order_no.len() > 64 || !order_no.bytes().all(|b| b.is_ascii_alphanumeric()) {
-        return Err(Error::invalid(format!("Ping++ order_no {order_no:?} must be 1 to 64 letters or digits"))
-            .with_provider(NAME));
+        return Err(Error::invalid(format!("Ping++ order_no {order_no:?} must be 1 to 64 letters or digits")));
     }
     Ok(())
 }
 
 fn path_id(id: &str) -> Result<&str> {
     if id.is_empty() || id.len() > 64 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-        return Err(Error::new(ErrorKind::NotFound, format!("{id:?} is not a Ping++ id")).with_provider(NAME));
+        return Err(Error::new(ErrorKind::NotFound, format!("{id:?} is not a Ping++ id")));
     }
     Ok(id)
 }
@@ -189,12 +187,12 @@ impl Charge for PingppClient {
         check_order_no(&order_no)?;
         let amount = mapping::fen(request.amount)?;
         let PaymentSource::Channel { name: channel, extra } = &request.source else {
-            return Err(Error::unsupported(format!("Ping++ takes channel sources, not {}", request.source.kind()))
-                .with_provider(NAME));
+            return Err(Error::unsupported(format!("Ping++ takes channel sources, not {}", request.source.kind())));
         };
-        let client_ip = request.payer_ip.clone().ok_or_else(|| {
-            Error::invalid("Ping++ needs the payer's IP address: set CreateCharge.payer_ip").with_provider(NAME)
-        })?;
+        let client_ip = request
+            .payer_ip
+            .clone()
+            .ok_or_else(|| Error::invalid("Ping++ needs the payer's IP address: set CreateCharge.payer_ip"))?;
         let subject = truncate(request.description.as_deref().unwrap_or(&format!("Order {order_no}")), 32);
         let new = NewCharge {
             order_no: order_no.clone(),
@@ -286,7 +284,7 @@ impl Charge for PingppClient {
         _amount: Option<Money>,
         _options: &RequestOptions,
     ) -> Result<ChargeRecord> {
-        Err(Error::unsupported("Ping++ charges are paid at the channel; there is no capture").with_provider(NAME))
+        Err(Error::unsupported("Ping++ charges are paid at the channel; there is no capture"))
     }
 
     /// `POST /v1/charges/{id}/reverse`: closes an unpaid charge (repeating it changes nothing more).

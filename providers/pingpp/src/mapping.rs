@@ -10,11 +10,11 @@ use crate::wire::{Charge, ErrorBody, Event, Refund};
 
 /// Fen from a neutral amount; only CNY can be represented.
 pub fn fen(amount: Money) -> Result<i64> {
-    amount.minor_in(Currency::CNY).map_err(|e| Error::from(e).with_provider(NAME))
+    amount.minor_in(Currency::CNY).map_err(Error::from)
 }
 
 fn cny(currency: &str, minor: i64) -> Result<Money> {
-    Money::echoed(currency, minor, Currency::CNY).map_err(|e| e.with_provider(NAME))
+    Money::echoed(currency, minor, Currency::CNY)
 }
 
 /// Where a Ping++ charge is, in neutral terms (`now` decides whether an unpaid charge has lapsed).
@@ -65,7 +65,7 @@ pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord>
         "failed" => RefundStatus::Failed,
         "pending" => RefundStatus::Pending,
         other => {
-            return Err(Error::new(K::Decode, format!("unknown Ping++ refund status {other:?}")).with_provider(NAME));
+            return Err(Error::new(K::Decode, format!("unknown Ping++ refund status {other:?}")));
         }
     };
     Ok(RefundRecord {
@@ -82,15 +82,13 @@ pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord>
 
 /// A neutral charge record straight from its JSON (kept as `raw`).
 pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
-    let wire = <Charge as serde::Deserialize>::deserialize(&raw)
-        .map_err(|e| Error::decode("a Ping++ charge", e).with_provider(NAME))?;
+    let wire = <Charge as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a Ping++ charge", e))?;
     charge_record(&wire, raw)
 }
 
 /// A neutral refund record straight from its JSON (kept as `raw`).
 pub fn refund_from_json(raw: serde_json::Value) -> Result<RefundRecord> {
-    let wire = <Refund as serde::Deserialize>::deserialize(&raw)
-        .map_err(|e| Error::decode("a Ping++ refund", e).with_provider(NAME))?;
+    let wire = <Refund as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a Ping++ refund", e))?;
     refund_record(&wire, raw)
 }
 

@@ -59,8 +59,7 @@ fn valid_reference(r: &str) -> bool {
 fn action_reference(key: &IdempotencyKey) -> Result<String> {
     let r: String = key.as_str().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(128).collect();
     if r.is_empty() {
-        return Err(Error::invalid("the idempotency key has no letters, digits or '-' for a Worldpay reference")
-            .with_provider(NAME));
+        return Err(Error::invalid("the idempotency key has no letters, digits or '-' for a Worldpay reference"));
     }
     Ok(r)
 }
@@ -208,7 +207,6 @@ impl WorldpayClient {
                 ErrorKind::Conflict,
                 format!("Worldpay offers no {relation} for this payment now (last event: {})", events.last_event),
             )
-            .with_provider(NAME)
             .with_operation(operation)
         })?;
         let used = href.clone();
@@ -254,9 +252,7 @@ impl WorldpayClient {
 
     fn value_action(amount: Money, key: &ChargeKey, options: &RequestOptions) -> Result<Bytes> {
         if amount.currency.code() != key.c {
-            return Err(
-                Error::invalid(format!("the payment is in {}, not {}", key.c, amount.currency)).with_provider(NAME)
-            );
+            return Err(Error::invalid(format!("the payment is in {}, not {}", key.c, amount.currency)));
         }
         let reference = action_reference(&options.key_or_generate())?;
         let body = ValueAction { value: Value { currency: key.c.clone(), amount: amount.minor }, reference };
@@ -282,8 +278,7 @@ impl Charge for WorldpayClient {
         if !valid_reference(&reference) {
             return Err(Error::invalid(format!(
                 "transactionReference {reference:?} must be 1 to 64 of Worldpay's characters"
-            ))
-            .with_provider(NAME));
+            )));
         }
         let instrument = match &request.source {
             PaymentSource::Card(card) => PaymentInstrument {
@@ -303,8 +298,7 @@ impl Charge for WorldpayClient {
                 href: Some(href.clone()),
             },
             other => {
-                return Err(Error::unsupported(format!("Worldpay takes cards and tokens, not {}", other.kind()))
-                    .with_provider(NAME));
+                return Err(Error::unsupported(format!("Worldpay takes cards and tokens, not {}", other.kind())));
             }
         };
         let entity = self.inner.config.entity.clone();
@@ -432,9 +426,7 @@ impl Charge for WorldpayClient {
             None => self.act("capture_charge", &key, "payments:settle", None, options).await?,
             Some(part) => {
                 if part.minor > full.minor {
-                    return Err(
-                        Error::invalid(format!("cannot settle {part} of a {full} authorization")).with_provider(NAME)
-                    );
+                    return Err(Error::invalid(format!("cannot settle {part} of a {full} authorization")));
                 }
                 self.act(
                     "capture_charge",
@@ -505,13 +497,11 @@ impl Refund for WorldpayClient {
     }
 
     async fn retrieve_refund(&self, _charge_id: &ChargeId, _refund_id: &RefundId) -> Result<RefundRecord> {
-        Err(Error::unsupported("Worldpay has no refund objects: read the payment's events").with_provider(NAME))
+        Err(Error::unsupported("Worldpay has no refund objects: read the payment's events"))
     }
 
     fn list_refunds(&self, _charge_id: &ChargeId, _query: ListRefunds) -> ListPaginator<RefundRecord> {
-        ListPaginator::failed(
-            Error::unsupported("Worldpay has no refund list: read the payment's events").with_provider(NAME),
-        )
+        ListPaginator::failed(Error::unsupported("Worldpay has no refund list: read the payment's events"))
     }
 }
 

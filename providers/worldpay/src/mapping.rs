@@ -35,10 +35,7 @@ impl ChargeKey {
 
     /// Reads an id back; anything else is `NotFound` (it cannot name a Worldpay payment).
     pub fn from_id(id: &ChargeId) -> Result<ChargeKey> {
-        let not_ours = || {
-            Error::new(K::NotFound, format!("{:?} is not a Worldpay charge id", truncate(id.as_str())))
-                .with_provider(NAME)
-        };
+        let not_ours = || Error::new(K::NotFound, format!("{:?} is not a Worldpay charge id", truncate(id.as_str())));
         let b64 = id.as_str().strip_prefix(ID_PREFIX).ok_or_else(not_ours)?;
         let json = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(b64).map_err(|_| not_ours())?;
         serde_json::from_slice(&json).map_err(|_| not_ours())

@@ -7,7 +7,7 @@ use payment_core::{ChargeRecord, Error, ListCharges, Page, PageCursor, Paginate,
 use crate::client::WorldpayClient;
 use crate::mapping::{self, ChargeKey};
 use crate::wire::PaymentSummary;
-use crate::{CAPABILITIES, NAME};
+use crate::CAPABILITIES;
 
 /// One walk over `GET /paymentQueries/payments`.
 pub struct ChargePages {
@@ -51,14 +51,14 @@ impl Paginate<ChargeRecord> for ChargePages {
             .into_iter()
             .map(|raw| {
                 let p = <PaymentSummary as serde::Deserialize>::deserialize(&raw)
-                    .map_err(|e| Error::decode("a Worldpay payment in a query", e).with_provider(NAME))?;
+                    .map_err(|e| Error::decode("a Worldpay payment in a query", e))?;
                 let key = ChargeKey {
                     r: p.transaction_reference.clone(),
                     e: p.entity.clone().unwrap_or_else(|| entity.clone()),
                     a: p.value.amount,
                     c: p.value.currency.clone(),
                 };
-                let created = Timestamp::parse_rfc3339(&p.timestamp).map_err(|e| e.with_provider(NAME))?;
+                let created = Timestamp::parse_rfc3339(&p.timestamp)?;
                 mapping::record(&key, mapping::status_from_query(&p.last_event), &p.last_event, created, raw)
             })
             .collect::<Result<Vec<_>>>()?;

@@ -101,7 +101,7 @@ impl MemoryProvider {
 
     fn with<T>(&self, f: impl FnOnce(&mut MemoryState) -> Result<T>) -> Result<T> {
         let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        f(&mut state).map_err(|e| e.with_provider(NAME))
+        f(&mut state)
     }
 
     /// How many charges exist (for exactly-once assertions).
