@@ -15,19 +15,20 @@ use clap::Parser;
 use args::{Cli, Command};
 use failure::Failure;
 
-/// Turns on attempt logging on stderr for `-v` (`payment=debug`) or `RUST_LOG` (`target=level,…`).
+/// Turns on attempt logging on stderr for `-v` (`payment::attempt=debug`) or `RUST_LOG` (`target=level,…`).
 /// Only what the engine logs reaches it: method, path, status, attempt, key, latency; never a
 /// header, a body or a query string, so no secret or card number.
 fn init_logging(verbose: bool) -> Result<(), String> {
     let spec = match std::env::var("RUST_LOG") {
         Ok(v) if !v.trim().is_empty() => v,
-        _ if verbose => "payment=debug".to_owned(),
+        _ if verbose => "payment::attempt=debug".to_owned(),
         _ => return Ok(()),
     };
     let filter: tracing_subscriber::filter::Targets =
         spec.parse().map_err(|e| format!("RUST_LOG {spec:?} is not a list of target=level: {e}"))?;
     let subscriber = tracing_subscriber::fmt()
         .with_writer(std::io::stderr)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
         .with_ansi(false)
         .with_target(false)
         .without_time()

@@ -4,10 +4,10 @@
 use async_trait::async_trait;
 use payment_core::{ChargeRecord, Error, ListCharges, Page, PageCursor, Paginate, Result, Timestamp};
 
+use crate::CAPABILITIES;
 use crate::client::WorldpayClient;
 use crate::mapping::{self, ChargeKey};
 use crate::wire::PaymentSummary;
-use crate::CAPABILITIES;
 
 /// One walk over `GET /paymentQueries/payments`.
 pub struct ChargePages {
