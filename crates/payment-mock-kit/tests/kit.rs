@@ -199,3 +199,27 @@ async fn shutdown_stops_accepting() {
     server.shutdown().await;
     assert!(tokio::net::TcpStream::connect(addr).await.is_err());
 }
+
+#[tokio::test]
+async fn a_body_that_cannot_be_read_is_400_and_one_over_the_limit_413() {
+    let (server, things) = start().await;
+    let bad_chunk = b"POST /v1/things HTTP/1.1\r\nhost: x\r\ntransfer-encoding: chunked\r\nconnection: close\r\n\r\nZZ\r\nabc\r\n0\r\n\r\n";
+    let seen = raw(&server, bad_chunk).await;
+    assert!(seen.starts_with(b"HTTP/1.1 400"), "bad chunked framing: {:?}", String::from_utf8_lossy(&seen));
+    // Announces 100 bytes, sends 3, then stops writing.
+    let mut s = tokio::net::TcpStream::connect(server.addr()).await.unwrap();
+    s.write_all(b"POST /v1/things HTTP/1.1\r\nhost: x\r\ncontent-length: 100\r\n\r\na=1").await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut truncated = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut truncated)).await;
+    assert!(truncated.starts_with(b"HTTP/1.1 400"), "truncated body: {:?}", String::from_utf8_lossy(&truncated));
+    let big = format!(
+        "POST /v1/things HTTP/1.1\r\nhost: x\r\ncontent-length: 2000\r\nconnection: close\r\n\r\n{}",
+        "a".repeat(2000)
+    );
+    assert!(raw(&server, big.as_bytes()).await.starts_with(b"HTTP/1.1 413"));
+    assert_eq!(things.made.lock().unwrap().len(), 0, "nothing was made from a broken body");
+    let statuses: Vec<_> = server.control().requests().iter().map(|r| r.status).collect();
+    assert_eq!(statuses, [Some(400), Some(400), Some(413)]);
+    assert!(raw(&server, CREATE).await.starts_with(b"HTTP/1.1 200"), "still serving");
+}

@@ -1,0 +1,106 @@
+//! Every compiled-in mock fed arbitrary request bytes and arbitrary bodies on its real routes: it
+//! answers each with an error of its own (never a 5xx it did not choose, never a panic), and it
+//! keeps serving.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::sync::LazyLock;
+use std::time::Duration;
+
+use payment::mocks::{self, MockHandle, MockOptions, SigningKeys};
+use proptest::prelude::*;
+
+struct Mocks {
+    handles: Vec<(&'static str, Vec<&'static str>, MockHandle)>,
+    _runtime: tokio::runtime::Runtime,
+}
+
+/// One mock per provider for the whole run (cases share them: a mock must survive all of them).
+static MOCKS: LazyLock<Mocks> = LazyLock::new(|| {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+    let keys = SigningKeys::generate().unwrap();
+    let handles = runtime.block_on(async {
+        let mut out = Vec::new();
+        for (driver, mock) in mocks::drivers() {
+            let options = MockOptions { signing_keys: Some(keys.clone()), ..MockOptions::default() };
+            let handle = (mock.start)(options).await.unwrap();
+            let o = mock.operations;
+            let paths = [o.create_charge, o.capture_charge, o.cancel_charge, o.create_refund].concat();
+            out.push((driver.name, paths, handle));
+        }
+        out
+    });
+    assert!(handles.len() >= 3, "every provider with a mock is fed");
+    Mocks { handles, _runtime: runtime }
+});
+
+/// Writes `bytes` (then ends the stream when `end`, so a server waiting for more learns there is
+/// none), and reads what comes back until the server closes or goes quiet.
+fn exchange(handle: &MockHandle, bytes: &[u8], end: bool) -> Vec<u8> {
+    let mut s = TcpStream::connect(handle.server.addr()).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(3))).unwrap();
+    let _ = s.write_all(bytes);
+    if end {
+        let _ = s.shutdown(std::net::Shutdown::Write);
+    }
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    out
+}
+
+fn status(answer: &[u8]) -> Option<u16> {
+    let text = std::str::from_utf8(answer.get(..12)?).ok()?;
+    text.strip_prefix("HTTP/1.1 ")?.parse().ok()
+}
+
+fn still_serving(handle: &MockHandle) -> bool {
+    let answer = exchange(handle, b"GET /__mock__/stats HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n", false);
+    status(&answer) == Some(200)
+}
+
+fn concrete(pattern: &str, segment: &str) -> String {
+    pattern.split('/').map(|p| if p == "*" { segment } else { p }).collect::<Vec<_>>().join("/")
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn arbitrary_bytes_get_an_error_or_a_closed_connection(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
+        for (name, _, handle) in &MOCKS.handles {
+            let answer = exchange(handle, &bytes, true);
+            if let Some(s) = status(&answer) {
+                prop_assert!((400..500).contains(&s), "{name} answered {s} to garbage");
+            }
+            prop_assert!(still_serving(handle), "{name} stopped serving");
+        }
+    }
+
+    #[test]
+    fn arbitrary_bodies_on_real_routes_are_refused_in_the_providers_shape(
+        body in proptest::collection::vec(any::<u8>(), 0..512),
+        json in "\\{(\"[a-z_\\[\\]]{1,12}\":(\"[ -~]{0,16}\"|-?[0-9]{1,22}|true|null|\\[\\]),?){0,6}\\}",
+        segment in "[A-Za-z0-9_.%-]{1,40}",
+        form in prop::bool::ANY,
+    ) {
+        for (name, paths, handle) in &MOCKS.handles {
+            for pattern in paths {
+                let path = concrete(pattern, &segment);
+                for payload in [&body[..], json.as_bytes()] {
+                    let content_type = if form { "application/x-www-form-urlencoded" } else { "application/json" };
+                    let mut request = format!(
+                        "POST {path} HTTP/1.1\r\nhost: x\r\nauthorization: Bearer sk_test_fuzz\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                        payload.len()
+                    )
+                    .into_bytes();
+                    request.extend_from_slice(payload);
+                    let answer = exchange(handle, &request, false);
+                    let s = status(&answer);
+                    prop_assert!(s.is_some(), "{name} {path}: no answer");
+                    prop_assert!(s.is_some_and(|s| s < 500), "{name} {path} answered {s:?}: {}", String::from_utf8_lossy(&answer));
+                }
+            }
+            prop_assert!(still_serving(handle), "{name} stopped serving");
+        }
+    }
+}
