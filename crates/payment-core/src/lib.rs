@@ -19,6 +19,7 @@ pub mod provider;
 pub mod refund;
 pub mod registry;
 pub mod retry;
+pub mod serde_adapters;
 pub mod source;
 pub mod time;
 pub mod transport;
