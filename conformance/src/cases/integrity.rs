@@ -1,4 +1,4 @@
-//! Integrity: what the provider says it did is checked against what was asked (DESIGN §3.1): an
+//! Integrity: what the provider says it did is checked against what was asked (docs/architecture.md §3): an
 //! answer with another amount or currency is an `Integrity` error, never silently accepted.
 
 use payment_core::{ErrorKind, RequestOptions};

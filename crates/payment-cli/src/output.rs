@@ -1,4 +1,4 @@
-//! Printing records: JSON (DESIGN §3.4 shape) or a readable table.
+//! Printing records: the records' stable JSON or a readable table.
 
 use payment::{ChargeRecord, RefundRecord};
 

@@ -20,7 +20,7 @@ use crate::idempotency::{IdempotencyKey, IdempotencySupport};
 use crate::retry::{AttemptFailure, ExponentialBackoff, RetryPolicy, TransportFailure};
 use crate::time::show_duration;
 
-/// Sends provider calls with the idempotency and retry rules of DESIGN §3.5. Cheap to clone.
+/// Sends provider calls with the idempotency and retry rules of docs/architecture.md §4. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
     inner: Arc<EngineInner>,

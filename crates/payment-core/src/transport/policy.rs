@@ -27,7 +27,7 @@ struct Verdict {
 }
 
 impl EnginePolicy {
-    /// Applies the idempotency rules (DESIGN §3.5) to one result; `None` means the result is final.
+    /// Applies the idempotency rules (docs/architecture.md §4) to one result; `None` means the result is final.
     fn judge(attempt: &Attempt, result: &Result<AttemptReply, AttemptError>) -> Option<Verdict> {
         let call = &attempt.call;
         let mut st = attempt.state();
