@@ -244,3 +244,44 @@ fn a_signing_mock_writes_the_keys_a_client_needs() {
     assert_eq!(charge["next_action"]["kind"], "channel_credential");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn providers_speak_in_words_and_list_their_settings() {
+    let out = payment(&["providers"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success());
+    assert!(text.contains("create charge: replayed by idempotency key"), "{text}");
+    assert!(text.contains("create refund: never repeated after a lost answer"), "{text}");
+    assert!(text.contains("duplicate refused, found again by"), "{text}");
+    assert!(!text.contains("RejectDuplicate") && !text.contains("Replay {") && !text.contains("kind:"), "{text}");
+    assert!(text.contains("settings: mode, base_url, timeout, secret_key"), "{text}");
+    let json = payment(&["--json", "providers"]);
+    let first: serde_json::Value =
+        serde_json::from_str(String::from_utf8_lossy(&json.stdout).lines().next().unwrap()).unwrap();
+    assert!(first["settings"].is_array());
+}
+
+#[test]
+fn a_partial_refund_takes_its_currency_from_the_flag_or_the_provider() {
+    let mock = Mock::start(&[]);
+    let base = ["--provider", "payjp", "--base-url", mock.url.as_str(), "--json"];
+    let create = payment(
+        &[
+            &base[..],
+            &["charge", "create", "--amount", "1000", "--currency", "JPY", "--card", "4242424242424242,12/2035,123"],
+        ]
+        .concat(),
+    );
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let id = json(&create)["id"].as_str().unwrap().to_owned();
+    let flagged = payment(&[&base[..], &["refund", "create", &id, "--amount", "100", "--currency", "JPY"]].concat());
+    assert!(flagged.status.success(), "{}", String::from_utf8_lossy(&flagged.stderr));
+    assert_eq!(json(&flagged)["amount"], serde_json::json!({"minor": 100, "currency": "JPY"}));
+    // PAY.JP takes one currency: no flag, no read needed.
+    let implied = payment(&[&base[..], &["refund", "create", &id, "--amount", "100"]].concat());
+    assert!(implied.status.success(), "{}", String::from_utf8_lossy(&implied.stderr));
+    let wrong = payment(&[&base[..], &["refund", "create", &id, "--amount", "100", "--currency", "USD"]].concat());
+    assert_eq!(wrong.status.code(), Some(1), "PAY.JP refuses USD before any I/O");
+    let no_amount = payment(&[&base[..], &["refund", "create", &id, "--currency", "JPY"]].concat());
+    assert_eq!(no_amount.status.code(), Some(2), "--currency needs --amount");
+}

@@ -360,3 +360,67 @@ async fn user_layers_wrap_every_attempt() {
     assert_eq!(reply.status(), 200);
     assert!(server.seen().iter().all(|s| s.extra.as_deref() == Some("from-user-layer")));
 }
+
+/// Answers 503 to the first `failures` requests of each path, then 200.
+#[cfg(feature = "backoff")]
+async fn per_path_server(failures: usize) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let counts: Arc<Mutex<std::collections::HashMap<String, usize>>> = Arc::default();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut stream, _)) = listener.accept().await else { return };
+            let counts = counts.clone();
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let Ok(n) = stream.read(&mut buf).await else { return };
+                let head = String::from_utf8_lossy(&buf[..n]).to_string();
+                let path = head.split(' ').nth(1).unwrap_or("").to_owned();
+                let seen = {
+                    let mut c = counts.lock().unwrap();
+                    let n = c.entry(path).or_default();
+                    *n += 1;
+                    *n
+                };
+                let status = if seen <= failures { "503 X" } else { "200 OK" };
+                let out = format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{{}}");
+                let _ = stream.write_all(out.as_bytes()).await;
+            });
+        }
+    });
+    url
+}
+
+#[cfg(feature = "backoff")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_concurrent_calls_each_follow_their_own_backoff_schedule() {
+    let url = per_path_server(3).await;
+    let schedule = || backoff::ExponentialBackoff {
+        initial_interval: Duration::from_millis(100),
+        current_interval: Duration::from_millis(100),
+        randomization_factor: 0.0,
+        multiplier: 2.0,
+        max_interval: Duration::from_secs(10),
+        max_elapsed_time: None,
+        ..backoff::ExponentialBackoff::default()
+    };
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let engine = EngineBuilder::new("scripted")
+        .retry_policy(payment_core::retry::BackoffPolicy::new(schedule, 10))
+        .sleeper(sleeper.clone())
+        .build()
+        .unwrap();
+    let call = |path: &'static str| {
+        let uri = format!("{url}{path}");
+        Call::new("create_charge", IdempotencySupport::Replay, move || {
+            Ok(http::Request::post(&uri).header("idempotency-key", path).body(Bytes::new()).unwrap())
+        })
+    };
+    let (a, b) = tokio::join!(engine.execute(call("/a")), engine.execute(call("/b")));
+    assert_eq!((a.unwrap().status(), b.unwrap().status()), (200, 200));
+    let mut delays = sleeper.delays();
+    delays.sort();
+    let ms = |n| Duration::from_millis(n);
+    // One shared schedule would have advanced to 800 ms and beyond; each call started at 100 ms.
+    assert_eq!(delays, [ms(100), ms(100), ms(200), ms(200), ms(400), ms(400)]);
+}
