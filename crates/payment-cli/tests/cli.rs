@@ -1,43 +1,10 @@
 //! The `payment` binary end to end: `payment mock` in one process, `payment … charge …` in others.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Output, Stdio};
+mod support;
 
-const BIN: &str = env!("CARGO_BIN_EXE_payment");
+use std::process::{Command, Output};
 
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Mock {
-    fn start(extra: &[&str]) -> Mock {
-        Mock::start_provider("payjp", extra)
-    }
-
-    fn start_provider(provider: &str, extra: &[&str]) -> Mock {
-        let mut child = Command::new(BIN)
-            .args(["--provider", provider, "mock", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let (name, url) = line.trim().split_once(' ').expect("NAME URL");
-        assert_eq!(name, provider);
-        assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-        Mock { child, url: url.to_owned() }
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
+use support::{BIN, Mock};
 
 fn payment(args: &[&str]) -> Output {
     Command::new(BIN)

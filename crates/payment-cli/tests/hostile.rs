@@ -2,41 +2,16 @@
 //! secrets, `Retry-After` in JSON errors, unreadable success answers as outcome unknown, and the
 //! user's deadline.
 
-use std::io::{BufRead, BufReader, Read, Write};
+mod support;
+
+use std::io::{Read, Write};
 use std::net::TcpListener;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 use std::time::{Duration, Instant};
 
-const BIN: &str = env!("CARGO_BIN_EXE_payment");
+use support::{BIN, Mock};
+
 const SECRET: &str = "sk_test_SeCrEtKeyNeverPrinted42";
-
-struct Mock {
-    child: Child,
-    url: String,
-}
-
-impl Mock {
-    fn start(extra: &[&str]) -> Mock {
-        let mut child = Command::new(BIN)
-            .args(["--provider", "payjp", "mock", "--addr", "127.0.0.1:0"])
-            .args(extra)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().split_once(' ').expect("NAME URL").1.to_owned();
-        Mock { child, url }
-    }
-}
-
-impl Drop for Mock {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// A server that answers every request with `answer` (or never, when `None`), on its own thread.
 fn scripted(answer: Option<&'static str>) -> String {
