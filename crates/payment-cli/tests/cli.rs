@@ -155,7 +155,7 @@ fn demo_runs_every_compiled_in_provider() {
     let out = Command::new(BIN).arg("demo").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let text = String::from_utf8_lossy(&out.stdout);
-    for provider in ["memory", "payjp", "pingpp", "worldpay"] {
+    for provider in ["memory", "payjp", "pingpp", "justap", "worldpay"] {
         assert!(text.lines().any(|l| l.starts_with(provider) && l.contains("total") && l.contains("ok")), "{text}");
     }
 }

@@ -138,14 +138,21 @@ fn is_over_limit(e: &axum::Error) -> bool {
     false
 }
 
-/// Adds [`EXTRA_FIELD`] to a JSON object answer and to each object in its `data` list.
+/// Adds [`EXTRA_FIELD`] to a JSON object answer, to each object in its `data` list, and inside a `data` object.
 async fn with_extra_fields(response: Response, limit: usize) -> Response {
     rewrite_json(response, limit, |value| {
         let serde_json::Value::Object(map) = value else { return false };
-        if let Some(serde_json::Value::Array(items)) = map.get_mut("data") {
-            for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
-                item.insert(EXTRA_FIELD.into(), extra_value());
+        match map.get_mut("data") {
+            Some(serde_json::Value::Array(items)) => {
+                for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                    item.insert(EXTRA_FIELD.into(), extra_value());
+                }
             }
+            // A wrapper (`{"object": "Charge", "data": {…}}`) gets one inside too.
+            Some(serde_json::Value::Object(inner)) => {
+                inner.insert(EXTRA_FIELD.into(), extra_value());
+            }
+            _ => {}
         }
         map.insert(EXTRA_FIELD.into(), extra_value());
         true

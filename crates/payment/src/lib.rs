@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod memory;
+#[cfg(feature = "justap")]
+pub use payment_justap as justap;
 #[cfg(feature = "payjp")]
 pub use payment_payjp as payjp;
 #[cfg(feature = "pingpp")]
@@ -18,7 +20,7 @@ pub use payment_core::*;
 pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
     KnownProvider { name: "payjp", feature: "payjp" },
     KnownProvider { name: "pingpp", feature: "pingpp" },
-    KnownProvider { name: "justap", feature: "" },
+    KnownProvider { name: "justap", feature: "justap" },
     KnownProvider { name: "worldpay", feature: "worldpay" },
     KnownProvider { name: "google-standard-payments", feature: "" },
     KnownProvider { name: "memory", feature: "(always compiled in)" },
@@ -33,6 +35,8 @@ pub fn drivers() -> Vec<&'static ProviderDriver> {
         &payment_payjp::DRIVER,
         #[cfg(feature = "pingpp")]
         &payment_pingpp::DRIVER,
+        #[cfg(feature = "justap")]
+        &payment_justap::DRIVER,
         #[cfg(feature = "worldpay")]
         &payment_worldpay::DRIVER,
     ]
@@ -92,7 +96,7 @@ mod tests {
         let e = connect(&Config::for_provider(ProviderSettings::new("stripe"))).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains("unknown provider `stripe`") && e.message().contains("memory"), "{e}");
-        let e = registry().get("justap").unwrap_err();
+        let e = registry().get("google-standard-payments").unwrap_err();
         assert!(e.message().contains("not implemented in this version"), "{e}");
         let e = registry().get("zzz").unwrap_err();
         assert!(e.message().contains("compiled in: memory"), "{e}");

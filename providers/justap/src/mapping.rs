@@ -1,0 +1,246 @@
+//! Justap wire objects <-> neutral records (yuan <-> fen exactly), and grpc-gateway errors -> `ErrorKind`.
+
+use std::collections::BTreeMap;
+
+use payment_core::serde_adapters::DecimalNumber;
+use payment_core::{
+    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, RefundId,
+    RefundRecord, RefundStatus, Result, Timestamp,
+};
+
+use crate::NAME;
+use crate::wire::{ApiError, Charge, ChargeList, Refund, RefundList, Wrapped};
+
+/// The yuan of a neutral amount; only CNY can be represented (fen are exact two-decimal yuan).
+pub fn yuan(amount: Money) -> Result<DecimalNumber> {
+    amount.minor_in(Currency::CNY).map_err(Error::from)?;
+    Ok(DecimalNumber::from_money(amount))
+}
+
+/// An amount Justap echoed: yuan in `currency` (absent means CNY, Justap's default); another
+/// currency, or more decimals than fen, is an `Integrity` error.
+pub fn echoed(amount: &DecimalNumber, currency: Option<&str>) -> Result<Money> {
+    let currency = currency.filter(|c| !c.is_empty()).unwrap_or("CNY");
+    let money = amount
+        .to_money(Currency::CNY)
+        .map_err(|e| Error::new(K::Integrity, format!("Justap answered the amount {amount}, not whole fen: {e}")))?;
+    Money::echoed(currency, money.minor, Currency::CNY)
+}
+
+fn time(text: Option<&str>) -> Option<Timestamp> {
+    text.filter(|t| !t.is_empty()).and_then(|t| Timestamp::parse_rfc3339(t).ok())
+}
+
+fn strings(metadata: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
+    metadata.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect()
+}
+
+/// Where a Justap charge is, in neutral terms (`now` decides whether an unpaid charge has lapsed).
+pub fn status(c: &Charge, now: Timestamp) -> ChargeStatus {
+    let lapsed = c.expired_ts.is_some_and(|t| t <= now.unix())
+        || time(c.time_expire.as_deref()).is_some_and(|t| t.unix() <= now.unix());
+    if c.paid {
+        ChargeStatus::Succeeded
+    } else if c.failure_code.as_deref().is_some_and(|f| !f.is_empty()) {
+        ChargeStatus::Failed
+    } else if c.reversed || c.closed || lapsed {
+        ChargeStatus::Canceled
+    } else {
+        ChargeStatus::RequiresAction
+    }
+}
+
+/// A neutral record from a Justap charge; `raw` is the JSON it came from.
+pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
+    let amount = echoed(&c.amount, c.currency.as_deref())?;
+    let refunded = match &c.amount_refund {
+        Some(r) => echoed(r, c.currency.as_deref())?,
+        None => Money::zero(Currency::CNY),
+    };
+    let status = status(c, Timestamp::now());
+    let created = time(c.created_at.as_deref()).unwrap_or_else(Timestamp::now);
+    Ok(ChargeRecord {
+        provider: NAME.to_owned(),
+        id: ChargeId::new(c.charge_id.clone()),
+        status,
+        amount,
+        amount_captured: if c.paid { amount } else { Money::zero(Currency::CNY) },
+        amount_refunded: refunded,
+        reference: Some(c.merchant_trade_id.clone()).filter(|r| !r.is_empty()),
+        description: c.description.clone().filter(|d| !d.is_empty()),
+        metadata: strings(&c.metadata),
+        created,
+        next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
+            kind: "channel_credential".into(),
+            data: serde_json::json!({"channel": c.channel, "credential": c.credential}),
+        }),
+        failure: c
+            .failure_code
+            .as_ref()
+            .filter(|f| !f.is_empty())
+            .map(|code| ChargeFailure { code: code.clone(), message: c.failure_msg.clone().unwrap_or_default() }),
+        raw,
+    })
+}
+
+/// A neutral record from a Justap refund.
+pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord> {
+    let status = match (r.status.as_deref(), r.is_success) {
+        (_, true) | (Some("succeeded" | "success" | "SUCCEEDED"), _) => RefundStatus::Succeeded,
+        (Some("failed" | "FAILED"), _) => RefundStatus::Failed,
+        _ if r.failure_code.as_deref().is_some_and(|f| !f.is_empty()) => RefundStatus::Failed,
+        (None | Some("" | "pending" | "PENDING" | "processing"), _) => RefundStatus::Pending,
+        (Some(other), _) => return Err(Error::new(K::Decode, format!("unknown Justap refund status {other:?}"))),
+    };
+    let created = time(r.created_at.as_deref()).or(r.created.map(Timestamp::from_unix)).unwrap_or_else(Timestamp::now);
+    Ok(RefundRecord {
+        provider: NAME.to_owned(),
+        id: RefundId::new(r.refund_id.clone()),
+        charge_id: ChargeId::new(r.charge_id.clone()),
+        status,
+        amount: echoed(&r.amount, None)?,
+        reason: r.description.clone().filter(|d| !d.is_empty()),
+        created,
+        raw,
+    })
+}
+
+fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
+    // Straight from the bytes: amounts are read by their decimal text, never through f64.
+    serde_json::from_slice(body).map_err(|e| Error::decode(what, e))
+}
+
+fn raw_data(body: &[u8]) -> serde_json::Value {
+    serde_json::from_slice::<serde_json::Value>(body)
+        .ok()
+        .and_then(|mut v| v.get_mut("data").map(|d| d.take()))
+        .unwrap_or_default()
+}
+
+fn raw_items(body: &[u8]) -> Vec<serde_json::Value> {
+    match raw_data(body) {
+        serde_json::Value::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// A charge from a `{"object":"Charge","data":…}` answer.
+pub fn charge_from_body(body: &[u8]) -> Result<ChargeRecord> {
+    let wire: Wrapped<Charge> = decode("a Justap charge", body)?;
+    charge_record(&wire.data, raw_data(body))
+}
+
+/// A refund from a `{"object":"Refund","data":…}` answer.
+pub fn refund_from_body(body: &[u8]) -> Result<RefundRecord> {
+    let wire: Wrapped<Refund> = decode("a Justap refund", body)?;
+    refund_record(&wire.data, raw_data(body))
+}
+
+/// A page of charges and whether more follow.
+pub fn charges_from_body(body: &[u8]) -> Result<(Vec<ChargeRecord>, bool)> {
+    let list: ChargeList = decode("a Justap charge list", body)?;
+    let mut raws = raw_items(body).into_iter();
+    let items = list.data.iter().map(|c| charge_record(c, raws.next().unwrap_or_default())).collect::<Result<_>>()?;
+    Ok((items, list.has_more))
+}
+
+/// A page of refunds and whether more follow.
+pub fn refunds_from_body(body: &[u8]) -> Result<(Vec<RefundRecord>, bool)> {
+    let list: RefundList = decode("a Justap refund list", body)?;
+    let mut raws = raw_items(body).into_iter();
+    let items = list.data.iter().map(|r| refund_record(r, raws.next().unwrap_or_default())).collect::<Result<_>>()?;
+    Ok((items, list.has_more))
+}
+
+/// The gRPC status codes, by number, with the kind each means here.
+#[rustfmt::skip]
+pub const GRPC_CODES: &[(i32, &str, K)] = &[
+    (1, "CANCELLED", K::ProviderUnavailable),
+    (2, "UNKNOWN", K::ProviderUnavailable),
+    (3, "INVALID_ARGUMENT", K::InvalidRequest),
+    (4, "DEADLINE_EXCEEDED", K::ProviderUnavailable),
+    (5, "NOT_FOUND", K::NotFound),
+    (6, "ALREADY_EXISTS", K::Conflict),
+    (7, "PERMISSION_DENIED", K::PermissionDenied),
+    (8, "RESOURCE_EXHAUSTED", K::RateLimited),
+    (9, "FAILED_PRECONDITION", K::Conflict),
+    (10, "ABORTED", K::Conflict),
+    (11, "OUT_OF_RANGE", K::InvalidRequest),
+    (12, "UNIMPLEMENTED", K::Unsupported),
+    (13, "INTERNAL", K::ProviderUnavailable),
+    (14, "UNAVAILABLE", K::ProviderUnavailable),
+    (15, "DATA_LOSS", K::ProviderUnavailable),
+    (16, "UNAUTHENTICATED", K::Authentication),
+];
+
+/// The message Justap sends when a merchant id is reused with other parameters.
+pub const PARAMETER_MISMATCH: &str = "IdempotentParameterMismatch";
+
+/// The kind for an HTTP status and gRPC code: the code first, then the status.
+pub fn error_kind(status: u16, code: Option<i32>, message: &str) -> K {
+    if message.contains(PARAMETER_MISMATCH) {
+        return K::IdempotencyConflict;
+    }
+    if let Some(row) = code.filter(|c| *c != 0).and_then(|c| GRPC_CODES.iter().find(|(n, _, _)| *n == c)) {
+        return row.2;
+    }
+    match status {
+        400 => K::InvalidRequest,
+        401 => K::Authentication,
+        403 => K::PermissionDenied,
+        404 => K::NotFound,
+        409 => K::Conflict,
+        429 => K::RateLimited,
+        500..=599 => K::ProviderUnavailable,
+        _ => K::InvalidRequest,
+    }
+}
+
+/// A neutral error from any Justap error answer.
+pub fn error(status: u16, body: &[u8]) -> Error {
+    match serde_json::from_slice::<ApiError>(body) {
+        Ok(api) if api.code != 0 || !api.message.is_empty() => {
+            let kind = error_kind(status, Some(api.code), &api.message);
+            let name = GRPC_CODES.iter().find(|(n, _, _)| *n == api.code).map(|r| r.1.to_owned());
+            Error::new(kind, api.message.clone())
+                .with_provider_code(name.unwrap_or_else(|| api.code.to_string()))
+                .with_provider_message(api.message.clone())
+                .with_source(api)
+        }
+        _ => Error::unreadable_body(error_kind(status, None, ""), status, body),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_and_statuses() {
+        assert_eq!(error_kind(400, Some(3), "bad"), K::InvalidRequest);
+        assert_eq!(error_kind(404, Some(5), "no"), K::NotFound);
+        assert_eq!(error_kind(409, Some(6), "merchant_trade_id exists"), K::Conflict);
+        assert_eq!(error_kind(409, Some(6), "IdempotentParameterMismatch: other amount"), K::IdempotencyConflict);
+        assert_eq!(error_kind(401, Some(16), "sig"), K::Authentication);
+        assert_eq!(error_kind(429, Some(8), "slow"), K::RateLimited);
+        assert_eq!(error_kind(503, None, ""), K::ProviderUnavailable);
+        let e = error(401, br#"{"code":16,"message":"signature mismatch","details":[]}"#);
+        assert_eq!(e.kind(), K::Authentication);
+        assert_eq!(e.provider_code(), Some("UNAUTHENTICATED"));
+        assert_eq!(e.provider_error::<ApiError>().unwrap().code, 16);
+        assert_eq!(error(502, b"<html>bad gateway</html>").kind(), K::ProviderUnavailable);
+    }
+
+    #[test]
+    fn yuan_is_exact_and_cny_only() {
+        assert_eq!(yuan(Money::new(1234, Currency::CNY)).unwrap().as_str(), "12.34");
+        assert_eq!(yuan(Money::new(1, Currency::CNY)).unwrap().as_str(), "0.01");
+        assert_eq!(yuan(Money::new(1, Currency::USD)).unwrap_err().kind(), K::InvalidRequest);
+        let exact = DecimalNumber::parse("0.10").unwrap();
+        assert_eq!(echoed(&exact, Some("CNY")).unwrap(), Money::new(10, Currency::CNY));
+        let fine = DecimalNumber::parse("12.345").unwrap();
+        assert_eq!(echoed(&fine, Some("CNY")).unwrap_err().kind(), K::Integrity);
+        assert_eq!(echoed(&exact, Some("USD")).unwrap_err().kind(), K::Integrity);
+        assert_eq!(echoed(&exact, None).unwrap().currency, Currency::CNY);
+    }
+}

@@ -1,0 +1,134 @@
+//! The stateful Justap mock (feature `mock`): the API key, RSA request signatures checked with the
+//! merchant's public key (timestamps within five minutes), both route families, `{object, data}`
+//! wrappers with yuan decimals and int64 strings, duplicate `merchant_trade_id`s refused, refunds
+//! deduplicated by `merchant_refund_id` (`IdempotentParameterMismatch` on other parameters), unpaid
+//! charges closed after their `ttl` on the mock clock, grpc-gateway errors, and every fault of the kit.
+
+mod reply;
+mod routes;
+mod state;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::response::{IntoResponse, Response};
+use futures::future::BoxFuture;
+use payment_core::ProviderSettings;
+use payment_core::crypto::RsaPublicKey;
+use payment_mock_kit::{
+    ControlError, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, OperationPaths,
+};
+
+use state::Account;
+pub use state::DEFAULT_TTL;
+
+/// The mock's shared state; also its hooks for the kit.
+#[derive(Clone)]
+pub struct JustapMock {
+    kit: Arc<MockKit>,
+    account: Arc<Mutex<Account>>,
+    merchant_public: Option<Arc<RsaPublicKey>>,
+}
+
+impl JustapMock {
+    /// A fresh mock (signatures not checked until a merchant key is registered) with ids from `seed`.
+    pub fn new(seed: u64) -> JustapMock {
+        JustapMock { kit: MockKit::new(seed), account: Arc::default(), merchant_public: None }
+    }
+
+    /// Registers the merchant's public key: from now on every request must be signed with its private half.
+    pub fn with_merchant_key(mut self, key: RsaPublicKey) -> JustapMock {
+        self.merchant_public = Some(Arc::new(key));
+        self
+    }
+
+    fn merchant_public_key(&self) -> Option<&RsaPublicKey> {
+        self.merchant_public.as_deref()
+    }
+
+    fn account(&self) -> MutexGuard<'_, Account> {
+        self.account.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn ids(&self) -> &IdGen {
+        &self.kit.ids
+    }
+
+    fn now(&self) -> i64 {
+        self.kit.clock.now().unix()
+    }
+
+    /// Serves the mock at `addr`.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
+        let router = routes::routes(self.clone());
+        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
+    }
+
+    /// Serves this mock as `options` say (address, faults).
+    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+        let router = routes::routes(self.clone());
+        payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
+    }
+}
+
+impl MockHooks for JustapMock {
+    fn provider(&self) -> &'static str {
+        crate::NAME
+    }
+
+    fn error_response(&self, status: u16, message: &str) -> Response {
+        reply::for_status(status, message).into_response()
+    }
+
+    fn complete_charge(&self, id: &str) -> Result<serde_json::Value, ControlError> {
+        self.account().pay(&self.kit.ids, id, self.now()).map_err(|m| ControlError::new(404, m))
+    }
+
+    fn stats(&self) -> MockStats {
+        let account = self.account();
+        MockStats {
+            charges: account.charges.len(),
+            refunds: account.refunds_applied,
+            captures: 0,
+            charges_by_reference: account.references(),
+        }
+    }
+}
+
+/// Justap's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
+pub static MOCK: MockDriver = MockDriver {
+    start: start_boxed,
+    operations: OperationPaths {
+        create_charge: &["/v1/charges"],
+        capture_charge: &[],
+        cancel_charge: &["/v1/charges/*/reverse"],
+        create_refund: &["/v1/refunds"],
+    },
+};
+
+fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
+    Box::pin(start(options))
+}
+
+/// Starts a Justap mock that checks request signatures with the options' (or fresh) keys; writes
+/// `justap_merchant_private.pem` and `justap_platform_public.pem` into the options' `keys_dir`.
+/// Any `sk_test_…` or `TEST_…` key is accepted; an `sk_live_…` key is refused.
+pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
+    let keys = options.signing_keys()?;
+    let mock = JustapMock::new(options.seed()).with_merchant_key(keys.merchant_public()?);
+    let key_files = match &options.keys_dir {
+        Some(dir) => keys.write(dir, crate::NAME)?,
+        None => Vec::new(),
+    };
+    let server = mock.serve_with(&options).await?;
+    let client = |api_key: &str| -> payment_core::Result<ProviderSettings> {
+        Ok(ProviderSettings::new(crate::NAME)
+            .with("api_key", api_key)
+            .with("app_id", "app_mock_0001")
+            .with("private_key", keys.merchant_private_pem()?)
+            .with("platform_public_key", keys.platform_public_pem()?))
+    };
+    Ok(MockHandle::new(server, client("sk_test_mock")?)
+        .with_bad_key(client("sk_live_wrong")?)
+        .with_key_files(key_files))
+}

@@ -1,0 +1,22 @@
+//! Justap objects exactly as the API sends them (grpc-gateway JSON: int64 as strings, amounts as
+//! decimal yuan numbers, `{object, data}` wrappers); nothing neutral here.
+
+mod charge;
+mod error;
+mod refund;
+
+pub use charge::{Charge, ChargeList, NewCharge, Reverse};
+pub use error::ApiError;
+pub use refund::{NewRefund, Refund, RefundList};
+
+use serde::{Deserialize, Serialize};
+
+/// `{"object": "Charge", "data": {…}}` and the other single-object answers.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Wrapped<T> {
+    /// `Charge`, `Refund`.
+    #[serde(default)]
+    pub object: String,
+    /// The object.
+    pub data: T,
+}
