@@ -232,6 +232,30 @@ mod cost {
         });
     }
 
+    /// One Justap request signature: MD5 body hash, a fresh 32-character nonce, RSA-2048 PKCS#1
+    /// v1.5 SHA-256 over hash + nonce.
+    #[divan::bench]
+    fn justap_sign_request(b: Bencher) {
+        let key = payment::crypto::RsaPrivateKey::generate().expect("key");
+        let body =
+            br#"{"app_id":"app_1","merchant_trade_id":"o1","amount":12.34,"currency":"CNY","channel":"AlipayQR"}"#;
+        b.bench(|| {
+            let nonce = payment::justap::signing::nonce().expect("nonce");
+            payment::justap::signing::sign(&key, divan::black_box(body), "1700000000", &nonce).expect("sign")
+        });
+    }
+
+    /// Verifying a Justap signature (what the mock does for every request).
+    #[divan::bench]
+    fn justap_verify_signature(b: Bencher) {
+        let key = payment::crypto::RsaPrivateKey::generate().expect("key");
+        let public = key.public_key().expect("public");
+        let signed = payment::justap::signing::sign(&key, b"{}", "1700000000", "abc").expect("sign");
+        b.bench(|| {
+            payment::justap::signing::verify(&public, &signed.body_hash, "abc", divan::black_box(&signed.signature))
+        });
+    }
+
     /// Parsing a charge body into JSON, what a hand-written client does.
     #[divan::bench]
     fn decode_json_value(b: Bencher) {

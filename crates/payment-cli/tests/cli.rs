@@ -252,3 +252,69 @@ fn a_partial_refund_takes_its_currency_from_the_flag_or_the_provider() {
     let no_amount = payment(&[&base[..], &["refund", "create", &id, "--currency", "JPY"]].concat());
     assert_eq!(no_amount.status.code(), Some(2), "--currency needs --amount");
 }
+
+#[test]
+fn justap_from_the_shell_signs_with_the_written_key_and_replays_a_refund_by_key() {
+    let dir = std::env::temp_dir().join(format!("payment-cli-justap-{}", std::process::id()));
+    let mock = Mock::start_provider("justap", &["--keys-dir", dir.to_str().unwrap()]);
+    let private = dir.join("justap_merchant_private.pem");
+    assert!(dir.join("justap_platform_public.pem").exists());
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--provider", "justap", "--base-url", &mock.url, "--json"])
+            .args(args)
+            .env("PAYMENT_JUSTAP_API_KEY", "sk_test_cli")
+            .env("PAYMENT_JUSTAP_APP_ID", "app_cli")
+            .env("PAYMENT_JUSTAP_PRIVATE_KEY_PATH", &private)
+            .env_remove("PAYMENT_PROVIDER")
+            .output()
+            .unwrap()
+    };
+    let create = run(&[
+        "charge",
+        "create",
+        "--amount",
+        "1234",
+        "--currency",
+        "CNY",
+        "--channel",
+        "AlipayQR",
+        "--payer-ip",
+        "203.0.113.7",
+        "--reference",
+        "cli0001",
+    ]);
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let charge = json(&create);
+    assert_eq!(charge["amount"], serde_json::json!({"minor": 1234, "currency": "CNY"}));
+    assert_eq!(charge["status"], "requires_action");
+    let id = charge["id"].as_str().unwrap().to_owned();
+    let unpaid = run(&["refund", "create", &id, "--amount", "100", "--idempotency-key", "refund-cli-1"]);
+    assert_eq!(unpaid.status.code(), Some(1), "an unpaid charge cannot be refunded");
+    let complete = post_empty(&format!("{}/__mock__/charges/{id}/complete", mock.url));
+    assert!(complete.starts_with("HTTP/1.1 200"), "{complete}");
+    let first = run(&["refund", "create", &id, "--amount", "100", "--idempotency-key", "refund-cli-2"]);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    let again = run(&["refund", "create", &id, "--amount", "100", "--idempotency-key", "refund-cli-2"]);
+    assert!(again.status.success(), "re-running with the same key exits 0: {}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(json(&first)["id"], json(&again)["id"], "the same refund");
+    let other = run(&["refund", "create", &id, "--amount", "200", "--idempotency-key", "refund-cli-2"]);
+    assert_eq!(other.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_slice(&other.stderr).unwrap();
+    assert_eq!(err["error"]["kind"], "idempotency_conflict", "{err}");
+    let list = run(&["refund", "list", &id]);
+    assert_eq!(String::from_utf8_lossy(&list.stdout).lines().count(), 1, "Justap holds one refund");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A bare HTTP POST with an empty body (the control endpoints need no client library).
+fn post_empty(url: &str) -> String {
+    use std::io::{Read, Write};
+    let rest = url.strip_prefix("http://").unwrap();
+    let (host, path) = rest.split_once('/').unwrap();
+    let mut s = std::net::TcpStream::connect(host).unwrap();
+    write!(s, "POST /{path} HTTP/1.1\r\nhost: {host}\r\ncontent-length: 0\r\nconnection: close\r\n\r\n").unwrap();
+    let mut out = String::new();
+    let _ = s.read_to_string(&mut out);
+    out
+}

@@ -7,7 +7,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
-use payment_core::{Error, Result};
+use payment_core::{Error, ProviderSettings, Result};
+
+use crate::driver::MockOptions;
 
 /// A signing mock's two key pairs. Generation is slow (RSA-2048), so a test run may share one set.
 #[derive(Debug, Clone)]
@@ -19,6 +21,25 @@ pub struct SigningKeys {
 }
 
 impl SigningKeys {
+    /// The keys a signing mock starts with: the options' (or fresh ones), written to the options'
+    /// `keys_dir` for `provider`; returns them and the files written.
+    pub fn for_mock(options: &MockOptions, provider: &str) -> Result<(SigningKeys, Vec<PathBuf>)> {
+        let keys = options.signing_keys()?;
+        let files = match &options.keys_dir {
+            Some(dir) => keys.write(dir, provider)?,
+            None => Vec::new(),
+        };
+        Ok((keys, files))
+    }
+
+    /// `settings` with the keys a client of the mock needs, as the signing providers name them:
+    /// `private_key` (the merchant key, PEM) and `platform_public_key` (PEM).
+    pub fn client_settings(&self, settings: ProviderSettings) -> Result<ProviderSettings> {
+        Ok(settings
+            .with("private_key", self.merchant_private_pem()?)
+            .with("platform_public_key", self.platform_public_pem()?))
+    }
+
     /// Two fresh 2048-bit key pairs.
     pub fn generate() -> Result<SigningKeys> {
         Ok(SigningKeys {

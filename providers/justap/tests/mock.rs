@@ -176,3 +176,32 @@ async fn unpaid_charges_close_after_their_ttl_and_reverse_closes_them() {
     assert!(lapsed["data"]["closed_ts"].is_string());
     assert!(server.control().complete_charge(&b).is_err(), "a closed charge cannot be paid");
 }
+
+#[tokio::test]
+async fn a_lost_create_answer_is_recovered_by_merchant_trade_id_not_a_second_charge() {
+    use payment_core::transport::{EngineBuilder, RecordingSleeper};
+    use payment_core::{CreateCharge, Currency, Money, PaymentClient, PaymentSource, RequestOptions};
+    use payment_mock_kit::{FaultKind, FaultPlan, FaultRule};
+
+    let (server, key) = start().await;
+    let config = payment_justap::JustapConfig::new("sk_test_recover", "app_1", std::sync::Arc::new(key))
+        .and_then(|c| c.with_base_url(server.url()))
+        .unwrap();
+    let engine = EngineBuilder::new("justap").sleeper(std::sync::Arc::new(RecordingSleeper::default()));
+    let client =
+        PaymentClient::new(std::sync::Arc::new(payment_justap::JustapClient::with_engine(config, engine).unwrap()));
+    let control = server.control();
+    control
+        .set_faults(FaultPlan::new(vec![FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).times(1)]))
+        .unwrap();
+    let mut request = CreateCharge::new(Money::new(1234, Currency::CNY), PaymentSource::channel("WechatpayNative"))
+        .reference("lost0001");
+    request.payer_ip = Some("203.0.113.9".into());
+    let charge = client.create_charge(request, &RequestOptions::default()).await.unwrap();
+    assert_eq!(charge.amount, Money::new(1234, Currency::CNY));
+    assert_eq!(control.stats().charges, 1, "exactly one charge");
+    let paths: Vec<String> = control.requests().iter().map(|r| format!("{} {}", r.method, r.path)).collect();
+    assert_eq!(paths.len(), 2, "{paths:?}");
+    assert_eq!(paths[0], "POST /v1/charges");
+    assert!(paths[1].starts_with("GET /v1/charges/merchant_trade_id/lost0001?app_id=app_1"), "{paths:?}");
+}

@@ -16,7 +16,8 @@ use futures::future::BoxFuture;
 use payment_core::ProviderSettings;
 use payment_core::crypto::RsaPublicKey;
 use payment_mock_kit::{
-    ControlError, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, OperationPaths,
+    ControlError, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats,
+    OperationPaths, SigningKeys,
 };
 
 use state::Account;
@@ -114,19 +115,13 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 /// `justap_merchant_private.pem` and `justap_platform_public.pem` into the options' `keys_dir`.
 /// Any `sk_test_…` or `TEST_…` key is accepted; an `sk_live_…` key is refused.
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
-    let keys = options.signing_keys()?;
-    let mock = JustapMock::new(options.seed()).with_merchant_key(keys.merchant_public()?);
-    let key_files = match &options.keys_dir {
-        Some(dir) => keys.write(dir, crate::NAME)?,
-        None => Vec::new(),
-    };
-    let server = mock.serve_with(&options).await?;
-    let client = |api_key: &str| -> payment_core::Result<ProviderSettings> {
-        Ok(ProviderSettings::new(crate::NAME)
-            .with("api_key", api_key)
-            .with("app_id", "app_mock_0001")
-            .with("private_key", keys.merchant_private_pem()?)
-            .with("platform_public_key", keys.platform_public_pem()?))
+    let (keys, key_files) = SigningKeys::for_mock(&options, crate::NAME)?;
+    let server =
+        JustapMock::new(options.seed()).with_merchant_key(keys.merchant_public()?).serve_with(&options).await?;
+    let client = |api_key: &str| {
+        keys.client_settings(
+            ProviderSettings::new(crate::NAME).with("api_key", api_key).with("app_id", "app_mock_0001"),
+        )
     };
     Ok(MockHandle::new(server, client("sk_test_mock")?)
         .with_bad_key(client("sk_live_wrong")?)

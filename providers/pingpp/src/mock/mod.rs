@@ -19,7 +19,7 @@ use payment_core::ProviderSettings;
 use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
 use payment_mock_kit::{
     ControlError, IdAlphabet, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats,
-    OperationPaths,
+    OperationPaths, SigningKeys,
 };
 
 pub use channels::CHANNELS;
@@ -197,21 +197,15 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 /// `pingpp_merchant_private.pem` and `pingpp_platform_public.pem` into the options' `keys_dir`.
 /// Any `sk_test_…` key and `app_` id is accepted; an `sk_live_…` key is refused.
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
-    let keys = options.signing_keys()?;
+    let (keys, key_files) = SigningKeys::for_mock(&options, crate::NAME)?;
     let mock = PingppMock::new(options.seed())
         .with_merchant_key(keys.merchant_public()?)
         .with_platform_key(keys.platform.clone());
-    let key_files = match &options.keys_dir {
-        Some(dir) => keys.write(dir, crate::NAME)?,
-        None => Vec::new(),
-    };
     let server = mock.serve_with(&options).await?;
-    let client = |secret: &str| -> payment_core::Result<ProviderSettings> {
-        Ok(ProviderSettings::new(crate::NAME)
-            .with("secret_key", secret)
-            .with("app_id", "app_MockMockMock0001")
-            .with("private_key", keys.merchant_private_pem()?)
-            .with("platform_public_key", keys.platform_public_pem()?))
+    let client = |secret: &str| {
+        keys.client_settings(
+            ProviderSettings::new(crate::NAME).with("secret_key", secret).with("app_id", "app_MockMockMock0001"),
+        )
     };
     Ok(MockHandle::new(server, client("sk_test_mock")?)
         .with_bad_key(client("sk_live_wrong")?)
