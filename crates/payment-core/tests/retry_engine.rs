@@ -424,3 +424,19 @@ async fn two_concurrent_calls_each_follow_their_own_backoff_schedule() {
     // One shared schedule would have advanced to 800 ms and beyond; each call started at 100 ms.
     assert_eq!(delays, [ms(100), ms(100), ms(200), ms(200), ms(400), ms(400)]);
 }
+
+#[tokio::test]
+async fn a_rate_limit_that_outlasts_every_attempt_reports_its_retry_after() {
+    let limited = || Step::Respond { status: 429, headers: vec![("retry-after", "7".into())], body: "{}" };
+    let server = Script::start(vec![limited(), limited(), limited(), limited()]).await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let k = key();
+    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k)).key(k);
+    let reply = engine(sleeper.clone()).execute(call).await.unwrap();
+    assert_eq!((reply.status(), reply.attempts), (429, 4), "every attempt was rate limited");
+    assert_eq!(sleeper.delays(), vec![Duration::from_secs(7); 3]);
+    let e = reply.fail(payment_core::Error::new(ErrorKind::RateLimited, "slow down"));
+    assert_eq!(e.retry_after(), Some(Duration::from_secs(7)));
+    assert_eq!(e.to_json()["retry_after_ms"], 7000);
+    assert_eq!(e.provider(), "scripted");
+}
