@@ -4,14 +4,20 @@
 use payment_core::{ErrorKind, RequestOptions};
 use payment_mock_kit::{FaultKind, FaultPlan, FaultRule};
 
-use crate::case::{Case, mock};
+use crate::case::{Case, Profile, mock};
 use crate::check::{CaseResult, Failure};
 use crate::target::Target;
 use crate::{case, check};
 
 /// Cases of this group.
 pub fn cases() -> Vec<Case> {
-    vec![case!("integrity::altered_amount_is_refused", mock, altered_amount_is_refused)]
+    vec![case!("integrity::altered_amount_is_refused", needs_an_amount_to_check, altered_amount_is_refused)]
+}
+
+fn needs_an_amount_to_check(p: &Profile) -> Option<&'static str> {
+    let c = p.caps.charge;
+    mock(p).or((!(c.amounts_echoed || c.retrieve))
+        .then_some("the provider's answers carry no amount and it cannot read a charge back: nothing to check"))
 }
 
 /// With every answer's amount (or currency) changed by the mock, a new charge is refused as

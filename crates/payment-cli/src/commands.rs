@@ -65,7 +65,7 @@ fn options(key: &Option<String>) -> Result<RequestOptions, Failure> {
 }
 
 /// The currency of a partial amount: `--currency`, else the one currency the provider takes, else
-/// read from the charge (only providers that can read one back).
+/// what a self-describing charge id says, else read from the charge (where it can be read).
 async fn currency_of(client: &PaymentClient, id: &ChargeId, flag: Option<Currency>) -> Result<Currency, Failure> {
     if let Some(c) = flag {
         return Ok(c);
@@ -73,6 +73,9 @@ async fn currency_of(client: &PaymentClient, id: &ChargeId, flag: Option<Currenc
     let caps = client.capabilities();
     if let [only] = caps.currencies {
         return Ok(*only);
+    }
+    if let Some(c) = client.currency_of(id) {
+        return Ok(c);
     }
     if !caps.charge.retrieve {
         return Err(usage(format!(

@@ -155,7 +155,7 @@ fn demo_runs_every_compiled_in_provider() {
     let out = Command::new(BIN).arg("demo").output().unwrap();
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout));
     let text = String::from_utf8_lossy(&out.stdout);
-    for provider in ["memory", "payjp", "pingpp", "justap", "worldpay"] {
+    for provider in ["memory", "payjp", "pingpp", "justap", "worldpay", "google-standard-payments"] {
         assert!(text.lines().any(|l| l.starts_with(provider) && l.contains("total") && l.contains("ok")), "{text}");
     }
 }
@@ -317,4 +317,54 @@ fn post_empty(url: &str) -> String {
     let mut out = String::new();
     let _ = s.read_to_string(&mut out);
     out
+}
+
+#[test]
+fn google_standard_payments_from_the_shell_refunds_from_the_printed_id_alone() {
+    let dir = std::env::temp_dir().join(format!("payment-cli-gsp-{}", std::process::id()));
+    let mock = Mock::start_provider("google-standard-payments", &["--keys-dir", dir.to_str().unwrap()]);
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--provider", "google-standard-payments", "--base-url", &mock.url, "--json"])
+            .args(args)
+            .env("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PAYMENT_INTEGRATOR_ACCOUNT_ID", "MockProcessor_Account")
+            .env(
+                "PAYMENT_GOOGLE_STANDARD_PAYMENTS_PRIVATE_KEY_PATH",
+                dir.join("google-standard-payments_merchant_private.pem"),
+            )
+            .env(
+                "PAYMENT_GOOGLE_STANDARD_PAYMENTS_INTEGRATOR_PUBLIC_KEY_PATH",
+                dir.join("google-standard-payments_platform_public.pem"),
+            )
+            .env_remove("PAYMENT_PROVIDER")
+            .output()
+            .unwrap()
+    };
+    let create = run(&[
+        "charge",
+        "create",
+        "--amount",
+        "72800",
+        "--currency",
+        "INR",
+        "--source",
+        "ZXhhbXBsZQ",
+        "--idempotency-key",
+        "cli-capture-1",
+    ]);
+    assert!(create.status.success(), "{}", String::from_utf8_lossy(&create.stderr));
+    let charge = json(&create);
+    assert_eq!(charge["status"], "succeeded");
+    let id = charge["id"].as_str().unwrap().to_owned();
+    let refund = run(&["refund", "create", &id, "--amount", "100"]);
+    assert!(refund.status.success(), "the currency comes from the id: {}", String::from_utf8_lossy(&refund.stderr));
+    assert_eq!(json(&refund)["amount"], serde_json::json!({"minor": 100, "currency": "INR"}));
+    let get = run(&["charge", "get", &id]);
+    assert_eq!(get.status.code(), Some(1), "no retrieve: refused before any I/O");
+    let declined =
+        run(&["charge", "create", "--amount", "100", "--currency", "INR", "--source", "tok_insufficient_funds"]);
+    assert_eq!(declined.status.code(), Some(1));
+    let err: serde_json::Value = serde_json::from_slice(&declined.stderr).unwrap();
+    assert_eq!(err["error"]["decline_reason"], "insufficient_funds", "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -47,6 +47,9 @@ pub struct ChargeCapabilities {
     /// Reads report the exact captured and refunded amounts after partial operations (some
     /// providers report only the stage a payment reached).
     pub partial_amounts_on_read: bool,
+    /// A new charge's answer says the amount and currency the provider took (checked against the
+    /// request); some answers carry only an outcome.
+    pub amounts_echoed: bool,
 }
 
 /// Refund operations.

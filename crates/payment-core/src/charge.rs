@@ -234,4 +234,8 @@ pub trait Charge: Send + Sync {
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord>;
     /// Lists charges lazily, page by page.
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord>;
+    /// The currency of a charge when its id says it (self-describing ids), with no I/O.
+    fn currency_of(&self, _id: &ChargeId) -> Option<crate::money::Currency> {
+        None
+    }
 }

@@ -157,6 +157,12 @@ impl PaymentClient {
         self.provider.cancel_charge(id, options).await.map_err(self.stamp("cancel_charge"))
     }
 
+    /// The currency of a charge when its id says it (no I/O): what a partial refund needs when
+    /// the provider cannot read the charge back.
+    pub fn currency_of(&self, id: &ChargeId) -> Option<crate::money::Currency> {
+        self.provider.currency_of(id)
+    }
+
     /// Lists charges lazily.
     pub fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
         let caps = self.capabilities();

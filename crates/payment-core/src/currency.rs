@@ -53,6 +53,10 @@ impl Currency {
     pub const GBP: Currency = Currency::known(*b"GBP", 2);
     /// Bahraini dinar (exponent 3).
     pub const BHD: Currency = Currency::known(*b"BHD", 3);
+    /// Indian rupee (exponent 2).
+    pub const INR: Currency = Currency::known(*b"INR", 2);
+    /// Kuwaiti dinar (exponent 3).
+    pub const KWD: Currency = Currency::known(*b"KWD", 3);
     /// Chilean unidad de fomento (exponent 4).
     pub const CLF: Currency = Currency::known(*b"CLF", 4);
 

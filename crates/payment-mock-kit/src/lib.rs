@@ -26,6 +26,7 @@ pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
 pub use ids::{IdAlphabet, IdGen};
 pub use keys::SigningKeys;
 pub use kit::{ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
+pub use middleware::{ContentFault, ContentFaultApplied};
 pub use reply::Reply;
 pub use server::MockServer;
 pub use store::Store;

@@ -15,6 +15,16 @@ use crate::kit::{LoggedRequest, MockHooks, MockKit};
 #[derive(Debug, Clone, Copy)]
 pub struct Disconnect;
 
+/// Tells a handler whose answers are not plain JSON (encrypted ones) which content fault to apply
+/// itself before it seals the answer: `extra_fields` or `alter_amount`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ContentFault(pub FaultKind);
+
+/// Set on a response by a handler that applied the request's [`ContentFault`] itself; `true`
+/// when the answer changed. The kit then leaves the body alone.
+#[derive(Debug, Clone, Copy)]
+pub struct ContentFaultApplied(pub bool);
+
 /// The kit and the provider's hooks, as the middleware and control routes need them.
 #[derive(Clone)]
 pub struct MockContext {
@@ -68,6 +78,10 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         tokio::time::sleep(decision.delay).await;
         entry.fault = Some(format!("delay {}ms", decision.delay.as_millis()));
     }
+    let mut parts = parts;
+    if let Some(kind @ (FaultKind::ExtraFields | FaultKind::AlterAmount)) = &decision.action {
+        parts.extensions.insert(ContentFault(kind.clone()));
+    }
     let request = Request::from_parts(parts, Body::from(bytes));
     let response = match decision.action {
         None => next.run(request).await,
@@ -93,18 +107,31 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         }
         Some(FaultKind::ExtraFields) => {
             entry.fault = Some("extra_fields".into());
-            with_extra_fields(next.run(request).await, ctx.kit.body_limit()).await
+            let response = next.run(request).await;
+            match response.extensions().get::<ContentFaultApplied>() {
+                Some(_) => response,
+                None => with_extra_fields(response, ctx.kit.body_limit()).await,
+            }
         }
         Some(FaultKind::AlterAmount) => {
             let hooks = ctx.hooks.clone();
             let altered = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
             let flag = altered.clone();
-            let response = rewrite_json(next.run(request).await, ctx.kit.body_limit(), move |v| {
-                let changed = hooks.alter_amount(v);
-                flag.store(changed, std::sync::atomic::Ordering::Relaxed);
-                changed
-            })
-            .await;
+            let response = next.run(request).await;
+            let response = match response.extensions().get::<ContentFaultApplied>().copied() {
+                Some(ContentFaultApplied(changed)) => {
+                    altered.store(changed, std::sync::atomic::Ordering::Relaxed);
+                    response
+                }
+                None => {
+                    rewrite_json(response, ctx.kit.body_limit(), move |v| {
+                        let changed = hooks.alter_amount(v);
+                        flag.store(changed, std::sync::atomic::Ordering::Relaxed);
+                        changed
+                    })
+                    .await
+                }
+            };
             // Logged as a fault only when the answer really changed: a case can tell "nothing to alter".
             if altered.load(std::sync::atomic::Ordering::Relaxed) {
                 entry.fault = Some("alter_amount".into());
@@ -140,24 +167,26 @@ fn is_over_limit(e: &axum::Error) -> bool {
 
 /// Adds [`EXTRA_FIELD`] to a JSON object answer, to each object in its `data` list, and inside a `data` object.
 async fn with_extra_fields(response: Response, limit: usize) -> Response {
-    rewrite_json(response, limit, |value| {
-        let serde_json::Value::Object(map) = value else { return false };
-        match map.get_mut("data") {
-            Some(serde_json::Value::Array(items)) => {
-                for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
-                    item.insert(EXTRA_FIELD.into(), extra_value());
-                }
+    rewrite_json(response, limit, add_extra_fields).await
+}
+
+/// What the `extra_fields` fault does to an answer's JSON; `false` when it is not an object.
+pub fn add_extra_fields(value: &mut serde_json::Value) -> bool {
+    let serde_json::Value::Object(map) = value else { return false };
+    match map.get_mut("data") {
+        Some(serde_json::Value::Array(items)) => {
+            for item in items.iter_mut().filter_map(serde_json::Value::as_object_mut) {
+                item.insert(EXTRA_FIELD.into(), extra_value());
             }
-            // A wrapper (`{"object": "Charge", "data": {…}}`) gets one inside too.
-            Some(serde_json::Value::Object(inner)) => {
-                inner.insert(EXTRA_FIELD.into(), extra_value());
-            }
-            _ => {}
         }
-        map.insert(EXTRA_FIELD.into(), extra_value());
-        true
-    })
-    .await
+        // A wrapper (`{"object": "Charge", "data": {…}}`) gets one inside too.
+        Some(serde_json::Value::Object(inner)) => {
+            inner.insert(EXTRA_FIELD.into(), extra_value());
+        }
+        _ => {}
+    }
+    map.insert(EXTRA_FIELD.into(), extra_value());
+    true
 }
 
 /// Runs `change` over a JSON answer's body; other answers pass unchanged.

@@ -2,6 +2,8 @@
 #![forbid(unsafe_code)]
 
 pub mod memory;
+#[cfg(feature = "google-standard-payments")]
+pub use payment_google_standard_payments as google_standard_payments;
 #[cfg(feature = "justap")]
 pub use payment_justap as justap;
 #[cfg(feature = "payjp")]
@@ -22,7 +24,7 @@ pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
     KnownProvider { name: "pingpp", feature: "pingpp" },
     KnownProvider { name: "justap", feature: "justap" },
     KnownProvider { name: "worldpay", feature: "worldpay" },
-    KnownProvider { name: "google-standard-payments", feature: "" },
+    KnownProvider { name: "google-standard-payments", feature: "google-standard-payments" },
     KnownProvider { name: "memory", feature: "(always compiled in)" },
 ];
 
@@ -39,6 +41,8 @@ pub fn drivers() -> Vec<&'static ProviderDriver> {
         &payment_justap::DRIVER,
         #[cfg(feature = "worldpay")]
         &payment_worldpay::DRIVER,
+        #[cfg(feature = "google-standard-payments")]
+        &payment_google_standard_payments::DRIVER,
     ]
 }
 
@@ -96,8 +100,6 @@ mod tests {
         let e = connect(&Config::for_provider(ProviderSettings::new("stripe"))).await.unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Config);
         assert!(e.message().contains("unknown provider `stripe`") && e.message().contains("memory"), "{e}");
-        let e = registry().get("google-standard-payments").unwrap_err();
-        assert!(e.message().contains("not implemented in this version"), "{e}");
         let e = registry().get("zzz").unwrap_err();
         assert!(e.message().contains("compiled in: memory"), "{e}");
     }

@@ -20,6 +20,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: true,
         async_completion: true,
         partial_amounts_on_read: true,
+        amounts_echoed: true,
     },
     refund: RefundCapabilities {
         full: true,

@@ -23,6 +23,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: true,
         async_completion: false,
         partial_amounts_on_read: false,
+        amounts_echoed: false,
     },
     refund: RefundCapabilities {
         full: true,

@@ -460,6 +460,10 @@ impl Charge for WorldpayClient {
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
         ListPaginator::new(Arc::new(ChargePages::new(self.clone(), query)))
     }
+
+    fn currency_of(&self, id: &ChargeId) -> Option<payment_core::Currency> {
+        ChargeKey::from_id(id).and_then(|k| k.money()).ok().map(|m| m.currency)
+    }
 }
 
 #[async_trait]

@@ -31,6 +31,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: true,
         async_completion: false,
         partial_amounts_on_read: true,
+        amounts_echoed: true,
     },
     refund: RefundCapabilities {
         full: true,

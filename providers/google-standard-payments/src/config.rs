@@ -1,0 +1,245 @@
+//! `GspConfig`: the PIAID, the processor's host, and the two keys (ours and the processor's),
+//! parsed once and never printed.
+
+use std::fmt;
+use std::sync::Arc;
+
+use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
+use payment_core::{ConfigKey, Error, Mode, ProviderSettings, Result};
+
+use crate::NAME;
+use crate::signing::Envelope;
+
+/// The settings Google Standard Payments takes besides `mode`, `base_url` and `timeout`.
+pub const CONFIG_KEYS: &[ConfigKey] = &[
+    ConfigKey { name: "payment_integrator_account_id", doc: "the PIAID the processor knows us by", required: true },
+    ConfigKey {
+        name: "private_key_path",
+        doc: "our RSA key (PEM, PKCS#8 or PKCS#1): signs requests, decrypts replies",
+        required: true,
+    },
+    ConfigKey { name: "private_key", doc: "the same key as PEM text, instead of a file", required: false },
+    ConfigKey {
+        name: "integrator_public_key_path",
+        doc: "the processor's RSA public key (PEM): requests are encrypted to it, its signatures verified",
+        required: true,
+    },
+    ConfigKey { name: "integrator_public_key", doc: "the same key as PEM text, instead of a file", required: false },
+    ConfigKey { name: "key_id", doc: "the kid of our key, when the processor holds several", required: false },
+    ConfigKey {
+        name: "integrator_key_id",
+        doc: "the kid of the processor's key, when it has several",
+        required: false,
+    },
+    ConfigKey { name: "encoding", doc: "how bodies are protected: jose (JWS in JWE)", required: false },
+];
+
+/// The names of [`CONFIG_KEYS`].
+pub const KEYS: &[&str] = &[
+    "payment_integrator_account_id",
+    "private_key_path",
+    "private_key",
+    "integrator_public_key_path",
+    "integrator_public_key",
+    "key_id",
+    "integrator_key_id",
+    "encoding",
+];
+
+/// How to reach a processor.
+#[derive(Clone)]
+pub struct GspConfig {
+    /// The payment integrator account id.
+    pub piaid: String,
+    /// The processor's host; methods are `{base}/v1/capture`, `/v1/refund`, `/v1/echo`.
+    pub base_url: url::Url,
+    /// Live or the embedded mock.
+    pub mode: Mode,
+    /// Our key.
+    pub private_key: Arc<RsaPrivateKey>,
+    /// Its kid.
+    pub key_id: Option<String>,
+    /// The processor's key.
+    pub integrator_public_key: RsaPublicKey,
+    /// Its kid.
+    pub integrator_key_id: Option<String>,
+}
+
+fn valid_kid(kid: &str) -> bool {
+    !kid.is_empty() && kid.len() <= 128 && kid.bytes().all(|b| b.is_ascii_graphic())
+}
+
+impl GspConfig {
+    /// A config for a processor at `base_url`.
+    pub fn new(
+        piaid: &str,
+        base_url: &str,
+        private_key: Arc<RsaPrivateKey>,
+        integrator_public_key: RsaPublicKey,
+    ) -> Result<GspConfig> {
+        let config = GspConfig {
+            piaid: piaid.to_owned(),
+            base_url: ProviderSettings::new(NAME).with("base_url", base_url).base_url(base_url)?,
+            mode: Mode::Live,
+            private_key,
+            key_id: None,
+            integrator_public_key,
+            integrator_key_id: None,
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads `[google-standard-payments]` settings (`PAYMENT_GOOGLE_STANDARD_PAYMENTS_*`).
+    pub fn from_settings(settings: &ProviderSettings) -> Result<GspConfig> {
+        settings.check_keys(KEYS)?;
+        let mode = settings.mode()?;
+        match settings.get("encoding").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("jose") => {}
+            Some("pgp") => {
+                return Err(Error::config(format!(
+                    "{NAME} encoding \"pgp\" is not implemented in this version; use \"jose\" ({})",
+                    settings.describe_key("encoding")
+                )));
+            }
+            Some(other) => {
+                return Err(Error::config(format!(
+                    "{NAME} encoding {other:?} is not jose ({})",
+                    settings.describe_key("encoding")
+                )));
+            }
+        }
+        let named = |key: &'static str| {
+            move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)))
+        };
+        let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(format!("{NAME}: set private_key_path or private_key, not both")));
+            }
+            (Some(p), None) => RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?,
+            (None, Some(pem)) => RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?,
+            (None, None) => {
+                return Err(Error::config(format!(
+                    "{NAME} signs every request: set {}",
+                    settings.describe_key("private_key_path")
+                )));
+            }
+        };
+        let integrator = match (settings.get("integrator_public_key_path"), settings.get("integrator_public_key")) {
+            (Some(_), Some(_)) => {
+                return Err(Error::config(format!(
+                    "{NAME}: set integrator_public_key_path or integrator_public_key, not both"
+                )));
+            }
+            (Some(p), None) => RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("integrator_public_key_path"))?,
+            (None, Some(pem)) => RsaPublicKey::from_pem(pem).map_err(named("integrator_public_key"))?,
+            (None, None) => {
+                return Err(Error::config(format!(
+                    "{NAME} encrypts every request to the processor: set {}",
+                    settings.describe_key("integrator_public_key_path")
+                )));
+            }
+        };
+        let base = settings.require("base_url").map_err(|_| {
+            Error::config(format!(
+                "{NAME} has no default host (each processor hosts its own): set {}",
+                settings.describe_key("base_url")
+            ))
+        })?;
+        let config = GspConfig {
+            piaid: settings.require("payment_integrator_account_id")?.to_owned(),
+            base_url: settings.base_url(base)?,
+            mode,
+            private_key: Arc::new(private_key),
+            key_id: settings.get("key_id").map(str::to_owned),
+            integrator_public_key: integrator,
+            integrator_key_id: settings.get("integrator_key_id").map(str::to_owned),
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Reads `PAYMENT_GOOGLE_STANDARD_PAYMENTS_*` from the environment.
+    pub fn from_env() -> Result<GspConfig> {
+        GspConfig::from_settings(&payment_core::Config::from_env(&[NAME]).settings(NAME))
+    }
+
+    fn validate(&self) -> Result<()> {
+        if self.piaid.is_empty() || self.piaid.len() > 100 || !self.piaid.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::config(format!(
+                "{NAME} payment_integrator_account_id {:?} is not 1 to 100 visible characters",
+                self.piaid
+            )));
+        }
+        for kid in [&self.key_id, &self.integrator_key_id].into_iter().flatten() {
+            if !valid_kid(kid) {
+                return Err(Error::config(format!("{NAME} key id {kid:?} is not 1 to 128 visible characters")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The caller's envelope: signs with our key, encrypts to the processor's.
+    pub fn envelope(&self) -> Envelope {
+        Envelope::new(
+            self.private_key.clone(),
+            self.key_id.clone(),
+            self.integrator_public_key.clone(),
+            self.integrator_key_id.clone(),
+        )
+    }
+}
+
+impl fmt::Debug for GspConfig {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("GspConfig")
+            .field("piaid", &self.piaid)
+            .field("base_url", &self.base_url.as_str())
+            .field("mode", &self.mode)
+            .field("private_key", &self.private_key)
+            .field("key_id", &self.key_id)
+            .field("integrator_key_id", &self.integrator_key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_are_checked_and_keys_never_printed() {
+        let ours = RsaPrivateKey::generate().unwrap();
+        let theirs = RsaPrivateKey::generate().unwrap().public_key().unwrap();
+        let base = ProviderSettings::new(NAME)
+            .with("payment_integrator_account_id", "InvisiCashUSA_USD")
+            .with("private_key", ours.to_pkcs8_pem().unwrap())
+            .with("integrator_public_key", theirs.to_pem())
+            .with("base_url", "https://processor.example");
+        let c = GspConfig::from_settings(&base).unwrap();
+        assert!(!format!("{c:?}").contains("BEGIN"));
+        let pgp = base.clone().with("encoding", "pgp");
+        assert!(GspConfig::from_settings(&pgp).unwrap_err().message().contains("not implemented"));
+        let no_host = ProviderSettings::new(NAME)
+            .with("payment_integrator_account_id", "P")
+            .with("private_key", ours.to_pkcs8_pem().unwrap())
+            .with("integrator_public_key", theirs.to_pem());
+        assert!(
+            GspConfig::from_settings(&no_host)
+                .unwrap_err()
+                .message()
+                .contains("PAYMENT_GOOGLE_STANDARD_PAYMENTS_BASE_URL")
+        );
+        let no_key = ProviderSettings::new(NAME)
+            .with("payment_integrator_account_id", "P")
+            .with("base_url", "https://p.example");
+        assert!(
+            GspConfig::from_settings(&no_key)
+                .unwrap_err()
+                .message()
+                .contains("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PRIVATE_KEY_PATH")
+        );
+        assert!(GspConfig::from_settings(&base.clone().with("key_id", "has space")).is_err());
+        assert!(GspConfig::from_settings(&base.with("typo", "x")).unwrap_err().message().contains("typo"));
+    }
+}

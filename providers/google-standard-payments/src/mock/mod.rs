@@ -1,0 +1,168 @@
+//! The stateful GSP mock (feature `mock`): the crate's own [`ProcessorService`] over an in-memory
+//! [`Ledger`], served by the mock kit (faults, control endpoints, request log). Content faults
+//! (`extra_fields`, `alter_amount`) are applied inside the encryption, as only the processor can.
+
+mod ledger;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Extension, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use futures::future::BoxFuture;
+use payment_core::ProviderSettings;
+use payment_core::crypto::RsaPublicKey;
+use payment_mock_kit::{
+    ContentFault, ContentFaultApplied, FaultKind, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer,
+    MockStats, OperationPaths, SigningKeys,
+};
+
+pub use ledger::{DECLINING_TOKENS, Ledger};
+
+use crate::processor::ProcessorService;
+use crate::signing::Envelope;
+
+/// The PIAID the mock processor knows.
+pub const MOCK_PIAID: &str = "MockProcessor_Account";
+
+/// The mock: the processor service over a ledger, and the kit.
+#[derive(Clone)]
+pub struct GspMock {
+    kit: Arc<MockKit>,
+    service: ProcessorService,
+    ledger: Arc<Ledger>,
+}
+
+impl GspMock {
+    /// A mock processor that signs with `keys.platform`, decrypts with it, and trusts `keys.merchant`.
+    pub fn new(seed: u64, keys: &SigningKeys) -> payment_core::Result<GspMock> {
+        let ledger = Arc::new(Ledger::new(seed));
+        let envelope = Envelope::new(keys.platform.clone(), None, keys.merchant_public()?, None);
+        Ok(GspMock {
+            kit: MockKit::new(seed),
+            service: ProcessorService::new(MOCK_PIAID, envelope, ledger.clone()),
+            ledger,
+        })
+    }
+
+    /// A mock trusting `caller` with its own `processor` key, for tests that bring their own keys.
+    pub fn with_keys(seed: u64, processor: Arc<payment_core::crypto::RsaPrivateKey>, caller: RsaPublicKey) -> GspMock {
+        let ledger = Arc::new(Ledger::new(seed));
+        let envelope = Envelope::new(processor, None, caller, None);
+        GspMock {
+            kit: MockKit::new(seed),
+            service: ProcessorService::new(MOCK_PIAID, envelope, ledger.clone()),
+            ledger,
+        }
+    }
+
+    /// The processor service inside.
+    pub fn service(&self) -> &ProcessorService {
+        &self.service
+    }
+
+    fn routes(&self) -> Router {
+        let route = |method: &'static str| {
+            post(move |State(m): State<GspMock>, fault: Option<Extension<ContentFault>>, body: Bytes| async move {
+                m.answer(method, &body, fault.map(|Extension(f)| f)).await
+            })
+        };
+        Router::new()
+            .route("/v1/capture", route("capture"))
+            .route("/v1/refund", route("refund"))
+            .route("/v1/echo", route("echo"))
+            .with_state(self.clone())
+    }
+
+    async fn answer(&self, method: &'static str, body: &[u8], fault: Option<ContentFault>) -> Response {
+        let changed = std::sync::atomic::AtomicBool::new(false);
+        let hooks = self.clone();
+        let transform = |v: &mut serde_json::Value| {
+            let did = match &fault {
+                Some(ContentFault(FaultKind::ExtraFields)) => payment_mock_kit::middleware::add_extra_fields(v),
+                Some(ContentFault(FaultKind::AlterAmount)) => hooks.alter_amount(v),
+                _ => false,
+            };
+            changed.store(did, std::sync::atomic::Ordering::Relaxed);
+            did
+        };
+        let answer = self.service.handle(method, body, Some(&transform)).await;
+        let mut response = answer.into_response();
+        if fault.is_some() {
+            response.extensions_mut().insert(ContentFaultApplied(changed.load(std::sync::atomic::Ordering::Relaxed)));
+        }
+        response
+    }
+
+    /// Serves the mock at `addr`.
+    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
+        let router = self.routes();
+        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
+    }
+
+    /// Serves this mock as `options` say (address, faults).
+    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+        let router = self.routes();
+        payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
+    }
+}
+
+impl MockHooks for GspMock {
+    fn provider(&self) -> &'static str {
+        crate::NAME
+    }
+
+    fn error_response(&self, status: u16, message: &str) -> Response {
+        let code = match status {
+            404 => Some("INVALID_IDENTIFIER"),
+            400 | 413 => Some("INVALID_FIELD_VALUE"),
+            _ => None,
+        };
+        self.service.error(status, code, message).into_response()
+    }
+
+    fn stats(&self) -> MockStats {
+        MockStats {
+            charges: self.ledger.captures(),
+            refunds: self.ledger.refunds_applied(),
+            captures: 0,
+            charges_by_reference: self.ledger.references(),
+        }
+    }
+}
+
+/// GSP's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
+pub static MOCK: MockDriver = MockDriver {
+    start: start_boxed,
+    operations: OperationPaths {
+        create_charge: &["/v1/capture"],
+        capture_charge: &[],
+        cancel_charge: &[],
+        create_refund: &["/v1/refund"],
+    },
+};
+
+fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
+    Box::pin(start(options))
+}
+
+/// Starts a mock processor for PIAID [`MOCK_PIAID`]: it trusts the options' (or fresh) merchant
+/// key and signs with their platform key; `--keys-dir` gets `google-standard-payments_merchant_private.pem`
+/// (ours: signs requests, decrypts answers) and `google-standard-payments_platform_public.pem`
+/// (the processor's: requests are encrypted to it).
+pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
+    let (keys, key_files) = SigningKeys::for_mock(&options, crate::NAME)?;
+    let server = GspMock::new(options.seed(), &keys)?.serve_with(&options).await?;
+    let settings = |private: String| {
+        ProviderSettings::new(crate::NAME)
+            .with("payment_integrator_account_id", MOCK_PIAID)
+            .with("private_key", private)
+    };
+    let good = settings(keys.merchant_private_pem()?).with("integrator_public_key", keys.platform_public_pem()?);
+    // Signs with a key the processor does not trust: the processor answers 401.
+    let bad = settings(keys.platform.to_pkcs8_pem()?).with("integrator_public_key", keys.platform_public_pem()?);
+    Ok(MockHandle::new(server, good).with_bad_key(bad).with_key_files(key_files))
+}

@@ -1,0 +1,103 @@
+//! The envelope every GSP body travels in: the JSON signed (JWS `RS256`) with the sender's key,
+//! then encrypted (JWE `RSA-OAEP-256` + `A256GCM`) to the receiver's key, `kid` on both layers
+//! when configured. The same type serves the caller (our key, the processor's public key) and the
+//! processor (its key, the caller's public key).
+
+use std::sync::Arc;
+
+use payment_core::Result;
+use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
+
+use crate::jose::{self, JoseError, KeyRing};
+
+/// The content type of a JOSE body.
+pub const JOSE_CONTENT_TYPE: &str = "application/jose; charset=utf-8";
+
+/// Keys for one side of the conversation.
+pub struct Envelope {
+    own: KeyRing<Arc<RsaPrivateKey>>,
+    peer: KeyRing<RsaPublicKey>,
+}
+
+impl Envelope {
+    /// Signs and decrypts with `own`, encrypts to and verifies with `peer`.
+    pub fn new(
+        own: Arc<RsaPrivateKey>,
+        own_kid: Option<String>,
+        peer: RsaPublicKey,
+        peer_kid: Option<String>,
+    ) -> Envelope {
+        Envelope { own: KeyRing::single(own_kid, own), peer: KeyRing::single(peer_kid, peer) }
+    }
+
+    /// Also accepts (decrypts with) another own key: the previous one, during a rotation.
+    pub fn with_previous_own_key(mut self, key: Arc<RsaPrivateKey>, kid: String) -> Envelope {
+        self.own = self.own.with(Some(kid), key);
+        self
+    }
+
+    /// Also verifies signatures by another peer key, during the peer's rotation.
+    pub fn with_previous_peer_key(mut self, key: RsaPublicKey, kid: String) -> Envelope {
+        self.peer = self.peer.with(Some(kid), key);
+        self
+    }
+
+    /// The body for `json`: signed with our primary key, encrypted to the peer's primary key.
+    pub fn seal(&self, json: &[u8]) -> Result<String> {
+        let (own_kid, own) = self.own.primary().ok_or_else(|| payment_core::Error::config("no signing key"))?;
+        let (peer_kid, peer) = self.peer.primary().ok_or_else(|| payment_core::Error::config("no encryption key"))?;
+        let jws = jose::jws_sign(own, own_kid, json)?;
+        jose::jwe_encrypt(peer, peer_kid, jws.as_bytes())
+    }
+
+    /// The JSON inside a body: decrypted with the key its `kid` selects, its signature verified
+    /// with the peer key the inner `kid` selects.
+    pub fn open(&self, body: &[u8]) -> std::result::Result<Vec<u8>, OpenError> {
+        let text = std::str::from_utf8(body).map_err(|_| OpenError::Encryption(JoseError::Malformed("not text")))?;
+        let own: KeyRing<&RsaPrivateKey> = self.own.map_ref();
+        let jws = jose::jwe_decrypt_with(&own, text).map_err(OpenError::Encryption)?;
+        let jws = std::str::from_utf8(&jws).map_err(|_| OpenError::Signature(JoseError::Malformed("inner JWS")))?;
+        jose::jws_verify(&self.peer, jws).map_err(OpenError::Signature)
+    }
+}
+
+impl std::fmt::Debug for Envelope {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Envelope").field("own", &self.own).field("peer", &self.peer).finish()
+    }
+}
+
+/// Why a body could not be opened: the outer (encryption) or the inner (signature) layer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum OpenError {
+    /// Not encrypted to a key held, or the ciphertext does not authenticate.
+    #[error("encryption: {0}")]
+    Encryption(JoseError),
+    /// Not signed by a key trusted, or the signature does not verify.
+    #[error("signature: {0}")]
+    Signature(JoseError),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_sides_talk_and_a_stranger_cannot() {
+        let caller = Arc::new(RsaPrivateKey::generate().unwrap());
+        let processor = Arc::new(RsaPrivateKey::generate().unwrap());
+        let at_caller =
+            Envelope::new(caller.clone(), Some("c1".into()), processor.public_key().unwrap(), Some("p1".into()));
+        let at_processor =
+            Envelope::new(processor.clone(), Some("p1".into()), caller.public_key().unwrap(), Some("c1".into()));
+        let body = at_caller.seal(br#"{"clientMessage":"hi"}"#).unwrap();
+        assert_eq!(at_processor.open(body.as_bytes()).unwrap(), br#"{"clientMessage":"hi"}"#);
+        let reply = at_processor.seal(b"{}").unwrap();
+        assert_eq!(at_caller.open(reply.as_bytes()).unwrap(), b"{}");
+        let stranger = Arc::new(RsaPrivateKey::generate().unwrap());
+        let forged = Envelope::new(stranger, Some("c1".into()), processor.public_key().unwrap(), Some("p1".into()));
+        let body = forged.seal(b"{}").unwrap();
+        assert!(matches!(at_processor.open(body.as_bytes()), Err(OpenError::Signature(JoseError::Signature))));
+        assert!(matches!(at_processor.open(b"not jose"), Err(OpenError::Encryption(_))));
+    }
+}
