@@ -48,9 +48,12 @@ pub fn pem_encode(label: &str, der: &[u8]) -> String {
     out
 }
 
-/// An RSA private key (parsed once, reused for every signature); never printed.
+/// An RSA private key (parsed once, reused for every signature and decryption); never printed.
 pub struct RsaPrivateKey {
     key: KeyPair,
+    // The decryption form of the same key, parsed on first use: parsing validates the key, which
+    // costs more than a decryption, so it is done once.
+    decrypting: std::sync::OnceLock<Option<OaepPrivateDecryptingKey>>,
 }
 
 impl RsaPrivateKey {
@@ -59,7 +62,7 @@ impl RsaPrivateKey {
         let (label, der) = pem_decode(text, &["PRIVATE KEY", "RSA PRIVATE KEY"])?;
         let key = if label == "PRIVATE KEY" { KeyPair::from_pkcs8(&der) } else { KeyPair::from_der(&der) }
             .map_err(|e| Error::config(format!("the RSA private key was rejected: {e}")))?;
-        Ok(RsaPrivateKey { key })
+        Ok(RsaPrivateKey { key, decrypting: std::sync::OnceLock::new() })
     }
 
     /// Reads and parses a PEM file.
@@ -72,7 +75,7 @@ impl RsaPrivateKey {
     /// A fresh 2048-bit key (mocks, tests).
     pub fn generate() -> Result<RsaPrivateKey> {
         let key = KeyPair::generate(KeySize::Rsa2048).map_err(|_| Error::config("RSA key generation failed"))?;
-        Ok(RsaPrivateKey { key })
+        Ok(RsaPrivateKey { key, decrypting: std::sync::OnceLock::new() })
     }
 
     /// The key as PKCS#8 PEM.
@@ -103,9 +106,15 @@ impl RsaPrivateKey {
     /// attacker learns nothing from how decryption failed.
     pub fn decrypt_oaep_sha256(&self, ciphertext: &[u8]) -> Result<Vec<u8>> {
         let opaque = || Error::new(crate::ErrorKind::Integrity, "RSA-OAEP decryption failed");
-        let der = self.key.as_der().map_err(|_| opaque())?;
-        let key = PrivateDecryptingKey::from_pkcs8(der.as_ref()).map_err(|_| opaque())?;
-        let key = OaepPrivateDecryptingKey::new(key).map_err(|_| opaque())?;
+        let key = self
+            .decrypting
+            .get_or_init(|| {
+                let der = self.key.as_der().ok()?;
+                let key = PrivateDecryptingKey::from_pkcs8(der.as_ref()).ok()?;
+                OaepPrivateDecryptingKey::new(key).ok()
+            })
+            .as_ref()
+            .ok_or_else(opaque)?;
         let mut out = vec![0u8; key.min_output_size()];
         let plain = key.decrypt(&OAEP_SHA256_MGF1SHA256, ciphertext, &mut out, None).map_err(|_| opaque())?;
         Ok(plain.to_vec())

@@ -1,6 +1,8 @@
 #![doc = include_str!("../README.md")]
 #![forbid(unsafe_code)]
 
+#[cfg(feature = "processor")]
+pub mod backend;
 pub mod capabilities;
 pub mod client;
 pub mod config;
