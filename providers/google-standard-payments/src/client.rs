@@ -17,7 +17,7 @@ use payment_core::{
 
 use crate::config::GspConfig;
 use crate::mapping::{self, ChargeKey};
-use crate::signing::{Envelope, JOSE_CONTENT_TYPE};
+use crate::signing::Protection;
 use crate::wire::{
     CaptureRequest, CaptureResponse, CaptureResult, EchoRequest, EchoResponse, PROTOCOL_V1, RefundRequest,
     RefundResponse, RefundResult, RequestHeader,
@@ -32,7 +32,7 @@ pub struct GspClient {
 
 struct Inner {
     config: GspConfig,
-    envelope: Envelope,
+    protection: Protection,
     engine: Engine,
     base: String,
 }
@@ -66,8 +66,8 @@ impl GspClient {
     /// A client with a configured engine.
     pub fn with_engine(config: GspConfig, engine: EngineBuilder) -> Result<GspClient> {
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
-        let envelope = config.envelope();
-        Ok(GspClient { inner: Arc::new(Inner { envelope, engine: engine.build()?, base, config }) })
+        let protection = config.protection();
+        Ok(GspClient { inner: Arc::new(Inner { protection, engine: engine.build()?, base, config }) })
     }
 
     /// The configuration (keys redacted in `Debug`).
@@ -93,11 +93,12 @@ impl GspClient {
             };
             let json = serde_json::to_vec(&body(header))
                 .map_err(|e| Error::invalid(format!("cannot encode the request: {e}")))?;
-            let sealed = inner.envelope.seal(&json)?;
+            let sealed = inner.protection.seal(&json)?;
+            let content_type = inner.protection.encoding().content_type();
             target
                 .builder(http::Method::POST)
-                .header(http::header::CONTENT_TYPE, JOSE_CONTENT_TYPE)
-                .header(http::header::ACCEPT, "application/jose")
+                .header(http::header::CONTENT_TYPE, content_type)
+                .header(http::header::ACCEPT, content_type)
                 .body(Bytes::from(sealed))
                 .map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
         }
@@ -106,7 +107,7 @@ impl GspClient {
     /// The JSON of an answer. A success whose body does not decrypt and verify is never trusted:
     /// an `Integrity` error, outcome unknown for a mutation (it may have been processed).
     fn open(&self, reply: &HttpReply, mutating: bool) -> Result<Vec<u8>> {
-        let opened = self.inner.envelope.open(reply.body());
+        let opened = self.inner.protection.open(reply.body());
         if reply.is_success() {
             return opened.map_err(|why| {
                 let e =

@@ -8,7 +8,7 @@ use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
 use payment_core::{ConfigKey, Error, Mode, ProviderSettings, Result};
 
 use crate::NAME;
-use crate::signing::Envelope;
+use crate::signing::{Envelope, Protection};
 
 /// The settings Google Standard Payments takes besides `mode`, `base_url` and `timeout`.
 pub const CONFIG_KEYS: &[ConfigKey] = &[
@@ -31,7 +31,27 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
         doc: "the kid of the processor's key, when it has several",
         required: false,
     },
-    ConfigKey { name: "encoding", doc: "how bodies are protected: jose (JWS in JWE)", required: false },
+    ConfigKey {
+        name: "encoding",
+        doc: "how bodies are protected: jose (JWS in JWE) or pgp (feature pgp)",
+        required: false,
+    },
+    ConfigKey {
+        name: "pgp_private_key_path",
+        doc: "with encoding pgp: our armoured OpenPGP secret key",
+        required: false,
+    },
+    ConfigKey { name: "pgp_private_key", doc: "the same key as armoured text, instead of a file", required: false },
+    ConfigKey {
+        name: "integrator_pgp_public_key_path",
+        doc: "with encoding pgp: the processor's armoured OpenPGP public key",
+        required: false,
+    },
+    ConfigKey {
+        name: "integrator_pgp_public_key",
+        doc: "the same key as armoured text, instead of a file",
+        required: false,
+    },
 ];
 
 /// The names of [`CONFIG_KEYS`].
@@ -44,7 +64,30 @@ pub const KEYS: &[&str] = &[
     "key_id",
     "integrator_key_id",
     "encoding",
+    "pgp_private_key_path",
+    "pgp_private_key",
+    "integrator_pgp_public_key_path",
+    "integrator_pgp_public_key",
 ];
+
+/// The keys bodies are protected with.
+#[derive(Clone)]
+pub enum GspKeys {
+    /// JOSE: our RSA key (signs, decrypts) and the processor's (encrypted to, verifies), with kids.
+    Jose {
+        /// Our key.
+        private_key: Arc<RsaPrivateKey>,
+        /// Its kid.
+        key_id: Option<String>,
+        /// The processor's key.
+        integrator_public_key: RsaPublicKey,
+        /// Its kid.
+        integrator_key_id: Option<String>,
+    },
+    /// OpenPGP: our secret key and the processor's public key (feature `pgp`).
+    #[cfg(feature = "pgp")]
+    Pgp(crate::pgp::PgpEnvelope),
+}
 
 /// How to reach a processor.
 #[derive(Clone)]
@@ -55,18 +98,80 @@ pub struct GspConfig {
     pub base_url: url::Url,
     /// Live or the embedded mock.
     pub mode: Mode,
-    /// Our key.
-    pub private_key: Arc<RsaPrivateKey>,
-    /// Its kid.
-    pub key_id: Option<String>,
-    /// The processor's key.
-    pub integrator_public_key: RsaPublicKey,
-    /// Its kid.
-    pub integrator_key_id: Option<String>,
+    /// The keys.
+    pub keys: GspKeys,
 }
 
 fn valid_kid(kid: &str) -> bool {
     !kid.is_empty() && kid.len() <= 128 && kid.bytes().all(|b| b.is_ascii_graphic())
+}
+
+fn jose_keys(settings: &ProviderSettings) -> Result<GspKeys> {
+    let named =
+        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
+    let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::config(format!("{NAME}: set private_key_path or private_key, not both")));
+        }
+        (Some(p), None) => RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?,
+        (None, Some(pem)) => RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?,
+        (None, None) => {
+            return Err(Error::config(format!(
+                "{NAME} signs every request: set {}",
+                settings.describe_key("private_key_path")
+            )));
+        }
+    };
+    let integrator = match (settings.get("integrator_public_key_path"), settings.get("integrator_public_key")) {
+        (Some(_), Some(_)) => {
+            return Err(Error::config(format!(
+                "{NAME}: set integrator_public_key_path or integrator_public_key, not both"
+            )));
+        }
+        (Some(p), None) => RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("integrator_public_key_path"))?,
+        (None, Some(pem)) => RsaPublicKey::from_pem(pem).map_err(named("integrator_public_key"))?,
+        (None, None) => {
+            return Err(Error::config(format!(
+                "{NAME} encrypts every request to the processor: set {}",
+                settings.describe_key("integrator_public_key_path")
+            )));
+        }
+    };
+    Ok(GspKeys::Jose {
+        private_key: Arc::new(private_key),
+        key_id: settings.get("key_id").map(str::to_owned),
+        integrator_public_key: integrator,
+        integrator_key_id: settings.get("integrator_key_id").map(str::to_owned),
+    })
+}
+
+/// Reads an armoured key from `<key>_path` (a file) or `<key>` (text).
+#[cfg(feature = "pgp")]
+fn armored(settings: &ProviderSettings, key: &'static str, path_key: &'static str) -> Result<String> {
+    match (settings.get(path_key), settings.get(key)) {
+        (Some(_), Some(_)) => Err(Error::config(format!("{NAME}: set {path_key} or {key}, not both"))),
+        (Some(p), None) => std::fs::read_to_string(p)
+            .map_err(|e| Error::config(format!("cannot read {p}: {e} ({})", settings.describe_key(path_key)))),
+        (None, Some(text)) => Ok(text.to_owned()),
+        (None, None) => Err(Error::config(format!("{NAME} encoding pgp needs {}", settings.describe_key(path_key)))),
+    }
+}
+
+#[cfg(feature = "pgp")]
+fn pgp_keys(settings: &ProviderSettings) -> Result<GspKeys> {
+    let own = armored(settings, "pgp_private_key", "pgp_private_key_path")?;
+    let peer = armored(settings, "integrator_pgp_public_key", "integrator_pgp_public_key_path")?;
+    crate::pgp::PgpEnvelope::from_armored(&own, &peer)
+        .map(GspKeys::Pgp)
+        .map_err(|e| Error::config(format!("{} ({})", e.message(), settings.describe_key("pgp_private_key_path"))))
+}
+
+#[cfg(not(feature = "pgp"))]
+fn pgp_keys(settings: &ProviderSettings) -> Result<GspKeys> {
+    Err(Error::config(format!(
+        "{NAME} encoding \"pgp\" needs the `pgp` feature of payment-google-standard-payments ({})",
+        settings.describe_key("encoding")
+    )))
 }
 
 impl GspConfig {
@@ -81,10 +186,20 @@ impl GspConfig {
             piaid: piaid.to_owned(),
             base_url: ProviderSettings::new(NAME).with("base_url", base_url).base_url(base_url)?,
             mode: Mode::Live,
-            private_key,
-            key_id: None,
-            integrator_public_key,
-            integrator_key_id: None,
+            keys: GspKeys::Jose { private_key, key_id: None, integrator_public_key, integrator_key_id: None },
+        };
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// A config whose bodies are OpenPGP messages (feature `pgp`).
+    #[cfg(feature = "pgp")]
+    pub fn new_pgp(piaid: &str, base_url: &str, envelope: crate::pgp::PgpEnvelope) -> Result<GspConfig> {
+        let config = GspConfig {
+            piaid: piaid.to_owned(),
+            base_url: ProviderSettings::new(NAME).with("base_url", base_url).base_url(base_url)?,
+            mode: Mode::Live,
+            keys: GspKeys::Pgp(envelope),
         };
         config.validate()?;
         Ok(config)
@@ -94,49 +209,13 @@ impl GspConfig {
     pub fn from_settings(settings: &ProviderSettings) -> Result<GspConfig> {
         settings.check_keys(KEYS)?;
         let mode = settings.mode()?;
-        match settings.get("encoding").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("jose") => {}
-            Some("pgp") => {
-                return Err(Error::config(format!(
-                    "{NAME} encoding \"pgp\" is not implemented in this version; use \"jose\" ({})",
-                    settings.describe_key("encoding")
-                )));
-            }
+        let keys = match settings.get("encoding").map(str::to_ascii_lowercase).as_deref() {
+            None | Some("jose") => jose_keys(settings)?,
+            Some("pgp") => pgp_keys(settings)?,
             Some(other) => {
                 return Err(Error::config(format!(
-                    "{NAME} encoding {other:?} is not jose ({})",
+                    "{NAME} encoding {other:?} is not jose or pgp ({})",
                     settings.describe_key("encoding")
-                )));
-            }
-        }
-        let named = |key: &'static str| {
-            move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)))
-        };
-        let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
-            (Some(_), Some(_)) => {
-                return Err(Error::config(format!("{NAME}: set private_key_path or private_key, not both")));
-            }
-            (Some(p), None) => RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?,
-            (None, Some(pem)) => RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?,
-            (None, None) => {
-                return Err(Error::config(format!(
-                    "{NAME} signs every request: set {}",
-                    settings.describe_key("private_key_path")
-                )));
-            }
-        };
-        let integrator = match (settings.get("integrator_public_key_path"), settings.get("integrator_public_key")) {
-            (Some(_), Some(_)) => {
-                return Err(Error::config(format!(
-                    "{NAME}: set integrator_public_key_path or integrator_public_key, not both"
-                )));
-            }
-            (Some(p), None) => RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("integrator_public_key_path"))?,
-            (None, Some(pem)) => RsaPublicKey::from_pem(pem).map_err(named("integrator_public_key"))?,
-            (None, None) => {
-                return Err(Error::config(format!(
-                    "{NAME} encrypts every request to the processor: set {}",
-                    settings.describe_key("integrator_public_key_path")
                 )));
             }
         };
@@ -150,10 +229,7 @@ impl GspConfig {
             piaid: settings.require("payment_integrator_account_id")?.to_owned(),
             base_url: settings.base_url(base)?,
             mode,
-            private_key: Arc::new(private_key),
-            key_id: settings.get("key_id").map(str::to_owned),
-            integrator_public_key: integrator,
-            integrator_key_id: settings.get("integrator_key_id").map(str::to_owned),
+            keys,
         };
         config.validate()?;
         Ok(config)
@@ -164,6 +240,22 @@ impl GspConfig {
         GspConfig::from_settings(&payment_core::Config::from_env(&[NAME]).settings(NAME))
     }
 
+    /// Our side's protection: signs with our key, encrypts to the processor's.
+    pub fn protection(&self) -> Protection {
+        match &self.keys {
+            GspKeys::Jose { private_key, key_id, integrator_public_key, integrator_key_id } => {
+                Protection::Jose(Envelope::new(
+                    private_key.clone(),
+                    key_id.clone(),
+                    integrator_public_key.clone(),
+                    integrator_key_id.clone(),
+                ))
+            }
+            #[cfg(feature = "pgp")]
+            GspKeys::Pgp(envelope) => Protection::Pgp(envelope.clone()),
+        }
+    }
+
     fn validate(&self) -> Result<()> {
         if self.piaid.is_empty() || self.piaid.len() > 100 || !self.piaid.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::config(format!(
@@ -171,22 +263,16 @@ impl GspConfig {
                 self.piaid
             )));
         }
-        for kid in [&self.key_id, &self.integrator_key_id].into_iter().flatten() {
-            if !valid_kid(kid) {
-                return Err(Error::config(format!("{NAME} key id {kid:?} is not 1 to 128 visible characters")));
+        // Without the pgp feature there is one kind of keys, and this always matches.
+        #[allow(irrefutable_let_patterns)]
+        if let GspKeys::Jose { key_id, integrator_key_id, .. } = &self.keys {
+            for kid in [key_id, integrator_key_id].into_iter().flatten() {
+                if !valid_kid(kid) {
+                    return Err(Error::config(format!("{NAME} key id {kid:?} is not 1 to 128 visible characters")));
+                }
             }
         }
         Ok(())
-    }
-
-    /// The caller's envelope: signs with our key, encrypts to the processor's.
-    pub fn envelope(&self) -> Envelope {
-        Envelope::new(
-            self.private_key.clone(),
-            self.key_id.clone(),
-            self.integrator_public_key.clone(),
-            self.integrator_key_id.clone(),
-        )
     }
 }
 
@@ -196,9 +282,7 @@ impl fmt::Debug for GspConfig {
             .field("piaid", &self.piaid)
             .field("base_url", &self.base_url.as_str())
             .field("mode", &self.mode)
-            .field("private_key", &self.private_key)
-            .field("key_id", &self.key_id)
-            .field("integrator_key_id", &self.integrator_key_id)
+            .field("encoding", &self.protection().encoding())
             .finish_non_exhaustive()
     }
 }
@@ -219,7 +303,13 @@ mod tests {
         let c = GspConfig::from_settings(&base).unwrap();
         assert!(!format!("{c:?}").contains("BEGIN"));
         let pgp = base.clone().with("encoding", "pgp");
-        assert!(GspConfig::from_settings(&pgp).unwrap_err().message().contains("not implemented"));
+        let e = GspConfig::from_settings(&pgp).unwrap_err();
+        if cfg!(feature = "pgp") {
+            assert!(e.message().contains("PGP_PRIVATE_KEY_PATH"), "{e}");
+        } else {
+            assert!(e.message().contains("`pgp` feature"), "{e}");
+        }
+        assert!(GspConfig::from_settings(&base.clone().with("encoding", "xml")).is_err());
         let no_host = ProviderSettings::new(NAME)
             .with("payment_integrator_account_id", "P")
             .with("private_key", ours.to_pkcs8_pem().unwrap())

@@ -11,6 +11,8 @@ pub mod jose;
 pub mod mapping;
 #[cfg(feature = "mock")]
 pub mod mock;
+#[cfg(feature = "pgp")]
+pub mod pgp;
 #[cfg(feature = "processor")]
 pub mod processor;
 pub mod signing;

@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use serde_json::{Value, json};
 
-use crate::signing::{Envelope, JOSE_CONTENT_TYPE, OpenError};
+use crate::signing::{Encoding, Envelope, OpenError, Protection};
 use crate::wire::{
     CaptureRequest, CaptureResult, EchoRequest, ErrorResponseCode, RawResult, RefundRequest, RefundResult,
     RequestHeader,
@@ -74,15 +74,17 @@ pub trait ProcessorBackend: Send + Sync + 'static {
 pub struct Answer {
     /// The HTTP status.
     pub status: u16,
-    /// The JWE body (empty only when even sealing failed).
+    /// The protected body (empty only when even sealing failed).
     pub body: String,
+    /// How the body is protected.
+    pub encoding: Encoding,
 }
 
 impl IntoResponse for Answer {
     fn into_response(self) -> Response {
         let status =
             axum::http::StatusCode::from_u16(self.status).unwrap_or(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-        (status, [(axum::http::header::CONTENT_TYPE, JOSE_CONTENT_TYPE)], self.body).into_response()
+        (status, [(axum::http::header::CONTENT_TYPE, self.encoding.content_type())], self.body).into_response()
     }
 }
 
@@ -94,7 +96,7 @@ struct Stored {
 
 struct Inner {
     piaid: String,
-    envelope: Envelope,
+    jose: Protection,
     backend: Arc<dyn ProcessorBackend>,
     stored: Mutex<HashMap<String, Stored>>,
     in_flight: Mutex<HashSet<String>>,
@@ -104,6 +106,7 @@ struct Inner {
 #[derive(Clone)]
 pub struct ProcessorService {
     inner: Arc<Inner>,
+    pgp: Option<Arc<Protection>>,
 }
 
 fn now_ms() -> i64 {
@@ -149,19 +152,31 @@ impl ProcessorService {
         ProcessorService {
             inner: Arc::new(Inner {
                 piaid: piaid.into(),
-                envelope,
+                jose: Protection::Jose(envelope),
                 backend,
                 stored: Mutex::default(),
                 in_flight: Mutex::default(),
             }),
+            pgp: None,
         }
     }
 
-    /// `POST /v1/capture`, `/v1/refund` and `/v1/echo` as an axum router (a tower service).
+    /// Also accepts OpenPGP bodies (feature `pgp`), answering them the same way.
+    #[cfg(feature = "pgp")]
+    pub fn with_pgp(mut self, envelope: crate::pgp::PgpEnvelope) -> ProcessorService {
+        self.pgp = Some(Arc::new(Protection::Pgp(envelope)));
+        self
+    }
+
+    /// `POST /v1/capture`, `/v1/refund` and `/v1/echo` as an axum router (a tower service); the
+    /// request's content type picks the encoding.
     pub fn router(&self) -> Router {
         let route = |method: &'static str| {
             let service = self.clone();
-            post(move |body: Bytes| async move { service.handle(method, &body, None).await })
+            post(move |headers: axum::http::HeaderMap, body: Bytes| async move {
+                let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                service.handle(method, &body, Encoding::of_content_type(content_type), None).await
+            })
         };
         Router::new()
             .route("/v1/capture", route("capture"))
@@ -170,43 +185,65 @@ impl ProcessorService {
     }
 
     /// A sealed `ErrorResponse`.
-    pub fn error(&self, status: u16, code: Option<&str>, description: &str) -> Answer {
+    pub fn error(&self, status: u16, code: Option<&str>, description: &str, encoding: Encoding) -> Answer {
         let mut body = json!({"responseHeader": response_header(), "errorDescription": description});
         if let Some(c) = code {
             body["errorResponseCode"] = json!(c);
         }
-        self.seal(status, &body)
+        self.seal(status, &body, encoding)
     }
 
-    fn refuse(&self, e: ProcessorError) -> Answer {
+    fn refuse(&self, e: ProcessorError, encoding: Encoding) -> Answer {
         // A concurrency abort has an HTTP status (409) but no errorResponseCode of its own.
         let code = Some(e.code).filter(|c| *c != "ABORTED");
-        self.error(ErrorResponseCode::status(e.code), code, &e.description)
+        self.error(ErrorResponseCode::status(e.code), code, &e.description, encoding)
     }
 
-    fn seal(&self, status: u16, body: &Value) -> Answer {
-        match self.inner.envelope.seal(body.to_string().as_bytes()) {
-            Ok(sealed) => Answer { status, body: sealed },
-            Err(_) => Answer { status: 500, body: String::new() },
+    /// The protection for `encoding`: JOSE always, PGP when configured.
+    fn protection(&self, encoding: Encoding) -> Option<&Protection> {
+        match encoding {
+            Encoding::Jose => Some(&self.inner.jose),
+            Encoding::Pgp => self.pgp.as_deref(),
+        }
+    }
+
+    fn seal(&self, status: u16, body: &Value, encoding: Encoding) -> Answer {
+        // A processor without PGP keys answers PGP requests in JOSE: the caller learns from the status.
+        let (protection, encoding) = match self.protection(encoding) {
+            Some(p) => (p, encoding),
+            None => (&self.inner.jose, Encoding::Jose),
+        };
+        match protection.seal(body.to_string().as_bytes()) {
+            Ok(sealed) => Answer { status, body: sealed, encoding },
+            Err(_) => Answer { status: 500, body: String::new(), encoding },
         }
     }
 
     /// Handles one request to `method` (`capture`, `refund`, `echo`); `transform` may change the
     /// answer's JSON before it is sealed (never what is stored for replays).
-    pub async fn handle(&self, method: &'static str, body: &[u8], transform: Option<Transform<'_>>) -> Answer {
-        match self.process(method, body).await {
+    pub async fn handle(
+        &self,
+        method: &'static str,
+        body: &[u8],
+        encoding: Encoding,
+        transform: Option<Transform<'_>>,
+    ) -> Answer {
+        match self.process(method, body, encoding).await {
             Ok(mut answer) => {
                 if let Some(t) = transform {
                     t(&mut answer);
                 }
-                self.seal(200, &answer)
+                self.seal(200, &answer, encoding)
             }
-            Err(e) => self.refuse(e),
+            Err(e) => self.refuse(e, encoding),
         }
     }
 
-    async fn process(&self, method: &'static str, body: &[u8]) -> Result<Value, ProcessorError> {
-        let plain = self.inner.envelope.open(body).map_err(|e| match e {
+    async fn process(&self, method: &'static str, body: &[u8], encoding: Encoding) -> Result<Value, ProcessorError> {
+        let protection = self
+            .protection(encoding)
+            .ok_or_else(|| ProcessorError::new("INVALID_PAYLOAD_ENCRYPTION", "this processor takes no PGP payloads"))?;
+        let plain = protection.open(body).map_err(|e| match e {
             OpenError::Encryption(why) => {
                 ProcessorError::new("INVALID_PAYLOAD_ENCRYPTION", format!("the payload could not be decrypted: {why}"))
             }

@@ -13,6 +13,81 @@ use crate::jose::{self, JoseError, KeyRing};
 /// The content type of a JOSE body.
 pub const JOSE_CONTENT_TYPE: &str = "application/jose; charset=utf-8";
 
+/// How bodies are protected on the wire.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    /// JWS inside JWE, `application/jose; charset=utf-8` (the default).
+    Jose,
+    /// A signed and encrypted OpenPGP message as base64url, `application/octet-stream; charset=utf-8`.
+    Pgp,
+}
+
+impl Encoding {
+    /// The body's content type.
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Jose => JOSE_CONTENT_TYPE,
+            Encoding::Pgp => "application/octet-stream; charset=utf-8",
+        }
+    }
+
+    /// The encoding a request's content type names (JOSE unless it is `application/octet-stream`).
+    pub fn of_content_type(content_type: Option<&str>) -> Encoding {
+        match content_type {
+            Some(t) if t.trim_start().to_ascii_lowercase().starts_with("application/octet-stream") => Encoding::Pgp,
+            _ => Encoding::Jose,
+        }
+    }
+}
+
+/// One side's protection in either encoding.
+pub enum Protection {
+    /// JOSE keys.
+    Jose(Envelope),
+    /// PGP keys (feature `pgp`).
+    #[cfg(feature = "pgp")]
+    Pgp(crate::pgp::PgpEnvelope),
+}
+
+impl Protection {
+    /// Which encoding this is.
+    pub fn encoding(&self) -> Encoding {
+        match self {
+            Protection::Jose(_) => Encoding::Jose,
+            #[cfg(feature = "pgp")]
+            Protection::Pgp(_) => Encoding::Pgp,
+        }
+    }
+
+    /// The protected body for `json`.
+    pub fn seal(&self, json: &[u8]) -> Result<String> {
+        match self {
+            Protection::Jose(e) => e.seal(json),
+            #[cfg(feature = "pgp")]
+            Protection::Pgp(e) => e.seal(json),
+        }
+    }
+
+    /// The JSON inside a protected body.
+    pub fn open(&self, body: &[u8]) -> std::result::Result<Vec<u8>, OpenError> {
+        match self {
+            Protection::Jose(e) => e.open(body),
+            #[cfg(feature = "pgp")]
+            Protection::Pgp(e) => e.open(body),
+        }
+    }
+}
+
+impl std::fmt::Debug for Protection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Protection::Jose(e) => e.fmt(f),
+            #[cfg(feature = "pgp")]
+            Protection::Pgp(e) => e.fmt(f),
+        }
+    }
+}
+
 /// Keys for one side of the conversation.
 pub struct Envelope {
     own: KeyRing<Arc<RsaPrivateKey>>,

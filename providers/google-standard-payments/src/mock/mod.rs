@@ -23,7 +23,7 @@ use payment_mock_kit::{
 pub use ledger::{DECLINING_TOKENS, Ledger};
 
 use crate::processor::ProcessorService;
-use crate::signing::Envelope;
+use crate::signing::{Encoding, Envelope};
 
 /// The PIAID the mock processor knows.
 pub const MOCK_PIAID: &str = "MockProcessor_Account";
@@ -59,6 +59,13 @@ impl GspMock {
         }
     }
 
+    /// Also takes OpenPGP bodies, with the processor's secret key and the caller's public key.
+    #[cfg(feature = "pgp")]
+    pub fn with_pgp(mut self, envelope: crate::pgp::PgpEnvelope) -> GspMock {
+        self.service = self.service.with_pgp(envelope);
+        self
+    }
+
     /// The processor service inside.
     pub fn service(&self) -> &ProcessorService {
         &self.service
@@ -66,9 +73,15 @@ impl GspMock {
 
     fn routes(&self) -> Router {
         let route = |method: &'static str| {
-            post(move |State(m): State<GspMock>, fault: Option<Extension<ContentFault>>, body: Bytes| async move {
-                m.answer(method, &body, fault.map(|Extension(f)| f)).await
-            })
+            post(
+                move |State(m): State<GspMock>,
+                      headers: axum::http::HeaderMap,
+                      fault: Option<Extension<ContentFault>>,
+                      body: Bytes| async move {
+                    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+                    m.answer(method, &body, Encoding::of_content_type(content_type), fault.map(|Extension(f)| f)).await
+                },
+            )
         };
         Router::new()
             .route("/v1/capture", route("capture"))
@@ -77,7 +90,13 @@ impl GspMock {
             .with_state(self.clone())
     }
 
-    async fn answer(&self, method: &'static str, body: &[u8], fault: Option<ContentFault>) -> Response {
+    async fn answer(
+        &self,
+        method: &'static str,
+        body: &[u8],
+        encoding: Encoding,
+        fault: Option<ContentFault>,
+    ) -> Response {
         let changed = std::sync::atomic::AtomicBool::new(false);
         let hooks = self.clone();
         let transform = |v: &mut serde_json::Value| {
@@ -89,7 +108,7 @@ impl GspMock {
             changed.store(did, std::sync::atomic::Ordering::Relaxed);
             did
         };
-        let answer = self.service.handle(method, body, Some(&transform)).await;
+        let answer = self.service.handle(method, body, encoding, Some(&transform)).await;
         let mut response = answer.into_response();
         if fault.is_some() {
             response.extensions_mut().insert(ContentFaultApplied(changed.load(std::sync::atomic::Ordering::Relaxed)));
@@ -121,7 +140,7 @@ impl MockHooks for GspMock {
             400 | 413 => Some("INVALID_FIELD_VALUE"),
             _ => None,
         };
-        self.service.error(status, code, message).into_response()
+        self.service.error(status, code, message, Encoding::Jose).into_response()
     }
 
     fn stats(&self) -> MockStats {
