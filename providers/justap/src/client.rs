@@ -66,7 +66,8 @@ struct Inner {
 fn classify(response: &HttpResponse) -> ReplyClass {
     let retry_after = parse_retry_after(response.headers());
     let status = response.status().as_u16();
-    let grpc = serde_json::from_slice::<ApiError>(response.body()).ok();
+    // Only error answers carry a grpc-gateway status; a success body is not parsed twice.
+    let grpc = (status >= 400).then(|| serde_json::from_slice::<ApiError>(response.body()).ok()).flatten();
     let mismatch = grpc.as_ref().is_some_and(|e| e.message.contains(mapping::PARAMETER_MISMATCH));
     match status {
         500 | 503 => ReplyClass::Unavailable { retry_after },
