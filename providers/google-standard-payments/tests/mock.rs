@@ -221,3 +221,35 @@ async fn an_answer_that_does_not_verify_is_never_trusted() {
     assert!(e.message().contains("could not be trusted"), "{e}");
     assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("forged-1"));
 }
+
+#[tokio::test]
+async fn keys_and_tokens_never_show() {
+    let w = World::start().await;
+    let pem = w.caller.to_pkcs8_pem().unwrap();
+    let body_line = pem.lines().nth(1).unwrap().to_owned();
+    let client = w.client();
+    let token = "tok_VerySecretGoogleToken_insufficient_funds";
+    let e = client
+        .create_charge(
+            CreateCharge::new(Money::new(100, Currency::INR), PaymentSource::Token(token.into())),
+            &RequestOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::CardDeclined(_)), "{e}");
+    let config =
+        GspConfig::new(MOCK_PIAID, w.server.url(), w.caller.clone(), w.processor.public_key().unwrap()).unwrap();
+    for shown in [
+        format!("{e}"),
+        format!("{e:?}"),
+        e.to_json().to_string(),
+        format!("{client}"),
+        format!("{client:?}"),
+        format!("{config:?}"),
+    ] {
+        assert!(!shown.contains(&body_line) && !shown.contains("PRIVATE KEY"), "{shown}");
+        assert!(!shown.contains("VerySecretGoogleToken"), "{shown}");
+    }
+    let logged = w.server.control().requests();
+    assert!(logged.iter().all(|r| !r.body.contains("VerySecretGoogleToken")), "the token only travels encrypted");
+}

@@ -205,3 +205,32 @@ async fn a_lost_create_answer_is_recovered_by_merchant_trade_id_not_a_second_cha
     assert_eq!(paths[0], "POST /v1/charges");
     assert!(paths[1].starts_with("GET /v1/charges/merchant_trade_id/lost0001?app_id=app_1"), "{paths:?}");
 }
+
+#[tokio::test]
+async fn the_api_key_and_the_private_key_never_show() {
+    use payment_core::{CreateCharge, Currency, Money, PaymentClient, PaymentSource, RequestOptions};
+    let (server, _) = start().await;
+    let secret = "sk_test_NeverShowThisKey77";
+    // Signed with a key the mock does not hold: refused, and the error must not carry secrets.
+    let stranger = std::sync::Arc::new(RsaPrivateKey::generate().unwrap());
+    let pem = stranger.to_pkcs8_pem().unwrap();
+    let config = payment_justap::JustapConfig::new(secret, "app_1", stranger)
+        .and_then(|c| c.with_base_url(server.url()))
+        .unwrap();
+    let client = PaymentClient::new(std::sync::Arc::new(payment_justap::JustapClient::new(config).unwrap()));
+    let mut request = CreateCharge::new(Money::new(100, Currency::CNY), PaymentSource::channel("AlipayQR"));
+    request.payer_ip = Some("127.0.0.1".into());
+    let e = client.create_charge(request, &RequestOptions::default()).await.unwrap_err();
+    assert_eq!(e.kind(), payment_core::ErrorKind::Authentication, "{e}");
+    let body_line = pem.lines().nth(1).unwrap();
+    for shown in [format!("{e}"), format!("{e:?}"), e.to_json().to_string(), format!("{client}"), format!("{client:?}")]
+    {
+        assert!(!shown.contains(secret) && !shown.contains("NeverShow"), "{shown}");
+        assert!(!shown.contains(body_line) && !shown.contains("PRIVATE KEY"), "{shown}");
+    }
+    let logged = server.control().requests();
+    assert!(
+        logged.iter().all(|r| r.header("x-justap-api-key") == Some(secret)),
+        "the mock sees it; nothing else prints it"
+    );
+}
