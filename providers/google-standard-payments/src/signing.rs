@@ -175,4 +175,33 @@ mod tests {
         assert!(matches!(at_processor.open(body.as_bytes()), Err(OpenError::Signature(JoseError::Signature))));
         assert!(matches!(at_processor.open(b"not jose"), Err(OpenError::Encryption(_))));
     }
+
+    #[test]
+    fn a_rotation_keeps_the_previous_keys_working() {
+        let caller = Arc::new(RsaPrivateKey::generate().unwrap());
+        let old = Arc::new(RsaPrivateKey::generate().unwrap());
+        let new = Arc::new(RsaPrivateKey::generate().unwrap());
+        let processor = Envelope::new(new.clone(), Some("p2".into()), caller.public_key().unwrap(), Some("c1".into()))
+            .with_previous_own_key(old.clone(), "p1".into());
+        // A caller that still encrypts to the previous key, by its kid.
+        let lagging = Envelope::new(caller.clone(), Some("c1".into()), old.public_key().unwrap(), Some("p1".into()));
+        assert_eq!(processor.open(lagging.seal(b"{}").unwrap().as_bytes()).unwrap(), b"{}");
+        let current = Envelope::new(caller.clone(), Some("c1".into()), new.public_key().unwrap(), Some("p2".into()));
+        assert_eq!(processor.open(current.seal(b"{}").unwrap().as_bytes()).unwrap(), b"{}");
+        let unknown = Envelope::new(caller, Some("c1".into()), new.public_key().unwrap(), Some("p9".into()));
+        assert!(matches!(
+            processor.open(unknown.seal(b"{}").unwrap().as_bytes()),
+            Err(OpenError::Encryption(JoseError::UnknownKey(_)))
+        ));
+        // The processor's answers are signed with its new key; a caller trusting both verifies them.
+        let at_caller = Envelope::new(
+            Arc::new(RsaPrivateKey::generate().unwrap()),
+            None,
+            old.public_key().unwrap(),
+            Some("p1".into()),
+        )
+        .with_previous_peer_key(new.public_key().unwrap(), "p2".into());
+        let signed = crate::jose::jws_sign(&new, Some("p2"), b"{}").unwrap();
+        assert!(crate::jose::jws_verify(&at_caller.peer, &signed).is_ok());
+    }
 }
