@@ -214,7 +214,7 @@ pub fn providers(json: bool) {
                 .iter()
                 .map(|k| serde_json::json!({"name": k.name, "doc": k.doc, "required": k.required}))
                 .collect();
-            println!(
+            out!(
                 "{}",
                 serde_json::json!({"name": driver.name, "description": driver.description, "capabilities": caps,
                     "settings": keys})
@@ -223,8 +223,8 @@ pub fn providers(json: bool) {
         }
         let c = driver.capabilities;
         let yes = |b: bool| if b { "yes" } else { "no" };
-        println!("{} — {}", driver.name, driver.description);
-        println!(
+        out!("{} — {}", driver.name, driver.description);
+        out!(
             "  charge: capture later {}, partial capture {}, cancel {}, list {}, async {}",
             yes(c.charge.capture_later),
             yes(c.charge.partial_capture),
@@ -232,7 +232,7 @@ pub fn providers(json: bool) {
             yes(c.charge.list),
             yes(c.charge.async_completion)
         );
-        println!(
+        out!(
             "  refund: full {}, partial {}, several {}, retrieve {}, list {}",
             yes(c.refund.full),
             yes(c.refund.partial),
@@ -241,17 +241,19 @@ pub fn providers(json: bool) {
             yes(c.refund.list)
         );
         let i = c.idempotency;
-        println!("  create charge: {}", i.create_charge);
-        println!("  capture: {}; cancel: {}", i.capture_charge, i.cancel_charge);
-        println!("  create refund: {}", i.create_refund);
+        out!("  create charge: {}", i.create_charge);
+        let capture = if c.charge.capture_later { i.capture_charge.to_string() } else { "not offered".to_owned() };
+        let cancel = if c.charge.cancel { i.cancel_charge.to_string() } else { "not offered".to_owned() };
+        out!("  capture: {capture}; cancel: {cancel}");
+        out!("  create refund: {}", i.create_refund);
         let style = match c.list.style {
             payment::ListStyle::Offset => "offset pages",
             payment::ListStyle::Cursor => "cursor pages",
             payment::ListStyle::Link => "next links",
             payment::ListStyle::None => "no list endpoint",
         };
-        println!("  lists: {style}, at most {} per page", c.list.max_limit);
+        out!("  lists: {style}, at most {} per page", c.list.max_limit);
         let keys: Vec<&str> = driver.config_keys.iter().map(|k| k.name).collect();
-        println!("  settings: mode, base_url, timeout{}{}", if keys.is_empty() { "" } else { ", " }, keys.join(", "));
+        out!("  settings: mode, base_url, timeout{}{}", if keys.is_empty() { "" } else { ", " }, keys.join(", "));
     }
 }

@@ -25,7 +25,7 @@ pub async fn run() -> Result<(), Failure> {
         }
     }
     if failed.is_empty() {
-        println!("\nAll providers completed the tour against their mocks.");
+        out!("\nAll providers completed the tour against their mocks.");
         Ok(())
     } else {
         Err(Failure::Usage(format!("the demo failed for: {}", failed.join(", "))))
@@ -33,7 +33,7 @@ pub async fn run() -> Result<(), Failure> {
 }
 
 fn row(provider: &str, step: &str, result: &str, detail: &str) {
-    println!("{provider:<26} {step:<16} {result:<8} {detail}");
+    out!("{provider:<26} {step:<16} {result:<8} {detail}");
     let _ = std::io::stdout().flush();
 }
 

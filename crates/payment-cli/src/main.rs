@@ -1,6 +1,14 @@
 //! The `payment` command.
 #![forbid(unsafe_code)]
 
+/// Prints a line on stdout; a reader that went away (`payment … | head`) ends the command quietly
+/// instead of a panic.
+macro_rules! out {
+    ($($arg:tt)*) => {
+        $crate::output::emit(format_args!($($arg)*))
+    };
+}
+
 mod args;
 mod commands;
 mod demo;

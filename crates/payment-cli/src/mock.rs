@@ -48,7 +48,7 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
             ..MockOptions::default()
         };
         let handle = (mock.start)(options).await?;
-        println!("{} {}", driver.name, handle.url());
+        out!("{} {}", driver.name, handle.url());
         let _ = std::io::stdout().flush();
         servers.push(handle);
     }

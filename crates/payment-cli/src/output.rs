@@ -1,41 +1,52 @@
 //! Printing records: the records' stable JSON or a readable table.
 
+use std::io::Write;
+
 use payment::{ChargeRecord, RefundRecord};
+
+/// Writes one line on stdout. When the reader has gone (a closed pipe) the command stops with
+/// success: it has no one left to tell; any other write failure stops it with 1.
+pub fn emit(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    if let Err(e) = writeln!(stdout, "{line}").and_then(|()| stdout.flush()) {
+        std::process::exit(if e.kind() == std::io::ErrorKind::BrokenPipe { 0 } else { 1 });
+    }
+}
 
 /// Prints one charge.
 pub fn charge(record: &ChargeRecord, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(record).unwrap_or_default());
+        out!("{}", serde_json::to_string(record).unwrap_or_default());
         return;
     }
-    println!("charge      {}", record.id);
-    println!("provider    {}", record.provider);
-    println!("status      {}", record.status);
-    println!("amount      {}", record.amount);
-    println!("captured    {}", record.amount_captured);
-    println!("refunded    {}", record.amount_refunded);
-    println!("reference   {}", record.reference.as_deref().unwrap_or("-"));
-    println!("created     {}", record.created);
+    out!("charge      {}", record.id);
+    out!("provider    {}", record.provider);
+    out!("status      {}", record.status);
+    out!("amount      {}", record.amount);
+    out!("captured    {}", record.amount_captured);
+    out!("refunded    {}", record.amount_refunded);
+    out!("reference   {}", record.reference.as_deref().unwrap_or("-"));
+    out!("created     {}", record.created);
     if let Some(d) = &record.description {
-        println!("description {d}");
+        out!("description {d}");
     }
     for (k, v) in &record.metadata {
-        println!("metadata    {k}={v}");
+        out!("metadata    {k}={v}");
     }
     if let Some(a) = &record.next_action {
-        println!("next action {} {}", a.kind, a.data);
+        out!("next action {} {}", a.kind, a.data);
     }
     if let Some(f) = &record.failure {
-        println!("failure     {}: {}", f.code, f.message);
+        out!("failure     {}: {}", f.code, f.message);
     }
 }
 
 /// Prints one charge as a list line.
 pub fn charge_line(record: &ChargeRecord, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(record).unwrap_or_default());
+        out!("{}", serde_json::to_string(record).unwrap_or_default());
     } else {
-        println!(
+        out!(
             "{:<36} {:<16} {:>16} {:<24} {}",
             record.id,
             record.status.as_str(),
@@ -49,29 +60,23 @@ pub fn charge_line(record: &ChargeRecord, json: bool) {
 /// Prints one refund.
 pub fn refund(record: &RefundRecord, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(record).unwrap_or_default());
+        out!("{}", serde_json::to_string(record).unwrap_or_default());
         return;
     }
-    println!("refund      {}", record.id);
-    println!("charge      {}", record.charge_id);
-    println!("provider    {}", record.provider);
-    println!("status      {}", record.status.as_str());
-    println!("amount      {}", record.amount);
-    println!("reason      {}", record.reason.as_deref().unwrap_or("-"));
-    println!("created     {}", record.created);
+    out!("refund      {}", record.id);
+    out!("charge      {}", record.charge_id);
+    out!("provider    {}", record.provider);
+    out!("status      {}", record.status.as_str());
+    out!("amount      {}", record.amount);
+    out!("reason      {}", record.reason.as_deref().unwrap_or("-"));
+    out!("created     {}", record.created);
 }
 
 /// Prints one refund as a list line.
 pub fn refund_line(record: &RefundRecord, json: bool) {
     if json {
-        println!("{}", serde_json::to_string(record).unwrap_or_default());
+        out!("{}", serde_json::to_string(record).unwrap_or_default());
     } else {
-        println!(
-            "{:<40} {:<10} {:>16} {}",
-            record.id,
-            record.status.as_str(),
-            record.amount.to_string(),
-            record.created
-        );
+        out!("{:<40} {:<10} {:>16} {}", record.id, record.status.as_str(), record.amount.to_string(), record.created);
     }
 }

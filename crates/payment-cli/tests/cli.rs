@@ -368,3 +368,24 @@ fn google_standard_payments_from_the_shell_refunds_from_the_printed_id_alone() {
     assert_eq!(err["error"]["decline_reason"], "insufficient_funds", "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_reader_that_goes_away_ends_the_command_quietly() {
+    use std::io::Read;
+    // The demo prints as it goes, so its later lines meet the closed pipe.
+    let mut child = Command::new(BIN)
+        .arg("demo")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 16];
+    child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.status.success(), "{:?} {stderr}", out.status);
+    let text = String::from_utf8_lossy(&payment(&["providers"]).stdout).into_owned();
+    assert!(text.contains("capture: not offered; cancel: safe to repeat"), "{text}");
+}
