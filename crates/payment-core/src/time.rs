@@ -154,11 +154,6 @@ pub fn parse_duration(text: &str) -> std::result::Result<std::time::Duration, St
     ms.map(std::time::Duration::from_millis).ok_or_else(|| "must be more than zero and at most a day".to_owned())
 }
 
-/// Prints a duration the way people read it: `60s`, `2.5s`, `750ms` (never `Some(60s)`).
-pub fn show_duration(d: std::time::Duration) -> String {
-    format!("{d:?}")
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -209,7 +204,5 @@ mod tests {
         for bad in ["", "0", "-1", "1.5", "soon", "99999999999999999999", "2d", "90000000ms"] {
             assert!(parse_duration(bad).is_err(), "{bad}");
         }
-        assert_eq!(show_duration(Duration::from_secs(60)), "60s");
-        assert_eq!(show_duration(Duration::from_millis(2500)), "2.5s");
     }
 }

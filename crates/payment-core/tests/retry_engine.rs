@@ -235,6 +235,7 @@ async fn slow_response_past_the_deadline() {
     .deadline(Some(Duration::from_millis(300)));
     let err = engine(Arc::default()).execute(read).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Timeout);
+    assert!(err.to_string().contains("deadline of 300ms passed"), "{err}");
     assert_eq!(err.outcome(), Outcome::Definite, "a read changes nothing");
 
     let k = key();

@@ -105,24 +105,28 @@ impl Service<Attempt> for Dispatch {
                 st.attempts
             };
             // Method and path only: query strings, headers and bodies may carry secrets or card data.
-            let (method, path) = (request.method().clone(), request.uri().path().to_owned());
+            // Copied only when someone listens, so a quiet engine allocates nothing for logging.
+            let logged = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
+                .then(|| (request.method().clone(), request.uri().path().to_owned()));
             let sent = Instant::now();
             let result = http.oneshot(request).await;
             attempt.state().in_flight = false;
-            let call = &attempt.call;
-            let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
-            let latency_ms = sent.elapsed().as_millis() as u64;
-            match &result {
-                Ok(r) => tracing::debug!(
-                    target: "payment::attempt",
-                    provider, operation = call.operation, %method, path, status = r.status().as_u16(),
-                    attempt = number, phase = ?phase, idempotency_key = key, latency_ms, "attempt"
-                ),
-                Err(e) => tracing::debug!(
-                    target: "payment::attempt",
-                    provider, operation = call.operation, %method, path, status = "none",
-                    attempt = number, phase = ?phase, idempotency_key = key, latency_ms, error = %e, "attempt"
-                ),
+            if let Some((method, path)) = logged {
+                let call = &attempt.call;
+                let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
+                let latency_ms = sent.elapsed().as_millis() as u64;
+                match &result {
+                    Ok(r) => tracing::debug!(
+                        target: "payment::attempt",
+                        provider, operation = call.operation, %method, path, status = r.status().as_u16(),
+                        attempt = number, phase = ?phase, idempotency_key = key, latency_ms, "attempt"
+                    ),
+                    Err(e) => tracing::debug!(
+                        target: "payment::attempt",
+                        provider, operation = call.operation, %method, path, status = "none",
+                        attempt = number, phase = ?phase, idempotency_key = key, latency_ms, error = %e, "attempt"
+                    ),
+                }
             }
             match result {
                 Ok(response) => Ok(AttemptReply { response, phase }),

@@ -18,7 +18,6 @@ use super::trace::TraceLayer;
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::{IdempotencyKey, IdempotencySupport};
 use crate::retry::{AttemptFailure, ExponentialBackoff, RetryPolicy, TransportFailure};
-use crate::time::show_duration;
 
 /// Sends provider calls with the idempotency and retry rules of docs/architecture.md §4. Cheap to clone.
 #[derive(Clone)]
@@ -153,10 +152,9 @@ impl EngineBuilder {
         let stack = ServiceBuilder::new()
             .map_err(move |e: tower::BoxError| match e.downcast::<TransportError>() {
                 Ok(t) => *t,
-                Err(e) if e.is::<tower::timeout::error::Elapsed>() => TransportError::new(
-                    TransportFailure::Timeout,
-                    format!("no response within {}", show_duration(attempt_timeout)),
-                ),
+                Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
+                    TransportError::new(TransportFailure::Timeout, format!("no response within {attempt_timeout:?}"))
+                }
                 Err(e) => TransportError::new(TransportFailure::Broken, e.to_string()),
             })
             .timeout(attempt_timeout)
@@ -201,7 +199,7 @@ impl Engine {
         let call = attempt.call.clone();
         let future = service.oneshot(attempt.clone());
         let result = match deadline {
-            Some(d) => tokio::time::timeout(d, future).await,
+            Some(d) => tokio::time::timeout(d, future).await.map_err(|_elapsed| d),
             None => Ok(future.await),
         };
         let st = attempt.state();
@@ -217,11 +215,10 @@ impl Engine {
         };
         let mutating = call.idempotency != IdempotencySupport::Safe;
         match result {
-            Err(_elapsed) => {
-                let limit = deadline.map(show_duration).unwrap_or_default();
+            Err(limit) => {
                 let e = Error::new(
                     ErrorKind::Timeout,
-                    format!("deadline of {limit} passed after {} attempt(s)", st.attempts),
+                    format!("deadline of {limit:?} passed after {} attempt(s)", st.attempts),
                 );
                 Err(tag(if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }))
             }
