@@ -3,6 +3,9 @@
 
 use serde::Serialize;
 
+/// The replay window assumed where a provider documents none: the shortest one seen (a day).
+pub const DEFAULT_REPLAY_WINDOW: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
+
 use crate::idempotency::IdempotencySupport;
 use crate::money::{Currency, Money};
 
@@ -50,6 +53,9 @@ pub struct ChargeCapabilities {
     /// A new charge's answer says the amount and currency the provider took (checked against the
     /// request); some answers carry only an outcome.
     pub amounts_echoed: bool,
+    /// A charge can be found by the reference it was created with (`Charge::find_charge`), so
+    /// recovery can tell whether a lost request took effect.
+    pub find_by_reference: bool,
 }
 
 /// Refund operations.
@@ -105,6 +111,8 @@ pub struct IdempotencyCapabilities {
     pub cancel_charge: IdempotencySupport,
     /// Creating a refund.
     pub create_refund: IdempotencySupport,
+    /// How long the provider honours a `Replay` key; after it, recovery may only look up.
+    pub replay_window: std::time::Duration,
 }
 
 /// Accepted payment sources.

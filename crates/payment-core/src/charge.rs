@@ -238,4 +238,22 @@ pub trait Charge: Send + Sync {
     fn currency_of(&self, _id: &ChargeId) -> Option<crate::money::Currency> {
         None
     }
+    /// The request exactly as [`Charge::create_charge`] will send it under `key`: the reference
+    /// the provider would derive is filled in, and a source that must not be stored (a raw card
+    /// the provider tokenizes first) is replaced by what is sent instead. A journal records this
+    /// form before the first byte goes out, so recovery resends the same request.
+    async fn prepare_charge(
+        &self,
+        request: CreateCharge,
+        _key: &crate::idempotency::IdempotencyKey,
+        _options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        Ok(request)
+    }
+    /// Finds the charge that `request` (as [`Charge::prepare_charge`] returned it, so with its
+    /// reference) created at or after `created_from`; `Ok(None)` when the provider definitely
+    /// has none. For providers whose capabilities say `find_by_reference`.
+    async fn find_charge(&self, _request: &CreateCharge, _created_from: Timestamp) -> Result<Option<ChargeRecord>> {
+        Err(crate::error::Error::unsupported("this provider cannot find a charge by its reference"))
+    }
 }

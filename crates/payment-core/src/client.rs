@@ -6,7 +6,10 @@ use std::sync::Arc;
 
 use crate::capabilities::Capabilities;
 use crate::charge::{ChargeId, ChargeRecord, CreateCharge, ListCharges, ListOrder};
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
+use crate::idempotency::IdempotencyKey;
+use crate::journaling::{CallJournal, Mutation, MutationOutput};
+use crate::time::Timestamp;
 use crate::idempotency::RequestOptions;
 use crate::money::Money;
 use crate::pagination::ListPaginator;
@@ -20,22 +23,45 @@ pub struct PaymentClient {
     provider: Arc<dyn Provider>,
     // Keeps an embedded mock server (or anything else the client needs) alive as long as the client.
     keep_alive: Option<Arc<dyn Any + Send + Sync>>,
+    // Every mutating call goes through it when set.
+    journal: Option<Arc<dyn CallJournal>>,
 }
 
 impl PaymentClient {
     /// Wraps a provider.
     pub fn new(provider: Arc<dyn Provider>) -> PaymentClient {
-        PaymentClient { provider, keep_alive: None }
+        PaymentClient { provider, keep_alive: None, journal: None }
     }
 
     /// Wraps a provider and keeps `guard` alive with it (e.g. an embedded mock server).
     pub fn with_keep_alive(provider: Arc<dyn Provider>, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
-        PaymentClient { provider, keep_alive: Some(guard) }
+        PaymentClient { provider, keep_alive: Some(guard), journal: None }
     }
 
     /// This client, keeping `guard` alive with it instead of what it kept before.
     pub fn keeping(self, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
-        PaymentClient { provider: self.provider, keep_alive: Some(guard) }
+        PaymentClient { provider: self.provider, keep_alive: Some(guard), journal: self.journal }
+    }
+
+    /// This client with every mutating call (charge, capture, cancel, refund) recorded by `journal`
+    /// before its first byte goes out and settled after, so a crash loses nothing.
+    pub fn with_journal(self, journal: Arc<dyn CallJournal>) -> PaymentClient {
+        PaymentClient { journal: Some(journal), ..self }
+    }
+
+    /// The journal this client records its mutating calls in, if any.
+    pub fn journal(&self) -> Option<&Arc<dyn CallJournal>> {
+        self.journal.as_ref()
+    }
+
+    /// The same client without its journal: what a journal itself sends and recovers through.
+    pub fn unjournaled(&self) -> PaymentClient {
+        PaymentClient { journal: None, ..self.clone() }
+    }
+
+    async fn journaled(&self, journal: &Arc<dyn CallJournal>, m: Mutation, o: &RequestOptions) -> Result<MutationOutput> {
+        let op = m.operation();
+        journal.execute(&self.unjournaled(), m, o).await.map_err(self.stamp(op))
     }
 
     /// Names the provider, and the operation unless a more precise one (a sub-request) is set:
@@ -118,6 +144,12 @@ impl PaymentClient {
             return Err(self.refuse(op, format!("{} payment sources", request.source.kind())));
         }
         self.check_amount(op, request.amount, true)?;
+        if let Some(journal) = &self.journal {
+            return match self.journaled(journal, Mutation::CreateCharge(request), options).await? {
+                MutationOutput::Charge(record) => Ok(record),
+                MutationOutput::Refund(r) => Err(self.stamp(op)(mismatched_output("a refund", r.id.as_str()))),
+            };
+        }
         self.provider.create_charge(request, options).await.map_err(self.stamp(op))
     }
 
@@ -146,6 +178,10 @@ impl PaymentClient {
             }
             self.check_amount("capture_charge", amount, false)?;
         }
+        if let Some(journal) = &self.journal {
+            let m = Mutation::CaptureCharge { charge_id: id.clone(), amount };
+            return self.charge_output("capture_charge", self.journaled(journal, m, options).await?);
+        }
         self.provider.capture_charge(id, amount, options).await.map_err(self.stamp("capture_charge"))
     }
 
@@ -153,6 +189,10 @@ impl PaymentClient {
     pub async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         if !self.capabilities().charge.cancel {
             return Err(self.refuse("cancel_charge", "canceling charges".into()));
+        }
+        if let Some(journal) = &self.journal {
+            let m = Mutation::CancelCharge { charge_id: id.clone() };
+            return self.charge_output("cancel_charge", self.journaled(journal, m, options).await?);
         }
         self.provider.cancel_charge(id, options).await.map_err(self.stamp("cancel_charge"))
     }
@@ -191,7 +231,40 @@ impl PaymentClient {
             Some(amount) => self.check_amount("create_refund", amount, false)?,
             None => {}
         }
+        if let Some(journal) = &self.journal {
+            return match self.journaled(journal, Mutation::CreateRefund(request), options).await? {
+                MutationOutput::Refund(record) => Ok(record),
+                MutationOutput::Charge(c) => {
+                    Err(self.stamp("create_refund")(mismatched_output("a charge", c.id.as_str())))
+                }
+            };
+        }
         self.provider.create_refund(request, options).await.map_err(self.stamp("create_refund"))
+    }
+
+    /// The request as the provider will send it under `key` (see [`crate::Charge::prepare_charge`]).
+    pub async fn prepare_charge(
+        &self,
+        request: CreateCharge,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        self.provider.prepare_charge(request, key, options).await.map_err(self.stamp("create_charge"))
+    }
+
+    /// Finds the charge a prepared `request` created (see [`crate::Charge::find_charge`]).
+    pub async fn find_charge(&self, request: &CreateCharge, created_from: Timestamp) -> Result<Option<ChargeRecord>> {
+        if !self.capabilities().charge.find_by_reference {
+            return Err(self.refuse("find_charge", "finding charges by reference".into()));
+        }
+        self.provider.find_charge(request, created_from).await.map_err(self.stamp("find_charge"))
+    }
+
+    fn charge_output(&self, operation: &'static str, output: MutationOutput) -> Result<ChargeRecord> {
+        match output {
+            MutationOutput::Charge(record) => Ok(record),
+            MutationOutput::Refund(r) => Err(self.stamp(operation)(mismatched_output("a refund", r.id.as_str()))),
+        }
     }
 
     /// Reads one refund.
@@ -209,6 +282,11 @@ impl PaymentClient {
         }
         self.provider.list_refunds(charge_id, query).map_err(self.stamp("list_refunds"))
     }
+}
+
+/// A journal answered a charge call with a refund or the reverse: its record is not this call's.
+fn mismatched_output(what: &str, id: &str) -> Error {
+    Error::new(ErrorKind::IdempotencyConflict, format!("the journal holds {what} ({id}) for this idempotency key"))
 }
 
 impl fmt::Debug for PaymentClient {

@@ -49,6 +49,8 @@ pub enum ErrorKind {
     Config,
     /// The request may or may not have taken effect; recover with the idempotency key or reference.
     OutcomeUnknown,
+    /// The payment journal could not be opened, read or written.
+    Journal,
 }
 
 /// Why a card was declined, in provider-neutral terms.
@@ -92,6 +94,7 @@ impl ErrorKind {
             ErrorKind::Decode => "decode",
             ErrorKind::Config => "config",
             ErrorKind::OutcomeUnknown => "outcome_unknown",
+            ErrorKind::Journal => "journal",
         }
     }
 }

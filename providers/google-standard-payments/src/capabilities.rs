@@ -20,6 +20,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         async_completion: false,
         partial_amounts_on_read: false,
         amounts_echoed: false,
+        find_by_reference: false,
     },
     refund: RefundCapabilities {
         full: true,
@@ -35,6 +36,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         capture_charge: IdempotencySupport::None,
         cancel_charge: IdempotencySupport::None,
         create_refund: IdempotencySupport::Replay,
+        replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
     },
     sources: SourceCapabilities { token: true, customer: false, card: false, channel: false },
     currencies: &[],

@@ -21,6 +21,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         async_completion: true,
         partial_amounts_on_read: true,
         amounts_echoed: true,
+        find_by_reference: true,
     },
     refund: RefundCapabilities {
         full: true,
@@ -36,6 +37,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         capture_charge: IdempotencySupport::None,
         cancel_charge: IdempotencySupport::Safe,
         create_refund: IdempotencySupport::Replay,
+        replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
     },
     sources: SourceCapabilities { token: false, customer: false, card: false, channel: true },
     currencies: &[Currency::CNY],

@@ -232,6 +232,30 @@ impl JustapClient {
 
 #[async_trait]
 impl Charge for JustapClient {
+    /// Fixes the `merchant_trade_id` derived from the key, which recovery looks the charge up by.
+    async fn prepare_charge(
+        &self,
+        mut request: CreateCharge,
+        key: &IdempotencyKey,
+        _options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        request.reference = Some(trade_id(request.reference.as_deref(), key)?);
+        Ok(request)
+    }
+
+    /// `GET /v1/charges/merchant_trade_id/{id}`: Justap's own lookup; a 404 means there is none.
+    async fn find_charge(&self, request: &CreateCharge, _created_from: Timestamp) -> Result<Option<ChargeRecord>> {
+        let reference = request
+            .reference
+            .as_deref()
+            .ok_or_else(|| Error::invalid("a Justap charge is found by its merchant_trade_id; this request has none"))?;
+        match self.retrieve_by_trade_id(reference).await {
+            Ok(charge) => Ok(Some(charge)),
+            Err(e) if e.kind() == ErrorKind::NotFound && e.http_status().is_some() => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// `RejectDuplicate` on `merchant_trade_id`: after an ambiguous failure, or when the number is
     /// already taken, the charge is looked up by it and returned if it matches the request.
     async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {

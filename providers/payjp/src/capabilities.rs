@@ -18,6 +18,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         async_completion: false,
         partial_amounts_on_read: true,
         amounts_echoed: true,
+        find_by_reference: false,
     },
     refund: RefundCapabilities {
         full: true,
@@ -33,6 +34,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         capture_charge: IdempotencySupport::Replay,
         cancel_charge: IdempotencySupport::Replay,
         create_refund: IdempotencySupport::Replay,
+        replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
     },
     sources: SourceCapabilities { token: true, customer: true, card: true, channel: false },
     currencies: &[Currency::JPY],

@@ -241,6 +241,22 @@ impl Charge for PayjpClient {
         Ok(record)
     }
 
+    /// A card is tokenized first (under the key derived with `-tok`, as `create_charge` would), so
+    /// what is journaled and resent is the token, never the card number.
+    async fn prepare_charge(
+        &self,
+        mut request: CreateCharge,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        if let PaymentSource::Card(card) = &request.source {
+            check_key(key)?;
+            let token = self.create_token(card, &key.derive("-tok")?, options).await?;
+            request.source = PaymentSource::Token(token.id);
+        }
+        Ok(request)
+    }
+
     async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
         self.charge_call(self.get("retrieve_charge", &format!("/v1/charges/{}", path_id(id)?))).await
     }

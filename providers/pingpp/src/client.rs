@@ -11,7 +11,7 @@ use payment_core::transport::{
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencySupport, ListCharges,
-    ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions, Result,
+    ListPaginator, ListRefunds, Money, PaymentSource, IdempotencyKey, Refund, RefundId, RefundRecord, RequestOptions, Result,
     Timestamp,
 };
 use secrecy::ExposeSecret;
@@ -267,6 +267,34 @@ impl Charge for PingppClient {
             )));
         }
         Ok(record)
+    }
+
+    /// Fixes the `order_no` derived from the key, which recovery looks the charge up by.
+    async fn prepare_charge(
+        &self,
+        mut request: CreateCharge,
+        key: &IdempotencyKey,
+        _options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        if request.reference.is_none() {
+            request.reference = Some(order_no_from_key(key.as_str())?);
+        }
+        Ok(request)
+    }
+
+    /// Walks charges created since `created_from`, newest first, for the one with this `order_no`.
+    async fn find_charge(&self, request: &CreateCharge, created_from: Timestamp) -> Result<Option<ChargeRecord>> {
+        let reference = request.reference.as_deref().ok_or_else(|| Error::invalid("a charge is found by its reference; this request has none"))?;
+        check_order_no(reference)?;
+        let query = ListCharges { created_from: Some(created_from), ..ListCharges::default() };
+        let mut pages = self.list_charges(query);
+        while let Some(charge) = futures::StreamExt::next(&mut pages).await {
+            let charge = charge?;
+            if charge.reference.as_deref() == Some(reference) {
+                return Ok(Some(charge));
+            }
+        }
+        Ok(None)
     }
 
     async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {

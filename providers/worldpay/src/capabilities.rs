@@ -24,6 +24,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         async_completion: false,
         partial_amounts_on_read: false,
         amounts_echoed: false,
+        find_by_reference: true,
     },
     refund: RefundCapabilities {
         full: true,
@@ -39,6 +40,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         capture_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         cancel_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         create_refund: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
+        replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
     },
     sources: SourceCapabilities { token: true, customer: false, card: true, channel: false },
     currencies: &[],

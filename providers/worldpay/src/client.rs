@@ -55,6 +55,15 @@ fn valid_reference(r: &str) -> bool {
         && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_!@#$%()*=.:;?[]{}~`/+".contains(c))
 }
 
+/// The `transactionReference` of a charge without one: the key, or its letters and digits.
+fn transaction_reference(key: &IdempotencyKey) -> String {
+    if valid_reference(key.as_str()) {
+        key.as_str().to_owned()
+    } else {
+        key.as_str().chars().filter(char::is_ascii_alphanumeric).take(64).collect()
+    }
+}
+
 /// A partial action's `reference`: 1..128 of `[A-Za-z0-9-]`, from the idempotency key.
 fn action_reference(key: &IdempotencyKey) -> Result<String> {
     let r: String = key.as_str().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(128).collect();
@@ -270,11 +279,7 @@ impl Charge for WorldpayClient {
     /// lost answer is recovered with the events query, never by a blind second authorization.
     async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
         let idem = options.key_or_generate();
-        let reference = match &request.reference {
-            Some(r) => r.clone(),
-            None if valid_reference(idem.as_str()) => idem.as_str().to_owned(),
-            None => idem.as_str().chars().filter(char::is_ascii_alphanumeric).take(64).collect(),
-        };
+        let reference = request.reference.clone().unwrap_or_else(|| transaction_reference(&idem));
         if !valid_reference(&reference) {
             return Err(Error::invalid(format!(
                 "transactionReference {reference:?} must be 1 to 64 of Worldpay's characters"
@@ -388,6 +393,38 @@ impl Charge for WorldpayClient {
             other => mapping::status_from_event(other),
         };
         mapping::record(&key, status, &outcome, Timestamp::now(), raw)
+    }
+
+    /// Fixes the `transactionReference` derived from the key, which recovery looks the payment up by.
+    async fn prepare_charge(
+        &self,
+        mut request: CreateCharge,
+        key: &IdempotencyKey,
+        _options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        if request.reference.is_none() {
+            request.reference = Some(transaction_reference(key));
+        }
+        Ok(request)
+    }
+
+    /// The payment's events by `transactionReference` (the lookup `create_charge` uses); a 404
+    /// means Worldpay has no payment with it.
+    async fn find_charge(&self, request: &CreateCharge, _created_from: Timestamp) -> Result<Option<ChargeRecord>> {
+        let Some(reference) = request.reference.clone() else {
+            return Err(Error::invalid("a Worldpay payment is found by its transactionReference; this request has none"));
+        };
+        let key = ChargeKey {
+            r: reference,
+            e: self.inner.config.entity.clone(),
+            a: request.amount.minor,
+            c: request.amount.currency.code().to_owned(),
+        };
+        match self.retrieve_charge(&key.to_id()).await {
+            Ok(charge) => Ok(Some(charge)),
+            Err(e) if e.kind() == ErrorKind::NotFound && e.http_status() == Some(404) => Ok(None),
+            Err(e) => Err(e),
+        }
     }
 
     async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {

@@ -1,0 +1,327 @@
+//! `Journal`: the write-ahead record around every mutating call. Prepared is committed, then
+//! Dispatched with the exact request (key and reference fixed), then the first byte goes out,
+//! then the outcome is committed.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use payment_core::{
+    CallJournal, Error, ErrorKind, IdempotencyKey, Mutation, MutationOutput, PaymentClient, RequestOptions, Result,
+};
+
+use crate::record::{Attempt, Begin, NewAttempt, Payment, StoredOutcome, Transition};
+use crate::request::StoredRequest;
+use crate::settle::settle;
+use crate::state::AttemptState;
+use crate::store::{JournalStore, is_fenced};
+
+/// A moment in an attempt's life, reported to a [`Journal::on_checkpoint`] observer (the crash
+/// tests stop the process at each).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Checkpoint {
+    /// Prepared is committed; nothing sent.
+    Prepared,
+    /// Dispatched is committed; the request is about to go out.
+    Dispatched,
+    /// The provider answered (or the call failed); the outcome is not recorded yet.
+    Replied,
+    /// The outcome is committed.
+    Recorded,
+}
+
+impl Checkpoint {
+    /// `prepared`, `dispatched`, `replied`, `recorded`.
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Checkpoint::Prepared => "prepared",
+            Checkpoint::Dispatched => "dispatched",
+            Checkpoint::Replied => "replied",
+            Checkpoint::Recorded => "recorded",
+        }
+    }
+}
+
+/// How a journal holds and recovers attempts.
+#[derive(Debug, Clone)]
+pub struct JournalOptions {
+    /// How long a client holds an attempt it sends; its call's deadline is kept inside it, so no
+    /// request is still in flight when recovery may take the attempt over.
+    pub lease: Duration,
+    /// How long a recovery worker holds an attempt it resolves.
+    pub recovery_lease: Duration,
+    /// The first wait before an attempt whose outcome recovery could not learn is tried again
+    /// (doubling up to `max_backoff`).
+    pub backoff: Duration,
+    /// The longest such wait.
+    pub max_backoff: Duration,
+}
+
+impl Default for JournalOptions {
+    fn default() -> JournalOptions {
+        JournalOptions {
+            lease: Duration::from_secs(120),
+            recovery_lease: Duration::from_secs(60),
+            backoff: Duration::from_secs(1),
+            max_backoff: Duration::from_secs(300),
+        }
+    }
+}
+
+type Observer = Arc<dyn Fn(Checkpoint, &Attempt) + Send + Sync>;
+
+/// A durable journal of payment attempts over a [`JournalStore`]; cheap to clone.
+#[derive(Clone)]
+pub struct Journal {
+    pub(crate) inner: Arc<Inner>,
+}
+
+pub(crate) struct Inner {
+    pub(crate) store: Arc<dyn JournalStore>,
+    pub(crate) options: JournalOptions,
+    /// Who this journal writes as (leases, events): unique per process.
+    pub(crate) owner: String,
+    observer: Option<Observer>,
+}
+
+impl Journal {
+    /// A journal over `store` with default options.
+    pub fn new(store: Arc<dyn JournalStore>) -> Journal {
+        Journal::with_options(store, JournalOptions::default())
+    }
+
+    /// A journal over `store`.
+    pub fn with_options(store: Arc<dyn JournalStore>, options: JournalOptions) -> Journal {
+        let owner = format!("pid{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]);
+        Journal { inner: Arc::new(Inner { store, options, owner, observer: None }) }
+    }
+
+    /// This journal, reporting each checkpoint of each attempt to `observer` (metrics, tests).
+    pub fn on_checkpoint(self, observer: impl Fn(Checkpoint, &Attempt) + Send + Sync + 'static) -> Journal {
+        let inner = &self.inner;
+        Journal {
+            inner: Arc::new(Inner {
+                store: inner.store.clone(),
+                options: inner.options.clone(),
+                owner: inner.owner.clone(),
+                observer: Some(Arc::new(observer)),
+            }),
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn JournalStore> {
+        &self.inner.store
+    }
+
+    /// The options.
+    pub fn options(&self) -> &JournalOptions {
+        &self.inner.options
+    }
+
+    /// Who this journal writes as.
+    pub fn owner(&self) -> &str {
+        &self.inner.owner
+    }
+
+    /// The hook to hand to [`PaymentClient::with_journal`].
+    pub fn hook(&self) -> Arc<dyn CallJournal> {
+        Arc::new(self.clone())
+    }
+
+    /// One logical payment.
+    pub async fn payment(&self, key: &str) -> Result<Option<Payment>> {
+        self.inner.store.payment(key).await
+    }
+
+    fn checkpoint(&self, at: Checkpoint, attempt: &Attempt) {
+        if let Some(o) = &self.inner.observer {
+            o(at, attempt);
+        }
+    }
+
+    /// Sends a Prepared attempt: fixes the request, commits Dispatched, sends, records.
+    async fn run(
+        &self,
+        client: &PaymentClient,
+        attempt: Attempt,
+        mutation: Mutation,
+        options: &RequestOptions,
+    ) -> Result<MutationOutput> {
+        self.checkpoint(Checkpoint::Prepared, &attempt);
+        let store = &self.inner.store;
+        let provider_key = IdempotencyKey::new(attempt.provider_key.clone())?;
+        let mut send_options = options.clone();
+        send_options.idempotency_key = Some(provider_key.clone());
+        // Keep the whole call inside the lease (a second of margin for the final write).
+        let inside = self.inner.options.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_millis(100));
+        send_options.timeout = Some(options.timeout.map_or(inside, |t| t.min(inside)));
+        let mutation = match mutation {
+            Mutation::CreateCharge(request) => match client.prepare_charge(request, &provider_key, &send_options).await {
+                Ok(prepared) => Mutation::CreateCharge(prepared),
+                Err(e) => {
+                    // Only a sub-request (a card's token) can have gone out: the charge was not sent.
+                    let to = if e.http_status().is_some() && e.outcome() == payment_core::Outcome::Definite {
+                        AttemptState::Declined
+                    } else {
+                        AttemptState::NotSent
+                    };
+                    let t = Transition::to(&attempt, to, crate::now_ms(), format!("preparing failed: {}", e.kind()))
+                        .outcome(StoredOutcome::Error(crate::record::StoredError::of(&e)));
+                    if let Err(w) = store.transition(t).await {
+                        tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
+                    }
+                    return Err(e);
+                }
+            },
+            other => other,
+        };
+        let now = crate::now_ms();
+        let lease_until = now + millis(self.inner.options.lease);
+        let mut dispatch = Transition::to(&attempt, AttemptState::Dispatched, now, format!("dispatched by {}", self.owner()))
+            .leased(self.owner(), lease_until)
+            .due(lease_until);
+        dispatch.request = Some(StoredRequest::of(&mutation));
+        let attempt = match store.transition(dispatch).await {
+            Ok(a) => a,
+            Err(e) if is_fenced(&e) => {
+                return Err(Error::new(
+                    ErrorKind::Journal,
+                    format!(
+                        "attempt {} of payment {} was taken over by recovery before it was sent; nothing was sent",
+                        attempt.seq, attempt.idempotency_key
+                    ),
+                ));
+            }
+            Err(e) => return Err(e),
+        };
+        self.checkpoint(Checkpoint::Dispatched, &attempt);
+        let result = send(client, mutation, &send_options).await;
+        self.checkpoint(Checkpoint::Replied, &attempt);
+        let (state, outcome) = settle(&result);
+        let now = crate::now_ms();
+        let mut t = Transition::to(&attempt, state, now, format!("{} by {}", state, self.owner())).outcome(outcome);
+        if state.is_unresolved() {
+            // Unknown and pending attempts are for recovery, which may take them at once.
+            t = t.due(now);
+        }
+        match store.transition(t).await {
+            Ok(recorded) => self.checkpoint(Checkpoint::Recorded, &recorded),
+            // The answer stands; the attempt stays Dispatched and recovery settles it the same way.
+            Err(e) => tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %e, "could not record an outcome"),
+        }
+        result
+    }
+
+    /// Answers a call whose key the journal knows, recovering it first when it is unresolved.
+    async fn answer(&self, payment: Payment) -> Result<Option<MutationOutput>> {
+        let Some(latest) = payment.latest().cloned() else {
+            return Err(Error::new(ErrorKind::Journal, format!("payment {} has no attempts", payment.idempotency_key)));
+        };
+        let key = &payment.idempotency_key;
+        match latest.state {
+            AttemptState::Succeeded => latest.outcome.as_ref().and_then(StoredOutcome::to_output).map(Some).ok_or_else(|| {
+                Error::new(ErrorKind::Journal, format!("payment {key} succeeded but its record is missing"))
+            }),
+            AttemptState::Declined => Err(match &latest.outcome {
+                Some(StoredOutcome::Error(e)) => e.to_error(),
+                _ => Error::new(ErrorKind::InvalidRequest, format!("payment {key} was declined")),
+            }),
+            AttemptState::NeedsReconciliation => Err(Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!("payment {key} needs reconciliation by a person: {}", note_of(&latest)),
+            )),
+            AttemptState::NotSent | AttemptState::ProvenAbsent => Ok(None),
+            AttemptState::Pending => match &latest.outcome {
+                Some(o) => Ok(o.to_output()),
+                None => Ok(None),
+            },
+            AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown => Err(Error::new(
+                ErrorKind::OutcomeUnknown,
+                match latest.lease_until_ms.filter(|u| *u > crate::now_ms()) {
+                    Some(until) => format!(
+                        "payment {key} is in flight elsewhere (held by {} for {} ms more); ask again then",
+                        latest.lease_owner.as_deref().unwrap_or("another process"),
+                        until - crate::now_ms()
+                    ),
+                    None => format!("payment {key}'s outcome is still unknown; recovery will keep asking"),
+                },
+            )),
+        }
+    }
+}
+
+/// Sends one mutation through a client that has no journal.
+pub(crate) async fn send(client: &PaymentClient, m: Mutation, options: &RequestOptions) -> Result<MutationOutput> {
+    match m {
+        Mutation::CreateCharge(r) => client.create_charge(r, options).await.map(MutationOutput::Charge),
+        Mutation::CaptureCharge { charge_id, amount } => {
+            client.capture_charge(&charge_id, amount, options).await.map(MutationOutput::Charge)
+        }
+        Mutation::CancelCharge { charge_id } => client.cancel_charge(&charge_id, options).await.map(MutationOutput::Charge),
+        Mutation::CreateRefund(r) => client.create_refund(r, options).await.map(MutationOutput::Refund),
+    }
+}
+
+pub(crate) fn note_of(a: &Attempt) -> String {
+    match &a.outcome {
+        Some(StoredOutcome::Note(n)) => n.clone(),
+        Some(StoredOutcome::Error(e)) => e.message.clone(),
+        _ => a.state.to_string(),
+    }
+}
+
+pub(crate) fn millis(d: Duration) -> i64 {
+    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[async_trait]
+impl CallJournal for Journal {
+    async fn execute(&self, client: &PaymentClient, mutation: Mutation, options: &RequestOptions) -> Result<MutationOutput> {
+        let key = options.key_or_generate();
+        let request = StoredRequest::of(&mutation);
+        // A known key is answered from the journal; an unresolved one is recovered first; a new
+        // attempt follows only one that proved nothing happened. Three rounds cover
+        // recover-then-retry; more would mean the journal is changing under us.
+        for _ in 0..3 {
+            let now = crate::now_ms();
+            let new = NewAttempt {
+                idempotency_key: key.as_str().to_owned(),
+                provider: client.provider_name().to_owned(),
+                request: request.clone(),
+                lease_owner: self.owner().to_owned(),
+                lease_until_ms: now + millis(self.inner.options.lease),
+                now_ms: now,
+            };
+            let payment = match self.inner.store.prepare(new).await? {
+                Begin::Started(attempt) => {
+                    let options = RequestOptions { idempotency_key: Some(key.clone()), ..options.clone() };
+                    return self.run(client, *attempt, mutation, &options).await;
+                }
+                Begin::Existing(payment) => payment,
+            };
+            let unresolved = payment.latest().is_some_and(|a| a.state.is_unresolved());
+            let payment = if unresolved {
+                self.recover_payment(client, key.as_str()).await?;
+                self.inner.store.payment(key.as_str()).await?.unwrap_or(payment)
+            } else {
+                payment
+            };
+            if let Some(output) = self.answer(payment).await? {
+                return Ok(output);
+            }
+        }
+        Err(Error::new(ErrorKind::Journal, format!("payment {key} kept changing while it was answered; try again")))
+    }
+}
+
+impl fmt::Debug for Journal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Journal")
+            .field("store", &self.inner.store.backend())
+            .field("owner", &self.inner.owner)
+            .field("options", &self.inner.options)
+            .finish()
+    }
+}

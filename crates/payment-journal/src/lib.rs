@@ -1,0 +1,50 @@
+//! A durable payment journal: nothing charged twice or lost across crashes.
+//!
+//! A logical payment (the caller's idempotency key) has attempts; each moves Prepared →
+//! Dispatched → an outcome, and every transition is committed, with an event row, before the
+//! next step. Dispatched, with the exact request (provider key and reference fixed), is
+//! committed before the first byte goes out, so after a crash [`Journal::recover`] knows what
+//! may have been sent and settles it by the operation's declared idempotency: `Replay` resends
+//! with the same key while the provider's window is open, `RejectDuplicate` looks the object up
+//! and resends only when proven absent, `None` only looks. Whatever it cannot tell ends
+//! `NeedsReconciliation`, never silently failed.
+//!
+//! Stores: [`MemoryStore`], [`SqliteStore`] (the embedded default) and [`PostgresStore`] (fleets:
+//! many instances and recovery workers, each attempt resolved by exactly one).
+#![forbid(unsafe_code)]
+
+mod journal;
+mod memory;
+mod open;
+pub mod record;
+mod recover;
+mod request;
+mod schema;
+mod settle;
+mod sql;
+mod state;
+mod store;
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use journal::{Checkpoint, Journal, JournalOptions};
+pub use memory::MemoryStore;
+pub use open::{open, open_store};
+#[cfg(feature = "postgres")]
+pub use postgres::PostgresStore;
+pub use record::{Attempt, JournalEvent, Payment, StoredError, StoredOutcome};
+pub use recover::{ClientSource, RecoveryReport, Recoverer, Resolution};
+pub use request::{StoredRequest, StoredSource};
+#[cfg(feature = "sqlite")]
+pub use sqlite::{Durability, SqliteStore};
+pub use state::{ALL_STATES, AttemptState};
+pub use store::{JournalStore, is_fenced, is_second_success};
+
+/// Now, in Unix milliseconds.
+pub(crate) fn now_ms() -> i64 {
+    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
+}

@@ -1,0 +1,213 @@
+//! `MemoryStore`: the journal in a map, for tests and for apps that want the rules without
+//! durability (it dies with the process).
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use payment_core::Result;
+
+use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
+use crate::state::AttemptState;
+use crate::store::{self, Decision, JournalStore};
+
+/// An in-memory journal store.
+#[derive(Debug, Default)]
+pub struct MemoryStore {
+    inner: Mutex<Tables>,
+}
+
+#[derive(Debug, Default)]
+struct Tables {
+    // Payments keep their attempts inline; events are appended in order.
+    payments: BTreeMap<String, Payment>,
+    events: Vec<JournalEvent>,
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> MemoryStore {
+        MemoryStore::default()
+    }
+
+    fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
+        // A panic while holding the lock cannot leave a half-applied write: every write is built
+        // first and swapped in, so the data behind a poisoned lock is still consistent.
+        self.inner.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+fn find<'a>(tables: &'a mut Tables, attempt_id: &str) -> Option<(&'a mut Payment, usize)> {
+    tables.payments.values_mut().find_map(|p| {
+        let i = p.attempts.iter().position(|a| a.id == attempt_id)?;
+        Some((p, i))
+    })
+}
+
+#[async_trait]
+impl JournalStore for MemoryStore {
+    fn backend(&self) -> &'static str {
+        "memory"
+    }
+
+    async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
+        let mut t = self.tables();
+        let existing = t.payments.get(&new.idempotency_key);
+        let decision = store::decide(existing, &new)?;
+        let Decision::Insert { seq, provider_key, new_payment } = decision else {
+            return Ok(Begin::Existing(existing.cloned().expect("decide answers Existing only for a payment")));
+        };
+        let attempt = Attempt {
+            id: uuid::Uuid::new_v4().to_string(),
+            idempotency_key: new.idempotency_key.clone(),
+            seq,
+            provider: new.provider.clone(),
+            operation: new.request.operation().to_owned(),
+            state: AttemptState::Prepared,
+            version: 1,
+            provider_key,
+            request: new.request.clone(),
+            charge_id: new.request.charge_id().map(|c| c.to_string()),
+            refund_id: None,
+            outcome: None,
+            created_ms: new.now_ms,
+            updated_ms: new.now_ms,
+            dispatched_ms: None,
+            due_ms: new.lease_until_ms,
+            lease_owner: Some(new.lease_owner.clone()),
+            lease_until_ms: Some(new.lease_until_ms),
+            recover_tries: 0,
+        };
+        if new_payment {
+            t.payments.insert(
+                new.idempotency_key.clone(),
+                Payment {
+                    idempotency_key: new.idempotency_key.clone(),
+                    operation: attempt.operation.clone(),
+                    provider: new.provider.clone(),
+                    state: AttemptState::Prepared,
+                    charge_id: attempt.charge_id.clone(),
+                    fingerprint: new.request.fingerprint(),
+                    created_ms: new.now_ms,
+                    updated_ms: new.now_ms,
+                    attempts: Vec::new(),
+                },
+            );
+        }
+        let payment = t.payments.get_mut(&new.idempotency_key).expect("inserted above");
+        payment.attempts.push(attempt.clone());
+        payment.state = AttemptState::Prepared;
+        payment.updated_ms = new.now_ms;
+        t.events.push(JournalEvent {
+            attempt_id: attempt.id.clone(),
+            idempotency_key: new.idempotency_key,
+            from_state: None,
+            to_state: AttemptState::Prepared,
+            version: 1,
+            at_ms: new.now_ms,
+            detail: format!("prepared by {}", new.lease_owner),
+        });
+        Ok(Begin::Started(Box::new(attempt)))
+    }
+
+    async fn transition(&self, tr: Transition) -> Result<Attempt> {
+        let mut t = self.tables();
+        let Some((payment, i)) = find(&mut t, &tr.attempt_id) else {
+            return Err(store::fenced(&tr.attempt_id, tr.expected_version));
+        };
+        let current = &payment.attempts[i];
+        store::check_transition(current, &tr)?;
+        if tr.to == AttemptState::Succeeded
+            && current.operation == "create_charge"
+            && payment.attempts.iter().any(|a| a.id != tr.attempt_id && a.state == AttemptState::Succeeded)
+        {
+            return Err(store::second_success(&payment.idempotency_key));
+        }
+        let from = current.state;
+        let next = store::apply(current, &tr);
+        let latest = payment.attempts.iter().map(|a| a.seq).max() == Some(next.seq);
+        if latest {
+            payment.state = next.state;
+        }
+        if next.charge_id.is_some() {
+            payment.charge_id = next.charge_id.clone();
+        }
+        payment.updated_ms = tr.now_ms;
+        payment.attempts[i] = next.clone();
+        let key = payment.idempotency_key.clone();
+        t.events.push(JournalEvent {
+            attempt_id: next.id.clone(),
+            idempotency_key: key,
+            from_state: Some(from),
+            to_state: next.state,
+            version: next.version,
+            at_ms: tr.now_ms,
+            detail: tr.detail,
+        });
+        Ok(next)
+    }
+
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        owner: &str,
+        lease_until_ms: i64,
+        limit: u32,
+        key: Option<&str>,
+    ) -> Result<Vec<Attempt>> {
+        let mut t = self.tables();
+        let mut due: Vec<(i64, String)> = t
+            .payments
+            .values()
+            .filter(|p| key.is_none_or(|k| k == p.idempotency_key))
+            .flat_map(|p| p.attempts.iter())
+            .filter(|a| claimable(a, now_ms))
+            .map(|a| (a.due_ms, a.id.clone()))
+            .collect();
+        due.sort();
+        due.truncate(limit as usize);
+        let mut claimed = Vec::new();
+        for (_, id) in due {
+            if let Some((payment, i)) = find(&mut t, &id) {
+                let a = &mut payment.attempts[i];
+                a.version += 1;
+                a.lease_owner = Some(owner.to_owned());
+                a.lease_until_ms = Some(lease_until_ms);
+                a.updated_ms = now_ms;
+                claimed.push(a.clone());
+            }
+        }
+        Ok(claimed)
+    }
+
+    async fn payment(&self, key: &str) -> Result<Option<Payment>> {
+        Ok(self.tables().payments.get(key).cloned())
+    }
+
+    async fn payments(&self, state: Option<AttemptState>) -> Result<Vec<Payment>> {
+        let mut all: Vec<Payment> =
+            self.tables().payments.values().filter(|p| state.is_none_or(|s| p.state == s)).cloned().collect();
+        all.sort_by(|a, b| (a.created_ms, &a.idempotency_key).cmp(&(b.created_ms, &b.idempotency_key)));
+        Ok(all)
+    }
+
+    async fn events(&self, key: &str) -> Result<Vec<JournalEvent>> {
+        Ok(self.tables().events.iter().filter(|e| e.idempotency_key == key).cloned().collect())
+    }
+
+    async fn next_claimable_ms(&self) -> Result<Option<i64>> {
+        Ok(self
+            .tables()
+            .payments
+            .values()
+            .flat_map(|p| p.attempts.iter())
+            .filter(|a| a.state.is_unresolved())
+            .map(|a| a.due_ms.max(a.lease_until_ms.unwrap_or(0)))
+            .min())
+    }
+}
+
+/// Unresolved, due, and leased to nobody (or the lease ran out).
+pub(crate) fn claimable(a: &Attempt, now_ms: i64) -> bool {
+    a.state.is_unresolved() && a.due_ms <= now_ms && a.lease_until_ms.is_none_or(|u| u <= now_ms)
+}

@@ -1,0 +1,64 @@
+//! Opening a journal from a URL: `sqlite://PATH` (created when missing; `?synchronous=normal`
+//! to trade the last commits on power loss for speed), `postgres://…`, or `memory:`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use payment_core::{Error, Result};
+
+use crate::journal::{Journal, JournalOptions};
+use crate::memory::MemoryStore;
+use crate::store::JournalStore;
+
+/// Opens the store a URL names.
+pub async fn open_store(url: &str) -> Result<Arc<dyn JournalStore>> {
+    let url = url.trim();
+    if url == "memory:" || url == "memory://" {
+        return Ok(Arc::new(MemoryStore::new()));
+    }
+    if let Some(rest) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        return open_sqlite(rest).await;
+    }
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return open_postgres(url).await;
+    }
+    let shown = url.split_once('@').map_or(url, |(_, host)| host);
+    Err(Error::config(format!("journal URL {shown:?} must start with sqlite://, postgres:// or memory:")))
+}
+
+/// Opens a journal with `options` over the store a URL names.
+pub async fn open(url: &str, options: JournalOptions) -> Result<Journal> {
+    Ok(Journal::with_options(open_store(url).await?, options))
+}
+
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(rest: &str) -> Result<Arc<dyn JournalStore>> {
+    let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
+    if path.is_empty() {
+        return Err(Error::config("sqlite:// needs a file path, e.g. sqlite://payments.db"));
+    }
+    let mut durability = crate::sqlite::Durability::Full;
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        match pair.split_once('=') {
+            Some(("synchronous", v)) => durability = v.parse().map_err(Error::config)?,
+            _ => return Err(Error::config(format!("unknown SQLite journal option {pair:?}; only synchronous=full|normal"))),
+        }
+    }
+    let path = PathBuf::from(path);
+    Ok(Arc::new(crate::sqlite::SqliteStore::open(&path, durability).await?))
+}
+
+#[cfg(not(feature = "sqlite"))]
+async fn open_sqlite(_rest: &str) -> Result<Arc<dyn JournalStore>> {
+    Err(Error::config("this build has no SQLite journal: enable the `sqlite` feature of payment-journal"))
+}
+
+#[cfg(feature = "postgres")]
+async fn open_postgres(url: &str) -> Result<Arc<dyn JournalStore>> {
+    Ok(Arc::new(crate::postgres::PostgresStore::open(url).await?))
+}
+
+#[cfg(not(feature = "postgres"))]
+async fn open_postgres(_url: &str) -> Result<Arc<dyn JournalStore>> {
+    Err(Error::config("this build has no PostgreSQL journal: enable the `postgres` feature of payment-journal"))
+}

@@ -1,0 +1,409 @@
+//! Recovery: settles attempts whose outcome a crash, a timeout or a lost answer left open, by
+//! what each operation's capabilities say a repeat does.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use payment_core::{
+    ChargeId, ChargeStatus, CreateCharge, Error, IdempotencyKey, IdempotencySupport, ListRefunds, Money,
+    MutationOutput, PaymentClient, PaymentSource, RequestOptions, Result, Timestamp,
+};
+use serde::Serialize;
+
+use crate::journal::{Journal, millis, send};
+use crate::record::{Attempt, StoredOutcome, Transition};
+use crate::request::StoredRequest;
+use crate::settle::{settle, state_of};
+use crate::state::AttemptState;
+
+/// Where recovery gets a client for each provider named in the journal.
+pub trait ClientSource: Send + Sync {
+    /// A client for `provider` (its journal, if any, is not used), or why there is none.
+    fn client_for(&self, provider: &str) -> Result<PaymentClient>;
+}
+
+impl ClientSource for PaymentClient {
+    fn client_for(&self, provider: &str) -> Result<PaymentClient> {
+        if provider == self.provider_name() {
+            Ok(self.unjournaled())
+        } else {
+            Err(Error::config(format!("no client for {provider}; this one is for {}", self.provider_name())))
+        }
+    }
+}
+
+impl ClientSource for HashMap<String, PaymentClient> {
+    fn client_for(&self, provider: &str) -> Result<PaymentClient> {
+        self.get(provider)
+            .map(PaymentClient::unjournaled)
+            .ok_or_else(|| Error::config(format!("no client configured for {provider}, which the journal names")))
+    }
+}
+
+/// What recovery did with one attempt.
+#[derive(Debug, Clone, Serialize)]
+pub struct Resolution {
+    /// The logical payment.
+    pub idempotency_key: String,
+    /// The attempt number.
+    pub seq: i64,
+    /// The provider.
+    pub provider: String,
+    /// The operation.
+    pub operation: String,
+    /// Its state before.
+    pub from: AttemptState,
+    /// Its state after.
+    pub to: AttemptState,
+    /// How, in words (`resent with the same key`, `found by reference`, …).
+    pub how: String,
+}
+
+/// What one recovery run did and what it left.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RecoveryReport {
+    /// Every attempt it looked at, in order.
+    pub resolutions: Vec<Resolution>,
+}
+
+impl RecoveryReport {
+    /// Attempts it left unknown (to be asked again).
+    pub fn still_unknown(&self) -> impl Iterator<Item = &Resolution> {
+        self.resolutions.iter().filter(|r| matches!(r.to, AttemptState::Unknown | AttemptState::Dispatched))
+    }
+}
+
+enum Looked {
+    Found(Box<MutationOutput>),
+    Absent(String),
+    Cannot(String),
+}
+
+/// How a repeat of `operation` is honoured at this client's provider.
+fn support_of(client: &PaymentClient, operation: &str) -> IdempotencySupport {
+    let i = &client.capabilities().idempotency;
+    match operation {
+        "create_charge" => i.create_charge,
+        "capture_charge" => i.capture_charge,
+        "cancel_charge" => i.cancel_charge,
+        "create_refund" => i.create_refund,
+        _ => IdempotencySupport::None,
+    }
+}
+
+impl Journal {
+    /// Settles every attempt that is due now (unresolved, not held by a live writer), each
+    /// claimed by this journal alone, connecting to providers through `clients`.
+    pub async fn recover(&self, clients: &dyn ClientSource) -> Result<RecoveryReport> {
+        let mut report = RecoveryReport::default();
+        loop {
+            let claimed = self.claim(None, 32).await?;
+            if claimed.is_empty() {
+                return Ok(report);
+            }
+            let mut known_refunds = None;
+            for attempt in claimed {
+                let r = match clients.client_for(&attempt.provider) {
+                    Ok(client) => self.resolve(&client, attempt, &mut known_refunds).await?,
+                    Err(e) => self.later(attempt, format!("no client: {e}")).await?,
+                };
+                report.resolutions.push(r);
+            }
+        }
+    }
+
+    /// Like [`Journal::recover`], waiting for leases and backoffs to run out, for up to
+    /// `within`; what is still unknown after that is in the report.
+    pub async fn recover_within(&self, clients: &dyn ClientSource, within: Duration) -> Result<RecoveryReport> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut report = self.recover(clients).await?;
+        loop {
+            let Some(next) = self.inner.store.next_claimable_ms().await? else {
+                return Ok(report);
+            };
+            let wait = Duration::from_millis(u64::try_from(next - crate::now_ms()).unwrap_or(0));
+            if tokio::time::Instant::now() + wait > deadline {
+                return Ok(report);
+            }
+            tokio::time::sleep(wait).await;
+            let more = self.recover(clients).await?;
+            // The latest word on each attempt replaces earlier ones.
+            for r in more.resolutions {
+                report.resolutions.retain(|o| !(o.idempotency_key == r.idempotency_key && o.seq == r.seq));
+                report.resolutions.push(r);
+            }
+        }
+    }
+
+    /// Settles one logical payment's due attempt now (a caller repeating its key).
+    pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
+        for attempt in self.claim(Some(key), 1).await? {
+            self.resolve(client, attempt, &mut None).await?;
+        }
+        Ok(())
+    }
+
+    async fn claim(&self, key: Option<&str>, limit: u32) -> Result<Vec<Attempt>> {
+        let now = crate::now_ms();
+        let until = now + millis(self.inner.options.recovery_lease);
+        self.inner.store.claim_due(now, &self.inner.owner, until, limit, key).await
+    }
+
+    fn backoff(&self, tries: i64) -> i64 {
+        let base = millis(self.inner.options.backoff).max(1);
+        let cap = millis(self.inner.options.max_backoff).max(base);
+        base.saturating_mul(1_i64 << tries.clamp(0, 20)).min(cap)
+    }
+
+    async fn write(&self, attempt: &Attempt, to: AttemptState, outcome: Option<StoredOutcome>, how: String) -> Result<Resolution> {
+        let now = crate::now_ms();
+        let mut t = Transition::to(attempt, to, now, format!("recovery by {}: {how}", self.inner.owner));
+        t.recovery_try = true;
+        if let Some(o) = outcome {
+            t = t.outcome(o);
+        }
+        if to.is_unresolved() {
+            t = t.due(now + self.backoff(attempt.recover_tries));
+        }
+        self.inner.store.transition(t).await?;
+        Ok(Resolution {
+            idempotency_key: attempt.idempotency_key.clone(),
+            seq: attempt.seq,
+            provider: attempt.provider.clone(),
+            operation: attempt.operation.clone(),
+            from: attempt.state,
+            to,
+            how,
+        })
+    }
+
+    /// Leaves an attempt as it is, to be asked again after a backoff.
+    async fn later(&self, attempt: Attempt, why: String) -> Result<Resolution> {
+        let state = attempt.state;
+        self.write(&attempt, state, None, format!("still unknown, asking again later ({why})")).await
+    }
+
+    async fn resolve(
+        &self,
+        client: &PaymentClient,
+        attempt: Attempt,
+        known_refunds: &mut Option<HashSet<String>>,
+    ) -> Result<Resolution> {
+        let how = match attempt.state {
+            AttemptState::Prepared => {
+                return self.write(&attempt, AttemptState::NotSent, None, "never dispatched: nothing was sent".into()).await;
+            }
+            AttemptState::Pending => return self.reread(client, attempt).await,
+            AttemptState::Dispatched | AttemptState::Unknown => support_of(client, &attempt.operation),
+            _ => return self.later(attempt, "not recoverable in this state".into()).await,
+        };
+        let window = client.capabilities().idempotency.replay_window;
+        let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
+        let in_window = crate::now_ms() - sent_at < millis(window);
+        match how {
+            IdempotencySupport::Safe => self.resend(client, attempt, "resent: repeating it is safe").await,
+            IdempotencySupport::Replay if in_window => {
+                self.resend(client, attempt, "resent with the same key: the provider replays it").await
+            }
+            IdempotencySupport::RejectDuplicate { .. } => match self.look_up(client, &attempt, known_refunds).await {
+                Ok(Looked::Found(output)) => self.found(attempt, *output, "found by its reference").await,
+                Ok(Looked::Absent(why)) => {
+                    self.resend(client, attempt, &format!("proven absent ({why}), so resent with the same reference")).await
+                }
+                Ok(Looked::Cannot(why)) => self.resend(client, attempt, &format!("resent: the provider refuses a duplicate ({why})")).await,
+                Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
+            },
+            // The key window has closed, or repeats are never safe: look, never resend.
+            IdempotencySupport::Replay | IdempotencySupport::None => {
+                let why_not_resent =
+                    if matches!(how, IdempotencySupport::None) { "never resent" } else { "its replay window has closed" };
+                match self.look_up(client, &attempt, known_refunds).await {
+                    Ok(Looked::Found(output)) => self.found(attempt, *output, "found by lookup").await,
+                    Ok(Looked::Absent(why)) => {
+                        self.write(&attempt, AttemptState::ProvenAbsent, Some(StoredOutcome::Note(why.clone())), format!("proven absent: {why} ({why_not_resent})")).await
+                    }
+                    Ok(Looked::Cannot(why)) => {
+                        let note = format!("{why}; {why_not_resent}, so a person must check the provider");
+                        self.write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note).await
+                    }
+                    Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
+                }
+            }
+        }
+    }
+
+    async fn found(&self, attempt: Attempt, output: MutationOutput, how: &str) -> Result<Resolution> {
+        let to = state_of(&output);
+        self.write(&attempt, to, Some(StoredOutcome::of_output(&output)), how.to_owned()).await
+    }
+
+    async fn resend(&self, client: &PaymentClient, attempt: Attempt, how: &str) -> Result<Resolution> {
+        let mutation = match attempt.request.to_mutation() {
+            Ok(m) => m,
+            Err(e) => {
+                let note = format!("{}; a person must check the provider", e.message());
+                return self.write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note).await;
+            }
+        };
+        let options = RequestOptions {
+            idempotency_key: Some(IdempotencyKey::new(attempt.provider_key.clone())?),
+            timeout: Some(self.inner.options.recovery_lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_millis(100))),
+        };
+        let result = send(client, mutation, &options).await;
+        let (to, outcome) = settle(&result);
+        let how = match &result {
+            Ok(_) => how.to_owned(),
+            Err(e) => format!("{how}: {}", e.kind()),
+        };
+        self.write(&attempt, to, Some(outcome), how).await
+    }
+
+    /// Re-reads an asynchronous charge or refund until it is final.
+    async fn reread(&self, client: &PaymentClient, attempt: Attempt) -> Result<Resolution> {
+        let read = match (&attempt.outcome, attempt.charge_id.as_deref(), attempt.refund_id.as_deref()) {
+            (Some(StoredOutcome::Refund(r)), _, _) => {
+                client.retrieve_refund(&r.charge_id, &r.id).await.map(MutationOutput::Refund)
+            }
+            (_, Some(charge), None) => client.retrieve_charge(&ChargeId::new(charge)).await.map(MutationOutput::Charge),
+            _ => return self.later(attempt, "a pending attempt names nothing to read".into()).await,
+        };
+        match read {
+            Ok(output) => {
+                let to = state_of(&output);
+                let how = if to == AttemptState::Pending { "re-read: still pending" } else { "re-read: final" };
+                self.write(&attempt, to, Some(StoredOutcome::of_output(&output)), how.into()).await
+            }
+            Err(e) => self.later(attempt, format!("re-reading failed: {e}")).await,
+        }
+    }
+
+    async fn look_up(
+        &self,
+        client: &PaymentClient,
+        attempt: &Attempt,
+        known_refunds: &mut Option<HashSet<String>>,
+    ) -> Result<Looked> {
+        let caps = client.capabilities();
+        match &attempt.request {
+            StoredRequest::CreateCharge { amount, reference, .. } => {
+                let Some(reference) = reference.clone() else {
+                    return Ok(Looked::Cannot("the charge was sent without a reference to find it by".into()));
+                };
+                if !caps.charge.find_by_reference {
+                    return Ok(Looked::Cannot(format!("{} cannot find a charge by its reference", client.provider_name())));
+                }
+                // Only the reference and amount identify it; the source is not looked at.
+                let mut probe = CreateCharge::new(*amount, PaymentSource::Token(String::new()));
+                probe.reference = Some(reference.clone());
+                let since = attempt.dispatched_ms.unwrap_or(attempt.created_ms) / 1000 - 300;
+                match client.find_charge(&probe, Timestamp::from_unix(since)).await? {
+                    Some(found) if found.amount == *amount => Ok(Looked::Found(Box::new(MutationOutput::Charge(found)))),
+                    Some(found) => Ok(Looked::Cannot(format!(
+                        "reference {reference} names charge {} for {}, not {amount}",
+                        found.id, found.amount
+                    ))),
+                    None => Ok(Looked::Absent(format!("no charge has reference {reference}"))),
+                }
+            }
+            StoredRequest::CaptureCharge { charge_id, .. } | StoredRequest::CancelCharge { charge_id } => {
+                if !caps.charge.retrieve {
+                    return Ok(Looked::Cannot(format!("{} cannot read charges back", client.provider_name())));
+                }
+                let charge = client.retrieve_charge(charge_id).await?;
+                let capture = matches!(attempt.request, StoredRequest::CaptureCharge { .. });
+                Ok(match (capture, charge.status) {
+                    (true, ChargeStatus::Succeeded) => Looked::Found(Box::new(MutationOutput::Charge(charge))),
+                    (false, ChargeStatus::Canceled) => Looked::Found(Box::new(MutationOutput::Charge(charge))),
+                    (_, ChargeStatus::Authorized) => Looked::Absent(format!("charge {charge_id} is still authorized")),
+                    (_, status) => Looked::Cannot(format!("charge {charge_id} is {status}")),
+                })
+            }
+            StoredRequest::CreateRefund { charge_id, amount, .. } => {
+                if !caps.refund.list {
+                    return Ok(Looked::Cannot(format!("{} cannot list a charge's refunds", client.provider_name())));
+                }
+                if known_refunds.is_none() {
+                    *known_refunds = Some(self.refunds_in_journal().await?);
+                }
+                let known = known_refunds.as_ref().map(|k| k.clone()).unwrap_or_default();
+                self.find_refund(client, charge_id, *amount, &known).await
+            }
+        }
+    }
+
+    /// Refund ids the journal already holds, so a lookup can tell them from the one it seeks.
+    async fn refunds_in_journal(&self) -> Result<HashSet<String>> {
+        Ok(self
+            .inner
+            .store
+            .payments(None)
+            .await?
+            .into_iter()
+            .flat_map(|p| p.attempts)
+            .filter_map(|a| a.refund_id)
+            .collect())
+    }
+
+    /// A refund is found by elimination: the charge's refunds that no journaled attempt
+    /// explains; one of the asked amount is it, none proves absence, more cannot be told apart.
+    async fn find_refund(
+        &self,
+        client: &PaymentClient,
+        charge_id: &ChargeId,
+        amount: Option<Money>,
+        known: &HashSet<String>,
+    ) -> Result<Looked> {
+        let mut pages = client.list_refunds(charge_id, ListRefunds::default());
+        let mut unexplained = BTreeMap::new();
+        while let Some(refund) = pages.next().await {
+            let refund = refund?;
+            if !known.contains(refund.id.as_str()) && amount.is_none_or(|a| a == refund.amount) {
+                unexplained.insert(refund.id.to_string(), refund);
+            }
+        }
+        let mut found = unexplained.into_values();
+        Ok(match (found.next(), found.next()) {
+            (None, _) => Looked::Absent(format!("charge {charge_id} has no refund the journal does not explain")),
+            (Some(r), None) => Looked::Found(Box::new(MutationOutput::Refund(r))),
+            (Some(_), Some(_)) => Looked::Cannot(format!(
+                "charge {charge_id} has several refunds of that amount that the journal does not explain"
+            )),
+        })
+    }
+}
+
+/// Recovery in the background: every `interval`, settles whatever is due.
+pub struct Recoverer {
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl Recoverer {
+    /// Starts recovering `journal` through `clients` every `interval` on the current runtime.
+    pub fn spawn(journal: Journal, clients: Arc<dyn ClientSource>, interval: Duration) -> Recoverer {
+        let task = tokio::spawn(async move {
+            loop {
+                match journal.recover(clients.as_ref()).await {
+                    Ok(report) => {
+                        for r in &report.resolutions {
+                            tracing::info!(target: "payment::journal", key = %r.idempotency_key, from = %r.from, to = %r.to, how = %r.how, "recovered");
+                        }
+                    }
+                    Err(e) => tracing::warn!(target: "payment::journal", error = %e, "recovery failed; trying again"),
+                }
+                tokio::time::sleep(interval).await;
+            }
+        });
+        Recoverer { task }
+    }
+
+    /// Stops it (also on drop).
+    pub fn stop(self) {}
+}
+
+impl Drop for Recoverer {
+    fn drop(&mut self) {
+        self.task.abort();
+    }
+}

@@ -1,0 +1,100 @@
+//! The journal's tables and its own migrations table, so it can share an application's database
+//! (every name starts with `payment_journal_`; the application's migrations never see them).
+
+/// One migration: its number and its statements per backend.
+pub(crate) struct Migration {
+    /// Applied in ascending order; recorded in `payment_journal_migrations`.
+    pub version: i64,
+    /// Statements for SQLite.
+    pub sqlite: &'static [&'static str],
+    /// Statements for PostgreSQL.
+    pub postgres: &'static [&'static str],
+}
+
+/// The tables shared by both backends; only the event id column differs.
+const PAYMENTS: &str = "CREATE TABLE IF NOT EXISTS payment_journal_payments (
+    idempotency_key TEXT PRIMARY KEY,
+    operation TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    state TEXT NOT NULL,
+    charge_id TEXT,
+    fingerprint TEXT NOT NULL,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL
+)";
+
+const ATTEMPTS: &str = "CREATE TABLE IF NOT EXISTS payment_journal_attempts (
+    id TEXT PRIMARY KEY,
+    idempotency_key TEXT NOT NULL REFERENCES payment_journal_payments (idempotency_key),
+    seq BIGINT NOT NULL,
+    provider TEXT NOT NULL,
+    operation TEXT NOT NULL,
+    state TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    provider_key TEXT NOT NULL,
+    request TEXT NOT NULL,
+    charge_id TEXT,
+    refund_id TEXT,
+    outcome TEXT,
+    created_ms BIGINT NOT NULL,
+    updated_ms BIGINT NOT NULL,
+    dispatched_ms BIGINT,
+    due_ms BIGINT NOT NULL,
+    lease_owner TEXT,
+    lease_until_ms BIGINT,
+    recover_tries BIGINT NOT NULL,
+    UNIQUE (idempotency_key, seq)
+)";
+
+/// At most one succeeded charge attempt per logical payment, whatever the application does.
+const ONE_SUCCESS: &str = "CREATE UNIQUE INDEX IF NOT EXISTS payment_journal_one_success
+    ON payment_journal_attempts (idempotency_key)
+    WHERE state = 'succeeded' AND operation = 'create_charge'";
+
+/// At most one attempt in flight per logical payment: never a second beside an unresolved one.
+const ONE_IN_FLIGHT: &str = "CREATE UNIQUE INDEX IF NOT EXISTS payment_journal_one_in_flight
+    ON payment_journal_attempts (idempotency_key)
+    WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
+
+/// Recovery's scan: unresolved attempts by due time.
+const DUE: &str = "CREATE INDEX IF NOT EXISTS payment_journal_due
+    ON payment_journal_attempts (due_ms)
+    WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
+
+const EVENTS_SQLITE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_events (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    attempt_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    detail TEXT NOT NULL
+)";
+
+const EVENTS_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS payment_journal_events (
+    id BIGSERIAL PRIMARY KEY,
+    attempt_id TEXT NOT NULL,
+    idempotency_key TEXT NOT NULL,
+    from_state TEXT,
+    to_state TEXT NOT NULL,
+    version BIGINT NOT NULL,
+    at_ms BIGINT NOT NULL,
+    detail TEXT NOT NULL
+)";
+
+const EVENTS_BY_KEY: &str =
+    "CREATE INDEX IF NOT EXISTS payment_journal_events_key ON payment_journal_events (idempotency_key, id)";
+
+/// The journal's own migrations table.
+pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_migrations (
+    version BIGINT PRIMARY KEY,
+    applied_ms BIGINT NOT NULL
+)";
+
+/// Every migration, oldest first.
+pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
+    version: 1,
+    sqlite: &[PAYMENTS, ATTEMPTS, ONE_SUCCESS, ONE_IN_FLIGHT, DUE, EVENTS_SQLITE, EVENTS_BY_KEY],
+    postgres: &[PAYMENTS, ATTEMPTS, ONE_SUCCESS, ONE_IN_FLIGHT, DUE, EVENTS_POSTGRES, EVENTS_BY_KEY],
+}];

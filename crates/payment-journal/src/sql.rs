@@ -1,0 +1,460 @@
+//! The SQL store, written once for SQLite and PostgreSQL: the same queries (runtime, `$N`
+//! placeholders both accept), differing only in how a write transaction starts, how the
+//! recovery claim locks, and the event id column.
+
+/// Attempt columns, in the order `attempt_from_row` reads them.
+pub(crate) const ATTEMPT_COLUMNS: &str = "id, idempotency_key, seq, provider, operation, state, version, provider_key, \
+     request, charge_id, refund_id, outcome, created_ms, updated_ms, dispatched_ms, due_ms, lease_owner, \
+     lease_until_ms, recover_tries";
+
+pub(crate) const SELECT_PAYMENT: &str = "SELECT idempotency_key, operation, provider, state, charge_id, fingerprint, \
+     created_ms, updated_ms FROM payment_journal_payments WHERE idempotency_key = $1";
+
+pub(crate) const INSERT_PAYMENT: &str = "INSERT INTO payment_journal_payments (idempotency_key, operation, provider, \
+     state, charge_id, fingerprint, created_ms, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)";
+
+pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO payment_journal_attempts (id, idempotency_key, seq, provider, \
+     operation, state, version, provider_key, request, charge_id, refund_id, outcome, created_ms, updated_ms, \
+     dispatched_ms, due_ms, lease_owner, lease_until_ms, recover_tries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
+     $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+
+pub(crate) const UPDATE_ATTEMPT: &str = "UPDATE payment_journal_attempts SET state = $1, version = $2, request = $3, \
+     charge_id = $4, refund_id = $5, outcome = $6, updated_ms = $7, dispatched_ms = $8, due_ms = $9, \
+     lease_owner = $10, lease_until_ms = $11, recover_tries = $12 WHERE id = $13 AND version = $14";
+
+pub(crate) const UPDATE_PAYMENT: &str = "UPDATE payment_journal_payments SET state = CASE WHEN $1 THEN $2 ELSE state END, \
+     charge_id = COALESCE($3, charge_id), updated_ms = $4 WHERE idempotency_key = $5";
+
+pub(crate) const INSERT_EVENT: &str = "INSERT INTO payment_journal_events (attempt_id, idempotency_key, from_state, \
+     to_state, version, at_ms, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
+
+pub(crate) const MAX_SEQ: &str = "SELECT MAX(seq) FROM payment_journal_attempts WHERE idempotency_key = $1";
+
+pub(crate) const SELECT_EVENTS: &str = "SELECT attempt_id, idempotency_key, from_state, to_state, version, at_ms, \
+     detail FROM payment_journal_events WHERE idempotency_key = $1 ORDER BY id";
+
+pub(crate) const NEXT_CLAIMABLE: &str = "SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > due_ms \
+     THEN lease_until_ms ELSE due_ms END) FROM payment_journal_attempts \
+     WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
+
+/// Generates a store type over one sqlx backend. `$begin` opens a write transaction,
+/// `$claim_lock` ends the claim's inner select (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+macro_rules! sql_store {
+    ($store:ident, $db:ty, $pool:ty, $row:ty, $backend:literal, $begin:path, $claim_lock:literal) => {
+        use async_trait::async_trait;
+        use payment_core::Result;
+        use sqlx::Row as _;
+
+        use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, StoredOutcome, Transition};
+        use crate::sql::*;
+        use crate::state::AttemptState;
+        use crate::store::{self, Decision, JournalStore, storage};
+
+        fn attempt_from_row(row: &$row) -> Result<Attempt> {
+            let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| storage("read an attempt", e));
+            let opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(|e| storage("read an attempt", e));
+            let int = |c: &str| row.try_get::<i64, _>(c).map_err(|e| storage("read an attempt", e));
+            let opt_int = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(|e| storage("read an attempt", e));
+            let state: AttemptState =
+                text("state")?.parse().map_err(|e: String| storage("read an attempt's state", e))?;
+            let request = serde_json::from_str(&text("request")?).map_err(|e| storage("read an attempt's request", e))?;
+            let outcome: Option<StoredOutcome> = match opt("outcome")? {
+                Some(o) => Some(serde_json::from_str(&o).map_err(|e| storage("read an attempt's outcome", e))?),
+                None => None,
+            };
+            Ok(Attempt {
+                id: text("id")?,
+                idempotency_key: text("idempotency_key")?,
+                seq: int("seq")?,
+                provider: text("provider")?,
+                operation: text("operation")?,
+                state,
+                version: int("version")?,
+                provider_key: text("provider_key")?,
+                request,
+                charge_id: opt("charge_id")?,
+                refund_id: opt("refund_id")?,
+                outcome,
+                created_ms: int("created_ms")?,
+                updated_ms: int("updated_ms")?,
+                dispatched_ms: opt_int("dispatched_ms")?,
+                due_ms: int("due_ms")?,
+                lease_owner: opt("lease_owner")?,
+                lease_until_ms: opt_int("lease_until_ms")?,
+                recover_tries: int("recover_tries")?,
+            })
+        }
+
+        fn payment_from_row(row: &$row, attempts: Vec<Attempt>) -> Result<Payment> {
+            let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| storage("read a payment", e));
+            let int = |c: &str| row.try_get::<i64, _>(c).map_err(|e| storage("read a payment", e));
+            Ok(Payment {
+                idempotency_key: text("idempotency_key")?,
+                operation: text("operation")?,
+                provider: text("provider")?,
+                state: text("state")?.parse().map_err(|e: String| storage("read a payment's state", e))?,
+                charge_id: row.try_get::<Option<String>, _>("charge_id").map_err(|e| storage("read a payment", e))?,
+                fingerprint: text("fingerprint")?,
+                created_ms: int("created_ms")?,
+                updated_ms: int("updated_ms")?,
+                attempts,
+            })
+        }
+
+        fn outcome_text(o: &Option<StoredOutcome>) -> Result<Option<String>> {
+            o.as_ref().map(|o| serde_json::to_string(o).map_err(|e| storage("encode an outcome", e))).transpose()
+        }
+
+        fn is_unique_violation(e: &sqlx::Error) -> bool {
+            matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
+        }
+
+        async fn load_payment(conn: &mut <$db as sqlx::Database>::Connection, key: &str) -> Result<Option<Payment>> {
+            let Some(row) = sqlx::query(SELECT_PAYMENT)
+                .bind(key)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(|e| storage("read a payment", e))?
+            else {
+                return Ok(None);
+            };
+            let sql = sqlx::AssertSqlSafe(format!(
+                "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE idempotency_key = $1 ORDER BY seq"
+            ));
+            let attempts = sqlx::query(sql)
+                .bind(key)
+                .fetch_all(&mut *conn)
+                .await
+                .map_err(|e| storage("read attempts", e))?
+                .iter()
+                .map(attempt_from_row)
+                .collect::<Result<Vec<_>>>()?;
+            payment_from_row(&row, attempts).map(Some)
+        }
+
+        async fn insert_event(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            e: &JournalEvent,
+        ) -> Result<()> {
+            sqlx::query(INSERT_EVENT)
+                .bind(&e.attempt_id)
+                .bind(&e.idempotency_key)
+                .bind(e.from_state.map(|s| s.as_str()))
+                .bind(e.to_state.as_str())
+                .bind(e.version)
+                .bind(e.at_ms)
+                .bind(&e.detail)
+                .execute(&mut *conn)
+                .await
+                .map_err(|e| storage("append an event", e))?;
+            Ok(())
+        }
+
+        /// A journal store on this database.
+        #[derive(Debug, Clone)]
+        pub struct $store {
+            pool: $pool,
+        }
+
+        impl $store {
+            /// The pool it uses.
+            pub fn pool(&self) -> &$pool {
+                &self.pool
+            }
+
+            async fn try_prepare(&self, new: &NewAttempt) -> std::result::Result<Result<Begin>, sqlx::Error> {
+                let mut tx = $begin(&self.pool).await?;
+                let existing = match load_payment(&mut tx, &new.idempotency_key).await {
+                    Ok(p) => p,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let decision = match store::decide(existing.as_ref(), new) {
+                    Ok(d) => d,
+                    Err(e) => return Ok(Err(e)),
+                };
+                let (seq, provider_key, new_payment) = match (decision, existing) {
+                    (Decision::Insert { seq, provider_key, new_payment }, _) => (seq, provider_key, new_payment),
+                    (Decision::Existing, Some(p)) => return Ok(Ok(Begin::Existing(p))),
+                    (Decision::Existing, None) => {
+                        return Ok(Err(storage("prepare an attempt", "the payment vanished while it was read")));
+                    }
+                };
+                let request = match serde_json::to_string(&new.request) {
+                    Ok(r) => r,
+                    Err(e) => return Ok(Err(storage("encode a request", e))),
+                };
+                let charge_id = new.request.charge_id().map(|c| c.to_string());
+                if new_payment {
+                    sqlx::query(INSERT_PAYMENT)
+                        .bind(&new.idempotency_key)
+                        .bind(new.request.operation())
+                        .bind(&new.provider)
+                        .bind(AttemptState::Prepared.as_str())
+                        .bind(&charge_id)
+                        .bind(new.request.fingerprint())
+                        .bind(new.now_ms)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                let attempt = Attempt {
+                    id: uuid::Uuid::new_v4().to_string(),
+                    idempotency_key: new.idempotency_key.clone(),
+                    seq,
+                    provider: new.provider.clone(),
+                    operation: new.request.operation().to_owned(),
+                    state: AttemptState::Prepared,
+                    version: 1,
+                    provider_key,
+                    request: new.request.clone(),
+                    charge_id: charge_id.clone(),
+                    refund_id: None,
+                    outcome: None,
+                    created_ms: new.now_ms,
+                    updated_ms: new.now_ms,
+                    dispatched_ms: None,
+                    due_ms: new.lease_until_ms,
+                    lease_owner: Some(new.lease_owner.clone()),
+                    lease_until_ms: Some(new.lease_until_ms),
+                    recover_tries: 0,
+                };
+                sqlx::query(INSERT_ATTEMPT)
+                    .bind(&attempt.id)
+                    .bind(&attempt.idempotency_key)
+                    .bind(attempt.seq)
+                    .bind(&attempt.provider)
+                    .bind(&attempt.operation)
+                    .bind(attempt.state.as_str())
+                    .bind(attempt.version)
+                    .bind(&attempt.provider_key)
+                    .bind(&request)
+                    .bind(&attempt.charge_id)
+                    .bind(None::<String>)
+                    .bind(None::<String>)
+                    .bind(attempt.created_ms)
+                    .bind(attempt.updated_ms)
+                    .bind(None::<i64>)
+                    .bind(attempt.due_ms)
+                    .bind(&attempt.lease_owner)
+                    .bind(attempt.lease_until_ms)
+                    .bind(0_i64)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(UPDATE_PAYMENT)
+                    .bind(true)
+                    .bind(AttemptState::Prepared.as_str())
+                    .bind(&charge_id)
+                    .bind(new.now_ms)
+                    .bind(&new.idempotency_key)
+                    .execute(&mut *tx)
+                    .await?;
+                let event = JournalEvent {
+                    attempt_id: attempt.id.clone(),
+                    idempotency_key: attempt.idempotency_key.clone(),
+                    from_state: None,
+                    to_state: AttemptState::Prepared,
+                    version: 1,
+                    at_ms: new.now_ms,
+                    detail: format!("prepared by {}", new.lease_owner),
+                };
+                if let Err(e) = insert_event(&mut tx, &event).await {
+                    return Ok(Err(e));
+                }
+                tx.commit().await?;
+                Ok(Ok(Begin::Started(Box::new(attempt))))
+            }
+
+            async fn try_transition(&self, t: &Transition) -> std::result::Result<Result<Attempt>, sqlx::Error> {
+                let mut tx = $begin(&self.pool).await?;
+                let sql = sqlx::AssertSqlSafe(format!("SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE id = $1"));
+                let Some(row) = sqlx::query(sql).bind(&t.attempt_id).fetch_optional(&mut *tx).await? else {
+                    return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)));
+                };
+                let current = match attempt_from_row(&row) {
+                    Ok(a) => a,
+                    Err(e) => return Ok(Err(e)),
+                };
+                if let Err(e) = store::check_transition(&current, t) {
+                    return Ok(Err(e));
+                }
+                let next = store::apply(&current, t);
+                let (request, outcome) = match (serde_json::to_string(&next.request), outcome_text(&next.outcome)) {
+                    (Ok(r), Ok(o)) => (r, o),
+                    (Err(e), _) => return Ok(Err(storage("encode a request", e))),
+                    (_, Err(e)) => return Ok(Err(e)),
+                };
+                let updated = sqlx::query(UPDATE_ATTEMPT)
+                    .bind(next.state.as_str())
+                    .bind(next.version)
+                    .bind(&request)
+                    .bind(&next.charge_id)
+                    .bind(&next.refund_id)
+                    .bind(&outcome)
+                    .bind(next.updated_ms)
+                    .bind(next.dispatched_ms)
+                    .bind(next.due_ms)
+                    .bind(&next.lease_owner)
+                    .bind(next.lease_until_ms)
+                    .bind(next.recover_tries)
+                    .bind(&next.id)
+                    .bind(t.expected_version)
+                    .execute(&mut *tx)
+                    .await;
+                match updated {
+                    Err(e) if is_unique_violation(&e) && next.state == AttemptState::Succeeded => {
+                        return Ok(Err(store::second_success(&next.idempotency_key)));
+                    }
+                    Err(e) => return Err(e),
+                    Ok(done) if done.rows_affected() == 0 => return Ok(Err(store::fenced(&t.attempt_id, t.expected_version))),
+                    Ok(_) => {}
+                }
+                let max_seq: Option<i64> =
+                    sqlx::query(MAX_SEQ).bind(&next.idempotency_key).fetch_one(&mut *tx).await?.try_get(0)?;
+                sqlx::query(UPDATE_PAYMENT)
+                    .bind(max_seq == Some(next.seq))
+                    .bind(next.state.as_str())
+                    .bind(&next.charge_id)
+                    .bind(t.now_ms)
+                    .bind(&next.idempotency_key)
+                    .execute(&mut *tx)
+                    .await?;
+                let event = JournalEvent {
+                    attempt_id: next.id.clone(),
+                    idempotency_key: next.idempotency_key.clone(),
+                    from_state: Some(current.state),
+                    to_state: next.state,
+                    version: next.version,
+                    at_ms: t.now_ms,
+                    detail: t.detail.clone(),
+                };
+                if let Err(e) = insert_event(&mut tx, &event).await {
+                    return Ok(Err(e));
+                }
+                tx.commit().await?;
+                Ok(Ok(next))
+            }
+        }
+
+        #[async_trait]
+        impl JournalStore for $store {
+            fn backend(&self) -> &'static str {
+                $backend
+            }
+
+            async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
+                match self.try_prepare(&new).await {
+                    Ok(result) => result,
+                    // Another writer inserted the same key (or its in-flight attempt) first.
+                    Err(e) if is_unique_violation(&e) => match self.payment(&new.idempotency_key).await? {
+                        Some(p) => Ok(Begin::Existing(p)),
+                        None => Err(storage("prepare an attempt", e)),
+                    },
+                    Err(e) => Err(storage("prepare an attempt", e)),
+                }
+            }
+
+            async fn transition(&self, t: Transition) -> Result<Attempt> {
+                self.try_transition(&t).await.map_err(|e| storage("record a transition", e))?
+            }
+
+            async fn claim_due(
+                &self,
+                now_ms: i64,
+                owner: &str,
+                lease_until_ms: i64,
+                limit: u32,
+                key: Option<&str>,
+            ) -> Result<Vec<Attempt>> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "UPDATE payment_journal_attempts SET version = version + 1, lease_owner = $1, lease_until_ms = $2, \
+                     updated_ms = $3 WHERE id IN (SELECT id FROM payment_journal_attempts \
+                     WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending') AND due_ms <= $3 \
+                     AND (lease_until_ms IS NULL OR lease_until_ms <= $3) AND ($4 IS NULL OR idempotency_key = $4) \
+                     ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
+                    $claim_lock
+                ));
+                let mut tx = $begin(&self.pool).await.map_err(|e| storage("claim due attempts", e))?;
+                let rows = sqlx::query(sql)
+                    .bind(owner)
+                    .bind(lease_until_ms)
+                    .bind(now_ms)
+                    .bind(key)
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await
+                    .map_err(|e| storage("claim due attempts", e))?;
+                let claimed = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>>>()?;
+                tx.commit().await.map_err(|e| storage("claim due attempts", e))?;
+                Ok(claimed)
+            }
+
+            async fn payment(&self, key: &str) -> Result<Option<Payment>> {
+                let mut conn = self.pool.acquire().await.map_err(|e| storage("read a payment", e))?;
+                load_payment(&mut conn, key).await
+            }
+
+            async fn payments(&self, state: Option<AttemptState>) -> Result<Vec<Payment>> {
+                let state = state.map(|s| s.as_str());
+                let rows = sqlx::query(
+                    "SELECT idempotency_key, operation, provider, state, charge_id, fingerprint, created_ms, updated_ms \
+                     FROM payment_journal_payments WHERE ($1 IS NULL OR state = $1) ORDER BY created_ms, idempotency_key",
+                )
+                .bind(state)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(|e| storage("list payments", e))?;
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {} FROM payment_journal_attempts a JOIN payment_journal_payments p \
+                     ON p.idempotency_key = a.idempotency_key WHERE ($1 IS NULL OR p.state = $1) \
+                     ORDER BY a.idempotency_key, a.seq",
+                    ATTEMPT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+                ));
+                let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = std::collections::HashMap::new();
+                for row in sqlx::query(sql).bind(state).fetch_all(&self.pool).await.map_err(|e| storage("list attempts", e))? {
+                    let a = attempt_from_row(&row)?;
+                    attempts.entry(a.idempotency_key.clone()).or_default().push(a);
+                }
+                rows.iter()
+                    .map(|row| {
+                        let key: String = row.try_get("idempotency_key").map_err(|e| storage("read a payment", e))?;
+                        payment_from_row(row, attempts.remove(&key).unwrap_or_default())
+                    })
+                    .collect()
+            }
+
+            async fn events(&self, key: &str) -> Result<Vec<JournalEvent>> {
+                let rows = sqlx::query(SELECT_EVENTS)
+                    .bind(key)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage("read events", e))?;
+                rows.iter()
+                    .map(|row| {
+                        let state = |c: &str| -> Result<Option<AttemptState>> {
+                            let s: Option<String> = row.try_get(c).map_err(|e| storage("read an event", e))?;
+                            s.map(|s| s.parse().map_err(|e: String| storage("read an event", e))).transpose()
+                        };
+                        Ok(JournalEvent {
+                            attempt_id: row.try_get("attempt_id").map_err(|e| storage("read an event", e))?,
+                            idempotency_key: row.try_get("idempotency_key").map_err(|e| storage("read an event", e))?,
+                            from_state: state("from_state")?,
+                            to_state: state("to_state")?.ok_or_else(|| storage("read an event", "no state"))?,
+                            version: row.try_get("version").map_err(|e| storage("read an event", e))?,
+                            at_ms: row.try_get("at_ms").map_err(|e| storage("read an event", e))?,
+                            detail: row.try_get("detail").map_err(|e| storage("read an event", e))?,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn next_claimable_ms(&self) -> Result<Option<i64>> {
+                let row = sqlx::query(NEXT_CLAIMABLE)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage("read the next due attempt", e))?;
+                row.try_get::<Option<i64>, _>(0).map_err(|e| storage("read the next due attempt", e))
+            }
+        }
+    };
+}
+
+pub(crate) use sql_store;

@@ -1,0 +1,88 @@
+//! `SqliteStore`: the embedded default. WAL with `synchronous=FULL` unless told otherwise (a
+//! committed transition survives power loss), and every write in `BEGIN IMMEDIATE`, so two
+//! processes on one file serialize their writes instead of failing at commit.
+
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+
+use crate::schema::{MIGRATIONS, MIGRATIONS_TABLE};
+
+/// How hard SQLite syncs each commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Durability {
+    /// `synchronous=FULL`: a commit is on disk before it returns (the default).
+    #[default]
+    Full,
+    /// `synchronous=NORMAL`: in WAL mode, a power loss may undo the last commits (never corrupts).
+    Normal,
+}
+
+impl FromStr for Durability {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Durability, String> {
+        match s.to_ascii_lowercase().as_str() {
+            "full" => Ok(Durability::Full),
+            "normal" => Ok(Durability::Normal),
+            other => Err(format!("synchronous={other:?}: use full or normal")),
+        }
+    }
+}
+
+async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with("BEGIN IMMEDIATE").await
+}
+
+crate::sql::sql_store!(SqliteStore, Sqlite, SqlitePool, sqlx::sqlite::SqliteRow, "sqlite", begin_immediate, "");
+
+impl SqliteStore {
+    /// Opens (creating when missing) the journal at `path` and applies its migrations.
+    pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore> {
+        let options = SqliteConnectOptions::new()
+            .filename(path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(match durability {
+                Durability::Full => SqliteSynchronous::Full,
+                Durability::Normal => SqliteSynchronous::Normal,
+            })
+            .foreign_keys(true)
+            // Other processes' writers hold the lock only for one short transaction.
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options)
+            .await
+            .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Applies the journal's migrations that this database lacks (recorded in
+    /// `payment_journal_migrations`, beside whatever else the database holds).
+    pub async fn migrate(&self) -> Result<()> {
+        let mut tx = begin_immediate(&self.pool).await.map_err(|e| storage("migrate", e))?;
+        sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
+        let applied: Option<i64> = sqlx::query("SELECT MAX(version) FROM payment_journal_migrations")
+            .fetch_one(&mut *tx)
+            .await
+            .and_then(|r| r.try_get(0))
+            .map_err(|e| storage("migrate", e))?;
+        for m in MIGRATIONS.iter().filter(|m| Some(m.version) > applied) {
+            for statement in m.sqlite {
+                sqlx::query(*statement).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
+            }
+            sqlx::query("INSERT INTO payment_journal_migrations (version, applied_ms) VALUES ($1, $2)")
+                .bind(m.version)
+                .bind(crate::now_ms())
+                .execute(&mut *tx)
+                .await
+                .map_err(|e| storage("migrate", e))?;
+        }
+        tx.commit().await.map_err(|e| storage("migrate", e))
+    }
+}

@@ -1,0 +1,167 @@
+//! `JournalStore`: where a journal keeps its rows (memory, SQLite, PostgreSQL), and the rules
+//! every store applies the same way.
+
+use std::fmt;
+
+use async_trait::async_trait;
+use payment_core::{Error, ErrorKind, IdempotencyKey, Result};
+
+use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
+use crate::state::AttemptState;
+
+/// Storage for logical payments, attempts and events. Every write is one transaction; every
+/// attempt write is fenced by its version.
+#[async_trait]
+pub trait JournalStore: Send + Sync + fmt::Debug {
+    /// `memory`, `sqlite` or `postgres`.
+    fn backend(&self) -> &'static str;
+    /// Records a new Prepared attempt for `new`'s key, or returns the payment when it allows none
+    /// now (it succeeded, was declined, or has an attempt still unresolved).
+    async fn prepare(&self, new: NewAttempt) -> Result<Begin>;
+    /// Applies one fenced write and appends its event; refused (see [`is_fenced`]) when the
+    /// attempt's version is not the expected one or the state may not follow.
+    async fn transition(&self, t: Transition) -> Result<Attempt>;
+    /// Leases up to `limit` unresolved attempts that are due and not leased to anyone (only `key`'s,
+    /// when given) to `owner` until `lease_until_ms`; each is handed to exactly one claimer.
+    async fn claim_due(
+        &self,
+        now_ms: i64,
+        owner: &str,
+        lease_until_ms: i64,
+        limit: u32,
+        key: Option<&str>,
+    ) -> Result<Vec<Attempt>>;
+    /// One logical payment with its attempts.
+    async fn payment(&self, key: &str) -> Result<Option<Payment>>;
+    /// Logical payments (in `state`, when given), oldest first.
+    async fn payments(&self, state: Option<AttemptState>) -> Result<Vec<Payment>>;
+    /// A payment's transitions, in order.
+    async fn events(&self, key: &str) -> Result<Vec<JournalEvent>>;
+    /// The earliest moment an unresolved attempt becomes claimable (due and unleased), if any.
+    async fn next_claimable_ms(&self) -> Result<Option<i64>>;
+}
+
+const FENCED: &str = "journal_fenced";
+const SECOND_SUCCESS: &str = "journal_second_success";
+
+/// Whether `e` is a refused stale write: someone else holds a newer version of the attempt.
+pub fn is_fenced(e: &Error) -> bool {
+    e.kind() == ErrorKind::Journal && e.provider_code() == Some(FENCED)
+}
+
+/// Whether `e` is the one-success constraint refusing a second succeeded charge for one key.
+pub fn is_second_success(e: &Error) -> bool {
+    e.kind() == ErrorKind::Journal && e.provider_code() == Some(SECOND_SUCCESS)
+}
+
+pub(crate) fn fenced(attempt_id: &str, expected: i64) -> Error {
+    Error::new(
+        ErrorKind::Journal,
+        format!("attempt {attempt_id} has moved past version {expected}: another writer holds it"),
+    )
+    .with_provider_code(FENCED)
+}
+
+pub(crate) fn second_success(key: &str) -> Error {
+    Error::new(
+        ErrorKind::Journal,
+        format!("payment {key} already has a succeeded charge attempt; a second one is refused"),
+    )
+    .with_provider_code(SECOND_SUCCESS)
+}
+
+/// A storage failure, with what was being done.
+pub(crate) fn storage(what: &str, e: impl fmt::Display) -> Error {
+    Error::new(ErrorKind::Journal, format!("the journal could not {what}: {e}"))
+}
+
+/// What `prepare` must do, decided the same way by every store.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Decision {
+    /// Insert attempt `seq` with `provider_key` (and the payment itself when `new_payment`).
+    Insert {
+        /// The attempt number.
+        seq: i64,
+        /// The key sent to the provider.
+        provider_key: String,
+        /// Whether the payment row is new.
+        new_payment: bool,
+    },
+    /// Return the payment as it is.
+    Existing,
+}
+
+pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Decision> {
+    let Some(payment) = existing else {
+        return Ok(Decision::Insert { seq: 1, provider_key: new.idempotency_key.clone(), new_payment: true });
+    };
+    let operation = new.request.operation();
+    if payment.operation != operation || payment.provider != new.provider {
+        return Err(Error::new(
+            ErrorKind::IdempotencyConflict,
+            format!(
+                "idempotency key {} was used for {} at {}, not {operation} at {}",
+                payment.idempotency_key, payment.operation, payment.provider, new.provider
+            ),
+        ));
+    }
+    if payment.fingerprint != new.request.fingerprint() {
+        return Err(Error::new(
+            ErrorKind::IdempotencyConflict,
+            format!("idempotency key {} was used for a different {operation} request", payment.idempotency_key),
+        ));
+    }
+    match payment.latest() {
+        Some(latest) if latest.state.allows_new_attempt() => {
+            let seq = latest.seq + 1;
+            // A provider that never saw the key may get it again; otherwise each attempt has its own.
+            let provider_key = if payment.attempts.iter().all(|a| a.dispatched_ms.is_none()) {
+                new.idempotency_key.clone()
+            } else {
+                let key = IdempotencyKey::new(new.idempotency_key.clone())?;
+                key.derive(&format!("-a{seq}"))?.as_str().to_owned()
+            };
+            Ok(Decision::Insert { seq, provider_key, new_payment: false })
+        }
+        _ => Ok(Decision::Existing),
+    }
+}
+
+/// Checks a transition against the attempt it writes; shared by every store.
+pub(crate) fn check_transition(current: &Attempt, t: &Transition) -> Result<()> {
+    if current.version != t.expected_version {
+        return Err(fenced(&t.attempt_id, t.expected_version));
+    }
+    // The same state again is a re-lease or a refreshed record, not a move.
+    if current.state != t.to && !current.state.may_become(t.to) {
+        return Err(fenced(&t.attempt_id, t.expected_version).with_provider_message(format!(
+            "{} may not become {}",
+            current.state, t.to
+        )));
+    }
+    Ok(())
+}
+
+/// The attempt after `t` (already checked).
+pub(crate) fn apply(current: &Attempt, t: &Transition) -> Attempt {
+    let mut a = current.clone();
+    a.state = t.to;
+    a.version += 1;
+    if let Some(r) = &t.request {
+        a.request = r.clone();
+    }
+    if t.to == AttemptState::Dispatched && a.dispatched_ms.is_none() {
+        a.dispatched_ms = Some(t.now_ms);
+    }
+    a.charge_id = t.charge_id.clone().or(a.charge_id);
+    a.refund_id = t.refund_id.clone().or(a.refund_id);
+    if t.outcome.is_some() {
+        a.outcome = t.outcome.clone();
+    }
+    a.updated_ms = t.now_ms;
+    a.due_ms = t.due_ms;
+    a.lease_owner = t.lease_owner.clone();
+    a.lease_until_ms = t.lease_until_ms;
+    a.recover_tries += i64::from(t.recovery_try);
+    a
+}
