@@ -8,14 +8,14 @@ use crate::capabilities::Capabilities;
 use crate::charge::{ChargeId, ChargeRecord, CreateCharge, ListCharges, ListOrder};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::IdempotencyKey;
-use crate::journaling::{CallJournal, Mutation, MutationOutput};
-use crate::time::Timestamp;
 use crate::idempotency::RequestOptions;
+use crate::journaling::{CallJournal, Mutation, MutationOutput};
 use crate::money::Money;
 use crate::pagination::ListPaginator;
 use crate::provider::Provider;
 use crate::refund::{CreateRefund, ListRefunds, RefundId, RefundRecord};
 use crate::source::PaymentSource;
+use crate::time::Timestamp;
 
 /// A cheap-to-clone handle on one provider, with capability checks before any I/O.
 #[derive(Clone)]
@@ -59,7 +59,12 @@ impl PaymentClient {
         PaymentClient { journal: None, ..self.clone() }
     }
 
-    async fn journaled(&self, journal: &Arc<dyn CallJournal>, m: Mutation, o: &RequestOptions) -> Result<MutationOutput> {
+    async fn journaled(
+        &self,
+        journal: &Arc<dyn CallJournal>,
+        m: Mutation,
+        o: &RequestOptions,
+    ) -> Result<MutationOutput> {
         let op = m.operation();
         journal.execute(&self.unjournaled(), m, o).await.map_err(self.stamp(op))
     }

@@ -158,7 +158,8 @@ impl Journal {
         let inside = self.inner.options.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_millis(100));
         send_options.timeout = Some(options.timeout.map_or(inside, |t| t.min(inside)));
         let mutation = match mutation {
-            Mutation::CreateCharge(request) => match client.prepare_charge(request, &provider_key, &send_options).await {
+            Mutation::CreateCharge(request) => match client.prepare_charge(request, &provider_key, &send_options).await
+            {
                 Ok(prepared) => Mutation::CreateCharge(prepared),
                 Err(e) => {
                     // Only a sub-request (a card's token) can have gone out: the charge was not sent.
@@ -179,9 +180,10 @@ impl Journal {
         };
         let now = crate::now_ms();
         let lease_until = now + millis(self.inner.options.lease);
-        let mut dispatch = Transition::to(&attempt, AttemptState::Dispatched, now, format!("dispatched by {}", self.owner()))
-            .leased(self.owner(), lease_until)
-            .due(lease_until);
+        let mut dispatch =
+            Transition::to(&attempt, AttemptState::Dispatched, now, format!("dispatched by {}", self.owner()))
+                .leased(self.owner(), lease_until)
+                .due(lease_until);
         dispatch.request = Some(StoredRequest::of(&mutation));
         let attempt = match store.transition(dispatch).await {
             Ok(a) => a,
@@ -209,7 +211,9 @@ impl Journal {
         match store.transition(t).await {
             Ok(recorded) => self.checkpoint(Checkpoint::Recorded, &recorded),
             // The answer stands; the attempt stays Dispatched and recovery settles it the same way.
-            Err(e) => tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %e, "could not record an outcome"),
+            Err(e) => {
+                tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %e, "could not record an outcome")
+            }
         }
         result
     }
@@ -221,9 +225,11 @@ impl Journal {
         };
         let key = &payment.idempotency_key;
         match latest.state {
-            AttemptState::Succeeded => latest.outcome.as_ref().and_then(StoredOutcome::to_output).map(Some).ok_or_else(|| {
-                Error::new(ErrorKind::Journal, format!("payment {key} succeeded but its record is missing"))
-            }),
+            AttemptState::Succeeded => {
+                latest.outcome.as_ref().and_then(StoredOutcome::to_output).map(Some).ok_or_else(|| {
+                    Error::new(ErrorKind::Journal, format!("payment {key} succeeded but its record is missing"))
+                })
+            }
             AttemptState::Declined => Err(match &latest.outcome {
                 Some(StoredOutcome::Error(e)) => e.to_error(),
                 _ => Error::new(ErrorKind::InvalidRequest, format!("payment {key} was declined")),
@@ -259,7 +265,9 @@ pub(crate) async fn send(client: &PaymentClient, m: Mutation, options: &RequestO
         Mutation::CaptureCharge { charge_id, amount } => {
             client.capture_charge(&charge_id, amount, options).await.map(MutationOutput::Charge)
         }
-        Mutation::CancelCharge { charge_id } => client.cancel_charge(&charge_id, options).await.map(MutationOutput::Charge),
+        Mutation::CancelCharge { charge_id } => {
+            client.cancel_charge(&charge_id, options).await.map(MutationOutput::Charge)
+        }
         Mutation::CreateRefund(r) => client.create_refund(r, options).await.map(MutationOutput::Refund),
     }
 }
@@ -278,7 +286,12 @@ pub(crate) fn millis(d: Duration) -> i64 {
 
 #[async_trait]
 impl CallJournal for Journal {
-    async fn execute(&self, client: &PaymentClient, mutation: Mutation, options: &RequestOptions) -> Result<MutationOutput> {
+    async fn execute(
+        &self,
+        client: &PaymentClient,
+        mutation: Mutation,
+        options: &RequestOptions,
+    ) -> Result<MutationOutput> {
         let key = options.key_or_generate();
         let request = StoredRequest::of(&mutation);
         // A known key is answered from the journal; an unresolved one is recovered first; a new

@@ -50,6 +50,10 @@ impl JournalStore for MemoryStore {
         "memory"
     }
 
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
         let mut t = self.tables();
         let existing = t.payments.get(&new.idempotency_key);

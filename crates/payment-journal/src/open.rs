@@ -41,7 +41,11 @@ async fn open_sqlite(rest: &str) -> Result<Arc<dyn JournalStore>> {
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         match pair.split_once('=') {
             Some(("synchronous", v)) => durability = v.parse().map_err(Error::config)?,
-            _ => return Err(Error::config(format!("unknown SQLite journal option {pair:?}; only synchronous=full|normal"))),
+            _ => {
+                return Err(Error::config(format!(
+                    "unknown SQLite journal option {pair:?}; only synchronous=full|normal"
+                )));
+            }
         }
     }
     let path = PathBuf::from(path);

@@ -157,7 +157,13 @@ impl Journal {
         base.saturating_mul(1_i64 << tries.clamp(0, 20)).min(cap)
     }
 
-    async fn write(&self, attempt: &Attempt, to: AttemptState, outcome: Option<StoredOutcome>, how: String) -> Result<Resolution> {
+    async fn write(
+        &self,
+        attempt: &Attempt,
+        to: AttemptState,
+        outcome: Option<StoredOutcome>,
+        how: String,
+    ) -> Result<Resolution> {
         let now = crate::now_ms();
         let mut t = Transition::to(attempt, to, now, format!("recovery by {}: {how}", self.inner.owner));
         t.recovery_try = true;
@@ -193,7 +199,9 @@ impl Journal {
     ) -> Result<Resolution> {
         let how = match attempt.state {
             AttemptState::Prepared => {
-                return self.write(&attempt, AttemptState::NotSent, None, "never dispatched: nothing was sent".into()).await;
+                return self
+                    .write(&attempt, AttemptState::NotSent, None, "never dispatched: nothing was sent".into())
+                    .await;
             }
             AttemptState::Pending => return self.reread(client, attempt).await,
             AttemptState::Dispatched | AttemptState::Unknown => support_of(client, &attempt.operation),
@@ -210,23 +218,41 @@ impl Journal {
             IdempotencySupport::RejectDuplicate { .. } => match self.look_up(client, &attempt, known_refunds).await {
                 Ok(Looked::Found(output)) => self.found(attempt, *output, "found by its reference").await,
                 Ok(Looked::Absent(why)) => {
-                    self.resend(client, attempt, &format!("proven absent ({why}), so resent with the same reference")).await
+                    self.resend(client, attempt, &format!("proven absent ({why}), so resent with the same reference"))
+                        .await
                 }
-                Ok(Looked::Cannot(why)) => self.resend(client, attempt, &format!("resent: the provider refuses a duplicate ({why})")).await,
+                Ok(Looked::Cannot(why)) => {
+                    self.resend(client, attempt, &format!("resent: the provider refuses a duplicate ({why})")).await
+                }
                 Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
             },
             // The key window has closed, or repeats are never safe: look, never resend.
             IdempotencySupport::Replay | IdempotencySupport::None => {
-                let why_not_resent =
-                    if matches!(how, IdempotencySupport::None) { "never resent" } else { "its replay window has closed" };
+                let why_not_resent = if matches!(how, IdempotencySupport::None) {
+                    "never resent"
+                } else {
+                    "its replay window has closed"
+                };
                 match self.look_up(client, &attempt, known_refunds).await {
                     Ok(Looked::Found(output)) => self.found(attempt, *output, "found by lookup").await,
                     Ok(Looked::Absent(why)) => {
-                        self.write(&attempt, AttemptState::ProvenAbsent, Some(StoredOutcome::Note(why.clone())), format!("proven absent: {why} ({why_not_resent})")).await
+                        self.write(
+                            &attempt,
+                            AttemptState::ProvenAbsent,
+                            Some(StoredOutcome::Note(why.clone())),
+                            format!("proven absent: {why} ({why_not_resent})"),
+                        )
+                        .await
                     }
                     Ok(Looked::Cannot(why)) => {
                         let note = format!("{why}; {why_not_resent}, so a person must check the provider");
-                        self.write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note).await
+                        self.write(
+                            &attempt,
+                            AttemptState::NeedsReconciliation,
+                            Some(StoredOutcome::Note(note.clone())),
+                            note,
+                        )
+                        .await
                     }
                     Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
                 }
@@ -244,12 +270,20 @@ impl Journal {
             Ok(m) => m,
             Err(e) => {
                 let note = format!("{}; a person must check the provider", e.message());
-                return self.write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note).await;
+                return self
+                    .write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note)
+                    .await;
             }
         };
         let options = RequestOptions {
             idempotency_key: Some(IdempotencyKey::new(attempt.provider_key.clone())?),
-            timeout: Some(self.inner.options.recovery_lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_millis(100))),
+            timeout: Some(
+                self.inner
+                    .options
+                    .recovery_lease
+                    .saturating_sub(Duration::from_secs(1))
+                    .max(Duration::from_millis(100)),
+            ),
         };
         let result = send(client, mutation, &options).await;
         let (to, outcome) = settle(&result);
@@ -292,14 +326,19 @@ impl Journal {
                     return Ok(Looked::Cannot("the charge was sent without a reference to find it by".into()));
                 };
                 if !caps.charge.find_by_reference {
-                    return Ok(Looked::Cannot(format!("{} cannot find a charge by its reference", client.provider_name())));
+                    return Ok(Looked::Cannot(format!(
+                        "{} cannot find a charge by its reference",
+                        client.provider_name()
+                    )));
                 }
                 // Only the reference and amount identify it; the source is not looked at.
                 let mut probe = CreateCharge::new(*amount, PaymentSource::Token(String::new()));
                 probe.reference = Some(reference.clone());
                 let since = attempt.dispatched_ms.unwrap_or(attempt.created_ms) / 1000 - 300;
                 match client.find_charge(&probe, Timestamp::from_unix(since)).await? {
-                    Some(found) if found.amount == *amount => Ok(Looked::Found(Box::new(MutationOutput::Charge(found)))),
+                    Some(found) if found.amount == *amount => {
+                        Ok(Looked::Found(Box::new(MutationOutput::Charge(found))))
+                    }
                     Some(found) => Ok(Looked::Cannot(format!(
                         "reference {reference} names charge {} for {}, not {amount}",
                         found.id, found.amount
@@ -327,8 +366,16 @@ impl Journal {
                 if known_refunds.is_none() {
                     *known_refunds = Some(self.refunds_in_journal().await?);
                 }
-                let known = known_refunds.as_ref().map(|k| k.clone()).unwrap_or_default();
-                self.find_refund(client, charge_id, *amount, &known).await
+                let known = known_refunds.get_or_insert_with(HashSet::new);
+                let looked = self.find_refund(client, charge_id, *amount, known).await?;
+                // Each unexplained refund is attributed once: lost refunds of one amount that
+                // compete for it get it in the order recovery takes them (their due order).
+                if let Looked::Found(found) = &looked
+                    && let MutationOutput::Refund(r) = found.as_ref()
+                {
+                    known.insert(r.id.to_string());
+                }
+                Ok(looked)
             }
         }
     }
@@ -348,6 +395,8 @@ impl Journal {
 
     /// A refund is found by elimination: the charge's refunds that no journaled attempt
     /// explains; one of the asked amount is it, none proves absence, more cannot be told apart.
+    /// (Refunds made outside the journal look unexplained too: with a journal, make them all
+    /// through it.)
     async fn find_refund(
         &self,
         client: &PaymentClient,

@@ -2,9 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use payment_core::{
-    ChargeId, CreateCharge, CreateRefund, Error, ErrorKind, Money, Mutation, PaymentSource, Result,
-};
+use payment_core::{ChargeId, CreateCharge, CreateRefund, Error, ErrorKind, Money, Mutation, PaymentSource, Result};
 use serde::{Deserialize, Serialize};
 
 /// The stored form of a [`Mutation`].
@@ -183,7 +181,9 @@ impl StoredSource {
                 exp_month: card.exp_month,
                 exp_year: card.exp_year,
             },
-            PaymentSource::Channel { name, extra } => StoredSource::Channel { name: name.clone(), extra: extra.clone() },
+            PaymentSource::Channel { name, extra } => {
+                StoredSource::Channel { name: name.clone(), extra: extra.clone() }
+            }
             other => StoredSource::Unstorable { kind: other.kind().to_owned() },
         }
     }
@@ -191,11 +191,14 @@ impl StoredSource {
     fn to_source(&self) -> Result<PaymentSource> {
         match self {
             StoredSource::Token { token } => Ok(PaymentSource::Token(token.clone())),
-            StoredSource::Unstorable { kind } => {
-                Err(Error::new(ErrorKind::Journal, format!("the journal cannot store {kind} sources; the request cannot be resent")))
-            }
+            StoredSource::Unstorable { kind } => Err(Error::new(
+                ErrorKind::Journal,
+                format!("the journal cannot store {kind} sources; the request cannot be resent"),
+            )),
             StoredSource::Customer { customer } => Ok(PaymentSource::Customer(customer.clone())),
-            StoredSource::Channel { name, extra } => Ok(PaymentSource::Channel { name: name.clone(), extra: extra.clone() }),
+            StoredSource::Channel { name, extra } => {
+                Ok(PaymentSource::Channel { name: name.clone(), extra: extra.clone() })
+            }
             StoredSource::Card { last4, .. } => Err(Error::new(
                 ErrorKind::Journal,
                 format!(

@@ -6,8 +6,10 @@ pub(crate) struct Migration {
     /// Applied in ascending order; recorded in `payment_journal_migrations`.
     pub version: i64,
     /// Statements for SQLite.
+    #[cfg_attr(not(feature = "sqlite"), allow(dead_code))]
     pub sqlite: &'static [&'static str],
     /// Statements for PostgreSQL.
+    #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     pub postgres: &'static [&'static str],
 }
 

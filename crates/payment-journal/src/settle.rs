@@ -51,7 +51,8 @@ mod tests {
         let unknown = Error::new(ErrorKind::Timeout, "t").into_outcome_unknown();
         assert_eq!(state_of_error(&unknown), AttemptState::Unknown);
         assert_eq!(state_of_error(&Error::new(ErrorKind::Network, "refused")), AttemptState::NotSent);
-        let declined = Error::new(ErrorKind::CardDeclined(DeclineReason::InsufficientFunds), "no").with_http_status(402);
+        let declined =
+            Error::new(ErrorKind::CardDeclined(DeclineReason::InsufficientFunds), "no").with_http_status(402);
         assert_eq!(state_of_error(&declined), AttemptState::Declined);
         let busy = Error::new(ErrorKind::ProviderUnavailable, "503").with_http_status(503).with_retryable(true);
         assert_eq!(state_of_error(&busy), AttemptState::ProvenAbsent);

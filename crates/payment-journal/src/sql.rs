@@ -340,6 +340,10 @@ macro_rules! sql_store {
                 $backend
             }
 
+            fn as_any(&self) -> &dyn std::any::Any {
+                self
+            }
+
             async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
                 match self.try_prepare(&new).await {
                     Ok(result) => result,

@@ -60,7 +60,10 @@ impl AttemptState {
 
     /// Whether recovery still has work here: the outcome is not known, or not final yet.
     pub fn is_unresolved(&self) -> bool {
-        matches!(self, AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown | AttemptState::Pending)
+        matches!(
+            self,
+            AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown | AttemptState::Pending
+        )
     }
 
     /// Whether a new attempt may follow this one under the same logical key: nothing took effect.

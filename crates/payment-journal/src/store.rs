@@ -15,6 +15,8 @@ use crate::state::AttemptState;
 pub trait JournalStore: Send + Sync + fmt::Debug {
     /// `memory`, `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// The concrete store (its pool, for an application sharing the database).
+    fn as_any(&self) -> &dyn std::any::Any;
     /// Records a new Prepared attempt for `new`'s key, or returns the payment when it allows none
     /// now (it succeeded, was declined, or has an attempt still unresolved).
     async fn prepare(&self, new: NewAttempt) -> Result<Begin>;
@@ -134,10 +136,8 @@ pub(crate) fn check_transition(current: &Attempt, t: &Transition) -> Result<()> 
     }
     // The same state again is a re-lease or a refreshed record, not a move.
     if current.state != t.to && !current.state.may_become(t.to) {
-        return Err(fenced(&t.attempt_id, t.expected_version).with_provider_message(format!(
-            "{} may not become {}",
-            current.state, t.to
-        )));
+        return Err(fenced(&t.attempt_id, t.expected_version)
+            .with_provider_message(format!("{} may not become {}", current.state, t.to)));
     }
     Ok(())
 }

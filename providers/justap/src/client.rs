@@ -245,10 +245,9 @@ impl Charge for JustapClient {
 
     /// `GET /v1/charges/merchant_trade_id/{id}`: Justap's own lookup; a 404 means there is none.
     async fn find_charge(&self, request: &CreateCharge, _created_from: Timestamp) -> Result<Option<ChargeRecord>> {
-        let reference = request
-            .reference
-            .as_deref()
-            .ok_or_else(|| Error::invalid("a Justap charge is found by its merchant_trade_id; this request has none"))?;
+        let reference = request.reference.as_deref().ok_or_else(|| {
+            Error::invalid("a Justap charge is found by its merchant_trade_id; this request has none")
+        })?;
         match self.retrieve_by_trade_id(reference).await {
             Ok(charge) => Ok(Some(charge)),
             Err(e) if e.kind() == ErrorKind::NotFound && e.http_status().is_some() => Ok(None),

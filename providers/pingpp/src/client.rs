@@ -10,9 +10,9 @@ use payment_core::transport::{
     default_classify,
 };
 use payment_core::{
-    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencySupport, ListCharges,
-    ListPaginator, ListRefunds, Money, PaymentSource, IdempotencyKey, Refund, RefundId, RefundRecord, RequestOptions, Result,
-    Timestamp,
+    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport,
+    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions,
+    Result, Timestamp,
 };
 use secrecy::ExposeSecret;
 
@@ -284,7 +284,10 @@ impl Charge for PingppClient {
 
     /// Walks charges created since `created_from`, newest first, for the one with this `order_no`.
     async fn find_charge(&self, request: &CreateCharge, created_from: Timestamp) -> Result<Option<ChargeRecord>> {
-        let reference = request.reference.as_deref().ok_or_else(|| Error::invalid("a charge is found by its reference; this request has none"))?;
+        let reference = request
+            .reference
+            .as_deref()
+            .ok_or_else(|| Error::invalid("a charge is found by its reference; this request has none"))?;
         check_order_no(reference)?;
         let query = ListCharges { created_from: Some(created_from), ..ListCharges::default() };
         let mut pages = self.list_charges(query);

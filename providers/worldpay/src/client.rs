@@ -412,7 +412,9 @@ impl Charge for WorldpayClient {
     /// means Worldpay has no payment with it.
     async fn find_charge(&self, request: &CreateCharge, _created_from: Timestamp) -> Result<Option<ChargeRecord>> {
         let Some(reference) = request.reference.clone() else {
-            return Err(Error::invalid("a Worldpay payment is found by its transactionReference; this request has none"));
+            return Err(Error::invalid(
+                "a Worldpay payment is found by its transactionReference; this request has none",
+            ));
         };
         let key = ChargeKey {
             r: reference,

@@ -1,0 +1,288 @@
+//! The journal around a client, on the memory and SQLite stores: what is recorded, what a repeat
+//! answers, and how recovery settles each kind of lost answer without a second charge.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use payment_core::{ChargeStatus, CreateRefund, ErrorKind, Outcome, PaymentClient, PaymentSource};
+use payment_journal::{AttemptState, Checkpoint, Journal, JournalOptions, JournalStore, MemoryStore, SqliteStore};
+use support::{Fake, Fault, NONE_BLIND, NONE_FINDABLE, REJECT_DUPLICATE, REPLAY, charge, key};
+
+fn options() -> JournalOptions {
+    JournalOptions {
+        lease: Duration::from_millis(600),
+        recovery_lease: Duration::from_secs(5),
+        backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+/// One memory and one SQLite store (in a fresh directory kept alive by the returned guard).
+async fn stores() -> (Vec<Arc<dyn JournalStore>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("journal.db"), payment_journal::Durability::Full).await.unwrap();
+    (vec![Arc::new(MemoryStore::new()), Arc::new(sqlite)], dir)
+}
+
+fn journaled(fake: &Fake, store: &Arc<dyn JournalStore>) -> (Journal, PaymentClient) {
+    let journal = Journal::with_options(store.clone(), options());
+    let client = fake.client().with_journal(journal.hook());
+    (journal, client)
+}
+
+async fn state(journal: &Journal, k: &str) -> AttemptState {
+    journal.payment(k).await.unwrap().expect("the payment is journaled").state
+}
+
+#[tokio::test]
+async fn a_success_is_recorded_and_a_repeat_is_answered_from_the_journal() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        let first = client.create_charge(charge(1000), &key("order-1")).await.unwrap();
+        let again = client.create_charge(charge(1000), &key("order-1")).await.unwrap();
+        assert_eq!(first.id, again.id, "{}", store.backend());
+        assert_eq!(fake.sends(), 1, "a repeat of a succeeded payment sends nothing");
+        let p = journal.payment("order-1").await.unwrap().unwrap();
+        assert_eq!((p.state, p.charge_id.as_deref()), (AttemptState::Succeeded, Some(first.id.as_str())));
+        let states: Vec<_> = store.events("order-1").await.unwrap().iter().map(|e| e.to_state).collect();
+        assert_eq!(states, [AttemptState::Prepared, AttemptState::Dispatched, AttemptState::Succeeded]);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_answer_under_replay_is_recovered_by_the_repeat_with_one_charge() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        let e = client.create_charge(charge(1000), &key("lost-1")).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Unknown);
+        assert_eq!(state(&journal, "lost-1").await, AttemptState::Unknown);
+        let record = client.create_charge(charge(1000), &key("lost-1")).await.unwrap();
+        assert_eq!(fake.charges().len(), 1, "{}", store.backend());
+        assert_eq!(fake.charges()[0].id, record.id);
+        assert_eq!(state(&journal, "lost-1").await, AttemptState::Succeeded);
+    }
+}
+
+#[tokio::test]
+async fn reject_duplicate_is_found_by_reference_and_not_resent() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REJECT_DUPLICATE);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(700), &key("dup-1")).await.unwrap_err();
+        let report = journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(report.resolutions.len(), 1);
+        assert_eq!(report.resolutions[0].to, AttemptState::Succeeded);
+        assert!(report.resolutions[0].how.contains("found by its reference"), "{:?}", report.resolutions[0]);
+        assert_eq!(fake.sends(), 1, "found, so never resent");
+        let p = journal.payment("dup-1").await.unwrap().unwrap();
+        assert_eq!(p.charge_id.as_deref(), Some(fake.charges()[0].id.as_str()));
+    }
+}
+
+#[tokio::test]
+async fn reject_duplicate_is_resent_once_proven_absent() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REJECT_DUPLICATE);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseRequest]);
+        client.create_charge(charge(700), &key("dup-2")).await.unwrap_err();
+        assert!(fake.charges().is_empty());
+        let report = journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(report.resolutions[0].to, AttemptState::Succeeded, "{:?}", report.resolutions[0]);
+        assert!(report.resolutions[0].how.contains("proven absent"));
+        assert_eq!(fake.charges().len(), 1);
+        assert_eq!(fake.charges()[0].reference.as_deref(), Some("ref-dup-2"), "the reference fixed at dispatch");
+    }
+}
+
+#[tokio::test]
+async fn none_without_a_lookup_ends_in_reconciliation_never_resent() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&NONE_BLIND);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(500), &key("blind-1")).await.unwrap_err();
+        let report = journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(report.resolutions[0].to, AttemptState::NeedsReconciliation);
+        let e = client.create_charge(charge(500), &key("blind-1")).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Unknown);
+        assert!(e.to_string().contains("reconciliation"), "{e}");
+        assert_eq!(fake.sends(), 1, "never resent");
+    }
+}
+
+#[tokio::test]
+async fn none_with_a_lookup_proves_absence_and_a_repeat_makes_a_new_attempt() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&NONE_FINDABLE);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseRequest]);
+        client.create_charge(charge(500), &key("find-1")).await.unwrap_err();
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "find-1").await, AttemptState::ProvenAbsent);
+        client.create_charge(charge(500), &key("find-1")).await.unwrap();
+        let p = journal.payment("find-1").await.unwrap().unwrap();
+        assert_eq!(p.attempts.len(), 2);
+        assert_eq!(p.attempts[1].provider_key, "find-1-a2", "a new attempt gets its own provider key");
+        assert_eq!(fake.charges().len(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_not_sent_and_the_repeat_charges_once() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::Refuse]);
+        let e = client.create_charge(charge(300), &key("refused-1")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Network);
+        assert_eq!(state(&journal, "refused-1").await, AttemptState::NotSent);
+        client.create_charge(charge(300), &key("refused-1")).await.unwrap();
+        assert_eq!(fake.charges().len(), 1);
+        assert_eq!(journal.payment("refused-1").await.unwrap().unwrap().attempts.len(), 2);
+    }
+}
+
+/// Runs a charge whose process "dies" at `point` (the observer panics; the task ends there).
+async fn crash_at(fake: &Fake, store: &Arc<dyn JournalStore>, point: Checkpoint, k: &'static str) {
+    let journal = Journal::with_options(store.clone(), options()).on_checkpoint(move |at, _| {
+        if at == point {
+            panic!("simulated crash at {}", at.as_str());
+        }
+    });
+    let client = fake.client().with_journal(journal.hook());
+    let crashed = tokio::spawn(async move { client.create_charge(charge(1200), &key(k)).await }).await;
+    assert!(crashed.is_err(), "the task died at {point:?}");
+}
+
+#[tokio::test]
+async fn every_crash_point_recovers_to_exactly_one_charge() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        for (point, k) in [
+            (Checkpoint::Prepared, "crash-prepared"),
+            (Checkpoint::Dispatched, "crash-dispatched"),
+            (Checkpoint::Replied, "crash-replied"),
+            (Checkpoint::Recorded, "crash-recorded"),
+        ] {
+            let fake = Fake::new(&REPLAY);
+            crash_at(&fake, store, point, k).await;
+            let journal = Journal::with_options(store.clone(), options());
+            // Nothing is taken over while the dead writer's lease runs.
+            let early = journal.recover(&fake.client()).await.unwrap();
+            assert!(point == Checkpoint::Recorded || early.resolutions.is_empty(), "{point:?}: {early:?}");
+            let report = journal.recover_within(&fake.client(), Duration::from_secs(5)).await.unwrap();
+            let client = fake.client().with_journal(journal.hook());
+            let record = client.create_charge(charge(1200), &key(k)).await.unwrap();
+            assert_eq!(fake.charges().len(), 1, "{} {point:?}: {report:?}", store.backend());
+            assert_eq!(fake.charges()[0].id, record.id);
+            assert_eq!(state(&journal, k).await, AttemptState::Succeeded);
+        }
+    }
+}
+
+#[tokio::test]
+async fn pending_charges_are_reread_until_final() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REJECT_DUPLICATE);
+        let (journal, client) = journaled(&fake, store);
+        let c = client
+            .create_charge(support::with_source(charge(900), PaymentSource::channel("alipay")), &key("async-1"))
+            .await;
+        assert_eq!(c.unwrap().status, ChargeStatus::Pending);
+        assert_eq!(state(&journal, "async-1").await, AttemptState::Pending);
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "async-1").await, AttemptState::Pending);
+        fake.complete_all();
+        tokio::time::sleep(Duration::from_millis(60)).await;
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "async-1").await, AttemptState::Succeeded);
+        assert_eq!(fake.sends(), 1);
+    }
+}
+
+#[tokio::test]
+async fn a_card_is_tokenized_before_anything_is_journaled() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        let card = payment_core::CardDetails::new("4242424242424242", 12, 2031, Some("123")).unwrap();
+        client
+            .create_charge(support::with_source(charge(100), PaymentSource::Card(card)), &key("card-1"))
+            .await
+            .unwrap();
+        assert_eq!(fake.tokens(), 1);
+        let p = journal.payment("card-1").await.unwrap().unwrap();
+        let text = serde_json::to_string(&p).unwrap();
+        assert!(!text.contains("4242424242424242"), "{text}");
+        assert!(text.contains("tok_card-1"), "the request as sent carries the token: {text}");
+    }
+}
+
+#[tokio::test]
+async fn a_decline_is_recorded_and_repeated_without_a_request() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        let card = payment_core::CardDetails::new("4000000000000002", 12, 2031, None).unwrap();
+        let request = support::with_source(charge(100), PaymentSource::Card(card));
+        let e = client.create_charge(request.clone(), &key("declined-1")).await.unwrap_err();
+        assert!(matches!(e.kind(), ErrorKind::CardDeclined(_)));
+        assert_eq!(state(&journal, "declined-1").await, AttemptState::Declined);
+        let again = client.create_charge(request, &key("declined-1")).await.unwrap_err();
+        assert_eq!(again.kind(), e.kind());
+    }
+}
+
+#[tokio::test]
+async fn a_different_request_under_a_used_key_is_a_conflict() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (_journal, client) = journaled(&fake, store);
+        client.create_charge(charge(100), &key("same-key")).await.unwrap();
+        let e = client.create_charge(charge(101), &key("same-key")).await.unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::IdempotencyConflict);
+        let e = client.create_refund(CreateRefund::full(payment_core::ChargeId::new("ch_1")), &key("same-key")).await;
+        assert_eq!(e.unwrap_err().kind(), ErrorKind::IdempotencyConflict);
+        assert_eq!(fake.sends(), 1);
+    }
+}
+
+#[tokio::test]
+async fn an_unrepeatable_refund_is_found_by_elimination() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        let c = client.create_charge(charge(1000), &key("rc")).await.unwrap();
+        let part = |n| CreateRefund::partial(c.id.clone(), payment_core::Money::new(n, payment_core::Currency::JPY));
+        client.create_refund(part(100), &key("refund-1")).await.unwrap();
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_refund(part(100), &key("refund-2")).await.unwrap_err();
+        fake.fail_next(&[Fault::LoseRequest]);
+        client.create_refund(part(100), &key("refund-3")).await.unwrap_err();
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "refund-2").await, AttemptState::Succeeded, "{}", store.backend());
+        assert_eq!(state(&journal, "refund-3").await, AttemptState::ProvenAbsent);
+        assert_eq!(fake.refunds().len(), 2, "never resent");
+        let p = journal.payment("refund-2").await.unwrap().unwrap();
+        assert_eq!(p.latest().unwrap().refund_id.as_deref(), Some("re_2"));
+    }
+}
