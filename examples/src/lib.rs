@@ -3,6 +3,8 @@
 #![forbid(unsafe_code)]
 
 pub mod checkout;
+pub mod crash;
+pub mod kill_matrix;
 pub mod list_all;
 pub mod regional;
 pub mod soak;

@@ -23,6 +23,10 @@ pub struct Cli {
     /// The deadline of each call, retries included (`30`, `30s`, `500ms`, `2m`); overrides config `timeout`.
     #[arg(long, global = true, value_name = "SECS")]
     pub timeout: Option<String>,
+    /// Journal every mutating command durably (`sqlite://PATH`, created when missing, or
+    /// `postgres://…`); overrides `[journal] url` and PAYMENT_JOURNAL_URL.
+    #[arg(long, global = true, value_name = "URL")]
+    pub journal: Option<String>,
     /// Log every HTTP attempt on stderr (method, path, status, attempt, idempotency key, latency);
     /// `RUST_LOG` (e.g. `payment=debug`) chooses finer.
     #[arg(short, long, global = true)]
@@ -47,6 +51,33 @@ pub enum Command {
     Mock(MockArgs),
     /// Charge, capture, refund and list through every compiled-in provider's embedded mock.
     Demo,
+    /// Read the payment journal and recover what a crash or a lost answer left open.
+    #[command(subcommand)]
+    Journal(JournalCommand),
+}
+
+/// `payment journal …`
+#[derive(Debug, Subcommand)]
+pub enum JournalCommand {
+    /// The logical payments, oldest first (JSON lines with --json).
+    List {
+        /// Only payments in this state (prepared, dispatched, succeeded, declined, pending,
+        /// unknown, not_sent, proven_absent, needs_reconciliation).
+        #[arg(long, value_name = "STATE")]
+        state: Option<String>,
+    },
+    /// One payment: its attempts and every transition.
+    Show {
+        /// The idempotency key.
+        key: String,
+    },
+    /// Settle every unresolved attempt, for every provider in the journal; exits 0 when nothing
+    /// is left unknown (needs-reconciliation ones are listed), 3 otherwise.
+    Recover {
+        /// How long to keep asking about outcomes that cannot be learned yet (leases, outages).
+        #[arg(long, value_name = "DURATION", default_value = "60s")]
+        within: String,
+    },
 }
 
 /// `payment charge …`

@@ -13,6 +13,7 @@ mod args;
 mod commands;
 mod demo;
 mod failure;
+mod journal;
 mod mock;
 mod output;
 
@@ -78,5 +79,6 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         }
         Command::Mock(args) => mock::serve(cli.provider.as_deref(), args).await,
         Command::Demo => demo::run().await,
+        Command::Journal(j) => journal::run(cli, j).await,
     }
 }

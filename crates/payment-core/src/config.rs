@@ -173,6 +173,10 @@ fn env_segment(provider: &str) -> String {
     provider.to_ascii_uppercase().replace('-', "_")
 }
 
+/// The table of the payment journal's settings (`[journal] url = …`, `PAYMENT_JOURNAL_URL`);
+/// read by the facade, not a provider.
+pub const JOURNAL_TABLE: &str = "journal";
+
 /// The whole configuration: which provider, and each provider's table.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
@@ -249,6 +253,7 @@ impl Config {
         let mut config = Config::default();
         // Longest names first so GOOGLE_STANDARD_PAYMENTS is not taken for a shorter prefix.
         let mut names: Vec<&str> = providers.to_vec();
+        names.push(JOURNAL_TABLE);
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
         for (var, value) in vars {
             let Some(rest) = var.strip_prefix("PAYMENT_") else { continue };
@@ -292,6 +297,11 @@ impl Config {
         })
     }
 
+    /// The journal URL (`[journal] url`, `PAYMENT_JOURNAL_URL`), when one is set.
+    pub fn journal_url(&self) -> Option<&str> {
+        self.providers.get(JOURNAL_TABLE).and_then(|j| j.get("url")).filter(|u| !u.trim().is_empty())
+    }
+
     /// The settings of `name` (empty when none were given).
     pub fn settings(&self, name: &str) -> ProviderSettings {
         self.providers.get(name).cloned().unwrap_or_else(|| ProviderSettings::new(name))
@@ -326,6 +336,15 @@ mod tests {
         assert_eq!(merged.settings("google-standard-payments").get("base_url"), Some("http://127.0.0.1:1"));
         assert_eq!(merged.settings("worldpay").get("entity"), Some("default"));
         assert!(!merged.providers.contains_key("test"));
+    }
+
+    #[test]
+    fn the_journal_url_comes_from_its_table_or_the_environment() {
+        let file = Config::from_toml_str("[journal]\nurl = \"sqlite://a.db\"\n").unwrap();
+        assert_eq!(file.journal_url(), Some("sqlite://a.db"));
+        let env = Config::from_vars(&["payjp"], [("PAYMENT_JOURNAL_URL".to_owned(), "sqlite://b.db".to_owned())]);
+        assert_eq!(file.merged_with(env).journal_url(), Some("sqlite://b.db"));
+        assert_eq!(Config::default().journal_url(), None);
     }
 
     #[test]

@@ -49,7 +49,8 @@ pub struct JournalOptions {
     /// How long a client holds an attempt it sends; its call's deadline is kept inside it, so no
     /// request is still in flight when recovery may take the attempt over.
     pub lease: Duration,
-    /// How long a recovery worker holds an attempt it resolves.
+    /// How long a recovery worker holds an attempt it resolves (its calls are kept inside it); if
+    /// the worker dies, the attempt waits this long for the next one.
     pub recovery_lease: Duration,
     /// The first wait before an attempt whose outcome recovery could not learn is tried again
     /// (doubling up to `max_backoff`).
@@ -62,7 +63,7 @@ impl Default for JournalOptions {
     fn default() -> JournalOptions {
         JournalOptions {
             lease: Duration::from_secs(120),
-            recovery_lease: Duration::from_secs(60),
+            recovery_lease: Duration::from_secs(30),
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
         }
@@ -154,8 +155,7 @@ impl Journal {
         let provider_key = IdempotencyKey::new(attempt.provider_key.clone())?;
         let mut send_options = options.clone();
         send_options.idempotency_key = Some(provider_key.clone());
-        // Keep the whole call inside the lease (a second of margin for the final write).
-        let inside = self.inner.options.lease.saturating_sub(Duration::from_secs(1)).max(Duration::from_millis(100));
+        let inside = inside(self.inner.options.lease);
         send_options.timeout = Some(options.timeout.map_or(inside, |t| t.min(inside)));
         let mutation = match mutation {
             Mutation::CreateCharge(request) => match client.prepare_charge(request, &provider_key, &send_options).await
@@ -278,6 +278,12 @@ pub(crate) fn note_of(a: &Attempt) -> String {
         Some(StoredOutcome::Error(e)) => e.message.clone(),
         _ => a.state.to_string(),
     }
+}
+
+/// The longest a call may take under `lease`: the lease less a margin for the final write (a
+/// quarter of it, at most a second), so no request is in flight when the lease runs out.
+pub(crate) fn inside(lease: Duration) -> Duration {
+    lease.saturating_sub((lease / 4).min(Duration::from_secs(1)))
 }
 
 pub(crate) fn millis(d: Duration) -> i64 {

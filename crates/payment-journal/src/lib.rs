@@ -41,7 +41,7 @@ pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteStore};
 pub use state::{ALL_STATES, AttemptState};
-pub use store::{JournalStore, is_fenced, is_second_success};
+pub use store::{ClaimFilter, JournalStore, is_fenced, is_second_success};
 
 /// Now, in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {

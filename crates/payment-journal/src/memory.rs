@@ -9,7 +9,7 @@ use payment_core::Result;
 
 use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
 use crate::state::AttemptState;
-use crate::store::{self, Decision, JournalStore};
+use crate::store::{self, ClaimFilter, Decision, JournalStore};
 
 /// An in-memory journal store.
 #[derive(Debug, Default)]
@@ -157,13 +157,14 @@ impl JournalStore for MemoryStore {
         owner: &str,
         lease_until_ms: i64,
         limit: u32,
-        key: Option<&str>,
+        filter: &ClaimFilter,
     ) -> Result<Vec<Attempt>> {
         let mut t = self.tables();
         let mut due: Vec<(i64, String)> = t
             .payments
             .values()
-            .filter(|p| key.is_none_or(|k| k == p.idempotency_key))
+            .filter(|p| filter.key.as_ref().is_none_or(|k| *k == p.idempotency_key))
+            .filter(|p| filter.provider.as_ref().is_none_or(|v| *v == p.provider))
             .flat_map(|p| p.attempts.iter())
             .filter(|a| claimable(a, now_ms))
             .map(|a| (a.due_ms, a.id.clone()))

@@ -28,14 +28,37 @@ const MIGRATION_LOCK: i64 = 0x7061_796d_6a6e_6c31;
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:pass@host/db`) and applies the journal's migrations.
+    /// `?journal_schema=NAME` keeps the journal's tables in that schema (created when missing),
+    /// apart from the application's.
     pub async fn open(url: &str) -> Result<PostgresStore> {
-        let pool = PgPoolOptions::new()
-            .max_connections(16)
-            .acquire_timeout(Duration::from_secs(30))
-            .connect(url)
+        let (url, schema) = split_schema(url)?;
+        let mut options = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30));
+        if let Some(schema) = schema {
+            let set_path = format!("SET search_path TO \"{schema}\"");
+            options = options.after_connect(move |conn, _meta| {
+                let set = set_path.clone();
+                Box::pin(async move { sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(set)).await.map(|_| ()) })
+            });
+            let admin = sqlx::PgPool::connect(&url)
+                .await
+                .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
+            // IF NOT EXISTS alone races between instances starting at once; the lock orders them.
+            let create = async {
+                let mut tx = admin.begin().await?;
+                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+                sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await
+            };
+            create.await.map_err(|e| storage("create the journal's schema", e))?;
+            admin.close().await;
+        }
+        let pool = options
+            .connect(&url)
             .await
             // The URL may hold a password: name the host only.
-            .map_err(|e| storage("connect to the PostgreSQL journal", redact(url, &e.to_string())))?;
+            .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
         let store = PostgresStore { pool };
         store.migrate().await?;
         Ok(store)
@@ -68,6 +91,36 @@ impl PostgresStore {
         }
         tx.commit().await.map_err(|e| storage("migrate", e))
     }
+}
+
+/// The URL without `journal_schema`, and that schema (letters, digits and `_` only).
+fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+    let mut parsed = url::Url::parse(url).map_err(|e| payment_core::Error::config(format!("journal URL: {e}")))?;
+    let mut schema = None;
+    let rest: Vec<(String, String)> = parsed
+        .query_pairs()
+        .filter_map(|(k, v)| {
+            if k == "journal_schema" {
+                schema = Some(v.into_owned());
+                None
+            } else {
+                Some((k.into_owned(), v.into_owned()))
+            }
+        })
+        .collect();
+    if let Some(s) = &schema
+        && (s.is_empty() || s.len() > 63 || !s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_'))
+    {
+        return Err(payment_core::Error::config(format!(
+            "journal_schema {s:?} must be 1 to 63 letters, digits or '_'"
+        )));
+    }
+    if rest.is_empty() {
+        parsed.set_query(None);
+    } else {
+        parsed.query_pairs_mut().clear().extend_pairs(rest);
+    }
+    Ok((parsed.into(), schema))
 }
 
 /// `message` with any password from `url` removed.

@@ -12,11 +12,12 @@ use payment_core::{
 };
 use serde::Serialize;
 
-use crate::journal::{Journal, millis, send};
+use crate::journal::{Journal, inside, millis, send};
 use crate::record::{Attempt, StoredOutcome, Transition};
 use crate::request::StoredRequest;
 use crate::settle::{settle, state_of};
 use crate::state::AttemptState;
+use crate::store::ClaimFilter;
 
 /// Where recovery gets a client for each provider named in the journal.
 pub trait ClientSource: Send + Sync {
@@ -97,9 +98,14 @@ impl Journal {
     /// Settles every attempt that is due now (unresolved, not held by a live writer), each
     /// claimed by this journal alone, connecting to providers through `clients`.
     pub async fn recover(&self, clients: &dyn ClientSource) -> Result<RecoveryReport> {
+        self.recover_where(clients, &ClaimFilter::default()).await
+    }
+
+    /// Like [`Journal::recover`], for the attempts `filter` selects only (one provider's, say).
+    pub async fn recover_where(&self, clients: &dyn ClientSource, filter: &ClaimFilter) -> Result<RecoveryReport> {
         let mut report = RecoveryReport::default();
         loop {
-            let claimed = self.claim(None, 32).await?;
+            let claimed = self.claim(filter, 32).await?;
             if claimed.is_empty() {
                 return Ok(report);
             }
@@ -117,8 +123,18 @@ impl Journal {
     /// Like [`Journal::recover`], waiting for leases and backoffs to run out, for up to
     /// `within`; what is still unknown after that is in the report.
     pub async fn recover_within(&self, clients: &dyn ClientSource, within: Duration) -> Result<RecoveryReport> {
+        self.recover_within_where(clients, within, &ClaimFilter::default()).await
+    }
+
+    /// Like [`Journal::recover_within`], for the attempts `filter` selects only.
+    pub async fn recover_within_where(
+        &self,
+        clients: &dyn ClientSource,
+        within: Duration,
+        filter: &ClaimFilter,
+    ) -> Result<RecoveryReport> {
         let deadline = tokio::time::Instant::now() + within;
-        let mut report = self.recover(clients).await?;
+        let mut report = self.recover_where(clients, filter).await?;
         loop {
             let Some(next) = self.inner.store.next_claimable_ms().await? else {
                 return Ok(report);
@@ -128,7 +144,7 @@ impl Journal {
                 return Ok(report);
             }
             tokio::time::sleep(wait).await;
-            let more = self.recover(clients).await?;
+            let more = self.recover_where(clients, filter).await?;
             // The latest word on each attempt replaces earlier ones.
             for r in more.resolutions {
                 report.resolutions.retain(|o| !(o.idempotency_key == r.idempotency_key && o.seq == r.seq));
@@ -139,16 +155,17 @@ impl Journal {
 
     /// Settles one logical payment's due attempt now (a caller repeating its key).
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
-        for attempt in self.claim(Some(key), 1).await? {
+        let filter = ClaimFilter { key: Some(key.to_owned()), provider: None };
+        for attempt in self.claim(&filter, 1).await? {
             self.resolve(client, attempt, &mut None).await?;
         }
         Ok(())
     }
 
-    async fn claim(&self, key: Option<&str>, limit: u32) -> Result<Vec<Attempt>> {
+    async fn claim(&self, filter: &ClaimFilter, limit: u32) -> Result<Vec<Attempt>> {
         let now = crate::now_ms();
         let until = now + millis(self.inner.options.recovery_lease);
-        self.inner.store.claim_due(now, &self.inner.owner, until, limit, key).await
+        self.inner.store.claim_due(now, &self.inner.owner, until, limit, filter).await
     }
 
     fn backoff(&self, tries: i64) -> i64 {
@@ -277,13 +294,7 @@ impl Journal {
         };
         let options = RequestOptions {
             idempotency_key: Some(IdempotencyKey::new(attempt.provider_key.clone())?),
-            timeout: Some(
-                self.inner
-                    .options
-                    .recovery_lease
-                    .saturating_sub(Duration::from_secs(1))
-                    .max(Duration::from_millis(100)),
-            ),
+            timeout: Some(inside(self.inner.options.recovery_lease)),
         };
         let result = send(client, mutation, &options).await;
         let (to, outcome) = settle(&result);

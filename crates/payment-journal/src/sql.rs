@@ -48,7 +48,7 @@ macro_rules! sql_store {
         use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, StoredOutcome, Transition};
         use crate::sql::*;
         use crate::state::AttemptState;
-        use crate::store::{self, Decision, JournalStore, storage};
+        use crate::store::{self, ClaimFilter, Decision, JournalStore, storage};
 
         fn attempt_from_row(row: &$row) -> Result<Attempt> {
             let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| storage("read an attempt", e));
@@ -366,14 +366,14 @@ macro_rules! sql_store {
                 owner: &str,
                 lease_until_ms: i64,
                 limit: u32,
-                key: Option<&str>,
+                filter: &ClaimFilter,
             ) -> Result<Vec<Attempt>> {
                 let sql = sqlx::AssertSqlSafe(format!(
                     "UPDATE payment_journal_attempts SET version = version + 1, lease_owner = $1, lease_until_ms = $2, \
                      updated_ms = $3 WHERE id IN (SELECT id FROM payment_journal_attempts \
                      WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending') AND due_ms <= $3 \
                      AND (lease_until_ms IS NULL OR lease_until_ms <= $3) AND ($4 IS NULL OR idempotency_key = $4) \
-                     ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
+                     AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
                     $claim_lock
                 ));
                 let mut tx = $begin(&self.pool).await.map_err(|e| storage("claim due attempts", e))?;
@@ -381,8 +381,9 @@ macro_rules! sql_store {
                     .bind(owner)
                     .bind(lease_until_ms)
                     .bind(now_ms)
-                    .bind(key)
+                    .bind(filter.key.as_deref())
                     .bind(i64::from(limit))
+                    .bind(filter.provider.as_deref())
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(|e| storage("claim due attempts", e))?;

@@ -23,15 +23,15 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     /// Applies one fenced write and appends its event; refused (see [`is_fenced`]) when the
     /// attempt's version is not the expected one or the state may not follow.
     async fn transition(&self, t: Transition) -> Result<Attempt>;
-    /// Leases up to `limit` unresolved attempts that are due and not leased to anyone (only `key`'s,
-    /// when given) to `owner` until `lease_until_ms`; each is handed to exactly one claimer.
+    /// Leases up to `limit` unresolved attempts that are due and not leased to anyone (only those
+    /// `filter` selects) to `owner` until `lease_until_ms`; each is handed to exactly one claimer.
     async fn claim_due(
         &self,
         now_ms: i64,
         owner: &str,
         lease_until_ms: i64,
         limit: u32,
-        key: Option<&str>,
+        filter: &ClaimFilter,
     ) -> Result<Vec<Attempt>>;
     /// One logical payment with its attempts.
     async fn payment(&self, key: &str) -> Result<Option<Payment>>;
@@ -41,6 +41,15 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>>;
     /// The earliest moment an unresolved attempt becomes claimable (due and unleased), if any.
     async fn next_claimable_ms(&self) -> Result<Option<i64>>;
+}
+
+/// Which due attempts a claim may take.
+#[derive(Debug, Clone, Default)]
+pub struct ClaimFilter {
+    /// Only this logical payment's.
+    pub key: Option<String>,
+    /// Only this provider's.
+    pub provider: Option<String>,
 }
 
 const FENCED: &str = "journal_fenced";

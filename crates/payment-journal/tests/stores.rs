@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 use payment_journal::record::{Begin, NewAttempt, Transition};
 use payment_journal::{
-    AttemptState, Journal, JournalOptions, JournalStore, MemoryStore, PostgresStore, SqliteStore, StoredRequest,
-    is_fenced,
+    AttemptState, ClaimFilter, Journal, JournalOptions, JournalStore, MemoryStore, PostgresStore, SqliteStore,
+    StoredRequest, is_fenced,
 };
 use support::{Fake, Fault, REPLAY, charge, key};
 
@@ -99,7 +99,7 @@ fn stale_writes_are_fenced(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<O
         let a = started(store.as_ref(), new_attempt("k2", 100, now() - 1)).await?;
         let d = store.transition(Transition::to(&a, AttemptState::Dispatched, now(), "writer")).await?;
         // Recovery claims it (the lease ran out), bumping the version.
-        let claimed = store.claim_due(now(), "recoverer", now() + 60_000, 10, None).await?;
+        let claimed = store.claim_due(now(), "recoverer", now() + 60_000, 10, &ClaimFilter::default()).await?;
         ensure(claimed.len() == 1 && claimed[0].version == d.version + 1, "recovery claims it")?;
         let late = store.transition(Transition::to(&d, AttemptState::Succeeded, now(), "late writer")).await;
         ensure(late.is_err_and(|e| is_fenced(&e)), "the stale writer's late write is refused")?;
@@ -147,7 +147,8 @@ fn claims_are_exclusive(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Outp
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let got = store.claim_due(now(), &format!("w{w}"), now() + 60_000, 7, None).await?;
+                    let got =
+                        store.claim_due(now(), &format!("w{w}"), now() + 60_000, 7, &ClaimFilter::default()).await?;
                     if got.is_empty() {
                         return Ok::<_, payment_core::Error>(mine);
                     }

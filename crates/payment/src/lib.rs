@@ -12,8 +12,13 @@ pub use payment_payjp as payjp;
 pub use payment_pingpp as pingpp;
 #[cfg(feature = "worldpay")]
 pub use payment_worldpay as worldpay;
+mod journal_config;
 #[cfg(feature = "mock")]
 pub mod mocks;
+#[cfg(feature = "journal")]
+pub use journal_config::open_journal;
+#[cfg(feature = "journal")]
+pub use payment_journal as journal;
 
 pub use payment_core::*;
 
@@ -52,7 +57,8 @@ pub fn registry() -> Registry {
 }
 
 /// Connects to the provider `config` names, through the compiled-in drivers; `mode = "mock"`
-/// starts the provider's embedded mock first (feature `mock`).
+/// starts the provider's embedded mock first (feature `mock`). With `[journal] url` set (feature
+/// `journal`), every mutating call of the client is journaled there.
 ///
 /// ```
 /// # async fn demo() -> payment::Result<()> {
@@ -70,6 +76,18 @@ pub fn registry() -> Registry {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub async fn connect(config: &Config) -> Result<PaymentClient> {
+    #[cfg(not(feature = "journal"))]
+    journal_config::refuse_journal(config)?;
+    let client = connect_provider(config).await?;
+    #[cfg(feature = "journal")]
+    if let Some(journal) = open_journal(config).await? {
+        return Ok(client.with_journal(journal.hook()));
+    }
+    Ok(client)
+}
+
+/// Connects to the provider `config` names, without a journal.
+async fn connect_provider(config: &Config) -> Result<PaymentClient> {
     let registry = registry();
     let name = config.provider_name()?;
     let driver = registry.get(name)?;

@@ -1,0 +1,200 @@
+//! `payment journal list | show | recover`: the durable record of every mutating command.
+
+use std::collections::{BTreeSet, HashMap};
+
+use payment::journal::{Attempt, AttemptState, ClaimFilter, Journal, Payment, StoredOutcome};
+use payment::{Error, ErrorKind, Mode, PaymentClient, Timestamp};
+
+use crate::args::{Cli, JournalCommand};
+use crate::commands;
+use crate::failure::{Failure, usage};
+
+async fn open(cli: &Cli) -> Result<(payment::Config, Journal), Failure> {
+    let config = commands::config_without_provider(cli)?;
+    match payment::open_journal(&config).await? {
+        Some(j) => Ok((config, j)),
+        None => Err(usage("no journal: give --journal URL, or set [journal] url or PAYMENT_JOURNAL_URL")),
+    }
+}
+
+fn time(ms: i64) -> String {
+    Timestamp::from_unix(ms.div_euclid(1000)).to_rfc3339()
+}
+
+fn note(a: &Attempt) -> Option<String> {
+    match &a.outcome {
+        Some(StoredOutcome::Note(n)) => Some(n.clone()),
+        Some(StoredOutcome::Error(e)) => Some(format!("{}: {}", e.kind, e.message)),
+        _ => None,
+    }
+}
+
+fn attempt_json(a: &Attempt) -> serde_json::Value {
+    serde_json::json!({
+        "seq": a.seq,
+        "state": a.state,
+        "provider_key": a.provider_key,
+        "reference": a.request.reference(),
+        "request": a.request,
+        "charge_id": a.charge_id,
+        "refund_id": a.refund_id,
+        "created": time(a.created_ms),
+        "dispatched": a.dispatched_ms.map(time),
+        "updated": time(a.updated_ms),
+        "recover_tries": a.recover_tries,
+        "note": note(a),
+    })
+}
+
+fn payment_json(p: &Payment) -> serde_json::Value {
+    serde_json::json!({
+        "idempotency_key": p.idempotency_key,
+        "operation": p.operation,
+        "provider": p.provider,
+        "state": p.state,
+        "charge_id": p.charge_id,
+        "refund_id": p.latest().and_then(|a| a.refund_id.clone()),
+        "created": time(p.created_ms),
+        "updated": time(p.updated_ms),
+        "attempts": p.attempts.iter().map(attempt_json).collect::<Vec<_>>(),
+    })
+}
+
+fn payment_line(p: &Payment) {
+    out!(
+        "{:<36} {:<20} {:<14} {:<24} {} ({} attempt{})",
+        p.idempotency_key,
+        p.state.as_str(),
+        p.operation,
+        p.provider,
+        p.charge_id.as_deref().unwrap_or("-"),
+        p.attempts.len(),
+        if p.attempts.len() == 1 { "" } else { "s" }
+    );
+}
+
+/// `payment journal …`
+pub async fn run(cli: &Cli, command: &JournalCommand) -> Result<(), Failure> {
+    match command {
+        JournalCommand::List { state } => {
+            let state = state
+                .as_deref()
+                .map(|s| s.parse::<AttemptState>().map_err(|e| usage(format!("--state: {e}"))))
+                .transpose()?;
+            let (_, journal) = open(cli).await?;
+            for p in journal.store().payments(state).await? {
+                if cli.json {
+                    out!("{}", payment_json(&p));
+                } else {
+                    payment_line(&p);
+                }
+            }
+            Ok(())
+        }
+        JournalCommand::Show { key } => {
+            let (_, journal) = open(cli).await?;
+            let Some(p) = journal.payment(key).await? else {
+                return Err(Error::new(ErrorKind::NotFound, format!("the journal has no payment {key}")).into());
+            };
+            let events = journal.store().events(key).await?;
+            if cli.json {
+                let mut v = payment_json(&p);
+                v["events"] = serde_json::to_value(&events).unwrap_or_default();
+                out!("{v}");
+                return Ok(());
+            }
+            payment_line(&p);
+            for a in &p.attempts {
+                out!(
+                    "  attempt {}  {:<20} key {}  reference {}  charge {}{}",
+                    a.seq,
+                    a.state.as_str(),
+                    a.provider_key,
+                    a.request.reference().unwrap_or("-"),
+                    a.charge_id.as_deref().unwrap_or("-"),
+                    a.refund_id.as_deref().map(|r| format!("  refund {r}")).unwrap_or_default()
+                );
+                if let Some(n) = note(a) {
+                    out!("    {n}");
+                }
+            }
+            for e in &events {
+                let from = e.from_state.map_or("-", |s| s.as_str());
+                out!("  {}  {from} -> {}  v{}  {}", time(e.at_ms), e.to_state.as_str(), e.version, e.detail);
+            }
+            Ok(())
+        }
+        JournalCommand::Recover { within } => recover(cli, within).await,
+    }
+}
+
+/// Connects every provider the journal has unresolved attempts for, then settles them.
+async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
+    let within = payment::time::parse_duration(within).map_err(|why| usage(format!("--within {within:?} {why}")))?;
+    let (config, journal) = open(cli).await?;
+    let only = cli.provider.clone();
+    let open_providers: BTreeSet<String> = journal
+        .store()
+        .payments(None)
+        .await?
+        .into_iter()
+        .filter(|p| p.state.is_unresolved())
+        .map(|p| p.provider)
+        .filter(|p| only.as_ref().is_none_or(|o| o == p))
+        .collect();
+    let mut clients: HashMap<String, PaymentClient> = HashMap::new();
+    for name in &open_providers {
+        let mut c = config.clone();
+        c.provider = Some(name.clone());
+        // The journal is this command's own; the clients only send and look up.
+        c.providers.remove(payment::config::JOURNAL_TABLE);
+        if c.settings(name).mode()? == Mode::Mock {
+            return Err(usage(format!(
+                "{name} is configured as an embedded mock, which starts empty: recovery against it would prove nothing; \
+                 point --base-url (or [{name}] base_url) at the running `payment mock`"
+            )));
+        }
+        clients.insert(name.clone(), payment::connect(&c).await?);
+    }
+    let filter = ClaimFilter { key: None, provider: only.clone() };
+    let report = journal.recover_within_where(&clients, within, &filter).await?;
+    for r in &report.resolutions {
+        if cli.json {
+            out!("{}", serde_json::to_string(r).unwrap_or_default());
+        } else {
+            out!("{} #{} {} {}: {} -> {}: {}", r.idempotency_key, r.seq, r.provider, r.operation, r.from, r.to, r.how);
+        }
+    }
+    let left: Vec<Payment> = journal
+        .store()
+        .payments(None)
+        .await?
+        .into_iter()
+        .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
+        .collect();
+    let mut unknown = 0;
+    for p in &left {
+        let why = p.latest().and_then(note).unwrap_or_default();
+        match p.state {
+            AttemptState::NeedsReconciliation => {
+                eprintln!("needs reconciliation: {} ({}): {why}", p.idempotency_key, p.provider)
+            }
+            AttemptState::Pending => {
+                eprintln!("pending: {} ({}) waits for the payer or the provider", p.idempotency_key, p.provider)
+            }
+            AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown => {
+                unknown += 1;
+                eprintln!("still unknown: {} ({}): {why}", p.idempotency_key, p.provider);
+            }
+            _ => {}
+        }
+    }
+    if unknown > 0 {
+        return Err(Error::new(
+            ErrorKind::OutcomeUnknown,
+            format!("{unknown} payment(s) are still unknown; run `payment journal recover` again later"),
+        )
+        .into());
+    }
+    Ok(())
+}

@@ -1,0 +1,153 @@
+//! The journaled client the crash tests kill: one process per logical payment (or one for a
+//! list, in the soak), stopped at a chosen checkpoint, and the recovery run that follows.
+//!
+//! `journal-child charge|refund --journal URL --key K [--charge-id ID] [--stop-at POINT] [--announce POINT]`
+//! `journal-child soak --journal URL --keys K1,K2,…`
+//! `journal-child recover --journal URL [--within-ms N]`
+//!
+//! The provider and its settings come from the environment (`PAYMENT_PROVIDER`,
+//! `PAYMENT_<PROVIDER>_<KEY>`), as for any app.
+
+use std::io::Write;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use payment::journal::{Checkpoint, Journal, JournalOptions};
+use payment::{ChargeId, CreateCharge, CreateRefund, IdempotencyKey, PaymentClient, RequestOptions};
+
+/// The lease a child holds on what it sends: short, so recovery after a kill does not wait long.
+pub const CHILD_LEASE: Duration = Duration::from_millis(1000);
+
+struct Args {
+    command: String,
+    journal: String,
+    keys: Vec<String>,
+    charge_id: Option<String>,
+    stop_at: Option<String>,
+    announce: Option<String>,
+    within: Duration,
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    let command = argv.next().ok_or("give charge, refund, soak or recover")?;
+    let mut a = Args {
+        command,
+        journal: String::new(),
+        keys: Vec::new(),
+        charge_id: None,
+        stop_at: None,
+        announce: None,
+        within: Duration::from_secs(30),
+    };
+    while let Some(flag) = argv.next() {
+        let mut value = || argv.next().ok_or(format!("{flag} needs a value"));
+        match flag.as_str() {
+            "--journal" => a.journal = value()?,
+            "--key" => a.keys = vec![value()?],
+            "--keys" => a.keys = value()?.split(',').map(str::to_owned).collect(),
+            "--charge-id" => a.charge_id = Some(value()?),
+            "--stop-at" => a.stop_at = Some(value()?),
+            "--announce" => a.announce = Some(value()?),
+            "--within-ms" => a.within = Duration::from_millis(value()?.parse().map_err(|_| "--within-ms: a number")?),
+            other => return Err(format!("unknown flag {other}")),
+        }
+    }
+    if a.journal.is_empty() {
+        return Err("--journal URL is required".into());
+    }
+    Ok(a)
+}
+
+fn say(line: &str) {
+    let mut out = std::io::stdout().lock();
+    // The harness reads these lines; if it has gone there is no one to tell.
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
+}
+
+/// The charge a child makes for `key`: the driver's ordinary fixture, referenced by the key so
+/// the mock's ledger names it.
+pub fn charge_for(driver: &payment::ProviderDriver, key: &str) -> CreateCharge {
+    let f = (driver.fixtures)();
+    let mut c = CreateCharge::new(f.amount, f.source);
+    c.reference = Some(key.to_owned());
+    c.payer_ip = Some("127.0.0.1".into());
+    c
+}
+
+async fn run(a: Args) -> Result<String, payment::Error> {
+    let config = payment::load_config(None)?;
+    let name = config.provider_name()?.to_owned();
+    let driver = payment::registry().get(&name)?;
+    let client: PaymentClient = payment::connect(&config).await?;
+    let options = JournalOptions { lease: CHILD_LEASE, recovery_lease: CHILD_LEASE, ..JournalOptions::default() };
+    let mut journal: Journal = payment::journal::open(&a.journal, options).await?;
+    let (stop, announce) = (a.stop_at.clone(), a.announce.clone());
+    journal = journal.on_checkpoint(move |at: Checkpoint, _| {
+        if announce.as_deref() == Some(at.as_str()) {
+            say(&format!("AT {}", at.as_str()));
+        }
+        if stop.as_deref() == Some(at.as_str()) {
+            say(&format!("STOP {}", at.as_str()));
+            // Held here until the harness kills the process: the crash point.
+            loop {
+                std::thread::sleep(Duration::from_secs(3600));
+            }
+        }
+    });
+    if a.command == "recover" {
+        let report = journal.recover_within(&client, a.within).await?;
+        let unknown = report.still_unknown().count();
+        return Ok(format!("RECOVERED {} UNKNOWN {unknown}", report.resolutions.len()));
+    }
+    let journaled = client.clone().with_journal(journal.hook());
+    let mut last = String::new();
+    for key in &a.keys {
+        let options = RequestOptions::with_key(IdempotencyKey::new(key.clone())?);
+        last = match a.command.as_str() {
+            "charge" | "soak" => match journaled.create_charge(charge_for(driver, key), &options).await {
+                Ok(c) => format!("OK {} {}", c.id, c.status),
+                Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
+            },
+            "refund" => {
+                let id = a.charge_id.clone().ok_or_else(|| payment::Error::invalid("refund needs --charge-id"))?;
+                match journaled.create_refund(CreateRefund::full(ChargeId::new(id)), &options).await {
+                    Ok(r) => format!("OK {} {}", r.id, r.status.as_str()),
+                    Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
+                }
+            }
+            other => return Err(payment::Error::invalid(format!("unknown command {other}"))),
+        };
+        if a.command == "soak" {
+            say(&format!("{key} {last}"));
+        }
+    }
+    Ok(last)
+}
+
+/// The child's `main`.
+pub fn child_main() -> ExitCode {
+    let args = match parse(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("journal-child: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("journal-child: no runtime: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(args)) {
+        Ok(line) => {
+            say(&line);
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("journal-child: {e}");
+            ExitCode::from(1)
+        }
+    }
+}

@@ -1,0 +1,433 @@
+//! The crash tests: the journaled client runs as a child process, is SIGKILLed at each crash
+//! point (or at random moments, in the soak), is restarted with recovery, and the journal is
+//! compared with the mock's ledger: no payment charged twice, none lost, none left unknown.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use payment::journal::AttemptState;
+use payment::mocks::{FaultKind, FaultPlan, FaultRule, MockDriver, MockHandle, MockOptions};
+use payment::{ChargeId, ListRefunds, PaymentClient, ProviderDriver};
+
+use crate::crash::charge_for;
+use crate::targets;
+
+/// Where the journal lives: a fresh SQLite file or PostgreSQL schema per scenario.
+#[derive(Debug, Clone)]
+pub enum JournalTarget {
+    /// SQLite files in this directory.
+    Sqlite(PathBuf),
+    /// A PostgreSQL database; each scenario gets its own schema.
+    Postgres(String),
+}
+
+impl JournalTarget {
+    /// The URL of the journal named `run`.
+    pub fn url(&self, run: &str) -> String {
+        match self {
+            JournalTarget::Sqlite(dir) => format!("sqlite://{}", dir.join(format!("{run}.db")).display()),
+            JournalTarget::Postgres(base) => {
+                let sep = if base.contains('?') { '&' } else { '?' };
+                format!("{base}{sep}journal_schema={run}")
+            }
+        }
+    }
+
+    fn backend(&self) -> &'static str {
+        match self {
+            JournalTarget::Sqlite(_) => "sqlite",
+            JournalTarget::Postgres(_) => "postgres",
+        }
+    }
+}
+
+/// The crash points, in the order an attempt passes them. `sent` is after the request went out
+/// and before the reply (the mock holds the request while the child is killed).
+pub const POINTS: [&str; 5] = ["prepared", "dispatched", "sent", "replied", "recorded"];
+
+/// What one (scenario, crash point) cell found.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Cell {
+    /// `payjp charge (replay)`, …
+    pub scenario: String,
+    /// The crash point.
+    pub point: String,
+    /// Logical payments.
+    pub payments: usize,
+    /// Killed at the point (the rest finished before it, e.g. no reply to wait for).
+    pub killed: usize,
+    /// Payments the provider holds twice or more (must be 0).
+    pub duplicates: usize,
+    /// Provider objects the journal does not show as succeeded/pending, or the reverse (must be 0).
+    pub lost: usize,
+    /// Payments left unknown or needing reconciliation (must be 0 here: every outcome is knowable).
+    pub unresolved: usize,
+}
+
+/// Options of a run.
+#[derive(Debug, Clone)]
+pub struct MatrixOptions {
+    /// The `journal-child` executable.
+    pub child: PathBuf,
+    /// The journal.
+    pub journal: JournalTarget,
+    /// Payments per cell.
+    pub n: usize,
+    /// Children at once.
+    pub parallel: usize,
+    /// A tag keeping this run's journals apart from earlier ones.
+    pub run: String,
+}
+
+struct Scenario {
+    provider: &'static str,
+    refund: bool,
+    label: &'static str,
+}
+
+const SCENARIOS: [Scenario; 3] = [
+    Scenario { provider: "payjp", refund: false, label: "payjp create_charge (Replay)" },
+    Scenario { provider: "pingpp", refund: false, label: "pingpp create_charge (RejectDuplicate)" },
+    Scenario { provider: "pingpp", refund: true, label: "pingpp create_refund (None)" },
+];
+
+/// The environment a child needs to reach the mock: the provider and its settings.
+pub fn child_env(handle: &MockHandle, provider: &str) -> Vec<(String, String)> {
+    let mut env = vec![("PAYMENT_PROVIDER".to_owned(), provider.to_owned())];
+    for key in handle.settings.keys() {
+        if let Some(v) = handle.settings.get(key) {
+            env.push((payment::config::env_var_name(provider, key), v.to_owned()));
+        }
+    }
+    env
+}
+
+/// Spawns a child with `args`, its stdout piped.
+pub fn spawn(child: &PathBuf, env: &[(String, String)], args: &[String]) -> Result<Child, String> {
+    Command::new(child)
+        .args(args)
+        .envs(env.iter().cloned())
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", child.display()))
+}
+
+/// Runs a child to its crash point and SIGKILLs it there; true when it was killed at the point.
+fn kill_at(mut child: Child, point: &str) -> Result<bool, String> {
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let mut killed = false;
+    for line in BufReader::new(stdout).lines() {
+        let line = line.map_err(|e| e.to_string())?;
+        if point == "sent" && line == "AT dispatched" {
+            // The request is on its way and the mock holds it: die before the reply.
+            std::thread::sleep(Duration::from_millis(300));
+            child.kill().map_err(|e| e.to_string())?;
+            killed = true;
+            break;
+        }
+        if line == format!("STOP {point}") {
+            child.kill().map_err(|e| e.to_string())?;
+            killed = true;
+            break;
+        }
+    }
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !killed {
+        let mut why = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut why);
+        }
+        return Err(format!("the child ended ({status}) before reaching {point}: {}", why.trim()));
+    }
+    Ok(killed)
+}
+
+/// Runs a child to its end and returns its last line.
+pub fn finish(mut child: Child) -> Result<String, String> {
+    let stdout = child.stdout.take().ok_or("no stdout")?;
+    let last = BufReader::new(stdout).lines().map_while(Result::ok).last().unwrap_or_default();
+    let status = child.wait().map_err(|e| e.to_string())?;
+    if !status.success() {
+        let mut why = String::new();
+        if let Some(mut err) = child.stderr.take() {
+            let _ = std::io::Read::read_to_string(&mut err, &mut why);
+        }
+        return Err(format!("the child failed ({status}); last line {last:?}: {}", why.trim()));
+    }
+    Ok(last)
+}
+
+/// One child's run, on its own thread.
+type Job<'a, T> = Box<dyn FnOnce() -> T + Send + 'a>;
+
+/// Runs `jobs` on up to `parallel` threads.
+fn in_parallel<T: Send>(parallel: usize, jobs: Vec<Job<'_, T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    let mut jobs = jobs.into_iter().peekable();
+    while jobs.peek().is_some() {
+        let batch: Vec<_> = jobs.by_ref().take(parallel.max(1)).collect();
+        out.extend(std::thread::scope(|s| {
+            let handles: Vec<_> = batch.into_iter().map(|j| s.spawn(j)).collect();
+            handles.into_iter().map(|h| h.join().expect("a job thread panicked")).collect::<Vec<_>>()
+        }));
+    }
+    out
+}
+
+fn key_for(scenario: usize, point: &str, i: usize) -> String {
+    format!("s{scenario}{point}{i}")
+}
+
+async fn refunds_of(client: &PaymentClient, charge: &str) -> Result<usize, String> {
+    let mut n = 0;
+    let mut pages = client.list_refunds(&ChargeId::new(charge), ListRefunds::default());
+    while let Some(r) = pages.next().await {
+        r.map_err(|e| e.to_string())?;
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// Runs every scenario at every crash point.
+pub async fn run(options: &MatrixOptions) -> Result<Vec<Cell>, String> {
+    let mut cells = Vec::new();
+    for (s, scenario) in SCENARIOS.iter().enumerate() {
+        cells.extend(run_scenario(options, scenario, s).await?);
+    }
+    Ok(cells)
+}
+
+async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize) -> Result<Vec<Cell>, String> {
+    let driver: &'static ProviderDriver = targets::named(scenario.provider)?;
+    let mock = MockDriver::of(driver).ok_or("no mock")?;
+    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
+    let control = handle.control();
+    let client =
+        driver.connect_with(handle.settings.clone(), payment::transport::EngineBuilder::new(driver.name)).await;
+    let client = client.map_err(|e| e.to_string())?;
+    let env = child_env(&handle, scenario.provider);
+    let url = options.journal.url(&format!("{}_{}_{index}", options.run, options.journal.backend()));
+    let op = if scenario.refund { "refund" } else { "charge" };
+    // One logical payment per (point, i); refunds each get their own paid charge.
+    let mut work: Vec<(&'static str, String, Option<String>)> = Vec::new();
+    for point in POINTS {
+        for i in 0..options.n {
+            let key = key_for(index, point, i);
+            let charge = if scenario.refund {
+                let c = client.create_charge(charge_for(driver, &format!("{key}c")), &Default::default()).await;
+                let id = c.map_err(|e| e.to_string())?.id;
+                // The payer pays, so the charge can be refunded.
+                control.complete_charge(id.as_str()).map_err(|e| e.to_string())?;
+                Some(id.to_string())
+            } else {
+                None
+            };
+            work.push((point, key, charge));
+        }
+    }
+    let args = |key: &str, charge: &Option<String>| -> Vec<String> {
+        let mut a = vec![op.to_owned(), "--journal".into(), url.clone(), "--key".into(), key.to_owned()];
+        if let Some(c) = charge {
+            a.extend(["--charge-id".to_owned(), c.clone()]);
+        }
+        a
+    };
+    let mut killed: BTreeMap<&'static str, usize> = BTreeMap::new();
+    // Phase 1: every point but `sent`; phase 2: `sent`, with the mock holding each request.
+    for phase in [false, true] {
+        if phase {
+            let paths = if scenario.refund { mock.operations.create_refund } else { mock.operations.create_charge };
+            let rules = paths
+                .iter()
+                .map(|p| FaultRule::always(FaultKind::Delay { ms: 1500 }).methods(&["POST"]).path(p))
+                .collect();
+            control.set_faults(FaultPlan::new(rules)).map_err(|e| e.to_string())?;
+        }
+        let jobs: Vec<Job<'_, Result<(&'static str, bool), String>>> = work
+            .iter()
+            .filter(|(point, _, _)| (*point == "sent") == phase)
+            .map(|(point, key, charge)| {
+                let mut a = args(key, charge);
+                if *point == "sent" {
+                    a.extend(["--announce".to_owned(), "dispatched".to_owned()]);
+                } else {
+                    a.extend(["--stop-at".to_owned(), (*point).to_owned()]);
+                }
+                let (child, env) = (&options.child, &env);
+                Box::new(move || Ok((*point, kill_at(spawn(child, env, &a)?, point)?))) as Box<_>
+            })
+            .collect();
+        for r in in_parallel(options.parallel, jobs) {
+            let (point, was_killed) = r?;
+            *killed.entry(point).or_default() += usize::from(was_killed);
+        }
+        if phase {
+            // Let the held requests land (or not) before recovery looks.
+            tokio::time::sleep(Duration::from_millis(1600)).await;
+            control.clear_faults();
+        }
+    }
+    // Restart: recovery first (it waits out the dead children's leases), then every payment again.
+    let recovered = finish(spawn(&options.child, &env, &["recover".into(), "--journal".into(), url.clone()])?)?;
+    if !recovered.starts_with("RECOVERED") || !recovered.ends_with("UNKNOWN 0") {
+        return Err(format!("{}: recovery said {recovered:?}", scenario.label));
+    }
+    let jobs: Vec<Job<'_, Result<String, String>>> = work
+        .iter()
+        .map(|(point, key, charge)| {
+            let a = args(key, charge);
+            let (child, env) = (&options.child, &env);
+            Box::new(move || Ok(format!("{point} {key}: {}", finish(spawn(child, env, &a)?)?))) as Box<_>
+        })
+        .collect();
+    for line in in_parallel(options.parallel, jobs) {
+        let line = line?;
+        if !line.contains(": OK ") {
+            return Err(format!("{}: a restarted payment ended {line:?}", scenario.label));
+        }
+    }
+    // The ledger against the journal.
+    let journal = payment::journal::open(&url, Default::default()).await.map_err(|e| e.to_string())?;
+    let stats = control.stats();
+    let mut cells: BTreeMap<&str, Cell> = BTreeMap::new();
+    for (point, key, charge) in &work {
+        let cell = cells.entry(point).or_insert_with(|| Cell {
+            scenario: scenario.label.to_owned(),
+            point: (*point).to_owned(),
+            killed: killed.get(point).copied().unwrap_or(0),
+            ..Cell::default()
+        });
+        cell.payments += 1;
+        let held = match charge {
+            Some(c) => refunds_of(&client, c).await?,
+            None => stats.charges_by_reference.get(key).copied().unwrap_or(0),
+        };
+        let state = journal.payment(key).await.map_err(|e| e.to_string())?.map(|p| p.state);
+        let shown = matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending));
+        cell.duplicates += usize::from(held > 1);
+        cell.lost += usize::from((held >= 1) != shown || held == 0);
+        cell.unresolved += usize::from(
+            matches!(state, Some(s) if s == AttemptState::NeedsReconciliation || (s.is_unresolved() && s != AttemptState::Pending)),
+        );
+    }
+    Ok(cells.into_values().collect())
+}
+
+/// Whether every key's payment is charged (succeeded or pending) in the journal.
+async fn settled(journal: &payment::journal::Journal, keys: &[String]) -> Result<bool, String> {
+    let payments = journal.store().payments(None).await.map_err(|e| e.to_string())?;
+    let done = payments.iter().filter(|p| matches!(p.state, AttemptState::Succeeded | AttemptState::Pending)).count();
+    Ok(done == keys.len())
+}
+
+/// What the random-kill soak found.
+#[derive(Debug, Clone, Default)]
+pub struct SoakReport {
+    /// Logical charges.
+    pub payments: usize,
+    /// Children killed.
+    pub kills: usize,
+    /// Restarts until every payment finished.
+    pub restarts: usize,
+    /// Charges the mock holds.
+    pub mock_charges: usize,
+    /// Payments charged twice (must be 0).
+    pub duplicates: usize,
+    /// Charges the journal does not show, or payments shown that the mock lacks (must be 0).
+    pub lost: usize,
+    /// Payments not settled at the end (must be 0).
+    pub unresolved: usize,
+    /// Wall time.
+    pub took: Duration,
+}
+
+/// `payments` charges through `provider`'s mock with faults on, the child killed at random moments
+/// and restarted (recovering first) until every payment finished.
+pub async fn random_kill_soak(
+    options: &MatrixOptions,
+    provider: &str,
+    payments: usize,
+    seed: u64,
+) -> Result<SoakReport, String> {
+    let started = Instant::now();
+    let driver = targets::named(provider)?;
+    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
+    let control = handle.control();
+    let plan = FaultPlan {
+        seed,
+        rules: vec![
+            FaultRule { probability: 0.05, ..FaultRule::always(FaultKind::DropAfterCommit) },
+            FaultRule { probability: 0.05, ..FaultRule::always(FaultKind::ResetBeforeCommit) },
+            FaultRule { probability: 0.05, ..FaultRule::always(FaultKind::Status { status: 503, retry_after: None }) },
+        ],
+    };
+    control.set_faults(plan).map_err(|e| e.to_string())?;
+    let env = child_env(&handle, provider);
+    let url = options.journal.url(&format!("{}_{}_soak_{provider}", options.run, options.journal.backend()));
+    let keys: Vec<String> = (0..payments).map(|i| format!("soak{provider}{i}").replace('-', "")).collect();
+    let mut report = SoakReport { payments, ..SoakReport::default() };
+    let mut rng = seed | 1;
+    let mut next = move || {
+        // xorshift: the kill moments, repeatable from the seed.
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let journal = payment::journal::open(&url, Default::default()).await.map_err(|e| e.to_string())?;
+    let mut finished = false;
+    loop {
+        // After a kill, recovery takes what is due now and the next life goes on with the rest
+        // (a payment the dead child still holds is skipped until its lease runs out); after a
+        // life that finished, recovery waits out leases so nothing is left behind.
+        let within = if finished { "3000" } else { "0" };
+        let recover = ["recover", "--journal", url.as_str(), "--within-ms", within].map(str::to_owned);
+        finish(spawn(&options.child, &env, &recover)?)?;
+        if finished && settled(&journal, &keys).await? {
+            break;
+        }
+        let args = vec!["soak".to_owned(), "--journal".into(), url.clone(), "--keys".into(), keys.join(",")];
+        let mut child = spawn(&options.child, &env, &args)?;
+        // Killed after a random 50..650 ms, unless it finishes first.
+        let until = Instant::now() + Duration::from_millis(50 + next() % 600);
+        finished = loop {
+            if let Some(status) = child.try_wait().map_err(|e| e.to_string())? {
+                if !status.success() {
+                    return Err(format!("a soak child failed: {status}"));
+                }
+                break true;
+            }
+            if Instant::now() >= until {
+                child.kill().map_err(|e| e.to_string())?;
+                child.wait().map_err(|e| e.to_string())?;
+                report.kills += 1;
+                break false;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        };
+        report.restarts += 1;
+        if report.restarts > 10 * payments + 100 {
+            return Err("the soak does not finish".into());
+        }
+    }
+    control.clear_faults();
+    let stats = control.stats();
+    report.mock_charges = stats.charges;
+    for key in &keys {
+        let held = stats.charges_by_reference.get(key).copied().unwrap_or(0);
+        let state = journal.payment(key).await.map_err(|e| e.to_string())?.map(|p| p.state);
+        let shown = matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending));
+        report.duplicates += usize::from(held > 1);
+        report.lost += usize::from((held >= 1) != shown);
+        report.unresolved += usize::from(!shown);
+    }
+    report.took = started.elapsed();
+    Ok(report)
+}
