@@ -1,8 +1,14 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL cluster on 127.0.0.1 for the journal's tests, installing the
 # Debian packages when the machine has no server. Prints the URL to use as
-# PAYMENT_TEST_POSTGRES_URL on its last line. Usage: .ci/postgres.sh DATA_DIR [PORT]
+# PAYMENT_TEST_POSTGRES_URL on its last line. Usage: .ci/postgres.sh DATA_DIR [PORT];
+# .ci/postgres.sh --stop DATA_DIR stops it.
 set -euo pipefail
+if [ "${1:-}" = "--stop" ]; then
+    bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
+    if [ "$(id -u)" = 0 ]; then runuser -u postgres -- "$bin/pg_ctl" stop -D "$2" -m fast; else "$bin/pg_ctl" stop -D "$2" -m fast; fi
+    exit 0
+fi
 data="$1"
 port="${2:-55432}"
 

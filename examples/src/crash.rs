@@ -102,7 +102,8 @@ async fn run(a: Args) -> Result<String, payment::Error> {
     let journaled = client.clone().with_journal(journal.hook());
     let mut last = String::new();
     for key in &a.keys {
-        let options = RequestOptions::with_key(IdempotencyKey::new(key.clone())?);
+        // The call's deadline stays inside the short lease.
+        let options = RequestOptions::with_key(IdempotencyKey::new(key.clone())?).timeout(CHILD_LEASE * 3 / 4);
         last = match a.command.as_str() {
             "charge" | "soak" => match journaled.create_charge(charge_for(driver, key), &options).await {
                 Ok(c) => format!("OK {} {}", c.id, c.status),

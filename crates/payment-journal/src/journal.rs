@@ -46,8 +46,10 @@ impl Checkpoint {
 /// How a journal holds and recovers attempts.
 #[derive(Debug, Clone)]
 pub struct JournalOptions {
-    /// How long a client holds an attempt it sends; its call's deadline is kept inside it, so no
-    /// request is still in flight when recovery may take the attempt over.
+    /// How long a client holds an attempt it sends: longer than the client's call deadline (the
+    /// engine's `call_timeout`, config `timeout`), so no request is still in flight when recovery
+    /// may take the attempt over. A per-call `RequestOptions::timeout` is kept inside it. The
+    /// facade's `open_journal` sets it to the configured timeout plus five seconds.
     pub lease: Duration,
     /// How long a recovery worker holds an attempt it resolves (its calls are kept inside it); if
     /// the worker dies, the attempt waits this long for the next one.
@@ -155,8 +157,9 @@ impl Journal {
         let provider_key = IdempotencyKey::new(attempt.provider_key.clone())?;
         let mut send_options = options.clone();
         send_options.idempotency_key = Some(provider_key.clone());
-        let inside = inside(self.inner.options.lease);
-        send_options.timeout = Some(options.timeout.map_or(inside, |t| t.min(inside)));
+        // A deadline the caller set is kept inside the lease; without one the client's own call
+        // deadline applies, which the lease must outlast (see `JournalOptions::lease`).
+        send_options.timeout = options.timeout.map(|t| t.min(inside(self.inner.options.lease)));
         let mutation = match mutation {
             Mutation::CreateCharge(request) => match client.prepare_charge(request, &provider_key, &send_options).await
             {

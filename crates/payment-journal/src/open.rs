@@ -31,8 +31,9 @@ pub async fn open(url: &str, options: JournalOptions) -> Result<Journal> {
     Ok(Journal::with_options(open_store(url).await?, options))
 }
 
+/// The file and durability of `sqlite://PATH[?synchronous=full|normal]` (after the scheme).
 #[cfg(feature = "sqlite")]
-async fn open_sqlite(rest: &str) -> Result<Arc<dyn JournalStore>> {
+pub(crate) fn parse_sqlite(rest: &str) -> Result<(PathBuf, crate::sqlite::Durability)> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() {
         return Err(Error::config("sqlite:// needs a file path, e.g. sqlite://payments.db"));
@@ -48,13 +49,20 @@ async fn open_sqlite(rest: &str) -> Result<Arc<dyn JournalStore>> {
             }
         }
     }
-    let path = PathBuf::from(path);
+    Ok((PathBuf::from(path), durability))
+}
+
+#[cfg(feature = "sqlite")]
+async fn open_sqlite(rest: &str) -> Result<Arc<dyn JournalStore>> {
+    let (path, durability) = parse_sqlite(rest)?;
     Ok(Arc::new(crate::sqlite::SqliteStore::open(&path, durability).await?))
 }
 
 #[cfg(not(feature = "sqlite"))]
 async fn open_sqlite(_rest: &str) -> Result<Arc<dyn JournalStore>> {
-    Err(Error::config("this build has no SQLite journal: enable the `sqlite` feature of payment-journal"))
+    Err(Error::config(
+        "this build has no SQLite journal: enable the `journal` feature of `payment` (`sqlite` of payment-journal)",
+    ))
 }
 
 #[cfg(feature = "postgres")]
@@ -64,5 +72,43 @@ async fn open_postgres(url: &str) -> Result<Arc<dyn JournalStore>> {
 
 #[cfg(not(feature = "postgres"))]
 async fn open_postgres(_url: &str) -> Result<Arc<dyn JournalStore>> {
-    Err(Error::config("this build has no PostgreSQL journal: enable the `postgres` feature of payment-journal"))
+    Err(Error::config(
+        "this build has no PostgreSQL journal: enable `journal-postgres` of `payment` (`postgres` of payment-journal)",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[cfg(feature = "sqlite")]
+    #[test]
+    fn sqlite_urls_name_a_file_and_a_durability() {
+        use crate::sqlite::Durability;
+        assert_eq!(parse_sqlite("pay.db").unwrap(), (PathBuf::from("pay.db"), Durability::Full));
+        assert_eq!(
+            parse_sqlite("/var/j.db?synchronous=normal").unwrap(),
+            (PathBuf::from("/var/j.db"), Durability::Normal)
+        );
+        assert!(parse_sqlite("").is_err());
+        assert!(parse_sqlite("a.db?synchronous=off").unwrap_err().message().contains("full or normal"));
+        assert!(parse_sqlite("a.db?cache=shared").unwrap_err().message().contains("cache=shared"));
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused_without_showing_credentials() {
+        let e = open_store("mysql://root:hunter2@db/x").await.unwrap_err();
+        assert_eq!(e.kind(), payment_core::ErrorKind::Config);
+        assert!(!e.to_string().contains("hunter2"), "{e}");
+        assert!(open_store("memory:").await.is_ok());
+    }
+
+    proptest! {
+        #[cfg(feature = "sqlite")]
+        #[test]
+        fn parsing_any_sqlite_url_never_panics(s in ".{0,80}") {
+            let _ = parse_sqlite(&s);
+        }
+    }
 }

@@ -32,6 +32,12 @@ impl PostgresStore {
     /// apart from the application's.
     pub async fn open(url: &str) -> Result<PostgresStore> {
         let (url, schema) = split_schema(url)?;
+        // One plain connection first: a wrong host or password fails at once, not after the
+        // pool's acquire timeout.
+        let probe = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
+            .await
+            .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
+        let _ = sqlx::Connection::close(probe).await;
         let mut options = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30));
         if let Some(schema) = schema {
             let set_path = format!("SET search_path TO \"{schema}\"");
@@ -59,7 +65,7 @@ impl PostgresStore {
             .await
             // The URL may hold a password: name the host only.
             .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
-        let store = PostgresStore { pool };
+        let store = PostgresStore { pool, writer: None };
         store.migrate().await?;
         Ok(store)
     }
@@ -128,5 +134,42 @@ fn redact(url: &str, message: &str) -> String {
     match url::Url::parse(url).ok().and_then(|u| u.password().map(str::to_owned)) {
         Some(p) if !p.is_empty() => message.replace(&p, "***"),
         _ => message.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn the_schema_parameter_is_taken_out_and_checked() {
+        let (url, schema) = split_schema("postgres://u:p@h:5432/db?journal_schema=pay_1&sslmode=disable").unwrap();
+        assert_eq!(schema.as_deref(), Some("pay_1"));
+        assert_eq!(url, "postgres://u:p@h:5432/db?sslmode=disable");
+        let (url, schema) = split_schema("postgres://h/db").unwrap();
+        assert_eq!((url.as_str(), schema), ("postgres://h/db", None));
+        assert!(split_schema("postgres://h/db?journal_schema=a;drop").is_err());
+        assert!(split_schema("postgres://h/db?journal_schema=").is_err());
+    }
+
+    #[test]
+    fn passwords_are_taken_out_of_messages() {
+        let m = redact("postgres://app:s3cret-pw@db/pay", "password authentication failed for s3cret-pw");
+        assert!(!m.contains("s3cret-pw"), "{m}");
+    }
+
+    #[tokio::test]
+    async fn a_failed_connection_does_not_show_the_password() {
+        // Nothing listens on port 1.
+        let e = PostgresStore::open("postgres://app:s3cret-pw@127.0.0.1:1/pay").await.unwrap_err();
+        assert!(!e.to_string().contains("s3cret-pw") && !format!("{e:?}").contains("s3cret-pw"), "{e}");
+    }
+
+    proptest! {
+        #[test]
+        fn splitting_any_url_never_panics(s in ".{0,120}") {
+            let _ = split_schema(&s);
+        }
     }
 }

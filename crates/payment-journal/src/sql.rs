@@ -25,10 +25,13 @@ pub(crate) const UPDATE_ATTEMPT: &str = "UPDATE payment_journal_attempts SET sta
 pub(crate) const UPDATE_PAYMENT: &str = "UPDATE payment_journal_payments SET state = CASE WHEN $1 THEN $2 ELSE state END, \
      charge_id = COALESCE($3, charge_id), updated_ms = $4 WHERE idempotency_key = $5";
 
+/// The payment's state follows an attempt only while no later attempt exists.
+pub(crate) const FOLLOW_ATTEMPT: &str = "UPDATE payment_journal_payments SET state = CASE WHEN NOT EXISTS \
+     (SELECT 1 FROM payment_journal_attempts a WHERE a.idempotency_key = $4 AND a.seq > $5) THEN $1 ELSE state END, \
+     charge_id = COALESCE($2, charge_id), updated_ms = $3 WHERE idempotency_key = $4";
+
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO payment_journal_events (attempt_id, idempotency_key, from_state, \
      to_state, version, at_ms, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
-
-pub(crate) const MAX_SEQ: &str = "SELECT MAX(seq) FROM payment_journal_attempts WHERE idempotency_key = $1";
 
 pub(crate) const SELECT_EVENTS: &str = "SELECT attempt_id, idempotency_key, from_state, to_state, version, at_ms, \
      detail FROM payment_journal_events WHERE idempotency_key = $1 ORDER BY id";
@@ -154,6 +157,9 @@ macro_rules! sql_store {
         #[derive(Debug, Clone)]
         pub struct $store {
             pool: $pool,
+            // Writers of this process take turns here instead of in the database's busy loop
+            // (SQLite: one writer at a time; other processes still wait in `busy_timeout`).
+            writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
         }
 
         impl $store {
@@ -162,7 +168,15 @@ macro_rules! sql_store {
                 &self.pool
             }
 
+            async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+                match &self.writer {
+                    Some(m) => Some(m.lock().await),
+                    None => None,
+                }
+            }
+
             async fn try_prepare(&self, new: &NewAttempt) -> std::result::Result<Result<Begin>, sqlx::Error> {
+                let _turn = self.write_turn().await;
                 let mut tx = $begin(&self.pool).await?;
                 let existing = match load_payment(&mut tx, &new.idempotency_key).await {
                     Ok(p) => p,
@@ -239,14 +253,16 @@ macro_rules! sql_store {
                     .bind(0_i64)
                     .execute(&mut *tx)
                     .await?;
-                sqlx::query(UPDATE_PAYMENT)
-                    .bind(true)
-                    .bind(AttemptState::Prepared.as_str())
-                    .bind(&charge_id)
-                    .bind(new.now_ms)
-                    .bind(&new.idempotency_key)
-                    .execute(&mut *tx)
-                    .await?;
+                if !new_payment {
+                    sqlx::query(UPDATE_PAYMENT)
+                        .bind(true)
+                        .bind(AttemptState::Prepared.as_str())
+                        .bind(&charge_id)
+                        .bind(new.now_ms)
+                        .bind(&new.idempotency_key)
+                        .execute(&mut *tx)
+                        .await?;
+                }
                 let event = JournalEvent {
                     attempt_id: attempt.id.clone(),
                     idempotency_key: attempt.idempotency_key.clone(),
@@ -264,6 +280,7 @@ macro_rules! sql_store {
             }
 
             async fn try_transition(&self, t: &Transition) -> std::result::Result<Result<Attempt>, sqlx::Error> {
+                let _turn = self.write_turn().await;
                 let mut tx = $begin(&self.pool).await?;
                 let sql = sqlx::AssertSqlSafe(format!("SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE id = $1"));
                 let Some(row) = sqlx::query(sql).bind(&t.attempt_id).fetch_optional(&mut *tx).await? else {
@@ -307,14 +324,12 @@ macro_rules! sql_store {
                     Ok(done) if done.rows_affected() == 0 => return Ok(Err(store::fenced(&t.attempt_id, t.expected_version))),
                     Ok(_) => {}
                 }
-                let max_seq: Option<i64> =
-                    sqlx::query(MAX_SEQ).bind(&next.idempotency_key).fetch_one(&mut *tx).await?.try_get(0)?;
-                sqlx::query(UPDATE_PAYMENT)
-                    .bind(max_seq == Some(next.seq))
+                sqlx::query(FOLLOW_ATTEMPT)
                     .bind(next.state.as_str())
                     .bind(&next.charge_id)
                     .bind(t.now_ms)
                     .bind(&next.idempotency_key)
+                    .bind(next.seq)
                     .execute(&mut *tx)
                     .await?;
                 let event = JournalEvent {
@@ -376,6 +391,7 @@ macro_rules! sql_store {
                      AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
                     $claim_lock
                 ));
+                let _turn = self.write_turn().await;
                 let mut tx = $begin(&self.pool).await.map_err(|e| storage("claim due attempts", e))?;
                 let rows = sqlx::query(sql)
                     .bind(owner)

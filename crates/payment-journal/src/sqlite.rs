@@ -57,7 +57,7 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))) };
         store.migrate().await?;
         Ok(store)
     }
@@ -65,6 +65,7 @@ impl SqliteStore {
     /// Applies the journal's migrations that this database lacks (recorded in
     /// `payment_journal_migrations`, beside whatever else the database holds).
     pub async fn migrate(&self) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = begin_immediate(&self.pool).await.map_err(|e| storage("migrate", e))?;
         sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
         let applied: Option<i64> = sqlx::query("SELECT MAX(version) FROM payment_journal_migrations")

@@ -6,15 +6,15 @@ use payment_core::config::JOURNAL_TABLE;
 use payment_core::{Config, Error, Result};
 
 /// The lease a client holds on an attempt it sends: its call deadline plus this margin.
-#[cfg(feature = "journal")]
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
 const LEASE_MARGIN: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The engine's deadline when the config sets none (the default retry policy's elapsed limit).
-#[cfg(feature = "journal")]
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
 const DEFAULT_CALL_DEADLINE: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Opens the journal `config` names, if any; its lease covers the chosen provider's `timeout`.
-#[cfg(feature = "journal")]
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
 pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Journal>> {
     let Some(url) = config.journal_url() else { return Ok(None) };
     let settings = config.settings(JOURNAL_TABLE);
@@ -36,7 +36,7 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
 }
 
 /// Without the `journal` feature a configured journal is refused, never ignored.
-#[cfg(not(feature = "journal"))]
+#[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
 pub(crate) fn refuse_journal(config: &Config) -> Result<()> {
     match config.journal_url() {
         Some(_) => Err(Error::config(format!(

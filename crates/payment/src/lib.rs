@@ -15,9 +15,9 @@ pub use payment_worldpay as worldpay;
 mod journal_config;
 #[cfg(feature = "mock")]
 pub mod mocks;
-#[cfg(feature = "journal")]
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
 pub use journal_config::open_journal;
-#[cfg(feature = "journal")]
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
 pub use payment_journal as journal;
 
 pub use payment_core::*;
@@ -76,10 +76,10 @@ pub fn registry() -> Registry {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub async fn connect(config: &Config) -> Result<PaymentClient> {
-    #[cfg(not(feature = "journal"))]
+    #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
     journal_config::refuse_journal(config)?;
     let client = connect_provider(config).await?;
-    #[cfg(feature = "journal")]
+    #[cfg(any(feature = "journal", feature = "journal-postgres"))]
     if let Some(journal) = open_journal(config).await? {
         return Ok(client.with_journal(journal.hook()));
     }

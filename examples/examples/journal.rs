@@ -1,0 +1,253 @@
+//! The journal's crash tests at full size and its benchmarks.
+//!
+//! `journal matrix [N] [POSTGRES_URL]`  the kill matrix, N payments per cell (default 200)
+//! `journal soak [N] [POSTGRES_URL]`    the random-kill soak, N charges (default 1000)
+//! `journal bench [POSTGRES_URL]`       journaled vs unjournaled charges/s (concurrency 1 and 64),
+//!                                      and recovery time for 1,000 unknown attempts
+//!
+//! Without a PostgreSQL URL (or `PAYMENT_TEST_POSTGRES_URL`) the journal is SQLite only. Build
+//! the child first: `cargo build --release -p payment-examples --bin journal-child`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use payment::journal::{Journal, JournalOptions, JournalStore};
+use payment::mocks::{FaultKind, FaultPlan, FaultRule, MockDriver, MockOptions};
+use payment::transport::EngineBuilder;
+use payment::{IdempotencyKey, Once, PaymentClient, RequestOptions};
+use payment_examples::crash::charge_for;
+use payment_examples::kill_matrix::{self, JournalTarget, MatrixOptions};
+use payment_examples::targets;
+
+fn child() -> Result<PathBuf, String> {
+    let exe = std::env::current_exe().map_err(|e| e.to_string())?;
+    // target/<profile>/examples/journal -> target/<profile>/journal-child
+    let path = exe.parent().and_then(|p| p.parent()).map(|p| p.join("journal-child")).ok_or("no target dir")?;
+    if !path.exists() {
+        return Err(format!(
+            "{} is missing: cargo build --release -p payment-examples --bin journal-child",
+            path.display()
+        ));
+    }
+    Ok(path)
+}
+
+fn scratch() -> Result<PathBuf, String> {
+    // On the project disk, not a tmpfs: FULL must pay for real syncs.
+    let dir = PathBuf::from("target").join(format!("journal-scratch-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    Ok(dir)
+}
+
+fn targets_for(pg: &Option<String>, dir: &std::path::Path) -> Vec<JournalTarget> {
+    let mut t = vec![JournalTarget::Sqlite(dir.to_path_buf())];
+    if let Some(url) = pg {
+        t.push(JournalTarget::Postgres(url.clone()));
+    }
+    t
+}
+
+async fn matrix(n: usize, pg: Option<String>) -> Result<(), String> {
+    let dir = scratch()?;
+    for journal in targets_for(&pg, &dir) {
+        let started = Instant::now();
+        let options = MatrixOptions {
+            child: child()?,
+            journal: journal.clone(),
+            n,
+            parallel: 8,
+            run: format!("m{}", std::process::id()),
+        };
+        let cells = kill_matrix::run(&options).await?;
+        println!("kill matrix on {journal:?}, {n} per cell, {:.0?}:", started.elapsed());
+        println!("| scenario | crash point | payments | killed there | duplicates | lost | unresolved |");
+        println!("|---|---|---|---|---|---|---|");
+        for c in cells {
+            println!(
+                "| {} | {} | {} | {} | {} | {} | {} |",
+                c.scenario, c.point, c.payments, c.killed, c.duplicates, c.lost, c.unresolved
+            );
+        }
+    }
+    Ok(())
+}
+
+async fn soak(n: usize, pg: Option<String>) -> Result<(), String> {
+    let dir = scratch()?;
+    for journal in targets_for(&pg, &dir) {
+        let options = MatrixOptions {
+            child: child()?,
+            journal: journal.clone(),
+            n: 1,
+            parallel: 1,
+            run: format!("s{}", std::process::id()),
+        };
+        let r = kill_matrix::random_kill_soak(&options, "payjp", n, 7).await?;
+        println!(
+            "soak on {journal:?}: {n} charges, {} kills, {} restarts, mock holds {}, duplicates {}, lost {}, unresolved {}, {:.1?}",
+            r.kills, r.restarts, r.mock_charges, r.duplicates, r.lost, r.unresolved, r.took
+        );
+    }
+    Ok(())
+}
+
+/// Charges per second through `client` (`n` charges, `concurrency` in flight).
+async fn rate(
+    client: &PaymentClient,
+    driver: &'static payment::ProviderDriver,
+    tag: &str,
+    n: usize,
+    concurrency: usize,
+) -> Result<f64, String> {
+    let started = Instant::now();
+    let results: Vec<_> = futures::stream::iter(0..n)
+        .map(|i| {
+            let key = format!("{tag}{i}");
+            async move {
+                let opts = RequestOptions::with_key(IdempotencyKey::new(key.clone()).map_err(|e| e.to_string())?);
+                client.create_charge(charge_for(driver, &key), &opts).await.map_err(|e| e.to_string())
+            }
+        })
+        .buffer_unordered(concurrency)
+        .collect()
+        .await;
+    for r in results {
+        r?;
+    }
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+async fn bench(pg: Option<String>) -> Result<(), String> {
+    let dir = scratch()?;
+    let driver = targets::named("payjp")?;
+    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
+    let client = driver
+        .connect_with(handle.settings.clone(), EngineBuilder::new(driver.name))
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut journals: Vec<(String, String)> = vec![
+        ("SQLite FULL".into(), format!("sqlite://{}", dir.join("full.db").display())),
+        ("SQLite NORMAL".into(), format!("sqlite://{}?synchronous=normal", dir.join("normal.db").display())),
+    ];
+    if let Some(url) = &pg {
+        let sep = if url.contains('?') { '&' } else { '?' };
+        journals.push(("PostgreSQL".into(), format!("{url}{sep}journal_schema=bench{}", std::process::id())));
+    }
+    println!("PAY.JP charges (token + charge) against the in-process mock, charges/s, median of 3 rounds:");
+    println!("| journal | concurrency 1 | ratio | concurrency 64 | ratio |");
+    println!("|---|---|---|---|---|");
+    let median = |mut v: Vec<f64>| {
+        v.sort_by(|a, b| a.total_cmp(b));
+        v[v.len() / 2]
+    };
+    let mut round = 0;
+    let mut base = [0.0; 2];
+    for (c, conc) in [(0, 1), (1, 64)] {
+        let mut v = Vec::new();
+        for _ in 0..3 {
+            round += 1;
+            v.push(rate(&client, driver, &format!("plain{round}x"), if conc == 1 { 300 } else { 2000 }, conc).await?);
+        }
+        base[c] = median(v);
+    }
+    println!("| none | {:.0} | 1.00 | {:.0} | 1.00 |", base[0], base[1]);
+    for (label, url) in &journals {
+        let journal = payment::journal::open(url, JournalOptions::default()).await.map_err(|e| e.to_string())?;
+        let journaled = client.clone().with_journal(journal.hook());
+        let mut got = [0.0; 2];
+        for (c, conc) in [(0, 1), (1, 64)] {
+            let mut v = Vec::new();
+            for _ in 0..3 {
+                round += 1;
+                v.push(
+                    rate(&journaled, driver, &format!("j{round}x"), if conc == 1 { 300 } else { 2000 }, conc).await?,
+                );
+            }
+            got[c] = median(v);
+        }
+        println!("| {label} | {:.0} | {:.2} | {:.0} | {:.2} |", got[0], got[0] / base[0], got[1], got[1] / base[1]);
+    }
+    println!();
+    println!("Recovery of 1,000 unknown attempts (the answer of each charge lost after the mock committed it):");
+    for (label, url) in &journals {
+        let took = recovery(driver, url, 1).await?;
+        println!("| {label} | 1 worker | {:.2?} |", took);
+        if label == "PostgreSQL" {
+            let took = recovery(driver, url, 4).await?;
+            println!("| {label} | 4 workers | {:.2?} |", took);
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
+/// Loses 1,000 answers (no retries, every charge dropped after commit), then times recovery.
+async fn recovery(driver: &'static payment::ProviderDriver, url: &str, workers: usize) -> Result<Duration, String> {
+    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
+    let mock = MockDriver::of(driver).ok_or("no mock")?;
+    let control = handle.control();
+    let once = driver.connect_with(handle.settings.clone(), EngineBuilder::new(driver.name).retry_policy(Once)).await;
+    let once = once.map_err(|e| e.to_string())?;
+    let store: Arc<dyn JournalStore> = payment::journal::open_store(url).await.map_err(|e| e.to_string())?;
+    let options = JournalOptions { lease: Duration::from_millis(500), ..JournalOptions::default() };
+    let writer = Journal::with_options(store.clone(), options.clone());
+    let lossy = once.clone().with_journal(writer.hook());
+    let rules = mock
+        .operations
+        .create_charge
+        .iter()
+        .map(|p| FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).path(p))
+        .collect();
+    control.set_faults(FaultPlan::new(rules)).map_err(|e| e.to_string())?;
+    let tag = format!("rec{workers}w{}", std::process::id());
+    let lost: Vec<_> = futures::stream::iter(0..1000)
+        .map(|i| {
+            let key = format!("{tag}{i}");
+            let lossy = &lossy;
+            async move {
+                let opts = RequestOptions::with_key(IdempotencyKey::new(key.clone()).map_err(|e| e.to_string())?);
+                Ok::<_, String>(lossy.create_charge(charge_for(driver, &key), &opts).await.is_err())
+            }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    let unknown = lost.into_iter().filter(|r| matches!(r, Ok(true))).count();
+    control.clear_faults();
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    let started = Instant::now();
+    let mut tasks = Vec::new();
+    for _ in 0..workers {
+        let journal = Journal::with_options(store.clone(), options.clone());
+        let client = once.clone();
+        tasks.push(tokio::spawn(async move { journal.recover(&client).await }));
+    }
+    let mut resolved = 0;
+    for t in tasks {
+        resolved += t.await.map_err(|e| e.to_string())?.map_err(|e| e.to_string())?.resolutions.len();
+    }
+    let took = started.elapsed();
+    let stats = control.stats();
+    if unknown != 1000 || resolved != 1000 || stats.charges != 1000 {
+        return Err(format!("{unknown} unknown, {resolved} resolved, the mock holds {}", stats.charges));
+    }
+    Ok(took)
+}
+
+fn main() -> Result<(), String> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let pg_arg = |i: usize| args.get(i).cloned().or_else(|| std::env::var("PAYMENT_TEST_POSTGRES_URL").ok());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| e.to_string())?;
+    match args.first().map(String::as_str) {
+        Some("matrix") => rt.block_on(matrix(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200), pg_arg(2))),
+        Some("soak") => rt.block_on(soak(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000), pg_arg(2))),
+        Some("bench") => rt.block_on(bench(pg_arg(1))),
+        _ => Err("usage: journal matrix [N] [PG_URL] | soak [N] [PG_URL] | bench [PG_URL]".into()),
+    }
+}
