@@ -100,8 +100,19 @@ async fn run(a: Args) -> Result<String, payment::Error> {
         return Ok(format!("RECOVERED {} UNKNOWN {unknown}", report.resolutions.len()));
     }
     let journaled = client.clone().with_journal(journal.hook());
+    // A restarted soak goes on where it stopped: the journal says which orders are done.
+    let done: std::collections::HashSet<String> = if a.command == "soak" {
+        let payments = journal.store().payments(None).await?;
+        payments
+            .into_iter()
+            .filter(|p| !p.state.is_unresolved() && !p.state.allows_new_attempt())
+            .map(|p| p.idempotency_key)
+            .collect()
+    } else {
+        Default::default()
+    };
     let mut last = String::new();
-    for key in &a.keys {
+    for key in a.keys.iter().filter(|k| !done.contains(*k)) {
         // The call's deadline stays inside the short lease.
         let options = RequestOptions::with_key(IdempotencyKey::new(key.clone())?).timeout(CHILD_LEASE * 3 / 4);
         last = match a.command.as_str() {

@@ -273,3 +273,30 @@ impl Transition {
         self
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn errors_round_trip_without_losing_what_a_caller_acts_on() {
+        let e = Error::new(ErrorKind::CardDeclined(payment_core::DeclineReason::InsufficientFunds), "no funds")
+            .with_provider_code("card_declined")
+            .with_http_status(402);
+        let stored: StoredError = serde_json::from_str(&serde_json::to_string(&StoredError::of(&e)).unwrap()).unwrap();
+        let back = stored.to_error();
+        assert_eq!(
+            (back.kind(), back.provider_code(), back.http_status()),
+            (e.kind(), Some("card_declined"), Some(402))
+        );
+    }
+
+    proptest! {
+        #[test]
+        fn decoding_any_outcome_text_never_panics(s in ".{0,200}") {
+            let _ = serde_json::from_str::<StoredOutcome>(&s);
+            let _ = serde_json::from_str::<Attempt>(&s);
+        }
+    }
+}

@@ -286,3 +286,30 @@ async fn an_unrepeatable_refund_is_found_by_elimination() {
         assert_eq!(p.latest().unwrap().refund_id.as_deref(), Some("re_2"));
     }
 }
+
+#[tokio::test]
+async fn a_background_recoverer_settles_lost_answers_by_itself() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer, Fault::LoseAnswer]);
+        client.create_charge(charge(100), &key("bg-1")).await.unwrap_err();
+        client.create_charge(charge(200), &key("bg-2")).await.unwrap_err();
+        let recoverer =
+            payment_journal::Recoverer::spawn(journal.clone(), Arc::new(fake.client()), Duration::from_millis(20));
+        let mut settled = false;
+        for _ in 0..100 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            if state(&journal, "bg-1").await == AttemptState::Succeeded
+                && state(&journal, "bg-2").await == AttemptState::Succeeded
+            {
+                settled = true;
+                break;
+            }
+        }
+        recoverer.stop();
+        assert!(settled, "{}: the recoverer settled both", store.backend());
+        assert_eq!(fake.charges().len(), 2);
+    }
+}

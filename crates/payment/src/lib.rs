@@ -128,6 +128,22 @@ mod tests {
         assert!(e.message().contains("api_key"), "{e}");
     }
 
+    #[cfg(any(feature = "journal", feature = "journal-postgres"))]
+    #[tokio::test]
+    async fn a_configured_journal_records_every_mutating_call() {
+        let mut config = Config::for_provider(ProviderSettings::new("memory"));
+        config.providers.insert("journal".into(), ProviderSettings::new("journal").with("url", "memory:"));
+        let client = connect(&config).await.unwrap();
+        assert!(client.journal().is_some());
+        let options = RequestOptions::with_key(IdempotencyKey::new("cfg-1").unwrap());
+        let request = CreateCharge::new(Money::from_code(500, "JPY").unwrap(), PaymentSource::Token("tok_visa".into()));
+        let first = client.create_charge(request.clone(), &options).await.unwrap();
+        assert_eq!(client.create_charge(request, &options).await.unwrap().id, first.id);
+        config.providers.get_mut("journal").unwrap().set("colour", "blue");
+        let e = connect(&config).await.unwrap_err();
+        assert!(e.message().contains("colour"), "{e}");
+    }
+
     #[test]
     fn every_driver_is_known_and_every_known_feature_exists() {
         for d in drivers() {
