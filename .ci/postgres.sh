@@ -31,7 +31,8 @@ as_pg() {
     fi
 }
 
-"$bin/pg_ctl" status -D "$data" >/dev/null 2>&1 && as_pg "$bin/pg_ctl" stop -D "$data" -m immediate >&2 || true
+# A cluster left running in DATA_DIR (an earlier run) is stopped before its files go.
+if [ -f "$data/postmaster.pid" ]; then as_pg "$bin/pg_ctl" stop -D "$data" -m immediate >&2 || true; fi
 rm -rf "$data"
 mkdir -p "$data"
 [ "$(id -u)" = 0 ] && chown postgres "$data"
