@@ -155,7 +155,7 @@ async fn bench(pg: Option<String>) -> Result<(), String> {
     println!("| none | {:.0} | 1.00 | {:.0} | 1.00 |", base[0], base[1]);
     for (label, url) in &journals {
         let journal = payment::journal::open(url, JournalOptions::default()).await.map_err(|e| e.to_string())?;
-        let journaled = client.clone().with_journal(journal.hook());
+        let journaled = client.clone().with_journal(journal.clone());
         let mut got = [0.0; 2];
         for (c, conc) in [(0, 1), (1, 64)] {
             let mut v = Vec::new();
@@ -193,7 +193,7 @@ async fn recovery(driver: &'static payment::ProviderDriver, url: &str, workers: 
     let store: Arc<dyn JournalStore> = payment::journal::open_store(url).await.map_err(|e| e.to_string())?;
     let options = JournalOptions { lease: Duration::from_millis(500), ..JournalOptions::default() };
     let writer = Journal::with_options(store.clone(), options.clone());
-    let lossy = once.clone().with_journal(writer.hook());
+    let lossy = once.clone().with_journal(writer.clone());
     let rules = mock
         .operations
         .create_charge

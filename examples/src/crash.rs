@@ -99,7 +99,7 @@ async fn run(a: Args) -> Result<String, payment::Error> {
         let unknown = report.still_unknown().count();
         return Ok(format!("RECOVERED {} UNKNOWN {unknown}", report.resolutions.len()));
     }
-    let journaled = client.clone().with_journal(journal.hook());
+    let journaled = client.clone().with_journal(journal.clone());
     // A restarted soak goes on where it stopped: the journal says which orders are done.
     let done: std::collections::HashSet<String> = if a.command == "soak" {
         let payments = journal.store().payments(None).await?;

@@ -22,7 +22,7 @@ async fn every_provider_journals_charge_capture_cancel_and_refund() {
     for driver in targets::all() {
         let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
         let journal = Journal::new(Arc::new(MemoryStore::new()));
-        let client: PaymentClient = target.client.clone().with_journal(journal.hook());
+        let client: PaymentClient = target.client.clone().with_journal(journal.clone());
         let caps = client.capabilities();
         let f = (driver.fixtures)();
         let name = driver.name;

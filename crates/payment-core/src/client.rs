@@ -45,8 +45,10 @@ impl PaymentClient {
 
     /// This client with every mutating call (charge, capture, cancel, refund) recorded by `journal`
     /// before its first byte goes out and settled after, so a crash loses nothing.
-    pub fn with_journal(self, journal: Arc<dyn CallJournal>) -> PaymentClient {
-        PaymentClient { journal: Some(journal), ..self }
+    ///
+    /// `client.with_journal(journal)` with a `payment_journal::Journal` (or any [`CallJournal`]).
+    pub fn with_journal(self, journal: impl CallJournal + 'static) -> PaymentClient {
+        PaymentClient { journal: Some(Arc::new(journal)), ..self }
     }
 
     /// The journal this client records its mutating calls in, if any.

@@ -67,3 +67,15 @@ pub trait CallJournal: Send + Sync + fmt::Debug {
         options: &RequestOptions,
     ) -> Result<MutationOutput>;
 }
+
+#[async_trait]
+impl<J: CallJournal + ?Sized> CallJournal for std::sync::Arc<J> {
+    async fn execute(
+        &self,
+        client: &PaymentClient,
+        mutation: Mutation,
+        options: &RequestOptions,
+    ) -> Result<MutationOutput> {
+        (**self).execute(client, mutation, options).await
+    }
+}

@@ -28,7 +28,7 @@ async fn stores() -> (Vec<Arc<dyn JournalStore>>, tempfile::TempDir) {
 
 fn journaled(fake: &Fake, store: &Arc<dyn JournalStore>) -> (Journal, PaymentClient) {
     let journal = Journal::with_options(store.clone(), options());
-    let client = fake.client().with_journal(journal.hook());
+    let client = fake.client().with_journal(journal.clone());
     (journal, client)
 }
 
@@ -163,7 +163,7 @@ async fn crash_at(fake: &Fake, store: &Arc<dyn JournalStore>, point: Checkpoint,
             panic!("simulated crash at {}", at.as_str());
         }
     });
-    let client = fake.client().with_journal(journal.hook());
+    let client = fake.client().with_journal(journal.clone());
     let crashed = tokio::spawn(async move { client.create_charge(charge(1200), &key(k)).await }).await;
     assert!(crashed.is_err(), "the task died at {point:?}");
 }
@@ -185,7 +185,7 @@ async fn every_crash_point_recovers_to_exactly_one_charge() {
             let early = journal.recover(&fake.client()).await.unwrap();
             assert!(point == Checkpoint::Recorded || early.resolutions.is_empty(), "{point:?}: {early:?}");
             let report = journal.recover_within(&fake.client(), Duration::from_secs(5)).await.unwrap();
-            let client = fake.client().with_journal(journal.hook());
+            let client = fake.client().with_journal(journal.clone());
             let record = client.create_charge(charge(1200), &key(k)).await.unwrap();
             assert_eq!(fake.charges().len(), 1, "{} {point:?}: {report:?}", store.backend());
             assert_eq!(fake.charges()[0].id, record.id);

@@ -223,7 +223,7 @@ fn fleet_recovery(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = R
         let fake = Fake::new(&REPLAY);
         let options = JournalOptions { lease: Duration::from_millis(100), ..JournalOptions::default() };
         let writer = Journal::with_options(store.clone(), options.clone());
-        let client = fake.client().with_journal(writer.hook());
+        let client = fake.client().with_journal(writer.clone());
         fake.fail_next(&vec![Fault::LoseAnswer; n]);
         for i in 0..n {
             client.create_charge(charge(100 + i as i64), &key(&format!("fleet-{i}"))).await.unwrap_err();

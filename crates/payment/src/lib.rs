@@ -81,7 +81,7 @@ pub async fn connect(config: &Config) -> Result<PaymentClient> {
     let client = connect_provider(config).await?;
     #[cfg(any(feature = "journal", feature = "journal-postgres"))]
     if let Some(journal) = open_journal(config).await? {
-        return Ok(client.with_journal(journal.hook()));
+        return Ok(client.with_journal(journal));
     }
     Ok(client)
 }
