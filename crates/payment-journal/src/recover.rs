@@ -212,7 +212,7 @@ impl Journal {
         &self,
         client: &PaymentClient,
         attempt: Attempt,
-        known_refunds: &mut Option<HashSet<String>>,
+        known_refunds: &mut Option<RefundBook>,
     ) -> Result<Resolution> {
         let how = match attempt.state {
             AttemptState::Prepared => {
@@ -328,7 +328,7 @@ impl Journal {
         &self,
         client: &PaymentClient,
         attempt: &Attempt,
-        known_refunds: &mut Option<HashSet<String>>,
+        known_refunds: &mut Option<RefundBook>,
     ) -> Result<Looked> {
         let caps = client.capabilities();
         match &attempt.request {
@@ -375,63 +375,80 @@ impl Journal {
                     return Ok(Looked::Cannot(format!("{} cannot list a charge's refunds", client.provider_name())));
                 }
                 if known_refunds.is_none() {
-                    *known_refunds = Some(self.refunds_in_journal().await?);
+                    *known_refunds = Some(self.refund_book().await?);
                 }
-                let known = known_refunds.get_or_insert_with(HashSet::new);
-                let looked = self.find_refund(client, charge_id, *amount, known).await?;
-                // Each unexplained refund is attributed once: lost refunds of one amount that
-                // compete for it get it in the order recovery takes them (their due order).
-                if let Looked::Found(found) = &looked
-                    && let MutationOutput::Refund(r) = found.as_ref()
-                {
-                    known.insert(r.id.to_string());
-                }
-                Ok(looked)
+                let book = known_refunds.get_or_insert_with(RefundBook::default);
+                self.find_refund(client, charge_id, *amount, book).await
             }
         }
     }
 
-    /// Refund ids the journal already holds, so a lookup can tell them from the one it seeks.
-    async fn refunds_in_journal(&self) -> Result<HashSet<String>> {
-        Ok(self
-            .inner
-            .store
-            .payments(None)
-            .await?
-            .into_iter()
-            .flat_map(|p| p.attempts)
-            .filter_map(|a| a.refund_id)
-            .collect())
+    /// What the journal knows of refunds: the ids it holds, and how many lost refunds compete
+    /// for each (charge, amount).
+    async fn refund_book(&self) -> Result<RefundBook> {
+        let mut book = RefundBook::default();
+        for a in self.inner.store.payments(None).await?.into_iter().flat_map(|p| p.attempts) {
+            if let Some(id) = a.refund_id {
+                book.known.insert(id);
+            }
+            if let StoredRequest::CreateRefund { charge_id, amount, .. } = &a.request
+                && matches!(a.state, AttemptState::Dispatched | AttemptState::Unknown)
+            {
+                *book.competing.entry((charge_id.to_string(), *amount)).or_default() += 1;
+            }
+        }
+        Ok(book)
     }
 
-    /// A refund is found by elimination: the charge's refunds that no journaled attempt
-    /// explains; one of the asked amount is it, none proves absence, more cannot be told apart.
-    /// (Refunds made outside the journal look unexplained too: with a journal, make them all
-    /// through it.)
+    /// A refund is found by elimination: the charge's refunds of the asked amount that no
+    /// journaled attempt explains. None proves absence. When as many are unexplained as lost
+    /// refunds compete for them, each took effect; any other count cannot be told apart and goes
+    /// to a person. (Refunds made outside the journal look unexplained too: with a journal, make
+    /// them all through it.)
     async fn find_refund(
         &self,
         client: &PaymentClient,
         charge_id: &ChargeId,
         amount: Option<Money>,
-        known: &HashSet<String>,
+        book: &mut RefundBook,
     ) -> Result<Looked> {
         let mut pages = client.list_refunds(charge_id, ListRefunds::default());
         let mut unexplained = BTreeMap::new();
         while let Some(refund) = pages.next().await {
             let refund = refund?;
-            if !known.contains(refund.id.as_str()) && amount.is_none_or(|a| a == refund.amount) {
+            if !book.known.contains(refund.id.as_str()) && amount.is_none_or(|a| a == refund.amount) {
                 unexplained.insert(refund.id.to_string(), refund);
             }
         }
-        let mut found = unexplained.into_values();
-        Ok(match (found.next(), found.next()) {
-            (None, _) => Looked::Absent(format!("charge {charge_id} has no refund the journal does not explain")),
-            (Some(r), None) => Looked::Found(Box::new(MutationOutput::Refund(r))),
-            (Some(_), Some(_)) => Looked::Cannot(format!(
-                "charge {charge_id} has several refunds of that amount that the journal does not explain"
-            )),
-        })
+        let slot = (charge_id.to_string(), amount);
+        let competing = book.competing.get(&slot).copied().unwrap_or(1).max(1);
+        let looked = match (unexplained.len(), unexplained.into_values().next()) {
+            (0, _) | (_, None) => {
+                Looked::Absent(format!("charge {charge_id} has no refund the journal does not explain"))
+            }
+            (n, Some(r)) if n == competing => {
+                book.known.insert(r.id.to_string());
+                Looked::Found(Box::new(MutationOutput::Refund(r)))
+            }
+            (n, Some(_)) => {
+                return Ok(Looked::Cannot(format!(
+                    "charge {charge_id} has {n} refund(s) of that amount the journal does not explain, for {competing} lost refund(s)"
+                )));
+            }
+        };
+        // Settled either way: it no longer competes.
+        if let Some(c) = book.competing.get_mut(&slot) {
+            *c = c.saturating_sub(1);
+        }
+        Ok(looked)
     }
+}
+
+/// Refund ids the journal holds and the lost refunds competing per (charge, amount).
+#[derive(Debug, Default)]
+struct RefundBook {
+    known: HashSet<String>,
+    competing: HashMap<(String, Option<Money>), usize>,
 }
 
 /// Recovery in the background: every `interval`, settles whatever is due.

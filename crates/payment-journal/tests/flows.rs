@@ -277,13 +277,33 @@ async fn an_unrepeatable_refund_is_found_by_elimination() {
         fake.fail_next(&[Fault::LoseAnswer]);
         client.create_refund(part(100), &key("refund-2")).await.unwrap_err();
         fake.fail_next(&[Fault::LoseRequest]);
-        client.create_refund(part(100), &key("refund-3")).await.unwrap_err();
+        client.create_refund(part(150), &key("refund-3")).await.unwrap_err();
         journal.recover(&fake.client()).await.unwrap();
         assert_eq!(state(&journal, "refund-2").await, AttemptState::Succeeded, "{}", store.backend());
         assert_eq!(state(&journal, "refund-3").await, AttemptState::ProvenAbsent);
         assert_eq!(fake.refunds().len(), 2, "never resent");
         let p = journal.payment("refund-2").await.unwrap().unwrap();
         assert_eq!(p.latest().unwrap().refund_id.as_deref(), Some("re_2"));
+    }
+}
+
+#[tokio::test]
+async fn lost_refunds_of_one_amount_that_cannot_be_told_apart_go_to_a_person() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        let c = client.create_charge(charge(1000), &key("rc2")).await.unwrap();
+        let part = || CreateRefund::partial(c.id.clone(), payment_core::Money::new(100, payment_core::Currency::JPY));
+        // One landed, one did not, same amount: which key got it cannot be known.
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_refund(part(), &key("same-a")).await.unwrap_err();
+        fake.fail_next(&[Fault::LoseRequest]);
+        client.create_refund(part(), &key("same-b")).await.unwrap_err();
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "same-a").await, AttemptState::NeedsReconciliation, "{}", store.backend());
+        assert_eq!(state(&journal, "same-b").await, AttemptState::NeedsReconciliation);
+        assert_eq!(fake.refunds().len(), 1, "never resent");
     }
 }
 
