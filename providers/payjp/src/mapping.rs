@@ -4,7 +4,7 @@ use std::collections::BTreeMap;
 
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K,
-    EventKind, EventRecord, Money, Result, Timestamp, WebhookEvent,
+    EventKind, EventRecord, Money, Result, Timestamp, Trust, WebhookEvent,
 };
 
 use crate::NAME;
@@ -222,21 +222,39 @@ pub fn error(status: u16, body: &[u8]) -> Error {
     }
 }
 
-/// A neutral webhook event from a PAY.JP event.
+/// A neutral webhook event from a PAY.JP event. Its token covers the sender, not the body, so it
+/// is `SenderOnly`: read the charge back before acting on it.
 pub fn event(event: Event) -> Result<WebhookEvent> {
+    let raw = serde_json::to_value(&event).unwrap_or_default();
     let kind = match event.event_type.as_str() {
-        "charge.succeeded" | "charge.captured" => EventKind::ChargeSucceeded,
+        "charge.succeeded" => EventKind::ChargeSucceeded,
+        "charge.captured" => EventKind::ChargeCaptured,
         "charge.failed" => EventKind::ChargeFailed,
         // A refund returns the charge; PAY.JP has no refund object to report.
         "charge.refunded" => EventKind::RefundSucceeded,
-        other => EventKind::Unknown { raw_type: other.to_owned() },
+        other => EventKind::Unknown { provider_type: other.to_owned() },
     };
     let record = if event.data.get("object").and_then(|o| o.as_str()) == Some("charge") {
         EventRecord::Charge(Box::new(charge_from_json(event.data)?))
     } else {
         EventRecord::Other(event.data)
     };
-    Ok(WebhookEvent { id: event.id, kind, record })
+    let (object_id, reference, amount) = match &record {
+        EventRecord::Charge(c) => (Some(c.id.to_string()), c.reference.clone(), Some(c.amount)),
+        _ => (None, None, None),
+    };
+    Ok(WebhookEvent {
+        id: event.id,
+        provider: crate::NAME.to_owned(),
+        kind,
+        object_id,
+        reference,
+        amount,
+        trust: Trust::SenderOnly,
+        occurred_at: Some(Timestamp::from_unix(event.created)),
+        record,
+        raw,
+    })
 }
 
 /// Metadata as PAY.JP receives it: the caller's entries plus the reference.

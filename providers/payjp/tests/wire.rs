@@ -78,7 +78,12 @@ fn refund_event_decodes_to_a_neutral_event() {
     let event: Event = serde_json::from_slice(&fixture("event.json")).unwrap();
     let neutral = mapping::event(event).unwrap();
     assert_eq!(neutral.kind, EventKind::RefundSucceeded);
+    assert_eq!(neutral.provider, "payjp");
+    assert_eq!(neutral.trust, payment_core::Trust::SenderOnly, "a token does not cover the body");
+    assert!(neutral.id.starts_with("evnt_") && neutral.occurred_at.is_some());
+    assert_eq!(neutral.summary()["kind"], "refund_succeeded");
     let EventRecord::Charge(charge) = neutral.record else { panic!("expected a charge") };
+    assert_eq!(neutral.object_id.as_deref(), Some(charge.id.as_str()));
     assert_eq!(charge.amount_refunded, Money::new(1000, Currency::JPY));
 }
 

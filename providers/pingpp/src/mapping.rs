@@ -2,7 +2,8 @@
 
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K,
-    EventKind, EventRecord, Money, NextAction, RefundId, RefundRecord, RefundStatus, Result, Timestamp, WebhookEvent,
+    EventKind, EventRecord, Money, NextAction, RefundId, RefundRecord, RefundStatus, Result, Timestamp, Trust,
+    WebhookEvent,
 };
 
 use crate::NAME;
@@ -142,20 +143,37 @@ pub fn error(status: u16, body: &[u8]) -> Error {
     }
 }
 
-/// A neutral webhook event from a Ping++ event.
+/// A neutral webhook event from a Ping++ event (its signature covers the body: `Verified`).
 pub fn event(event: Event) -> Result<WebhookEvent> {
+    let whole = serde_json::to_value(&event).unwrap_or_default();
     let raw = event.data.object;
-    let kind_of = |raw_type: &str| match raw_type {
+    let kind = match event.event_type.as_str() {
         "charge.succeeded" => EventKind::ChargeSucceeded,
         "refund.succeeded" => EventKind::RefundSucceeded,
-        other => EventKind::Unknown { raw_type: other.to_owned() },
+        other => EventKind::Unknown { provider_type: other.to_owned() },
     };
     let record = match raw.get("object").and_then(|o| o.as_str()) {
         Some("charge") => EventRecord::Charge(Box::new(charge_from_json(raw)?)),
         Some("refund") => EventRecord::Refund(Box::new(refund_from_json(raw)?)),
         _ => EventRecord::Other(raw),
     };
-    Ok(WebhookEvent { id: event.id, kind: kind_of(&event.event_type), record })
+    let (object_id, reference, amount) = match &record {
+        EventRecord::Charge(c) => (Some(c.id.to_string()), c.reference.clone(), Some(c.amount)),
+        EventRecord::Refund(r) => (Some(r.id.to_string()), None, Some(r.amount)),
+        EventRecord::Other(_) => (None, None, None),
+    };
+    Ok(WebhookEvent {
+        id: event.id,
+        provider: crate::NAME.to_owned(),
+        kind,
+        object_id,
+        reference,
+        amount,
+        trust: Trust::Verified,
+        occurred_at: Some(Timestamp::from_unix(event.created)),
+        record,
+        raw: whole,
+    })
 }
 
 #[cfg(test)]

@@ -50,7 +50,14 @@ fn event_wraps_the_resource_in_data_object() {
     let event: Event = serde_json::from_slice(&fixture("event.json")).unwrap();
     let neutral = mapping::event(event).unwrap();
     assert_eq!(neutral.kind, EventKind::ChargeSucceeded);
+    assert_eq!((neutral.provider.as_str(), neutral.trust), ("pingpp", payment_core::Trust::Verified));
     assert!(matches!(neutral.record, EventRecord::Charge(ref c) if c.status == ChargeStatus::Succeeded));
+    let EventRecord::Charge(c) = &neutral.record else { unreachable!() };
+    assert_eq!(
+        (neutral.object_id.as_deref(), neutral.reference.as_deref()),
+        (Some(c.id.as_str()), c.reference.as_deref())
+    );
+    assert_eq!(neutral.amount, Some(c.amount));
 }
 
 #[test]
