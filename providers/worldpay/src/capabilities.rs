@@ -45,5 +45,5 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     sources: SourceCapabilities { token: true, customer: false, card: true, channel: false },
     currencies: &[],
     amount_limits: &[],
-    webhooks: false,
+    webhooks: true,
 };

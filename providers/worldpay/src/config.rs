@@ -18,10 +18,49 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     ConfigKey { name: "password", doc: "Basic-auth password", required: true },
     ConfigKey { name: "entity", doc: "merchant.entity, 1 to 32 letters, digits or spaces", required: true },
     ConfigKey { name: "discovery", doc: "find the authorize link through GET / first (true/false)", required: false },
+    ConfigKey {
+        name: "webhook_secrets",
+        doc: "event signature secrets, KEYID:SECRET pairs, comma-separated (several while keys rotate)",
+        required: false,
+    },
 ];
 
 /// The names of [`CONFIG_KEYS`].
-pub const KEYS: &[&str] = &["username", "password", "entity", "discovery"];
+pub const KEYS: &[&str] = &["username", "password", "entity", "discovery", "webhook_secrets"];
+
+/// One `Event-Signature` secret and the key id it is named by.
+#[derive(Clone)]
+pub struct WebhookSecret {
+    /// The key id in `{keyId}/SHA256/{hex}`.
+    pub key_id: String,
+    /// The shared secret.
+    pub secret: SecretString,
+}
+
+impl fmt::Debug for WebhookSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "WebhookSecret({}, [redacted])", self.key_id)
+    }
+}
+
+/// Parses `KEYID:SECRET,KEYID:SECRET`; a key id is not empty and has no `/`, `:` or `,`.
+pub fn parse_webhook_secrets(text: &str) -> Result<Vec<WebhookSecret>> {
+    text.split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once(':') {
+            Some((id, secret)) if !id.trim().is_empty() && !id.contains('/') && !secret.is_empty() => {
+                Ok(WebhookSecret { key_id: id.trim().to_owned(), secret: SecretString::from(secret.to_owned()) })
+            }
+            _ => {
+                let shown = pair.split_once(':').map_or("(no ':')", |(id, _)| id);
+                Err(Error::config(format!(
+                    "worldpay webhook_secrets takes KEYID:SECRET pairs, comma-separated; one reads {shown:?}…"
+                )))
+            }
+        })
+        .collect()
+}
 
 /// How to reach Worldpay.
 #[derive(Clone)]
@@ -38,6 +77,8 @@ pub struct WorldpayConfig {
     pub mode: Mode,
     /// Find the authorize link through `GET /` first (Worldpay calls this optional).
     pub discovery: bool,
+    /// `Event-Signature` secrets by key id (empty: webhooks are not verified here).
+    pub webhook_secrets: Vec<WebhookSecret>,
 }
 
 fn valid_entity(e: &str) -> bool {
@@ -56,6 +97,7 @@ impl WorldpayConfig {
             base_url: url::Url::parse(TRY_BASE_URL).map_err(|e| Error::config(e.to_string()))?,
             mode: Mode::Live,
             discovery: false,
+            webhook_secrets: Vec::new(),
         };
         config.validate()?;
         Ok(config)
@@ -85,6 +127,7 @@ impl WorldpayConfig {
             base_url: settings.base_url(TRY_BASE_URL)?,
             mode,
             discovery: settings.flag("discovery", false)?,
+            webhook_secrets: parse_webhook_secrets(settings.get("webhook_secrets").unwrap_or(""))?,
         };
         config.validate()?;
         Ok(config)
@@ -121,6 +164,7 @@ impl fmt::Debug for WorldpayConfig {
             .field("base_url", &self.base_url.as_str())
             .field("mode", &self.mode)
             .field("discovery", &self.discovery)
+            .field("webhook_secrets", &self.webhook_secrets)
             .finish()
     }
 }
@@ -138,5 +182,15 @@ mod tests {
         assert!(WorldpayConfig::new("user", "p", "bad-entity!").is_err());
         let e = WorldpayConfig::from_settings(&ProviderSettings::new("worldpay").with("username", "u")).unwrap_err();
         assert!(e.message().contains("PAYMENT_WORLDPAY_PASSWORD"), "{e}");
+        let s = ProviderSettings::new("worldpay")
+            .with("username", "u")
+            .with("password", "p")
+            .with("webhook_secrets", "k1:first-s3cret, k2:second-s3cret");
+        let c = WorldpayConfig::from_settings(&s).unwrap();
+        assert_eq!(c.webhook_secrets.iter().map(|w| w.key_id.as_str()).collect::<Vec<_>>(), ["k1", "k2"]);
+        assert!(!format!("{c:?}").contains("s3cret"), "{c:?}");
+        let bad = parse_webhook_secrets("k1:ok,nocolon-s3cret").unwrap_err();
+        assert!(!bad.to_string().contains("s3cret"), "{bad}");
+        assert!(parse_webhook_secrets(":x").is_err() && parse_webhook_secrets("a/b:x").is_err());
     }
 }

@@ -20,6 +20,7 @@ use payment_core::{Mode, PaymentClient, ProviderDriver, ProviderSettings, Result
 pub use capabilities::CAPABILITIES;
 pub use client::WorldpayClient;
 pub use config::WorldpayConfig;
+pub use signing::WorldpayWebhookVerifier;
 pub use wire::ApiError as WorldpayApiError;
 
 /// The provider's name in config and records.

@@ -238,6 +238,54 @@ pub fn error(status: u16, body: &[u8], correlation_id: Option<&str>) -> Error {
     }
 }
 
+/// The normalized kind of an event notification's `type`.
+pub fn event_kind(event_type: &str) -> payment_core::EventKind {
+    use payment_core::EventKind as E;
+    match event_type {
+        "sentForAuthorization" | "sentForSettlement" => E::ChargePending,
+        "authorized" => E::ChargeAuthorized,
+        "settled" => E::ChargeCaptured,
+        "refused" | "error" | "settlementFailed" => E::ChargeFailed,
+        "cancelled" => E::ChargeCanceled,
+        "expired" => E::ChargeExpired,
+        "sentForRefund" => E::RefundPending,
+        "refunded" => E::RefundSucceeded,
+        "refundFailed" => E::RefundFailed,
+        other => E::Unknown { provider_type: other.to_owned() },
+    }
+}
+
+/// A normalized event from a notification's raw body (signature already checked: `Verified`).
+/// The event names the payment by `transactionReference`, not by this library's charge id.
+pub fn event(body: &[u8]) -> Result<payment_core::WebhookEvent> {
+    let raw: serde_json::Value =
+        serde_json::from_slice(body).map_err(|e| Error::decode("the Worldpay event", e).with_provider(NAME))?;
+    let event: crate::wire::Event =
+        serde_json::from_value(raw.clone()).map_err(|e| Error::decode("the Worldpay event", e).with_provider(NAME))?;
+    let d = &event.event_details;
+    let amount = match &d.amount {
+        Some(a) => {
+            Some(payment_core::Currency::from_code(&a.currency_code).map(|c| Money::new(a.value, c)).map_err(|e| {
+                Error::new(payment_core::ErrorKind::Decode, format!("event amount: {e}")).with_provider(NAME)
+            })?)
+        }
+        None => None,
+    };
+    let when = event.event_timestamp.as_deref().or(d.date.as_deref()).and_then(|t| Timestamp::parse_rfc3339(t).ok());
+    Ok(payment_core::WebhookEvent {
+        id: event.event_id.clone(),
+        provider: NAME.to_owned(),
+        kind: event_kind(&d.event_type),
+        object_id: None,
+        reference: d.transaction_reference.clone(),
+        amount,
+        trust: payment_core::Trust::Verified,
+        occurred_at: when,
+        record: payment_core::EventRecord::Other(raw.get("eventDetails").cloned().unwrap_or_default()),
+        raw,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,8 +1,117 @@
-//! Authentication: HTTP Basic on every request. (Worldpay documents no request or webhook
-//! signatures for these APIs; `WP-CorrelationId` on answers is kept as the error's request id.)
+//! Authentication: HTTP Basic on every request (`WP-CorrelationId` on answers is kept as the
+//! error's request id), and event notifications' `Event-Signature`: HMAC-SHA256 over the raw body
+//! with a shared secret, `{keyId}/SHA256/{hex}`, several comma-separated while keys rotate.
 
 use base64::Engine as _;
+use payment_core::webhook::constant_time_eq;
+use payment_core::{Error, ErrorKind, Result, WebhookEvent, WebhookVerifier};
 use secrecy::{ExposeSecret, SecretString};
+
+use crate::config::WebhookSecret;
+
+/// The header event notifications are signed in.
+pub const EVENT_SIGNATURE_HEADER: &str = "event-signature";
+
+/// One signature of an `Event-Signature` header.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventSignature {
+    /// The key id it names.
+    pub key_id: String,
+    /// The HMAC-SHA256 (32 bytes).
+    pub mac: Vec<u8>,
+}
+
+fn hex_value(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+fn hex_decode(text: &str) -> Option<Vec<u8>> {
+    let bytes = text.as_bytes();
+    if !bytes.len().is_multiple_of(2) {
+        return None;
+    }
+    bytes.chunks(2).map(|p| Some(hex_value(p[0])? << 4 | hex_value(p[1])?)).collect()
+}
+
+/// The well-formed signatures of a header (`{keyId}/SHA256/{hex}`, comma-separated, any order,
+/// hex in either case); malformed entries are skipped, so an unknown scheme never hides a good one.
+pub fn parse_event_signatures(header: &str) -> Vec<EventSignature> {
+    header
+        .split(',')
+        .filter_map(|part| {
+            let mut fields = part.trim().splitn(3, '/');
+            let (key_id, scheme, hex) = (fields.next()?, fields.next()?, fields.next()?);
+            if key_id.is_empty() || !scheme.eq_ignore_ascii_case("SHA256") {
+                return None;
+            }
+            let mac = hex_decode(hex.trim()).filter(|m| m.len() == 32)?;
+            Some(EventSignature { key_id: key_id.to_owned(), mac })
+        })
+        .collect()
+}
+
+/// The `Event-Signature` value of `body` under one secret (for tests and the mock).
+pub fn sign_event(key_id: &str, secret: &SecretString, body: &[u8]) -> String {
+    let mac = payment_core::crypto::hmac_sha256(secret.expose_secret().as_bytes(), body);
+    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
+    format!("{key_id}/SHA256/{hex}")
+}
+
+/// Verifies Worldpay event notifications by `Event-Signature` with the configured secrets; any
+/// signature for a configured key id that matches is enough (rotation works both ways). A
+/// missing or mismatched signature is an `Authentication` error; Worldpay expects a 400 for it.
+pub struct WorldpayWebhookVerifier {
+    secrets: Vec<WebhookSecret>,
+}
+
+impl WorldpayWebhookVerifier {
+    /// A verifier for these secrets.
+    pub fn new(secrets: Vec<WebhookSecret>) -> WorldpayWebhookVerifier {
+        WorldpayWebhookVerifier { secrets }
+    }
+
+    /// Whether some signature in `header` matches `body` under a configured secret.
+    pub fn signed(&self, header: &str, body: &[u8]) -> bool {
+        parse_event_signatures(header).iter().any(|sig| {
+            self.secrets.iter().filter(|s| s.key_id == sig.key_id).any(|s| {
+                constant_time_eq(
+                    &payment_core::crypto::hmac_sha256(s.secret.expose_secret().as_bytes(), body),
+                    &sig.mac,
+                )
+            })
+        })
+    }
+}
+
+impl std::fmt::Debug for WorldpayWebhookVerifier {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WorldpayWebhookVerifier").field("secrets", &self.secrets).finish()
+    }
+}
+
+impl WebhookVerifier for WorldpayWebhookVerifier {
+    fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent> {
+        let refuse = |why: &str| {
+            Error::new(ErrorKind::Authentication, format!("event signature {why}"))
+                .with_provider(crate::NAME)
+                .with_http_status(400)
+        };
+        if self.secrets.is_empty() {
+            return Err(refuse("cannot be checked: no webhook_secrets are configured"));
+        }
+        let header = headers.get(EVENT_SIGNATURE_HEADER).ok_or_else(|| refuse("is missing"))?;
+        let header = header.to_str().map_err(|_| refuse("is not text"))?;
+        if !self.signed(header, body) {
+            return Err(refuse("matches no configured key"));
+        }
+        crate::mapping::event(body)
+    }
+}
 
 /// The response header Worldpay asks clients to log.
 pub const CORRELATION_HEADER: &str = "wp-correlationid";
@@ -27,6 +136,33 @@ pub fn credentials(header: &str) -> Option<(String, String)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    fn secret(id: &str, s: &str) -> WebhookSecret {
+        WebhookSecret { key_id: id.to_owned(), secret: SecretString::from(s.to_owned()) }
+    }
+
+    #[test]
+    fn signatures_parse_in_any_order_and_case() {
+        let body = br#"{"eventId":"e1"}"#;
+        let a = sign_event("k1", &SecretString::from("one".to_owned()), body);
+        let b = sign_event("k2", &SecretString::from("two".to_owned()), body).to_uppercase();
+        let header = format!("{b}, junk, x/MD5/00, {a}");
+        let parsed = parse_event_signatures(&header);
+        assert_eq!(parsed.iter().map(|s| s.key_id.as_str()).collect::<Vec<_>>(), ["K2", "k1"]);
+        let v = WorldpayWebhookVerifier::new(vec![secret("k1", "one")]);
+        assert!(v.signed(&header, body));
+        assert!(!v.signed(&header, b"tampered"));
+        assert!(!WorldpayWebhookVerifier::new(vec![secret("k1", "other")]).signed(&header, body));
+        assert!(!format!("{v:?}").contains("one\""), "{v:?}");
+    }
+
+    proptest! {
+        #[test]
+        fn parsing_any_header_never_panics(s in ".{0,200}") {
+            let _ = parse_event_signatures(&s);
+        }
+    }
 
     #[test]
     fn basic_round_trip() {

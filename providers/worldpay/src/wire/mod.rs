@@ -3,6 +3,7 @@
 
 mod authorize;
 mod error;
+mod event;
 mod links;
 mod query;
 
@@ -11,6 +12,7 @@ pub use authorize::{
     PaymentInstrument, Value,
 };
 pub use error::{ApiError, ValidationError};
+pub use event::{EVENTS_CONTENT_TYPE, Event, EventAmount, EventDetails};
 pub use links::{Link, Links};
 pub use query::{EventsResponse, PaymentSummary, QueryPage, ValueAction};
 
