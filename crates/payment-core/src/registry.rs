@@ -12,6 +12,7 @@ use crate::config::{Config, ProviderSettings};
 use crate::error::{Error, Result};
 use crate::fixtures::Fixtures;
 use crate::transport::EngineBuilder;
+use crate::webhook::WebhookVerifier;
 
 /// A provider the framework knows of, and the facade feature that compiles it in.
 #[derive(Debug, Clone, Copy)]
@@ -52,6 +53,9 @@ pub struct ProviderDriver {
     /// feature is on. Held as `Any` because the mock kit depends on this crate, not the reverse;
     /// `payment_mock_kit::MockDriver::of(driver)` reads it.
     pub mock: Option<&'static (dyn Any + Send + Sync)>,
+    /// Builds the provider's webhook verifier from its settings (only its webhook keys are read);
+    /// `None` when the provider's notifications are not verified by this library yet.
+    pub webhooks: Option<fn(&ProviderSettings) -> Result<Box<dyn WebhookVerifier>>>,
 }
 
 impl ProviderDriver {

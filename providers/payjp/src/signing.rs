@@ -56,6 +56,14 @@ impl WebhookVerifier for PayjpWebhookVerifier {
     }
 }
 
+/// The driver's webhook verifier: the `webhook_token` setting.
+pub fn webhook_verifier(settings: &payment_core::ProviderSettings) -> Result<Box<dyn WebhookVerifier>> {
+    match settings.optional_secret("webhook_token") {
+        Some(token) if !token.expose_secret().is_empty() => Ok(Box::new(PayjpWebhookVerifier::new(token))),
+        _ => Err(Error::config(format!("payjp webhooks need {}", settings.describe_key("webhook_token")))),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -71,6 +71,16 @@ impl WebhookVerifier for PingppWebhookVerifier {
     }
 }
 
+/// The driver's webhook verifier: Ping++'s public key (`platform_public_key_path`).
+pub fn webhook_verifier(settings: &payment_core::ProviderSettings) -> Result<Box<dyn WebhookVerifier>> {
+    match crate::config::platform_public_key(settings)? {
+        Some(key) => Ok(Box::new(PingppWebhookVerifier::new(key))),
+        None => {
+            Err(Error::config(format!("pingpp webhooks need {}", settings.describe_key("platform_public_key_path"))))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -133,6 +133,15 @@ pub fn credentials(header: &str) -> Option<(String, String)> {
     Some((user.to_owned(), pass.to_owned()))
 }
 
+/// The driver's webhook verifier: the `webhook_secrets` setting.
+pub fn webhook_verifier(settings: &payment_core::ProviderSettings) -> Result<Box<dyn WebhookVerifier>> {
+    let secrets = crate::config::parse_webhook_secrets(settings.get("webhook_secrets").unwrap_or(""))?;
+    if secrets.is_empty() {
+        return Err(Error::config(format!("worldpay webhooks need {}", settings.describe_key("webhook_secrets"))));
+    }
+    Ok(Box::new(WorldpayWebhookVerifier::new(secrets)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,6 +65,7 @@ pub static DRIVER: ProviderDriver = ProviderDriver {
     connect: |settings, _engine| Box::pin(async move { connect(&settings) }),
     fixtures,
     mock: None,
+    webhooks: None,
 };
 
 /// A token that succeeds, one declined for insufficient funds, and one amount per exponent.
