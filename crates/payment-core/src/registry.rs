@@ -34,6 +34,9 @@ pub struct ConfigKey {
     pub required: bool,
 }
 
+/// Builds a provider's webhook verifier from its settings.
+pub type WebhookBuilder = fn(&ProviderSettings) -> Result<Box<dyn WebhookVerifier>>;
+
 /// Everything the rest of the workspace knows of a provider; each provider crate exports one as
 /// `DRIVER`, and the facade lists them.
 pub struct ProviderDriver {
@@ -55,7 +58,7 @@ pub struct ProviderDriver {
     pub mock: Option<&'static (dyn Any + Send + Sync)>,
     /// Builds the provider's webhook verifier from its settings (only its webhook keys are read);
     /// `None` when the provider's notifications are not verified by this library yet.
-    pub webhooks: Option<fn(&ProviderSettings) -> Result<Box<dyn WebhookVerifier>>>,
+    pub webhooks: Option<WebhookBuilder>,
 }
 
 impl ProviderDriver {
