@@ -165,6 +165,22 @@ impl fmt::Debug for PingppConfig {
     }
 }
 
+/// Ping++'s public key from `platform_public_key_path` or `platform_public_key` (PEM), if set.
+pub fn platform_public_key(settings: &ProviderSettings) -> Result<Option<RsaPublicKey>> {
+    let named =
+        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
+    match (settings.get("platform_public_key_path"), settings.get("platform_public_key")) {
+        (Some(_), Some(_)) => {
+            Err(Error::config("pingpp: set platform_public_key_path or platform_public_key, not both"))
+        }
+        (Some(p), None) => {
+            Ok(Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?))
+        }
+        (None, Some(pem)) => Ok(Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?)),
+        (None, None) => Ok(None),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -183,21 +199,5 @@ mod tests {
         assert!(
             PingppConfig::from_settings(&bad_path).unwrap_err().message().contains("PAYMENT_PINGPP_PRIVATE_KEY_PATH")
         );
-    }
-}
-
-/// Ping++'s public key from `platform_public_key_path` or `platform_public_key` (PEM), if set.
-pub fn platform_public_key(settings: &ProviderSettings) -> Result<Option<RsaPublicKey>> {
-    let named =
-        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
-    match (settings.get("platform_public_key_path"), settings.get("platform_public_key")) {
-        (Some(_), Some(_)) => {
-            Err(Error::config("pingpp: set platform_public_key_path or platform_public_key, not both"))
-        }
-        (Some(p), None) => {
-            Ok(Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?))
-        }
-        (None, Some(pem)) => Ok(Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?)),
-        (None, None) => Ok(None),
     }
 }
