@@ -54,6 +54,21 @@ pub enum Command {
     /// Read the payment journal and recover what a crash or a lost answer left open.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Receive providers' webhooks.
+    #[command(subcommand)]
+    Webhook(WebhookCommand),
+}
+
+/// `payment webhook …`
+#[derive(Debug, Subcommand)]
+pub enum WebhookCommand {
+    /// Serve `POST /webhooks/{provider}` for every compiled-in provider; print each verified,
+    /// normalized event as one JSON line (duplicates are acknowledged, not printed again).
+    Serve {
+        /// Where to listen; port 0 picks a free one (printed on stderr).
+        #[arg(long, default_value = "127.0.0.1:0")]
+        addr: String,
+    },
 }
 
 /// `payment journal …`

@@ -16,6 +16,7 @@ mod failure;
 mod journal;
 mod mock;
 mod output;
+mod webhook;
 
 use std::process::ExitCode;
 
@@ -80,5 +81,6 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Mock(args) => mock::serve(cli.provider.as_deref(), args).await,
         Command::Demo => demo::run().await,
         Command::Journal(j) => journal::run(cli, j).await,
+        Command::Webhook(w) => webhook::run(cli, w).await,
     }
 }

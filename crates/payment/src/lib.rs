@@ -19,6 +19,8 @@ pub mod mocks;
 pub use journal_config::open_journal;
 #[cfg(any(feature = "journal", feature = "journal-postgres"))]
 pub use payment_journal as journal;
+#[cfg(feature = "webhooks")]
+pub use payment_webhooks as webhooks;
 
 pub use payment_core::*;
 

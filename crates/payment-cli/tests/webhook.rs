@@ -1,0 +1,131 @@
+//! `payment webhook serve` end to end: real HTTP deliveries, verified and printed once each.
+
+#[allow(dead_code)] // Only BIN of the shared support is needed here.
+mod support;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use support::BIN;
+
+struct Server {
+    child: Child,
+    addr: String,
+    stdout: mpsc::Receiver<String>,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
+    let (tx, rx) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(r).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+fn start() -> Server {
+    let mut child = Command::new(BIN)
+        .args(["webhook", "serve", "--addr", "127.0.0.1:0"])
+        .env("PAYMENT_PAYJP_WEBHOOK_TOKEN", "whook_cli_test")
+        .env("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", "k-old:old-secret,k-new:new-secret")
+        .env_remove("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(child.stdout.take().unwrap());
+    let stderr = lines(child.stderr.take().unwrap());
+    let addr = loop {
+        let line = stderr.recv_timeout(Duration::from_secs(20)).expect("the server says where it listens");
+        if let Some(a) = line.strip_prefix("listening on http://") {
+            break a.to_owned();
+        }
+    };
+    Server { child, addr, stdout, stderr }
+}
+
+/// POSTs `body` to `path` with `headers`; the status code.
+fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut req =
+        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    s.write_all(req.as_bytes()).unwrap();
+    s.write_all(body).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("an HTTP status line")
+}
+
+fn next_event(server: &Server) -> serde_json::Value {
+    let line = server.stdout.recv_timeout(Duration::from_secs(10)).expect("an event line");
+    serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
+}
+
+const PAYJP_EVENT: &str = r#"{"id":"evnt_cli0001","object":"event","livemode":false,"created":1796167606,"type":"charge.succeeded","pending_webhooks":1,"data":{"id":"ch_cli1","object":"charge","amount":1200,"amount_refunded":0,"captured":true,"created":1796167606,"currency":"jpy","metadata":{"payment_reference":"order-42"},"paid":true,"refunded":false}}"#;
+
+const WORLDPAY_EVENT: &str = r#"{"eventId":"wp-evt-1","eventTimestamp":"2026-11-30T09:12:44Z","eventDetails":{"classification":"card","transactionReference":"order-7731","type":"settled","date":"2026-11-30","amount":{"value":1250,"currencyCode":"GBP"},"_links":{}}}"#;
+
+fn worldpay_signature(key_id: &str, secret: &str, body: &str) -> String {
+    let mac = payment::crypto::hmac_sha256(secret.as_bytes(), body.as_bytes());
+    format!("{key_id}/SHA256/{}", mac.iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+#[test]
+fn verified_events_are_printed_once_and_refusals_are_explained() {
+    let s = start();
+    let token = [("X-Payjp-Webhook-Token", "whook_cli_test"), ("Content-Type", "application/json")];
+    assert_eq!(post(&s.addr, "/webhooks/payjp", &token, PAYJP_EVENT.as_bytes()), 200);
+    let e = next_event(&s);
+    assert_eq!((e["provider"].as_str(), e["event_id"].as_str()), (Some("payjp"), Some("evnt_cli0001")));
+    assert_eq!((e["kind"].as_str(), e["trust"].as_str()), (Some("charge_succeeded"), Some("sender_only")));
+    assert_eq!((e["object_id"].as_str(), e["reference"].as_str()), (Some("ch_cli1"), Some("order-42")));
+    // The same delivery again: acknowledged, not printed.
+    assert_eq!(post(&s.addr, "/webhooks/payjp", &token, PAYJP_EVENT.as_bytes()), 200);
+    let wrong = [("X-Payjp-Webhook-Token", "whook_wrong")];
+    assert_eq!(post(&s.addr, "/webhooks/payjp", &wrong, PAYJP_EVENT.as_bytes()), 401);
+
+    let sig = format!(
+        "{},{}",
+        worldpay_signature("k-new", "new-secret", WORLDPAY_EVENT),
+        worldpay_signature("k-gone", "x", WORLDPAY_EVENT)
+    );
+    let headers = [("Event-Signature", sig.as_str()), ("Content-Type", "application/vnd.worldpay.events-v1.hal+json")];
+    assert_eq!(post(&s.addr, "/webhooks/worldpay", &headers, WORLDPAY_EVENT.as_bytes()), 200);
+    let e = next_event(&s);
+    assert_eq!((e["provider"].as_str(), e["kind"].as_str()), (Some("worldpay"), Some("charge_captured")));
+    assert_eq!((e["reference"].as_str(), e["object_id"].as_str()), (Some("order-7731"), None));
+    assert_eq!(e["trust"], "verified");
+    let tampered = WORLDPAY_EVENT.replace("1250", "9250");
+    assert_eq!(post(&s.addr, "/webhooks/worldpay", &headers, tampered.as_bytes()), 400);
+
+    // Ping++ has no key configured: its path says which to set.
+    assert_eq!(post(&s.addr, "/webhooks/pingpp", &[], b"{}"), 400);
+    assert_eq!(post(&s.addr, "/webhooks/stripe", &[], b"{}"), 404);
+    let mut said = Vec::new();
+    while let Ok(line) = s.stderr.recv_timeout(Duration::from_millis(500)) {
+        said.push(line);
+    }
+    let said = said.join("\n");
+    assert!(said.contains("rejected worldpay delivery (400)"), "{said}");
+    assert!(said.contains("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH"), "{said}");
+    assert!(!said.contains("new-secret") && !said.contains("whook_cli_test"), "no secret on stderr: {said}");
+    assert!(s.stdout.recv_timeout(Duration::from_millis(300)).is_err(), "nothing else was printed");
+}

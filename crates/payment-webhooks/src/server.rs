@@ -1,0 +1,170 @@
+//! `WebhookServer`: the axum `Router` (itself a tower `Service`) at `POST /webhooks/{provider}`.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use http::{HeaderMap, Request, StatusCode};
+use payment_core::{ErrorKind, ProviderDriver, ProviderSettings, WebhookVerifier};
+
+use crate::handler::{EventHandler, Rejection};
+use crate::inbox::Inbox;
+
+/// The largest body read (1 MiB): providers' events are a few kilobytes.
+pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
+
+/// What a provider path does: verify with its keys, or say why it cannot.
+enum Endpoint {
+    Verifier(Box<dyn WebhookVerifier>),
+    NoKeys(String),
+}
+
+struct Inner {
+    endpoints: BTreeMap<String, Endpoint>,
+    inbox: Arc<dyn Inbox>,
+    handler: Arc<dyn EventHandler>,
+    body_limit: usize,
+}
+
+/// Serves every configured provider's webhooks; cheap to clone.
+#[derive(Clone)]
+pub struct WebhookServer {
+    inner: Arc<Inner>,
+}
+
+impl WebhookServer {
+    /// A server for `drivers`, each verifier built from `settings(name)`; a provider whose
+    /// webhook keys are missing answers its path with 400 saying which to set.
+    pub fn for_drivers(
+        drivers: &[&ProviderDriver],
+        settings: impl Fn(&str) -> ProviderSettings,
+        inbox: Arc<dyn Inbox>,
+        handler: Arc<dyn EventHandler>,
+    ) -> WebhookServer {
+        let endpoints = drivers
+            .iter()
+            .map(|d| {
+                let endpoint = match d.webhooks {
+                    Some(build) => match build(&settings(d.name)) {
+                        Ok(v) => Endpoint::Verifier(v),
+                        Err(e) => Endpoint::NoKeys(e.message().to_owned()),
+                    },
+                    None => Endpoint::NoKeys(format!("{} webhooks are not verified by this version", d.name)),
+                };
+                (d.name.to_owned(), endpoint)
+            })
+            .collect();
+        WebhookServer { inner: Arc::new(Inner { endpoints, inbox, handler, body_limit: DEFAULT_BODY_LIMIT }) }
+    }
+
+    /// A server with one verifier per provider name, given directly.
+    pub fn with_verifiers(
+        verifiers: Vec<(String, Box<dyn WebhookVerifier>)>,
+        inbox: Arc<dyn Inbox>,
+        handler: Arc<dyn EventHandler>,
+    ) -> WebhookServer {
+        let endpoints = verifiers.into_iter().map(|(n, v)| (n, Endpoint::Verifier(v))).collect();
+        WebhookServer { inner: Arc::new(Inner { endpoints, inbox, handler, body_limit: DEFAULT_BODY_LIMIT }) }
+    }
+
+    /// Providers whose deliveries are verified, and those that answer with why not.
+    pub fn providers(&self) -> Vec<(String, Option<String>)> {
+        self.inner
+            .endpoints
+            .iter()
+            .map(|(name, e)| match e {
+                Endpoint::Verifier(_) => (name.clone(), None),
+                Endpoint::NoKeys(why) => (name.clone(), Some(why.clone())),
+            })
+            .collect()
+    }
+
+    /// The routes: `POST /webhooks/{provider}`. A `Router` is a tower `Service`, so it can be
+    /// served by axum, hyper or any tower stack.
+    pub fn router(&self) -> Router {
+        Router::new().route("/webhooks/{provider}", post(receive)).with_state(self.clone())
+    }
+
+    /// Serves the routes on `listener` until the process ends.
+    pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
+        axum::serve(listener, self.router()).await
+    }
+
+    /// Takes one delivery: the status to answer and its body.
+    pub async fn deliver(&self, provider: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, String) {
+        let reject = |status: StatusCode, reason: String| {
+            self.inner.handler.rejected(&Rejection {
+                provider: provider.to_owned(),
+                status: status.as_u16(),
+                reason: reason.clone(),
+            });
+            (status, serde_json::json!({"error": reason}).to_string())
+        };
+        let verifier = match self.inner.endpoints.get(provider) {
+            Some(Endpoint::Verifier(v)) => v,
+            Some(Endpoint::NoKeys(why)) => return reject(StatusCode::BAD_REQUEST, why.clone()),
+            None => return reject(StatusCode::NOT_FOUND, format!("no provider named {provider:?} here")),
+        };
+        let event = match verifier.verify(headers, body) {
+            Ok(e) => e,
+            Err(e) => {
+                let status = e.http_status().and_then(|s| StatusCode::from_u16(s).ok()).unwrap_or(
+                    if e.kind() == ErrorKind::Authentication {
+                        StatusCode::UNAUTHORIZED
+                    } else {
+                        StatusCode::BAD_REQUEST
+                    },
+                );
+                return reject(status, e.message().to_owned());
+            }
+        };
+        let (id, name) = (event.id.clone(), event.provider.clone());
+        match self.inner.inbox.first_delivery(&name, &id).await {
+            Ok(false) => return (StatusCode::OK, String::new()),
+            Ok(true) => {}
+            Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the inbox failed: {}", e.message())),
+        }
+        if let Err(e) = self.inner.handler.handle(event).await {
+            // Not taken: forget it so the provider's next delivery is handled.
+            let _ = self.inner.inbox.forget(&name, &id).await;
+            return reject(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("the application did not take it: {}", e.message()),
+            );
+        }
+        (StatusCode::OK, String::new())
+    }
+}
+
+async fn receive(
+    State(server): State<WebhookServer>,
+    Path(provider): Path<String>,
+    request: Request<Body>,
+) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = match axum::body::to_bytes(body, server.inner.body_limit).await {
+        Ok(b) => b,
+        Err(_) => {
+            let (status, body) = server.reject_size(&provider);
+            return (status, body).into_response();
+        }
+    };
+    let (status, answer) = server.deliver(&provider, &parts.headers, &body).await;
+    (status, [(http::header::CONTENT_TYPE, "application/json")], answer).into_response()
+}
+
+impl WebhookServer {
+    fn reject_size(&self, provider: &str) -> (StatusCode, String) {
+        let reason = format!("the body is over {} bytes or could not be read", self.inner.body_limit);
+        self.inner.handler.rejected(&Rejection {
+            provider: provider.to_owned(),
+            status: StatusCode::PAYLOAD_TOO_LARGE.as_u16(),
+            reason: reason.clone(),
+        });
+        (StatusCode::PAYLOAD_TOO_LARGE, serde_json::json!({"error": reason}).to_string())
+    }
+}
