@@ -63,7 +63,8 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum WebhookCommand {
     /// Serve `POST /webhooks/{provider}` for every compiled-in provider; print each verified,
-    /// normalized event as one JSON line (duplicates are acknowledged, not printed again).
+    /// normalized event as one JSON line (duplicates are acknowledged, not printed again). With
+    /// `--journal`, the journal is the inbox and each event settles the attempts it names.
     Serve {
         /// Where to listen; port 0 picks a free one (printed on stderr).
         #[arg(long, default_value = "127.0.0.1:0")]

@@ -138,6 +138,16 @@ impl WebhookEvent {
     }
 }
 
+/// Remembers handled webhook events; `first_delivery` is an atomic insert-if-absent on provider
+/// and event id (a journal keeps it durably; `payment_webhooks::MemoryInbox` in memory).
+#[async_trait::async_trait]
+pub trait Inbox: Send + Sync {
+    /// Records `(provider, event_id)`; `true` only for the first delivery of it.
+    async fn first_delivery(&self, provider: &str, event_id: &str) -> Result<bool>;
+    /// Forgets a delivery the application could not take, so the provider's retry is handled.
+    async fn forget(&self, provider: &str, event_id: &str) -> Result<()>;
+}
+
 /// Verifies a provider's webhook request and parses it, on the raw bytes and headers, with no I/O.
 pub trait WebhookVerifier: Send + Sync {
     /// Checks the signature, token or encryption over the raw body, then normalizes the event.

@@ -24,6 +24,7 @@ mod settle;
 mod sql;
 mod state;
 mod store;
+mod webhook;
 
 #[cfg(feature = "postgres")]
 mod postgres;

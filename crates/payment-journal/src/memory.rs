@@ -22,6 +22,7 @@ struct Tables {
     // Payments keep their attempts inline; events are appended in order.
     payments: BTreeMap<String, Payment>,
     events: Vec<JournalEvent>,
+    inbox: std::collections::HashSet<(String, String)>,
 }
 
 impl MemoryStore {
@@ -198,6 +199,35 @@ impl JournalStore for MemoryStore {
 
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>> {
         Ok(self.tables().events.iter().filter(|e| e.idempotency_key == key).cloned().collect())
+    }
+
+    async fn open_attempts_for(
+        &self,
+        provider: &str,
+        charge_id: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<Vec<Attempt>> {
+        Ok(self
+            .tables()
+            .payments
+            .values()
+            .flat_map(|p| p.attempts.iter())
+            .filter(|a| a.provider == provider && a.state.is_unresolved())
+            .filter(|a| {
+                (charge_id.is_some() && a.charge_id.as_deref() == charge_id)
+                    || (reference.is_some() && a.request.reference() == reference)
+            })
+            .cloned()
+            .collect())
+    }
+
+    async fn first_delivery(&self, provider: &str, event_id: &str, _now_ms: i64) -> Result<bool> {
+        Ok(self.tables().inbox.insert((provider.to_owned(), event_id.to_owned())))
+    }
+
+    async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+        self.tables().inbox.remove(&(provider.to_owned(), event_id.to_owned()));
+        Ok(())
     }
 
     async fn next_claimable_ms(&self) -> Result<Option<i64>> {

@@ -88,6 +88,20 @@ const EVENTS_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS payment_journal_events
 const EVENTS_BY_KEY: &str =
     "CREATE INDEX IF NOT EXISTS payment_journal_events_key ON payment_journal_events (idempotency_key, id)";
 
+/// Version 2: the reference an attempt was sent with, as a column (webhooks find attempts by
+/// it), and the inbox of handled webhook deliveries.
+const ADD_REFERENCE: &str = "ALTER TABLE payment_journal_attempts ADD COLUMN reference TEXT";
+const BY_REFERENCE: &str = "CREATE INDEX IF NOT EXISTS payment_journal_reference
+    ON payment_journal_attempts (provider, reference)";
+const BY_CHARGE: &str = "CREATE INDEX IF NOT EXISTS payment_journal_charge
+    ON payment_journal_attempts (provider, charge_id)";
+const INBOX: &str = "CREATE TABLE IF NOT EXISTS payment_journal_inbox (
+    provider TEXT NOT NULL,
+    event_id TEXT NOT NULL,
+    received_ms BIGINT NOT NULL,
+    PRIMARY KEY (provider, event_id)
+)";
+
 /// The journal's own migrations table.
 pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_migrations (
     version BIGINT PRIMARY KEY,
@@ -95,8 +109,15 @@ pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS payment_jo
 )";
 
 /// Every migration, oldest first.
-pub(crate) const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    sqlite: &[PAYMENTS, ATTEMPTS, ONE_SUCCESS, ONE_IN_FLIGHT, DUE, EVENTS_SQLITE, EVENTS_BY_KEY],
-    postgres: &[PAYMENTS, ATTEMPTS, ONE_SUCCESS, ONE_IN_FLIGHT, DUE, EVENTS_POSTGRES, EVENTS_BY_KEY],
-}];
+pub(crate) const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        sqlite: &[PAYMENTS, ATTEMPTS, ONE_SUCCESS, ONE_IN_FLIGHT, DUE, EVENTS_SQLITE, EVENTS_BY_KEY],
+        postgres: &[PAYMENTS, ATTEMPTS, ONE_SUCCESS, ONE_IN_FLIGHT, DUE, EVENTS_POSTGRES, EVENTS_BY_KEY],
+    },
+    Migration {
+        version: 2,
+        sqlite: &[ADD_REFERENCE, BY_REFERENCE, BY_CHARGE, INBOX],
+        postgres: &[ADD_REFERENCE, BY_REFERENCE, BY_CHARGE, INBOX],
+    },
+];

@@ -15,12 +15,12 @@ pub(crate) const INSERT_PAYMENT: &str = "INSERT INTO payment_journal_payments (i
 
 pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO payment_journal_attempts (id, idempotency_key, seq, provider, \
      operation, state, version, provider_key, request, charge_id, refund_id, outcome, created_ms, updated_ms, \
-     dispatched_ms, due_ms, lease_owner, lease_until_ms, recover_tries) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, \
-     $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)";
+     dispatched_ms, due_ms, lease_owner, lease_until_ms, recover_tries, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, \
+     $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 
 pub(crate) const UPDATE_ATTEMPT: &str = "UPDATE payment_journal_attempts SET state = $1, version = $2, request = $3, \
      charge_id = $4, refund_id = $5, outcome = $6, updated_ms = $7, dispatched_ms = $8, due_ms = $9, \
-     lease_owner = $10, lease_until_ms = $11, recover_tries = $12 WHERE id = $13 AND version = $14";
+     lease_owner = $10, lease_until_ms = $11, recover_tries = $12, reference = $15 WHERE id = $13 AND version = $14";
 
 pub(crate) const UPDATE_PAYMENT: &str = "UPDATE payment_journal_payments SET state = CASE WHEN $1 THEN $2 ELSE state END, \
      charge_id = COALESCE($3, charge_id), updated_ms = $4 WHERE idempotency_key = $5";
@@ -251,6 +251,7 @@ macro_rules! sql_store {
                     .bind(&attempt.lease_owner)
                     .bind(attempt.lease_until_ms)
                     .bind(0_i64)
+                    .bind(attempt.request.reference())
                     .execute(&mut *tx)
                     .await?;
                 if !new_payment {
@@ -314,6 +315,7 @@ macro_rules! sql_store {
                     .bind(next.recover_tries)
                     .bind(&next.id)
                     .bind(t.expected_version)
+                    .bind(next.request.reference())
                     .execute(&mut *tx)
                     .await;
                 match updated {
@@ -465,6 +467,53 @@ macro_rules! sql_store {
                         })
                     })
                     .collect()
+            }
+
+            async fn open_attempts_for(
+                &self,
+                provider: &str,
+                charge_id: Option<&str>,
+                reference: Option<&str>,
+            ) -> Result<Vec<Attempt>> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
+                     AND state IN ('prepared', 'dispatched', 'unknown', 'pending') \
+                     AND ((charge_id IS NOT NULL AND charge_id = $2) OR (reference IS NOT NULL AND reference = $3))"
+                ));
+                let rows = sqlx::query(sql)
+                    .bind(provider)
+                    .bind(charge_id)
+                    .bind(reference)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage("find attempts", e))?;
+                rows.iter().map(attempt_from_row).collect()
+            }
+
+            async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool> {
+                let _turn = self.write_turn().await;
+                let done = sqlx::query(
+                    "INSERT INTO payment_journal_inbox (provider, event_id, received_ms) VALUES ($1, $2, $3) \
+                     ON CONFLICT (provider, event_id) DO NOTHING",
+                )
+                .bind(provider)
+                .bind(event_id)
+                .bind(now_ms)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| storage("record a webhook delivery", e))?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+                let _turn = self.write_turn().await;
+                sqlx::query("DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2")
+                    .bind(provider)
+                    .bind(event_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(|e| storage("forget a webhook delivery", e))?;
+                Ok(())
             }
 
             async fn next_claimable_ms(&self) -> Result<Option<i64>> {

@@ -41,6 +41,17 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>>;
     /// The earliest moment an unresolved attempt becomes claimable (due and unleased), if any.
     async fn next_claimable_ms(&self) -> Result<Option<i64>>;
+    /// Unresolved attempts at `provider` for the charge `charge_id` or sent with `reference`.
+    async fn open_attempts_for(
+        &self,
+        provider: &str,
+        charge_id: Option<&str>,
+        reference: Option<&str>,
+    ) -> Result<Vec<Attempt>>;
+    /// Records a webhook delivery; `true` only the first time (provider, event id) is seen.
+    async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool>;
+    /// Forgets a delivery the application did not take.
+    async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
 }
 
 /// Which due attempts a claim may take.

@@ -333,3 +333,79 @@ async fn a_background_recoverer_settles_lost_answers_by_itself() {
         assert_eq!(fake.charges().len(), 2);
     }
 }
+
+fn webhook_for(
+    charge: &payment_core::ChargeRecord,
+    kind: payment_core::EventKind,
+    trust: payment_core::Trust,
+    id: &str,
+) -> payment_core::WebhookEvent {
+    payment_core::WebhookEvent {
+        id: id.into(),
+        provider: "fake".into(),
+        kind,
+        object_id: Some(charge.id.to_string()),
+        reference: charge.reference.clone(),
+        amount: Some(charge.amount),
+        trust,
+        occurred_at: None,
+        record: payment_core::EventRecord::Charge(Box::new(charge.clone())),
+        raw: serde_json::json!({}),
+    }
+}
+
+#[tokio::test]
+async fn a_verified_webhook_settles_a_lost_answer_before_any_lookup_and_a_late_one_changes_nothing() {
+    use payment_core::webhook::Inbox;
+    use payment_core::{EventKind, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REJECT_DUPLICATE);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(800), &key("wh-1")).await.unwrap_err();
+        assert_eq!(state(&journal, "wh-1").await, AttemptState::Unknown);
+        let charge = fake.charges()[0].clone();
+        let settled = journal
+            .apply_event(&webhook_for(&charge, EventKind::ChargeSucceeded, Trust::Verified, "evt_1"))
+            .await
+            .unwrap();
+        assert_eq!(settled.len(), 1, "{}", store.backend());
+        assert_eq!(state(&journal, "wh-1").await, AttemptState::Succeeded);
+        assert_eq!(fake.sends(), 1, "no lookup, no resend");
+        // A repeat is answered from the journal with the charge the webhook carried.
+        assert_eq!(client.create_charge(support::charge(800), &key("wh-1")).await.unwrap().id, charge.id);
+        let late = journal
+            .apply_event(&webhook_for(&charge, EventKind::ChargePending, Trust::Verified, "evt_0"))
+            .await
+            .unwrap();
+        assert!(late.is_empty());
+        assert_eq!(state(&journal, "wh-1").await, AttemptState::Succeeded, "a late pending never undoes succeeded");
+        // The journal is the inbox.
+        assert!(journal.first_delivery("fake", "evt_1").await.unwrap());
+        assert!(!journal.first_delivery("fake", "evt_1").await.unwrap());
+        journal.forget("fake", "evt_1").await.unwrap();
+        assert!(journal.first_delivery("fake", "evt_1").await.unwrap());
+    }
+}
+
+#[tokio::test]
+async fn a_sender_only_webhook_only_makes_the_attempt_due_for_a_read_back() {
+    use payment_core::{EventKind, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REJECT_DUPLICATE);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(900), &key("wh-2")).await.unwrap_err();
+        let charge = fake.charges()[0].clone();
+        let r = journal
+            .apply_event(&webhook_for(&charge, EventKind::ChargeSucceeded, Trust::SenderOnly, "evt_2"))
+            .await
+            .unwrap();
+        assert_eq!(r.len(), 1);
+        assert_eq!(state(&journal, "wh-2").await, AttemptState::Unknown, "not trusted without a read");
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "wh-2").await, AttemptState::Succeeded, "{}", store.backend());
+    }
+}

@@ -254,6 +254,25 @@ fn fleet_recovery(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = R
     })
 }
 
+/// Twenty racing first deliveries of one event: exactly one is first.
+fn inbox_is_insert_if_absent(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
+    Box::pin(async move {
+        let mut tasks = Vec::new();
+        for _ in 0..20 {
+            let store = store.clone();
+            tasks.push(tokio::spawn(async move { store.first_delivery("worldpay", "evt-1", now()).await }));
+        }
+        let mut firsts = 0;
+        for t in tasks {
+            firsts += usize::from(t.await??);
+        }
+        ensure(firsts == 1, format!("{firsts} first deliveries"))?;
+        ensure(store.first_delivery("payjp", "evt-1", now()).await?, "per provider")?;
+        store.forget_delivery("worldpay", "evt-1").await?;
+        ensure(store.first_delivery("worldpay", "evt-1", now()).await?, "forgotten, so first again")
+    })
+}
+
 fn main() {
     let args = Arguments::from_args();
     let postgres = std::env::var("PAYMENT_TEST_POSTGRES_URL").is_ok();
@@ -265,6 +284,7 @@ fn main() {
         ("lists_filter_by_state", lists_filter_by_state, false),
         ("one_success_constraint", one_success_constraint, true),
         ("fleet_recovery", fleet_recovery, false),
+        ("inbox_is_insert_if_absent", inbox_is_insert_if_absent, false),
     ];
     let mut trials = Vec::new();
     for (backend, name) in [(Backend::Memory, "memory"), (Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {

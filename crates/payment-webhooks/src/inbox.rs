@@ -5,15 +5,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 use payment_core::Result;
-
-/// Remembers handled events; `first_delivery` is an atomic insert-if-absent.
-#[async_trait]
-pub trait Inbox: Send + Sync {
-    /// Records `(provider, event_id)`; `true` only for the first delivery of it.
-    async fn first_delivery(&self, provider: &str, event_id: &str) -> Result<bool>;
-    /// Forgets a delivery the application could not take, so the provider's retry is handled.
-    async fn forget(&self, provider: &str, event_id: &str) -> Result<()>;
-}
+pub use payment_core::webhook::Inbox;
 
 /// An inbox in memory (dies with the process; a journal keeps one durably).
 #[derive(Debug, Default)]

@@ -1,0 +1,112 @@
+//! Webhooks into the journal: a durable inbox, and events that settle the attempts they name —
+//! monotonically, since deliveries come in any order (a late `pending` never undoes `succeeded`).
+
+use async_trait::async_trait;
+use payment_core::webhook::Inbox;
+use payment_core::{EventKind, EventRecord, Result, Trust, WebhookEvent};
+
+use crate::journal::Journal;
+use crate::record::{Attempt, StoredOutcome, Transition};
+use crate::recover::Resolution;
+use crate::state::AttemptState;
+
+/// The state an event proves for an attempt of `operation`, if it proves one.
+fn proven(operation: &str, kind: &EventKind) -> Option<AttemptState> {
+    use EventKind as K;
+    match (operation, kind) {
+        ("create_charge", K::ChargeSucceeded | K::ChargeCaptured | K::ChargeAuthorized) => {
+            Some(AttemptState::Succeeded)
+        }
+        ("create_charge", K::ChargeFailed) => Some(AttemptState::Declined),
+        ("create_charge", K::ChargePending) => Some(AttemptState::Pending),
+        ("capture_charge", K::ChargeCaptured | K::ChargeSucceeded) => Some(AttemptState::Succeeded),
+        ("cancel_charge", K::ChargeCanceled) => Some(AttemptState::Succeeded),
+        _ => None,
+    }
+}
+
+impl Journal {
+    /// Settles the unresolved attempts a verified event names (by charge id or reference).
+    /// A body-verified event carrying the charge settles at once; a sender-only event (PAY.JP's
+    /// token) or one without the charge makes the attempt due now, so recovery reads the charge
+    /// back before anything is trusted.
+    pub async fn apply_event(&self, event: &WebhookEvent) -> Result<Vec<Resolution>> {
+        let store = self.store();
+        let attempts =
+            store.open_attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref()).await?;
+        let mut done = Vec::new();
+        for attempt in attempts {
+            let Some(to) = proven(&attempt.operation, &event.kind) else { continue };
+            let now = crate::now_ms();
+            let record = match &event.record {
+                EventRecord::Charge(c) if event.trust == Trust::Verified => Some(StoredOutcome::Charge(c.clone())),
+                _ => None,
+            };
+            let (t, how) = match record {
+                Some(outcome) if attempt.state.may_become(to) => {
+                    let mut t =
+                        Transition::to(&attempt, to, now, format!("webhook {} ({})", event.id, event.kind.as_str()))
+                            .outcome(outcome);
+                    if to.is_unresolved() {
+                        t = t.due(now + 1000);
+                    }
+                    (t, format!("settled by webhook {} ({})", event.id, event.kind.as_str()))
+                }
+                Some(_) => continue,
+                None if leased(&attempt, now) => continue,
+                None => {
+                    let t =
+                        Transition::to(&attempt, attempt.state, now, format!("webhook {}: read it back now", event.id));
+                    (
+                        t,
+                        format!(
+                            "due now: webhook {} ({}) is {} only",
+                            event.id,
+                            event.kind.as_str(),
+                            trust_word(event)
+                        ),
+                    )
+                }
+            };
+            let to = t.to;
+            match store.transition(t).await {
+                Ok(_) => done.push(Resolution {
+                    idempotency_key: attempt.idempotency_key.clone(),
+                    seq: attempt.seq,
+                    provider: attempt.provider.clone(),
+                    operation: attempt.operation.clone(),
+                    from: attempt.state,
+                    to,
+                    how,
+                }),
+                // Someone settled or took it meanwhile: their word stands.
+                Err(e) if crate::store::is_fenced(&e) => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    }
+}
+
+fn leased(a: &Attempt, now: i64) -> bool {
+    a.lease_until_ms.is_some_and(|u| u > now)
+}
+
+fn trust_word(event: &WebhookEvent) -> &'static str {
+    match (event.trust, &event.record) {
+        (Trust::SenderOnly, _) => "sender-verified",
+        (Trust::Verified, _) => "without the charge",
+    }
+}
+
+/// The journal is a durable inbox: deliveries are deduplicated across restarts and instances.
+#[async_trait]
+impl Inbox for Journal {
+    async fn first_delivery(&self, provider: &str, event_id: &str) -> Result<bool> {
+        self.store().first_delivery(provider, event_id, crate::now_ms()).await
+    }
+
+    async fn forget(&self, provider: &str, event_id: &str) -> Result<()> {
+        self.store().forget_delivery(provider, event_id).await
+    }
+}
