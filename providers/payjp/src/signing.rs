@@ -52,8 +52,24 @@ impl WebhookVerifier for PayjpWebhookVerifier {
         }
         let event: Event = serde_json::from_slice(body)
             .map_err(|e| Error::decode("the PAY.JP event", e).with_provider(crate::NAME))?;
-        mapping::event(event)
+        let mut event = mapping::event(event)?;
+        // Exactly what was sent, fields this library does not model included.
+        if let Ok(raw) = serde_json::from_slice(body) {
+            event.raw = raw;
+        }
+        Ok(event)
     }
+}
+
+/// The headers PAY.JP sends a webhook with: its token and JSON (for testing handlers).
+pub fn webhook_headers(token: &SecretString) -> Result<http::HeaderMap> {
+    let mut headers = http::HeaderMap::new();
+    let mut value = http::HeaderValue::from_str(token.expose_secret())
+        .map_err(|_| Error::config("a webhook token has characters a header cannot carry"))?;
+    value.set_sensitive(true);
+    headers.insert(WEBHOOK_TOKEN_HEADER, value);
+    headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+    Ok(headers)
 }
 
 /// The driver's webhook verifier: the `webhook_token` setting.
@@ -91,5 +107,18 @@ mod tests {
         let event = v.verify(&h, body).unwrap();
         assert_eq!(event.kind, payment_core::EventKind::ChargeSucceeded);
         assert!(v.verify(&h, b"not json").is_err());
+        // The helper's headers are what the verifier takes, and the raw body is kept whole.
+        let token = SecretString::from("whook_secret".to_owned());
+        let helped = v.verify(&webhook_headers(&token).unwrap(), body).unwrap();
+        assert_eq!(helped.raw["pending_webhooks"], 1);
+        assert!(!format!("{:?}", webhook_headers(&token).unwrap()).contains("whook_secret"), "sensitive header");
+    }
+
+    #[test]
+    fn the_driver_builds_a_verifier_only_with_a_token() {
+        let none = webhook_verifier(&payment_core::ProviderSettings::new("payjp")).err().unwrap();
+        assert!(none.message().contains("PAYMENT_PAYJP_WEBHOOK_TOKEN"), "{none}");
+        let s = payment_core::ProviderSettings::new("payjp").with("webhook_token", "whook_x");
+        assert!(webhook_verifier(&s).is_ok());
     }
 }

@@ -67,8 +67,19 @@ impl WebhookVerifier for PingppWebhookVerifier {
         }
         let event: Event = serde_json::from_slice(body)
             .map_err(|e| Error::decode("the Ping++ event", e).with_provider(crate::NAME))?;
-        mapping::event(event)
+        let mut event = mapping::event(event)?;
+        // Exactly what was sent, fields this library does not model included.
+        if let Ok(raw) = serde_json::from_slice(body) {
+            event.raw = raw;
+        }
+        Ok(event)
     }
+}
+
+/// The `X-Pingplusplus-Signature` of a webhook body under Ping++'s private key (the mock's, or a
+/// test's): so an application can test its handler with events signed the provider's way.
+pub fn sign_webhook(key: &RsaPrivateKey, body: &[u8]) -> Result<String> {
+    Ok(base64::engine::general_purpose::STANDARD.encode(key.sign_pkcs1_sha256(body)?))
 }
 
 /// The driver's webhook verifier: Ping++'s public key (`platform_public_key_path`).
@@ -117,5 +128,25 @@ mod tests {
         assert!(verify_request(&public, b"{\"order_no\":\"123456789\"}", "/v1/charges", "1409634160", &sig));
         let pkcs1 = RsaPrivateKey::from_pem(include_str!("../tests/fixtures/merchant_private_pkcs1.pem")).unwrap();
         assert_eq!(sign_request(&pkcs1, b"{\"order_no\":\"123456789\"}", "/v1/charges", "1409634160").unwrap(), sig);
+    }
+
+    #[test]
+    fn a_webhook_signed_by_the_helper_verifies_and_tampering_fails() {
+        let key = RsaPrivateKey::from_pem(include_str!("../tests/fixtures/merchant_private.pem")).unwrap();
+        let public = RsaPublicKey::from_pem(include_str!("../tests/fixtures/merchant_public.pem")).unwrap();
+        let body = include_bytes!("../tests/fixtures/event.json");
+        let mut h = http::HeaderMap::new();
+        h.insert(WEBHOOK_SIGNATURE_HEADER, sign_webhook(&key, body).unwrap().parse().unwrap());
+        let v = PingppWebhookVerifier::new(public);
+        let event = v.verify(&h, body).unwrap();
+        assert_eq!(event.trust, payment_core::Trust::Verified);
+        assert_eq!(event.raw, serde_json::from_slice::<serde_json::Value>(body).unwrap(), "the body as sent");
+        let mut tampered = body.to_vec();
+        let at = tampered.iter().position(|b| b.is_ascii_digit()).unwrap();
+        tampered[at] = if tampered[at] == b'9' { b'8' } else { b'9' };
+        assert_eq!(v.verify(&h, &tampered).unwrap_err().kind(), ErrorKind::Authentication);
+        assert_eq!(v.verify(&http::HeaderMap::new(), body).unwrap_err().kind(), ErrorKind::Authentication);
+        let none = webhook_verifier(&payment_core::ProviderSettings::new("pingpp")).err().unwrap();
+        assert!(none.message().contains("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH"), "{none}");
     }
 }

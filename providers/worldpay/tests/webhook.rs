@@ -138,3 +138,12 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn the_driver_builds_a_verifier_only_with_secrets() {
+    let none =
+        payment_worldpay::signing::webhook_verifier(&payment_core::ProviderSettings::new("worldpay")).err().unwrap();
+    assert!(none.message().contains("PAYMENT_WORLDPAY_WEBHOOK_SECRETS"), "{none}");
+    let s = payment_core::ProviderSettings::new("worldpay").with("webhook_secrets", "k:s");
+    assert!(payment_worldpay::signing::webhook_verifier(&s).is_ok());
+}
