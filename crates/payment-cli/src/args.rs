@@ -223,4 +223,9 @@ pub struct MockArgs {
     /// Write the keys a client needs for signing providers here.
     #[arg(long, value_name = "DIR")]
     pub keys_dir: Option<PathBuf>,
+    /// POST each provider's webhooks here on every state change, signed its way and retried on
+    /// non-2xx by its schedule on the mock clock (`http://HOST:PORT/webhooks` sends to
+    /// `/webhooks/NAME`; `{provider}` in the URL is replaced by the name).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
 }

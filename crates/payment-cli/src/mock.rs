@@ -8,6 +8,18 @@ use payment::mocks::{self, FaultPlan, MockOptions};
 use crate::args::MockArgs;
 use crate::failure::{Failure, usage};
 
+/// Where `provider`'s mock POSTs: `{provider}` in the URL is replaced by its name; a URL ending
+/// in `/webhooks` (as `payment webhook serve` serves) gets `/NAME`; any other URL is used as is.
+fn webhook_target(url: &str, provider: &str) -> String {
+    if url.contains("{provider}") {
+        url.replace("{provider}", provider)
+    } else if url.trim_end_matches('/').ends_with("/webhooks") {
+        format!("{}/{provider}", url.trim_end_matches('/'))
+    } else {
+        url.to_owned()
+    }
+}
+
 /// Starts the chosen mocks, prints `NAME URL` per provider as each listens, then waits forever.
 pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failure> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| usage(format!("--addr {:?} is not HOST:PORT", args.addr)))?;
@@ -45,6 +57,7 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
             addr: Some(addr),
             faults: faults.clone(),
             keys_dir: args.keys_dir.clone(),
+            webhook_url: args.webhook_url.as_deref().map(|u| webhook_target(u, driver.name)),
             ..MockOptions::default()
         };
         let handle = (mock.start)(options).await?;

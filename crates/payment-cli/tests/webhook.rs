@@ -38,9 +38,13 @@ fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 }
 
 fn start() -> Server {
+    start_at("127.0.0.1:0", "whook_cli_test")
+}
+
+fn start_at(addr: &str, payjp_token: &str) -> Server {
     let mut child = Command::new(BIN)
-        .args(["webhook", "serve", "--addr", "127.0.0.1:0"])
-        .env("PAYMENT_PAYJP_WEBHOOK_TOKEN", "whook_cli_test")
+        .args(["webhook", "serve", "--addr", addr])
+        .env("PAYMENT_PAYJP_WEBHOOK_TOKEN", payjp_token)
         .env("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", "k-old:old-secret,k-new:new-secret")
         .env_remove("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH")
         .stdout(Stdio::piped())
@@ -128,4 +132,83 @@ fn verified_events_are_printed_once_and_refusals_are_explained() {
     assert!(said.contains("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH"), "{said}");
     assert!(!said.contains("new-secret") && !said.contains("whook_cli_test"), "no secret on stderr: {said}");
     assert!(s.stdout.recv_timeout(Duration::from_millis(300)).is_err(), "nothing else was printed");
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+fn cli(args: &[&str]) -> std::process::Output {
+    Command::new(BIN)
+        .args(args)
+        .env("PAYMENT_PAYJP_SECRET_KEY", "sk_test_cli")
+        .env_remove("PAYMENT_PROVIDER")
+        .output()
+        .unwrap()
+}
+
+/// The mock delivers PAY.JP's events for a charge and its refund into `payment webhook serve`;
+/// one sent while the receiver was down arrives once the mock clock passes PAY.JP's 3 minutes.
+#[test]
+fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
+    let dir = std::env::temp_dir().join(format!("payment-webhook-e2e-{}", std::process::id()));
+    let port = free_port();
+    let mut mock = Command::new(BIN)
+        .args(["--provider", "payjp", "mock", "--keys-dir"])
+        .arg(&dir)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    let token = std::fs::read_to_string(dir.join("payjp_webhook_token")).unwrap();
+
+    // Nobody listens yet: the first delivery fails.
+    let base = ["--provider", "payjp", "--base-url", url.as_str(), "--json"];
+    let create = |key: &str| {
+        let out = cli(&[
+            &base[..],
+            &[
+                "charge",
+                "create",
+                "--amount",
+                "700",
+                "--currency",
+                "JPY",
+                "--card",
+                "4242424242424242,12/2035,123",
+                "--idempotency-key",
+                key,
+            ],
+        ]
+        .concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    let missed = create("e2e-1");
+    std::thread::sleep(Duration::from_millis(300));
+
+    let server = start_at(&format!("127.0.0.1:{port}"), token.trim());
+    let charge = create("e2e-2");
+    let e = next_event(&server);
+    assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("charge_succeeded"), Some(charge.as_str())));
+    let refund = cli(&[&base[..], &["refund", "create", &charge]].concat());
+    assert!(refund.status.success());
+    let e = next_event(&server);
+    assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("refund_succeeded"), Some(charge.as_str())));
+
+    // Three minutes of mock time later PAY.JP tries the missed one again.
+    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    assert_eq!(
+        post(&mock_addr, "/__mock__/clock/advance", &[("Content-Type", "application/json")], br#"{"seconds":181}"#),
+        200
+    );
+    let e = next_event(&server);
+    assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("charge_succeeded"), Some(missed.as_str())));
+    let _ = mock.kill();
+    let _ = mock.wait();
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -28,6 +28,8 @@ pub struct MockOptions {
     pub seed: Option<u64>,
     /// Keys a signing mock uses instead of generating its own (RSA generation is slow; tests share one set).
     pub signing_keys: Option<SigningKeys>,
+    /// Where the mock POSTs its provider's webhooks on each state change (none: not sent).
+    pub webhook_url: Option<String>,
 }
 
 impl MockOptions {
@@ -147,6 +149,10 @@ pub async fn serve(
     if let Some(plan) = &options.faults {
         plan.validate().map_err(|m| Error::config(format!("{provider} mock faults: {m}")))?;
         kit.set_faults(plan.clone());
+    }
+    if let Some(url) = &options.webhook_url {
+        kit.webhooks.configure(url, hooks.webhook_retry_schedule());
+        crate::webhooks::start_delivery(&kit);
     }
     MockServer::start(kit, hooks, routes, options.addr()?)
         .await

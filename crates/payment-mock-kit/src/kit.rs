@@ -84,6 +84,10 @@ pub trait MockHooks: Send + Sync + 'static {
     }
     /// Counts for exactly-once assertions.
     fn stats(&self) -> MockStats;
+    /// The waits (seconds of mock time) before each redelivery of a webhook not answered 2xx.
+    fn webhook_retry_schedule(&self) -> &'static [u64] {
+        &[]
+    }
     /// Changes the amount (or currency) an answer echoes, for the `alter_amount` fault; `false`
     /// when the answer echoes neither. The default changes the first `amount` it finds.
     fn alter_amount(&self, answer: &mut serde_json::Value) -> bool {
@@ -100,6 +104,8 @@ pub struct MockKit {
     pub ids: IdGen,
     /// Idempotency keys.
     pub idempotency: IdempotencyTable,
+    /// Outgoing webhooks (`MockOptions::webhook_url`).
+    pub webhooks: Arc<crate::webhooks::WebhookOutbox>,
     faults: Mutex<FaultEngine>,
     log: Mutex<std::collections::VecDeque<LoggedRequest>>,
     seen: std::sync::atomic::AtomicU64,
@@ -119,6 +125,7 @@ impl MockKit {
             clock: MockClock::default(),
             ids: IdGen::new(seed),
             idempotency: IdempotencyTable::default(),
+            webhooks: Arc::default(),
             faults: Mutex::new(FaultEngine::default()),
             log: Mutex::new(std::collections::VecDeque::new()),
             seen: Default::default(),

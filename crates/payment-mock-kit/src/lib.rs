@@ -17,6 +17,7 @@ pub mod reply;
 pub mod rng;
 pub mod server;
 pub mod store;
+pub mod webhooks;
 
 pub use clock::MockClock;
 pub use control::MockControl;
@@ -30,5 +31,6 @@ pub use middleware::{ContentFault, ContentFaultApplied};
 pub use reply::Reply;
 pub use server::MockServer;
 pub use store::Store;
+pub use webhooks::{Delivery, OutgoingWebhook, WebhookOutbox};
 
 pub use axum;

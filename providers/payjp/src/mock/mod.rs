@@ -26,12 +26,51 @@ use state::Account;
 pub struct PayjpMock {
     kit: Arc<MockKit>,
     account: Arc<Mutex<Account>>,
+    // The `X-Payjp-Webhook-Token` its webhooks carry.
+    webhook_token: Arc<str>,
 }
 
 impl PayjpMock {
     /// A fresh mock with ids from `seed`.
     pub fn new(seed: u64) -> PayjpMock {
-        PayjpMock { kit: MockKit::new(seed), account: Arc::default() }
+        PayjpMock {
+            kit: MockKit::new(seed),
+            account: Arc::default(),
+            webhook_token: Arc::from(format!("whook_mock_{seed:016x}")),
+        }
+    }
+
+    /// The webhook token this mock's deliveries carry.
+    pub fn webhook_token(&self) -> &str {
+        &self.webhook_token
+    }
+
+    /// Queues PAY.JP's event for a state change the reply reports (`data` is the charge itself).
+    fn notify(&self, reply: &Result<payment_mock_kit::Reply, payment_mock_kit::Reply>, event_type: &str) {
+        let Ok(reply) = reply else { return };
+        if !(200..300).contains(&reply.status) || !self.kit.webhooks.enabled() {
+            return;
+        }
+        let event = serde_json::json!({
+            "id": self.kit.ids.next("evnt_", 29, payment_mock_kit::IdAlphabet::Hex),
+            "object": "event",
+            "livemode": false,
+            "created": self.now(),
+            "type": event_type,
+            "pending_webhooks": 1,
+            "data": reply.body,
+        });
+        self.kit.webhooks.emit(
+            &self.kit.clock,
+            payment_mock_kit::OutgoingWebhook {
+                event_type: event_type.to_owned(),
+                headers: vec![
+                    ("content-type".into(), "application/json".into()),
+                    (crate::signing::WEBHOOK_TOKEN_HEADER.into(), self.webhook_token.to_string()),
+                ],
+                body: event.to_string().into_bytes(),
+            },
+        );
     }
 
     fn account(&self) -> MutexGuard<'_, Account> {
@@ -64,6 +103,11 @@ impl MockHooks for PayjpMock {
         reply::for_status(status, message).into_response()
     }
 
+    /// PAY.JP retries a failed delivery 3 times, 3 minutes apart.
+    fn webhook_retry_schedule(&self) -> &'static [u64] {
+        &[180, 180, 180]
+    }
+
     fn stats(&self) -> MockStats {
         let account = self.account();
         MockStats {
@@ -92,7 +136,19 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 
 /// Starts a fresh PAY.JP mock; any `sk_test_…` key is accepted, an `sk_live_…` key is refused.
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
-    let server = PayjpMock::new(options.seed()).serve_with(&options).await?;
-    let handle = MockHandle::new(server, ProviderSettings::new(crate::NAME).with("secret_key", "sk_test_mock"));
+    let mock = PayjpMock::new(options.seed());
+    let token = mock.webhook_token().to_owned();
+    let server = mock.serve_with(&options).await?;
+    let settings =
+        ProviderSettings::new(crate::NAME).with("secret_key", "sk_test_mock").with("webhook_token", token.clone());
+    // `--keys-dir` gets the token too, so `payment webhook serve` can be pointed at it unedited.
+    let mut files = Vec::new();
+    if let Some(dir) = &options.keys_dir {
+        let path = dir.join("payjp_webhook_token");
+        std::fs::write(&path, &token)
+            .map_err(|e| payment_core::Error::config(format!("cannot write {}: {e}", path.display())))?;
+        files.push(path);
+    }
+    let handle = MockHandle::new(server, settings).with_key_files(files);
     Ok(handle.with_bad_key(ProviderSettings::new(crate::NAME).with("secret_key", "sk_live_wrong")))
 }

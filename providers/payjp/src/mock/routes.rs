@@ -142,7 +142,12 @@ async fn get_token(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Pat
 }
 
 async fn create_charge(State(m): State<PayjpMock>, request: Request) -> Response {
-    posted(&m, request, |a, now, form| a.create_charge(&m.kit.ids, now, form)).await
+    posted(&m, request, |a, now, form| {
+        let reply = a.create_charge(&m.kit.ids, now, form);
+        m.notify(&reply, "charge.succeeded");
+        reply
+    })
+    .await
 }
 
 async fn list_charges(State(m): State<PayjpMock>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
@@ -158,11 +163,21 @@ async fn update_charge(State(m): State<PayjpMock>, Path(id): Path<String>, reque
 }
 
 async fn capture(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
-    posted(&m, request, |a, now, form| a.capture(&id, now, form)).await
+    posted(&m, request, |a, now, form| {
+        let reply = a.capture(&id, now, form);
+        m.notify(&reply, "charge.captured");
+        reply
+    })
+    .await
 }
 
 async fn refund(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
-    posted(&m, request, |a, now, form| a.refund(&id, now, form)).await
+    posted(&m, request, |a, now, form| {
+        let reply = a.refund(&id, now, form);
+        m.notify(&reply, "charge.refunded");
+        reply
+    })
+    .await
 }
 
 async fn reauth(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
