@@ -212,3 +212,64 @@ fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
     let _ = mock.wait();
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Worldpay's mock signs its notifications with the secret it writes to `--keys-dir`; a stage
+/// that turns final later (`settled`) is sent when the mock clock gets there.
+#[test]
+fn the_worldpay_mock_signs_its_events_and_reports_settlement_when_it_is_final() {
+    let dir = std::env::temp_dir().join(format!("payment-webhook-wp-{}", std::process::id()));
+    let port = free_port();
+    let mut mock = Command::new(BIN)
+        .args(["--provider", "worldpay", "mock", "--keys-dir"])
+        .arg(&dir)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks/{{provider}}")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    let secrets = std::fs::read_to_string(dir.join("worldpay_webhook_secrets")).unwrap();
+    let mut serve = Command::new(BIN)
+        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", secrets.trim())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(serve.stdout.take().unwrap());
+    let stderr = lines(serve.stderr.take().unwrap());
+    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let out = Command::new(BIN)
+        .args(["--provider", "worldpay", "--base-url", &url, "--json", "charge", "create", "--amount", "1250"])
+        .args(["--currency", "GBP", "--card", "4444333322221111,05/2030,123", "--reference", "order-wp-1"])
+        .env("PAYMENT_WORLDPAY_USERNAME", "mock")
+        .env("PAYMENT_WORLDPAY_PASSWORD", "secret")
+        .env_remove("PAYMENT_PROVIDER")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let event = |rx: &mpsc::Receiver<String>| -> serde_json::Value {
+        serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).expect("an event")).unwrap()
+    };
+    let kinds: Vec<String> = (0..2).map(|_| event(&stdout)["kind"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["charge_authorized", "charge_pending"]);
+    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    assert_eq!(
+        post(&mock_addr, "/__mock__/clock/advance", &[("Content-Type", "application/json")], br#"{"seconds":61}"#),
+        200
+    );
+    let settled = event(&stdout);
+    assert_eq!(
+        (settled["kind"].as_str(), settled["reference"].as_str()),
+        (Some("charge_captured"), Some("order-wp-1"))
+    );
+    assert_eq!(settled["amount"], serde_json::json!({"minor": 1250, "currency": "GBP"}));
+    assert_eq!(settled["trust"], "verified");
+    for child in [&mut mock, &mut serve] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

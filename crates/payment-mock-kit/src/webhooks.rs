@@ -78,6 +78,12 @@ impl WebhookOutbox {
 
     /// Queues an event for delivery now.
     pub fn emit(&self, clock: &MockClock, event: OutgoingWebhook) {
+        self.emit_after(clock, 0, event);
+    }
+
+    /// Queues an event for delivery `after` seconds of mock time from now (a stage that turns
+    /// final later is reported then).
+    pub fn emit_after(&self, clock: &MockClock, after: i64, event: OutgoingWebhook) {
         let Some(target) = lock(&self.target).clone() else { return };
         lock(&self.deliveries).push(Delivery {
             target,
@@ -85,7 +91,7 @@ impl WebhookOutbox {
             attempts: 0,
             last_status: None,
             state: "pending",
-            due_unix: clock.now().unix(),
+            due_unix: clock.now().unix() + after.max(0),
             event: Some(event),
         });
     }

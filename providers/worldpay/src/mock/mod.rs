@@ -48,12 +48,58 @@ impl WorldpayReply for Reply {
 pub struct WorldpayMock {
     kit: Arc<MockKit>,
     book: Arc<Mutex<Book>>,
+    // The key id and secret its `Event-Signature`s are made with.
+    webhook_key: Arc<(String, String)>,
 }
 
 impl WorldpayMock {
     /// A fresh mock with ids from `seed`.
     pub fn new(seed: u64) -> WorldpayMock {
-        WorldpayMock { kit: MockKit::new(seed), book: Arc::default() }
+        WorldpayMock {
+            kit: MockKit::new(seed),
+            book: Arc::default(),
+            webhook_key: Arc::new(("mock-key-1".to_owned(), format!("whsec_mock_{seed:016x}"))),
+        }
+    }
+
+    /// `KEYID:SECRET` of the key its webhooks are signed with (the `webhook_secrets` setting).
+    pub fn webhook_secrets(&self) -> String {
+        format!("{}:{}", self.webhook_key.0, self.webhook_key.1)
+    }
+
+    /// Sends the book's new notices as event notifications, signed with `Event-Signature`.
+    pub(crate) fn notify(&self, notices: Vec<state::Notice>) {
+        if !self.kit.webhooks.enabled() {
+            return;
+        }
+        for n in notices {
+            let when = payment_core::Timestamp::from_unix(self.now() + n.after).to_rfc3339();
+            let body = serde_json::json!({
+                "eventId": self.kit.ids.next("", 32, payment_mock_kit::IdAlphabet::Hex),
+                "eventTimestamp": when,
+                "eventDetails": {
+                    "classification": "card",
+                    "transactionReference": n.reference,
+                    "type": n.event_type,
+                    "date": &when[..10],
+                    "amount": {"value": n.amount, "currencyCode": n.currency},
+                    "_links": {},
+                },
+            })
+            .to_string()
+            .into_bytes();
+            let secret = secrecy::SecretString::from(self.webhook_key.1.clone());
+            let signature = crate::signing::sign_event(&self.webhook_key.0, &secret, &body);
+            let event = payment_mock_kit::OutgoingWebhook {
+                event_type: n.event_type.to_owned(),
+                headers: vec![
+                    ("content-type".into(), crate::wire::EVENTS_CONTENT_TYPE.into()),
+                    (crate::signing::EVENT_SIGNATURE_HEADER.into(), signature),
+                ],
+                body,
+            };
+            self.kit.webhooks.emit_after(&self.kit.clock, n.after, event);
+        }
     }
 
     fn book(&self) -> MutexGuard<'_, Book> {
@@ -108,6 +154,12 @@ impl MockHooks for WorldpayMock {
         self.respond(Reply::error(status, name, message))
     }
 
+    /// Worldpay retries an unacknowledged event for about a week [I: the interval is not
+    /// documented; this schedule spans 6.9 days].
+    fn webhook_retry_schedule(&self) -> &'static [u64] {
+        &[30, 60, 300, 900, 3600, 10_800, 21_600, 43_200, 86_400, 86_400, 86_400, 86_400, 86_400, 86_400]
+    }
+
     fn stats(&self) -> MockStats {
         let book = self.book();
         MockStats {
@@ -140,9 +192,20 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 
 /// Starts a fresh Worldpay mock: any user with a non-empty password is accepted, except `denied` (401).
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
-    let server = WorldpayMock::new(options.seed()).serve_with(&options).await?;
+    let mock = WorldpayMock::new(options.seed());
+    let secrets = mock.webhook_secrets();
+    let server = mock.serve_with(&options).await?;
     let client = |user: &str| {
         ProviderSettings::new(crate::NAME).with("username", user).with("password", "secret").with("entity", "default")
     };
-    Ok(MockHandle::new(server, client("mock")).with_bad_key(client("denied")))
+    // `--keys-dir` gets the webhook secret too, so `payment webhook serve` can be pointed at it unedited.
+    let mut files = Vec::new();
+    if let Some(dir) = &options.keys_dir {
+        let path = dir.join("worldpay_webhook_secrets");
+        std::fs::write(&path, &secrets)
+            .map_err(|e| payment_core::Error::config(format!("cannot write {}: {e}", path.display())))?;
+        files.push(path);
+    }
+    let handle = MockHandle::new(server, client("mock").with("webhook_secrets", secrets.clone()));
+    Ok(handle.with_bad_key(client("denied")).with_key_files(files))
 }

@@ -172,6 +172,7 @@ async fn authorize(State(m): State<WorldpayMock>, headers: HeaderMap, body: Byte
             return Err(Reply::error(400, "transactionReferenceIsADuplicate", "The transaction reference is a duplicate"));
         };
         let links = book.links(i, &o);
+        m.notify(book.take_notices());
         Ok(match refused {
             Some((code, description)) => Reply::new(201, json!({"outcome": "refused", "description": description, "code": code, "_links": links})),
             None => {
@@ -215,7 +216,10 @@ fn act(
         } else {
             None
         };
-        m.book().act(&m.kit.ids, m.now(), link, expected, value, &o).map(|b| Reply::new(202, b))
+        let mut book = m.book();
+        let answer = book.act(&m.kit.ids, m.now(), link, expected, value, &o).map(|b| Reply::new(202, b));
+        m.notify(book.take_notices());
+        answer
     });
     m.respond(result.unwrap_or_else(|e| e))
 }

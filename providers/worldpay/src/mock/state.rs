@@ -127,6 +127,23 @@ pub struct Book {
     used: HashSet<String>,
     pub(super) refunds_applied: usize,
     pub(super) captures_applied: usize,
+    notices: Vec<Notice>,
+}
+
+/// A state change the mock's webhooks report: the event type, the payment's reference, the
+/// amount it concerns, and how many seconds of mock time after the change it is sent.
+#[derive(Debug, Clone)]
+pub struct Notice {
+    /// `authorized`, `sentForSettlement`, `settled`, …
+    pub event_type: &'static str,
+    /// `transactionReference`.
+    pub reference: String,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: String,
+    /// Delay in seconds of mock time (`sentFor*` stages turn final after [`FINAL_AFTER`]).
+    pub after: i64,
 }
 
 fn link_data(ids: &IdGen, payment: &str) -> String {
@@ -190,10 +207,20 @@ impl Book {
             events_token: events_token.clone(),
             history: vec![(if stage == "Refused" { "authorizationRefused" } else { "authorizationSucceeded" }, now)],
         };
+        let notice = |event_type, after| Notice {
+            event_type,
+            reference: reference.to_owned(),
+            amount,
+            currency: currency.to_owned(),
+            after,
+        };
+        self.notices.push(notice(if p.refused.is_some() { "refused" } else { "authorized" }, 0));
         if auto_settle && p.refused.is_none() {
             p.settled = amount;
             p.stage = "Sent for Settlement";
             p.history.push(("settlementRequested", now));
+            self.notices.push(notice("sentForSettlement", 0));
+            self.notices.push(notice("settled", FINAL_AFTER));
         }
         self.payments.push(p);
         self.by_reference.insert(key, i);
@@ -295,6 +322,21 @@ impl Book {
                 p.stage = "Sent for Settlement";
                 p.history.push(("settlementRequested", now));
                 self.captures_applied += 1;
+                let (r, c) = (p.reference.clone(), p.currency.clone());
+                self.notices.push(Notice {
+                    event_type: "sentForSettlement",
+                    reference: r.clone(),
+                    amount: a,
+                    currency: c.clone(),
+                    after: 0,
+                });
+                self.notices.push(Notice {
+                    event_type: "settled",
+                    reference: r,
+                    amount: a,
+                    currency: c,
+                    after: FINAL_AFTER,
+                });
             }
             Action::Cancel => {
                 p.canceled = true;
@@ -302,6 +344,14 @@ impl Book {
                     p.stage = "Sent for Cancellation";
                 }
                 p.history.push(("cancellationRequested", now));
+                let n = Notice {
+                    event_type: "cancelled",
+                    reference: p.reference.clone(),
+                    amount: p.amount,
+                    currency: p.currency.clone(),
+                    after: 0,
+                };
+                self.notices.push(n);
             }
             Action::Refund | Action::PartialRefund => {
                 let refundable = p.settled - p.refunded;
@@ -317,6 +367,21 @@ impl Book {
                 p.stage = "Sent for Refund";
                 p.history.push(("refundRequested", now));
                 self.refunds_applied += 1;
+                let (r, c) = (p.reference.clone(), p.currency.clone());
+                self.notices.push(Notice {
+                    event_type: "sentForRefund",
+                    reference: r.clone(),
+                    amount: a,
+                    currency: c.clone(),
+                    after: 0,
+                });
+                self.notices.push(Notice {
+                    event_type: "refunded",
+                    reference: r,
+                    amount: a,
+                    currency: c,
+                    after: FINAL_AFTER,
+                });
             }
         }
         self.payments[i].stage_at = now;
@@ -349,6 +414,11 @@ impl Book {
     }
 
     /// How many payments.
+    /// The state changes since the last call, for the webhooks.
+    pub fn take_notices(&mut self) -> Vec<Notice> {
+        std::mem::take(&mut self.notices)
+    }
+
     pub(super) fn len(&self) -> usize {
         self.payments.len()
     }
