@@ -152,7 +152,6 @@ pub async fn serve(
     }
     if let Some(url) = &options.webhook_url {
         kit.webhooks.configure(url, hooks.webhook_retry_schedule());
-        crate::webhooks::start_delivery(&kit);
     }
     MockServer::start(kit, hooks, routes, options.addr()?)
         .await

@@ -44,6 +44,8 @@ impl MockServer {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
         let url = format!("http://{addr}");
+        // Webhooks go out from the moment the mock serves (when a target is configured).
+        crate::webhooks::start_delivery(&kit);
         let ctx = MockContext { kit: kit.clone(), hooks: hooks.clone() };
         let fallback_hooks = hooks.clone();
         let app = routes

@@ -41,6 +41,7 @@ pub struct Delivery {
 
 /// The queue of deliveries and the provider's retry schedule.
 pub struct WebhookOutbox {
+    started: std::sync::atomic::AtomicBool,
     target: Mutex<Option<String>>,
     schedule: Mutex<Vec<u64>>,
     deliveries: Mutex<Vec<Delivery>>,
@@ -48,7 +49,12 @@ pub struct WebhookOutbox {
 
 impl Default for WebhookOutbox {
     fn default() -> WebhookOutbox {
-        WebhookOutbox { target: Mutex::new(None), schedule: Mutex::new(Vec::new()), deliveries: Mutex::new(Vec::new()) }
+        WebhookOutbox {
+            started: std::sync::atomic::AtomicBool::new(false),
+            target: Mutex::new(None),
+            schedule: Mutex::new(Vec::new()),
+            deliveries: Mutex::new(Vec::new()),
+        }
     }
 }
 
@@ -132,8 +138,12 @@ impl WebhookOutbox {
     }
 }
 
-/// Delivers `kit`'s due webhooks, every 25 ms of real time, until the kit is dropped.
+/// Delivers `kit`'s due webhooks, every 25 ms of real time, until the kit is dropped (once per
+/// kit, and only when a target is configured).
 pub fn start_delivery(kit: &Arc<crate::kit::MockKit>) {
+    if !kit.webhooks.enabled() || kit.webhooks.started.swap(true, std::sync::atomic::Ordering::SeqCst) {
+        return;
+    }
     let kit = Arc::downgrade(kit);
     tokio::spawn(async move {
         let http = reqwest::Client::builder().timeout(Duration::from_secs(10)).build().unwrap_or_default();

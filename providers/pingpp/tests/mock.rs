@@ -236,12 +236,12 @@ async fn completing_a_charge_sends_a_signed_webhook_the_verifier_accepts() {
     let c = sdk.charge("w001").await;
     sdk.server.control().complete_charge(c["id"].as_str().unwrap()).unwrap();
     for _ in 0..100 {
-        if !mock.deliveries().is_empty() {
+        if mock.deliveries().first().is_some_and(|d| d.state == "delivered") {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    assert_eq!(mock.deliveries()[0].status, Some(200));
+    assert_eq!(mock.deliveries()[0].last_status, Some(200));
     let (headers, body) = received.lock().unwrap()[0].clone();
     let event = verifier.verify(&headers, &body).unwrap();
     assert_eq!(event.kind, EventKind::ChargeSucceeded);

@@ -13,7 +13,6 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::response::{IntoResponse, Response};
-use base64::Engine as _;
 use futures::future::BoxFuture;
 use payment_core::ProviderSettings;
 use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
@@ -25,15 +24,6 @@ use payment_mock_kit::{
 pub use channels::CHANNELS;
 use state::Account;
 
-/// A delivered webhook: event id and the status the receiver answered (`None`: unreachable).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Delivery {
-    /// The event id.
-    pub event: String,
-    /// The receiver's HTTP status.
-    pub status: Option<u16>,
-}
-
 /// The mock's shared state; also its hooks for the kit.
 #[derive(Clone)]
 pub struct PingppMock {
@@ -41,21 +31,12 @@ pub struct PingppMock {
     account: Arc<Mutex<Account>>,
     merchant_public: Option<RsaPublicKey>,
     platform: Arc<OnceLock<Result<Arc<RsaPrivateKey>, String>>>,
-    webhook_url: Option<String>,
-    deliveries: Arc<Mutex<Vec<Delivery>>>,
 }
 
 impl PingppMock {
     /// A fresh mock (no request signatures checked) with ids from `seed`.
     pub fn new(seed: u64) -> PingppMock {
-        PingppMock {
-            kit: MockKit::new(seed),
-            account: Arc::default(),
-            merchant_public: None,
-            platform: Arc::default(),
-            webhook_url: None,
-            deliveries: Arc::default(),
-        }
+        PingppMock { kit: MockKit::new(seed), account: Arc::default(), merchant_public: None, platform: Arc::default() }
     }
 
     /// Registers the merchant's public key: from now on every request must be signed with its private half.
@@ -70,9 +51,10 @@ impl PingppMock {
         self
     }
 
-    /// Sends a signed `charge.succeeded` to `url` whenever a charge is completed.
-    pub fn with_webhook_url(mut self, url: impl Into<String>) -> PingppMock {
-        self.webhook_url = Some(url.into());
+    /// Sends signed events to `url`: `charge.succeeded` when a charge is paid, `refund.succeeded`
+    /// when a refund is (retried on non-2xx, see [`MockHooks::webhook_retry_schedule`]).
+    pub fn with_webhook_url(self, url: impl Into<String>) -> PingppMock {
+        self.kit.webhooks.configure(&url.into(), RETRY_SCHEDULE);
         self
     }
 
@@ -92,9 +74,9 @@ impl PingppMock {
         self.platform_key()?.public_key().map_err(|e| e.to_string())
     }
 
-    /// Webhooks sent so far.
-    pub fn deliveries(&self) -> Vec<Delivery> {
-        self.deliveries.lock().map(|d| d.clone()).unwrap_or_default()
+    /// Webhooks queued or sent so far.
+    pub fn deliveries(&self) -> Vec<payment_mock_kit::Delivery> {
+        self.kit.webhooks.deliveries()
     }
 
     fn merchant_public_key(&self) -> Option<RsaPublicKey> {
@@ -113,6 +95,10 @@ impl PingppMock {
         self.kit.clock.now().unix()
     }
 
+    fn refund_delay(&self) -> i64 {
+        self.account().refund_delay
+    }
+
     /// Serves the mock at `addr`.
     pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
         let router = routes::routes(self.clone());
@@ -125,32 +111,38 @@ impl PingppMock {
         payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
     }
 
-    fn send_webhook(&self, charge: serde_json::Value) -> Result<(), ControlError> {
-        let Some(url) = self.webhook_url.clone() else { return Ok(()) };
+    /// Queues a signed event (`data.object` wraps the resource) `after` seconds of mock time on.
+    pub(crate) fn send_webhook(
+        &self,
+        event_type: &str,
+        object: serde_json::Value,
+        after: i64,
+    ) -> Result<(), ControlError> {
+        if !self.kit.webhooks.enabled() {
+            return Ok(());
+        }
         let key = self.platform_key().map_err(|e| ControlError::new(500, e))?;
         let id = self.kit.ids.next("evt_", 24, IdAlphabet::Alphanumeric);
-        let event = serde_json::json!({"id": id, "object": "event", "created": self.now(), "livemode": false,
-            "type": "charge.succeeded", "data": {"object": charge}, "pending_webhooks": 1, "request": null});
-        let body = event.to_string();
-        let signature = key.sign_pkcs1_sha256(body.as_bytes()).map_err(|e| ControlError::new(500, e.to_string()))?;
-        let header = base64::engine::general_purpose::STANDARD.encode(signature);
-        let deliveries = self.deliveries.clone();
-        tokio::spawn(async move {
-            let sent = reqwest::Client::new()
-                .post(url)
-                .header("content-type", "application/json")
-                .header("X-Pingplusplus-Signature", header)
-                .body(body)
-                .send()
-                .await;
-            let status = sent.ok().map(|r| r.status().as_u16());
-            if let Ok(mut d) = deliveries.lock() {
-                d.push(Delivery { event: id, status });
-            }
-        });
+        let event = serde_json::json!({"id": id, "object": "event", "created": self.now() + after, "livemode": false,
+            "type": event_type, "data": {"object": object}, "pending_webhooks": 1, "request": null});
+        let body = event.to_string().into_bytes();
+        let header = crate::signing::sign_webhook(&key, &body).map_err(|e| ControlError::new(500, e.to_string()))?;
+        let event = payment_mock_kit::OutgoingWebhook {
+            event_type: event_type.to_owned(),
+            headers: vec![
+                ("content-type".into(), "application/json".into()),
+                ("X-Pingplusplus-Signature".into(), header),
+            ],
+            body,
+        };
+        self.kit.webhooks.emit_after(&self.kit.clock, after, event);
         Ok(())
     }
 }
+
+/// Ping++ documents no retry schedule [U]; Justap, built the same way, retries up to 10 times
+/// within 25 hours, so the mock does that.
+const RETRY_SCHEDULE: &[u64] = &[15, 15, 30, 180, 600, 1_800, 3_600, 7_200, 21_600, 54_000];
 
 impl MockHooks for PingppMock {
     fn provider(&self) -> &'static str {
@@ -163,8 +155,12 @@ impl MockHooks for PingppMock {
 
     fn complete_charge(&self, id: &str) -> Result<serde_json::Value, ControlError> {
         let charge = self.account().pay(&self.kit.ids, id, self.now()).map_err(|m| ControlError::new(404, m))?;
-        self.send_webhook(charge.clone())?;
+        self.send_webhook("charge.succeeded", charge.clone(), 0)?;
         Ok(charge)
+    }
+
+    fn webhook_retry_schedule(&self) -> &'static [u64] {
+        RETRY_SCHEDULE
     }
 
     fn stats(&self) -> MockStats {

@@ -107,7 +107,16 @@ async fn create_refund(
     Path(id): Path<String>,
     body: Bytes,
 ) -> Response {
-    answer(authorize(&m, &headers, &uri, &body).and_then(|()| m.account().refund(m.ids(), &id, m.now(), &body)))
+    let result = authorize(&m, &headers, &uri, &body).and_then(|()| m.account().refund(m.ids(), &id, m.now(), &body));
+    if let Ok(reply) = &result {
+        // Sent when the refund succeeds: now, or once its pending time has passed on the clock.
+        let delay = m.refund_delay();
+        let mut object = reply.body.clone();
+        object["status"] = serde_json::json!("succeeded");
+        object["succeed"] = serde_json::json!(true);
+        let _ = m.send_webhook("refund.succeeded", object, delay);
+    }
+    answer(result)
 }
 
 async fn list_refunds(
