@@ -78,6 +78,15 @@ fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
     answer.split(' ').nth(1).and_then(|c| c.parse().ok()).expect("an HTTP status line")
 }
 
+/// GETs `path`; the body.
+fn get(addr: &str, path: &str) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.write_all(format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    answer.split_once("\r\n\r\n").map(|(_, b)| b.to_owned()).unwrap_or_default()
+}
+
 fn next_event(server: &Server) -> serde_json::Value {
     let line = server.stdout.recv_timeout(Duration::from_secs(10)).expect("an event line");
     serde_json::from_str(&line).unwrap_or_else(|e| panic!("{e}: {line}"))
@@ -208,6 +217,14 @@ fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
     );
     let e = next_event(&server);
     assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("charge_succeeded"), Some(missed.as_str())));
+    // The control API shows each delivery: the missed one took two attempts.
+    std::thread::sleep(Duration::from_millis(100));
+    let deliveries: serde_json::Value = serde_json::from_str(&get(&mock_addr, "/__mock__/webhooks")).unwrap();
+    let all = deliveries.as_array().unwrap();
+    assert_eq!(all.len(), 3, "{deliveries}");
+    assert!(all.iter().all(|d| d["state"] == "delivered"), "{deliveries}");
+    assert_eq!((all[0]["attempts"].as_u64(), all[0]["event_type"].as_str()), (Some(2), Some("charge.succeeded")));
+    assert!(all[0]["target"].as_str().unwrap().ends_with("/webhooks/payjp"));
     let _ = mock.kill();
     let _ = mock.wait();
     let _ = std::fs::remove_dir_all(&dir);

@@ -86,6 +86,11 @@ impl MockControl {
         self.ctx.kit.clear_requests();
     }
 
+    /// The webhooks queued or sent: target, event type, attempts, last status, state.
+    pub fn webhooks(&self) -> Vec<crate::webhooks::Delivery> {
+        self.ctx.kit.webhooks.deliveries()
+    }
+
     /// Counts of charges and refunds held.
     pub fn stats(&self) -> MockStats {
         self.ctx.hooks.stats()
@@ -148,6 +153,10 @@ async fn clear_requests(State(ctx): State<MockContext>) -> Response {
     StatusCode::NO_CONTENT.into_response()
 }
 
+async fn webhooks(State(ctx): State<MockContext>) -> Response {
+    Json(ctx.kit.webhooks.deliveries()).into_response()
+}
+
 async fn stats(State(ctx): State<MockContext>) -> Response {
     Json(ctx.hooks.stats()).into_response()
 }
@@ -160,5 +169,6 @@ pub fn control_routes(ctx: MockContext) -> Router {
         .route("/__mock__/charges/{id}/complete", post(complete_charge))
         .route("/__mock__/requests", get(requests).delete(clear_requests))
         .route("/__mock__/stats", get(stats))
+        .route("/__mock__/webhooks", get(webhooks))
         .with_state(ctx)
 }
