@@ -64,9 +64,14 @@ fn start_at(addr: &str, payjp_token: &str) -> Server {
 
 /// POSTs `body` to `path` with `headers`; the status code.
 fn post(addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
+    send("POST", addr, path, headers, body)
+}
+
+/// Sends one request; the status code.
+fn send(method: &str, addr: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
     let mut s = TcpStream::connect(addr).unwrap();
     let mut req =
-        format!("POST {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+        format!("{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
     for (k, v) in headers {
         req.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -284,6 +289,83 @@ fn the_worldpay_mock_signs_its_events_and_reports_settlement_when_it_is_final() 
     );
     assert_eq!(settled["amount"], serde_json::json!({"minor": 1250, "currency": "GBP"}));
     assert_eq!(settled["trust"], "verified");
+    for child in [&mut mock, &mut serve] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A Ping++ charge whose answer was lost (the mock commits it and drops every answer, the
+/// lookups' too, until the 1 s deadline) is settled in
+/// the journal by its `charge.succeeded` webhook, before any recovery looks it up; a re-run is
+/// then answered from the journal.
+#[test]
+fn a_webhook_settles_a_lost_answer_in_the_journal() {
+    let dir = std::env::temp_dir().join(format!("payment-webhook-journal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = free_port();
+    let faults = r#"{"rules":[{"kind":"drop_after_commit","path":"/v1/charges"}]}"#;
+    let mut mock = Command::new(BIN)
+        .args(["--provider", "pingpp", "mock", "--faults", faults, "--keys-dir"])
+        .arg(&dir)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    let journal = format!("sqlite://{}", dir.join("j.db").display());
+    let mut serve = Command::new(BIN)
+        .args(["--journal", &journal, "webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH", dir.join("pingpp_platform_public.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(serve.stdout.take().unwrap());
+    let stderr = lines(serve.stderr.take().unwrap());
+    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let pingpp = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--journal", &journal, "--provider", "pingpp", "--base-url", &url, "--json"])
+            .args(args)
+            .env("PAYMENT_PINGPP_SECRET_KEY", "sk_test_cli")
+            .env("PAYMENT_PINGPP_APP_ID", "app_MockMockMock0001")
+            .env("PAYMENT_PINGPP_PRIVATE_KEY_PATH", dir.join("pingpp_merchant_private.pem"))
+            .env_remove("PAYMENT_PROVIDER")
+            .output()
+            .unwrap()
+    };
+    let charge =
+        ["--timeout", "1s", "charge", "create", "--amount", "1000", "--currency", "CNY", "--channel", "alipay"];
+    let charge = [&charge[..], &["--payer-ip", "127.0.0.1", "--idempotency-key", "lostpp1"]].concat();
+    let lost = pingpp(&charge);
+    assert_eq!(lost.status.code(), Some(3), "{}", String::from_utf8_lossy(&lost.stderr));
+    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    assert_eq!(send("DELETE", &mock_addr, "/__mock__/faults", &[], b""), 204);
+    let listed = pingpp(&["charge", "list"]);
+    let id = serde_json::from_slice::<serde_json::Value>(&listed.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+    // The payer pays: Ping++ sends charge.succeeded.
+    assert_eq!(post(&mock_addr, &format!("/__mock__/charges/{id}/complete"), &[], b""), 200);
+    let event: serde_json::Value =
+        serde_json::from_str(&stdout.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!((event["kind"].as_str(), event["object_id"].as_str()), (Some("charge_succeeded"), Some(id.as_str())));
+    let settled = loop {
+        let l = stderr.recv_timeout(Duration::from_secs(10)).expect("the journal line");
+        if l.starts_with("journal: ") {
+            break l;
+        }
+    };
+    assert!(settled.contains("lostpp1 #1 create_charge: unknown -> succeeded: settled by webhook"), "{settled}");
+    // Answered from the journal: the same charge, no second one.
+    let again = pingpp(&charge);
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&again.stdout).unwrap()["id"].as_str(), Some(id.as_str()));
+    let all = pingpp(&["charge", "list"]);
+    assert_eq!(String::from_utf8_lossy(&all.stdout).lines().count(), 1);
     for child in [&mut mock, &mut serve] {
         let _ = child.kill();
         let _ = child.wait();
