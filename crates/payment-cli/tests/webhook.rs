@@ -38,12 +38,13 @@ fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 }
 
 fn start() -> Server {
-    start_at("127.0.0.1:0", "whook_cli_test")
+    start_at("127.0.0.1:0", "whook_cli_test", &[])
 }
 
-fn start_at(addr: &str, payjp_token: &str) -> Server {
+fn start_at(addr: &str, payjp_token: &str, env: &[(&str, &str)]) -> Server {
     let mut child = Command::new(BIN)
         .args(["webhook", "serve", "--addr", addr])
+        .envs(env.iter().copied())
         .env("PAYMENT_PAYJP_WEBHOOK_TOKEN", payjp_token)
         .env("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", "k-old:old-secret,k-new:new-secret")
         .env_remove("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH")
@@ -205,10 +206,13 @@ fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
     let missed = create("e2e-1");
     std::thread::sleep(Duration::from_millis(300));
 
-    let server = start_at(&format!("127.0.0.1:{port}"), token.trim());
+    // With PAY.JP's key the server reads each sender-only event's charge back.
+    let read_back = [("PAYMENT_PAYJP_SECRET_KEY", "sk_test_cli"), ("PAYMENT_PAYJP_BASE_URL", url.as_str())];
+    let server = start_at(&format!("127.0.0.1:{port}"), token.trim(), &read_back);
     let charge = create("e2e-2");
     let e = next_event(&server);
     assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("charge_succeeded"), Some(charge.as_str())));
+    assert_eq!((e["trust"].as_str(), e["reread_status"].as_str()), (Some("sender_only"), Some("succeeded")));
     let refund = cli(&[&base[..], &["refund", "create", &charge]].concat());
     assert!(refund.status.success());
     let e = next_event(&server);
