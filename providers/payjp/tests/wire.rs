@@ -144,5 +144,18 @@ mod properties {
                 let _ = mapping::charge_record(&c, value);
             }
         }
+
+        /// The token check and the event decoder take any header and body without panicking.
+        #[test]
+        fn verifying_anything_never_panics(body in proptest::collection::vec(any::<u8>(), 0..300), token in "[ -~]{0,60}") {
+            let v = payment_payjp::PayjpWebhookVerifier::new(secrecy::SecretString::from("whook_x".to_owned()));
+            let mut h = http::HeaderMap::new();
+            if let Ok(value) = token.parse() {
+                h.insert(payment_payjp::signing::WEBHOOK_TOKEN_HEADER, value);
+            }
+            let _ = payment_core::WebhookVerifier::verify(&v, &h, &body);
+            h.insert(payment_payjp::signing::WEBHOOK_TOKEN_HEADER, "whook_x".parse().unwrap());
+            let _ = payment_core::WebhookVerifier::verify(&v, &h, &body);
+        }
     }
 }

@@ -112,5 +112,17 @@ mod properties {
                 let _ = mapping::event(e);
             }
         }
+
+        /// A verifier given arbitrary signature headers and bodies answers, never panics.
+        #[test]
+        fn verifying_anything_never_panics(body in proptest::collection::vec(any::<u8>(), 0..300), sig in "[A-Za-z0-9+/=]{0,400}") {
+            let key = payment_core::crypto::RsaPublicKey::from_pem(include_str!("fixtures/merchant_public.pem")).unwrap();
+            let v = payment_pingpp::signing::PingppWebhookVerifier::new(key);
+            let mut h = http::HeaderMap::new();
+            if let Ok(value) = sig.parse() {
+                h.insert(payment_pingpp::signing::WEBHOOK_SIGNATURE_HEADER, value);
+            }
+            let _ = payment_core::WebhookVerifier::verify(&v, &h, &body);
+        }
     }
 }
