@@ -20,6 +20,7 @@ pub mod provider;
 pub mod refund;
 pub mod registry;
 pub mod retry;
+mod rsa_blocks;
 pub mod serde_adapters;
 pub mod source;
 pub mod time;

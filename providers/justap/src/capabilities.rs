@@ -42,5 +42,5 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     sources: SourceCapabilities { token: false, customer: false, card: false, channel: true },
     currencies: &[Currency::CNY],
     amount_limits: &[],
-    webhooks: false,
+    webhooks: true,
 };

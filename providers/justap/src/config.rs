@@ -24,11 +24,23 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     ConfigKey { name: "private_key", doc: "the same key as PEM text, instead of a file", required: false },
     ConfigKey { name: "platform_public_key_path", doc: "Justap's RSA public key (PEM), for webhooks", required: false },
     ConfigKey { name: "platform_public_key", doc: "the same key as PEM text, instead of a file", required: false },
+    ConfigKey {
+        name: "webhook_accept_unencrypted",
+        doc: "take notifications that are not encrypted (nothing authenticates them; default false)",
+        required: false,
+    },
 ];
 
 /// The names of [`CONFIG_KEYS`].
-pub const KEYS: &[&str] =
-    &["api_key", "app_id", "private_key_path", "private_key", "platform_public_key_path", "platform_public_key"];
+pub const KEYS: &[&str] = &[
+    "api_key",
+    "app_id",
+    "private_key_path",
+    "private_key",
+    "platform_public_key_path",
+    "platform_public_key",
+    "webhook_accept_unencrypted",
+];
 
 /// How to reach Justap.
 #[derive(Clone)]
@@ -90,17 +102,7 @@ impl JustapConfig {
                 )));
             }
         };
-        let platform_public_key = match (settings.get("platform_public_key_path"), settings.get("platform_public_key"))
-        {
-            (Some(_), Some(_)) => {
-                return Err(Error::config("justap: set platform_public_key_path or platform_public_key, not both"));
-            }
-            (Some(p), None) => {
-                Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?)
-            }
-            (None, Some(pem)) => Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?),
-            (None, None) => None,
-        };
+        let platform_public_key = platform_public_key(settings)?;
         let config = JustapConfig {
             api_key: settings.secret("api_key")?,
             app_id: settings.require("app_id")?.to_owned(),
@@ -148,6 +150,22 @@ impl fmt::Debug for JustapConfig {
             .field("private_key", &self.private_key)
             .field("verifies_webhooks", &self.platform_public_key.is_some())
             .finish()
+    }
+}
+
+/// Justap's public key from `platform_public_key_path` or `platform_public_key` (PEM), if set.
+pub fn platform_public_key(settings: &ProviderSettings) -> Result<Option<RsaPublicKey>> {
+    let named =
+        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
+    match (settings.get("platform_public_key_path"), settings.get("platform_public_key")) {
+        (Some(_), Some(_)) => {
+            Err(Error::config("justap: set platform_public_key_path or platform_public_key, not both"))
+        }
+        (Some(p), None) => {
+            Ok(Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?))
+        }
+        (None, Some(pem)) => Ok(Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?)),
+        (None, None) => Ok(None),
     }
 }
 

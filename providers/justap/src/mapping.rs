@@ -211,6 +211,55 @@ pub fn error(status: u16, body: &[u8]) -> Error {
     }
 }
 
+/// The normalized kind of a notification's `event`.
+pub fn event_kind(event: &str) -> payment_core::EventKind {
+    use payment_core::EventKind as E;
+    match event {
+        "charge.paid" => E::ChargeSucceeded,
+        "charge.pending" => E::ChargePending,
+        "charge.canceled" | "charge.closed" | "charge.reversed" => E::ChargeCanceled,
+        "charge.refunded" => E::RefundSucceeded,
+        other => E::Unknown { provider_type: other.to_owned() },
+    }
+}
+
+/// A normalized event from a notification (already opened, or taken unencrypted).
+pub fn notification_event(
+    event: &str,
+    notification: &[u8],
+    trust: payment_core::Trust,
+    raw: serde_json::Value,
+) -> Result<payment_core::WebhookEvent> {
+    let n: crate::wire::Notification = serde_json::from_slice(notification)
+        .map_err(|e| Error::decode("the Justap notification", e).with_provider(crate::NAME))?;
+    let kind = event_kind(event);
+    let charge = n.charge_id.clone().or_else(|| match &n.charge_no {
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(x)) => Some(x.to_string()),
+        _ => None,
+    });
+    let figure = if kind == payment_core::EventKind::RefundSucceeded { &n.amount_refund } else { &n.amount_total };
+    let amount = figure.as_ref().map(|a| echoed(a, n.currency.as_deref())).transpose()?;
+    let occurred_at = match &n.notify_time {
+        Some(serde_json::Value::String(t)) => Timestamp::parse_rfc3339(t).ok(),
+        Some(serde_json::Value::Number(x)) => x.as_i64().map(Timestamp::from_unix),
+        _ => None,
+    };
+    let id = n.notify_id.clone().unwrap_or_else(|| format!("{event}:{}", charge.as_deref().unwrap_or("?")));
+    Ok(payment_core::WebhookEvent {
+        id,
+        provider: crate::NAME.to_owned(),
+        kind,
+        object_id: charge,
+        reference: n.merchant_trade_id,
+        amount,
+        trust,
+        occurred_at,
+        record: payment_core::EventRecord::Other(serde_json::from_slice(notification).unwrap_or_default()),
+        raw,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -77,6 +77,73 @@ pub fn verify(key: &RsaPublicKey, body_hash: &str, nonce: &str, signature: &str)
         .is_ok_and(|sig| key.verify_pkcs1_sha256(format!("{body_hash}{nonce}").as_bytes(), &sig))
 }
 
+/// Verifies Justap notifications: an encrypted `data` is opened with the platform public key
+/// (which proves the platform made it: `Verified`); an unencrypted one authenticates nothing and
+/// is refused unless `webhook_accept_unencrypted`, then taken as `SenderOnly` at best.
+pub struct JustapWebhookVerifier {
+    key: Option<RsaPublicKey>,
+    accept_unencrypted: bool,
+}
+
+impl JustapWebhookVerifier {
+    /// A verifier with the platform key and the unencrypted policy.
+    pub fn new(key: Option<RsaPublicKey>, accept_unencrypted: bool) -> JustapWebhookVerifier {
+        JustapWebhookVerifier { key, accept_unencrypted }
+    }
+}
+
+impl payment_core::WebhookVerifier for JustapWebhookVerifier {
+    fn verify(&self, _headers: &http::HeaderMap, body: &[u8]) -> Result<payment_core::WebhookEvent> {
+        use payment_core::{Error, ErrorKind, Trust};
+        let refuse = |why: String| Error::new(ErrorKind::Authentication, why).with_provider(crate::NAME);
+        let envelope: crate::wire::Envelope = serde_json::from_slice(body)
+            .map_err(|e| Error::decode("the Justap notification", e).with_provider(crate::NAME))?;
+        let raw: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+        if envelope.is_encrypted {
+            let key = self
+                .key
+                .as_ref()
+                .ok_or_else(|| refuse("an encrypted notification needs platform_public_key_path to open it".into()))?;
+            let text: String = serde_json::from_str(envelope.data.get())
+                .map_err(|_| refuse("an encrypted notification's data is not a string".into()))?;
+            let sealed = base64::engine::general_purpose::STANDARD
+                .decode(text.trim())
+                .map_err(|_| refuse("an encrypted notification's data is not base64".into()))?;
+            let opened = key
+                .open_private_blocks(&sealed)
+                .map_err(|_| refuse("the notification was not encrypted by Justap's key".into()))?;
+            return crate::mapping::notification_event(&envelope.event, &opened, Trust::Verified, raw);
+        }
+        if !self.accept_unencrypted {
+            return Err(refuse(
+                "an unencrypted notification proves nothing; set webhook_accept_unencrypted = true to take it".into(),
+            ));
+        }
+        crate::mapping::notification_event(&envelope.event, envelope.data.get().as_bytes(), Trust::SenderOnly, raw)
+    }
+}
+
+/// Seals a notification the way Justap does, for tests and the mock: `{event, is_encrypted:
+/// true, data: base64(blocks)}` under the platform's private key.
+pub fn seal_notification(key: &RsaPrivateKey, event: &str, notification: &serde_json::Value) -> Result<Vec<u8>> {
+    let sealed = key.seal_private_blocks(notification.to_string().as_bytes())?;
+    let data = base64::engine::general_purpose::STANDARD.encode(sealed);
+    Ok(serde_json::json!({"event": event, "is_encrypted": true, "data": data}).to_string().into_bytes())
+}
+
+/// The driver's webhook verifier: `platform_public_key_path` and `webhook_accept_unencrypted`.
+pub fn webhook_verifier(settings: &payment_core::ProviderSettings) -> Result<Box<dyn payment_core::WebhookVerifier>> {
+    let key = crate::config::platform_public_key(settings)?;
+    let accept = settings.flag("webhook_accept_unencrypted", false)?;
+    if key.is_none() && !accept {
+        return Err(payment_core::Error::config(format!(
+            "justap webhooks need {}",
+            settings.describe_key("platform_public_key_path")
+        )));
+    }
+    Ok(Box::new(JustapWebhookVerifier::new(key, accept)))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

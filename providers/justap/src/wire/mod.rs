@@ -3,10 +3,12 @@
 
 mod charge;
 mod error;
+mod notification;
 mod refund;
 
 pub use charge::{Charge, ChargeList, NewCharge, Reverse};
 pub use error::ApiError;
+pub use notification::{Envelope, Notification};
 pub use refund::{NewRefund, Refund, RefundList};
 
 use serde::{Deserialize, Serialize};
