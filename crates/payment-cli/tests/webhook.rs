@@ -376,3 +376,80 @@ fn a_webhook_settles_a_lost_answer_in_the_journal() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Justap's mock encrypts its notifications with the platform key `--keys-dir` writes; the
+/// server opens them with the public half: a paid charge and its refund arrive verified.
+#[test]
+fn the_justap_mock_sends_encrypted_notifications() {
+    let dir = std::env::temp_dir().join(format!("payment-webhook-justap-{}", std::process::id()));
+    let port = free_port();
+    let mut mock = Command::new(BIN)
+        .args(["--provider", "justap", "mock", "--keys-dir"])
+        .arg(&dir)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    let mut serve = Command::new(BIN)
+        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .env("PAYMENT_JUSTAP_PLATFORM_PUBLIC_KEY_PATH", dir.join("justap_platform_public.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(serve.stdout.take().unwrap());
+    let stderr = lines(serve.stderr.take().unwrap());
+    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let justap = |args: &[&str]| {
+        Command::new(BIN)
+            .args(["--provider", "justap", "--base-url", &url, "--json"])
+            .args(args)
+            .env("PAYMENT_JUSTAP_API_KEY", "sk_test_cli")
+            .env("PAYMENT_JUSTAP_APP_ID", "app_cli_0001")
+            .env("PAYMENT_JUSTAP_PRIVATE_KEY_PATH", dir.join("justap_merchant_private.pem"))
+            .env_remove("PAYMENT_PROVIDER")
+            .output()
+            .unwrap()
+    };
+    let out = justap(&[
+        "charge",
+        "create",
+        "--amount",
+        "1234",
+        "--currency",
+        "CNY",
+        "--channel",
+        "AlipayQR",
+        "--payer-ip",
+        "127.0.0.1",
+        "--reference",
+        "jt-order-1",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    assert_eq!(post(&mock_addr, &format!("/__mock__/charges/{id}/complete"), &[], b""), 200);
+    let e: serde_json::Value = serde_json::from_str(&stdout.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!((e["provider"].as_str(), e["kind"].as_str()), (Some("justap"), Some("charge_succeeded")));
+    assert_eq!((e["object_id"].as_str(), e["reference"].as_str()), (Some(id.as_str()), Some("jt-order-1")));
+    assert_eq!(
+        (e["trust"].as_str(), &e["amount"]),
+        (Some("verified"), &serde_json::json!({"minor": 1234, "currency": "CNY"}))
+    );
+    let refund = justap(&["refund", "create", &id, "--amount", "234"]);
+    assert!(refund.status.success(), "{}", String::from_utf8_lossy(&refund.stderr));
+    let e: serde_json::Value = serde_json::from_str(&stdout.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!(
+        (e["kind"].as_str(), &e["amount"]),
+        (Some("refund_succeeded"), &serde_json::json!({"minor": 234, "currency": "CNY"}))
+    );
+    for child in [&mut mock, &mut serve] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

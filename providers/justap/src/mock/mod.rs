@@ -29,12 +29,59 @@ pub struct JustapMock {
     kit: Arc<MockKit>,
     account: Arc<Mutex<Account>>,
     merchant_public: Option<Arc<RsaPublicKey>>,
+    // Encrypts its notifications (`is_encrypted`); without it they go out unencrypted.
+    platform: Option<Arc<payment_core::crypto::RsaPrivateKey>>,
 }
 
 impl JustapMock {
     /// A fresh mock (signatures not checked until a merchant key is registered) with ids from `seed`.
     pub fn new(seed: u64) -> JustapMock {
-        JustapMock { kit: MockKit::new(seed), account: Arc::default(), merchant_public: None }
+        JustapMock { kit: MockKit::new(seed), account: Arc::default(), merchant_public: None, platform: None }
+    }
+
+    /// Encrypts notifications with this platform key (a client opens them with its public half).
+    pub fn with_platform_key(mut self, key: Arc<payment_core::crypto::RsaPrivateKey>) -> JustapMock {
+        self.platform = Some(key);
+        self
+    }
+
+    /// Queues Justap's notification `{event, is_encrypted, data}` for a charge (its wire JSON),
+    /// with `refunded` the amount a refund returned.
+    pub(crate) fn notify(&self, event: &str, charge: &serde_json::Value, refunded: Option<&serde_json::Value>) {
+        if !self.kit.webhooks.enabled() {
+            return;
+        }
+        let now = self.now();
+        let notification = serde_json::json!({
+            "object": "notification",
+            "trade_type": 2,
+            "notify_id": self.kit.ids.next("ntf_", 24, payment_mock_kit::IdAlphabet::Alphanumeric),
+            "notify_time": payment_core::Timestamp::from_unix(now).to_rfc3339(),
+            "charge_id": charge["charge_id"],
+            "charge_no": charge["charge_id"],
+            "app_id": charge["app_id"],
+            "channel": charge["channel"],
+            "merchant_trade_id": charge["merchant_trade_id"],
+            "amount_total": charge["amount"],
+            "amount_refund": refunded.cloned().unwrap_or_else(|| charge["amount_refund"].clone()),
+            "currency": charge["currency"],
+            "is_paid": true,
+        });
+        let body = match &self.platform {
+            Some(key) => match crate::signing::seal_notification(key, event, &notification) {
+                Ok(b) => b,
+                Err(_) => return,
+            },
+            None => serde_json::json!({"event": event, "is_encrypted": false, "data": notification})
+                .to_string()
+                .into_bytes(),
+        };
+        let event = payment_mock_kit::OutgoingWebhook {
+            event_type: event.to_owned(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body,
+        };
+        self.kit.webhooks.emit(&self.kit.clock, event);
     }
 
     /// Registers the merchant's public key: from now on every request must be signed with its private half.
@@ -82,7 +129,14 @@ impl MockHooks for JustapMock {
     }
 
     fn complete_charge(&self, id: &str) -> Result<serde_json::Value, ControlError> {
-        self.account().pay(&self.kit.ids, id, self.now()).map_err(|m| ControlError::new(404, m))
+        let charge = self.account().pay(&self.kit.ids, id, self.now()).map_err(|m| ControlError::new(404, m))?;
+        self.notify("charge.paid", &charge, None);
+        Ok(charge)
+    }
+
+    /// Justap re-sends a notification not answered 2xx up to 10 times within 25 hours.
+    fn webhook_retry_schedule(&self) -> &'static [u64] {
+        &[15, 15, 30, 180, 600, 1_800, 3_600, 7_200, 21_600, 54_000]
     }
 
     fn stats(&self) -> MockStats {
@@ -116,8 +170,11 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 /// Any `sk_test_…` or `TEST_…` key is accepted; an `sk_live_…` key is refused.
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let (keys, key_files) = SigningKeys::for_mock(&options, crate::NAME)?;
-    let server =
-        JustapMock::new(options.seed()).with_merchant_key(keys.merchant_public()?).serve_with(&options).await?;
+    let server = JustapMock::new(options.seed())
+        .with_merchant_key(keys.merchant_public()?)
+        .with_platform_key(keys.platform.clone())
+        .serve_with(&options)
+        .await?;
     let client = |api_key: &str| {
         keys.client_settings(
             ProviderSettings::new(crate::NAME).with("api_key", api_key).with("app_id", "app_mock_0001"),

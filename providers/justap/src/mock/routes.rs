@@ -131,7 +131,16 @@ async fn reverse(State(m): State<JustapMock>, headers: HeaderMap, Path(id): Path
 }
 
 async fn create_refund(State(m): State<JustapMock>, headers: HeaderMap, body: Bytes) -> Response {
-    answer(authorize(&m, &headers, &body).and_then(|()| m.account().refund(m.ids(), m.now(), &body)))
+    let before = m.account().refunds_applied;
+    let result = authorize(&m, &headers, &body).and_then(|()| m.account().refund(m.ids(), m.now(), &body));
+    // `charge.refunded` fires per refund made, not for a replayed one.
+    if m.account().refunds_applied > before
+        && let Ok(request) = serde_json::from_slice::<serde_json::Value>(&body)
+        && let Some(charge) = request["charge_id"].as_str().and_then(|id| m.account().charge_view(id, m.now()))
+    {
+        m.notify("charge.refunded", &charge, request.get("amount"));
+    }
+    answer(result)
 }
 
 async fn list_refunds(State(m): State<JustapMock>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {

@@ -248,6 +248,11 @@ impl Account {
         self.charge(app, id, now)
     }
 
+    /// A charge as its wire JSON, for notifications.
+    pub fn charge_view(&self, id: &str, now: i64) -> Option<Value> {
+        self.charges.get(id).and_then(|c| serde_json::to_value(self.charge_wire(c, now)).ok())
+    }
+
     /// `POST /__mock__/charges/{id}/complete`: the payer paid at the channel.
     pub fn pay(&mut self, ids: &IdGen, id: &str, now: i64) -> Result<Value, String> {
         let charge = self.charges.get_mut(id).ok_or_else(|| format!("no such charge: {id}"))?;
