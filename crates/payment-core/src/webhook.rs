@@ -148,10 +148,33 @@ pub trait Inbox: Send + Sync {
     async fn forget(&self, provider: &str, event_id: &str) -> Result<()>;
 }
 
+/// What a delivery is answered with once taken: most providers want any 2xx; some (Google
+/// Standard Payments) want a protected reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebhookAck {
+    /// The HTTP status.
+    pub status: u16,
+    /// The `Content-Type`, when there is a body.
+    pub content_type: Option<String>,
+    /// The body.
+    pub body: Vec<u8>,
+}
+
+impl WebhookAck {
+    /// 200 with no body.
+    pub fn ok() -> WebhookAck {
+        WebhookAck { status: 200, content_type: None, body: Vec::new() }
+    }
+}
+
 /// Verifies a provider's webhook request and parses it, on the raw bytes and headers, with no I/O.
 pub trait WebhookVerifier: Send + Sync {
     /// Checks the signature, token or encryption over the raw body, then normalizes the event.
     fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent>;
+    /// The answer to a delivery of `event` (also to a repeated one); 200 with no body by default.
+    fn acknowledge(&self, _event: &WebhookEvent) -> Result<WebhookAck> {
+        Ok(WebhookAck::ok())
+    }
 }
 
 /// Compares two byte strings in time independent of where they differ.

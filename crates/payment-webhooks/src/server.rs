@@ -14,6 +14,12 @@ use payment_core::{ErrorKind, ProviderDriver, ProviderSettings, WebhookVerifier}
 use crate::handler::{EventHandler, Rejection};
 use crate::inbox::Inbox;
 
+/// A delivery's answer: an error as JSON, or the provider's acknowledgement.
+enum Answer {
+    Json(String),
+    Ack(payment_core::WebhookAck),
+}
+
 /// The largest body read (1 MiB): providers' events are a few kilobytes.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
@@ -96,13 +102,30 @@ impl WebhookServer {
 
     /// Takes one delivery: the status to answer and its body.
     pub async fn deliver(&self, provider: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, String) {
+        let (status, _, answer) = self.take(provider, headers, body).await;
+        (status, String::from_utf8_lossy(&answer).into_owned())
+    }
+
+    /// Takes one delivery: the status, content type and body to answer with.
+    async fn take(&self, provider: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, Option<String>, Vec<u8>) {
+        let json = Some("application/json".to_owned());
+        let (status, answer) = self.take_json(provider, headers, body).await;
+        match answer {
+            Answer::Json(text) => (status, json, text.into_bytes()),
+            Answer::Ack(ack) => {
+                (StatusCode::from_u16(ack.status).unwrap_or(StatusCode::OK), ack.content_type, ack.body)
+            }
+        }
+    }
+
+    async fn take_json(&self, provider: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, Answer) {
         let reject = |status: StatusCode, reason: String| {
             self.inner.handler.rejected(&Rejection {
                 provider: provider.to_owned(),
                 status: status.as_u16(),
                 reason: reason.clone(),
             });
-            (status, serde_json::json!({"error": reason}).to_string())
+            (status, Answer::Json(serde_json::json!({"error": reason}).to_string()))
         };
         let verifier = match self.inner.endpoints.get(provider) {
             Some(Endpoint::Verifier(v)) => v,
@@ -123,8 +146,12 @@ impl WebhookServer {
             }
         };
         let (id, name) = (event.id.clone(), event.provider.clone());
+        let ack = match verifier.acknowledge(&event) {
+            Ok(ack) => ack,
+            Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot answer it: {}", e.message())),
+        };
         match self.inner.inbox.first_delivery(&name, &id).await {
-            Ok(false) => return (StatusCode::OK, String::new()),
+            Ok(false) => return (StatusCode::OK, Answer::Ack(ack)),
             Ok(true) => {}
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the inbox failed: {}", e.message())),
         }
@@ -136,7 +163,7 @@ impl WebhookServer {
                 format!("the application did not take it: {}", e.message()),
             );
         }
-        (StatusCode::OK, String::new())
+        (StatusCode::OK, Answer::Ack(ack))
     }
 }
 
@@ -153,8 +180,11 @@ async fn receive(
             return (status, body).into_response();
         }
     };
-    let (status, answer) = server.deliver(&provider, &parts.headers, &body).await;
-    (status, [(http::header::CONTENT_TYPE, "application/json")], answer).into_response()
+    let (status, content_type, answer) = server.take(&provider, &parts.headers, &body).await;
+    match content_type {
+        Some(t) => (status, [(http::header::CONTENT_TYPE, t)], answer).into_response(),
+        None => (status, answer).into_response(),
+    }
 }
 
 impl WebhookServer {

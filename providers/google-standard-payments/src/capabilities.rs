@@ -41,5 +41,5 @@ pub const CAPABILITIES: Capabilities = Capabilities {
     sources: SourceCapabilities { token: true, customer: false, card: false, channel: false },
     currencies: &[],
     amount_limits: &[],
-    webhooks: false,
+    webhooks: true,
 };

@@ -43,7 +43,7 @@ pub static DRIVER: ProviderDriver = ProviderDriver {
     mock: Some(&mock::MOCK),
     #[cfg(not(feature = "mock"))]
     mock: None,
-    webhooks: None,
+    webhooks: Some(signing::webhook_verifier),
 };
 
 async fn connect(settings: ProviderSettings, engine: EngineBuilder) -> Result<PaymentClient> {

@@ -142,6 +142,44 @@ pub fn error(status: u16, body: Option<&[u8]>) -> Error {
     }
 }
 
+/// A normalized event from an opened `captureResultNotification` or `refundResultNotification`:
+/// named by the capture's or refund's `requestId`, the reference this library sent it with.
+pub fn notification_event(json: &[u8]) -> payment_core::Result<payment_core::WebhookEvent> {
+    use payment_core::{Error, EventKind, EventRecord, Trust, WebhookEvent};
+    let raw: serde_json::Value = serde_json::from_slice(json)
+        .map_err(|e| Error::decode("the GSP notification", e).with_provider(crate::NAME))?;
+    let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+    let (kind, reference) = if let Some(capture) = text(&raw["captureRequestId"]) {
+        let code = raw["captureResult"]["captureResultCode"].as_str().unwrap_or("");
+        (if code == "SUCCESS" { EventKind::ChargeSucceeded } else { EventKind::ChargeFailed }, Some(capture))
+    } else if let Some(refund) = text(&raw["refundRequestId"]) {
+        let code = raw["refundResult"].as_str().unwrap_or("");
+        (if code == "SUCCESS" { EventKind::RefundSucceeded } else { EventKind::RefundFailed }, Some(refund))
+    } else {
+        let method = raw.as_object().and_then(|o| o.keys().find(|k| k.ends_with("RequestId")).cloned());
+        (EventKind::Unknown { provider_type: method.unwrap_or_else(|| "notification".into()) }, None)
+    };
+    let id = text(&raw["requestHeader"]["requestId"]).ok_or_else(|| {
+        Error::new(payment_core::ErrorKind::Decode, "the notification has no requestId").with_provider(crate::NAME)
+    })?;
+    let occurred_at = raw["requestHeader"]["requestTimestamp"]
+        .as_str()
+        .and_then(|ms| ms.parse::<i64>().ok())
+        .map(|ms| payment_core::Timestamp::from_unix(ms.div_euclid(1000)));
+    Ok(WebhookEvent {
+        id,
+        provider: crate::NAME.to_owned(),
+        kind,
+        object_id: None,
+        reference,
+        amount: None,
+        trust: Trust::Verified,
+        occurred_at,
+        record: EventRecord::Other(raw.clone()),
+        raw,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

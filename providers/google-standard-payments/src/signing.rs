@@ -153,6 +153,57 @@ pub enum OpenError {
     Signature(JoseError),
 }
 
+/// Verifies the processor's `captureResultNotification` and `refundResultNotification` calls:
+/// opened and verified like any GSP message (`Verified`), answered with the protected
+/// `{"responseHeader", "result": "SUCCESS"}` the processor expects. A body that does not open
+/// is refused with Google's own 404, which tells a stranger nothing.
+pub struct GspNotificationVerifier {
+    protection: Protection,
+}
+
+impl GspNotificationVerifier {
+    /// A verifier with our side's protection (our key, the processor's public key).
+    pub fn new(protection: Protection) -> GspNotificationVerifier {
+        GspNotificationVerifier { protection }
+    }
+}
+
+impl payment_core::WebhookVerifier for GspNotificationVerifier {
+    fn verify(&self, _headers: &http::HeaderMap, body: &[u8]) -> Result<payment_core::WebhookEvent> {
+        let json = self.protection.open(body).map_err(|_| {
+            payment_core::Error::new(
+                payment_core::ErrorKind::Authentication,
+                "the notification does not open with our keys",
+            )
+            .with_provider(crate::NAME)
+            .with_http_status(404)
+        })?;
+        crate::mapping::notification_event(&json)
+    }
+
+    fn acknowledge(&self, _event: &payment_core::WebhookEvent) -> Result<payment_core::WebhookAck> {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_millis();
+        let reply = serde_json::json!({"responseHeader": {"responseTimestamp": now.to_string()}, "result": "SUCCESS"});
+        Ok(payment_core::WebhookAck {
+            status: 200,
+            content_type: Some(self.protection.encoding().content_type().to_owned()),
+            body: self.protection.seal(reply.to_string().as_bytes())?.into_bytes(),
+        })
+    }
+}
+
+/// The driver's webhook verifier: the keys the client already has.
+pub fn webhook_verifier(settings: &payment_core::ProviderSettings) -> Result<Box<dyn payment_core::WebhookVerifier>> {
+    // Only the keys matter here: a server receiving notifications calls no processor, so a
+    // missing `base_url` is no reason to refuse.
+    let mut settings = settings.clone();
+    if settings.get("base_url").is_none() {
+        settings.set("base_url", "https://processor.invalid");
+    }
+    let config = crate::config::GspConfig::from_settings(&settings)?;
+    Ok(Box::new(GspNotificationVerifier::new(config.protection())))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
