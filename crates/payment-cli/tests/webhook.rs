@@ -453,3 +453,68 @@ fn the_justap_mock_sends_encrypted_notifications() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The GSP mock (the processor) tells us of each capture with `captureResultNotification`,
+/// sealed like every message; the server opens it with the client's keys and answers sealed.
+#[test]
+fn the_gsp_mock_notifies_each_capture() {
+    let dir = std::env::temp_dir().join(format!("payment-webhook-gsp-{}", std::process::id()));
+    let port = free_port();
+    let mut mock = Command::new(BIN)
+        .args(["--provider", "google-standard-payments", "mock", "--keys-dir"])
+        .arg(&dir)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
+    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    let keys = [
+        ("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PAYMENT_INTEGRATOR_ACCOUNT_ID", "MockProcessor_Account".to_owned()),
+        (
+            "PAYMENT_GOOGLE_STANDARD_PAYMENTS_PRIVATE_KEY_PATH",
+            dir.join("google-standard-payments_merchant_private.pem").display().to_string(),
+        ),
+        (
+            "PAYMENT_GOOGLE_STANDARD_PAYMENTS_INTEGRATOR_PUBLIC_KEY_PATH",
+            dir.join("google-standard-payments_platform_public.pem").display().to_string(),
+        ),
+    ];
+    let mut serve = Command::new(BIN)
+        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .envs(keys.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(serve.stdout.take().unwrap());
+    let stderr = lines(serve.stderr.take().unwrap());
+    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let out = Command::new(BIN)
+        .args(["--provider", "google-standard-payments", "--base-url", &url, "--json", "charge", "create"])
+        .args(["--amount", "72800", "--currency", "INR", "--source", "ZXhhbXBsZSB1bmlxdWUgcGF5bWVudCB0b2tlbiB2YWx1ZQ"])
+        .args(["--idempotency-key", "gspe2e1"])
+        .envs(keys.iter().map(|(k, v)| (*k, v.as_str())))
+        .env_remove("PAYMENT_PROVIDER")
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let e: serde_json::Value = serde_json::from_str(&stdout.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
+    assert_eq!(
+        (e["provider"].as_str(), e["kind"].as_str()),
+        (Some("google-standard-payments"), Some("charge_succeeded"))
+    );
+    assert_eq!((e["trust"].as_str(), e["reference"].as_str()), (Some("verified"), Some("gspe2e1")));
+    // The processor got the sealed SUCCESS reply: its delivery is done.
+    std::thread::sleep(Duration::from_millis(200));
+    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let deliveries: serde_json::Value = serde_json::from_str(&get(&mock_addr, "/__mock__/webhooks")).unwrap();
+    assert_eq!(deliveries[0]["state"], "delivered", "{deliveries}");
+    for child in [&mut mock, &mut serve] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -34,6 +34,8 @@ pub struct GspMock {
     kit: Arc<MockKit>,
     service: ProcessorService,
     ledger: Arc<Ledger>,
+    // The processor's side, to read a request's id and to seal its notifications.
+    envelope: Arc<Envelope>,
 }
 
 impl GspMock {
@@ -41,21 +43,24 @@ impl GspMock {
     pub fn new(seed: u64, keys: &SigningKeys) -> payment_core::Result<GspMock> {
         let ledger = Arc::new(Ledger::new(seed));
         let envelope = Envelope::new(keys.platform.clone(), None, keys.merchant_public()?, None);
+        let notifier = Envelope::new(keys.platform.clone(), None, keys.merchant_public()?, None);
         Ok(GspMock {
             kit: MockKit::new(seed),
             service: ProcessorService::new(MOCK_PIAID, envelope, ledger.clone()),
             ledger,
+            envelope: Arc::new(notifier),
         })
     }
 
     /// A mock trusting `caller` with its own `processor` key, for tests that bring their own keys.
     pub fn with_keys(seed: u64, processor: Arc<payment_core::crypto::RsaPrivateKey>, caller: RsaPublicKey) -> GspMock {
         let ledger = Arc::new(Ledger::new(seed));
-        let envelope = Envelope::new(processor, None, caller, None);
+        let envelope = Envelope::new(processor.clone(), None, caller.clone(), None);
         GspMock {
             kit: MockKit::new(seed),
             service: ProcessorService::new(MOCK_PIAID, envelope, ledger.clone()),
             ledger,
+            envelope: Arc::new(Envelope::new(processor, None, caller, None)),
         }
     }
 
@@ -108,12 +113,51 @@ impl GspMock {
             changed.store(did, std::sync::atomic::Ordering::Relaxed);
             did
         };
+        let (captures, refunds) = (self.ledger.captures(), self.ledger.refunds_applied());
         let answer = self.service.handle(method, body, encoding, Some(&transform)).await;
+        if self.ledger.captures() > captures || self.ledger.refunds_applied() > refunds {
+            self.notify(method, body, encoding);
+        }
         let mut response = answer.into_response();
         if fault.is_some() {
             response.extensions_mut().insert(ContentFaultApplied(changed.load(std::sync::atomic::Ordering::Relaxed)));
         }
         response
+    }
+
+    /// Queues the processor's `captureResultNotification` / `refundResultNotification` for a
+    /// capture or refund it just applied, sealed like every message to the caller.
+    fn notify(&self, method: &str, request: &[u8], encoding: Encoding) {
+        // Notifications go out in the JOSE envelope only (the PGP keys are the request's).
+        if !self.kit.webhooks.enabled() || encoding != Encoding::Jose {
+            return;
+        }
+        let Ok(json) = self.envelope.open(request) else { return };
+        let Ok(request) = serde_json::from_slice::<serde_json::Value>(&json) else { return };
+        let Some(id) = request["requestHeader"]["requestId"].as_str() else { return };
+        let now = self.kit.clock.now().unix() * 1000;
+        let header = serde_json::json!({"protocolVersion": {"major": 1, "minor": 1, "revision": 0},
+            "requestId": self.kit.ids.next("", 22, payment_mock_kit::IdAlphabet::Alphanumeric), "requestTimestamp": now.to_string()});
+        let (event_type, notification) = if method == "capture" {
+            (
+                "captureResultNotification",
+                serde_json::json!({"requestHeader": header, "paymentIntegratorAccountId": MOCK_PIAID,
+                "captureRequestId": id, "captureResult": {"captureResultCode": "SUCCESS"}}),
+            )
+        } else {
+            (
+                "refundResultNotification",
+                serde_json::json!({"requestHeader": header, "paymentIntegratorAccountId": MOCK_PIAID,
+                "refundRequestId": id, "refundResult": "SUCCESS"}),
+            )
+        };
+        let Ok(body) = self.envelope.seal(notification.to_string().as_bytes()) else { return };
+        let event = payment_mock_kit::OutgoingWebhook {
+            event_type: event_type.to_owned(),
+            headers: vec![("content-type".into(), crate::signing::JOSE_CONTENT_TYPE.into())],
+            body: body.into_bytes(),
+        };
+        self.kit.webhooks.emit(&self.kit.clock, event);
     }
 
     /// Serves the mock at `addr`.
@@ -141,6 +185,11 @@ impl MockHooks for GspMock {
             _ => None,
         };
         self.service.error(status, code, message, Encoding::Jose).into_response()
+    }
+
+    /// Google documents no redelivery schedule for notifications [U]; a day of doubling waits.
+    fn webhook_retry_schedule(&self) -> &'static [u64] {
+        &[10, 20, 40, 80, 160, 320, 640, 1_280, 2_560, 5_120, 10_240, 20_480, 40_960]
     }
 
     fn stats(&self) -> MockStats {
