@@ -518,3 +518,107 @@ fn the_gsp_mock_notifies_each_capture() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `payment mock --provider all --webhook-url` into `payment webhook serve`, configured only from
+/// what `--keys-dir` wrote: a charge through each provider (paid by the payer where it is
+/// asynchronous) arrives as that provider's normalized event.
+#[test]
+fn all_mocks_into_one_server() {
+    let dir = std::env::temp_dir().join(format!("payment-webhook-all-{}", std::process::id()));
+    let port = free_port();
+    let mut mock = Command::new(BIN)
+        .args(["--provider", "all", "mock", "--keys-dir"])
+        .arg(&dir)
+        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut urls = std::collections::HashMap::new();
+    let mut reader = BufReader::new(mock.stdout.take().unwrap());
+    for _ in 0..5 {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let (name, url) = line.trim().split_once(' ').unwrap();
+        urls.insert(name.to_owned(), url.to_owned());
+    }
+    let file = |name: &str| dir.join(name).display().to_string();
+    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap().trim().to_owned();
+    let env: Vec<(&str, String)> = vec![
+        ("PAYMENT_PAYJP_WEBHOOK_TOKEN", read("payjp_webhook_token")),
+        ("PAYMENT_PAYJP_SECRET_KEY", "sk_test_all".into()),
+        ("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", read("worldpay_webhook_secrets")),
+        ("PAYMENT_WORLDPAY_USERNAME", "mock".into()),
+        ("PAYMENT_WORLDPAY_PASSWORD", "secret".into()),
+        ("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH", file("pingpp_platform_public.pem")),
+        ("PAYMENT_PINGPP_PRIVATE_KEY_PATH", file("pingpp_merchant_private.pem")),
+        ("PAYMENT_PINGPP_SECRET_KEY", "sk_test_all".into()),
+        ("PAYMENT_PINGPP_APP_ID", "app_MockMockMock0001".into()),
+        ("PAYMENT_JUSTAP_PLATFORM_PUBLIC_KEY_PATH", file("justap_platform_public.pem")),
+        ("PAYMENT_JUSTAP_PRIVATE_KEY_PATH", file("justap_merchant_private.pem")),
+        ("PAYMENT_JUSTAP_API_KEY", "sk_test_all".into()),
+        ("PAYMENT_JUSTAP_APP_ID", "app_all_0001".into()),
+        ("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PAYMENT_INTEGRATOR_ACCOUNT_ID", "MockProcessor_Account".into()),
+        ("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PRIVATE_KEY_PATH", file("google-standard-payments_merchant_private.pem")),
+        (
+            "PAYMENT_GOOGLE_STANDARD_PAYMENTS_INTEGRATOR_PUBLIC_KEY_PATH",
+            file("google-standard-payments_platform_public.pem"),
+        ),
+    ];
+    let mut serve = Command::new(BIN)
+        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = lines(serve.stdout.take().unwrap());
+    let stderr = lines(serve.stderr.take().unwrap());
+    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let charge = |provider: &str, args: &[&str]| -> String {
+        let out = Command::new(BIN)
+            .args(["--provider", provider, "--base-url", &urls[provider], "--json", "charge", "create"])
+            .args(args)
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env_remove("PAYMENT_PROVIDER")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{provider}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_owned()
+    };
+    let card = ["--card", "4444333322221111,05/2030,123"];
+    charge("payjp", &[&["--amount", "500", "--currency", "JPY"][..], &card].concat());
+    charge("worldpay", &[&["--amount", "500", "--currency", "GBP", "--reference", "all-wp-1"][..], &card].concat());
+    let channel = ["--channel", "alipay", "--payer-ip", "127.0.0.1"];
+    let pp = charge("pingpp", &[&["--amount", "500", "--currency", "CNY"][..], &channel].concat());
+    let jt =
+        charge("justap", &["--amount", "500", "--currency", "CNY", "--channel", "AlipayQR", "--payer-ip", "127.0.0.1"]);
+    charge(
+        "google-standard-payments",
+        &["--amount", "72800", "--currency", "INR", "--source", "ZXhhbXBsZSB1bmlxdWUgcGF5bWVudCB0b2tlbiB2YWx1ZQ"],
+    );
+    for (provider, id) in [("pingpp", &pp), ("justap", &jt)] {
+        let addr = urls[provider].trim_start_matches("http://").trim_end_matches('/').to_owned();
+        assert_eq!(post(&addr, &format!("/__mock__/charges/{id}/complete"), &[], b""), 200, "{provider}");
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 6 {
+        let line = stdout.recv_timeout(Duration::from_secs(10)).expect("every provider's events");
+        let e: serde_json::Value = serde_json::from_str(&line).unwrap();
+        seen.insert(format!("{} {}", e["provider"].as_str().unwrap(), e["kind"].as_str().unwrap()));
+    }
+    let expected = [
+        "google-standard-payments charge_succeeded",
+        "justap charge_succeeded",
+        "payjp charge_succeeded",
+        "pingpp charge_succeeded",
+        "worldpay charge_authorized",
+        "worldpay charge_pending",
+    ];
+    assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
+    for child in [&mut mock, &mut serve] {
+        let _ = child.kill();
+        let _ = child.wait();
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
