@@ -146,6 +146,8 @@ mod tests {
         tampered[at] = if tampered[at] == b'9' { b'8' } else { b'9' };
         assert_eq!(v.verify(&h, &tampered).unwrap_err().kind(), ErrorKind::Authentication);
         assert_eq!(v.verify(&http::HeaderMap::new(), body).unwrap_err().kind(), ErrorKind::Authentication);
+        let stranger = PingppWebhookVerifier::new(RsaPrivateKey::generate().unwrap().public_key().unwrap());
+        assert_eq!(stranger.verify(&h, body).unwrap_err().kind(), ErrorKind::Authentication, "a wrong key");
         let none = webhook_verifier(&payment_core::ProviderSettings::new("pingpp")).err().unwrap();
         assert!(none.message().contains("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH"), "{none}");
     }

@@ -187,7 +187,7 @@ impl MockHooks for GspMock {
         self.service.error(status, code, message, Encoding::Jose).into_response()
     }
 
-    /// Google documents no redelivery schedule for notifications [U]; a day of doubling waits.
+    /// Google documents no redelivery schedule for notifications (unknown); a day of doubling waits.
     fn webhook_retry_schedule(&self) -> &'static [u64] {
         &[10, 20, 40, 80, 160, 320, 640, 1_280, 2_560, 5_120, 10_240, 20_480, 40_960]
     }

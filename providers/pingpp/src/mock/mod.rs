@@ -140,7 +140,7 @@ impl PingppMock {
     }
 }
 
-/// Ping++ documents no retry schedule [U]; Justap, built the same way, retries up to 10 times
+/// Ping++ documents no retry schedule (unknown); Justap, built the same way, retries up to 10 times
 /// within 25 hours, so the mock does that.
 const RETRY_SCHEDULE: &[u64] = &[15, 15, 30, 180, 600, 1_800, 3_600, 7_200, 21_600, 54_000];
 
