@@ -216,6 +216,7 @@ impl JournalStore for MemoryStore {
             .filter(|a| {
                 (charge_id.is_some() && a.charge_id.as_deref() == charge_id)
                     || (reference.is_some() && a.request.reference() == reference)
+                    || reference == Some(a.provider_key.as_str())
             })
             .cloned()
             .collect())

@@ -478,7 +478,8 @@ macro_rules! sql_store {
                 let sql = sqlx::AssertSqlSafe(format!(
                     "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
                      AND state IN ('prepared', 'dispatched', 'unknown', 'pending') \
-                     AND ((charge_id IS NOT NULL AND charge_id = $2) OR (reference IS NOT NULL AND reference = $3))"
+                     AND ((charge_id IS NOT NULL AND charge_id = $2) OR (reference IS NOT NULL AND reference = $3) \
+                     OR provider_key = $3)"
                 ));
                 let rows = sqlx::query(sql)
                     .bind(provider)

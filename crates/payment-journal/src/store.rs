@@ -41,7 +41,8 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>>;
     /// The earliest moment an unresolved attempt becomes claimable (due and unleased), if any.
     async fn next_claimable_ms(&self) -> Result<Option<i64>>;
-    /// Unresolved attempts at `provider` for the charge `charge_id` or sent with `reference`.
+    /// Unresolved attempts at `provider` for the charge `charge_id`, or sent with `reference` (as
+    /// their reference, or as the key itself: GSP's notifications name the request id).
     async fn open_attempts_for(
         &self,
         provider: &str,

@@ -409,3 +409,23 @@ async fn a_sender_only_webhook_only_makes_the_attempt_due_for_a_read_back() {
         assert_eq!(state(&journal, "wh-2").await, AttemptState::Succeeded, "{}", store.backend());
     }
 }
+
+#[tokio::test]
+async fn an_event_naming_the_request_key_settles_its_attempt() {
+    use payment_core::{EventKind, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        // Replay providers send no reference; their notifications name the request by its key.
+        let fake = Fake::new(&REPLAY);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(600), &key("req-key-1")).await.unwrap_err();
+        let mut record = fake.charges()[0].clone();
+        record.reference = None;
+        let mut event = webhook_for(&record, EventKind::ChargeSucceeded, Trust::Verified, "note-1");
+        event.object_id = None;
+        event.reference = Some("req-key-1".into());
+        assert_eq!(journal.apply_event(&event).await.unwrap().len(), 1, "{}", store.backend());
+        assert_eq!(state(&journal, "req-key-1").await, AttemptState::Succeeded);
+    }
+}
