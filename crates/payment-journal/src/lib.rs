@@ -19,8 +19,10 @@ mod open;
 pub mod record;
 mod recover;
 mod request;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod schema;
 mod settle;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 mod state;
 mod store;

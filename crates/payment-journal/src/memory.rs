@@ -60,29 +60,12 @@ impl JournalStore for MemoryStore {
         let existing = t.payments.get(&new.idempotency_key);
         let decision = store::decide(existing, &new)?;
         let Decision::Insert { seq, provider_key, new_payment } = decision else {
-            return Ok(Begin::Existing(existing.cloned().expect("decide answers Existing only for a payment")));
+            return existing
+                .cloned()
+                .map(Begin::Existing)
+                .ok_or_else(|| store::storage("prepare an attempt", "the payment vanished while it was read"));
         };
-        let attempt = Attempt {
-            id: uuid::Uuid::new_v4().to_string(),
-            idempotency_key: new.idempotency_key.clone(),
-            seq,
-            provider: new.provider.clone(),
-            operation: new.request.operation().to_owned(),
-            state: AttemptState::Prepared,
-            version: 1,
-            provider_key,
-            request: new.request.clone(),
-            charge_id: new.request.charge_id().map(|c| c.to_string()),
-            refund_id: None,
-            outcome: None,
-            created_ms: new.now_ms,
-            updated_ms: new.now_ms,
-            dispatched_ms: None,
-            due_ms: new.lease_until_ms,
-            lease_owner: Some(new.lease_owner.clone()),
-            lease_until_ms: Some(new.lease_until_ms),
-            recover_tries: 0,
-        };
+        let attempt = new.prepared(seq, provider_key);
         if new_payment {
             t.payments.insert(
                 new.idempotency_key.clone(),
@@ -103,15 +86,7 @@ impl JournalStore for MemoryStore {
         payment.attempts.push(attempt.clone());
         payment.state = AttemptState::Prepared;
         payment.updated_ms = new.now_ms;
-        t.events.push(JournalEvent {
-            attempt_id: attempt.id.clone(),
-            idempotency_key: new.idempotency_key,
-            from_state: None,
-            to_state: AttemptState::Prepared,
-            version: 1,
-            at_ms: new.now_ms,
-            detail: format!("prepared by {}", new.lease_owner),
-        });
+        t.events.push(attempt.prepared_event());
         Ok(Begin::Started(Box::new(attempt)))
     }
 

@@ -1,6 +1,7 @@
 //! Opening a journal from a URL: `sqlite://PATH` (created when missing; `?synchronous=normal`
 //! to trade the last commits on power loss for speed), `postgres://…`, or `memory:`.
 
+#[cfg(feature = "sqlite")]
 use std::path::PathBuf;
 use std::sync::Arc;
 

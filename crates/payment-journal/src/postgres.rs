@@ -7,8 +7,6 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
-use crate::schema::{MIGRATIONS, MIGRATIONS_TABLE};
-
 async fn begin_read_committed(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
     pool.begin().await
 }
@@ -20,11 +18,13 @@ crate::sql::sql_store!(
     sqlx::postgres::PgRow,
     "postgres",
     begin_read_committed,
-    "FOR UPDATE SKIP LOCKED"
+    "FOR UPDATE SKIP LOCKED",
+    postgres,
+    &[MIGRATION_LOCK_SQL]
 );
 
 /// Serializes concurrent migrations from several instances starting at once.
-const MIGRATION_LOCK: i64 = 0x7061_796d_6a6e_6c31;
+const MIGRATION_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(8097883868325031985)";
 
 impl PostgresStore {
     /// Connects to `url` (`postgres://user:pass@host/db`) and applies the journal's migrations.
@@ -51,7 +51,7 @@ impl PostgresStore {
             // IF NOT EXISTS alone races between instances starting at once; the lock orders them.
             let create = async {
                 let mut tx = admin.begin().await?;
-                sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(MIGRATION_LOCK).execute(&mut *tx).await?;
+                sqlx::query(MIGRATION_LOCK_SQL).execute(&mut *tx).await?;
                 sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")))
                     .execute(&mut *tx)
                     .await?;
@@ -68,34 +68,6 @@ impl PostgresStore {
         let store = PostgresStore { pool, writer: None };
         store.migrate().await?;
         Ok(store)
-    }
-
-    /// Applies the journal's migrations that this database lacks.
-    pub async fn migrate(&self) -> Result<()> {
-        let mut tx = self.pool.begin().await.map_err(|e| storage("migrate", e))?;
-        sqlx::query("SELECT pg_advisory_xact_lock($1)")
-            .bind(MIGRATION_LOCK)
-            .execute(&mut *tx)
-            .await
-            .map_err(|e| storage("migrate", e))?;
-        sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
-        let applied: Option<i64> = sqlx::query("SELECT MAX(version) FROM payment_journal_migrations")
-            .fetch_one(&mut *tx)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(|e| storage("migrate", e))?;
-        for m in MIGRATIONS.iter().filter(|m| Some(m.version) > applied) {
-            for statement in m.postgres {
-                sqlx::query(*statement).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
-            }
-            sqlx::query("INSERT INTO payment_journal_migrations (version, applied_ms) VALUES ($1, $2)")
-                .bind(m.version)
-                .bind(crate::now_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| storage("migrate", e))?;
-        }
-        tx.commit().await.map_err(|e| storage("migrate", e))
     }
 }
 

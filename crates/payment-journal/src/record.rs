@@ -186,6 +186,49 @@ pub struct NewAttempt {
     pub now_ms: i64,
 }
 
+impl NewAttempt {
+    /// The Prepared attempt number `seq` this request becomes, keyed `provider_key` at the
+    /// provider and leased to its writer (the same in every store).
+    pub(crate) fn prepared(&self, seq: i64, provider_key: String) -> Attempt {
+        Attempt {
+            id: uuid::Uuid::new_v4().to_string(),
+            idempotency_key: self.idempotency_key.clone(),
+            seq,
+            provider: self.provider.clone(),
+            operation: self.request.operation().to_owned(),
+            state: AttemptState::Prepared,
+            version: 1,
+            provider_key,
+            request: self.request.clone(),
+            charge_id: self.request.charge_id().map(|c| c.to_string()),
+            refund_id: None,
+            outcome: None,
+            created_ms: self.now_ms,
+            updated_ms: self.now_ms,
+            dispatched_ms: None,
+            due_ms: self.lease_until_ms,
+            lease_owner: Some(self.lease_owner.clone()),
+            lease_until_ms: Some(self.lease_until_ms),
+            recover_tries: 0,
+        }
+    }
+}
+
+impl Attempt {
+    /// The event that records this attempt's creation.
+    pub(crate) fn prepared_event(&self) -> JournalEvent {
+        JournalEvent {
+            attempt_id: self.id.clone(),
+            idempotency_key: self.idempotency_key.clone(),
+            from_state: None,
+            to_state: AttemptState::Prepared,
+            version: self.version,
+            at_ms: self.created_ms,
+            detail: format!("prepared by {}", self.lease_owner.as_deref().unwrap_or("?")),
+        }
+    }
+}
+
 /// What [`crate::JournalStore::prepare`] did.
 #[derive(Debug, Clone)]
 pub enum Begin {

@@ -63,8 +63,14 @@ const DUE: &str = "CREATE INDEX IF NOT EXISTS payment_journal_due
     ON payment_journal_attempts (due_ms)
     WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
 
-const EVENTS_SQLITE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_events (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
+/// The event table with the backend's auto-increment id column.
+macro_rules! events_table {
+    ($id:literal) => {
+        concat!(
+            "CREATE TABLE IF NOT EXISTS payment_journal_events (
+    id ",
+            $id,
+            ",
     attempt_id TEXT NOT NULL,
     idempotency_key TEXT NOT NULL,
     from_state TEXT,
@@ -72,18 +78,14 @@ const EVENTS_SQLITE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_events (
     version BIGINT NOT NULL,
     at_ms BIGINT NOT NULL,
     detail TEXT NOT NULL
-)";
+)"
+        )
+    };
+}
 
-const EVENTS_POSTGRES: &str = "CREATE TABLE IF NOT EXISTS payment_journal_events (
-    id BIGSERIAL PRIMARY KEY,
-    attempt_id TEXT NOT NULL,
-    idempotency_key TEXT NOT NULL,
-    from_state TEXT,
-    to_state TEXT NOT NULL,
-    version BIGINT NOT NULL,
-    at_ms BIGINT NOT NULL,
-    detail TEXT NOT NULL
-)";
+const EVENTS_SQLITE: &str = events_table!("INTEGER PRIMARY KEY AUTOINCREMENT");
+
+const EVENTS_POSTGRES: &str = events_table!("BIGSERIAL PRIMARY KEY");
 
 const EVENTS_BY_KEY: &str =
     "CREATE INDEX IF NOT EXISTS payment_journal_events_key ON payment_journal_events (idempotency_key, id)";

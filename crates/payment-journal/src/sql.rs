@@ -41,9 +41,11 @@ pub(crate) const NEXT_CLAIMABLE: &str = "SELECT MIN(CASE WHEN lease_until_ms IS 
      WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
 
 /// Generates a store type over one sqlx backend. `$begin` opens a write transaction,
-/// `$claim_lock` ends the claim's inner select (`FOR UPDATE SKIP LOCKED` on PostgreSQL).
+/// `$claim_lock` ends the claim's inner select (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
+/// `$dialect` picks each migration's statements, and `$migration_lock` runs first in the
+/// migration's transaction (PostgreSQL's advisory lock; SQLite's `BEGIN IMMEDIATE` suffices).
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $row:ty, $backend:literal, $begin:path, $claim_lock:literal) => {
+    ($store:ident, $db:ty, $pool:ty, $row:ty, $backend:literal, $begin:path, $claim_lock:literal, $dialect:ident, $migration_lock:expr) => {
         use async_trait::async_trait;
         use payment_core::Result;
         use sqlx::Row as _;
@@ -168,6 +170,36 @@ macro_rules! sql_store {
                 &self.pool
             }
 
+            /// Applies the journal's migrations that this database lacks (recorded in
+            /// `payment_journal_migrations`, beside whatever else the database holds).
+            pub async fn migrate(&self) -> Result<()> {
+                let fail = |e: sqlx::Error| storage("migrate", e);
+                let _turn = self.write_turn().await;
+                let mut tx = $begin(&self.pool).await.map_err(fail)?;
+                let lock: &[&'static str] = $migration_lock;
+                for statement in lock {
+                    sqlx::query(*statement).execute(&mut *tx).await.map_err(fail)?;
+                }
+                sqlx::query(crate::schema::MIGRATIONS_TABLE).execute(&mut *tx).await.map_err(fail)?;
+                let applied: Option<i64> = sqlx::query("SELECT MAX(version) FROM payment_journal_migrations")
+                    .fetch_one(&mut *tx)
+                    .await
+                    .and_then(|r| r.try_get(0))
+                    .map_err(fail)?;
+                for m in crate::schema::MIGRATIONS.iter().filter(|m| Some(m.version) > applied) {
+                    for statement in m.$dialect {
+                        sqlx::query(*statement).execute(&mut *tx).await.map_err(fail)?;
+                    }
+                    sqlx::query("INSERT INTO payment_journal_migrations (version, applied_ms) VALUES ($1, $2)")
+                        .bind(m.version)
+                        .bind(crate::now_ms())
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                }
+                tx.commit().await.map_err(fail)
+            }
+
             async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
                 match &self.writer {
                     Some(m) => Some(m.lock().await),
@@ -210,27 +242,7 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let attempt = Attempt {
-                    id: uuid::Uuid::new_v4().to_string(),
-                    idempotency_key: new.idempotency_key.clone(),
-                    seq,
-                    provider: new.provider.clone(),
-                    operation: new.request.operation().to_owned(),
-                    state: AttemptState::Prepared,
-                    version: 1,
-                    provider_key,
-                    request: new.request.clone(),
-                    charge_id: charge_id.clone(),
-                    refund_id: None,
-                    outcome: None,
-                    created_ms: new.now_ms,
-                    updated_ms: new.now_ms,
-                    dispatched_ms: None,
-                    due_ms: new.lease_until_ms,
-                    lease_owner: Some(new.lease_owner.clone()),
-                    lease_until_ms: Some(new.lease_until_ms),
-                    recover_tries: 0,
-                };
+                let attempt = new.prepared(seq, provider_key);
                 sqlx::query(INSERT_ATTEMPT)
                     .bind(&attempt.id)
                     .bind(&attempt.idempotency_key)
@@ -264,15 +276,7 @@ macro_rules! sql_store {
                         .execute(&mut *tx)
                         .await?;
                 }
-                let event = JournalEvent {
-                    attempt_id: attempt.id.clone(),
-                    idempotency_key: attempt.idempotency_key.clone(),
-                    from_state: None,
-                    to_state: AttemptState::Prepared,
-                    version: 1,
-                    at_ms: new.now_ms,
-                    detail: format!("prepared by {}", new.lease_owner),
-                };
+                let event = attempt.prepared_event();
                 if let Err(e) = insert_event(&mut tx, &event).await {
                     return Ok(Err(e));
                 }

@@ -9,8 +9,6 @@ use std::time::Duration;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-use crate::schema::{MIGRATIONS, MIGRATIONS_TABLE};
-
 /// How hard SQLite syncs each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Durability {
@@ -36,7 +34,17 @@ async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlit
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-crate::sql::sql_store!(SqliteStore, Sqlite, SqlitePool, sqlx::sqlite::SqliteRow, "sqlite", begin_immediate, "");
+crate::sql::sql_store!(
+    SqliteStore,
+    Sqlite,
+    SqlitePool,
+    sqlx::sqlite::SqliteRow,
+    "sqlite",
+    begin_immediate,
+    "",
+    sqlite,
+    &[]
+);
 
 impl SqliteStore {
     /// Opens (creating when missing) the journal at `path` and applies its migrations.
@@ -60,30 +68,5 @@ impl SqliteStore {
         let store = SqliteStore { pool, writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))) };
         store.migrate().await?;
         Ok(store)
-    }
-
-    /// Applies the journal's migrations that this database lacks (recorded in
-    /// `payment_journal_migrations`, beside whatever else the database holds).
-    pub async fn migrate(&self) -> Result<()> {
-        let _turn = self.write_turn().await;
-        let mut tx = begin_immediate(&self.pool).await.map_err(|e| storage("migrate", e))?;
-        sqlx::query(MIGRATIONS_TABLE).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
-        let applied: Option<i64> = sqlx::query("SELECT MAX(version) FROM payment_journal_migrations")
-            .fetch_one(&mut *tx)
-            .await
-            .and_then(|r| r.try_get(0))
-            .map_err(|e| storage("migrate", e))?;
-        for m in MIGRATIONS.iter().filter(|m| Some(m.version) > applied) {
-            for statement in m.sqlite {
-                sqlx::query(*statement).execute(&mut *tx).await.map_err(|e| storage("migrate", e))?;
-            }
-            sqlx::query("INSERT INTO payment_journal_migrations (version, applied_ms) VALUES ($1, $2)")
-                .bind(m.version)
-                .bind(crate::now_ms())
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| storage("migrate", e))?;
-        }
-        tx.commit().await.map_err(|e| storage("migrate", e))
     }
 }
