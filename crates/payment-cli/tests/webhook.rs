@@ -38,16 +38,89 @@ fn lines(r: impl Read + Send + 'static) -> mpsc::Receiver<String> {
 }
 
 fn start() -> Server {
-    start_at("127.0.0.1:0", "whook_cli_test", &[])
+    start_at(0, "whook_cli_test", &[])
 }
 
-fn start_at(addr: &str, payjp_token: &str, env: &[(&str, &str)]) -> Server {
+fn start_at(port: u16, payjp_token: &str, env: &[(&str, String)]) -> Server {
+    let mut env = env.to_vec();
+    env.push(("PAYMENT_PAYJP_WEBHOOK_TOKEN", payjp_token.to_owned()));
+    env.push(("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", "k-old:old-secret,k-new:new-secret".to_owned()));
+    serve(&[], port, &env)
+}
+
+/// `payment mock` with `--keys-dir` in a fresh directory and `--webhook-url` at a free port;
+/// killed, and its directory removed, when dropped.
+struct MockProcess {
+    child: Child,
+    dir: std::path::PathBuf,
+    port: u16,
+    urls: std::collections::HashMap<String, String>,
+}
+
+impl MockProcess {
+    /// Starts `provider`'s mocks (`all`: five) sending to `http://127.0.0.1:PORT{path}`.
+    fn start(provider: &str, extra: &[&str], path: &str) -> MockProcess {
+        let dir = std::env::temp_dir().join(format!("payment-webhook-{provider}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let port = free_port();
+        let mut child = Command::new(BIN)
+            .args(["--provider", provider, "mock"])
+            .args(extra)
+            .arg("--keys-dir")
+            .arg(&dir)
+            .args(["--webhook-url", &format!("http://127.0.0.1:{port}{path}")])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut reader = BufReader::new(child.stdout.take().unwrap());
+        let mut urls = std::collections::HashMap::new();
+        for _ in 0..if provider == "all" { 5 } else { 1 } {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            let (name, url) = line.trim().split_once(' ').expect("NAME URL");
+            urls.insert(name.to_owned(), url.to_owned());
+        }
+        MockProcess { child, dir, port, urls }
+    }
+
+    /// A provider mock's base URL.
+    fn url(&self, provider: &str) -> String {
+        self.urls[provider].clone()
+    }
+
+    /// Its `HOST:PORT`, for the control API.
+    fn addr(&self, provider: &str) -> String {
+        self.urls[provider].trim_start_matches("http://").trim_end_matches('/').to_owned()
+    }
+
+    /// A file it wrote to `--keys-dir`.
+    fn file(&self, name: &str) -> String {
+        self.dir.join(name).display().to_string()
+    }
+
+    /// That file's text.
+    fn read(&self, name: &str) -> String {
+        std::fs::read_to_string(self.dir.join(name)).unwrap().trim().to_owned()
+    }
+}
+
+impl Drop for MockProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// `payment [PRE…] webhook serve --addr 127.0.0.1:PORT` with `env`, once it listens.
+fn serve(pre: &[&str], port: u16, env: &[(&str, String)]) -> Server {
     let mut child = Command::new(BIN)
-        .args(["webhook", "serve", "--addr", addr])
-        .envs(env.iter().copied())
-        .env("PAYMENT_PAYJP_WEBHOOK_TOKEN", payjp_token)
-        .env("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", "k-old:old-secret,k-new:new-secret")
+        .args(pre)
+        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
+        // Only what the test gives: no key from the surrounding environment.
         .env_remove("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH")
+        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -166,20 +239,9 @@ fn cli(args: &[&str]) -> std::process::Output {
 /// one sent while the receiver was down arrives once the mock clock passes PAY.JP's 3 minutes.
 #[test]
 fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
-    let dir = std::env::temp_dir().join(format!("payment-webhook-e2e-{}", std::process::id()));
-    let port = free_port();
-    let mut mock = Command::new(BIN)
-        .args(["--provider", "payjp", "mock", "--keys-dir"])
-        .arg(&dir)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().split_once(' ').unwrap().1.to_owned();
-    let token = std::fs::read_to_string(dir.join("payjp_webhook_token")).unwrap();
+    let mock = MockProcess::start("payjp", &[], "/webhooks");
+    let url = mock.url("payjp");
+    let token = mock.read("payjp_webhook_token");
 
     // Nobody listens yet: the first delivery fails.
     let base = ["--provider", "payjp", "--base-url", url.as_str(), "--json"];
@@ -207,8 +269,8 @@ fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
     std::thread::sleep(Duration::from_millis(300));
 
     // With PAY.JP's key the server reads each sender-only event's charge back.
-    let read_back = [("PAYMENT_PAYJP_SECRET_KEY", "sk_test_cli"), ("PAYMENT_PAYJP_BASE_URL", url.as_str())];
-    let server = start_at(&format!("127.0.0.1:{port}"), token.trim(), &read_back);
+    let read_back = [("PAYMENT_PAYJP_SECRET_KEY", "sk_test_cli".to_owned()), ("PAYMENT_PAYJP_BASE_URL", url.clone())];
+    let server = start_at(mock.port, &token, &read_back);
     let charge = create("e2e-2");
     let e = next_event(&server);
     assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("charge_succeeded"), Some(charge.as_str())));
@@ -219,7 +281,7 @@ fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
     assert_eq!((e["kind"].as_str(), e["object_id"].as_str()), (Some("refund_succeeded"), Some(charge.as_str())));
 
     // Three minutes of mock time later PAY.JP tries the missed one again.
-    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mock_addr = mock.addr("payjp");
     assert_eq!(
         post(&mock_addr, "/__mock__/clock/advance", &[("Content-Type", "application/json")], br#"{"seconds":181}"#),
         200
@@ -234,39 +296,16 @@ fn the_mock_delivers_its_events_signed_and_retries_a_missed_one() {
     assert!(all.iter().all(|d| d["state"] == "delivered"), "{deliveries}");
     assert_eq!((all[0]["attempts"].as_u64(), all[0]["event_type"].as_str()), (Some(2), Some("charge.succeeded")));
     assert!(all[0]["target"].as_str().unwrap().ends_with("/webhooks/payjp"));
-    let _ = mock.kill();
-    let _ = mock.wait();
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Worldpay's mock signs its notifications with the secret it writes to `--keys-dir`; a stage
 /// that turns final later (`settled`) is sent when the mock clock gets there.
 #[test]
 fn the_worldpay_mock_signs_its_events_and_reports_settlement_when_it_is_final() {
-    let dir = std::env::temp_dir().join(format!("payment-webhook-wp-{}", std::process::id()));
-    let port = free_port();
-    let mut mock = Command::new(BIN)
-        .args(["--provider", "worldpay", "mock", "--keys-dir"])
-        .arg(&dir)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks/{{provider}}")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().split_once(' ').unwrap().1.to_owned();
-    let secrets = std::fs::read_to_string(dir.join("worldpay_webhook_secrets")).unwrap();
-    let mut serve = Command::new(BIN)
-        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", secrets.trim())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = lines(serve.stdout.take().unwrap());
-    let stderr = lines(serve.stderr.take().unwrap());
-    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let mock = MockProcess::start("worldpay", &[], "/webhooks/{provider}");
+    let url = mock.url("worldpay");
+    let server = serve(&[], mock.port, &[("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", mock.read("worldpay_webhook_secrets"))]);
+    let stdout = &server.stdout;
     let out = Command::new(BIN)
         .args(["--provider", "worldpay", "--base-url", &url, "--json", "charge", "create", "--amount", "1250"])
         .args(["--currency", "GBP", "--card", "4444333322221111,05/2030,123", "--reference", "order-wp-1"])
@@ -279,25 +318,20 @@ fn the_worldpay_mock_signs_its_events_and_reports_settlement_when_it_is_final() 
     let event = |rx: &mpsc::Receiver<String>| -> serde_json::Value {
         serde_json::from_str(&rx.recv_timeout(Duration::from_secs(10)).expect("an event")).unwrap()
     };
-    let kinds: Vec<String> = (0..2).map(|_| event(&stdout)["kind"].as_str().unwrap().to_owned()).collect();
+    let kinds: Vec<String> = (0..2).map(|_| event(stdout)["kind"].as_str().unwrap().to_owned()).collect();
     assert_eq!(kinds, ["charge_authorized", "charge_pending"]);
-    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mock_addr = mock.addr("worldpay");
     assert_eq!(
         post(&mock_addr, "/__mock__/clock/advance", &[("Content-Type", "application/json")], br#"{"seconds":61}"#),
         200
     );
-    let settled = event(&stdout);
+    let settled = event(stdout);
     assert_eq!(
         (settled["kind"].as_str(), settled["reference"].as_str()),
         (Some("charge_captured"), Some("order-wp-1"))
     );
     assert_eq!(settled["amount"], serde_json::json!({"minor": 1250, "currency": "GBP"}));
     assert_eq!(settled["trust"], "verified");
-    for child in [&mut mock, &mut serve] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// A Ping++ charge whose answer was lost (the mock commits it and drops every answer, the
@@ -306,39 +340,20 @@ fn the_worldpay_mock_signs_its_events_and_reports_settlement_when_it_is_final() 
 /// then answered from the journal.
 #[test]
 fn a_webhook_settles_a_lost_answer_in_the_journal() {
-    let dir = std::env::temp_dir().join(format!("payment-webhook-journal-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let port = free_port();
     let faults = r#"{"rules":[{"kind":"drop_after_commit","path":"/v1/charges"}]}"#;
-    let mut mock = Command::new(BIN)
-        .args(["--provider", "pingpp", "mock", "--faults", faults, "--keys-dir"])
-        .arg(&dir)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().split_once(' ').unwrap().1.to_owned();
-    let journal = format!("sqlite://{}", dir.join("j.db").display());
-    let mut serve = Command::new(BIN)
-        .args(["--journal", &journal, "webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH", dir.join("pingpp_platform_public.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = lines(serve.stdout.take().unwrap());
-    let stderr = lines(serve.stderr.take().unwrap());
-    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let mock = MockProcess::start("pingpp", &["--faults", faults], "/webhooks");
+    let url = mock.url("pingpp");
+    let journal = format!("sqlite://{}", mock.file("j.db"));
+    let key = ("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH", mock.file("pingpp_platform_public.pem"));
+    let server = serve(&["--journal", &journal], mock.port, &[key]);
+    let (stdout, stderr) = (&server.stdout, &server.stderr);
     let pingpp = |args: &[&str]| {
         Command::new(BIN)
             .args(["--journal", &journal, "--provider", "pingpp", "--base-url", &url, "--json"])
             .args(args)
             .env("PAYMENT_PINGPP_SECRET_KEY", "sk_test_cli")
             .env("PAYMENT_PINGPP_APP_ID", "app_MockMockMock0001")
-            .env("PAYMENT_PINGPP_PRIVATE_KEY_PATH", dir.join("pingpp_merchant_private.pem"))
+            .env("PAYMENT_PINGPP_PRIVATE_KEY_PATH", mock.file("pingpp_merchant_private.pem"))
             .env_remove("PAYMENT_PROVIDER")
             .output()
             .unwrap()
@@ -348,7 +363,7 @@ fn a_webhook_settles_a_lost_answer_in_the_journal() {
     let charge = [&charge[..], &["--payer-ip", "127.0.0.1", "--idempotency-key", "lostpp1"]].concat();
     let lost = pingpp(&charge);
     assert_eq!(lost.status.code(), Some(3), "{}", String::from_utf8_lossy(&lost.stderr));
-    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mock_addr = mock.addr("pingpp");
     assert_eq!(send("DELETE", &mock_addr, "/__mock__/faults", &[], b""), 204);
     let listed = pingpp(&["charge", "list"]);
     let id = serde_json::from_slice::<serde_json::Value>(&listed.stdout).unwrap()["id"].as_str().unwrap().to_owned();
@@ -370,47 +385,24 @@ fn a_webhook_settles_a_lost_answer_in_the_journal() {
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&again.stdout).unwrap()["id"].as_str(), Some(id.as_str()));
     let all = pingpp(&["charge", "list"]);
     assert_eq!(String::from_utf8_lossy(&all.stdout).lines().count(), 1);
-    for child in [&mut mock, &mut serve] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// Justap's mock encrypts its notifications with the platform key `--keys-dir` writes; the
 /// server opens them with the public half: a paid charge and its refund arrive verified.
 #[test]
 fn the_justap_mock_sends_encrypted_notifications() {
-    let dir = std::env::temp_dir().join(format!("payment-webhook-justap-{}", std::process::id()));
-    let port = free_port();
-    let mut mock = Command::new(BIN)
-        .args(["--provider", "justap", "mock", "--keys-dir"])
-        .arg(&dir)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().split_once(' ').unwrap().1.to_owned();
-    let mut serve = Command::new(BIN)
-        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
-        .env("PAYMENT_JUSTAP_PLATFORM_PUBLIC_KEY_PATH", dir.join("justap_platform_public.pem"))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = lines(serve.stdout.take().unwrap());
-    let stderr = lines(serve.stderr.take().unwrap());
-    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let mock = MockProcess::start("justap", &[], "/webhooks");
+    let url = mock.url("justap");
+    let key = ("PAYMENT_JUSTAP_PLATFORM_PUBLIC_KEY_PATH", mock.file("justap_platform_public.pem"));
+    let server = serve(&[], mock.port, &[key]);
+    let stdout = &server.stdout;
     let justap = |args: &[&str]| {
         Command::new(BIN)
             .args(["--provider", "justap", "--base-url", &url, "--json"])
             .args(args)
             .env("PAYMENT_JUSTAP_API_KEY", "sk_test_cli")
             .env("PAYMENT_JUSTAP_APP_ID", "app_cli_0001")
-            .env("PAYMENT_JUSTAP_PRIVATE_KEY_PATH", dir.join("justap_merchant_private.pem"))
+            .env("PAYMENT_JUSTAP_PRIVATE_KEY_PATH", mock.file("justap_merchant_private.pem"))
             .env_remove("PAYMENT_PROVIDER")
             .output()
             .unwrap()
@@ -431,7 +423,7 @@ fn the_justap_mock_sends_encrypted_notifications() {
     ]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let id = serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["id"].as_str().unwrap().to_owned();
-    let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mock_addr = mock.addr("justap");
     assert_eq!(post(&mock_addr, &format!("/__mock__/charges/{id}/complete"), &[], b""), 200);
     let e: serde_json::Value = serde_json::from_str(&stdout.recv_timeout(Duration::from_secs(10)).unwrap()).unwrap();
     assert_eq!((e["provider"].as_str(), e["kind"].as_str()), (Some("justap"), Some("charge_succeeded")));
@@ -447,51 +439,27 @@ fn the_justap_mock_sends_encrypted_notifications() {
         (e["kind"].as_str(), &e["amount"]),
         (Some("refund_succeeded"), &serde_json::json!({"minor": 234, "currency": "CNY"}))
     );
-    for child in [&mut mock, &mut serve] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// The GSP mock (the processor) tells us of each capture with `captureResultNotification`,
 /// sealed like every message; the server opens it with the client's keys and answers sealed.
 #[test]
 fn the_gsp_mock_notifies_each_capture() {
-    let dir = std::env::temp_dir().join(format!("payment-webhook-gsp-{}", std::process::id()));
-    let port = free_port();
-    let mut mock = Command::new(BIN)
-        .args(["--provider", "google-standard-payments", "mock", "--keys-dir"])
-        .arg(&dir)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(mock.stdout.take().unwrap()).read_line(&mut line).unwrap();
-    let url = line.trim().split_once(' ').unwrap().1.to_owned();
+    let mock = MockProcess::start("google-standard-payments", &[], "/webhooks");
+    let url = mock.url("google-standard-payments");
     let keys = [
         ("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PAYMENT_INTEGRATOR_ACCOUNT_ID", "MockProcessor_Account".to_owned()),
         (
             "PAYMENT_GOOGLE_STANDARD_PAYMENTS_PRIVATE_KEY_PATH",
-            dir.join("google-standard-payments_merchant_private.pem").display().to_string(),
+            mock.file("google-standard-payments_merchant_private.pem"),
         ),
         (
             "PAYMENT_GOOGLE_STANDARD_PAYMENTS_INTEGRATOR_PUBLIC_KEY_PATH",
-            dir.join("google-standard-payments_platform_public.pem").display().to_string(),
+            mock.file("google-standard-payments_platform_public.pem"),
         ),
     ];
-    let mut serve = Command::new(BIN)
-        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
-        .envs(keys.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = lines(serve.stdout.take().unwrap());
-    let stderr = lines(serve.stderr.take().unwrap());
-    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let server = serve(&[], mock.port, &keys);
+    let stdout = &server.stdout;
     let out = Command::new(BIN)
         .args(["--provider", "google-standard-payments", "--base-url", &url, "--json", "charge", "create"])
         .args(["--amount", "72800", "--currency", "INR", "--source", "ZXhhbXBsZSB1bmlxdWUgcGF5bWVudCB0b2tlbiB2YWx1ZQ"])
@@ -512,11 +480,6 @@ fn the_gsp_mock_notifies_each_capture() {
     let mock_addr = url.trim_start_matches("http://").trim_end_matches('/').to_owned();
     let deliveries: serde_json::Value = serde_json::from_str(&get(&mock_addr, "/__mock__/webhooks")).unwrap();
     assert_eq!(deliveries[0]["state"], "delivered", "{deliveries}");
-    for child in [&mut mock, &mut serve] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 /// `payment mock --provider all --webhook-url` into `payment webhook serve`, configured only from
@@ -524,26 +487,8 @@ fn the_gsp_mock_notifies_each_capture() {
 /// asynchronous) arrives as that provider's normalized event.
 #[test]
 fn all_mocks_into_one_server() {
-    let dir = std::env::temp_dir().join(format!("payment-webhook-all-{}", std::process::id()));
-    let port = free_port();
-    let mut mock = Command::new(BIN)
-        .args(["--provider", "all", "mock", "--keys-dir"])
-        .arg(&dir)
-        .args(["--webhook-url", &format!("http://127.0.0.1:{port}/webhooks")])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut urls = std::collections::HashMap::new();
-    let mut reader = BufReader::new(mock.stdout.take().unwrap());
-    for _ in 0..5 {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let (name, url) = line.trim().split_once(' ').unwrap();
-        urls.insert(name.to_owned(), url.to_owned());
-    }
-    let file = |name: &str| dir.join(name).display().to_string();
-    let read = |name: &str| std::fs::read_to_string(dir.join(name)).unwrap().trim().to_owned();
+    let mock = MockProcess::start("all", &[], "/webhooks");
+    let (file, read) = (|name: &str| mock.file(name), |name: &str| mock.read(name));
     let env: Vec<(&str, String)> = vec![
         ("PAYMENT_PAYJP_WEBHOOK_TOKEN", read("payjp_webhook_token")),
         ("PAYMENT_PAYJP_SECRET_KEY", "sk_test_all".into()),
@@ -565,19 +510,11 @@ fn all_mocks_into_one_server() {
             file("google-standard-payments_platform_public.pem"),
         ),
     ];
-    let mut serve = Command::new(BIN)
-        .args(["webhook", "serve", "--addr", &format!("127.0.0.1:{port}")])
-        .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = lines(serve.stdout.take().unwrap());
-    let stderr = lines(serve.stderr.take().unwrap());
-    while !stderr.recv_timeout(Duration::from_secs(20)).unwrap().starts_with("listening on") {}
+    let server = serve(&[], mock.port, &env);
+    let stdout = &server.stdout;
     let charge = |provider: &str, args: &[&str]| -> String {
         let out = Command::new(BIN)
-            .args(["--provider", provider, "--base-url", &urls[provider], "--json", "charge", "create"])
+            .args(["--provider", provider, "--base-url", &mock.url(provider), "--json", "charge", "create"])
             .args(args)
             .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
             .env_remove("PAYMENT_PROVIDER")
@@ -598,7 +535,7 @@ fn all_mocks_into_one_server() {
         &["--amount", "72800", "--currency", "INR", "--source", "ZXhhbXBsZSB1bmlxdWUgcGF5bWVudCB0b2tlbiB2YWx1ZQ"],
     );
     for (provider, id) in [("pingpp", &pp), ("justap", &jt)] {
-        let addr = urls[provider].trim_start_matches("http://").trim_end_matches('/').to_owned();
+        let addr = mock.addr(provider);
         assert_eq!(post(&addr, &format!("/__mock__/charges/{id}/complete"), &[], b""), 200, "{provider}");
     }
     let mut seen = std::collections::BTreeSet::new();
@@ -616,9 +553,4 @@ fn all_mocks_into_one_server() {
         "worldpay charge_pending",
     ];
     assert_eq!(seen.into_iter().collect::<Vec<_>>(), expected);
-    for child in [&mut mock, &mut serve] {
-        let _ = child.kill();
-        let _ = child.wait();
-    }
-    let _ = std::fs::remove_dir_all(&dir);
 }
