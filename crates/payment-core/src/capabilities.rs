@@ -28,6 +28,10 @@ pub struct Capabilities {
     pub amount_limits: &'static [AmountLimit],
     /// Whether webhook verification is implemented.
     pub webhooks: bool,
+    /// The provider codes of declines worth trying at another provider (the network or issuer
+    /// failed to decide, rather than refused): the router fails over on these only when its
+    /// `failover_on_soft_decline` is on. Empty: no decline is.
+    pub soft_declines: &'static [&'static str],
 }
 
 /// Charge operations.
@@ -113,6 +117,9 @@ pub struct IdempotencyCapabilities {
     pub create_refund: IdempotencySupport,
     /// How long the provider honours a `Replay` key; after it, recovery may only look up.
     pub replay_window: std::time::Duration,
+    /// How long a new object may take to show in lookups (search indexes, replicas): recovery
+    /// calls a lost request absent only once this long has passed since it was sent.
+    pub visibility_lag: std::time::Duration,
 }
 
 /// Accepted payment sources.
@@ -143,6 +150,13 @@ impl Capabilities {
     /// Whether `currency` is accepted.
     pub fn accepts_currency(&self, currency: Currency) -> bool {
         self.currencies.is_empty() || self.currencies.contains(&currency)
+    }
+
+    /// Whether `e` is a decline this provider marks as worth trying elsewhere.
+    pub fn is_soft_decline(&self, e: &crate::error::Error) -> bool {
+        matches!(e.kind(), crate::error::ErrorKind::CardDeclined(_))
+            && e.outcome() == crate::error::Outcome::Definite
+            && e.provider_code().is_some_and(|code| self.soft_declines.contains(&code))
     }
 
     /// The limit for `amount`'s currency that it breaks, if any.

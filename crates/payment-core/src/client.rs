@@ -25,22 +25,35 @@ pub struct PaymentClient {
     keep_alive: Option<Arc<dyn Any + Send + Sync>>,
     // Every mutating call goes through it when set.
     journal: Option<Arc<dyn CallJournal>>,
+    // The account's name when it is not the provider's (`payjp-backup`).
+    account: Option<Arc<str>>,
 }
 
 impl PaymentClient {
     /// Wraps a provider.
     pub fn new(provider: Arc<dyn Provider>) -> PaymentClient {
-        PaymentClient { provider, keep_alive: None, journal: None }
+        PaymentClient { provider, keep_alive: None, journal: None, account: None }
     }
 
     /// Wraps a provider and keeps `guard` alive with it (e.g. an embedded mock server).
     pub fn with_keep_alive(provider: Arc<dyn Provider>, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
-        PaymentClient { provider, keep_alive: Some(guard), journal: None }
+        PaymentClient { provider, keep_alive: Some(guard), journal: None, account: None }
     }
 
     /// This client, keeping `guard` alive with it instead of what it kept before.
     pub fn keeping(self, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
-        PaymentClient { provider: self.provider, keep_alive: Some(guard), journal: self.journal }
+        PaymentClient { keep_alive: Some(guard), ..self }
+    }
+
+    /// This client under an account name (`payjp-backup`): what a journal records its attempts
+    /// under and a router names it by. Without one, the account is the provider's name.
+    pub fn with_account(self, account: impl Into<Arc<str>>) -> PaymentClient {
+        PaymentClient { account: Some(account.into()), ..self }
+    }
+
+    /// The account's name: the one given to [`PaymentClient::with_account`], else the provider's.
+    pub fn account(&self) -> &str {
+        self.account.as_deref().unwrap_or(self.provider.name())
     }
 
     /// This client with every mutating call (charge, capture, cancel, refund) recorded by `journal`

@@ -7,6 +7,8 @@ use std::path::Path;
 use secrecy::SecretString;
 
 use crate::error::{Error, Result};
+pub use crate::route_config::{Account, ROUTING_TABLE, RouteConfig};
+use crate::route_config::{parse_accounts, parse_routes};
 
 /// The settings every provider takes: how it is reached and how long a call may take.
 pub const COMMON_KEYS: &[&str] = &["mode", "base_url", "timeout"];
@@ -25,12 +27,20 @@ pub enum Mode {
 pub struct ProviderSettings {
     provider: String,
     values: BTreeMap<String, String>,
+    // The config table they came from when it is not `[provider]` (`accounts.payjp-backup`).
+    table: Option<String>,
 }
 
 impl ProviderSettings {
     /// Empty settings for `provider`.
     pub fn new(provider: impl Into<String>) -> ProviderSettings {
-        ProviderSettings { provider: provider.into(), values: BTreeMap::new() }
+        ProviderSettings { provider: provider.into(), values: BTreeMap::new(), table: None }
+    }
+
+    /// The same settings, read from the config table `table` (named in error messages).
+    pub fn in_table(mut self, table: impl Into<String>) -> ProviderSettings {
+        self.table = Some(table.into());
+        self
     }
 
     /// Sets a key (builder style).
@@ -61,7 +71,8 @@ impl ProviderSettings {
 
     /// Where a key is set, for error messages: `[payjp] secret_key or PAYMENT_PAYJP_SECRET_KEY`.
     pub fn describe_key(&self, key: &str) -> String {
-        format!("`{key}` in [{}] or {}", self.provider, env_var_name(&self.provider, key))
+        let table = self.table.as_deref().unwrap_or(&self.provider);
+        format!("`{key}` in [{table}] or {}", env_var_name(&self.provider, key))
     }
 
     /// A required value; the error names the config key and the environment variable.
@@ -177,20 +188,38 @@ fn env_segment(provider: &str) -> String {
 /// read by the facade, not a provider.
 pub const JOURNAL_TABLE: &str = "journal";
 
-/// The whole configuration: which provider, and each provider's table.
+/// A config value as text: strings, integers and booleans are accepted, anything else is refused.
+pub(crate) fn scalar_text(table: &str, key: &str, value: toml::Value) -> Result<String> {
+    match value {
+        toml::Value::String(s) => Ok(s),
+        toml::Value::Integer(i) => Ok(i.to_string()),
+        toml::Value::Boolean(b) => Ok(b.to_string()),
+        other => Err(Error::config(format!(
+            "[{table}] {key} must be a string, integer or boolean, got {}",
+            other.type_str()
+        ))),
+    }
+}
+
+/// The whole configuration: which provider, each provider's table, and the routing (extra
+/// accounts and rules) for apps that route payments over several.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Config {
     /// The provider to use (`provider = "payjp"` / `PAYMENT_PROVIDER`).
     pub provider: Option<String>,
     /// Per-provider settings by name.
     pub providers: BTreeMap<String, ProviderSettings>,
+    /// Further accounts by name (`[accounts.NAME] provider = "…"`).
+    pub accounts: BTreeMap<String, Account>,
+    /// Routing rules, first match wins (`[[routes]]`).
+    pub routes: Vec<RouteConfig>,
 }
 
 impl Config {
     /// Config for one provider with its settings.
     pub fn for_provider(settings: ProviderSettings) -> Config {
         let name = settings.provider().to_owned();
-        Config { provider: Some(name.clone()), providers: BTreeMap::from([(name, settings)]) }
+        Config { provider: Some(name.clone()), providers: BTreeMap::from([(name, settings)]), ..Config::default() }
     }
 
     /// Parses TOML: `provider = "payjp"` and one `[name]` table per provider.
@@ -205,27 +234,18 @@ impl Config {
                 ("provider", other) => {
                     return Err(Error::config(format!("`provider` must be a string, got {}", other.type_str())));
                 }
+                ("routes", value) => config.routes = parse_routes(value)?,
+                ("accounts", value) => config.accounts = parse_accounts(value)?,
                 (_, toml::Value::Table(t)) => {
                     let mut settings = ProviderSettings::new(name.clone());
                     for (key, v) in t {
-                        let text = match v {
-                            toml::Value::String(s) => s,
-                            toml::Value::Integer(i) => i.to_string(),
-                            toml::Value::Boolean(b) => b.to_string(),
-                            other => {
-                                return Err(Error::config(format!(
-                                    "[{name}] {key} must be a string, integer or boolean, got {}",
-                                    other.type_str()
-                                )));
-                            }
-                        };
-                        settings.set(&key, text);
+                        settings.set(&key, scalar_text(&name, &key, v)?);
                     }
                     config.providers.insert(name, settings);
                 }
                 (_, other) => {
                     return Err(Error::config(format!(
-                        "top-level `{name}` must be a [{name}] table or `provider`, got {}",
+                        "top-level `{name}` must be a [{name}] table, `provider`, [[routes]] or [accounts.NAME], got {}",
                         other.type_str()
                     )));
                 }
@@ -242,8 +262,8 @@ impl Config {
         Config::from_toml_str(&text).map_err(|e| Error::config(format!("{}: {}", path.display(), e.message())))
     }
 
-    /// Reads `PAYMENT_PROVIDER` and `PAYMENT_<PROVIDER>_<KEY>` for the providers named from the
-    /// process environment (the names tell where a provider's name ends and the key begins).
+    /// Reads `PAYMENT_PROVIDER` and `PAYMENT_<PROVIDER>_<KEY>` for the providers (and accounts)
+    /// named from the process environment (the names tell where a name ends and the key begins).
     pub fn from_env(providers: &[&str]) -> Config {
         Config::from_vars(providers, std::env::vars())
     }
@@ -254,6 +274,7 @@ impl Config {
         // Longest names first so GOOGLE_STANDARD_PAYMENTS is not taken for a shorter prefix.
         let mut names: Vec<&str> = providers.to_vec();
         names.push(JOURNAL_TABLE);
+        names.push(ROUTING_TABLE);
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
         for (var, value) in vars {
             let Some(rest) = var.strip_prefix("PAYMENT_") else { continue };
@@ -276,18 +297,47 @@ impl Config {
         config
     }
 
-    /// `self` with every value of `over` on top (environment over file).
+    /// `self` with every value of `over` on top (environment over file). Values `over` holds
+    /// under an account's name (`PAYMENT_PAYJP_BACKUP_SECRET_KEY`) go to that account; its
+    /// accounts and routes, when it has any, replace these.
     pub fn merged_with(mut self, over: Config) -> Config {
         if over.provider.is_some() {
             self.provider = over.provider;
         }
+        for (name, account) in over.accounts {
+            self.accounts.insert(name, account);
+        }
+        if !over.routes.is_empty() {
+            self.routes = over.routes;
+        }
         for (name, settings) in over.providers {
-            let entry = self.providers.entry(name.clone()).or_insert_with(|| ProviderSettings::new(name));
+            let entry = match self.accounts.get_mut(&name) {
+                Some(account) => &mut account.settings,
+                None => self.providers.entry(name.clone()).or_insert_with(|| ProviderSettings::new(name)),
+            };
             for (k, v) in settings.values {
                 entry.values.insert(k, v);
             }
         }
         self
+    }
+
+    /// Every account: one per provider table (named after the provider, the journal's and the
+    /// router's tables aside) and each `[accounts.NAME]`.
+    pub fn all_accounts(&self) -> BTreeMap<String, Account> {
+        let mut all: BTreeMap<String, Account> = self
+            .providers
+            .iter()
+            .filter(|(name, _)| !matches!(name.as_str(), JOURNAL_TABLE | ROUTING_TABLE))
+            .map(|(name, settings)| (name.clone(), Account { provider: name.clone(), settings: settings.clone() }))
+            .collect();
+        all.extend(self.accounts.iter().map(|(n, a)| (n.clone(), a.clone())));
+        all
+    }
+
+    /// Whether payments are routed (the config has `[[routes]]`), so no single `provider` is needed.
+    pub fn is_routed(&self) -> bool {
+        !self.routes.is_empty()
     }
 
     /// The chosen provider's name.

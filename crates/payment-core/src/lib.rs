@@ -20,6 +20,7 @@ pub mod provider;
 pub mod refund;
 pub mod registry;
 pub mod retry;
+mod route_config;
 mod rsa_blocks;
 pub mod serde_adapters;
 pub mod source;
@@ -35,7 +36,7 @@ pub use charge::{
     Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, NextAction,
 };
 pub use client::PaymentClient;
-pub use config::{Config, Mode, ProviderSettings};
+pub use config::{Account, Config, Mode, ProviderSettings, RouteConfig};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};
 pub use fixtures::Fixtures;
 pub use idempotency::{IdempotencyKey, IdempotencySupport, RequestOptions};

@@ -138,6 +138,16 @@ impl<T: Keyed + Send + 'static> ListPaginator<T> {
         ListPaginator { inner: self.inner.map(move |r| r.map_err(&f)).boxed() }
     }
 
+    /// This walk, then `next`'s (a list over several accounts, one after the other).
+    pub fn chain(self, next: ListPaginator<T>) -> ListPaginator<T> {
+        ListPaginator { inner: self.inner.chain(next.inner).boxed() }
+    }
+
+    /// The same walk with every item passed through `f` (e.g. to qualify its id).
+    pub fn map_items(self, f: impl Fn(T) -> T + Send + 'static) -> ListPaginator<T> {
+        ListPaginator { inner: self.inner.map(move |r| r.map(&f)).boxed() }
+    }
+
     /// Collects every item (stops at the first error).
     pub async fn collect_all(self) -> Result<Vec<T>> {
         let mut out = Vec::new();

@@ -11,7 +11,7 @@ use payment_core::{
     CallJournal, Error, ErrorKind, IdempotencyKey, Mutation, MutationOutput, PaymentClient, RequestOptions, Result,
 };
 
-use crate::record::{Attempt, Begin, NewAttempt, Payment, StoredOutcome, Transition};
+use crate::record::{Attempt, AttemptRules, Begin, NewAttempt, Payment, StoredOutcome, Transition};
 use crate::request::StoredRequest;
 use crate::settle::settle;
 use crate::state::AttemptState;
@@ -301,6 +301,21 @@ impl CallJournal for Journal {
         mutation: Mutation,
         options: &RequestOptions,
     ) -> Result<MutationOutput> {
+        self.execute_with(client, mutation, options, AttemptRules::default()).await
+    }
+}
+
+impl Journal {
+    /// Like [`CallJournal::execute`] through `client` (its account recorded as the attempt's
+    /// provider), with `rules` saying which earlier attempts of the payment the new one may
+    /// follow: how a router fails a payment over to another account under the same key.
+    pub async fn execute_with(
+        &self,
+        client: &PaymentClient,
+        mutation: Mutation,
+        options: &RequestOptions,
+        rules: AttemptRules,
+    ) -> Result<MutationOutput> {
         let key = options.key_or_generate();
         let request = StoredRequest::of(&mutation);
         // A known key is answered from the journal; an unresolved one is recovered first; a new
@@ -310,11 +325,12 @@ impl CallJournal for Journal {
             let now = crate::now_ms();
             let new = NewAttempt {
                 idempotency_key: key.as_str().to_owned(),
-                provider: client.provider_name().to_owned(),
+                provider: client.account().to_owned(),
                 request: request.clone(),
                 lease_owner: self.owner().to_owned(),
                 lease_until_ms: now + millis(self.inner.options.lease),
                 now_ms: now,
+                rules,
             };
             let payment = match self.inner.store.prepare(new).await? {
                 Begin::Started(attempt) => {

@@ -38,7 +38,7 @@ pub use memory::MemoryStore;
 pub use open::{open, open_store};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use record::{Attempt, JournalEvent, Payment, StoredError, StoredOutcome};
+pub use record::{Attempt, AttemptRules, JournalEvent, Payment, StoredError, StoredOutcome};
 pub use recover::{ClientSource, Recoverer, RecoveryReport, Resolution};
 pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]

@@ -1,7 +1,7 @@
 //! `MemoryStore`: the journal in a map, for tests and for apps that want the rules without
 //! durability (it dies with the process).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
@@ -15,20 +15,33 @@ use crate::store::{self, ClaimFilter, Decision, JournalStore};
 #[derive(Debug, Default)]
 pub struct MemoryStore {
     inner: Mutex<Tables>,
+    // Most payments kept; `None`: all of them.
+    limit: Option<usize>,
 }
 
 #[derive(Debug, Default)]
 struct Tables {
-    // Payments keep their attempts inline; events are appended in order.
+    // Payments keep their attempts inline; each payment's events are appended in order.
     payments: BTreeMap<String, Payment>,
-    events: Vec<JournalEvent>,
+    events: HashMap<String, Vec<JournalEvent>>,
     inbox: std::collections::HashSet<(String, String)>,
+    // Which payment holds each attempt, so a write finds it without a scan.
+    by_attempt: HashMap<String, String>,
+    // Payment keys, oldest first: what a bounded store forgets first.
+    order: VecDeque<String>,
 }
 
 impl MemoryStore {
     /// An empty store.
     pub fn new() -> MemoryStore {
         MemoryStore::default()
+    }
+
+    /// An empty store that keeps at most `payments` payments: beyond that the oldest settled
+    /// ones are forgotten (an unresolved one never is), so a long-running process without a
+    /// database keeps its memory flat. A forgotten key is a new payment if it comes again.
+    pub fn bounded(payments: usize) -> MemoryStore {
+        MemoryStore { inner: Mutex::default(), limit: Some(payments.max(1)) }
     }
 
     fn tables(&self) -> std::sync::MutexGuard<'_, Tables> {
@@ -39,10 +52,33 @@ impl MemoryStore {
 }
 
 fn find<'a>(tables: &'a mut Tables, attempt_id: &str) -> Option<(&'a mut Payment, usize)> {
-    tables.payments.values_mut().find_map(|p| {
-        let i = p.attempts.iter().position(|a| a.id == attempt_id)?;
-        Some((p, i))
-    })
+    let key = tables.by_attempt.get(attempt_id)?;
+    let p = tables.payments.get_mut(key)?;
+    let i = p.attempts.iter().position(|a| a.id == attempt_id)?;
+    Some((p, i))
+}
+
+impl Tables {
+    /// Forgets the oldest settled payments while more than `limit` are kept; each key is looked
+    /// at once per call, so a run of unresolved ones cannot make it spin.
+    fn trim(&mut self, limit: usize) {
+        let mut looked = 0;
+        while self.payments.len() > limit && looked < self.order.len() {
+            let Some(key) = self.order.pop_front() else { break };
+            looked += 1;
+            let settled = self.payments.get(&key).is_some_and(|p| p.attempts.iter().all(|a| !a.state.is_unresolved()));
+            if settled {
+                if let Some(p) = self.payments.remove(&key) {
+                    for a in &p.attempts {
+                        self.by_attempt.remove(&a.id);
+                    }
+                }
+                self.events.remove(&key);
+            } else {
+                self.order.push_back(key);
+            }
+        }
+    }
 }
 
 #[async_trait]
@@ -67,6 +103,7 @@ impl JournalStore for MemoryStore {
         };
         let attempt = new.prepared(seq, provider_key);
         if new_payment {
+            t.order.push_back(new.idempotency_key.clone());
             t.payments.insert(
                 new.idempotency_key.clone(),
                 Payment {
@@ -86,7 +123,11 @@ impl JournalStore for MemoryStore {
         payment.attempts.push(attempt.clone());
         payment.state = AttemptState::Prepared;
         payment.updated_ms = new.now_ms;
-        t.events.push(attempt.prepared_event());
+        t.by_attempt.insert(attempt.id.clone(), new.idempotency_key.clone());
+        t.events.entry(new.idempotency_key.clone()).or_default().push(attempt.prepared_event());
+        if let Some(limit) = self.limit {
+            t.trim(limit);
+        }
         Ok(Begin::Started(Box::new(attempt)))
     }
 
@@ -115,7 +156,7 @@ impl JournalStore for MemoryStore {
         payment.updated_ms = tr.now_ms;
         payment.attempts[i] = next.clone();
         let key = payment.idempotency_key.clone();
-        t.events.push(JournalEvent {
+        t.events.entry(key.clone()).or_default().push(JournalEvent {
             attempt_id: next.id.clone(),
             idempotency_key: key,
             from_state: Some(from),
@@ -173,21 +214,22 @@ impl JournalStore for MemoryStore {
     }
 
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>> {
-        Ok(self.tables().events.iter().filter(|e| e.idempotency_key == key).cloned().collect())
+        Ok(self.tables().events.get(key).cloned().unwrap_or_default())
     }
 
-    async fn open_attempts_for(
+    async fn attempts_for(
         &self,
         provider: &str,
         charge_id: Option<&str>,
         reference: Option<&str>,
+        open_only: bool,
     ) -> Result<Vec<Attempt>> {
         Ok(self
             .tables()
             .payments
             .values()
             .flat_map(|p| p.attempts.iter())
-            .filter(|a| a.provider == provider && a.state.is_unresolved())
+            .filter(|a| a.provider == provider && (a.state.is_unresolved() || !open_only))
             .filter(|a| {
                 (charge_id.is_some() && a.charge_id.as_deref() == charge_id)
                     || (reference.is_some() && a.request.reference() == reference)

@@ -184,6 +184,19 @@ pub struct NewAttempt {
     pub lease_until_ms: i64,
     /// Now.
     pub now_ms: i64,
+    /// What earlier attempts of the payment it may follow.
+    pub rules: AttemptRules,
+}
+
+/// When a new attempt may join a logical payment that already has some. By default only after
+/// one proven to have done nothing (not sent, proven absent), at the same account; a router
+/// relaxes both.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct AttemptRules {
+    /// The attempt may go to another account than the payment's earlier attempts did (failover).
+    pub any_account: bool,
+    /// The attempt may follow a decline the router judged soft (tried elsewhere).
+    pub after_soft_decline: bool,
 }
 
 impl NewAttempt {

@@ -27,10 +27,10 @@ pub trait ClientSource: Send + Sync {
 
 impl ClientSource for PaymentClient {
     fn client_for(&self, provider: &str) -> Result<PaymentClient> {
-        if provider == self.provider_name() {
+        if provider == self.account() {
             Ok(self.unjournaled())
         } else {
-            Err(Error::config(format!("no client for {provider}; this one is for {}", self.provider_name())))
+            Err(Error::config(format!("no client for {provider}; this one is for {}", self.account())))
         }
     }
 }
@@ -60,6 +60,16 @@ pub struct Resolution {
     pub to: AttemptState,
     /// How, in words (`resent with the same key`, `found by reference`, …).
     pub how: String,
+}
+
+impl Resolution {
+    /// Whether this is a charge attempt settled as having done nothing that turned out to have
+    /// charged (see [`Journal::apply_event`]).
+    pub fn is_late_success(&self) -> bool {
+        self.operation == "create_charge"
+            && self.to == AttemptState::NeedsReconciliation
+            && matches!(self.from, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined)
+    }
 }
 
 /// What one recovery run did and what it left.
@@ -245,6 +255,12 @@ impl Journal {
             },
             // The key window has closed, or repeats are never safe: look, never resend.
             IdempotencySupport::Replay | IdempotencySupport::None => {
+                let lag = client.capabilities().idempotency.visibility_lag;
+                if crate::now_ms() - sent_at < millis(lag) {
+                    return self
+                        .later(attempt, format!("inside {}'s visibility lag of {lag:?}", client.account()))
+                        .await;
+                }
                 let why_not_resent = if matches!(how, IdempotencySupport::None) {
                     "never resent"
                 } else {

@@ -473,15 +473,16 @@ macro_rules! sql_store {
                     .collect()
             }
 
-            async fn open_attempts_for(
+            async fn attempts_for(
                 &self,
                 provider: &str,
                 charge_id: Option<&str>,
                 reference: Option<&str>,
+                open_only: bool,
             ) -> Result<Vec<Attempt>> {
+                let open = if open_only { "AND state IN ('prepared', 'dispatched', 'unknown', 'pending')" } else { "" };
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
-                     AND state IN ('prepared', 'dispatched', 'unknown', 'pending') \
+                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 {open} \
                      AND ((charge_id IS NOT NULL AND charge_id = $2) OR (reference IS NOT NULL AND reference = $3) \
                      OR provider_key = $3)"
                 ));

@@ -80,7 +80,10 @@ impl AttemptState {
             Dispatched | Unknown => !matches!(next, Prepared | Dispatched),
             Pending => matches!(next, Pending | Succeeded | Declined | NeedsReconciliation),
             NeedsReconciliation => matches!(next, Succeeded | Declined | ProvenAbsent),
-            Succeeded | Declined | NotSent | ProvenAbsent => false,
+            // Only a late success (a webhook for a charge the attempt was settled without) reopens
+            // one of these, and only for a person or the router to reconcile.
+            Declined | NotSent | ProvenAbsent => next == NeedsReconciliation,
+            Succeeded => false,
         }
     }
 }
@@ -119,7 +122,8 @@ mod tests {
     fn success_is_final_and_outcomes_never_go_back_in_flight() {
         for next in ALL_STATES {
             assert!(!AttemptState::Succeeded.may_become(next));
-            assert!(!AttemptState::Declined.may_become(next));
+            assert_eq!(AttemptState::Declined.may_become(next), next == AttemptState::NeedsReconciliation);
+            assert_eq!(AttemptState::NotSent.may_become(next), next == AttemptState::NeedsReconciliation);
         }
         assert!(AttemptState::Pending.may_become(AttemptState::Succeeded));
         assert!(!AttemptState::Pending.may_become(AttemptState::Unknown));

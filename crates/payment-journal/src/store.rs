@@ -41,13 +41,15 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>>;
     /// The earliest moment an unresolved attempt becomes claimable (due and unleased), if any.
     async fn next_claimable_ms(&self) -> Result<Option<i64>>;
-    /// Unresolved attempts at `provider` for the charge `charge_id`, or sent with `reference` (as
-    /// their reference, or as the key itself: GSP's notifications name the request id).
-    async fn open_attempts_for(
+    /// Attempts at `provider` for the charge `charge_id`, or sent with `reference` (as their
+    /// reference, or as the key itself: GSP's notifications name the request id): the unresolved
+    /// ones with `open_only`, else every one.
+    async fn attempts_for(
         &self,
         provider: &str,
         charge_id: Option<&str>,
         reference: Option<&str>,
+        open_only: bool,
     ) -> Result<Vec<Attempt>>;
     /// Records a webhook delivery; `true` only the first time (provider, event id) is seen.
     async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool>;
@@ -119,7 +121,7 @@ pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Dec
         return Ok(Decision::Insert { seq: 1, provider_key: new.idempotency_key.clone(), new_payment: true });
     };
     let operation = new.request.operation();
-    if payment.operation != operation || payment.provider != new.provider {
+    if payment.operation != operation || (payment.provider != new.provider && !new.rules.any_account) {
         return Err(Error::new(
             ErrorKind::IdempotencyConflict,
             format!(
@@ -135,7 +137,10 @@ pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Dec
         ));
     }
     match payment.latest() {
-        Some(latest) if latest.state.allows_new_attempt() => {
+        Some(latest)
+            if latest.state.allows_new_attempt()
+                || (latest.state == AttemptState::Declined && new.rules.after_soft_decline) =>
+        {
             let seq = latest.seq + 1;
             // A provider that never saw the key may get it again; otherwise each attempt has its own.
             let provider_key = if payment.attempts.iter().all(|a| a.dispatched_ms.is_none()) {

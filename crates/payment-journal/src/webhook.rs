@@ -30,13 +30,24 @@ impl Journal {
     /// A body-verified event carrying the charge settles at once; a sender-only event (PAY.JP's
     /// token) or one without the charge makes the attempt due now, so recovery reads the charge
     /// back before anything is trusted.
+    ///
+    /// A success for a charge attempt the journal holds as having done nothing (not sent, proven
+    /// absent, declined) is a **late success**: the attempt becomes `needs_reconciliation` and
+    /// is reported (see [`Resolution::is_late_success`]); when the payment succeeded elsewhere
+    /// too, that is a double charge for the router (or a person) to reverse.
     pub async fn apply_event(&self, event: &WebhookEvent) -> Result<Vec<Resolution>> {
         let store = self.store();
         let attempts =
-            store.open_attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref()).await?;
+            store.attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref(), false).await?;
         let mut done = Vec::new();
         for attempt in attempts {
             let Some(to) = proven(&attempt.operation, &event.kind) else { continue };
+            if !attempt.state.is_unresolved() {
+                if let Some(r) = self.late_success(&attempt, to, event).await? {
+                    done.push(r);
+                }
+                continue;
+            }
             let now = crate::now_ms();
             let record = match &event.record {
                 EventRecord::Charge(c) if event.trust == Trust::Verified => Some(StoredOutcome::Charge(c.clone())),
@@ -88,6 +99,53 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// Records a success `event` proves for an attempt that was settled as having done nothing.
+    async fn late_success(
+        &self,
+        attempt: &Attempt,
+        to: AttemptState,
+        event: &WebhookEvent,
+    ) -> Result<Option<Resolution>> {
+        let nothing_happened =
+            matches!(attempt.state, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined);
+        if to != AttemptState::Succeeded || attempt.operation != "create_charge" || !nothing_happened {
+            return Ok(None);
+        }
+        let charge = event.object_id.as_deref().unwrap_or("(not named)");
+        let how = format!(
+            "late success: webhook {} ({}, {}) says charge {charge} exists, but the attempt was settled {}",
+            event.id,
+            event.kind.as_str(),
+            trust_word(event),
+            attempt.state
+        );
+        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.provider, charge, "{how}");
+        let outcome = match &event.record {
+            EventRecord::Charge(c) if event.trust == Trust::Verified => StoredOutcome::Charge(c.clone()),
+            _ => StoredOutcome::Note(how.clone()),
+        };
+        let mut t =
+            Transition::to(attempt, AttemptState::NeedsReconciliation, crate::now_ms(), how.clone()).outcome(outcome);
+        if t.charge_id.is_none() {
+            t.charge_id = event.object_id.clone();
+        }
+        match self.store().transition(t).await {
+            Ok(_) => Ok(Some(Resolution {
+                idempotency_key: attempt.idempotency_key.clone(),
+                seq: attempt.seq,
+                provider: attempt.provider.clone(),
+                operation: attempt.operation.clone(),
+                from: attempt.state,
+                to: AttemptState::NeedsReconciliation,
+                how,
+            })),
+            Err(e) if crate::store::is_fenced(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+}
+
 fn leased(a: &Attempt, now: i64) -> bool {
     a.lease_until_ms.is_some_and(|u| u > now)
 }
@@ -95,6 +153,7 @@ fn leased(a: &Attempt, now: i64) -> bool {
 fn trust_word(event: &WebhookEvent) -> &'static str {
     match (event.trust, &event.record) {
         (Trust::SenderOnly, _) => "sender-verified",
+        (Trust::Verified, EventRecord::Charge(_)) => "verified",
         (Trust::Verified, _) => "without the charge",
     }
 }

@@ -429,3 +429,50 @@ async fn an_event_naming_the_request_key_settles_its_attempt() {
         assert_eq!(state(&journal, "req-key-1").await, AttemptState::Succeeded);
     }
 }
+
+#[tokio::test]
+async fn a_routed_attempt_may_follow_at_another_account_and_a_plain_one_may_not() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let primary = Fake::new(&REPLAY);
+        let secondary = Fake::new(&REPLAY);
+        let journal = Journal::with_options(store.clone(), options());
+        let a = primary.client().with_account("primary");
+        let b = secondary.client().with_account("secondary");
+        let m = || payment_core::Mutation::CreateCharge(charge(1000));
+        primary.fail_next(&[Fault::Refuse, Fault::Refuse, Fault::Refuse, Fault::Refuse, Fault::Refuse]);
+        let routed = payment_journal::AttemptRules { any_account: true, after_soft_decline: false };
+        let e = journal.execute_with(&a, m(), &key("routed-1"), routed).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Definite, "{e}");
+        let plain = journal.execute_with(&b, m(), &key("routed-1"), Default::default()).await.unwrap_err();
+        assert_eq!(plain.kind(), ErrorKind::IdempotencyConflict, "{}: {plain}", store.backend());
+        journal.execute_with(&b, m(), &key("routed-1"), routed).await.unwrap();
+        let p = journal.payment("routed-1").await.unwrap().unwrap();
+        let attempts: Vec<_> = p.attempts.iter().map(|a| (a.provider.as_str(), a.state)).collect();
+        assert_eq!(
+            attempts,
+            [("primary", AttemptState::NotSent), ("secondary", AttemptState::Succeeded)],
+            "{}",
+            store.backend()
+        );
+        assert_eq!((primary.charges().len(), secondary.charges().len()), (0, 1));
+    }
+}
+
+#[tokio::test]
+async fn a_bounded_memory_store_forgets_the_oldest_settled_payments_only() {
+    let store: Arc<dyn JournalStore> = Arc::new(MemoryStore::bounded(3));
+    let fake = Fake::new(&REPLAY);
+    let (journal, client) = journaled(&fake, &store);
+    fake.fail_next(&[Fault::LoseAnswer]);
+    assert!(client.create_charge(charge(1000), &key("kept-unknown")).await.is_err());
+    for i in 0..5 {
+        client.create_charge(charge(1000), &key(&format!("settled-{i}"))).await.unwrap();
+    }
+    let kept: Vec<String> = store.payments(None).await.unwrap().into_iter().map(|p| p.idempotency_key).collect();
+    assert_eq!(kept.len(), 3, "{kept:?}");
+    assert!(kept.contains(&"kept-unknown".to_owned()), "an unresolved payment is never forgotten: {kept:?}");
+    assert!(kept.contains(&"settled-4".to_owned()) && !kept.contains(&"settled-0".to_owned()), "{kept:?}");
+    assert!(store.events("settled-0").await.unwrap().is_empty());
+    assert_eq!(state(&journal, "kept-unknown").await, AttemptState::Unknown);
+}

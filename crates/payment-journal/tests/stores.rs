@@ -62,6 +62,7 @@ fn new_attempt(k: &str, amount: i64, lease_until_ms: i64) -> NewAttempt {
         lease_owner: "test".into(),
         lease_until_ms,
         now_ms: now(),
+        rules: Default::default(),
     }
 }
 

@@ -22,6 +22,12 @@ pub enum FaultKind {
         #[serde(default)]
         retry_after: Option<u64>,
     },
+    /// The handler runs and its state change is kept; then this status (the provider's own error
+    /// body) is answered instead of the result: a provider failing after it committed.
+    StatusAfterCommit {
+        /// The HTTP status (e.g. 500, 502).
+        status: u16,
+    },
     /// Run the handler, then add unknown fields to the JSON answer (top level and list items), to
     /// prove clients tolerate what they do not know.
     ExtraFields,

@@ -105,6 +105,11 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
             }
             r
         }
+        Some(FaultKind::StatusAfterCommit { status }) => {
+            entry.fault = Some(format!("status {status} after commit"));
+            let _committed = next.run(request).await;
+            ctx.hooks.error_response(status, "injected fault: the service failed after committing")
+        }
         Some(FaultKind::ExtraFields) => {
             entry.fault = Some("extra_fields".into());
             let response = next.run(request).await;

@@ -212,11 +212,13 @@ fn leak_caps() -> &'static payment_core::Capabilities {
             cancel_charge: payment_core::IdempotencySupport::None,
             create_refund: payment_core::IdempotencySupport::None,
             replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
+            visibility_lag: std::time::Duration::ZERO,
         },
         sources: payment_core::SourceCapabilities { token: false, customer: false, card: false, channel: false },
         currencies: &[],
         amount_limits: &[],
         webhooks: true,
+        soft_declines: &[],
     }))
 }
 

@@ -37,9 +37,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel_charge: IdempotencySupport::None,
         create_refund: IdempotencySupport::Replay,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
+        visibility_lag: std::time::Duration::ZERO,
     },
     sources: SourceCapabilities { token: true, customer: false, card: false, channel: false },
     currencies: &[],
     amount_limits: &[],
     webhooks: true,
+    soft_declines: &[],
 };

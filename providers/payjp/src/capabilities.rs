@@ -35,9 +35,12 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel_charge: IdempotencySupport::Replay,
         create_refund: IdempotencySupport::Replay,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
+        visibility_lag: std::time::Duration::ZERO,
     },
     sources: SourceCapabilities { token: true, customer: true, card: true, channel: false },
     currencies: &[Currency::JPY],
     amount_limits: &[AmountLimit { currency: Currency::JPY, min: 50, max: 9_999_999 }],
     webhooks: true,
+    // `processing_error`: the card network failed to decide; every other decline is the issuer's word.
+    soft_declines: &["processing_error"],
 };

@@ -38,9 +38,11 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel_charge: IdempotencySupport::Safe,
         create_refund: IdempotencySupport::None,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
+        visibility_lag: std::time::Duration::ZERO,
     },
     sources: SourceCapabilities { token: false, customer: false, card: false, channel: true },
     currencies: &[Currency::CNY],
     amount_limits: &[],
     webhooks: true,
+    soft_declines: &[],
 };

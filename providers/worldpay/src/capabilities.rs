@@ -41,9 +41,12 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         create_refund: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
+        visibility_lag: std::time::Duration::ZERO,
     },
     sources: SourceCapabilities { token: true, customer: false, card: true, channel: false },
     currencies: &[],
     amount_limits: &[],
     webhooks: true,
+    // Refusal codes follow ISO 8583 [inferred]: 91 issuer or switch inoperative, 96 system malfunction.
+    soft_declines: &["91", "96"],
 };

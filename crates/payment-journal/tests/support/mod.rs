@@ -56,11 +56,13 @@ const fn caps(charge: IdempotencySupport, refund: IdempotencySupport, find: bool
             cancel_charge: IdempotencySupport::Safe,
             create_refund: refund,
             replay_window: Duration::from_secs(3600),
+            visibility_lag: std::time::Duration::ZERO,
         },
         sources: SourceCapabilities { token: true, customer: false, card: true, channel: true },
         currencies: &[],
         amount_limits: &[] as &[AmountLimit],
         webhooks: false,
+        soft_declines: &[],
     }
 }
 

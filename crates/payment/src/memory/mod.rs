@@ -49,11 +49,13 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         cancel_charge: IdempotencySupport::Replay,
         create_refund: IdempotencySupport::Replay,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
+        visibility_lag: std::time::Duration::ZERO,
     },
     sources: SourceCapabilities { token: true, customer: false, card: true, channel: false },
     currencies: &[],
     amount_limits: &[AmountLimit { currency: Currency::JPY, min: 1, max: 99_999_999 }],
     webhooks: false,
+    soft_declines: &[],
 };
 
 /// The driver the facade registers.
