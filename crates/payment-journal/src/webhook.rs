@@ -112,6 +112,25 @@ impl Journal {
         if to != AttemptState::Succeeded || attempt.operation != "create_charge" || !nothing_happened {
             return Ok(None);
         }
+        // Matched by reference alone, the event may be another attempt's at the same provider
+        // (the same reference is sent on every attempt): that one explains it, so this is not late.
+        if let (Some(own), Some(named)) = (attempt.charge_id.as_deref(), event.object_id.as_deref())
+            && own != named
+        {
+            return Ok(None);
+        }
+        if let Some(payment) = self.store().payment(&attempt.idempotency_key).await? {
+            let explained = payment.attempts.iter().any(|a| {
+                a.id != attempt.id
+                    && a.provider == attempt.provider
+                    && (a.state.is_unresolved()
+                        || a.state == AttemptState::Succeeded
+                        || (event.object_id.is_some() && a.charge_id == event.object_id))
+            });
+            if explained {
+                return Ok(None);
+            }
+        }
         let charge = event.object_id.as_deref().unwrap_or("(not named)");
         let how = format!(
             "late success: webhook {} ({}, {}) says charge {charge} exists, but the attempt was settled {}",

@@ -24,9 +24,17 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
             Error::config(format!("journal lease {text:?} {why}; fix `lease` in [journal] or PAYMENT_JOURNAL_LEASE"))
         })?,
         None => {
+            // A routed config's attempts go to any of its accounts: the longest deadline counts.
             let timeout = match config.provider_name() {
-                Ok(name) => config.settings(name).timeout()?,
-                Err(_) => None,
+                Ok(name) if !config.is_routed() => config.settings(name).timeout()?,
+                _ if config.is_routed() => {
+                    let mut longest = None;
+                    for account in config.all_accounts().values() {
+                        longest = longest.max(account.settings.timeout()?);
+                    }
+                    longest
+                }
+                _ => None,
             };
             timeout.unwrap_or(DEFAULT_CALL_DEADLINE) + LEASE_MARGIN
         }

@@ -21,6 +21,11 @@ pub use journal_config::open_journal;
 pub use payment_journal as journal;
 #[cfg(feature = "webhooks")]
 pub use payment_webhooks as webhooks;
+/// Routing and failover over several accounts (feature `routing`).
+#[cfg(feature = "routing")]
+pub mod routing;
+#[cfg(feature = "routing")]
+pub use routing::{RoutedClient, connect_routed};
 
 pub use payment_core::*;
 
@@ -91,6 +96,11 @@ pub async fn connect(config: &Config) -> Result<PaymentClient> {
 /// Connects to the provider `config` names, without a journal.
 async fn connect_provider(config: &Config) -> Result<PaymentClient> {
     let registry = registry();
+    if config.is_routed() && config.provider.is_none() {
+        return Err(Error::config(
+            "this config routes payments over several accounts ([[routes]]): connect with `payment::connect_routed` (feature `routing`), or choose one with `provider = \"…\"`",
+        ));
+    }
     let name = config.provider_name()?;
     let driver = registry.get(name)?;
     let settings = config.settings(name);
@@ -102,13 +112,19 @@ async fn connect_provider(config: &Config) -> Result<PaymentClient> {
     driver.connect_with(settings, engine).await
 }
 
-/// Loads config: the TOML file (when given) with the environment on top.
+/// Loads config: the TOML file (the path given, else `PAYMENT_CONFIG`, if either) with the
+/// environment on top.
 pub fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
-    let file = match path {
+    let from_env = std::env::var_os("PAYMENT_CONFIG").filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+    let file = match path.map(std::path::Path::to_path_buf).or(from_env) {
         Some(p) => Config::from_toml_file(p)?,
         None => Config::default(),
     };
-    Ok(file.merged_with(Config::from_env(&registry().names())))
+    // Accounts read their environment variables by their own names (PAYMENT_PAYJP_BACKUP_…).
+    let mut names = registry().names();
+    names.extend(file.accounts.keys().map(String::as_str));
+    let env = Config::from_env(&names);
+    Ok(file.merged_with(env))
 }
 
 #[cfg(test)]

@@ -1,0 +1,71 @@
+//! Routed clients from config (feature `routing`): every account the `[[routes]]` name, each
+//! connected through its provider's driver (its embedded mock with `mode = "mock"`), the
+//! `[routing]` settings, and the configured journal when there is one.
+
+use std::collections::BTreeMap;
+
+use payment_core::config::ROUTING_TABLE;
+use payment_core::transport::EngineBuilder;
+use payment_core::{Config, Error, Mode, PaymentClient, Result};
+pub use payment_routing::*;
+
+/// The accounts the rules name, each with the first rule naming it (for error messages).
+fn named_accounts(config: &Config) -> BTreeMap<String, String> {
+    let mut named = BTreeMap::new();
+    for (i, rule) in config.routes.iter().enumerate() {
+        let label = format!("route {} `{}`", i + 1, rule.name);
+        for target in rule.targets.iter().chain(rule.weights.keys()) {
+            named.entry(target.clone()).or_insert_with(|| label.clone());
+        }
+    }
+    named
+}
+
+/// Connects one account through its provider's driver.
+async fn connect_account(config: &Config, name: &str, rule: &str) -> Result<PaymentClient> {
+    let accounts = config.all_accounts();
+    let Some(account) = accounts.get(name) else {
+        let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
+        return Err(Error::config(format!(
+            "{rule}: target `{name}` is not a configured account (configured: {}); add a [{name}] provider table or [accounts.{name}] with provider = \"…\"",
+            known.join(", ")
+        )));
+    };
+    let registry = crate::registry();
+    let driver = registry
+        .get(&account.provider)
+        .map_err(|e| Error::config(format!("{rule}: target `{name}`: {}", e.message())))?;
+    let settings = account.settings.clone();
+    let engine = EngineBuilder::new(driver.name);
+    #[cfg(feature = "mock")]
+    if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
+        return crate::mocks::connect_embedded(driver, settings, engine).await;
+    }
+    let _ = Mode::Live;
+    driver.connect_with(settings, engine).await
+}
+
+/// A builder with every account the rules name connected, and the config's rules, settings
+/// and journal: add a clock or more accounts, then build.
+pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
+    if !config.is_routed() {
+        return Err(Error::config("the config has no [[routes]]: add a rule, or connect one provider with `connect`"));
+    }
+    let settings = RoutingSettings::from_settings(&config.settings(ROUTING_TABLE))?;
+    let mut builder = RoutedClient::builder().routes(&config.routes).settings(settings);
+    for (name, rule) in named_accounts(config) {
+        builder = builder.account(name.clone(), connect_account(config, &name, &rule).await?);
+    }
+    #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
+    crate::journal_config::refuse_journal(config)?;
+    #[cfg(any(feature = "journal", feature = "journal-postgres"))]
+    if let Some(journal) = crate::open_journal(config).await? {
+        builder = builder.journal(journal);
+    }
+    Ok(builder)
+}
+
+/// A routed client for `config`'s `[[routes]]`: see [`RoutedClient`].
+pub async fn connect_routed(config: &Config) -> Result<RoutedClient> {
+    router_builder(config).await?.build()
+}
