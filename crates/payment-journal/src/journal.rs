@@ -340,6 +340,18 @@ impl Journal {
                 Begin::Existing(payment) => payment,
             };
             let unresolved = payment.latest().is_some_and(|a| a.state.is_unresolved());
+            if let Some(elsewhere) = payment.latest().filter(|a| unresolved && a.provider != client.account()) {
+                // Only the account that holds an attempt can say what became of it.
+                return Err(Error::new(
+                    ErrorKind::OutcomeUnknown,
+                    format!(
+                        "payment {key}'s attempt {} at {} is unresolved; it is settled there, not at {}",
+                        elsewhere.seq,
+                        elsewhere.provider,
+                        client.account()
+                    ),
+                ));
+            }
             let payment = if unresolved {
                 self.recover_payment(client, key.as_str()).await?;
                 self.inner.store.payment(key.as_str()).await?.unwrap_or(payment)

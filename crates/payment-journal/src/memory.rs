@@ -29,6 +29,14 @@ struct Tables {
     by_attempt: HashMap<String, String>,
     // Payment keys, oldest first: what a bounded store forgets first.
     order: VecDeque<String>,
+    // Which payments an event may name: by their attempts' references, provider keys and
+    // charge ids (a webhook finds its attempts without a scan).
+    by_handle: HashMap<String, std::collections::BTreeSet<String>>,
+}
+
+/// What a webhook may name an attempt by.
+fn handles(a: &Attempt) -> impl Iterator<Item = &str> {
+    [a.request.reference(), Some(a.provider_key.as_str()), a.charge_id.as_deref()].into_iter().flatten()
 }
 
 impl MemoryStore {
@@ -61,6 +69,12 @@ fn find<'a>(tables: &'a mut Tables, attempt_id: &str) -> Option<(&'a mut Payment
 impl Tables {
     /// Forgets the oldest settled payments while more than `limit` are kept; each key is looked
     /// at once per call, so a run of unresolved ones cannot make it spin.
+    fn index(&mut self, a: &Attempt) {
+        for h in handles(a) {
+            self.by_handle.entry(h.to_owned()).or_default().insert(a.idempotency_key.clone());
+        }
+    }
+
     fn trim(&mut self, limit: usize) {
         let mut looked = 0;
         while self.payments.len() > limit && looked < self.order.len() {
@@ -71,6 +85,14 @@ impl Tables {
                 if let Some(p) = self.payments.remove(&key) {
                     for a in &p.attempts {
                         self.by_attempt.remove(&a.id);
+                        for h in handles(a) {
+                            if let Some(keys) = self.by_handle.get_mut(h) {
+                                keys.remove(&key);
+                                if keys.is_empty() {
+                                    self.by_handle.remove(h);
+                                }
+                            }
+                        }
                     }
                 }
                 self.events.remove(&key);
@@ -124,6 +146,7 @@ impl JournalStore for MemoryStore {
         payment.state = AttemptState::Prepared;
         payment.updated_ms = new.now_ms;
         t.by_attempt.insert(attempt.id.clone(), new.idempotency_key.clone());
+        t.index(&attempt);
         t.events.entry(new.idempotency_key.clone()).or_default().push(attempt.prepared_event());
         if let Some(limit) = self.limit {
             t.trim(limit);
@@ -156,6 +179,7 @@ impl JournalStore for MemoryStore {
         payment.updated_ms = tr.now_ms;
         payment.attempts[i] = next.clone();
         let key = payment.idempotency_key.clone();
+        t.index(&next);
         t.events.entry(key.clone()).or_default().push(JournalEvent {
             attempt_id: next.id.clone(),
             idempotency_key: key,
@@ -224,10 +248,12 @@ impl JournalStore for MemoryStore {
         reference: Option<&str>,
         open_only: bool,
     ) -> Result<Vec<Attempt>> {
-        Ok(self
-            .tables()
-            .payments
-            .values()
+        let t = self.tables();
+        let keys: std::collections::BTreeSet<&String> =
+            [charge_id, reference].into_iter().flatten().filter_map(|h| t.by_handle.get(h)).flatten().collect();
+        Ok(keys
+            .into_iter()
+            .filter_map(|k| t.payments.get(k))
             .flat_map(|p| p.attempts.iter())
             .filter(|a| a.provider == provider && (a.state.is_unresolved() || !open_only))
             .filter(|a| {

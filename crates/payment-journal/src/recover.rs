@@ -167,6 +167,11 @@ impl Journal {
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
         let filter = ClaimFilter { key: Some(key.to_owned()), provider: None };
         for attempt in self.claim(&filter, 1).await? {
+            if attempt.provider != client.account() {
+                // Claimed by mistake for the wrong account: release it for its own.
+                self.later(attempt, format!("not resolved through {}", client.account())).await?;
+                continue;
+            }
             self.resolve(client, attempt, &mut None).await?;
         }
         Ok(())
@@ -244,6 +249,20 @@ impl Journal {
             }
             IdempotencySupport::RejectDuplicate { .. } => match self.look_up(client, &attempt, known_refunds).await {
                 Ok(Looked::Found(output)) => self.found(attempt, *output, "found by its reference").await,
+                Ok(Looked::Absent(why)) if attempt.request.to_mutation().is_err() => {
+                    // Absent, but the request cannot be rebuilt (the journal keeps no card
+                    // numbers): settled as absent, so the caller's repeat, which has the card,
+                    // sends it again under a new attempt.
+                    let lag = client.capabilities().idempotency.visibility_lag;
+                    if crate::now_ms() - sent_at < millis(lag) {
+                        return self
+                            .later(attempt, format!("inside {}'s visibility lag of {lag:?}", client.account()))
+                            .await;
+                    }
+                    let note = format!("proven absent: {why} (not resent: the journal cannot rebuild the request)");
+                    self.write(&attempt, AttemptState::ProvenAbsent, Some(StoredOutcome::Note(note.clone())), note)
+                        .await
+                }
                 Ok(Looked::Absent(why)) => {
                     self.resend(client, attempt, &format!("proven absent ({why}), so resent with the same reference"))
                         .await

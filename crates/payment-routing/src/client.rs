@@ -11,7 +11,7 @@ use payment_core::{
     ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, ListCharges, ListPaginator, ListRefunds,
     Money, Mutation, MutationOutput, PaymentClient, RefundId, RefundRecord, RequestOptions, Result, RouteConfig,
 };
-use payment_journal::{AttemptRules, AttemptState, ClientSource, Journal, JournalOptions, MemoryStore};
+use payment_journal::{AttemptRules, ClientSource, Journal, JournalOptions, MemoryStore};
 
 use crate::breaker::{Breaker, Clock, Health, SystemClock};
 use crate::failover::{FailoverReason, failover_reason};
@@ -222,32 +222,28 @@ impl RoutedClient {
         ))
     }
 
-    /// The accounts a payment keyed `key` tries, in order: the rule's chain, started at the
-    /// account of the payment's latest attempt when it has one (a repeat goes where the payment
-    /// is, so recovery and replay happen at the right provider).
-    async fn chain_for(&self, rule: &Rule, key: &str) -> Result<Vec<String>> {
+    /// The accounts a payment keyed `key` tries, in order, and whether it is resuming: the
+    /// rule's chain for a new payment; for one whose latest attempt is unresolved or settled
+    /// (a repeat), only that attempt's account, so recovery and replay happen at the provider
+    /// that holds it and nothing is sent elsewhere meanwhile; after one proven to have done
+    /// nothing, the accounts not tried yet first.
+    async fn chain_for(&self, rule: &Rule, key: &str) -> Result<(Vec<String>, bool)> {
         let mut chain: Vec<String> = rule.chain(key).into_iter().map(str::to_owned).collect();
-        if let Some(payment) = self.inner.journal.payment(key).await? {
-            let tried: Vec<&str> = payment.attempts.iter().map(|a| a.provider.as_str()).collect();
-            if let Some(latest) = payment.latest() {
-                if !self.inner.accounts.contains_key(&latest.provider) {
-                    return Err(Error::config(format!(
-                        "payment {key}'s latest attempt is at account `{}`, which is not configured now",
-                        latest.provider
-                    )));
-                }
-                let resumable = latest.state.is_unresolved()
-                    || matches!(latest.state, AttemptState::Succeeded | AttemptState::NeedsReconciliation);
-                chain.retain(|a| *a != latest.provider && !tried.contains(&a.as_str()));
-                if resumable || chain.is_empty() || !latest.state.allows_new_attempt() {
-                    chain.insert(0, latest.provider.clone());
-                } else {
-                    // Proven to have done nothing there: the untried accounts first, then it again.
-                    chain.push(latest.provider.clone());
-                }
-            }
+        let Some(payment) = self.inner.journal.payment(key).await? else { return Ok((chain, false)) };
+        let Some(latest) = payment.latest() else { return Ok((chain, false)) };
+        if !self.inner.accounts.contains_key(&latest.provider) {
+            return Err(Error::config(format!(
+                "payment {key}'s latest attempt is at account `{}`, which is not configured now",
+                latest.provider
+            )));
         }
-        Ok(chain)
+        if !latest.state.allows_new_attempt() {
+            return Ok((vec![latest.provider.clone()], true));
+        }
+        let tried: Vec<&str> = payment.attempts.iter().map(|a| a.provider.as_str()).collect();
+        chain.retain(|a| !tried.contains(&a.as_str()));
+        chain.push(latest.provider.clone());
+        Ok((chain, false))
     }
 
     /// Routes a new charge; the result says which account charged and which it moved on from.
@@ -272,7 +268,7 @@ impl RoutedClient {
             return routed;
         };
         routed.rule = Some(rule.name.clone());
-        let chain = match self.chain_for(rule, key.as_str()).await {
+        let (chain, resuming) = match self.chain_for(rule, key.as_str()).await {
             Ok(c) => c,
             Err(e) => {
                 routed.result = Err(e);
@@ -309,16 +305,24 @@ impl RoutedClient {
                 }
             }
             routed.account = Some(name.clone());
-            let result = match account.breaker.admit() {
-                Err(refused) => Err(refused.with_provider(account.client.provider_name())),
-                Ok(permit) => {
+            let rules = AttemptRules { any_account: true, after_soft_decline };
+            let m = Mutation::CreateCharge(request.clone());
+            // A repeat of a payment held at this account is answered or recovered there even
+            // with its circuit open: the breaker holds back new charges, not the questions
+            // that settle one already sent.
+            let permit = if resuming { None } else { Some(account.breaker.admit()) };
+            let result = match permit {
+                Some(Err(refused)) => Err(refused.with_provider(account.client.provider_name())),
+                Some(Ok(permit)) => {
                     attempts += 1;
-                    let rules = AttemptRules { any_account: true, after_soft_decline };
-                    let m = Mutation::CreateCharge(request.clone());
                     let result = self.inner.journal.execute_with(&account.client, m, &call, rules).await;
                     let result = result.and_then(charge_of);
                     permit.record(Health::of(&result));
                     result
+                }
+                None => {
+                    attempts += 1;
+                    self.inner.journal.execute_with(&account.client, m, &call, rules).await.and_then(charge_of)
                 }
             };
             let error = match result {
@@ -330,6 +334,11 @@ impl RoutedClient {
             };
             let soft = self.inner.settings.failover_on_soft_decline;
             match failover_reason(&error, account.client.capabilities(), soft) {
+                // A repeat answered from the journal stays the journal's answer.
+                Some(_) if resuming => {
+                    routed.result = Err(error);
+                    return routed;
+                }
                 Some(reason) => {
                     tracing::warn!(target: "payment::routing", key = %key, account = %name, %reason, "failing over");
                     after_soft_decline = matches!(reason, FailoverReason::SoftDecline(_));
