@@ -1,27 +1,18 @@
-//! `cargo run -p payment-examples --example regional`: route payments by region from one TOML file.
+//! `cargo run -p payment-examples --example regional`: route payments by region from one TOML
+//! file, failing over from a primary account that is down.
 
-use payment::{CardDetails, CreateCharge, Currency, Money, PaymentSource, RequestOptions};
-use payment_examples::regional::Regions;
-
-const REGIONS: &str = r#"
-[regions]
-jp = "payjp"
-test = "memory"
-
-[payjp]
-mode = "mock"
-"#;
+use payment::{Currency, Money};
+use payment_examples::regional;
 
 #[tokio::main]
 async fn main() -> payment::Result<()> {
-    let regions = Regions::from_toml(REGIONS)?;
-    for region in regions.regions() {
-        let client = regions.connect(region).await?;
-        let card = PaymentSource::Card(CardDetails::new("4242424242424242", 12, 2035, Some("123"))?);
-        let charge = client
-            .create_charge(CreateCharge::new(Money::new(800, Currency::JPY), card), &RequestOptions::default())
-            .await?;
-        println!("{region}: {} charged {} via {}", charge.id, charge.amount, client.provider_name());
+    let router = regional::router(regional::REGIONS).await?;
+    for (region, amount) in [("jp", Money::new(800, Currency::JPY)), ("gb", Money::new(1250, Currency::GBP))] {
+        let c = regional::charge(&router, region, amount).await?;
+        for f in &c.failovers {
+            println!("{region}: failed over from {f}");
+        }
+        println!("{region}: {} charged {} by account {} (rule {})", c.id, c.amount, c.account, c.rule);
     }
     Ok(())
 }

@@ -1,39 +1,75 @@
-//! Regional: one TOML file names a provider per region; each payment goes to its region's provider.
+//! Regional: one TOML file routes each payment to its region's provider (`[[routes]]`), with a
+//! second account to fail over to when the first is down.
 
-use std::collections::BTreeMap;
+use payment::routing::{RouteContext, RoutedClient};
+use payment::{CardDetails, Config, CreateCharge, Money, PaymentSource, RequestOptions};
 
-use payment::{Config, Error, PaymentClient};
+/// The example's config: Japan to PAY.JP (whose primary account is down here), then a backup
+/// PAY.JP account, then Worldpay; everything else to Worldpay.
+pub const REGIONS: &str = r#"
+[payjp]
+mode = "live"
+secret_key = "sk_test_primary"
+base_url = "http://127.0.0.1:9"   # nothing listens: the primary is down
+timeout = "5s"
 
-/// The regions file: `[regions] jp = "payjp"` plus one table per provider.
-pub struct Regions {
-    routes: BTreeMap<String, String>,
-    config: Config,
+[accounts.payjp-backup]
+provider = "payjp"
+mode = "mock"
+
+[worldpay]
+mode = "mock"
+
+[[routes]]
+name = "japan"
+region = ["jp"]
+currency = ["JPY"]
+targets = ["payjp", "payjp-backup", "worldpay"]
+
+[[routes]]
+name = "everywhere-else"
+weights = { worldpay = 100 }
+"#;
+
+/// One routed payment: where it went and what it left behind.
+#[derive(Debug, Clone)]
+pub struct RegionalCharge {
+    /// The payer's region.
+    pub region: String,
+    /// The rule that matched.
+    pub rule: String,
+    /// The account that charged.
+    pub account: String,
+    /// The charge id (`ACCOUNT/ID`).
+    pub id: String,
+    /// The amount.
+    pub amount: Money,
+    /// The accounts left, each with why.
+    pub failovers: Vec<String>,
 }
 
-impl Regions {
-    /// Parses the file's text.
-    pub fn from_toml(text: &str) -> payment::Result<Regions> {
-        let mut config = Config::from_toml_str(text)?;
-        let regions =
-            config.providers.remove("regions").ok_or_else(|| Error::config("the file has no [regions] table"))?;
-        let routes = regions
-            .keys()
-            .map(|region| (region.to_owned(), regions.get(region).unwrap_or_default().to_owned()))
-            .collect();
-        Ok(Regions { routes, config })
-    }
+/// Connects the router of `config_text`.
+pub async fn router(config_text: &str) -> payment::Result<RoutedClient> {
+    payment::connect_routed(&Config::from_toml_str(config_text)?).await
+}
 
-    /// The regions, in order.
-    pub fn regions(&self) -> impl Iterator<Item = &str> {
-        self.routes.keys().map(String::as_str)
-    }
-
-    /// Connects to the provider of `region`.
-    pub async fn connect(&self, region: &str) -> payment::Result<PaymentClient> {
-        let provider =
-            self.routes.get(region).ok_or_else(|| Error::config(format!("no provider for region {region:?}")))?;
-        let mut config = self.config.clone();
-        config.provider = Some(provider.clone());
-        payment::connect(&config).await
-    }
+/// Charges `amount` from a test card for a payer in `region`.
+pub async fn charge(router: &RoutedClient, region: &str, amount: Money) -> payment::Result<RegionalCharge> {
+    let card = PaymentSource::Card(CardDetails::new("4242424242424242", 12, 2030, Some("123"))?);
+    let routed = router
+        .route_charge(
+            CreateCharge::new(amount, card),
+            &RouteContext { region: Some(region.to_owned()) },
+            &RequestOptions::default(),
+        )
+        .await;
+    let record = routed.result?;
+    Ok(RegionalCharge {
+        region: region.to_owned(),
+        rule: routed.rule.unwrap_or_default(),
+        account: routed.account.unwrap_or_default(),
+        id: record.id.as_str().to_owned(),
+        amount: record.amount,
+        failovers: routed.failovers.iter().map(|f| format!("{}: {}", f.account, f.reason)).collect(),
+    })
 }

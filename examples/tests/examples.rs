@@ -34,16 +34,18 @@ async fn list_all_streams_every_charge_once() {
     assert_eq!(totals, vec![Money::new((0..23).map(|i| 100 + i).sum(), Currency::JPY)]);
 }
 
-#[tokio::test]
-async fn regional_routes_each_region_to_its_provider() {
-    let regions =
-        regional::Regions::from_toml("[regions]\njp = \"payjp\"\ntest = \"memory\"\n[payjp]\nmode = \"mock\"\n")
-            .unwrap();
-    assert_eq!(regions.regions().collect::<Vec<_>>(), ["jp", "test"]);
-    assert_eq!(regions.connect("jp").await.unwrap().provider_name(), "payjp");
-    assert_eq!(regions.connect("test").await.unwrap().provider_name(), "memory");
-    assert!(regions.connect("mars").await.is_err());
-    assert!(regional::Regions::from_toml("[payjp]\nmode = \"mock\"\n").is_err());
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn regional_routes_each_region_and_fails_over_from_the_down_primary() {
+    let router = regional::router(regional::REGIONS).await.unwrap();
+    let jp = regional::charge(&router, "jp", Money::new(800, Currency::JPY)).await.unwrap();
+    assert_eq!((jp.rule.as_str(), jp.account.as_str()), ("japan", "payjp-backup"));
+    assert!(jp.id.starts_with("payjp-backup/ch_"), "{}", jp.id);
+    assert_eq!(jp.failovers.len(), 1);
+    assert!(jp.failovers[0].starts_with("payjp: not sent"), "{:?}", jp.failovers);
+    let gb = regional::charge(&router, "gb", Money::new(1250, Currency::GBP)).await.unwrap();
+    assert_eq!((gb.rule.as_str(), gb.account.as_str()), ("everywhere-else", "worldpay"));
+    assert!(gb.failovers.is_empty());
+    assert!(regional::router("[payjp]\nmode = \"mock\"\n").await.is_err(), "no [[routes]]");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -57,6 +57,9 @@ pub enum Command {
     /// Receive providers' webhooks.
     #[command(subcommand)]
     Webhook(WebhookCommand),
+    /// Inspect the config's routing (`[[routes]]`).
+    #[command(subcommand)]
+    Route(RouteCommand),
 }
 
 /// `payment webhook …`
@@ -175,6 +178,36 @@ pub struct CreateChargeArgs {
     /// The idempotency key (generated when absent; printed on OutcomeUnknown).
     #[arg(long, value_name = "KEY")]
     pub idempotency_key: Option<String>,
+    /// The payer's region (`jp`, `cn`, …), matched by the config's `[[routes]]` rules.
+    #[arg(long, value_name = "REGION")]
+    pub region: Option<String>,
+}
+
+/// `payment route …`
+#[derive(Debug, Subcommand)]
+pub enum RouteCommand {
+    /// Which rule a payment matches and why each account of its chain is or is not eligible;
+    /// sends nothing.
+    Explain {
+        /// The currency (ISO 4217).
+        #[arg(long, value_name = "ISO")]
+        currency: String,
+        /// The amount in minor units.
+        #[arg(long, value_name = "MINOR")]
+        amount: String,
+        /// The payer's region.
+        #[arg(long, value_name = "REGION")]
+        region: Option<String>,
+        /// Metadata the rules may match, `K=V` (repeatable).
+        #[arg(long, value_name = "K=V")]
+        metadata: Vec<String>,
+        /// An authorization (capture later) rather than a charge.
+        #[arg(long)]
+        authorize: bool,
+        /// The payment's idempotency key (it picks the primary of a volume split).
+        #[arg(long, value_name = "KEY", default_value = "explain")]
+        idempotency_key: String,
+    },
 }
 
 /// `payment refund …`

@@ -11,6 +11,7 @@ use payment::{
 use crate::args::{ChargeCommand, Cli, CreateChargeArgs, RefundCommand};
 use crate::failure::{Failure, usage};
 use crate::output;
+use crate::route;
 
 /// The config the command line asks for: file, environment, then flags on top.
 pub fn config(cli: &Cli) -> Result<Config, Failure> {
@@ -60,6 +61,27 @@ fn apply_provider_flags(cli: &Cli, config: &mut Config) -> Result<(), Failure> {
 
 async fn connect(cli: &Cli) -> Result<PaymentClient, Failure> {
     Ok(payment::connect(&config(cli)?).await?)
+}
+
+/// The client a charge id belongs to and the id as the provider knows it: with a routed config,
+/// the account the id names (`ACCOUNT/ID`); otherwise the one configured provider (account "").
+async fn client_for(cli: &Cli, id: &str) -> Result<(PaymentClient, ChargeId, String), Failure> {
+    match route::routed(cli).await? {
+        Some(router) => route::account_for(&router, id),
+        None => Ok((connect(cli).await?, ChargeId::new(id), String::new())),
+    }
+}
+
+/// A record under the id the caller used: qualified by its account when routed.
+fn at(account: &str, record: payment::ChargeRecord) -> payment::ChargeRecord {
+    if account.is_empty() { record } else { route::at(account, record) }
+}
+
+fn refund_at(account: &str, mut record: payment::RefundRecord) -> payment::RefundRecord {
+    if !account.is_empty() {
+        record.charge_id = payment::routing::qualify(account, &record.charge_id);
+    }
+    record
 }
 
 fn currency(code: &str) -> Result<Currency, Failure> {
@@ -121,7 +143,7 @@ fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
     }
 }
 
-fn metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
+pub(crate) fn metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
     pairs
         .iter()
         .map(|p| match p.split_once('=') {
@@ -151,36 +173,42 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
                 (None, None) => None,
             };
             let opts = options(&args.idempotency_key)?;
+            if let Some(router) = route::routed(cli).await? {
+                return route::create(&router, request, args.region.clone(), &opts, cli.json).await;
+            }
+            if args.region.is_some() {
+                return Err(usage("--region needs a config with [[routes]] (and no --provider)"));
+            }
             let client = connect(cli).await?;
             output::charge(&client.create_charge(request, &opts).await?, cli.json);
         }
         ChargeCommand::Get { id } => {
-            let client = connect(cli).await?;
-            output::charge(&client.retrieve_charge(&ChargeId::new(id.clone())).await?, cli.json);
+            let (client, id, account) = client_for(cli, id).await?;
+            output::charge(&at(&account, client.retrieve_charge(&id).await?), cli.json);
         }
         ChargeCommand::Capture { id, amount, currency: currency_flag, idempotency_key } => {
             // Arguments are checked before any I/O: bad input is a usage error, not a network call.
             let part = amount.as_deref().map(|a| minor(a, "--amount")).transpose()?;
             let opts = options(idempotency_key)?;
             let code = currency_flag.as_deref().map(currency).transpose()?;
-            let client = connect(cli).await?;
-            let id = ChargeId::new(id.clone());
+            let (client, id, account) = client_for(cli, id).await?;
             let amount = match part {
                 Some(minor) => Some(Money::new(minor, currency_of(&client, &id, code).await?)),
                 None => None,
             };
-            output::charge(&client.capture_charge(&id, amount, &opts).await?, cli.json);
+            output::charge(&at(&account, client.capture_charge(&id, amount, &opts).await?), cli.json);
         }
         ChargeCommand::Cancel { id, idempotency_key } => {
-            let client = connect(cli).await?;
-            output::charge(
-                &client.cancel_charge(&ChargeId::new(id.clone()), &options(idempotency_key)?).await?,
-                cli.json,
-            );
+            let opts = options(idempotency_key)?;
+            let (client, id, account) = client_for(cli, id).await?;
+            output::charge(&at(&account, client.cancel_charge(&id, &opts).await?), cli.json);
         }
         ChargeCommand::List { limit, max_items } => {
-            let client = connect(cli).await?;
-            let mut stream = client.list_charges(ListCharges { page_size: *limit, ..ListCharges::default() });
+            let query = ListCharges { page_size: *limit, ..ListCharges::default() };
+            let mut stream = match route::routed(cli).await? {
+                Some(router) => payment::Charge::list_charges(&router, query),
+                None => connect(cli).await?.list_charges(query),
+            };
             let mut printed = 0usize;
             while max_items.is_none_or(|m| printed < m) {
                 match stream.next().await {
@@ -202,26 +230,24 @@ pub async fn refund(cli: &Cli, command: &RefundCommand) -> Result<(), Failure> {
             let part = amount.as_deref().map(|a| minor(a, "--amount")).transpose()?;
             let code = currency_flag.as_deref().map(currency).transpose()?;
             let opts = options(idempotency_key)?;
-            let client = connect(cli).await?;
-            let id = ChargeId::new(charge_id.clone());
+            let (client, id, account) = client_for(cli, charge_id).await?;
             let mut request = CreateRefund::full(id.clone());
             if let Some(minor) = part {
                 request.amount = Some(Money::new(minor, currency_of(&client, &id, code).await?));
             }
             request.reason = reason.clone();
-            output::refund(&client.create_refund(request, &opts).await?, cli.json);
+            output::refund(&refund_at(&account, client.create_refund(request, &opts).await?), cli.json);
         }
         RefundCommand::Get { charge_id, refund_id } => {
-            let client = connect(cli).await?;
-            let r =
-                client.retrieve_refund(&ChargeId::new(charge_id.clone()), &RefundId::new(refund_id.clone())).await?;
-            output::refund(&r, cli.json);
+            let (client, id, account) = client_for(cli, charge_id).await?;
+            let r = client.retrieve_refund(&id, &RefundId::new(refund_id.clone())).await?;
+            output::refund(&refund_at(&account, r), cli.json);
         }
         RefundCommand::List { charge_id } => {
-            let client = connect(cli).await?;
-            let mut stream = client.list_refunds(&ChargeId::new(charge_id.clone()), ListRefunds::default());
+            let (client, id, account) = client_for(cli, charge_id).await?;
+            let mut stream = client.list_refunds(&id, ListRefunds::default());
             while let Some(item) = stream.next().await {
-                output::refund_line(&item?, cli.json);
+                output::refund_line(&refund_at(&account, item?), cli.json);
             }
         }
     }

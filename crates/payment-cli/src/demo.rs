@@ -24,6 +24,10 @@ pub async fn run() -> Result<(), Failure> {
             row(driver.name, "total", "ok", &format!("{} ms", started.elapsed().as_millis()));
         }
     }
+    if let Err(e) = routing_tour().await {
+        row("routing", "error", "FAILED", &e.to_string());
+        failed.push("routing");
+    }
     if failed.is_empty() {
         out!("\nAll providers completed the tour against their mocks.");
         Ok(())
@@ -99,5 +103,63 @@ async fn tour(driver: &'static ProviderDriver) -> payment::Result<()> {
     } else {
         row(name, "list", "skipped", "the provider has no list endpoint");
     }
+    Ok(())
+}
+
+/// Routing with a failover: two accounts of the first provider with a mock, the primary down
+/// (its address refuses connections), the backup its mock; the charge moves on only because
+/// nothing reached the primary.
+async fn routing_tour() -> payment::Result<()> {
+    use payment::routing::{RouteContext, RoutedClient};
+    let Some((driver, _)) = payment::mocks::drivers().into_iter().find(|(d, _)| d.name != "memory") else {
+        row("routing", "skipped", "-", "no provider with a mock is compiled in");
+        return Ok(());
+    };
+    let name = driver.name;
+    let request = (driver.fixtures)().charge(None).description("payment demo: routed");
+    let currency = request.amount.currency.code().to_owned();
+    // The primary: the mock's credentials, at an address nothing listens on.
+    let handle = payment::mocks::start(driver, payment::mocks::MockOptions::default()).await?;
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| payment::Error::config(e.to_string()))?;
+    let dead_url = format!("http://{}", dead.local_addr().map_err(|e| payment::Error::config(e.to_string()))?);
+    drop(dead);
+    let mut primary_settings = handle.settings.clone();
+    primary_settings.set("base_url", dead_url);
+    primary_settings.set("timeout", "5s");
+    let engine = payment::transport::EngineBuilder::new(driver.name).retry_policy(payment::Retry { max_attempts: 2 });
+    let primary = driver.connect_with(primary_settings, engine).await?;
+    let backup = payment::mocks::connect_embedded(
+        driver,
+        ProviderSettings::new(name),
+        payment::transport::EngineBuilder::new(driver.name),
+    )
+    .await?;
+    let backup_name = format!("{name}-backup");
+    let rule = payment::RouteConfig {
+        name: "demo".into(),
+        currency: vec![currency.clone()],
+        targets: vec![name.to_owned(), backup_name.clone()],
+        ..payment::RouteConfig::default()
+    };
+    let router = RoutedClient::builder().account(name, primary).account(backup_name, backup).routes(&[rule]).build()?;
+    row("routing", "rule", "ok", &format!("demo: {currency} to {name}, then {name}-backup"));
+    let routed = router.route_charge(request, &RouteContext::default(), &RequestOptions::default()).await;
+    for f in &routed.failovers {
+        row("routing", "failover", "ok", &format!("{} did not charge ({})", f.account, f.reason));
+    }
+    let charge = routed.result?;
+    row(
+        "routing",
+        "charged",
+        "ok",
+        &format!("{} by account {}", describe(&charge), routed.account.unwrap_or_default()),
+    );
+    if routed.failovers.is_empty() {
+        return Err(payment::Error::new(
+            payment::ErrorKind::Integrity,
+            "the demo expected a failover from the down primary",
+        ));
+    }
+    drop(handle);
     Ok(())
 }

@@ -16,6 +16,7 @@ mod failure;
 mod journal;
 mod mock;
 mod output;
+mod route;
 mod webhook;
 
 use std::process::ExitCode;
@@ -82,5 +83,6 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Demo => demo::run().await,
         Command::Journal(j) => journal::run(cli, j).await,
         Command::Webhook(w) => webhook::run(cli, w).await,
+        Command::Route(r) => route::run(cli, r).await,
     }
 }

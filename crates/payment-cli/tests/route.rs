@@ -1,0 +1,117 @@
+//! `payment` with a routed config: a charge fails over from a down primary to a backup account
+//! (said on stderr, the id naming the account), later commands find the charge by that id, and
+//! `route explain` says which rule matches and why.
+
+mod support;
+
+use std::process::{Command, Output};
+
+use support::{BIN, Mock};
+
+fn payment(config: &std::path::Path, args: &[&str]) -> Output {
+    Command::new(BIN)
+        .arg("--config")
+        .arg(config)
+        .args(args)
+        .env_remove("PAYMENT_PROVIDER")
+        .env_remove("PAYMENT_CONFIG")
+        .output()
+        .unwrap()
+}
+
+fn config(backup_url: &str) -> std::path::PathBuf {
+    let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let dead_url = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let path = std::env::temp_dir().join(format!("payment-route-{}-{}.toml", std::process::id(), backup_url.len()));
+    std::fs::write(
+        &path,
+        format!(
+            r#"
+[payjp]
+secret_key = "sk_test_primary"
+base_url = "{dead_url}"
+[accounts.payjp-backup]
+provider = "payjp"
+secret_key = "sk_test_backup"
+base_url = "{backup_url}"
+[routing]
+breaker_failures = 1
+[[routes]]
+name = "japan"
+region = ["jp"]
+currency = ["JPY"]
+targets = ["payjp", "payjp-backup"]
+"#
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[test]
+fn a_routed_charge_fails_over_and_is_refunded_through_its_account() {
+    let backup = Mock::start(&[]);
+    let path = config(&backup.url);
+    let card = "4242424242424242,12/2030,123";
+    let out = payment(
+        &path,
+        &[
+            "--json",
+            "--timeout",
+            "5s",
+            "charge",
+            "create",
+            "--amount",
+            "1500",
+            "--currency",
+            "JPY",
+            "--card",
+            card,
+            "--region",
+            "jp",
+        ],
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("failover: account payjp did not charge (not sent:"), "{stderr}");
+    let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(record["provider"], "payjp");
+    let id = record["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with("payjp-backup/ch_"), "{id}");
+
+    let refund = payment(&path, &["--json", "refund", "create", &id, "--amount", "500"]);
+    assert!(refund.status.success(), "{}", String::from_utf8_lossy(&refund.stderr));
+    let read = payment(&path, &["--json", "charge", "get", &id]);
+    let read: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!((read["id"].as_str(), read["amount_refunded"]["minor"].as_i64()), (Some(id.as_str()), Some(500)));
+
+    let bare = payment(&path, &["charge", "get", "ch_without_account"]);
+    assert_eq!(bare.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bare.stderr).contains("ACCOUNT/ID"));
+    let no_rule = payment(&path, &["charge", "create", "--amount", "100", "--currency", "USD", "--card", card]);
+    assert_eq!(no_rule.status.code(), Some(2), "{}", String::from_utf8_lossy(&no_rule.stderr));
+    assert!(String::from_utf8_lossy(&no_rule.stderr).contains("no route matches USD 100"));
+    let _ = std::fs::remove_file(&path);
+}
+
+#[test]
+fn route_explain_names_the_rule_and_each_accounts_eligibility() {
+    let backup = Mock::start(&[]);
+    let path = config(&format!("{}/", backup.url));
+    let out = payment(&path, &["route", "explain", "--currency", "JPY", "--region", "jp", "--amount", "1000"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("rule japan: matches"), "{text}");
+    assert!(text.contains("1. payjp (payjp): eligible"), "{text}");
+    assert!(text.contains("2. payjp-backup (payjp): eligible"), "{text}");
+    let too_small = payment(&path, &["route", "explain", "--currency", "JPY", "--region", "jp", "--amount", "10"]);
+    assert_eq!(too_small.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&too_small.stdout).contains("outside payjp's limits"));
+    let elsewhere =
+        payment(&path, &["--json", "route", "explain", "--currency", "JPY", "--region", "us", "--amount", "1000"]);
+    assert_eq!(elsewhere.status.code(), Some(2));
+    let json: serde_json::Value = serde_json::from_slice(&elsewhere.stdout).unwrap();
+    assert_eq!(json["matched"], serde_json::Value::Null);
+    let _ = std::fs::remove_file(&path);
+}
