@@ -89,9 +89,18 @@ pub struct ConditionCheck {
 }
 
 impl Rule {
-    /// Whether `facts` meet every condition.
+    /// Whether `facts` meet every condition (the same test as [`Rule::checks`], without
+    /// building its words: this runs for every rule a payment passes).
     pub fn matches(&self, facts: &PaymentFacts<'_>) -> bool {
-        self.checks(facts).iter().all(|c| c.met)
+        let has = |k: &String, v: &String| facts.metadata.get(k) == Some(v);
+        (self.regions.is_empty() || facts.region.is_some_and(|r| self.regions.iter().any(|x| x.eq_ignore_ascii_case(r))))
+            && (self.currencies.is_empty() || self.currencies.contains(&facts.currency))
+            && self.min_amount.is_none_or(|min| facts.amount >= min)
+            && self.max_amount.is_none_or(|max| facts.amount <= max)
+            && (self.operations.is_empty() || self.operations.contains(&facts.operation))
+            && self.metadata_all.iter().all(|(k, v)| has(k, v))
+            && (self.metadata_any.is_empty() || self.metadata_any.iter().any(|(k, v)| has(k, v)))
+            && !self.metadata_not.iter().any(|(k, v)| has(k, v))
     }
 
     /// Each condition the rule sets, and whether `facts` meet it.
@@ -409,6 +418,16 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn matching_agrees_with_the_explained_checks(amount in -10i64..300_000, region in proptest::option::of("(jp|JP|us|)"), gold in proptest::bool::ANY, currency in 0usize..3) {
+            let t = table("[[routes]]\nname = \"a\"\nregion = [\"jp\"]\ncurrency = [\"JPY\", \"USD\"]\nmin_amount = 100\nmax_amount = 100000\nmetadata_any = { tier = \"gold\", vip = \"1\" }\nmetadata_not = { risk = \"high\" }\ntargets = [\"worldpay\"]\n").unwrap();
+            let m = if gold { BTreeMap::from([("tier".to_owned(), "gold".to_owned())]) } else { BTreeMap::new() };
+            let code = ["JPY", "USD", "EUR"][currency];
+            let f = facts(code, amount, region.as_deref(), &m);
+            let rule = &t.rules()[0];
+            proptest::prop_assert_eq!(rule.matches(&f), rule.checks(&f).iter().all(|c| c.met));
+        }
+
         #[test]
         fn choosing_never_panics_and_always_names_a_configured_account(key in ".{0,40}", amount in proptest::num::i64::ANY, region in proptest::option::of("[a-z]{0,3}")) {
             let t = table("[[routes]]\nname = \"jp\"\nregion = [\"jp\"]\ntargets = [\"payjp\"]\n[[routes]]\nname = \"s\"\nweights = { payjp = 33, worldpay = 67 }\n").unwrap();
