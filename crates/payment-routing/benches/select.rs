@@ -27,7 +27,14 @@ fn capabilities() -> &'static Capabilities {
             amounts_echoed: true,
             find_by_reference: true,
         },
-        refund: RefundCapabilities { full: true, partial: true, multiple_partial: true, retrieve: true, list: true, async_completion: false },
+        refund: RefundCapabilities {
+            full: true,
+            partial: true,
+            multiple_partial: true,
+            retrieve: true,
+            list: true,
+            async_completion: false,
+        },
         list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: true },
         idempotency: IdempotencyCapabilities {
             create_charge: payment_core::IdempotencySupport::Replay,

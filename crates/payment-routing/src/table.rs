@@ -93,7 +93,8 @@ impl Rule {
     /// building its words: this runs for every rule a payment passes).
     pub fn matches(&self, facts: &PaymentFacts<'_>) -> bool {
         let has = |k: &String, v: &String| facts.metadata.get(k) == Some(v);
-        (self.regions.is_empty() || facts.region.is_some_and(|r| self.regions.iter().any(|x| x.eq_ignore_ascii_case(r))))
+        (self.regions.is_empty()
+            || facts.region.is_some_and(|r| self.regions.iter().any(|x| x.eq_ignore_ascii_case(r))))
             && (self.currencies.is_empty() || self.currencies.contains(&facts.currency))
             && self.min_amount.is_none_or(|min| facts.amount >= min)
             && self.max_amount.is_none_or(|max| facts.amount <= max)
@@ -322,7 +323,7 @@ mod tests {
         Box::leak(Box::new(c))
     }
 
-    static TEMPLATE: std::sync::LazyLock<Capabilities> = std::sync::LazyLock::new(|| crate::testing::capabilities());
+    static TEMPLATE: std::sync::LazyLock<Capabilities> = std::sync::LazyLock::new(crate::testing::capabilities);
 
     fn accounts() -> BTreeMap<String, AccountFacts<'static>> {
         let jpy = caps(&[Currency::JPY], true);

@@ -249,3 +249,48 @@ async fn a_toml_config_routes_over_two_accounts_of_one_provider_and_explains_its
     .unwrap_err();
     assert!(e.message().contains("connect_routed"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_sqlite_journal_records_every_attempt_of_a_routed_payment_and_secrets_stay_hidden() {
+    let dir = std::env::temp_dir().join(format!("payment-routing-journal-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let db = dir.join("journal.db");
+    let text = format!(
+        r#"
+        [journal]
+        url = "sqlite://{}"
+        [payjp]
+        mode = "live"
+        secret_key = "sk_test_do_not_print_me"
+        base_url = "http://127.0.0.1:9"
+        timeout = "3s"
+        [accounts.payjp-backup]
+        provider = "payjp"
+        mode = "mock"
+        [[routes]]
+        name = "japan"
+        targets = ["payjp", "payjp-backup"]
+        "#,
+        db.display()
+    );
+    let config = Config::from_toml_str(&text).unwrap();
+    let router = payment::connect_routed(&config).await.unwrap();
+    assert_eq!(router.journal().store().backend(), "sqlite");
+    let r = router.route_charge(charge(1000, "sq-1", PAYJP_OK, "Taro"), &RouteContext::default(), &key("sq-1")).await;
+    assert!(r.result.unwrap().id.as_str().starts_with("payjp-backup/"));
+    let p = router.journal().payment("sq-1").await.unwrap().unwrap();
+    let attempts: Vec<_> = p.attempts.iter().map(|a| (a.provider.as_str(), a.state)).collect();
+    use payment::journal::AttemptState::{NotSent, Succeeded};
+    assert_eq!(attempts, [("payjp", NotSent), ("payjp-backup", Succeeded)]);
+    for shown in [format!("{config:?}"), format!("{router:?}")] {
+        assert!(!shown.contains("do_not_print_me"), "{shown}");
+    }
+    // A target whose provider is not compiled in (or not known) is refused, naming the rule.
+    let bad = Config::from_toml_str(
+        "[accounts.cards]\nprovider = \"stripe\"\n[[routes]]\nname = \"cards\"\ntargets = [\"cards\"]\n",
+    )
+    .unwrap();
+    let e = payment::connect_routed(&bad).await.unwrap_err();
+    assert!(e.message().starts_with("route 1 `cards`: target `cards`: unknown provider `stripe`"), "{e}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
