@@ -6,6 +6,7 @@ pub mod checkout;
 pub mod crash;
 pub mod kill_matrix;
 pub mod list_all;
+pub mod raw;
 pub mod regional;
 pub mod soak;
 pub mod targets;

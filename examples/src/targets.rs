@@ -25,6 +25,8 @@ pub struct Target {
     pub control: MockControl,
     /// The mock's base URL.
     pub url: String,
+    /// The settings the client was connected with (the mock's accepted credentials).
+    pub settings: payment::ProviderSettings,
 }
 
 /// Starts a fresh mock of `driver` and a client on it with `engine`.
@@ -33,7 +35,8 @@ pub async fn start(driver: &'static ProviderDriver, engine: EngineBuilder) -> Re
     let client = driver.connect_with(handle.settings.clone(), engine).await.map_err(|e| e.to_string())?;
     let control = handle.control();
     let url = handle.url().to_owned();
-    Ok(Target { client: client.keeping(Arc::new(handle.server)), control, url })
+    let settings = handle.settings.clone();
+    Ok(Target { client: client.keeping(Arc::new(handle.server)), control, url, settings })
 }
 
 /// Pays an asynchronous charge at its embedded mock and reads it back; synchronous ones come back as they are.

@@ -66,9 +66,16 @@ impl Currency {
 
     /// Looks up an ISO 4217 code, case-insensitively.
     pub fn from_code(code: &str) -> Result<Currency, MoneyError> {
-        let upper = code.trim().to_ascii_uppercase();
+        // Codes are three ASCII letters: upper-cased on the stack, no allocation per lookup.
+        let trimmed = code.trim().as_bytes();
+        let mut upper = [0u8; 3];
+        if trimmed.len() == 3 {
+            upper.copy_from_slice(trimmed);
+            upper.make_ascii_uppercase();
+        }
+        let upper = std::str::from_utf8(&upper).unwrap_or("");
         TABLE
-            .binary_search_by(|(c, _)| (*c).cmp(upper.as_str()))
+            .binary_search_by(|(c, _)| (*c).cmp(upper))
             .map(|i| {
                 let (c, exponent) = TABLE[i];
                 let b = c.as_bytes();

@@ -26,7 +26,8 @@ impl IdempotencyKey {
                 key.len()
             )));
         }
-        if let Some(c) = key.chars().find(|c| !c.is_ascii_graphic()) {
+        if !key.bytes().all(|b| b.is_ascii_graphic()) {
+            let c = key.chars().find(|c| !c.is_ascii_graphic()).unwrap_or(' ');
             return Err(Error::invalid(format!("idempotency key contains {c:?}; use visible ASCII only")));
         }
         Ok(IdempotencyKey(key))
@@ -48,9 +49,16 @@ impl IdempotencyKey {
                 Self::MAX_LEN - 1
             ))
         })?;
-        // Keys are ASCII, so cutting at a byte count never splits a character.
+        if !suffix.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(Error::invalid(format!("idempotency key suffix {suffix:?} must be visible ASCII")));
+        }
+        // Keys are ASCII, so cutting at a byte count never splits a character; this key is
+        // already valid, so only the suffix needed checking.
         let base = &self.0[..self.0.len().min(room)];
-        IdempotencyKey::new(format!("{base}{suffix}"))
+        let mut key = String::with_capacity(base.len() + suffix.len());
+        key.push_str(base);
+        key.push_str(suffix);
+        Ok(IdempotencyKey(key))
     }
 
     /// The key text.
@@ -67,7 +75,8 @@ impl IdempotencyKey {
             ))
             .with_provider(provider));
         }
-        if let Some(c) = self.0.chars().find(|c| !allowed(*c)) {
+        // Keys are ASCII (checked at construction): each byte is one character.
+        if let Some(c) = self.0.bytes().map(char::from).find(|c| !allowed(*c)) {
             return Err(Error::invalid(format!("idempotency key character {c:?} is not accepted by {provider}"))
                 .with_provider(provider));
         }

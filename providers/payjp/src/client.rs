@@ -18,6 +18,8 @@ use crate::wire::{Form, Token};
 use crate::{CAPABILITIES, NAME, mapping, signing};
 
 const USER_AGENT: &str = concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION"));
+const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
+const DIRECT_TOKEN: http::HeaderName = http::HeaderName::from_static("x-payjp-direct-token-generate");
 const FORM: &str = "application/x-www-form-urlencoded";
 
 /// A PAY.JP client: cheap to clone (shared engine and config).
@@ -79,26 +81,25 @@ impl PayjpClient {
         let target = Target::parse(&format!("{}{path}", self.inner.base));
         let auth = self.inner.auth.clone();
         let body = form.map(|f| Bytes::from(f.encode()));
-        let key = key.map(|k| k.as_str().to_owned());
+        // Keys are visible ASCII, which is always a valid header value.
+        let key = key.and_then(|k| http::HeaderValue::from_str(k.as_str()).ok());
         move || {
-            let mut r = target
-                .as_ref()
-                .map_err(|e| Error::invalid(e.message().to_owned()))?
-                .builder(method.clone())
-                .header(http::header::AUTHORIZATION, auth.clone())
-                .header(http::header::USER_AGENT, USER_AGENT)
-                .header(http::header::ACCEPT, "application/json");
+            let target = target.as_ref().map_err(|e| Error::invalid(e.message().to_owned()))?;
+            let mut r = target.request(method.clone(), body.clone().unwrap_or_default());
+            let h = r.headers_mut();
+            h.insert(http::header::AUTHORIZATION, auth.clone());
+            h.insert(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+            h.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
             if body.is_some() {
-                r = r.header(http::header::CONTENT_TYPE, FORM);
+                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(FORM));
             }
             if let Some(k) = &key {
-                r = r.header("Idempotency-Key", k.as_str());
+                h.insert(IDEMPOTENCY_KEY, k.clone());
             }
             if direct_token {
-                r = r.header("X-Payjp-Direct-Token-Generate", "true");
+                h.insert(DIRECT_TOKEN, http::HeaderValue::from_static("true"));
             }
-            r.body(body.clone().unwrap_or_default())
-                .map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
+            Ok(r)
         }
     }
 

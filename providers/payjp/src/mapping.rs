@@ -22,11 +22,63 @@ fn jpy(currency: &str, minor: i64) -> Result<Money> {
     Money::echoed(currency, minor, Currency::JPY)
 }
 
+/// The fields of a charge a neutral record needs, borrowed from its JSON tree: no string is
+/// copied twice on the way to the record, and the card (which the record does not carry outside
+/// `raw`) is skipped rather than decoded.
+#[derive(Debug, serde::Deserialize)]
+pub struct ChargeView<'a> {
+    id: &'a str,
+    created: i64,
+    amount: i64,
+    currency: &'a str,
+    #[serde(default)]
+    paid: bool,
+    #[serde(default)]
+    captured: bool,
+    #[serde(default)]
+    refunded: bool,
+    #[serde(default)]
+    amount_refunded: i64,
+    #[serde(default)]
+    description: Option<&'a str>,
+    #[serde(default)]
+    failure_code: Option<&'a str>,
+    #[serde(default)]
+    failure_message: Option<&'a str>,
+    #[serde(default)]
+    metadata: Option<BTreeMap<&'a str, &'a str>>,
+    #[serde(default)]
+    three_d_secure_status: Option<&'a str>,
+}
+
+impl<'a> ChargeView<'a> {
+    /// The view of a decoded wire charge.
+    pub fn of(c: &'a Charge) -> ChargeView<'a> {
+        ChargeView {
+            id: &c.id,
+            created: c.created,
+            amount: c.amount,
+            currency: &c.currency,
+            paid: c.paid,
+            captured: c.captured,
+            refunded: c.refunded,
+            amount_refunded: c.amount_refunded,
+            description: c.description.as_deref(),
+            failure_code: c.failure_code.as_deref(),
+            failure_message: c.failure_message.as_deref(),
+            metadata: c.metadata.as_ref().map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()),
+            three_d_secure_status: c.three_d_secure_status.as_deref(),
+        }
+    }
+}
+
 /// Where a PAY.JP charge is, in neutral terms.
 pub fn status(c: &Charge) -> ChargeStatus {
-    if c.failure_code.is_some()
-        || (!c.paid && c.three_d_secure_status.as_deref().is_some_and(|s| s == "failed" || s == "error"))
-    {
+    status_of(&ChargeView::of(c))
+}
+
+fn status_of(c: &ChargeView<'_>) -> ChargeStatus {
+    if c.failure_code.is_some() || (!c.paid && c.three_d_secure_status.is_some_and(|s| s == "failed" || s == "error")) {
         ChargeStatus::Failed
     } else if !c.paid && c.three_d_secure_status.is_some() {
         ChargeStatus::RequiresAction
@@ -47,39 +99,55 @@ pub fn status(c: &Charge) -> ChargeStatus {
 /// `amount_captured` is the authorized amount once captured; what a partial capture released is in
 /// `amount_refunded`, as PAY.JP reports it, so captured minus refunded is always what was kept.
 pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
-    let amount = jpy(&c.currency, c.amount)?;
+    let mut record = record_of(&ChargeView::of(c))?;
+    record.raw = raw;
+    Ok(record)
+}
+
+fn record_of(c: &ChargeView<'_>) -> Result<ChargeRecord> {
+    let amount = jpy(c.currency, c.amount)?;
     let zero = Money::zero(Currency::JPY);
-    let mut metadata = c.metadata.clone().unwrap_or_default();
-    let reference = metadata.remove(REFERENCE_KEY);
-    let status = status(c);
+    let mut reference = None;
+    let mut metadata = BTreeMap::new();
+    for (k, v) in c.metadata.iter().flatten() {
+        if *k == REFERENCE_KEY {
+            reference = Some((*v).to_owned());
+        } else {
+            metadata.insert((*k).to_owned(), (*v).to_owned());
+        }
+    }
+    let status = status_of(c);
     let next_action = (status == ChargeStatus::RequiresAction).then(|| payment_core::NextAction {
         kind: "three_d_secure".into(),
         data: serde_json::json!({"charge": c.id, "three_d_secure_status": c.three_d_secure_status}),
     });
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
-        id: ChargeId::new(c.id.clone()),
+        id: ChargeId::new(c.id),
         status,
         amount,
         amount_captured: if c.captured { amount } else { zero },
         amount_refunded: if c.captured { Money::new(c.amount_refunded, Currency::JPY) } else { zero },
         reference,
-        description: c.description.clone(),
+        description: c.description.map(str::to_owned),
         metadata,
         created: Timestamp::from_unix(c.created),
         next_action,
-        failure: c
-            .failure_code
-            .as_ref()
-            .map(|code| ChargeFailure { code: code.clone(), message: c.failure_message.clone().unwrap_or_default() }),
-        raw,
+        failure: c.failure_code.map(|code| ChargeFailure {
+            code: code.to_owned(),
+            message: c.failure_message.unwrap_or_default().to_owned(),
+        }),
+        raw: serde_json::Value::Null,
     })
 }
 
 /// A neutral record straight from a charge's JSON (decoded from the borrowed tree, kept as `raw`).
 pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
-    let wire = <Charge as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a PAY.JP charge", e))?;
-    charge_record(&wire, raw)
+    let view =
+        <ChargeView<'_> as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a PAY.JP charge", e))?;
+    let mut record = record_of(&view)?;
+    record.raw = raw;
+    Ok(record)
 }
 
 /// One row per documented code: the neutral kind, and why.

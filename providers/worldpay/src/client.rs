@@ -19,7 +19,7 @@ use crate::config::WorldpayConfig;
 use crate::mapping::{self, ChargeKey};
 use crate::pagination::ChargePages;
 use crate::wire::{
-    AuthorizeRequest, AuthorizeResponse, CardExpiry, EventsResponse, Instruction, Merchant, Narrative, PAYMENTS_ACCEPT,
+    AuthorizeOutcome, AuthorizeRequest, CardExpiry, EventsResponse, Instruction, Merchant, Narrative, PAYMENTS_ACCEPT,
     PAYMENTS_CONTENT_TYPE, PaymentInstrument, PaymentSummary, QUERIES_ACCEPT, QueryPage, Value, ValueAction,
 };
 use crate::{CAPABILITIES, NAME, signing};
@@ -51,8 +51,9 @@ fn classify(response: &HttpResponse) -> ReplyClass {
 
 /// Worldpay's `transactionReference` charset.
 fn valid_reference(r: &str) -> bool {
-    (1..=64).contains(&r.chars().count())
-        && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_!@#$%()*=.:;?[]{}~`/+".contains(c))
+    // All allowed characters are ASCII, so bytes are characters here.
+    (1..=64).contains(&r.len())
+        && r.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!@#$%()*=.:;?[]{}~`/+".contains(&b))
 }
 
 /// The `transactionReference` of a charge without one: the key, or its letters and digits.
@@ -115,23 +116,36 @@ impl WorldpayClient {
         let parsed = Target::parse(&url);
         let auth = self.inner.auth.clone();
         move || {
-            let mut r = parsed
-                .as_ref()
-                .map_err(|e| Error::invalid(e.message().to_owned()))?
-                .builder(method.clone())
-                .header(http::header::AUTHORIZATION, auth.clone())
-                .header(http::header::ACCEPT, accept);
+            let target = parsed.as_ref().map_err(|e| {
+                Error::invalid(format!("cannot build the request (link {} chars): {}", url.len(), e.message()))
+            })?;
+            let mut r = target.request(method.clone(), body.clone().unwrap_or_default());
+            let h = r.headers_mut();
+            h.insert(http::header::AUTHORIZATION, auth.clone());
+            h.insert(http::header::ACCEPT, http::HeaderValue::from_static(accept));
             if body.is_some() {
-                r = r.header(http::header::CONTENT_TYPE, PAYMENTS_CONTENT_TYPE);
+                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(PAYMENTS_CONTENT_TYPE));
             }
-            r.body(body.clone().unwrap_or_default())
-                .map_err(|e| Error::invalid(format!("cannot build the request (link {} chars): {e}", url.len())))
+            Ok(r)
         }
     }
 
     /// Worldpay's error from an answer, with `WP-CorrelationId` as the request id.
     fn error_of(reply: &HttpReply) -> Error {
         mapping::error(reply.status(), reply.body(), reply.header(signing::CORRELATION_HEADER))
+    }
+
+    /// The recovery query's request, built only if a lookup is needed: the happy path never
+    /// pays for a second URL.
+    fn lookup_request(&self, key: &ChargeKey) -> Arc<dyn Fn() -> Result<HttpRequest> + Send + Sync> {
+        type Build = Box<dyn Fn() -> Result<HttpRequest> + Send + Sync>;
+        let (client, key) = (self.clone(), key.clone());
+        let built: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
+        Arc::new(move || {
+            built.get_or_init(|| {
+                Box::new(client.request(http::Method::GET, &client.recovery_path(&key), None, PAYMENTS_ACCEPT))
+            })()
+        })
     }
 
     fn recovery_path(&self, key: &ChargeKey) -> String {
@@ -220,7 +234,7 @@ impl WorldpayClient {
         })?;
         let used = href.clone();
         let lookup = Lookup {
-            request: Arc::new(self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT)),
+            request: self.lookup_request(key),
             found: Arc::new(move |response| {
                 if !response.status().is_success() {
                     return LookupAnswer::Unknown;
@@ -328,7 +342,7 @@ impl Charge for WorldpayClient {
             serde_json::to_vec(&body).map_err(|e| Error::invalid(format!("cannot encode the authorization: {e}")))?,
         );
         let lookup = Lookup {
-            request: Arc::new(self.request(http::Method::GET, &self.recovery_path(&key), None, PAYMENTS_ACCEPT)),
+            request: self.lookup_request(&key),
             found: Arc::new(|response| match response.status().as_u16() {
                 200 if serde_json::from_slice::<EventsResponse>(response.body()).is_ok() => LookupAnswer::Found,
                 404 => LookupAnswer::Absent,
@@ -351,9 +365,12 @@ impl Charge for WorldpayClient {
             Phase::Send if !reply.is_success() => return Err(reply.fail(Self::error_of(&reply))),
             Phase::Send => {
                 let raw = raw_of(&reply);
-                let r = <AuthorizeResponse as serde::Deserialize>::deserialize(&raw)
+                let r = <AuthorizeOutcome<'_> as serde::Deserialize>::deserialize(&raw)
                     .map_err(|e| reply.tag(Error::decode("the Worldpay authorization", e)))?;
-                (r.outcome, r.description.or(r.refusal_description), r.code.or(r.refusal_code), raw)
+                let text = |a: Option<&str>, b: Option<&str>| a.or(b).map(str::to_owned);
+                let (outcome, description, code) =
+                    (r.outcome.to_owned(), text(r.description, r.refusal_description), text(r.code, r.refusal_code));
+                (outcome, description, code, raw)
             }
             Phase::Lookup => {
                 if reply.found_earlier_duplicate() {

@@ -29,8 +29,12 @@ const ID_PREFIX: &str = "wp1.";
 impl ChargeKey {
     /// The neutral id: `wp1.` + base64url(JSON); safe in JSON, URLs and shells.
     pub fn to_id(&self) -> ChargeId {
+        use base64::Engine as _;
         let json = serde_json::to_vec(self).unwrap_or_default();
-        ChargeId::new(format!("{ID_PREFIX}{}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(json)))
+        let mut id = String::with_capacity(ID_PREFIX.len() + json.len().div_ceil(3) * 4);
+        id.push_str(ID_PREFIX);
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode_string(json, &mut id);
+        ChargeId::new(id)
     }
 
     /// Reads an id back; anything else is `NotFound` (it cannot name a Worldpay payment).

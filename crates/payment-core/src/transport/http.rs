@@ -41,6 +41,16 @@ impl Target {
         self.uri.path_and_query().map(|p| p.as_str()).unwrap_or("/")
     }
 
+    /// A request for this target with `body` and no headers yet, built directly (no builder's
+    /// per-step `Result`); the parsed URL rides along as an extension.
+    pub fn request(&self, method: http::Method, body: Bytes) -> HttpRequest {
+        let mut r = http::Request::new(body);
+        *r.method_mut() = method;
+        *r.uri_mut() = self.uri.clone();
+        r.extensions_mut().insert(ParsedUrl(self.url.clone()));
+        r
+    }
+
     /// A request builder for this target (the parsed URL rides along as an extension).
     pub fn builder(&self, method: http::Method) -> http::request::Builder {
         http::Request::builder().method(method).uri(self.uri.clone()).extension(ParsedUrl(self.url.clone()))

@@ -127,3 +127,24 @@ pub struct AuthorizeResponse {
     #[serde(rename = "_links", default)]
     pub links: Links,
 }
+
+/// The part of an authorize answer the client decides on, borrowed from its JSON tree: the
+/// links stay in the record's `raw`, not copied into a second tree.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizeOutcome<'a> {
+    /// `authorized`, `refused`, or a value added later.
+    pub outcome: &'a str,
+    /// Refusal text (v6).
+    #[serde(default)]
+    pub description: Option<&'a str>,
+    /// Refusal code (v6).
+    #[serde(default)]
+    pub code: Option<&'a str>,
+    /// Refusal text (newer API spelling).
+    #[serde(default)]
+    pub refusal_description: Option<&'a str>,
+    /// Refusal code (newer API spelling).
+    #[serde(default)]
+    pub refusal_code: Option<&'a str>,
+}

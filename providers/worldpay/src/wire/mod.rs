@@ -8,8 +8,8 @@ mod links;
 mod query;
 
 pub use authorize::{
-    AuthorizeRequest, AuthorizeResponse, AutoSettlement, CardExpiry, Instruction, Merchant, Narrative,
-    PaymentInstrument, Value,
+    AuthorizeOutcome, AuthorizeRequest, AuthorizeResponse, AutoSettlement, CardExpiry, Instruction, Merchant,
+    Narrative, PaymentInstrument, Value,
 };
 pub use error::{ApiError, ValidationError};
 pub use event::{EVENTS_CONTENT_TYPE, Event, EventAmount, EventDetails};

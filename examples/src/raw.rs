@@ -1,0 +1,154 @@
+//! The hand-written baseline of the benchmarks: what a careful integration written directly on
+//! reqwest sends for one charge — the same requests as the framework (method, path, headers,
+//! body from the same inputs, an idempotency key per request), the answer parsed as JSON and
+//! checked — with none of the framework's retries, journal hooks or neutral records.
+
+use payment::ProviderSettings;
+use serde_json::Value;
+
+/// The card both modes charge, per provider (each provider's fixture card).
+#[derive(Debug, Clone)]
+pub struct Card {
+    /// The number.
+    pub number: String,
+    /// Expiry month.
+    pub exp_month: u8,
+    /// Expiry year.
+    pub exp_year: u16,
+    /// The security code.
+    pub cvc: String,
+    /// The holder's name, where the provider's fixture names one.
+    pub holder: Option<String>,
+}
+
+/// The fixture card of `provider`.
+pub fn card(provider: &str) -> Result<Card, String> {
+    let (number, exp_month, exp_year, holder) = match provider {
+        "payjp" => ("4242424242424242", 12, 2035, None),
+        "worldpay" => ("4444333322221111", 5, 2030, Some("Conformance Tester".to_owned())),
+        other => return Err(format!("no hand-written client for {other} (payjp, worldpay)")),
+    };
+    Ok(Card { number: number.into(), exp_month, exp_year, cvc: "123".into(), holder })
+}
+
+/// A hand-written client of one provider's mock.
+pub struct RawClient {
+    http: reqwest::Client,
+    provider: String,
+    base: String,
+    user: String,
+    password: String,
+    entity: String,
+}
+
+impl RawClient {
+    /// A client of `provider` at `base` with the credentials in `settings`.
+    pub fn new(provider: &str, base: &str, settings: &ProviderSettings) -> Result<RawClient, String> {
+        let get = |k: &str| settings.get(k).unwrap_or_default().to_owned();
+        let (user, password) = match provider {
+            "payjp" => (get("secret_key"), String::new()),
+            "worldpay" => (get("username"), get("password")),
+            other => return Err(format!("no hand-written client for {other} (payjp, worldpay)")),
+        };
+        Ok(RawClient {
+            http: reqwest::Client::new(),
+            provider: provider.to_owned(),
+            base: base.trim_end_matches('/').to_owned(),
+            user,
+            password,
+            entity: settings.get("entity").unwrap_or("default").to_owned(),
+        })
+    }
+
+    /// One charge.
+    pub async fn charge(&self, card: &Card) -> Result<(), String> {
+        match self.provider.as_str() {
+            "payjp" => self.payjp(card).await,
+            _ => self.worldpay(card).await,
+        }
+    }
+
+    /// PAY.JP: a token from the card, then the charge, both form-encoded with a key.
+    async fn payjp(&self, card: &Card) -> Result<(), String> {
+        // A fresh UUID v4 per payment, as the framework generates when the caller gives none.
+        let key = uuid::Uuid::new_v4().to_string();
+        let (month, year) = (card.exp_month.to_string(), card.exp_year.to_string());
+        let token: Value = self
+            .http
+            .post(format!("{}/v1/tokens", self.base))
+            .basic_auth(&self.user, Some(""))
+            .header("accept", "application/json")
+            .header("user-agent", concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION")))
+            .header("idempotency-key", format!("{key}-tok"))
+            .header("x-payjp-direct-token-generate", "true")
+            .form(&[
+                ("card[number]", card.number.as_str()),
+                ("card[exp_month]", &month),
+                ("card[exp_year]", &year),
+                ("card[cvc]", &card.cvc),
+            ])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        let tok = token["id"].as_str().ok_or_else(|| format!("no token: {token}"))?;
+        let charge: Value = self
+            .http
+            .post(format!("{}/v1/charges", self.base))
+            .basic_auth(&self.user, Some(""))
+            .header("accept", "application/json")
+            .header("user-agent", concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION")))
+            .header("idempotency-key", key)
+            .form(&[("amount", "1000"), ("currency", "jpy"), ("card", tok), ("capture", "true")])
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if charge["paid"] != true || charge["amount"] != 1000 {
+            return Err(format!("charge failed: {charge}"));
+        }
+        Ok(())
+    }
+
+    /// Worldpay: one authorization with auto-settlement, JSON in its media types.
+    async fn worldpay(&self, card: &Card) -> Result<(), String> {
+        let body = serde_json::json!({
+            "transactionReference": uuid::Uuid::new_v4().to_string(),
+            "merchant": {"entity": self.entity},
+            "instruction": {
+                "narrative": {"line1": "Payment"},
+                "value": {"currency": "GBP", "amount": 1000},
+                "paymentInstrument": {
+                    "type": "card/plain",
+                    "cardNumber": card.number,
+                    "cardExpiryDate": {"month": card.exp_month, "year": card.exp_year},
+                    "cardHolderName": card.holder,
+                    "cvc": card.cvc,
+                },
+            },
+            "requestAutoSettlement": {"enabled": true},
+            "channel": "ecom",
+        });
+        let answer: Value = self
+            .http
+            .post(format!("{}/payments/authorizations", self.base))
+            .basic_auth(&self.user, Some(&self.password))
+            .header("accept", "application/vnd.worldpay.payments-v6.hal+json")
+            .header("content-type", "application/vnd.worldpay.payments-v6+json")
+            .body(serde_json::to_vec(&body).map_err(|e| e.to_string())?)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if answer["outcome"] != "authorized" && answer["outcome"] != "sentForSettlement" {
+            return Err(format!("authorization failed: {answer}"));
+        }
+        Ok(())
+    }
+}
