@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Target};
+use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Targets};
 use payment_core::{
     CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
     IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund,
@@ -33,6 +33,7 @@ struct Inner {
     engine: Engine,
     auth: http::HeaderValue,
     base: String,
+    targets: Targets,
 }
 
 /// PAY.JP's 409 `idempotency_timeout` means the first request with this key is still running: like an
@@ -61,7 +62,8 @@ impl PayjpClient {
     pub fn with_engine(config: PayjpConfig, engine: EngineBuilder) -> Result<PayjpClient> {
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
         let auth = signing::basic_auth(&config.secret_key);
-        Ok(PayjpClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, config }) })
+        let targets = Targets::new(&base, &["/v1/tokens", "/v1/charges"]);
+        Ok(PayjpClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, targets, config }) })
     }
 
     /// The configuration (secrets redacted in `Debug`).
@@ -78,7 +80,7 @@ impl PayjpClient {
         key: Option<&IdempotencyKey>,
         direct_token: bool,
     ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
-        let target = Target::parse(&format!("{}{path}", self.inner.base));
+        let target = self.inner.targets.get(path);
         let auth = self.inner.auth.clone();
         let body = form.map(|f| Bytes::from(f.encode()));
         // Keys are visible ASCII, which is always a valid header value.

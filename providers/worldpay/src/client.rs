@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass, Target,
-    default_classify,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
+    Targets, default_classify,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
@@ -35,7 +35,11 @@ struct Inner {
     engine: Engine,
     auth: http::HeaderValue,
     base: String,
+    targets: Targets,
 }
+
+/// Where authorizations go when discovery is off.
+const AUTHORIZE_PATH: &str = "/payments/authorizations";
 
 /// A reused reference, or an action link used already, is a duplicate rejection.
 fn classify(response: &HttpResponse) -> ReplyClass {
@@ -91,7 +95,8 @@ impl WorldpayClient {
     pub fn with_engine(config: WorldpayConfig, engine: EngineBuilder) -> Result<WorldpayClient> {
         let auth = signing::basic_auth(&config.username, &config.password);
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
-        Ok(WorldpayClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, config }) })
+        let targets = Targets::new(&base, &[AUTHORIZE_PATH]);
+        Ok(WorldpayClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, targets, config }) })
     }
 
     /// The configuration (password redacted in `Debug`).
@@ -107,17 +112,13 @@ impl WorldpayClient {
         body: Option<Bytes>,
         accept: &'static str,
     ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
-        let url = if target.starts_with("http://") || target.starts_with("https://") {
-            target.to_owned()
-        } else {
-            format!("{}{target}", self.inner.base)
-        };
-        // Parsed once per call; links of 1024+ characters are taken as they are.
-        let parsed = Target::parse(&url);
+        // Parsed once per call (the authorize path once per client); links are taken as they are.
+        let parsed = self.inner.targets.get(target);
+        let url_len = target.len();
         let auth = self.inner.auth.clone();
         move || {
             let target = parsed.as_ref().map_err(|e| {
-                Error::invalid(format!("cannot build the request (link {} chars): {}", url.len(), e.message()))
+                Error::invalid(format!("cannot build the request (link {url_len} chars): {}", e.message()))
             })?;
             let mut r = target.request(method.clone(), body.clone().unwrap_or_default());
             let h = r.headers_mut();
@@ -197,7 +198,7 @@ impl WorldpayClient {
 
     async fn authorize_target(&self) -> Result<String> {
         if !self.inner.config.discovery {
-            return Ok("/payments/authorizations".to_owned());
+            return Ok(AUTHORIZE_PATH.to_owned());
         }
         let reply = self
             .inner

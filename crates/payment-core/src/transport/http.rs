@@ -57,6 +57,34 @@ impl Target {
     }
 }
 
+/// A client's request targets: its base URL, with the paths it calls most parsed once per client
+/// (every other path, and any absolute link, is parsed when asked for).
+#[derive(Debug, Clone)]
+pub struct Targets {
+    base: String,
+    fixed: Vec<(&'static str, Target)>,
+}
+
+impl Targets {
+    /// Targets under `base` (no trailing slash), with `paths` parsed now.
+    pub fn new(base: &str, paths: &[&'static str]) -> Targets {
+        let fixed = paths.iter().filter_map(|p| Target::parse(&format!("{base}{p}")).ok().map(|t| (*p, t))).collect();
+        Targets { base: base.to_owned(), fixed }
+    }
+
+    /// The target of `path` under the base, or of an absolute `http(s)://` link as it is.
+    pub fn get(&self, path: &str) -> crate::Result<Target> {
+        if let Some((_, t)) = self.fixed.iter().find(|(p, _)| *p == path) {
+            return Ok(t.clone());
+        }
+        if path.starts_with("http://") || path.starts_with("https://") {
+            Target::parse(path)
+        } else {
+            Target::parse(&format!("{}{path}", self.base))
+        }
+    }
+}
+
 /// The parsed URL of a request built from a [`Target`].
 #[derive(Debug, Clone)]
 struct ParsedUrl(url::Url);

@@ -11,6 +11,8 @@ mod trace;
 
 pub use call::{Call, Classifier, Lookup, LookupAnswer, Phase, ReplyClass, RequestFn, default_classify};
 pub use engine::{Engine, EngineBuilder, HttpReply};
-pub use http::{HttpRequest, HttpResponse, HttpService, ReqwestService, Target, TransportError, parse_retry_after};
+pub use http::{
+    HttpRequest, HttpResponse, HttpService, ReqwestService, Target, Targets, TransportError, parse_retry_after,
+};
 pub use sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use trace::TraceLayer;

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Reproduces every figure of BENCHMARKS.md's "framework against raw" tables in one run:
+#   1. instructions per charge (callgrind), framework vs the hand-written client, per provider;
+#   2. throughput with `payment mock` in its own process, alternating rounds, at 16 and 64 in flight;
+#   3. peak RSS of `payment` for one charge and for listing many charges;
+#   4. (full run only) build time of the facade with one provider versus all.
+# Ratios are printed, never asserted: a regression shows in the output.
+#
+#   bash bench/run.sh           # the full run (about 15 minutes on 2 cores, most of it building)
+#   bash bench/run.sh --quick   # the small version CI runs
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+QUICK=0
+[[ "${1:-}" == "--quick" ]] && QUICK=1
+if ((QUICK)); then N=40; ROUNDS=1; CHARGES=400; LIST=2000; else N=200; ROUNDS=5; CHARGES=2000; LIST=100000; fi
+
+need=()
+command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
+[[ -x /usr/bin/time ]] || need+=(time)
+if ((${#need[@]})); then
+    echo "installing ${need[*]} (Debian packages)"
+    SUDO=""; [[ $(id -u) -ne 0 ]] && SUDO="sudo"
+    $SUDO apt-get update -qq && $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+echo "== building (release)"
+cargo build --release -q -p payment-cli --bin payment
+cargo build --release -q -p payment-examples --example overhead --example throughput
+BIN=target/release
+OUT=target/bench
+mkdir -p "$OUT"
+date -u +"run of %Y-%m-%d %H:%M UTC, $(nproc) cores, $(rustc --version)"
+
+# Instructions of one overhead run, less key generation: the signing mocks make fresh RSA keys
+# at start, a random and large count, so it is read out of the profile and taken off.
+instructions() {
+    local file="$OUT/cg.$1.$2.$3"
+    valgrind --tool=callgrind --callgrind-out-file="$file" "$BIN/examples/overhead" "$2" "$3" "$1" >/dev/null 2>&1
+    local total keygen
+    total=$(callgrind_annotate "$file" 2>/dev/null | awk '/PROGRAM TOTALS/ {gsub(",","",$1); print $1; exit}')
+    keygen=$(callgrind_annotate --inclusive=yes --threshold=100 "$file" 2>/dev/null |
+        awk '/RsaPrivateKey::generate / {gsub(",","",$1); print $1; exit}')
+    echo $((total - ${keygen:-0}))
+}
+
+echo
+echo "== instructions per charge (callgrind, sequential, in-process mock, N=$N minus N=0)"
+printf '%-26s %12s %12s %8s\n' provider framework raw ratio
+for p in payjp worldpay; do
+    f0=$(instructions "$p" framework 0); fN=$(instructions "$p" framework "$N")
+    r0=$(instructions "$p" raw 0); rN=$(instructions "$p" raw "$N")
+    f=$(((fN - f0) / N)); r=$(((rN - r0) / N))
+    printf '%-26s %12d %12d %8s\n' "$p" "$f" "$r" "$(awk -v f="$f" -v r="$r" 'BEGIN{printf "%.3f", f/r}')"
+done
+# The signing providers: the framework's cost per charge, split into cryptography (our crypto
+# module's calls, client and mock together: signing, verifying, RSA-OAEP, AES-GCM) and the rest.
+# No hand-written baseline is built for them yet.
+crypto() {
+    callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
+        awk '/payment_core::crypto::/ && !/::generate / {gsub(",","",$1); s+=$1} END {printf "%d\n", s}'
+}
+printf '%-26s %12s %12s %12s\n' provider framework crypto "the rest"
+for p in pingpp justap google-standard-payments; do
+    f0=$(instructions "$p" framework 0); fN=$(instructions "$p" framework "$N")
+    f=$(((fN - f0) / N))
+    c=$((($(crypto "$OUT/cg.$p.framework.$N") - $(crypto "$OUT/cg.$p.framework.0")) / N))
+    printf '%-26s %12d %12d %12d\n' "$p" "$f" "$c" "$((f - c))"
+done
+
+echo
+echo "== throughput, payment mock in its own process, client on one worker thread ($ROUNDS alternating rounds of $CHARGES)"
+"$BIN/payment" --provider payjp mock --addr 127.0.0.1:0 >"$OUT/mock.out" 2>/dev/null &
+MOCK=$!
+trap 'kill $MOCK 2>/dev/null || true' EXIT
+for _ in $(seq 50); do [[ -s "$OUT/mock.out" ]] && break; sleep 0.1; done
+URL=$(awk '{print $2}' "$OUT/mock.out")
+printf '%-6s %-22s %-22s %s\n' c framework raw "ratio (median, min-max)"
+for c in 16 64; do
+    fw=(); rw=()
+    for _ in $(seq "$ROUNDS"); do
+        fw+=("$("$BIN/examples/throughput" "$URL" framework "$c" "$CHARGES" | awk '{print $4}')")
+        rw+=("$("$BIN/examples/throughput" "$URL" raw "$c" "$CHARGES" | awk '{print $4}')")
+    done
+    python3 - "$c" "${fw[*]}" "${rw[*]}" <<'EOF'
+import statistics, sys
+c, f, r = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
+ratios = [a / b for a, b in zip(f, r)]
+print(f"{c:<6} {statistics.median(f):>8.0f} charges/s     {statistics.median(r):>8.0f} charges/s     "
+      f"{statistics.median(f) / statistics.median(r):.3f} ({min(ratios):.2f}-{max(ratios):.2f})")
+EOF
+done
+
+echo
+echo "== peak RSS of payment"
+CARD=4242424242424242,12/2035,123
+export PAYMENT_PAYJP_SECRET_KEY=sk_test_bench
+/usr/bin/time -f "%M" -o "$OUT/rss.one" "$BIN/payment" --provider payjp --base-url "$URL" \
+    charge create --amount 1000 --currency JPY --card "$CARD" >/dev/null
+echo "one charge: $(cat "$OUT/rss.one") KiB"
+# Fill a fresh mock to LIST charges, then list them all with the CLI.
+kill $MOCK 2>/dev/null || true
+"$BIN/payment" --provider payjp mock --addr 127.0.0.1:0 >"$OUT/mock.out" 2>/dev/null &
+MOCK=$!
+for _ in $(seq 50); do [[ -s "$OUT/mock.out" ]] && sleep 0.1 && break; sleep 0.1; done
+URL=$(awk '{print $2}' "$OUT/mock.out")
+"$BIN/examples/throughput" "$URL" raw 32 "$LIST" >/dev/null
+/usr/bin/time -f "%M" -o "$OUT/rss.list" "$BIN/payment" --provider payjp --base-url "$URL" \
+    charge list --limit 100 >"$OUT/list.out"
+echo "listing $(wc -l <"$OUT/list.out") charges: $(cat "$OUT/rss.list") KiB"
+
+if ((!QUICK)); then
+    echo
+    echo "== build time of the facade (release, fresh target dirs): one provider vs all"
+    for features in payjp all-providers; do
+        rm -rf "$OUT/build-$features"
+        start=$(date +%s)
+        cargo build --release -q -p payment --features "$features" --target-dir "$OUT/build-$features"
+        echo "$features: $(($(date +%s) - start)) s"
+        rm -rf "$OUT/build-$features"
+    done
+fi
