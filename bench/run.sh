@@ -58,7 +58,7 @@ done
 # No hand-written baseline is built for them yet.
 crypto() {
     callgrind_annotate --inclusive=yes --threshold=100 "$1" 2>/dev/null |
-        awk '/payment_core::crypto::/ && !/::generate / {gsub(",","",$1); s+=$1} END {printf "%d\n", s}'
+        awk '/payment_core::crypto::/ && !/::generate / {gsub(",","",$1); s+=$1} END {printf "%.0f\n", s}'
 }
 printf '%-26s %12s %12s %12s\n' provider framework crypto "the rest"
 for p in pingpp justap google-standard-payments; do
