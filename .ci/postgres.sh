@@ -10,7 +10,7 @@ if [ "${1:-}" = "--stop" ]; then
     exit 0
 fi
 data="$1"
-port="${2:-55432}"
+port="${2:-15432}"
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 if [ -z "$(bindir)" ] || [ ! -x "$(bindir)/initdb" ]; then
