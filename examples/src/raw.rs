@@ -26,7 +26,9 @@ pub fn card(provider: &str) -> Result<Card, String> {
     let (number, exp_month, exp_year, holder) = match provider {
         "payjp" => ("4242424242424242", 12, 2035, None),
         "worldpay" => ("4444333322221111", 5, 2030, Some("Conformance Tester".to_owned())),
-        other => return Err(format!("no hand-written client for {other} (payjp, worldpay)")),
+        // Ping++ charges a channel, not a card: the card is not sent.
+        "pingpp" => ("4242424242424242", 12, 2035, None),
+        other => return Err(format!("no hand-written client for {other} (payjp, worldpay, pingpp)")),
     };
     Ok(Card { number: number.into(), exp_month, exp_year, cvc: "123".into(), holder })
 }
@@ -39,6 +41,9 @@ pub struct RawClient {
     user: String,
     password: String,
     entity: String,
+    // Ping++: the app and the merchant key requests are signed with.
+    app_id: String,
+    signing_key: Option<payment::crypto::RsaPrivateKey>,
 }
 
 impl RawClient {
@@ -46,9 +51,15 @@ impl RawClient {
     pub fn new(provider: &str, base: &str, settings: &ProviderSettings) -> Result<RawClient, String> {
         let get = |k: &str| settings.get(k).unwrap_or_default().to_owned();
         let (user, password) = match provider {
-            "payjp" => (get("secret_key"), String::new()),
+            "payjp" | "pingpp" => (get("secret_key"), String::new()),
             "worldpay" => (get("username"), get("password")),
-            other => return Err(format!("no hand-written client for {other} (payjp, worldpay)")),
+            other => return Err(format!("no hand-written client for {other} (payjp, worldpay, pingpp)")),
+        };
+        let signing_key = match settings.get("private_key") {
+            Some(pem) if provider == "pingpp" => {
+                Some(payment::crypto::RsaPrivateKey::from_pem(pem).map_err(|e| e.to_string())?)
+            }
+            _ => None,
         };
         Ok(RawClient {
             http: reqwest::Client::new(),
@@ -57,6 +68,8 @@ impl RawClient {
             user,
             password,
             entity: settings.get("entity").unwrap_or("default").to_owned(),
+            app_id: get("app_id"),
+            signing_key,
         })
     }
 
@@ -64,6 +77,7 @@ impl RawClient {
     pub async fn charge(&self, card: &Card) -> Result<(), String> {
         match self.provider.as_str() {
             "payjp" => self.payjp(card).await,
+            "pingpp" => self.pingpp().await,
             _ => self.worldpay(card).await,
         }
     }
@@ -109,6 +123,56 @@ impl RawClient {
             .await
             .map_err(|e| e.to_string())?;
         if charge["paid"] != true || charge["amount"] != 1000 {
+            return Err(format!("charge failed: {charge}"));
+        }
+        Ok(())
+    }
+
+    /// Ping++: one Alipay charge (pending until the payer pays), the body signed with the
+    /// merchant key over body + path + timestamp.
+    async fn pingpp(&self) -> Result<(), String> {
+        use base64::Engine as _;
+        let order_no = uuid::Uuid::new_v4().simple().to_string();
+        let subject: String = format!("Order {order_no}").chars().take(32).collect();
+        let body = serde_json::to_vec(&serde_json::json!({
+            "order_no": order_no,
+            "app": {"id": self.app_id},
+            "channel": "alipay",
+            "amount": 1000,
+            "client_ip": "127.0.0.1",
+            "currency": "cny",
+            "subject": subject,
+            "body": subject,
+        }))
+        .map_err(|e| e.to_string())?;
+        let timestamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|e| e.to_string())?
+            .as_secs()
+            .to_string();
+        let mut signed = body.clone();
+        signed.extend_from_slice(b"/v1/charges");
+        signed.extend_from_slice(timestamp.as_bytes());
+        let key = self.signing_key.as_ref().ok_or("no private_key in the mock's settings")?;
+        let signature = base64::engine::general_purpose::STANDARD
+            .encode(key.sign_pkcs1_sha256(&signed).map_err(|e| e.to_string())?);
+        let charge: Value = self
+            .http
+            .post(format!("{}/v1/charges", self.base))
+            .bearer_auth(&self.user)
+            .header("user-agent", concat!("Pingpp/v1 RustBindings/", env!("CARGO_PKG_VERSION")))
+            .header("accept", "application/json")
+            .header("pingplusplus-request-timestamp", timestamp)
+            .header("content-type", "application/json; charset=UTF-8")
+            .header("pingplusplus-signature", signature)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?
+            .json()
+            .await
+            .map_err(|e| e.to_string())?;
+        if charge["amount"] != 1000 || charge["id"].is_null() {
             return Err(format!("charge failed: {charge}"));
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Target,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Targets,
     default_classify,
 };
 use payment_core::{
@@ -35,6 +35,14 @@ struct Inner {
     auth: http::HeaderValue,
     origin: String,
     path_prefix: String,
+    targets: Targets,
+}
+
+const TIMESTAMP: http::HeaderName = http::HeaderName::from_static("pingplusplus-request-timestamp");
+const SIGNATURE: http::HeaderName = http::HeaderName::from_static("pingplusplus-signature");
+
+fn header_value(text: &str) -> Result<http::HeaderValue> {
+    http::HeaderValue::from_str(text).map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
 }
 
 /// Ping++ rate-limits with 403 (and 429); a reused `order_no` is a duplicate rejection.
@@ -51,7 +59,8 @@ fn classify(response: &payment_core::transport::HttpResponse) -> ReplyClass {
 
 /// An order number from the idempotency key: its letters and digits, at most 32.
 fn order_no_from_key(key: &str) -> Result<String> {
-    let derived: String = key.chars().filter(char::is_ascii_alphanumeric).take(32).collect();
+    // Keys are ASCII: bytes are characters.
+    let derived: String = key.bytes().filter(u8::is_ascii_alphanumeric).take(32).map(char::from).collect();
     if derived.is_empty() {
         return Err(Error::invalid(
             "the idempotency key has no letters or digits to make an order_no from; give a reference",
@@ -75,7 +84,11 @@ fn path_id(id: &str) -> Result<&str> {
 }
 
 fn truncate(text: &str, chars: usize) -> String {
-    text.chars().take(chars).collect()
+    // One slice at the character boundary, not a character-by-character rebuild.
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => text[..end].to_owned(),
+        None => text.to_owned(),
+    }
 }
 
 impl PingppClient {
@@ -91,7 +104,10 @@ impl PingppClient {
         auth.set_sensitive(true);
         let origin = config.base_url.origin().ascii_serialization();
         let path_prefix = config.base_url.path().trim_end_matches('/').to_owned();
-        Ok(PingppClient { inner: Arc::new(Inner { engine: engine.build()?, auth, origin, path_prefix, config }) })
+        let targets = Targets::new(&format!("{origin}{path_prefix}"), &["/v1/charges"]);
+        Ok(PingppClient {
+            inner: Arc::new(Inner { engine: engine.build()?, auth, origin, path_prefix, targets, config }),
+        })
     }
 
     /// The configuration (secrets redacted in `Debug`).
@@ -105,8 +121,8 @@ impl PingppClient {
         method: http::Method,
         path_and_query: &str,
         body: Option<Bytes>,
-    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
-        let target = Target::parse(&format!("{}{}{path_and_query}", self.inner.origin, self.inner.path_prefix));
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static + use<> {
+        let target = self.inner.targets.get(path_and_query);
         let auth = self.inner.auth.clone();
         let key = self.inner.config.private_key.clone();
         move || {
@@ -115,19 +131,23 @@ impl PingppClient {
             let uri_on_wire = target.path_and_query();
             let timestamp = Timestamp::now().unix().to_string();
             let payload = body.clone().unwrap_or_default();
-            let mut r = target
-                .builder(method.clone())
-                .header(http::header::AUTHORIZATION, auth.clone())
-                .header(http::header::USER_AGENT, USER_AGENT)
-                .header(http::header::ACCEPT, "application/json")
-                .header(signing::TIMESTAMP_HEADER, &timestamp);
+            let signature = match &key {
+                Some(key) => Some(signing::sign_request(key, &payload, uri_on_wire, &timestamp)?),
+                None => None,
+            };
+            let mut r = target.request(method.clone(), payload);
+            let h = r.headers_mut();
+            h.insert(http::header::AUTHORIZATION, auth.clone());
+            h.insert(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+            h.insert(http::header::ACCEPT, http::HeaderValue::from_static("application/json"));
+            h.insert(TIMESTAMP, header_value(&timestamp)?);
             if body.is_some() {
-                r = r.header(http::header::CONTENT_TYPE, "application/json; charset=UTF-8");
+                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json; charset=UTF-8"));
             }
-            if let Some(key) = &key {
-                r = r.header(signing::SIGNATURE_HEADER, signing::sign_request(key, &payload, uri_on_wire, &timestamp)?);
+            if let Some(signature) = signature {
+                h.insert(SIGNATURE, header_value(&signature)?);
             }
-            r.body(payload).map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
+            Ok(r)
         }
     }
 
@@ -211,15 +231,19 @@ impl Charge for PingppClient {
         let body = Bytes::from(
             serde_json::to_vec(&new).map_err(|e| Error::invalid(format!("cannot encode the charge: {e}")))?,
         );
+        // From five minutes before sending; the query is built only if a lookup runs.
         let since = Timestamp::now().unix() - 300;
-        let query = url::form_urlencoded::Serializer::new(String::new())
-            .append_pair("app[id]", self.app_id())
-            .append_pair("created[gte]", &since.to_string())
-            .append_pair("limit", "100")
-            .finish();
+        let client = self.clone();
         let wanted = order_no.clone();
         let lookup = Lookup {
-            request: Arc::new(self.request(http::Method::GET, &format!("/v1/charges?{query}"), None)),
+            request: payment_core::transport::lazy_request(move || {
+                let query = url::form_urlencoded::Serializer::new(String::new())
+                    .append_pair("app[id]", client.app_id())
+                    .append_pair("created[gte]", &since.to_string())
+                    .append_pair("limit", "100")
+                    .finish();
+                client.request(http::Method::GET, &format!("/v1/charges?{query}"), None)
+            }),
             found: Arc::new(move |response| {
                 if !response.status().is_success() {
                     return LookupAnswer::Unknown;

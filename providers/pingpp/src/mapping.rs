@@ -5,6 +5,7 @@ use payment_core::{
     EventKind, EventRecord, Money, NextAction, RefundId, RefundRecord, RefundStatus, Result, Timestamp, Trust,
     WebhookEvent,
 };
+use std::collections::BTreeMap;
 
 use crate::NAME;
 use crate::wire::{Charge, ErrorBody, Event, Refund};
@@ -18,8 +19,62 @@ fn cny(currency: &str, minor: i64) -> Result<Money> {
     Money::echoed(currency, minor, Currency::CNY)
 }
 
-/// Where a Ping++ charge is, in neutral terms (`now` decides whether an unpaid charge has lapsed).
+/// The fields of a charge a neutral record needs, borrowed from its JSON tree: no string is
+/// copied twice, and the credential, refunds and other objects stay in `raw` undecoded.
+#[derive(Debug, serde::Deserialize)]
+pub struct ChargeView<'a> {
+    id: &'a str,
+    created: i64,
+    #[serde(default)]
+    paid: bool,
+    #[serde(default)]
+    reversed: bool,
+    channel: &'a str,
+    order_no: &'a str,
+    amount: i64,
+    currency: &'a str,
+    #[serde(default)]
+    time_expire: Option<i64>,
+    #[serde(default)]
+    amount_refunded: i64,
+    #[serde(default)]
+    failure_code: Option<&'a str>,
+    #[serde(default)]
+    failure_msg: Option<&'a str>,
+    #[serde(default)]
+    metadata: BTreeMap<&'a str, &'a str>,
+    #[serde(default)]
+    description: Option<&'a str>,
+}
+
+impl<'a> ChargeView<'a> {
+    /// The view of a decoded wire charge.
+    pub fn of(c: &'a Charge) -> ChargeView<'a> {
+        ChargeView {
+            id: &c.id,
+            created: c.created,
+            paid: c.paid,
+            reversed: c.reversed,
+            channel: &c.channel,
+            order_no: &c.order_no,
+            amount: c.amount,
+            currency: &c.currency,
+            time_expire: c.time_expire,
+            amount_refunded: c.amount_refunded,
+            failure_code: c.failure_code.as_deref(),
+            failure_msg: c.failure_msg.as_deref(),
+            metadata: c.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
+            description: c.description.as_deref(),
+        }
+    }
+}
+
+/// Where a Ping++ charge is, in neutral terms, at `now` (an unpaid charge past `time_expire` is over).
 pub fn status(c: &Charge, now: Timestamp) -> ChargeStatus {
+    status_of(&ChargeView::of(c), now)
+}
+
+fn status_of(c: &ChargeView<'_>, now: Timestamp) -> ChargeStatus {
     if c.paid {
         ChargeStatus::Succeeded
     } else if c.failure_code.is_some() {
@@ -33,29 +88,33 @@ pub fn status(c: &Charge, now: Timestamp) -> ChargeStatus {
 
 /// A neutral record from a Ping++ charge; `raw` is the JSON it came from.
 pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
-    let amount = cny(&c.currency, c.amount)?;
+    let credential = c.credential.clone();
+    record_of(&ChargeView::of(c), &credential).map(|r| ChargeRecord { raw, ..r })
+}
+
+fn record_of(c: &ChargeView<'_>, credential: &serde_json::Value) -> Result<ChargeRecord> {
+    let amount = cny(c.currency, c.amount)?;
     let zero = Money::zero(Currency::CNY);
-    let status = status(c, Timestamp::now());
+    let status = status_of(c, Timestamp::now());
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
-        id: ChargeId::new(c.id.clone()),
+        id: ChargeId::new(c.id),
         status,
         amount,
         amount_captured: if c.paid { amount } else { zero },
         amount_refunded: Money::new(c.amount_refunded, Currency::CNY),
-        reference: Some(c.order_no.clone()),
-        description: c.description.clone(),
-        metadata: c.metadata.clone(),
+        reference: Some(c.order_no.to_owned()),
+        description: c.description.map(str::to_owned),
+        metadata: c.metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
         created: Timestamp::from_unix(c.created),
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
             kind: "channel_credential".into(),
-            data: serde_json::json!({"channel": c.channel, "credential": c.credential}),
+            data: serde_json::json!({"channel": c.channel, "credential": credential}),
         }),
         failure: c
             .failure_code
-            .as_ref()
-            .map(|code| ChargeFailure { code: code.clone(), message: c.failure_msg.clone().unwrap_or_default() }),
-        raw,
+            .map(|code| ChargeFailure { code: code.to_owned(), message: c.failure_msg.unwrap_or_default().to_owned() }),
+        raw: serde_json::Value::Null,
     })
 }
 
@@ -83,8 +142,12 @@ pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord>
 
 /// A neutral charge record straight from its JSON (kept as `raw`).
 pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
-    let wire = <Charge as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a Ping++ charge", e))?;
-    charge_record(&wire, raw)
+    let view =
+        <ChargeView<'_> as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a Ping++ charge", e))?;
+    let none = serde_json::Value::Null;
+    let credential = raw.get("credential").unwrap_or(&none);
+    let record = record_of(&view, credential)?;
+    Ok(ChargeRecord { raw, ..record })
 }
 
 /// A neutral refund record straight from its JSON (kept as `raw`).

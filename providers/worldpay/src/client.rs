@@ -111,7 +111,7 @@ impl WorldpayClient {
         target: &str,
         body: Option<Bytes>,
         accept: &'static str,
-    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static + use<> {
         // Parsed once per call (the authorize path once per client); links are taken as they are.
         let parsed = self.inner.targets.get(target);
         let url_len = target.len();
@@ -138,14 +138,10 @@ impl WorldpayClient {
 
     /// The recovery query's request, built only if a lookup is needed: the happy path never
     /// pays for a second URL.
-    fn lookup_request(&self, key: &ChargeKey) -> Arc<dyn Fn() -> Result<HttpRequest> + Send + Sync> {
-        type Build = Box<dyn Fn() -> Result<HttpRequest> + Send + Sync>;
+    fn lookup_request(&self, key: &ChargeKey) -> payment_core::transport::RequestFn {
         let (client, key) = (self.clone(), key.clone());
-        let built: std::sync::OnceLock<Build> = std::sync::OnceLock::new();
-        Arc::new(move || {
-            built.get_or_init(|| {
-                Box::new(client.request(http::Method::GET, &client.recovery_path(&key), None, PAYMENTS_ACCEPT))
-            })()
+        payment_core::transport::lazy_request(move || {
+            client.request(http::Method::GET, &client.recovery_path(&key), None, PAYMENTS_ACCEPT)
         })
     }
 

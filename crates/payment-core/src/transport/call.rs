@@ -12,6 +12,16 @@ use crate::idempotency::{IdempotencyKey, IdempotencySupport};
 /// timestamps are fresh, while the body and idempotency key stay the same.
 pub type RequestFn = Arc<dyn Fn() -> Result<HttpRequest> + Send + Sync>;
 
+/// A request function made by `make` the first time an attempt needs it: what a lookup uses, so
+/// the happy path (no lookup) never builds or parses its URL.
+pub fn lazy_request<F>(make: impl Fn() -> F + Send + Sync + 'static) -> RequestFn
+where
+    F: Fn() -> Result<HttpRequest> + Send + Sync + 'static,
+{
+    let built: std::sync::OnceLock<F> = std::sync::OnceLock::new();
+    Arc::new(move || built.get_or_init(&make)())
+}
+
 /// Sorts a provider's HTTP response into what the engine should do with it.
 pub type Classifier = fn(&HttpResponse) -> ReplyClass;
 

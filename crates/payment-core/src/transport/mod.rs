@@ -9,7 +9,7 @@ mod policy;
 mod sleep;
 mod trace;
 
-pub use call::{Call, Classifier, Lookup, LookupAnswer, Phase, ReplyClass, RequestFn, default_classify};
+pub use call::{Call, Classifier, Lookup, LookupAnswer, Phase, ReplyClass, RequestFn, default_classify, lazy_request};
 pub use engine::{Engine, EngineBuilder, HttpReply};
 pub use http::{
     HttpRequest, HttpResponse, HttpService, ReqwestService, Target, Targets, TransportError, parse_retry_after,
