@@ -150,7 +150,7 @@ impl JustapClient {
         method: http::Method,
         path_and_query: &str,
         body: Option<Bytes>,
-    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static + use<> {
         let target = Target::parse(&format!("{}{}{path_and_query}", self.inner.origin, self.inner.path_prefix));
         let api_key = self.inner.api_key.clone();
         let key = self.inner.config.private_key.clone();
@@ -287,10 +287,14 @@ impl Charge for JustapClient {
             extra: extra.clone(),
             ttl: None,
         };
-        let lookup_path = format!("/v1/charges/merchant_trade_id/{trade_id}?{}", self.query(&[]));
         let wanted = trade_id.clone();
+        let (client, lookup_id) = (self.clone(), trade_id.clone());
         let lookup = Lookup {
-            request: Arc::new(self.request(http::Method::GET, &lookup_path, None)),
+            // Built only if a lookup runs: the happy path never makes this URL.
+            request: payment_core::transport::lazy_request(move || {
+                let path = format!("/v1/charges/merchant_trade_id/{lookup_id}?{}", client.query(&[]));
+                client.request(http::Method::GET, &path, None)
+            }),
             found: Arc::new(move |response| match response.status().as_u16() {
                 200 => match mapping::charge_from_body(response.body()) {
                     Ok(c) if c.reference.as_deref() == Some(wanted.as_str()) => LookupAnswer::Found,
