@@ -82,18 +82,23 @@ impl RawClient {
         }
     }
 
+    /// A PAY.JP POST with the headers every PAY.JP request carries and its idempotency key.
+    fn payjp_post(&self, path: &str, key: String) -> reqwest::RequestBuilder {
+        self.http
+            .post(format!("{}{path}", self.base))
+            .basic_auth(&self.user, Some(""))
+            .header("accept", "application/json")
+            .header("user-agent", concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION")))
+            .header("idempotency-key", key)
+    }
+
     /// PAY.JP: a token from the card, then the charge, both form-encoded with a key.
     async fn payjp(&self, card: &Card) -> Result<(), String> {
         // A fresh UUID v4 per payment, as the framework generates when the caller gives none.
         let key = uuid::Uuid::new_v4().to_string();
         let (month, year) = (card.exp_month.to_string(), card.exp_year.to_string());
         let token: Value = self
-            .http
-            .post(format!("{}/v1/tokens", self.base))
-            .basic_auth(&self.user, Some(""))
-            .header("accept", "application/json")
-            .header("user-agent", concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION")))
-            .header("idempotency-key", format!("{key}-tok"))
+            .payjp_post("/v1/tokens", format!("{key}-tok"))
             .header("x-payjp-direct-token-generate", "true")
             .form(&[
                 ("card[number]", card.number.as_str()),
@@ -109,12 +114,7 @@ impl RawClient {
             .map_err(|e| e.to_string())?;
         let tok = token["id"].as_str().ok_or_else(|| format!("no token: {token}"))?;
         let charge: Value = self
-            .http
-            .post(format!("{}/v1/charges", self.base))
-            .basic_auth(&self.user, Some(""))
-            .header("accept", "application/json")
-            .header("user-agent", concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION")))
-            .header("idempotency-key", key)
+            .payjp_post("/v1/charges", key)
             .form(&[("amount", "1000"), ("currency", "jpy"), ("card", tok), ("capture", "true")])
             .send()
             .await

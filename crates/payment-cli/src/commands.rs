@@ -74,14 +74,11 @@ async fn client_for(cli: &Cli, id: &str) -> Result<(PaymentClient, ChargeId, Str
 
 /// A record under the id the caller used: qualified by its account when routed.
 fn at(account: &str, record: payment::ChargeRecord) -> payment::ChargeRecord {
-    if account.is_empty() { record } else { route::at(account, record) }
+    if account.is_empty() { record } else { payment::routing::charge_at(account, record) }
 }
 
-fn refund_at(account: &str, mut record: payment::RefundRecord) -> payment::RefundRecord {
-    if !account.is_empty() {
-        record.charge_id = payment::routing::qualify(account, &record.charge_id);
-    }
-    record
+fn refund_at(account: &str, record: payment::RefundRecord) -> payment::RefundRecord {
+    if account.is_empty() { record } else { payment::routing::refund_at(account, record) }
 }
 
 fn currency(code: &str) -> Result<Currency, Failure> {

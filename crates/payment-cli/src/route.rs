@@ -1,8 +1,8 @@
 //! Routed configs (`[[routes]]`): `charge create` routes (failovers logged on stderr), every
 //! other charge and refund command goes to the account its charge id names, and `route explain`.
 
-use payment::routing::{Operation, PaymentFacts, RouteContext, RoutedClient, qualify, split};
-use payment::{ChargeId, ChargeRecord, CreateCharge, Currency, PaymentClient, RequestOptions};
+use payment::routing::{Operation, PaymentFacts, RouteContext, RoutedClient, split};
+use payment::{ChargeId, CreateCharge, Currency, PaymentClient, RequestOptions};
 
 use crate::args::{Cli, RouteCommand};
 use crate::failure::{Failure, usage};
@@ -68,12 +68,6 @@ pub fn account_for(router: &RoutedClient, id: &str) -> Result<(PaymentClient, Ch
     let account = router.account(name)?;
     let client = account.client.clone().with_journal(router.journal().clone());
     Ok((client, inner, name.to_owned()))
-}
-
-/// A charge record under its routed id.
-pub fn at(account: &str, mut record: ChargeRecord) -> ChargeRecord {
-    record.id = qualify(account, &record.id);
-    record
 }
 
 /// `payment route …`

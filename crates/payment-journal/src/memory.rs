@@ -67,14 +67,15 @@ fn find<'a>(tables: &'a mut Tables, attempt_id: &str) -> Option<(&'a mut Payment
 }
 
 impl Tables {
-    /// Forgets the oldest settled payments while more than `limit` are kept; each key is looked
-    /// at once per call, so a run of unresolved ones cannot make it spin.
+    /// Files `a` under every handle a webhook may name it by.
     fn index(&mut self, a: &Attempt) {
         for h in handles(a) {
             self.by_handle.entry(h.to_owned()).or_default().insert(a.idempotency_key.clone());
         }
     }
 
+    /// Forgets the oldest settled payments while more than `limit` are kept; each key is looked
+    /// at once per call, so a run of unresolved ones cannot make it spin.
     fn trim(&mut self, limit: usize) {
         let mut looked = 0;
         while self.payments.len() > limit && looked < self.order.len() {
@@ -205,8 +206,9 @@ impl JournalStore for MemoryStore {
             .payments
             .values()
             .filter(|p| filter.key.as_ref().is_none_or(|k| *k == p.idempotency_key))
-            .filter(|p| filter.provider.as_ref().is_none_or(|v| *v == p.provider))
             .flat_map(|p| p.attempts.iter())
+            // The attempt's account, as the SQL stores filter: a routed payment's attempts differ.
+            .filter(|a| filter.provider.as_ref().is_none_or(|v| *v == a.provider))
             .filter(|a| claimable(a, now_ms))
             .map(|a| (a.due_ms, a.id.clone()))
             .collect();

@@ -92,6 +92,14 @@ enum Looked {
     Cannot(String),
 }
 
+/// Why absence cannot be concluded yet: the attempt, sent at `sent_ms`, is still inside the
+/// provider's visibility lag (a lookup may not show it yet).
+fn inside_lag(client: &PaymentClient, sent_ms: i64) -> Option<String> {
+    let lag = client.capabilities().idempotency.visibility_lag;
+    (crate::now_ms() - sent_ms < millis(lag))
+        .then(|| format!("inside {}'s visibility lag of {lag:?}", client.account()))
+}
+
 /// How a repeat of `operation` is honoured at this client's provider.
 fn support_of(client: &PaymentClient, operation: &str) -> IdempotencySupport {
     let i = &client.capabilities().idempotency;
@@ -165,13 +173,9 @@ impl Journal {
 
     /// Settles one logical payment's due attempt now (a caller repeating its key).
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
-        let filter = ClaimFilter { key: Some(key.to_owned()), provider: None };
+        // Only this account's attempt: no attempt is ever settled through another's client.
+        let filter = ClaimFilter { key: Some(key.to_owned()), provider: Some(client.account().to_owned()) };
         for attempt in self.claim(&filter, 1).await? {
-            if attempt.provider != client.account() {
-                // Claimed by mistake for the wrong account: release it for its own.
-                self.later(attempt, format!("not resolved through {}", client.account())).await?;
-                continue;
-            }
             self.resolve(client, attempt, &mut None).await?;
         }
         Ok(())
@@ -253,11 +257,8 @@ impl Journal {
                     // Absent, but the request cannot be rebuilt (the journal keeps no card
                     // numbers): settled as absent, so the caller's repeat, which has the card,
                     // sends it again under a new attempt.
-                    let lag = client.capabilities().idempotency.visibility_lag;
-                    if crate::now_ms() - sent_at < millis(lag) {
-                        return self
-                            .later(attempt, format!("inside {}'s visibility lag of {lag:?}", client.account()))
-                            .await;
+                    if let Some(wait) = inside_lag(client, sent_at) {
+                        return self.later(attempt, wait).await;
                     }
                     let note = format!("proven absent: {why} (not resent: the journal cannot rebuild the request)");
                     self.write(&attempt, AttemptState::ProvenAbsent, Some(StoredOutcome::Note(note.clone())), note)
@@ -274,11 +275,8 @@ impl Journal {
             },
             // The key window has closed, or repeats are never safe: look, never resend.
             IdempotencySupport::Replay | IdempotencySupport::None => {
-                let lag = client.capabilities().idempotency.visibility_lag;
-                if crate::now_ms() - sent_at < millis(lag) {
-                    return self
-                        .later(attempt, format!("inside {}'s visibility lag of {lag:?}", client.account()))
-                        .await;
+                if let Some(wait) = inside_lag(client, sent_at) {
+                    return self.later(attempt, wait).await;
                 }
                 let why_not_resent = if matches!(how, IdempotencySupport::None) {
                     "never resent"

@@ -117,6 +117,26 @@ fn stale_writes_are_fenced(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<O
     })
 }
 
+fn claims_filter_by_the_attempts_account(
+    store: Arc<dyn JournalStore>,
+) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
+    Box::pin(async move {
+        // A routed payment: the first attempt at "fake" proved nothing, the second is at "backup".
+        let first = started(store.as_ref(), new_attempt("routed", 100, now() - 1)).await?;
+        store.transition(Transition::to(&first, AttemptState::NotSent, now(), "refused")).await?;
+        let mut second = new_attempt("routed", 100, now() - 1);
+        second.provider = "backup".into();
+        second.rules.any_account = true;
+        let second = started(store.as_ref(), second).await?;
+        store.transition(Transition::to(&second, AttemptState::Dispatched, now(), "writer")).await?;
+        let at = |p: &str| ClaimFilter { key: Some("routed".into()), provider: Some(p.into()) };
+        let wrong = store.claim_due(now(), "r", now() + 60_000, 10, &at("fake")).await?;
+        ensure(wrong.is_empty(), "the payment's first account does not claim the other's attempt")?;
+        let right = store.claim_due(now(), "r", now() + 60_000, 10, &at("backup")).await?;
+        ensure(right.len() == 1 && right[0].provider == "backup", "the attempt's own account claims it")
+    })
+}
+
 fn one_attempt_in_flight(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
     Box::pin(async move {
         let mut tasks = Vec::new();
@@ -281,6 +301,7 @@ fn main() {
         ("prepare_then_repeat", prepare_then_repeat, false),
         ("stale_writes_are_fenced", stale_writes_are_fenced, false),
         ("one_attempt_in_flight", one_attempt_in_flight, false),
+        ("claims_filter_by_the_attempts_account", claims_filter_by_the_attempts_account, false),
         ("claims_are_exclusive", claims_are_exclusive, false),
         ("lists_filter_by_state", lists_filter_by_state, false),
         ("one_success_constraint", one_success_constraint, true),

@@ -13,43 +13,7 @@ const CURRENCIES: [&str; 8] = ["JPY", "USD", "EUR", "GBP", "CNY", "AUD", "CAD", 
 const REGIONS: [&str; 10] = ["jp", "us", "de", "gb", "cn", "au", "ca", "ch", "fr", "it"];
 
 fn capabilities() -> &'static Capabilities {
-    use payment_core::capabilities::*;
-    Box::leak(Box::new(Capabilities {
-        charge: ChargeCapabilities {
-            create: true,
-            retrieve: true,
-            capture_later: true,
-            partial_capture: true,
-            cancel: true,
-            list: true,
-            async_completion: false,
-            partial_amounts_on_read: true,
-            amounts_echoed: true,
-            find_by_reference: true,
-        },
-        refund: RefundCapabilities {
-            full: true,
-            partial: true,
-            multiple_partial: true,
-            retrieve: true,
-            list: true,
-            async_completion: false,
-        },
-        list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: true },
-        idempotency: IdempotencyCapabilities {
-            create_charge: payment_core::IdempotencySupport::Replay,
-            capture_charge: payment_core::IdempotencySupport::Replay,
-            cancel_charge: payment_core::IdempotencySupport::Replay,
-            create_refund: payment_core::IdempotencySupport::Replay,
-            replay_window: DEFAULT_REPLAY_WINDOW,
-            visibility_lag: std::time::Duration::ZERO,
-        },
-        sources: SourceCapabilities { token: true, customer: true, card: true, channel: false },
-        currencies: &[],
-        amount_limits: &[],
-        webhooks: false,
-        soft_declines: &[],
-    }))
+    Box::leak(Box::new(payment_routing::testing::capabilities()))
 }
 
 /// 100 rules: regions × currencies × amount bands, a metadata rule every tenth, splits every

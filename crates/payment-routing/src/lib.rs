@@ -25,23 +25,23 @@ pub use breaker::{
 pub use client::{Failover, MEMORY_JOURNAL_PAYMENTS, RouteContext, Routed, RoutedAccount, RoutedClient, RouterBuilder};
 pub use explain::{Explanation, RuleCheck, TargetCheck};
 pub use failover::{FailoverReason, failover_reason};
-pub use ids::{qualify, split, valid_account_name};
+pub use ids::{charge_at, qualify, refund_at, split, valid_account_name};
 pub use reconcile::{DoubleCharge, Reversal};
 pub use settings::{LateSuccess, ROUTING_KEYS, RoutingSettings};
 pub use table::{AccountFacts, ConditionCheck, Operation, PaymentFacts, RouteTable, Rule, Selection, stable_hash};
 
-#[cfg(test)]
-pub(crate) mod testing {
+/// What tests and benchmarks of routing tables build accounts from (no provider is named here).
+pub mod testing {
     use payment_core::IdempotencySupport;
     use payment_core::capabilities::*;
 
-    /// Capabilities of a plain card provider, for unit tests.
-    pub(crate) fn capabilities() -> Capabilities {
+    /// Capabilities of a plain card provider: any currency, capture later, no soft declines.
+    pub fn capabilities() -> Capabilities {
         capabilities_with_soft(&[])
     }
 
     /// The same, with these soft decline codes.
-    pub(crate) fn capabilities_with_soft(soft: &'static [&'static str]) -> Capabilities {
+    pub fn capabilities_with_soft(soft: &'static [&'static str]) -> Capabilities {
         Capabilities {
             charge: ChargeCapabilities {
                 create: true,

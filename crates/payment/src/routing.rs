@@ -4,9 +4,11 @@
 
 use std::collections::BTreeMap;
 
-use payment_core::config::ROUTING_TABLE;
+#[cfg(feature = "mock")]
+use payment_core::Mode;
+use payment_core::config::{Account, ROUTING_TABLE};
 use payment_core::transport::EngineBuilder;
-use payment_core::{Config, Error, Mode, PaymentClient, Result};
+use payment_core::{Config, Error, PaymentClient, Result};
 pub use payment_routing::*;
 
 /// The accounts the rules name, each with the first rule naming it (for error messages).
@@ -22,15 +24,7 @@ fn named_accounts(config: &Config) -> BTreeMap<String, String> {
 }
 
 /// Connects one account through its provider's driver.
-async fn connect_account(config: &Config, name: &str, rule: &str) -> Result<PaymentClient> {
-    let accounts = config.all_accounts();
-    let Some(account) = accounts.get(name) else {
-        let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
-        return Err(Error::config(format!(
-            "{rule}: target `{name}` is not a configured account (configured: {}); add a [{name}] provider table or [accounts.{name}] with provider = \"…\"",
-            known.join(", ")
-        )));
-    };
+async fn connect_account(account: &Account, name: &str, rule: &str) -> Result<PaymentClient> {
     let registry = crate::registry();
     let driver = registry
         .get(&account.provider)
@@ -41,7 +35,6 @@ async fn connect_account(config: &Config, name: &str, rule: &str) -> Result<Paym
     if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
         return crate::mocks::connect_embedded(driver, settings, engine).await;
     }
-    let _ = Mode::Live;
     driver.connect_with(settings, engine).await
 }
 
@@ -53,8 +46,12 @@ pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
     }
     let settings = RoutingSettings::from_settings(&config.settings(ROUTING_TABLE))?;
     let mut builder = RoutedClient::builder().routes(&config.routes).settings(settings);
+    let accounts = config.all_accounts();
+    // A name no account has is left to the table, whose check names the rule and the accounts.
     for (name, rule) in named_accounts(config) {
-        builder = builder.account(name.clone(), connect_account(config, &name, &rule).await?);
+        if let Some(account) = accounts.get(&name) {
+            builder = builder.account(name.clone(), connect_account(account, &name, &rule).await?);
+        }
     }
     #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
     crate::journal_config::refuse_journal(config)?;
