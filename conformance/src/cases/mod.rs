@@ -1,6 +1,7 @@
 //! Every case of the suite, by group.
 
 pub mod charge;
+pub mod console;
 pub mod errors;
 pub mod faults;
 pub mod gate;
@@ -26,5 +27,6 @@ pub fn all() -> Vec<Case> {
     v.extend(money::cases());
     v.extend(gate::cases());
     v.extend(tolerance::cases());
+    v.extend(console::cases());
     v
 }

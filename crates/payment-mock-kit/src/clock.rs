@@ -23,6 +23,11 @@ impl MockClock {
         self.offset_secs.fetch_add(secs, Ordering::SeqCst);
     }
 
+    /// Back to real time.
+    pub fn reset(&self) {
+        self.offset_secs.store(0, Ordering::SeqCst);
+    }
+
     /// How far the clock has been moved, in seconds.
     pub fn offset_secs(&self) -> i64 {
         self.offset_secs.load(Ordering::SeqCst)

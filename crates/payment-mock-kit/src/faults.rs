@@ -165,6 +165,7 @@ pub struct FaultDecision {
 #[derive(Debug, Default)]
 pub struct FaultEngine {
     rules: Vec<FaultRule>,
+    seed: u64,
     rng: Option<SeededRng>,
 }
 
@@ -172,7 +173,13 @@ impl FaultEngine {
     /// Replaces the plan.
     pub fn set(&mut self, plan: FaultPlan) {
         self.rng = Some(SeededRng::new(plan.seed));
+        self.seed = plan.seed;
         self.rules = plan.rules;
+    }
+
+    /// The rules in force (each `times` is what is left), with the seed they were installed with.
+    pub fn plan(&self) -> FaultPlan {
+        FaultPlan { seed: self.seed, rules: self.rules.clone() }
     }
 
     /// Removes every rule.

@@ -65,6 +65,11 @@ impl IdempotencyTable {
         self.entries.lock().map(|e| e.len()).unwrap_or(0)
     }
 
+    /// Forgets every key. A request in flight still finishes, and its answer is stored again.
+    pub fn clear(&self) {
+        self.entries.lock().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
     /// Whether no key is stored.
     pub fn is_empty(&self) -> bool {
         self.len() == 0

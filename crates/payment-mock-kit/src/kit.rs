@@ -21,6 +21,12 @@ pub const LOG_LIMIT: usize = 10_000;
 /// One request as the mock saw it (secrets redacted).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LoggedRequest {
+    /// Its number since the mock started (1, 2, …), for fetching only what is new.
+    pub seq: u64,
+    /// When it arrived, in unix seconds on the mock clock.
+    pub at: i64,
+    /// Milliseconds from its arrival to its answer (injected delays included).
+    pub latency_ms: u64,
     /// HTTP method.
     pub method: String,
     /// Path and query.
@@ -84,6 +90,10 @@ pub trait MockHooks: Send + Sync + 'static {
     }
     /// Counts for exactly-once assertions.
     fn stats(&self) -> MockStats;
+    /// The charges and refunds held, oldest first (the kit turns them newest first and bounds them).
+    fn objects(&self) -> crate::objects::MockObjects;
+    /// Forgets every charge, refund and token, as a freshly started mock (the kit resets its own state).
+    fn reset(&self);
     /// The waits (seconds of mock time) before each redelivery of a webhook not answered 2xx.
     fn webhook_retry_schedule(&self) -> &'static [u64] {
         &[]
@@ -153,9 +163,9 @@ impl MockKit {
         self.faults.lock().unwrap_or_else(|p| p.into_inner()).decide(method, path)
     }
 
-    pub(crate) fn record(&self, entry: LoggedRequest) {
+    pub(crate) fn record(&self, mut entry: LoggedRequest) {
         use std::sync::atomic::Ordering::Relaxed;
-        self.seen.fetch_add(1, Relaxed);
+        entry.seq = self.seen.fetch_add(1, Relaxed) + 1;
         // Delays slow a request down but still answer it; every other fault changes the answer.
         if entry.fault.as_deref().is_some_and(|f| !f.starts_with("delay")) {
             self.faulted.fetch_add(1, Relaxed);
@@ -170,6 +180,35 @@ impl MockKit {
     /// The requests seen so far, the last [`LOG_LIMIT`] at most (control requests excluded).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+    }
+
+    /// The logged requests numbered after `seq`, oldest first.
+    pub fn requests_since(&self, seq: u64) -> Vec<LoggedRequest> {
+        let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
+        // Numbers rise along the log, so the new ones are a suffix.
+        let first_new = log.partition_point(|r| r.seq <= seq);
+        log.range(first_new..).cloned().collect()
+    }
+
+    /// The number of the oldest request still logged (`None`: the log is empty).
+    pub fn oldest_logged(&self) -> Option<u64> {
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).front().map(|r| r.seq)
+    }
+
+    /// The fault rules in force, with what is left of each rule's `times`.
+    pub fn faults(&self) -> FaultPlan {
+        self.faults.lock().unwrap_or_else(|p| p.into_inner()).plan()
+    }
+
+    /// Back to a freshly started mock: no faults, no logged requests, no idempotency keys, no
+    /// pending webhooks, the clock at real time. The request numbers keep rising, so a console
+    /// that fetches what is new sees the log start again rather than miss requests.
+    pub fn reset(&self) {
+        self.clear_faults();
+        self.clear_requests();
+        self.idempotency.clear();
+        self.webhooks.clear();
+        self.clock.reset();
     }
 
     /// Requests seen since the start and how many of them a fault answered (not capped like the log).
@@ -193,6 +232,9 @@ mod tests {
         let kit = MockKit::new(1);
         for i in 0..LOG_LIMIT + 5 {
             kit.record(LoggedRequest {
+                seq: 0,
+                at: 0,
+                latency_ms: 0,
                 method: "GET".into(),
                 path: format!("/{i}"),
                 headers: BTreeMap::new(),
@@ -206,5 +248,12 @@ mod tests {
         assert_eq!(kit.counts(), (LOG_LIMIT as u64 + 5, 0), "the totals are not capped");
         assert_eq!(log[0].path, "/5");
         assert_eq!(log[LOG_LIMIT - 1].path, format!("/{}", LOG_LIMIT + 4));
+        assert_eq!(log[0].seq, 6, "numbered from 1 as recorded");
+        let new = kit.requests_since(LOG_LIMIT as u64 + 3);
+        assert_eq!(new.iter().map(|r| r.seq).collect::<Vec<_>>(), [LOG_LIMIT as u64 + 4, LOG_LIMIT as u64 + 5]);
+        assert_eq!(kit.requests_since(0).len(), LOG_LIMIT, "a number older than the log gives all of it");
+        kit.reset();
+        assert!(kit.requests().is_empty());
+        assert_eq!(kit.counts().0, LOG_LIMIT as u64 + 5, "numbers keep rising after a reset");
     }
 }

@@ -1,10 +1,12 @@
 //! What every provider's stateful mock shares: an axum server on a real loopback socket, an
 //! in-memory store, a controllable clock, id generators, an idempotency table, a body limit, a
-//! request log, seeded fault injection, and control endpoints under `/__mock__/`.
+//! request log, seeded fault injection, control endpoints under `/__mock__/`, and a browser
+//! console over them (`/__mock__/console`).
 #![forbid(unsafe_code)]
 
 pub mod alter;
 pub mod clock;
+pub mod console;
 pub mod control;
 pub mod driver;
 pub mod faults;
@@ -13,6 +15,7 @@ pub mod ids;
 pub mod keys;
 pub mod kit;
 pub mod middleware;
+pub mod objects;
 pub mod reply;
 pub mod rng;
 pub mod server;
@@ -28,6 +31,7 @@ pub use ids::{IdAlphabet, IdGen};
 pub use keys::SigningKeys;
 pub use kit::{ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
 pub use middleware::{ContentFault, ContentFaultApplied};
+pub use objects::{MockObject, MockObjects};
 pub use reply::Reply;
 pub use server::MockServer;
 pub use store::Store;

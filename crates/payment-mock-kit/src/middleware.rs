@@ -38,10 +38,14 @@ const LOGGED_BODY: usize = 4096;
 
 /// Buffers the body (413 past the limit), applies faults, runs the handler, logs the exchange.
 pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, next: Next) -> Response {
+    let arrived = std::time::Instant::now();
     let (parts, body) = request.into_parts();
     let method = parts.method.as_str().to_owned();
     let path = parts.uri.path_and_query().map(|p| p.as_str().to_owned()).unwrap_or_default();
     let control = parts.uri.path().starts_with("/__mock__/");
+    if control && let Some(refusal) = crate::control::refuse_cross_site(&parts) {
+        return refusal;
+    }
     let headers: BTreeMap<String, String> = parts
         .headers
         .iter()
@@ -54,7 +58,17 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
             (k.as_str().to_owned(), value)
         })
         .collect();
-    let mut entry = LoggedRequest { method, path, headers, body: String::new(), status: None, fault: None };
+    let mut entry = LoggedRequest {
+        seq: 0,
+        at: ctx.kit.clock.now().unix(),
+        latency_ms: 0,
+        method,
+        path,
+        headers,
+        body: String::new(),
+        status: None,
+        fault: None,
+    };
     let bytes = match axum::body::to_bytes(body, ctx.kit.body_limit()).await {
         Ok(b) => b,
         Err(e) => {
@@ -66,6 +80,7 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
             };
             let response = ctx.hooks.error_response(status, &message);
             entry.status = Some(status);
+            entry.latency_ms = elapsed_ms(arrived);
             if !control {
                 ctx.kit.record(entry);
             }
@@ -146,10 +161,15 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         Some(FaultKind::Delay { .. }) => next.run(request).await,
     };
     entry.status = response.extensions().get::<Disconnect>().is_none().then(|| response.status().as_u16());
+    entry.latency_ms = elapsed_ms(arrived);
     if !control {
         ctx.kit.record(entry);
     }
     response
+}
+
+fn elapsed_ms(since: std::time::Instant) -> u64 {
+    u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX)
 }
 
 /// The unknown field a tolerant client must ignore.

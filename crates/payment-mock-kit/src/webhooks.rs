@@ -23,6 +23,8 @@ pub struct OutgoingWebhook {
 /// What happened to one delivery, for the control API.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
+    /// Its number in this mock (1, 2, …), kept across a reset.
+    pub id: u64,
     /// Where it goes.
     pub target: String,
     /// The event type.
@@ -45,6 +47,7 @@ pub struct WebhookOutbox {
     target: Mutex<Option<String>>,
     schedule: Mutex<Vec<u64>>,
     deliveries: Mutex<Vec<Delivery>>,
+    numbered: std::sync::atomic::AtomicU64,
 }
 
 impl Default for WebhookOutbox {
@@ -54,6 +57,7 @@ impl Default for WebhookOutbox {
             target: Mutex::new(None),
             schedule: Mutex::new(Vec::new()),
             deliveries: Mutex::new(Vec::new()),
+            numbered: std::sync::atomic::AtomicU64::new(0),
         }
     }
 }
@@ -91,7 +95,9 @@ impl WebhookOutbox {
     /// final later is reported then).
     pub fn emit_after(&self, clock: &MockClock, after: i64, event: OutgoingWebhook) {
         let Some(target) = lock(&self.target).clone() else { return };
+        let id = self.numbered.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
         lock(&self.deliveries).push(Delivery {
+            id,
             target,
             event_type: event.event_type.clone(),
             attempts: 0,
@@ -102,28 +108,34 @@ impl WebhookOutbox {
         });
     }
 
+    /// Forgets every delivery, pending ones included (the target and schedule stay).
+    pub fn clear(&self) {
+        lock(&self.deliveries).clear();
+    }
+
     /// Every delivery so far, oldest first.
     pub fn deliveries(&self) -> Vec<Delivery> {
         lock(&self.deliveries).clone()
     }
 
-    fn take_due(&self, now: i64) -> Vec<(usize, String, OutgoingWebhook)> {
+    fn take_due(&self, now: i64) -> Vec<(u64, String, OutgoingWebhook)> {
         let mut all = lock(&self.deliveries);
         all.iter_mut()
-            .enumerate()
-            .filter(|(_, d)| d.state == "pending" && d.due_unix <= now && d.event.is_some())
-            .map(|(i, d)| {
+            .filter(|d| d.state == "pending" && d.due_unix <= now)
+            .filter_map(|d| {
+                let event = d.event.clone()?;
                 // Held out of the queue while in flight, so a slow receiver is not sent it twice.
                 d.due_unix = i64::MAX;
-                (i, d.target.clone(), d.event.clone().expect("filtered on is_some"))
+                Some((d.id, d.target.clone(), event))
             })
             .collect()
     }
 
-    fn record(&self, index: usize, status: Option<u16>, now: i64) {
+    fn record(&self, id: u64, status: Option<u16>, now: i64) {
         let schedule = lock(&self.schedule).clone();
         let mut all = lock(&self.deliveries);
-        let Some(d) = all.get_mut(index) else { return };
+        // Found by number, not position: a reset while a delivery is in flight removes it.
+        let Some(d) = all.iter_mut().find(|d| d.id == id) else { return };
         d.attempts += 1;
         d.last_status = status;
         if status.is_some_and(|s| (200..300).contains(&s)) {
@@ -150,13 +162,13 @@ pub fn start_delivery(kit: &Arc<crate::kit::MockKit>) {
         loop {
             tokio::time::sleep(Duration::from_millis(25)).await;
             let Some(kit) = kit.upgrade() else { return };
-            for (index, target, event) in kit.webhooks.take_due(kit.clock.now().unix()) {
+            for (id, target, event) in kit.webhooks.take_due(kit.clock.now().unix()) {
                 let mut request = http.post(&target).body(event.body.clone());
                 for (k, v) in &event.headers {
                     request = request.header(k, v);
                 }
                 let status = request.send().await.ok().map(|r| r.status().as_u16());
-                kit.webhooks.record(index, status, kit.clock.now().unix());
+                kit.webhooks.record(id, status, kit.clock.now().unix());
             }
         }
     });

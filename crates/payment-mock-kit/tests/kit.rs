@@ -11,14 +11,15 @@ use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use payment_mock_kit::{
-    Claim, FaultKind, FaultPlan, FaultRule, MockHooks, MockKit, MockServer, MockStats, StoredResponse,
+    Claim, FaultKind, FaultPlan, FaultRule, MockHooks, MockKit, MockObject, MockObjects, MockServer, MockStats,
+    StoredResponse,
 };
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 #[derive(Clone)]
 struct Things {
     kit: Arc<MockKit>,
-    made: Arc<Mutex<Vec<String>>>,
+    made: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl MockHooks for Things {
@@ -32,6 +33,22 @@ impl MockHooks for Things {
     }
     fn stats(&self) -> MockStats {
         MockStats { charges: self.made.lock().unwrap().len(), ..MockStats::default() }
+    }
+    fn objects(&self) -> MockObjects {
+        // Each thing is a ¥1 charge whose reference is the body that made it.
+        let made = self.made.lock().unwrap();
+        let charges = made
+            .iter()
+            .enumerate()
+            .map(|(i, (id, body))| {
+                MockObject::new(id.clone(), "made", payment_core::Money::new(1, payment_core::Currency::JPY), i as i64)
+                    .reference(body.clone())
+            })
+            .collect();
+        MockObjects { charges, refunds: vec![] }
+    }
+    fn reset(&self) {
+        self.made.lock().unwrap().clear();
     }
 }
 
@@ -48,7 +65,7 @@ async fn create(State(t): State<Things>, headers: HeaderMap, body: Bytes) -> Res
         None => None,
     };
     let id = t.kit.ids.next("th_", 8, payment_mock_kit::IdAlphabet::Hex);
-    t.made.lock().unwrap().push(id.clone());
+    t.made.lock().unwrap().push((id.clone(), String::from_utf8_lossy(&body).into_owned()));
     let body = serde_json::json!({"id": id, "created": t.kit.clock.now().unix()}).to_string();
     if let Some(g) = guard {
         g.complete(StoredResponse { status: 200, headers: vec![], body: Bytes::from(body.clone()) });
@@ -222,4 +239,109 @@ async fn a_body_that_cannot_be_read_is_400_and_one_over_the_limit_413() {
     let statuses: Vec<_> = server.control().requests().iter().map(|r| r.status).collect();
     assert_eq!(statuses, [Some(400), Some(400), Some(413)]);
     assert!(raw(&server, CREATE).await.starts_with(b"HTTP/1.1 200"), "still serving");
+}
+
+#[tokio::test]
+async fn objects_state_reset_and_new_requests_over_http() {
+    let (server, things) = start().await;
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.url());
+    let get = |p: &str| {
+        let r = client.get(url(p)).send();
+        async move {
+            let r = r.await.unwrap();
+            (r.status().as_u16(), r.json::<serde_json::Value>().await.unwrap())
+        }
+    };
+    for body in ["a=1", "a=<script>alert(1)</script>", "a=3"] {
+        client.post(url("/v1/things")).body(body).send().await.unwrap();
+    }
+    let (status, listed) = get("/__mock__/objects?limit=2").await;
+    assert_eq!(status, 200);
+    assert_eq!(listed["provider"], "things");
+    let refs: Vec<&str> =
+        listed["charges"].as_array().unwrap().iter().map(|c| c["reference"].as_str().unwrap()).collect();
+    assert_eq!(refs, ["a=3", "a=<script>alert(1)</script>"], "newest first, bounded, stored as sent");
+    assert_eq!(
+        (listed["charges"][0]["amount"].clone(), listed["charges"][0]["amount_display"].clone()),
+        (1.into(), "1".into())
+    );
+    for bad in ["limit=0", "limit=1001", "limit=ten", "limit=5&color=red"] {
+        let (status, error) = get(&format!("/__mock__/objects?{bad}")).await;
+        assert_eq!(status, 400, "{bad}");
+        assert!(error["error"]["message"].as_str().unwrap().contains("limit"), "{bad}: {error}");
+    }
+    assert_eq!(get("/__mock__/objects").await.1["charges"].as_array().unwrap().len(), 3);
+
+    let (_, log) = get("/__mock__/requests?since=1").await;
+    let seqs: Vec<u64> = log.as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()).collect();
+    assert_eq!(seqs, [2, 3], "only what came after request 1");
+    assert!(log[0]["latency_ms"].is_u64() && log[0]["at"].is_i64());
+    assert_eq!(get("/__mock__/requests?since=x").await.0, 400);
+
+    client
+        .post(url("/__mock__/faults"))
+        .body(r#"{"rules":[{"kind":"status","status":503,"times":2}]}"#)
+        .send()
+        .await
+        .unwrap();
+    client.post(url("/__mock__/clock/advance")).body(r#"{"seconds":60}"#).send().await.unwrap();
+    let (_, state) = get("/__mock__/state").await;
+    assert_eq!((state["provider"].clone(), state["offset_seconds"].clone()), ("things".into(), 60.into()));
+    assert_eq!((state["stats"]["charges"].clone(), state["requests_seen"].clone()), (3.into(), 3.into()));
+    assert_eq!(state["oldest_logged"], 1);
+    assert_eq!(state["faults"]["rules"][0]["status"], 503);
+    assert_eq!(get("/__mock__/faults").await.1["rules"][0]["times"], 2);
+
+    let r = client.post(url("/__mock__/reset")).send().await.unwrap();
+    assert_eq!(r.status(), 204);
+    assert_eq!(things.made.lock().unwrap().len(), 0, "the provider's objects are gone");
+    let (_, state) = get("/__mock__/state").await;
+    assert_eq!(state["offset_seconds"], 0);
+    assert!(state["faults"]["rules"].as_array().unwrap().is_empty());
+    assert!(state["oldest_logged"].is_null());
+    let r = client.post(url("/v1/things")).body("a=4").send().await.unwrap();
+    assert_eq!(r.status(), 200, "no fault survives the reset");
+    assert_eq!(get("/__mock__/requests?since=3").await.1[0]["seq"], 4, "numbers keep rising");
+}
+
+#[tokio::test]
+async fn other_sites_cannot_drive_the_mock_through_a_browser() {
+    let (server, things) = start().await;
+    let client = reqwest::Client::new();
+    let url = |p: &str| format!("{}{p}", server.url());
+    client.post(url("/v1/things")).body("a=1").send().await.unwrap();
+    let r = client.post(url("/__mock__/reset")).header("origin", "https://evil.example").send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    let message = r.json::<serde_json::Value>().await.unwrap()["error"]["message"].as_str().unwrap().to_owned();
+    assert!(message.contains("another origin"), "{message}");
+    assert_eq!(things.made.lock().unwrap().len(), 1, "nothing was reset");
+    let own = format!("http://{}", server.addr());
+    let r = client.post(url("/__mock__/reset")).header("origin", own).send().await.unwrap();
+    assert_eq!(r.status(), 204, "the mock's own console may");
+    let r = client.get(url("/__mock__/state")).header("host", "rebound.example").send().await.unwrap();
+    assert_eq!(r.status(), 403, "a DNS-rebinding page is refused even for reads");
+    let r = client.post(url("/v1/things")).header("host", "api.provider.example").body("a=1").send().await.unwrap();
+    assert_eq!(r.status(), 200, "provider routes take any Host, as SDKs send their own");
+}
+
+#[tokio::test]
+async fn the_console_is_served_with_a_strict_policy() {
+    let (server, _) = start().await;
+    let client = reqwest::Client::new();
+    for (path, kind) in [("console", "text/html"), ("console.js", "text/javascript"), ("console.css", "text/css")] {
+        let r = client.get(format!("{}/__mock__/{path}", server.url())).send().await.unwrap();
+        assert_eq!(r.status(), 200, "{path}");
+        let header = |name: &str| r.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+        assert!(header("content-type").starts_with(kind), "{path}");
+        assert_eq!(header("content-security-policy"), payment_mock_kit::console::CONTENT_SECURITY_POLICY);
+        assert_eq!(header("x-content-type-options"), "nosniff");
+    }
+    let log: serde_json::Value =
+        client.get(format!("{}/__mock__/requests", server.url())).send().await.unwrap().json().await.unwrap();
+    assert!(log.as_array().unwrap().is_empty(), "the console's own requests are not logged");
+    let mocks = vec![("things".to_owned(), server.url().to_owned())];
+    let index = payment_mock_kit::console::ConsoleIndex::start("127.0.0.1:0".parse().unwrap(), mocks).await.unwrap();
+    let page = client.get(index.url()).send().await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("{}/__mock__/console", server.url().trim_end_matches('/'))), "{page}");
 }

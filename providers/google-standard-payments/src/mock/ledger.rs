@@ -2,26 +2,48 @@
 //! tokens carrying a decline's name are declined with it.
 
 use std::collections::BTreeMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use payment_core::{Currency, Money};
-use payment_mock_kit::{IdAlphabet, IdGen};
+use payment_mock_kit::{IdAlphabet, IdGen, MockKit};
 
 use crate::processor::{CaptureOutcome, ProcessorBackend, ProcessorError, RefundOutcome};
 use crate::wire::{CaptureRequest, CaptureResult, RawResult, RefundRequest, RefundResult};
 
+/// A capture by its `requestId`, declined or not.
 #[derive(Debug, Clone)]
-struct Capture {
-    amount: Money,
-    refunded: i64,
-    succeeded: bool,
+pub(super) struct Capture {
+    pub(super) amount: Money,
+    pub(super) refunded: i64,
+    /// `SUCCESS` or the decline's result code.
+    pub(super) result: CaptureResult,
+    pub(super) transaction_id: Option<String>,
+    pub(super) description: String,
+    /// Unix seconds on the mock clock.
+    pub(super) created: i64,
+}
+
+impl Capture {
+    pub(super) fn succeeded(&self) -> bool {
+        self.result == CaptureResult::Success
+    }
+}
+
+/// A refund applied to a capture.
+#[derive(Debug, Clone)]
+pub(super) struct AppliedRefund {
+    pub(super) request_id: String,
+    pub(super) capture_request_id: String,
+    pub(super) refund_id: String,
+    pub(super) amount: Money,
+    pub(super) created: i64,
 }
 
 #[derive(Debug, Default)]
-struct Books {
-    captures: BTreeMap<String, Capture>,
-    refunds_applied: usize,
+pub(super) struct Books {
+    pub(super) captures: BTreeMap<String, Capture>,
+    pub(super) refunds: Vec<AppliedRefund>,
 }
 
 /// Tokens that make the mock decline, by the result code they carry.
@@ -37,31 +59,42 @@ pub const DECLINING_TOKENS: &[(&str, CaptureResult)] = &[
 pub struct Ledger {
     books: Mutex<Books>,
     ids: IdGen,
+    // The kit's clock, so the books date captures in mock time like every other mock.
+    kit: Arc<MockKit>,
 }
 
 impl Ledger {
-    /// An empty ledger with ids from `seed`.
-    pub fn new(seed: u64) -> Ledger {
-        Ledger { books: Mutex::default(), ids: IdGen::new(seed) }
+    /// An empty ledger with ids from `seed`, dating entries by `kit`'s clock.
+    pub fn new(seed: u64, kit: Arc<MockKit>) -> Ledger {
+        Ledger { books: Mutex::default(), ids: IdGen::new(seed), kit }
     }
 
-    fn books(&self) -> std::sync::MutexGuard<'_, Books> {
+    pub(super) fn books(&self) -> std::sync::MutexGuard<'_, Books> {
         self.books.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn now(&self) -> i64 {
+        self.kit.clock.now().unix()
     }
 
     /// Successful captures.
     pub fn captures(&self) -> usize {
-        self.books().captures.values().filter(|c| c.succeeded).count()
+        self.books().captures.values().filter(|c| c.succeeded()).count()
     }
 
     /// Refunds applied.
     pub fn refunds_applied(&self) -> usize {
-        self.books().refunds_applied
+        self.books().refunds.len()
     }
 
     /// Successful captures per `requestId`.
     pub fn references(&self) -> BTreeMap<String, usize> {
-        self.books().captures.iter().filter(|(_, c)| c.succeeded).map(|(k, _)| (k.clone(), 1)).collect()
+        self.books().captures.iter().filter(|(_, c)| c.succeeded()).map(|(k, _)| (k.clone(), 1)).collect()
+    }
+
+    /// Forgets every capture and refund.
+    pub fn clear(&self) {
+        *self.books() = Books::default();
     }
 }
 
@@ -91,9 +124,7 @@ impl ProcessorBackend for Ledger {
         let token = token.ok_or_else(|| ProcessorError::new("MISSING_REQUIRED_FIELD", "googlePaymentToken"))?;
         let declined = DECLINING_TOKENS.iter().find(|(name, _)| token.contains(name)).map(|(_, r)| r.clone());
         let id = &request.request_header.request_id;
-        let succeeded = declined.is_none();
-        self.books().captures.insert(id.clone(), Capture { amount, refunded: 0, succeeded });
-        Ok(match declined {
+        let outcome = match declined {
             Some(result) => CaptureOutcome {
                 result,
                 transaction_id: None,
@@ -104,7 +135,17 @@ impl ProcessorBackend for Ledger {
                 transaction_id: Some(self.ids.next("txn_", 24, IdAlphabet::Alphanumeric)),
                 raw_result: None,
             },
-        })
+        };
+        let capture = Capture {
+            amount,
+            refunded: 0,
+            result: outcome.result.clone(),
+            transaction_id: outcome.transaction_id.clone(),
+            description: request.transaction_description.clone(),
+            created: self.now(),
+        };
+        self.books().captures.insert(id.clone(), capture);
+        Ok(outcome)
     }
 
     async fn refund(&self, request: &RefundRequest) -> Result<RefundOutcome, ProcessorError> {
@@ -114,7 +155,7 @@ impl ProcessorBackend for Ledger {
             .captures
             .get_mut(&request.capture_request_id)
             .ok_or_else(|| ProcessorError::new("INVALID_IDENTIFIER", "unknown captureRequestId"))?;
-        if !capture.succeeded {
+        if !capture.succeeded() {
             return Err(ProcessorError::new("PRECONDITION_VIOLATION", "the capture was declined"));
         }
         if asked.currency != capture.amount.currency {
@@ -131,10 +172,14 @@ impl ProcessorBackend for Ledger {
             ));
         }
         capture.refunded += asked.minor;
-        books.refunds_applied += 1;
-        Ok(RefundOutcome {
-            result: RefundResult::Success,
-            refund_id: Some(self.ids.next("rfd_", 24, IdAlphabet::Alphanumeric)),
-        })
+        let refund_id = self.ids.next("rfd_", 24, IdAlphabet::Alphanumeric);
+        books.refunds.push(AppliedRefund {
+            request_id: request.request_header.request_id.clone(),
+            capture_request_id: request.capture_request_id.clone(),
+            refund_id: refund_id.clone(),
+            amount: asked,
+            created: self.now(),
+        });
+        Ok(RefundOutcome { result: RefundResult::Success, refund_id: Some(refund_id) })
     }
 }

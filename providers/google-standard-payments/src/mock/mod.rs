@@ -3,6 +3,7 @@
 //! (`extra_fields`, `alter_amount`) are applied inside the encryption, as only the processor can.
 
 mod ledger;
+mod objects;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -41,11 +42,12 @@ pub struct GspMock {
 impl GspMock {
     /// A mock processor that signs with `keys.platform`, decrypts with it, and trusts `keys.merchant`.
     pub fn new(seed: u64, keys: &SigningKeys) -> payment_core::Result<GspMock> {
-        let ledger = Arc::new(Ledger::new(seed));
+        let kit = MockKit::new(seed);
+        let ledger = Arc::new(Ledger::new(seed, kit.clone()));
         let envelope = Envelope::new(keys.platform.clone(), None, keys.merchant_public()?, None);
         let notifier = Envelope::new(keys.platform.clone(), None, keys.merchant_public()?, None);
         Ok(GspMock {
-            kit: MockKit::new(seed),
+            kit,
             service: ProcessorService::new(MOCK_PIAID, envelope, ledger.clone()),
             ledger,
             envelope: Arc::new(notifier),
@@ -54,10 +56,11 @@ impl GspMock {
 
     /// A mock trusting `caller` with its own `processor` key, for tests that bring their own keys.
     pub fn with_keys(seed: u64, processor: Arc<payment_core::crypto::RsaPrivateKey>, caller: RsaPublicKey) -> GspMock {
-        let ledger = Arc::new(Ledger::new(seed));
+        let kit = MockKit::new(seed);
+        let ledger = Arc::new(Ledger::new(seed, kit.clone()));
         let envelope = Envelope::new(processor.clone(), None, caller.clone(), None);
         GspMock {
-            kit: MockKit::new(seed),
+            kit,
             service: ProcessorService::new(MOCK_PIAID, envelope, ledger.clone()),
             ledger,
             envelope: Arc::new(Envelope::new(processor, None, caller, None)),
@@ -199,6 +202,14 @@ impl MockHooks for GspMock {
             captures: 0,
             charges_by_reference: self.ledger.references(),
         }
+    }
+
+    fn objects(&self) -> payment_mock_kit::MockObjects {
+        self.ledger.objects()
+    }
+
+    fn reset(&self) {
+        self.ledger.clear();
     }
 }
 

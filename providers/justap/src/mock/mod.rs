@@ -4,6 +4,7 @@
 //! deduplicated by `merchant_refund_id` (`IdempotentParameterMismatch` on other parameters), unpaid
 //! charges closed after their `ttl` on the mock clock, grpc-gateway errors, and every fault of the kit.
 
+mod objects;
 mod reply;
 mod routes;
 mod state;
@@ -147,6 +148,14 @@ impl MockHooks for JustapMock {
             captures: 0,
             charges_by_reference: account.references(),
         }
+    }
+
+    fn objects(&self) -> payment_mock_kit::MockObjects {
+        self.account().objects(self.now())
+    }
+
+    fn reset(&self) {
+        *self.account() = Account::default();
     }
 }
 

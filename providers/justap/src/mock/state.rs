@@ -20,26 +20,26 @@ pub const DEFAULT_TTL: i64 = 7_200;
 /// A charge as the mock holds it.
 #[derive(Debug, Clone)]
 pub(super) struct MockCharge {
-    id: String,
+    pub(super) id: String,
     app_id: String,
-    trade_id: String,
+    pub(super) trade_id: String,
     channel: String,
-    fen: i64,
+    pub(super) fen: i64,
     subject: String,
     body: String,
     description: Option<String>,
     client_ip: String,
     metadata: BTreeMap<String, String>,
     extra: BTreeMap<String, Value>,
-    created: i64,
+    pub(super) created: i64,
     ttl: i64,
-    paid_at: Option<i64>,
-    reversed_at: Option<i64>,
+    pub(super) paid_at: Option<i64>,
+    pub(super) reversed_at: Option<i64>,
     transaction_no: Option<String>,
 }
 
 impl MockCharge {
-    fn closed_at(&self, now: i64) -> Option<i64> {
+    pub(super) fn closed_at(&self, now: i64) -> Option<i64> {
         if self.paid_at.is_some() {
             return None;
         }
@@ -50,13 +50,13 @@ impl MockCharge {
 /// A refund as the mock holds it, and what identifies its request.
 #[derive(Debug, Clone)]
 pub(super) struct MockRefund {
-    id: String,
-    merchant_refund_id: String,
-    charge_id: String,
-    fen: i64,
+    pub(super) id: String,
+    pub(super) merchant_refund_id: String,
+    pub(super) charge_id: String,
+    pub(super) fen: i64,
     description: String,
     metadata: BTreeMap<String, String>,
-    created: i64,
+    pub(super) created: i64,
     fingerprint: (Option<i64>, String),
 }
 
@@ -65,7 +65,7 @@ pub(super) struct MockRefund {
 pub struct Account {
     pub(super) charges: Store<MockCharge>,
     by_trade_id: HashMap<(String, String), String>,
-    refunds: HashMap<String, Vec<MockRefund>>,
+    pub(super) refunds: HashMap<String, Vec<MockRefund>>,
     by_refund_id: HashMap<(String, String), (String, usize)>,
     pub(super) refunds_applied: usize,
 }
@@ -99,7 +99,7 @@ impl Account {
         self.refunds.get(charge).map(|l| l.iter().map(|r| r.fen).sum()).unwrap_or(0)
     }
 
-    fn refund_wire(&self, r: &MockRefund, trade_id: &str) -> Refund {
+    pub(super) fn refund_wire(&self, r: &MockRefund, trade_id: &str) -> Refund {
         Refund {
             refund_id: r.id.clone(),
             refund_no: Some(r.id.replace("refund_", "rn")),
@@ -122,7 +122,7 @@ impl Account {
     }
 
     /// The charge as the API shows it at `now`.
-    fn charge_wire(&self, c: &MockCharge, now: i64) -> Charge {
+    pub(super) fn charge_wire(&self, c: &MockCharge, now: i64) -> Charge {
         let closed_at = c.closed_at(now);
         let refunds: Vec<Refund> = self
             .refunds

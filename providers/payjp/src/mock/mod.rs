@@ -4,6 +4,7 @@
 //! of the mock kit. Its URL replaces `https://api.pay.jp` for the official SDKs too.
 
 mod cards;
+mod objects;
 mod reply;
 mod routes;
 mod state;
@@ -116,6 +117,14 @@ impl MockHooks for PayjpMock {
             captures: account.captures_applied,
             charges_by_reference: account.references(),
         }
+    }
+
+    fn objects(&self) -> payment_mock_kit::MockObjects {
+        self.account().objects(self.now())
+    }
+
+    fn reset(&self) {
+        *self.account() = Account::default();
     }
 }
 

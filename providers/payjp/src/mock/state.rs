@@ -22,6 +22,9 @@ pub struct Account {
     pub(super) charges: Store<Charge>,
     pub(super) refunds_applied: usize,
     pub(super) captures_applied: usize,
+    /// Each refund applied (charge, yen, mock time): PAY.JP keeps refunds on the charge, and the
+    /// console lists them one by one.
+    pub(super) refund_log: Vec<(String, i64, i64)>,
 }
 
 fn parse_bool(form: &Form, key: &str, default: bool) -> Result<bool, Reply> {
@@ -384,6 +387,7 @@ impl Account {
             charge.expired_at = None;
         }
         let body = json!(charge);
+        self.refund_log.push((id.to_owned(), refund, now));
         self.refunds_applied += 1;
         Ok(Reply::ok(body))
     }

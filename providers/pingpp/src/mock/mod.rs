@@ -5,6 +5,7 @@
 //! on the mock clock, cursor lists without `count`, and every fault of the kit.
 
 mod channels;
+mod objects;
 mod reply;
 mod routes;
 mod state;
@@ -171,6 +172,14 @@ impl MockHooks for PingppMock {
             captures: 0,
             charges_by_reference: account.references(),
         }
+    }
+
+    fn objects(&self) -> payment_mock_kit::MockObjects {
+        self.account().objects(self.now())
+    }
+
+    fn reset(&self) {
+        self.account().reset();
     }
 }
 

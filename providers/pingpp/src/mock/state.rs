@@ -21,7 +21,7 @@ pub(super) struct StoredRefund {
 }
 
 impl StoredRefund {
-    fn view(&self, now: i64) -> Refund {
+    pub(super) fn view(&self, now: i64) -> Refund {
         let mut r = self.refund.clone();
         if now >= self.succeed_at && r.status == "pending" {
             r.status = "succeeded".into();

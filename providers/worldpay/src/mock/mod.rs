@@ -5,6 +5,7 @@
 //! schema errors with `jsonPath`, duplicate references, `WP-CorrelationId` on every answer, and the
 //! kit's faults. `sentFor*` stages turn final after a minute of mock clock.
 
+mod objects;
 mod routes;
 mod schema;
 mod state;
@@ -168,6 +169,14 @@ impl MockHooks for WorldpayMock {
             captures: book.captures_applied,
             charges_by_reference: book.references(),
         }
+    }
+
+    fn objects(&self) -> payment_mock_kit::MockObjects {
+        self.book().objects(self.now())
+    }
+
+    fn reset(&self) {
+        *self.book() = Book::default();
     }
 }
 

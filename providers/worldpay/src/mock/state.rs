@@ -128,6 +128,8 @@ pub struct Book {
     pub(super) refunds_applied: usize,
     pub(super) captures_applied: usize,
     notices: Vec<Notice>,
+    /// Each refund as (payment, amount, when): Worldpay has no refund object, only the payment's events.
+    pub(super) refund_log: Vec<(usize, i64, i64)>,
 }
 
 /// A state change the mock's webhooks report: the event type, the payment's reference, the
@@ -365,6 +367,7 @@ impl Book {
                 }
                 p.refunded += a;
                 p.stage = "Sent for Refund";
+                self.refund_log.push((i, a, now));
                 p.history.push(("refundRequested", now));
                 self.refunds_applied += 1;
                 let (r, c) = (p.reference.clone(), p.currency.clone());
@@ -421,5 +424,10 @@ impl Book {
 
     pub(super) fn len(&self) -> usize {
         self.payments.len()
+    }
+
+    /// Payment `i`.
+    pub(super) fn at(&self, i: usize) -> Option<&Payment> {
+        self.payments.get(i)
     }
 }

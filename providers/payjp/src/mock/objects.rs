@@ -1,0 +1,53 @@
+//! The mock's charges and refunds for the console (`GET /__mock__/objects`).
+
+use payment_core::{Currency, Money};
+use payment_mock_kit::{MockObject, MockObjects};
+use serde_json::json;
+
+use super::state::Account;
+use crate::mapping::REFERENCE_KEY;
+use crate::wire::Charge;
+
+/// PAY.JP charges carry flags, not a status; the console names the state they add up to.
+fn status(c: &Charge, now: i64) -> &'static str {
+    if c.failure_code.is_some() {
+        "failed"
+    } else if c.amount_refunded >= c.amount && c.refunded {
+        "refunded"
+    } else if c.refunded {
+        "partially_refunded"
+    } else if !c.captured && c.expired_at.is_some_and(|t| t <= now) {
+        "expired"
+    } else if !c.captured {
+        "authorized"
+    } else {
+        "succeeded"
+    }
+}
+
+impl Account {
+    /// Every charge, and every refund applied.
+    pub fn objects(&self, now: i64) -> MockObjects {
+        let charges = self
+            .charges
+            .oldest_first()
+            .map(|c| {
+                let reference = c.metadata.as_ref().and_then(|m| m.get(REFERENCE_KEY)).cloned().unwrap_or_default();
+                MockObject::new(c.id.clone(), status(c, now), Money::new(c.amount, Currency::JPY), c.created)
+                    .reference(reference)
+                    .raw(json!(c))
+            })
+            .collect();
+        let refunds = self
+            .refund_log
+            .iter()
+            .enumerate()
+            .map(|(i, (charge, yen, at))| {
+                MockObject::new(format!("{charge}#{}", i + 1), "succeeded", Money::new(*yen, Currency::JPY), *at)
+                    .of_charge(charge.clone())
+                    .raw(json!({"charge": charge, "amount": yen, "created": at, "note": "PAY.JP has no refund object: the refund is the charge's amount_refunded"}))
+            })
+            .collect();
+        MockObjects { charges, refunds }
+    }
+}

@@ -1,0 +1,40 @@
+//! The mock's payments and refunds for the console (`GET /__mock__/objects`).
+
+use payment_core::Money;
+use payment_mock_kit::{MockObject, MockObjects};
+use serde_json::json;
+
+use super::state::{Book, FINAL_AFTER};
+
+impl Book {
+    /// Every payment as Payment Queries shows it (links relative: the console has no request
+    /// origin), and every refund, whose status is the payment's refund event for that amount.
+    pub fn objects(&self, now: i64) -> MockObjects {
+        // Currencies were checked against ISO 4217 when the payment was authorized.
+        let money = |amount: i64, currency: &str| Money::from_code(amount, currency).ok();
+        let mut charges: Vec<MockObject> = self
+            .newest_first()
+            .filter_map(|p| {
+                let object = MockObject::new(p.id.clone(), p.last_event(now), money(p.amount, &p.currency)?, p.created);
+                Some(object.reference(p.reference.clone()).raw(self.query_item(p, now, "", true)))
+            })
+            .collect();
+        charges.reverse();
+        let refunds = self
+            .refund_log
+            .iter()
+            .enumerate()
+            .filter_map(|(n, &(i, amount, at))| {
+                let p = self.at(i)?;
+                let status = if now - at >= FINAL_AFTER { "Refunded" } else { "Sent for Refund" };
+                let raw = json!({"paymentId": p.id, "transactionReference": p.reference, "lastEvent": status,
+                    "value": {"amount": amount, "currency": p.currency},
+                    "timestamp": payment_core::Timestamp::from_unix(at).to_rfc3339(),
+                    "note": "Worldpay has no refund object: the refund is an event of the payment"});
+                let object = MockObject::new(format!("{}#{}", p.id, n + 1), status, money(amount, &p.currency)?, at);
+                Some(object.reference(p.reference.clone()).of_charge(p.id.clone()).raw(raw))
+            })
+            .collect();
+        MockObjects { charges, refunds }
+    }
+}
