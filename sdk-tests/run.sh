@@ -9,8 +9,9 @@ work=$(mktemp -d)
 trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
 "$bin" --provider all mock --addr 127.0.0.1:0 --keys-dir "$work/keys" > "$work/urls" &
+# `console URL` comes after every mock's `NAME URL` line: all mocks are listening.
 for _ in $(seq 1 100); do
-    [ "$(wc -l < "$work/urls")" -ge 2 ] && break
+    grep -q '^console ' "$work/urls" && break
     sleep 0.1
 done
 url_of() { awk -v p="$1" '$1 == p { print $2 }' "$work/urls"; }

@@ -3,7 +3,7 @@
 use std::io::Write;
 use std::net::SocketAddr;
 
-use payment::mocks::{self, FaultPlan, MockOptions};
+use payment::mocks::{self, ConsoleIndex, FaultPlan, MockOptions};
 
 use crate::args::MockArgs;
 use crate::failure::{Failure, usage};
@@ -20,7 +20,15 @@ fn webhook_target(url: &str, provider: &str) -> String {
     }
 }
 
-/// Starts the chosen mocks, prints `NAME URL` per provider as each listens, then waits forever.
+/// Prints a line of the mock's address list; a reader that stopped reading (a closed pipe) does
+/// not stop the mocks, which serve until killed.
+fn announce(line: std::fmt::Arguments<'_>) {
+    let mut stdout = std::io::stdout().lock();
+    let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
+}
+
+/// Starts the chosen mocks, prints `NAME URL` per provider as each listens (and, for several,
+/// `console URL` of a page linking each mock's console, last), then waits forever.
 pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failure> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| usage(format!("--addr {:?} is not HOST:PORT", args.addr)))?;
     let faults = match &args.faults {
@@ -61,10 +69,20 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
             ..MockOptions::default()
         };
         let handle = (mock.start)(options).await?;
-        out!("{} {}", driver.name, handle.url());
-        let _ = std::io::stdout().flush();
-        servers.push(handle);
+        announce(format_args!("{} {}", driver.name, handle.url()));
+        servers.push((driver.name.to_owned(), handle));
     }
+    // Every mock serves its own console; the index only links them, on the mocks' host.
+    let _index = if servers.len() > 1 {
+        let mocks = servers.iter().map(|(name, handle)| (name.clone(), handle.url().to_owned())).collect();
+        let index = ConsoleIndex::start(SocketAddr::new(addr.ip(), 0), mocks)
+            .await
+            .map_err(|e| payment::Error::config(format!("cannot serve the console index on {}: {e}", addr.ip())))?;
+        announce(format_args!("console {}", index.url()));
+        Some(index)
+    } else {
+        None
+    };
     std::future::pending::<()>().await;
     Ok(())
 }

@@ -389,3 +389,42 @@ fn a_reader_that_goes_away_ends_the_command_quietly() {
     let text = String::from_utf8_lossy(&payment(&["providers"]).stdout).into_owned();
     assert!(text.contains("capture: not offered; cancel: safe to repeat"), "{text}");
 }
+
+#[test]
+fn several_mocks_print_a_console_index_linking_each_console() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let mut child = std::process::Command::new(BIN)
+        .args(["--provider", "all", "mock", "--addr", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let mut mocks = Vec::new();
+    let index = loop {
+        let line = lines.next().expect("the mock ended before printing `console URL`").unwrap();
+        let (name, url) = line.split_once(' ').expect("NAME URL");
+        if name == "console" {
+            break url.to_owned();
+        }
+        mocks.push(url.to_owned());
+    };
+    assert!(mocks.len() > 1, "{mocks:?}");
+    let get = |url: &str, path: &str| {
+        let host = url.trim_start_matches("http://").trim_end_matches('/');
+        let mut s = std::net::TcpStream::connect(host).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nhost: {host}\r\nconnection: close\r\n\r\n").unwrap();
+        let mut out = String::new();
+        let _ = s.read_to_string(&mut out);
+        out
+    };
+    let page = get(&index, "/");
+    assert!(page.starts_with("HTTP/1.1 200"), "{page}");
+    for url in &mocks {
+        assert!(page.contains(&format!("href=\"{url}/__mock__/console\"")), "{url} is not linked: {page}");
+        let console = get(url, "/__mock__/console");
+        assert!(console.starts_with("HTTP/1.1 200") && console.contains("content-security-policy"), "{console}");
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}

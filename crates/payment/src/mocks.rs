@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+pub use payment_mock_kit::console::ConsoleIndex;
 pub use payment_mock_kit::{
     FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockOptions, MockServer, OperationPaths,
     SigningKeys,
