@@ -68,7 +68,7 @@ pub fn index_page(mocks: &[(String, String)]) -> String {
     }
     format!(
         "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>payment mock consoles</title>\
-         <link rel=\"stylesheet\" href=\"/__mock__/console.css\"></head>\n<body><header><h1>payment mock \
+         <link rel=\"icon\" href=\"data:,\"><link rel=\"stylesheet\" href=\"/__mock__/console.css\"></head>\n<body><header><h1>payment mock \
          <small>consoles</small></h1></header>\n<main><section><h2>Mocks</h2><ul id=\"mocks\">\n{items}</ul>\
          </section></main></body></html>\n"
     )

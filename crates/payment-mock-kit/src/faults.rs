@@ -177,9 +177,11 @@ impl FaultEngine {
         self.rules = plan.rules;
     }
 
-    /// The rules in force (each `times` is what is left), with the seed they were installed with.
+    /// The rules that can still fire (each `times` is what is left), with the seed they were
+    /// installed with: posted back, with a rule added, it is the same plan plus that rule.
     pub fn plan(&self) -> FaultPlan {
-        FaultPlan { seed: self.seed, rules: self.rules.clone() }
+        let rules = self.rules.iter().filter(|r| r.times != Some(0)).cloned().collect();
+        FaultPlan { seed: self.seed, rules }
     }
 
     /// Removes every rule.
@@ -247,10 +249,12 @@ mod tests {
         ]));
         assert_eq!(e.decide("GET", "/v1/charges").action, None);
         assert!(e.decide("POST", "/v1/charges").action.is_some());
+        assert_eq!(e.plan().rules[0].times, Some(1), "what is left");
         let d = e.decide("POST", "/v1/charges/x/refund");
         assert!(d.action.is_some());
         assert_eq!(d.delay, Duration::from_millis(10));
         assert_eq!(e.decide("POST", "/v1/charges").action, None, "used up");
+        assert_eq!(e.plan().rules, [FaultRule::always(FaultKind::Delay { ms: 10 })], "a spent rule is not in force");
         assert_eq!(e.decide("POST", "/__mock__/faults"), FaultDecision::default());
     }
 
