@@ -100,7 +100,7 @@ impl MockControl {
 
     /// The newest `limit` charges and refunds held, newest first.
     pub fn objects(&self, limit: usize) -> MockObjects {
-        self.ctx.hooks.objects().newest_first(limit)
+        self.ctx.hooks.objects(limit).newest_first(limit)
     }
 
     /// Back to a freshly started mock: no objects, faults, logged requests, keys or webhooks.
@@ -224,7 +224,7 @@ async fn objects(State(ctx): State<MockContext>, query: Result<Query<Limit>, Que
         }
         Err(e) => return control_error(ControlError::new(400, format!("expected ?limit=N: {e}"))),
     };
-    let objects = ctx.hooks.objects().newest_first(limit);
+    let objects = ctx.hooks.objects(limit).newest_first(limit);
     Json(serde_json::json!({
         "provider": ctx.hooks.provider(),
         "charges": objects.charges,

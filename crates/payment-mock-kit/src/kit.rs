@@ -90,8 +90,9 @@ pub trait MockHooks: Send + Sync + 'static {
     }
     /// Counts for exactly-once assertions.
     fn stats(&self) -> MockStats;
-    /// The charges and refunds held, oldest first (the kit turns them newest first and bounds them).
-    fn objects(&self) -> crate::objects::MockObjects;
+    /// At most the `limit` newest charges and the `limit` newest refunds held, oldest first (the
+    /// kit turns them newest first); only these are rendered.
+    fn objects(&self, limit: usize) -> crate::objects::MockObjects;
     /// Forgets every charge, refund and token, as a freshly started mock (the kit resets its own state).
     fn reset(&self);
     /// The waits (seconds of mock time) before each redelivery of a webhook not answered 2xx.

@@ -77,6 +77,22 @@ impl MockObject {
     }
 }
 
+/// The first `limit` of items held newest first, turned oldest first: a mock renders only what a
+/// listing shows, however many objects a soak left in it.
+pub fn newest<T>(newest_first: impl Iterator<Item = T>, limit: usize) -> Vec<T> {
+    let mut last: Vec<T> = newest_first.take(limit).collect();
+    last.reverse();
+    last
+}
+
+/// The `limit` newest of `items` by creation time (ties in their given order), oldest first.
+pub fn newest_by<T>(mut items: Vec<T>, created: impl Fn(&T) -> i64, limit: usize) -> Vec<T> {
+    items.sort_by_key(|item| created(item));
+    let excess = items.len().saturating_sub(limit);
+    items.drain(..excess);
+    items
+}
+
 /// What a mock holds, newest first.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct MockObjects {
@@ -123,5 +139,14 @@ mod tests {
         let same_second = MockObjects { charges: vec![at("first", 7), at("second", 7)], refunds: vec![] };
         let ids: Vec<String> = same_second.newest_first(5).charges.into_iter().map(|o| o.id).collect();
         assert_eq!(ids, ["second", "first"], "the later of one second comes first");
+    }
+
+    #[test]
+    fn only_the_newest_are_picked_before_rendering() {
+        assert_eq!(newest([5, 4, 3, 2, 1].into_iter(), 2), [4, 5], "taken newest first, given oldest first");
+        assert_eq!(newest(std::iter::empty::<u8>(), 3), Vec::<u8>::new());
+        let picked = newest_by(vec![("a", 3), ("b", 1), ("c", 3), ("d", 2)], |(_, t)| *t, 3);
+        assert_eq!(picked, [("d", 2), ("a", 3), ("c", 3)]);
+        assert_eq!(newest_by(vec![("a", 1)], |(_, t)| *t, 5).len(), 1);
     }
 }

@@ -34,12 +34,11 @@ impl MockHooks for Things {
     fn stats(&self) -> MockStats {
         MockStats { charges: self.made.lock().unwrap().len(), ..MockStats::default() }
     }
-    fn objects(&self) -> MockObjects {
+    fn objects(&self, limit: usize) -> MockObjects {
         // Each thing is a ¥1 charge whose reference is the body that made it.
         let made = self.made.lock().unwrap();
-        let charges = made
-            .iter()
-            .enumerate()
+        let charges = payment_mock_kit::objects::newest(made.iter().enumerate().rev(), limit)
+            .into_iter()
             .map(|(i, (id, body))| {
                 MockObject::new(id.clone(), "made", payment_core::Money::new(1, payment_core::Currency::JPY), i as i64)
                     .reference(body.clone())

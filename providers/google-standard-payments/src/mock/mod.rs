@@ -204,8 +204,8 @@ impl MockHooks for GspMock {
         }
     }
 
-    fn objects(&self) -> payment_mock_kit::MockObjects {
-        self.ledger.objects()
+    fn objects(&self, limit: usize) -> payment_mock_kit::MockObjects {
+        self.ledger.objects(limit)
     }
 
     fn reset(&self) {

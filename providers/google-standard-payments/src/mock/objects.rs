@@ -1,6 +1,7 @@
 //! The mock processor's captures and refunds for the console (`GET /__mock__/objects`).
 
 use payment_core::Money;
+use payment_mock_kit::objects::{newest, newest_by};
 use payment_mock_kit::{MockObject, MockObjects};
 use serde_json::{Value, json};
 
@@ -25,13 +26,13 @@ fn status(c: &Capture) -> &str {
 }
 
 impl Ledger {
-    /// Every capture under its `requestId` (what GSP addresses it by), and every refund.
+    /// The `limit` newest captures under their `requestId` (what GSP addresses them by), and refunds.
     /// GSP has no resource to read back, so `raw` holds what the processor answered and kept.
-    pub fn objects(&self) -> MockObjects {
+    pub fn objects(&self, limit: usize) -> MockObjects {
         let books = self.books();
-        let mut charges: Vec<MockObject> = books
-            .captures
-            .iter()
+        // The books are keyed by request id: pick the newest by time before rendering any.
+        let charges = newest_by(books.captures.iter().collect(), |(_, c)| c.created, limit)
+            .into_iter()
             .map(|(request_id, c)| {
                 let raw = json!({"captureRequestId": request_id, "result": c.result.as_str(),
                     "paymentIntegratorTransactionId": c.transaction_id, "currencyCode": c.amount.currency.code(),
@@ -42,11 +43,8 @@ impl Ledger {
                     .raw(raw)
             })
             .collect();
-        // The books are keyed by request id; the listing is by creation.
-        charges.sort_by_key(|c| c.created);
-        let refunds = books
-            .refunds
-            .iter()
+        let refunds = newest(books.refunds.iter().rev(), limit)
+            .into_iter()
             .map(|r| {
                 let raw = json!({"refundRequestId": r.request_id, "captureRequestId": r.capture_request_id,
                     "result": "SUCCESS", "paymentIntegratorRefundId": r.refund_id,

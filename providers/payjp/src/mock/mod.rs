@@ -119,8 +119,8 @@ impl MockHooks for PayjpMock {
         }
     }
 
-    fn objects(&self) -> payment_mock_kit::MockObjects {
-        self.account().objects(self.now())
+    fn objects(&self, limit: usize) -> payment_mock_kit::MockObjects {
+        self.account().objects(self.now(), limit)
     }
 
     fn reset(&self) {

@@ -1,6 +1,7 @@
 //! The mock's charges and refunds for the console (`GET /__mock__/objects`).
 
 use payment_core::{Currency, Money};
+use payment_mock_kit::objects::newest;
 use payment_mock_kit::{MockObject, MockObjects};
 use serde_json::json;
 
@@ -26,11 +27,10 @@ fn status(c: &Charge, now: i64) -> &'static str {
 }
 
 impl Account {
-    /// Every charge, and every refund applied.
-    pub fn objects(&self, now: i64) -> MockObjects {
-        let charges = self
-            .charges
-            .oldest_first()
+    /// The `limit` newest charges, and refunds applied, oldest first.
+    pub fn objects(&self, now: i64, limit: usize) -> MockObjects {
+        let charges = newest(self.charges.newest_first(), limit)
+            .into_iter()
             .map(|c| {
                 let reference = c.metadata.as_ref().and_then(|m| m.get(REFERENCE_KEY)).cloned().unwrap_or_default();
                 MockObject::new(c.id.clone(), status(c, now), Money::new(c.amount, Currency::JPY), c.created)
@@ -38,10 +38,8 @@ impl Account {
                     .raw(json!(c))
             })
             .collect();
-        let refunds = self
-            .refund_log
-            .iter()
-            .enumerate()
+        let refunds = newest(self.refund_log.iter().enumerate().rev(), limit)
+            .into_iter()
             .map(|(i, (charge, yen, at))| {
                 MockObject::new(format!("{charge}#{}", i + 1), "succeeded", Money::new(*yen, Currency::JPY), *at)
                     .of_charge(charge.clone())

@@ -1,6 +1,7 @@
 //! The mock's charges and refunds for the console (`GET /__mock__/objects`).
 
 use payment_core::{Currency, Money};
+use payment_mock_kit::objects::{newest, newest_by};
 use payment_mock_kit::{MockObject, MockObjects};
 use serde_json::Value;
 
@@ -26,11 +27,10 @@ fn status(raw: &Value, c: &Charge, now: i64) -> &'static str {
 }
 
 impl Account {
-    /// Every charge as `GET /v1/charges/{id}` shows it, and every refund.
-    pub fn objects(&self, now: i64) -> MockObjects {
-        let charges = self
-            .charges
-            .oldest_first()
+    /// The `limit` newest charges as `GET /v1/charges/{id}` shows them, and refunds, oldest first.
+    pub fn objects(&self, now: i64, limit: usize) -> MockObjects {
+        let charges = newest(self.charges.newest_first(), limit)
+            .into_iter()
             .map(|c| {
                 let raw = self.render(c, now);
                 let status = status(&raw, c, now);
@@ -40,10 +40,10 @@ impl Account {
                     .raw(raw)
             })
             .collect();
-        let mut refunds: Vec<MockObject> = self
-            .charges
-            .oldest_first()
-            .flat_map(|c| self.refunds.get(&c.id).into_iter().flatten())
+        // Refunds of different charges interleave in time: pick the newest before rendering any.
+        let all = self.charges.oldest_first().flat_map(|c| self.refunds.get(&c.id).into_iter().flatten()).collect();
+        let refunds = newest_by(all, |stored| stored.view(now).created, limit)
+            .into_iter()
             .map(|stored| {
                 let r = stored.view(now);
                 MockObject::new(r.id.clone(), r.status.clone(), Money::new(r.amount, Currency::CNY), r.created)
@@ -52,8 +52,6 @@ impl Account {
                     .raw(serde_json::json!(r))
             })
             .collect();
-        // Refunds of different charges interleave in time; the listing is by creation.
-        refunds.sort_by_key(|r| r.created);
         MockObjects { charges, refunds }
     }
 
@@ -84,19 +82,19 @@ mod tests {
         let mut account = Account::default();
         let created = account.create_charge(&ids, 1_000, &charge_body("order1", 1_234)).unwrap();
         let id = created.body["id"].as_str().unwrap().to_owned();
-        let listed = account.objects(1_000);
+        let listed = account.objects(1_000, 10);
         let charge = &listed.charges[0];
         assert_eq!((charge.status.as_str(), charge.completable), ("pending", true));
         assert_eq!((charge.amount, charge.amount_display.as_str()), (1_234, "12.34"));
         assert_eq!(charge.reference.as_deref(), Some("order1"));
         account.pay(&ids, &id, 1_001).unwrap();
         account.refund(&ids, &id, 1_002, br#"{"description":"d","amount":34}"#).unwrap();
-        let listed = account.objects(1_002);
+        let listed = account.objects(1_002, 10);
         assert_eq!((listed.charges[0].status.as_str(), listed.charges[0].completable), ("partially_refunded", false));
         assert_eq!(listed.refunds.len(), 1);
         assert_eq!(listed.refunds[0].charge.as_deref(), Some(id.as_str()));
         assert_eq!(listed.refunds[0].amount_display, "0.34");
         account.reset();
-        assert!(account.objects(1_003).charges.is_empty());
+        assert!(account.objects(1_003, 10).charges.is_empty());
     }
 }

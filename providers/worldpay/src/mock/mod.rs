@@ -171,8 +171,8 @@ impl MockHooks for WorldpayMock {
         }
     }
 
-    fn objects(&self) -> payment_mock_kit::MockObjects {
-        self.book().objects(self.now())
+    fn objects(&self, limit: usize) -> payment_mock_kit::MockObjects {
+        self.book().objects(self.now(), limit)
     }
 
     fn reset(&self) {
