@@ -163,7 +163,7 @@ async function refresh() {
     const [s, listing, fresh, hooks] = await Promise.all([
       call("GET", "/state"),
       call("GET", "/objects?limit=200"),
-      call("GET", "/requests?since=" + state.lastSeq),
+      call("GET", "/requests?since=" + state.lastSeq + "&limit=" + KEEP_REQUESTS),
       call("GET", "/webhooks"),
     ]);
     drawState(s);

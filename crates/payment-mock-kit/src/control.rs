@@ -199,13 +199,17 @@ async fn complete_charge(State(ctx): State<MockContext>, Path(id): Path<String>)
 #[serde(deny_unknown_fields)]
 struct Since {
     since: Option<u64>,
+    limit: Option<usize>,
 }
 
 async fn requests(State(ctx): State<MockContext>, query: Result<Query<Since>, QueryRejection>) -> Response {
     match query {
-        Ok(Query(Since { since: Some(seq) })) => Json(ctx.kit.requests_since(seq)).into_response(),
-        Ok(Query(Since { since: None })) => Json(ctx.kit.requests()).into_response(),
-        Err(e) => control_error(ControlError::new(400, format!("expected ?since=N (a request number): {e}"))),
+        Ok(Query(Since { since: None, limit: None })) => Json(ctx.kit.requests()).into_response(),
+        Ok(Query(Since { limit: Some(0), .. })) => control_error(ControlError::new(400, "limit must be at least 1")),
+        Ok(Query(Since { since, limit })) => Json(ctx.kit.requests_since(since.unwrap_or(0), limit)).into_response(),
+        Err(e) => {
+            control_error(ControlError::new(400, format!("expected ?since=N (a request number) and/or ?limit=N: {e}")))
+        }
     }
 }
 

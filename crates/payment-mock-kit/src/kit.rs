@@ -183,12 +183,14 @@ impl MockKit {
         self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
     }
 
-    /// The logged requests numbered after `seq`, oldest first.
-    pub fn requests_since(&self, seq: u64) -> Vec<LoggedRequest> {
+    /// The logged requests numbered after `seq`, oldest first; with `limit`, only the newest
+    /// `limit` of them (a console opened on a busy mock needs the last screenful, not the log).
+    pub fn requests_since(&self, seq: u64, limit: Option<usize>) -> Vec<LoggedRequest> {
         let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         // Numbers rise along the log, so the new ones are a suffix.
         let first_new = log.partition_point(|r| r.seq <= seq);
-        log.range(first_new..).cloned().collect()
+        let first = limit.map_or(first_new, |n| first_new.max(log.len().saturating_sub(n)));
+        log.range(first..).cloned().collect()
     }
 
     /// The number of the oldest request still logged (`None`: the log is empty).
@@ -250,9 +252,15 @@ mod tests {
         assert_eq!(log[0].path, "/5");
         assert_eq!(log[LOG_LIMIT - 1].path, format!("/{}", LOG_LIMIT + 4));
         assert_eq!(log[0].seq, 6, "numbered from 1 as recorded");
-        let new = kit.requests_since(LOG_LIMIT as u64 + 3);
+        let new = kit.requests_since(LOG_LIMIT as u64 + 3, None);
         assert_eq!(new.iter().map(|r| r.seq).collect::<Vec<_>>(), [LOG_LIMIT as u64 + 4, LOG_LIMIT as u64 + 5]);
-        assert_eq!(kit.requests_since(0).len(), LOG_LIMIT, "a number older than the log gives all of it");
+        assert_eq!(kit.requests_since(0, None).len(), LOG_LIMIT, "a number older than the log gives all of it");
+        let last = kit.requests_since(0, Some(3));
+        assert_eq!(
+            last.iter().map(|r| r.seq).collect::<Vec<_>>(),
+            [LOG_LIMIT as u64 + 3, LOG_LIMIT as u64 + 4, LOG_LIMIT as u64 + 5]
+        );
+        assert_eq!(kit.requests_since(LOG_LIMIT as u64 + 4, Some(3)).len(), 1, "the limit only ever shortens");
         kit.reset();
         assert!(kit.requests().is_empty());
         assert_eq!(kit.counts().0, LOG_LIMIT as u64 + 5, "numbers keep rising after a reset");

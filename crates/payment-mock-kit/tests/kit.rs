@@ -277,6 +277,9 @@ async fn objects_state_reset_and_new_requests_over_http() {
     assert_eq!(seqs, [2, 3], "only what came after request 1");
     assert!(log[0]["latency_ms"].is_u64() && log[0]["at"].is_i64());
     assert_eq!(get("/__mock__/requests?since=x").await.0, 400);
+    assert_eq!(get("/__mock__/requests?limit=0").await.0, 400);
+    let (_, last) = get("/__mock__/requests?since=0&limit=1").await;
+    assert_eq!(last.as_array().unwrap().iter().map(|r| r["seq"].as_u64().unwrap()).collect::<Vec<_>>(), [3]);
 
     client
         .post(url("/__mock__/faults"))
