@@ -1,5 +1,5 @@
 //! `overhead MODE N [PROVIDER]`: N sequential charges against an in-process mock of PROVIDER
-//! (`payjp` by default, or `worldpay`), through the framework (`framework`) or a hand-written
+//! (`payjp` by default; `worldpay`, `pingpp`, `justap` or `google-standard-payments`), through the framework (`framework`) or a hand-written
 //! reqwest client sending the same requests (`raw`: same method, path, headers and body; the
 //! answer parsed as JSON and checked). Run it under `valgrind --tool=callgrind` to compare
 //! instruction counts, which a shared 2-core machine does not blur the way it blurs wall time

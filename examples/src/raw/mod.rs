@@ -1,10 +1,18 @@
 //! The hand-written baseline of the benchmarks: what a careful integration written directly on
 //! reqwest sends for one charge — the same requests as the framework (method, path, headers,
 //! body from the same inputs, an idempotency key per request), the answer parsed as JSON and
-//! checked — with none of the framework's retries, journal hooks or neutral records.
+//! checked — with none of the framework's retries, journal hooks or neutral records. The signing
+//! providers sign (and GSP encrypts) with the same `payment::crypto` primitives the framework
+//! uses, so the cryptography costs the same on both sides and the rest can be compared.
+
+mod gsp;
+mod justap;
 
 use payment::ProviderSettings;
 use serde_json::Value;
+
+/// The providers with a hand-written client.
+const PROVIDERS: &str = "payjp, worldpay, pingpp, justap, google-standard-payments";
 
 /// The card both modes charge, per provider (each provider's fixture card).
 #[derive(Debug, Clone)]
@@ -26,9 +34,9 @@ pub fn card(provider: &str) -> Result<Card, String> {
     let (number, exp_month, exp_year, holder) = match provider {
         "payjp" => ("4242424242424242", 12, 2035, None),
         "worldpay" => ("4444333322221111", 5, 2030, Some("Conformance Tester".to_owned())),
-        // Ping++ charges a channel, not a card: the card is not sent.
-        "pingpp" => ("4242424242424242", 12, 2035, None),
-        other => return Err(format!("no hand-written client for {other} (payjp, worldpay, pingpp)")),
+        // Ping++ and Justap charge a channel and GSP a token: the card is not sent.
+        "pingpp" | "justap" | "google-standard-payments" => ("4242424242424242", 12, 2035, None),
+        other => return Err(format!("no hand-written client for {other} ({PROVIDERS})")),
     };
     Ok(Card { number: number.into(), exp_month, exp_year, cvc: "123".into(), holder })
 }
@@ -41,25 +49,34 @@ pub struct RawClient {
     user: String,
     password: String,
     entity: String,
-    // Ping++: the app and the merchant key requests are signed with.
+    // Ping++ and Justap: the app; GSP: the payment integrator account.
     app_id: String,
+    // The merchant key requests are signed with (Ping++, Justap, GSP).
     signing_key: Option<payment::crypto::RsaPrivateKey>,
+    // GSP: the processor's key, which requests are encrypted to and answers signed with.
+    peer_key: Option<payment::crypto::RsaPublicKey>,
 }
 
 impl RawClient {
     /// A client of `provider` at `base` with the credentials in `settings`.
     pub fn new(provider: &str, base: &str, settings: &ProviderSettings) -> Result<RawClient, String> {
         let get = |k: &str| settings.get(k).unwrap_or_default().to_owned();
-        let (user, password) = match provider {
-            "payjp" | "pingpp" => (get("secret_key"), String::new()),
-            "worldpay" => (get("username"), get("password")),
-            other => return Err(format!("no hand-written client for {other} (payjp, worldpay, pingpp)")),
+        let (user, password, app_id) = match provider {
+            "payjp" | "pingpp" => (get("secret_key"), String::new(), get("app_id")),
+            "justap" => (get("api_key"), String::new(), get("app_id")),
+            "google-standard-payments" => (String::new(), String::new(), get("payment_integrator_account_id")),
+            "worldpay" => (get("username"), get("password"), String::new()),
+            other => return Err(format!("no hand-written client for {other} ({PROVIDERS})")),
         };
         let signing_key = match settings.get("private_key") {
-            Some(pem) if provider == "pingpp" => {
+            Some(pem) if provider != "payjp" && provider != "worldpay" => {
                 Some(payment::crypto::RsaPrivateKey::from_pem(pem).map_err(|e| e.to_string())?)
             }
             _ => None,
+        };
+        let peer_key = match settings.get("integrator_public_key") {
+            Some(pem) => Some(payment::crypto::RsaPublicKey::from_pem(pem).map_err(|e| e.to_string())?),
+            None => None,
         };
         Ok(RawClient {
             http: reqwest::Client::new(),
@@ -68,8 +85,9 @@ impl RawClient {
             user,
             password,
             entity: settings.get("entity").unwrap_or("default").to_owned(),
-            app_id: get("app_id"),
+            app_id,
             signing_key,
+            peer_key,
         })
     }
 
@@ -78,6 +96,8 @@ impl RawClient {
         match self.provider.as_str() {
             "payjp" => self.payjp(card).await,
             "pingpp" => self.pingpp().await,
+            "justap" => self.justap().await,
+            "google-standard-payments" => self.gsp().await,
             _ => self.worldpay(card).await,
         }
     }
@@ -153,7 +173,7 @@ impl RawClient {
         let mut signed = body.clone();
         signed.extend_from_slice(b"/v1/charges");
         signed.extend_from_slice(timestamp.as_bytes());
-        let key = self.signing_key.as_ref().ok_or("no private_key in the mock's settings")?;
+        let key = self.signing_key()?;
         let signature = base64::engine::general_purpose::STANDARD
             .encode(key.sign_pkcs1_sha256(&signed).map_err(|e| e.to_string())?);
         let charge: Value = self
@@ -176,6 +196,10 @@ impl RawClient {
             return Err(format!("charge failed: {charge}"));
         }
         Ok(())
+    }
+
+    fn signing_key(&self) -> Result<&payment::crypto::RsaPrivateKey, String> {
+        self.signing_key.as_ref().ok_or_else(|| "no private_key in the mock's settings".to_owned())
     }
 
     /// Worldpay: one authorization with auto-settlement, JSON in its media types.
