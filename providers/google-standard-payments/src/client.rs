@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, ReplyClass, Target, parse_retry_after,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, ReplyClass, Targets, parse_retry_after,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
@@ -35,6 +35,8 @@ struct Inner {
     protection: Protection,
     engine: Engine,
     base: String,
+    // The three endpoints, parsed once.
+    targets: Targets,
 }
 
 /// 409 (aborted), 429 and 5xx may succeed when repeated with the same `requestId`: the processor
@@ -67,7 +69,8 @@ impl GspClient {
     pub fn with_engine(config: GspConfig, engine: EngineBuilder) -> Result<GspClient> {
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
         let protection = config.protection();
-        Ok(GspClient { inner: Arc::new(Inner { protection, engine: engine.build()?, base, config }) })
+        let targets = Targets::new(&base, &["/v1/capture", "/v1/refund", "/v1/echo"]);
+        Ok(GspClient { inner: Arc::new(Inner { protection, engine: engine.build()?, base, targets, config }) })
     }
 
     /// The configuration (keys redacted in `Debug`).
@@ -82,7 +85,7 @@ impl GspClient {
         body: impl Fn(RequestHeader) -> T + Send + Sync + 'static,
         request_id: String,
     ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
-        let target = Target::parse(&format!("{}/v1/{method}", self.inner.base));
+        let target = self.inner.targets.get(&format!("/v1/{method}"));
         let inner = self.inner.clone();
         move || {
             let target = target.as_ref().map_err(|e| Error::invalid(e.message().to_owned()))?;
@@ -94,13 +97,11 @@ impl GspClient {
             let json = serde_json::to_vec(&body(header))
                 .map_err(|e| Error::invalid(format!("cannot encode the request: {e}")))?;
             let sealed = inner.protection.seal(&json)?;
-            let content_type = inner.protection.encoding().content_type();
-            target
-                .builder(http::Method::POST)
-                .header(http::header::CONTENT_TYPE, content_type)
-                .header(http::header::ACCEPT, content_type)
-                .body(Bytes::from(sealed))
-                .map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
+            let content_type = http::HeaderValue::from_static(inner.protection.encoding().content_type());
+            let mut r = target.request(http::Method::POST, Bytes::from(sealed));
+            r.headers_mut().insert(http::header::CONTENT_TYPE, content_type.clone());
+            r.headers_mut().insert(http::header::ACCEPT, content_type);
+            Ok(r)
         }
     }
 
@@ -118,8 +119,16 @@ impl GspClient {
         Err(reply.fail(mapping::error(reply.status(), opened.ok().as_deref())))
     }
 
-    fn decode<T: serde::de::DeserializeOwned>(reply: &HttpReply, json: &[u8], what: &str) -> Result<T> {
-        serde_json::from_slice(json).map_err(|e| reply.tag(Error::decode(what, e)))
+    /// The answer as `T` and as the JSON tree kept in `raw`: one parse, the typed view read off
+    /// the tree (GSP answers carry no amounts, so nothing exact is lost to the tree's numbers).
+    fn decode<T: serde::de::DeserializeOwned>(
+        reply: &HttpReply,
+        json: &[u8],
+        what: &str,
+    ) -> Result<(T, serde_json::Value)> {
+        let raw: serde_json::Value = serde_json::from_slice(json).map_err(|e| reply.tag(Error::decode(what, e)))?;
+        let typed = T::deserialize(&raw).map_err(|e| reply.tag(Error::decode(what, e)))?;
+        Ok((typed, raw))
     }
 
     /// `echo`: a round trip through the processor's whole encryption path.
@@ -133,7 +142,7 @@ impl GspClient {
         );
         let reply = self.inner.engine.execute(Call::read("echo", build).classify(classify)).await?;
         let json = self.open(&reply, false)?;
-        let answer: EchoResponse = Self::decode(&reply, &json, "the echo answer")?;
+        let (answer, _): (EchoResponse, _) = Self::decode(&reply, &json, "the echo answer")?;
         if answer.client_message != message {
             return Err(reply.tag(Error::new(ErrorKind::Integrity, "the processor echoed another message")));
         }
@@ -181,11 +190,10 @@ impl Charge for GspClient {
             .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         let json = self.open(&reply, true)?;
-        let answer: CaptureResponse = Self::decode(&reply, &json, "the capture answer")?;
+        let (answer, raw): (CaptureResponse, _) = Self::decode(&reply, &json, "the capture answer")?;
         if answer.result != CaptureResult::Success {
             return Err(reply.fail(mapping::capture_declined(&answer.result)));
         }
-        let raw: serde_json::Value = serde_json::from_slice(&json).unwrap_or_default();
         Ok(ChargeRecord {
             provider: NAME.to_owned(),
             id: ChargeKey::new(key.as_str(), request.amount).id(),
@@ -265,7 +273,7 @@ impl Refund for GspClient {
             .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
         let json = self.open(&reply, true)?;
-        let answer: RefundResponse = Self::decode(&reply, &json, "the refund answer")?;
+        let (answer, raw): (RefundResponse, _) = Self::decode(&reply, &json, "the refund answer")?;
         if answer.result != RefundResult::Success {
             return Err(reply.fail(mapping::refund_refused(&answer.result)));
         }
@@ -277,7 +285,7 @@ impl Refund for GspClient {
             amount,
             reason: request.reason,
             created: Timestamp::from_unix(answer.response_header.response_timestamp / 1000),
-            raw: serde_json::from_slice(&json).unwrap_or_default(),
+            raw,
         })
     }
 

@@ -6,8 +6,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass, Target,
-    parse_retry_after,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
+    Targets, parse_retry_after,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport,
@@ -59,6 +59,18 @@ struct Inner {
     api_key: http::HeaderValue,
     origin: String,
     path_prefix: String,
+    // The paths every charge calls, parsed once.
+    targets: Targets,
+}
+
+const API_KEY: http::HeaderName = http::HeaderName::from_static("x-justap-api-key");
+const TIME: http::HeaderName = http::HeaderName::from_static("x-justap-request-time");
+const NONCE: http::HeaderName = http::HeaderName::from_static("x-justap-nonce");
+const BODY_HASH: http::HeaderName = http::HeaderName::from_static("x-justap-body-hash");
+const SIGNATURE: http::HeaderName = http::HeaderName::from_static("x-justap-signature");
+
+fn header_value(text: &str) -> Result<http::HeaderValue> {
+    http::HeaderValue::from_str(text).map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
 }
 
 /// Justap asks clients to retry 500 and 503 (and lost answers) with the same merchant ids; a 429 is
@@ -132,7 +144,10 @@ impl JustapClient {
         api_key.set_sensitive(true);
         let origin = config.base_url.origin().ascii_serialization();
         let path_prefix = config.base_url.path().trim_end_matches('/').to_owned();
-        Ok(JustapClient { inner: Arc::new(Inner { engine: engine.build()?, api_key, origin, path_prefix, config }) })
+        let targets = Targets::new(&format!("{origin}{path_prefix}"), &["/v1/charges", "/v1/refunds"]);
+        Ok(JustapClient {
+            inner: Arc::new(Inner { engine: engine.build()?, api_key, origin, path_prefix, targets, config }),
+        })
     }
 
     /// The configuration (secrets redacted in `Debug`).
@@ -151,26 +166,26 @@ impl JustapClient {
         path_and_query: &str,
         body: Option<Bytes>,
     ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static + use<> {
-        let target = Target::parse(&format!("{}{}{path_and_query}", self.inner.origin, self.inner.path_prefix));
+        let target = self.inner.targets.get(path_and_query);
         let api_key = self.inner.api_key.clone();
         let key = self.inner.config.private_key.clone();
         move || {
             let target = target.as_ref().map_err(|e| Error::invalid(e.message().to_owned()))?;
             let payload = body.clone().unwrap_or_default();
             let signed = signing::sign(&key, &payload, &Timestamp::now().unix().to_string(), &signing::nonce()?)?;
-            let mut r = target
-                .builder(method.clone())
-                .header(signing::API_KEY_HEADER, api_key.clone())
-                .header(http::header::USER_AGENT, USER_AGENT)
-                .header(http::header::ACCEPT, JSON)
-                .header(signing::TIME_HEADER, &signed.timestamp)
-                .header(signing::NONCE_HEADER, &signed.nonce)
-                .header(signing::BODY_HASH_HEADER, &signed.body_hash)
-                .header(signing::SIGNATURE_HEADER, &signed.signature);
+            let mut r = target.request(method.clone(), payload);
+            let h = r.headers_mut();
+            h.insert(API_KEY, api_key.clone());
+            h.insert(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+            h.insert(http::header::ACCEPT, http::HeaderValue::from_static(JSON));
+            h.insert(TIME, header_value(&signed.timestamp)?);
+            h.insert(NONCE, header_value(&signed.nonce)?);
+            h.insert(BODY_HASH, header_value(&signed.body_hash)?);
+            h.insert(SIGNATURE, header_value(&signed.signature)?);
             if body.is_some() {
-                r = r.header(http::header::CONTENT_TYPE, JSON);
+                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(JSON));
             }
-            r.body(payload).map_err(|e| Error::invalid(format!("cannot build the request: {e}")))
+            Ok(r)
         }
     }
 
@@ -424,6 +439,19 @@ impl fmt::Display for JustapClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_header_constants_are_the_documented_names() {
+        for (constant, documented) in [
+            (&API_KEY, signing::API_KEY_HEADER),
+            (&TIME, signing::TIME_HEADER),
+            (&NONCE, signing::NONCE_HEADER),
+            (&BODY_HASH, signing::BODY_HASH_HEADER),
+            (&SIGNATURE, signing::SIGNATURE_HEADER),
+        ] {
+            assert!(constant.as_str().eq_ignore_ascii_case(documented), "{constant} is not {documented}");
+        }
+    }
 
     fn response(status: u16, body: &'static str) -> HttpResponse {
         http::Response::builder().status(status).body(Bytes::from_static(body.as_bytes())).unwrap()

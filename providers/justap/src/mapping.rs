@@ -1,8 +1,9 @@
 //! Justap wire objects <-> neutral records (yuan <-> fen exactly), and grpc-gateway errors -> `ErrorKind`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
-use payment_core::serde_adapters::DecimalNumber;
+use payment_core::serde_adapters::{DecimalNumber, option_int64_string};
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, RefundId,
     RefundRecord, RefundStatus, Result, Timestamp,
@@ -31,12 +32,78 @@ fn time(text: Option<&str>) -> Option<Timestamp> {
     text.filter(|t| !t.is_empty()).and_then(|t| Timestamp::parse_rfc3339(t).ok())
 }
 
-fn strings(metadata: &BTreeMap<String, serde_json::Value>) -> BTreeMap<String, String> {
-    metadata.iter().map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string()))).collect()
+fn strings<'a>(metadata: impl IntoIterator<Item = (&'a String, &'a serde_json::Value)>) -> BTreeMap<String, String> {
+    metadata
+        .into_iter()
+        .map(|(k, v)| (k.clone(), v.as_str().map(str::to_owned).unwrap_or_else(|| v.to_string())))
+        .collect()
+}
+
+/// The fields of a charge a neutral record needs, borrowed from the answer's bytes (amounts by
+/// their decimal text): the credential and metadata come from `raw`, the rest is never built.
+#[derive(serde::Deserialize)]
+pub struct ChargeView<'a> {
+    #[serde(borrow)]
+    charge_id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    merchant_trade_id: Cow<'a, str>,
+    #[serde(default, borrow)]
+    channel: Cow<'a, str>,
+    amount: DecimalNumber,
+    #[serde(default)]
+    amount_refund: Option<DecimalNumber>,
+    #[serde(default)]
+    currency: Option<Cow<'a, str>>,
+    #[serde(default)]
+    description: Option<Cow<'a, str>>,
+    #[serde(default)]
+    paid: bool,
+    #[serde(default)]
+    reversed: bool,
+    #[serde(default)]
+    closed: bool,
+    #[serde(default)]
+    created_at: Option<Cow<'a, str>>,
+    #[serde(default)]
+    time_expire: Option<Cow<'a, str>>,
+    #[serde(default, with = "option_int64_string")]
+    expired_ts: Option<i64>,
+    #[serde(default)]
+    failure_code: Option<Cow<'a, str>>,
+    #[serde(default)]
+    failure_msg: Option<Cow<'a, str>>,
+}
+
+impl<'a> ChargeView<'a> {
+    /// The view of a decoded wire charge.
+    pub fn of(c: &'a Charge) -> ChargeView<'a> {
+        let text = |t: &'a Option<String>| t.as_deref().map(Cow::Borrowed);
+        ChargeView {
+            charge_id: Cow::Borrowed(&c.charge_id),
+            merchant_trade_id: Cow::Borrowed(&c.merchant_trade_id),
+            channel: Cow::Borrowed(&c.channel),
+            amount: c.amount.clone(),
+            amount_refund: c.amount_refund.clone(),
+            currency: text(&c.currency),
+            description: text(&c.description),
+            paid: c.paid,
+            reversed: c.reversed,
+            closed: c.closed,
+            created_at: text(&c.created_at),
+            time_expire: text(&c.time_expire),
+            expired_ts: c.expired_ts,
+            failure_code: text(&c.failure_code),
+            failure_msg: text(&c.failure_msg),
+        }
+    }
 }
 
 /// Where a Justap charge is, in neutral terms (`now` decides whether an unpaid charge has lapsed).
 pub fn status(c: &Charge, now: Timestamp) -> ChargeStatus {
+    status_of(&ChargeView::of(c), now)
+}
+
+fn status_of(c: &ChargeView<'_>, now: Timestamp) -> ChargeStatus {
     let lapsed = c.expired_ts.is_some_and(|t| t <= now.unix())
         || time(c.time_expire.as_deref()).is_some_and(|t| t.unix() <= now.unix());
     if c.paid {
@@ -52,33 +119,41 @@ pub fn status(c: &Charge, now: Timestamp) -> ChargeStatus {
 
 /// A neutral record from a Justap charge; `raw` is the JSON it came from.
 pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
+    record_of(&ChargeView::of(c), strings(&c.metadata), &c.credential, raw)
+}
+
+fn record_of(
+    c: &ChargeView<'_>,
+    metadata: BTreeMap<String, String>,
+    credential: &serde_json::Value,
+    raw: serde_json::Value,
+) -> Result<ChargeRecord> {
     let amount = echoed(&c.amount, c.currency.as_deref())?;
     let refunded = match &c.amount_refund {
         Some(r) => echoed(r, c.currency.as_deref())?,
         None => Money::zero(Currency::CNY),
     };
-    let status = status(c, Timestamp::now());
+    let status = status_of(c, Timestamp::now());
     let created = time(c.created_at.as_deref()).unwrap_or_else(Timestamp::now);
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
-        id: ChargeId::new(c.charge_id.clone()),
+        id: ChargeId::new(c.charge_id.as_ref()),
         status,
         amount,
         amount_captured: if c.paid { amount } else { Money::zero(Currency::CNY) },
         amount_refunded: refunded,
-        reference: Some(c.merchant_trade_id.clone()).filter(|r| !r.is_empty()),
-        description: c.description.clone().filter(|d| !d.is_empty()),
-        metadata: strings(&c.metadata),
+        reference: Some(c.merchant_trade_id.as_ref().to_owned()).filter(|r| !r.is_empty()),
+        description: c.description.as_deref().filter(|d| !d.is_empty()).map(str::to_owned),
+        metadata,
         created,
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
             kind: "channel_credential".into(),
-            data: serde_json::json!({"channel": c.channel, "credential": c.credential}),
+            data: serde_json::json!({"channel": c.channel, "credential": credential}),
         }),
-        failure: c
-            .failure_code
-            .as_ref()
-            .filter(|f| !f.is_empty())
-            .map(|code| ChargeFailure { code: code.clone(), message: c.failure_msg.clone().unwrap_or_default() }),
+        failure: c.failure_code.as_deref().filter(|f| !f.is_empty()).map(|code| ChargeFailure {
+            code: code.to_owned(),
+            message: c.failure_msg.as_deref().unwrap_or_default().to_owned(),
+        }),
         raw,
     })
 }
@@ -124,10 +199,21 @@ fn raw_items(body: &[u8]) -> Vec<serde_json::Value> {
     }
 }
 
-/// A charge from a `{"object":"Charge","data":…}` answer.
+/// A charge from a `{"object":"Charge","data":…}` answer: the record's fields from a view
+/// borrowed from the bytes, `raw` (and in it the credential and metadata) from one JSON tree.
 pub fn charge_from_body(body: &[u8]) -> Result<ChargeRecord> {
-    let wire: Wrapped<Charge> = decode("a Justap charge", body)?;
-    charge_record(&wire.data, raw_data(body))
+    #[derive(serde::Deserialize)]
+    struct Wrapped<'a> {
+        #[serde(borrow)]
+        data: ChargeView<'a>,
+    }
+    let wire: Wrapped<'_> = serde_json::from_slice(body).map_err(|e| Error::decode("a Justap charge", e))?;
+    let raw = raw_data(body);
+    let metadata = raw.get("metadata").and_then(|m| m.as_object()).map(strings);
+    let none = serde_json::Value::Null;
+    let credential = raw.get("credential").unwrap_or(&none);
+    let record = record_of(&wire.data, metadata.unwrap_or_default(), credential, serde_json::Value::Null)?;
+    Ok(ChargeRecord { raw, ..record })
 }
 
 /// A refund from a `{"object":"Refund","data":…}` answer.

@@ -22,6 +22,21 @@ fn a_documented_charge_decodes_exactly() {
 }
 
 #[test]
+fn the_borrowed_view_and_the_full_wire_charge_give_the_same_record() {
+    for body in [&include_bytes!("fixtures/charge.json")[..], include_bytes!("fixtures/charge_paid.json")] {
+        let viewed = mapping::charge_from_body(body).unwrap();
+        let wrapped: payment_justap::wire::Wrapped<payment_justap::wire::Charge> =
+            serde_json::from_slice(body).unwrap();
+        let full = mapping::charge_record(&wrapped.data, viewed.raw.clone()).unwrap();
+        let without_time = |mut r: payment_core::ChargeRecord| {
+            r.created = payment_core::Timestamp::from_unix(0);
+            r
+        };
+        assert_eq!(without_time(viewed), without_time(full));
+    }
+}
+
+#[test]
 fn lists_and_refunds_decode() {
     let (charges, more) = mapping::charges_from_body(include_bytes!("fixtures/charge_list.json")).unwrap();
     assert!(more);
