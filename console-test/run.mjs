@@ -218,10 +218,18 @@ async function clockAndReset(page, urls) {
   await page.click("#advance");
   await until(page, "Justap's charge closed after its two-hour ttl", () => document.querySelector("#charges tbody tr[data-id]")?.cells[1].textContent === "closed");
   if ((await page.$$("#charges button.pay")).length !== 0) fail("a closed charge still offers 'Payer pays'");
+  await page.fill("#fault-json", "{not json");
+  await page.click("#fault-install-json");
+  await until(page, "a plan that is not JSON refused with a message", () =>
+    document.getElementById("message").className === "error" && document.getElementById("message").textContent.includes("not JSON"));
+  await page.fill("#fault-json", '{"seed": 7, "rules": [{"kind": "delay", "ms": 1, "methods": ["GET"]}]}');
+  await page.click("#fault-install-json");
+  await until(page, "the JSON plan in force", () => document.getElementById("fault-plan").textContent.includes('"delay"'));
   await page.click("#reset");
   await until(page, "an empty console after the reset", () =>
     document.querySelectorAll("#charges tbody tr").length === 0 && !document.getElementById("charges-empty").hidden &&
-    document.querySelectorAll("#requests tbody tr").length === 0 && document.getElementById("offset").textContent === "");
+    document.querySelectorAll("#requests tbody tr").length === 0 && document.getElementById("offset").textContent === "" &&
+    document.getElementById("fault-plan").textContent === "none");
 }
 
 async function main() {
@@ -265,7 +273,7 @@ async function main() {
       }
     }
     await clockAndReset(page, urls);
-    console.log("ok   justap: the clock closes an unpaid charge; a reset empties the console");
+    console.log("ok   justap: the clock closes an unpaid charge; a JSON plan goes in (bad JSON is refused); a reset empties the console");
     if (problems.length) fail(problems.join("\n"));
     console.log(`console test passed; screenshots in ${shots}`);
   } catch (e) {
