@@ -54,7 +54,8 @@ fn status(answer: &[u8]) -> Option<u16> {
 }
 
 fn still_serving(handle: &MockHandle) -> bool {
-    let answer = exchange(handle, b"GET /__mock__/stats HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n", false);
+    let answer =
+        exchange(handle, b"GET /__mock__/stats HTTP/1.1\r\nhost: localhost\r\nconnection: close\r\n\r\n", false);
     status(&answer) == Some(200)
 }
 
