@@ -4,7 +4,7 @@
 use base64::Engine as _;
 use serde_json::Value;
 
-use super::RawClient;
+use super::{RawClient, since_epoch};
 
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::URL_SAFE_NO_PAD;
 const CONTENT_TYPE: &str = "application/jose; charset=utf-8";
@@ -14,8 +14,7 @@ impl RawClient {
     pub(super) async fn gsp(&self) -> Result<(), String> {
         let peer = self.peer_key.as_ref().ok_or("no integrator_public_key in the mock's settings")?;
         let request_id = uuid::Uuid::new_v4().to_string();
-        let now_ms =
-            std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())?.as_millis();
+        let now_ms = since_epoch()?.as_millis();
         let json = serde_json::to_vec(&serde_json::json!({
             "requestHeader": {
                 "requestId": request_id,

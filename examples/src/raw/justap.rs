@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::RawClient;
+use super::{RawClient, send_json, since_epoch};
 
 /// Letters and digits, `len` of them, each equally likely.
 fn nonce(len: usize) -> Result<String, String> {
@@ -53,11 +53,7 @@ impl RawClient {
             client_ip: "127.0.0.1",
         })
         .map_err(|e| e.to_string())?;
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?
-            .as_secs()
-            .to_string();
+        let timestamp = since_epoch()?.as_secs().to_string();
         let nonce = nonce(32)?;
         let mut md5 = Md5::new();
         md5.update(&body);
@@ -66,7 +62,7 @@ impl RawClient {
         let body_hash: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
         let signed = self.signing_key()?.sign_pkcs1_sha256(format!("{body_hash}{nonce}").as_bytes());
         let signature = base64::engine::general_purpose::STANDARD.encode(signed.map_err(|e| e.to_string())?);
-        let answer: Value = self
+        let request = self
             .http
             .post(format!("{}/v1/charges", self.base))
             .header("x-justap-api-key", &self.user)
@@ -77,13 +73,8 @@ impl RawClient {
             .header("x-justap-body-hash", body_hash)
             .header("x-justap-signature", signature)
             .header("content-type", "application/json")
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+            .body(body);
+        let answer: Value = send_json(request).await?;
         // Parsed as a JSON value, like every baseline; the yuan number reads back as 10.0.
         let charge = &answer["data"];
         let amount = charge["amount"].as_number().map(ToString::to_string);

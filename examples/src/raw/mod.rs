@@ -29,6 +29,16 @@ pub struct Card {
     pub holder: Option<String>,
 }
 
+/// Sends `request` and parses its answer as JSON.
+async fn send_json(request: reqwest::RequestBuilder) -> Result<Value, String> {
+    request.send().await.map_err(|e| e.to_string())?.json().await.map_err(|e| e.to_string())
+}
+
+/// The time since the Unix epoch, for request timestamps.
+fn since_epoch() -> Result<std::time::Duration, String> {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_err(|e| e.to_string())
+}
+
 /// The fixture card of `provider`.
 pub fn card(provider: &str) -> Result<Card, String> {
     let (number, exp_month, exp_year, holder) = match provider {
@@ -117,7 +127,7 @@ impl RawClient {
         // A fresh UUID v4 per payment, as the framework generates when the caller gives none.
         let key = uuid::Uuid::new_v4().to_string();
         let (month, year) = (card.exp_month.to_string(), card.exp_year.to_string());
-        let token: Value = self
+        let request = self
             .payjp_post("/v1/tokens", format!("{key}-tok"))
             .header("x-payjp-direct-token-generate", "true")
             .form(&[
@@ -125,23 +135,16 @@ impl RawClient {
                 ("card[exp_month]", &month),
                 ("card[exp_year]", &year),
                 ("card[cvc]", &card.cvc),
-            ])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+            ]);
+        let token: Value = send_json(request).await?;
         let tok = token["id"].as_str().ok_or_else(|| format!("no token: {token}"))?;
-        let charge: Value = self
-            .payjp_post("/v1/charges", key)
-            .form(&[("amount", "1000"), ("currency", "jpy"), ("card", tok), ("capture", "true")])
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+        let request = self.payjp_post("/v1/charges", key).form(&[
+            ("amount", "1000"),
+            ("currency", "jpy"),
+            ("card", tok),
+            ("capture", "true"),
+        ]);
+        let charge: Value = send_json(request).await?;
         if charge["paid"] != true || charge["amount"] != 1000 {
             return Err(format!("charge failed: {charge}"));
         }
@@ -165,18 +168,14 @@ impl RawClient {
             "body": subject,
         }))
         .map_err(|e| e.to_string())?;
-        let timestamp = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_err(|e| e.to_string())?
-            .as_secs()
-            .to_string();
+        let timestamp = since_epoch()?.as_secs().to_string();
         let mut signed = body.clone();
         signed.extend_from_slice(b"/v1/charges");
         signed.extend_from_slice(timestamp.as_bytes());
         let key = self.signing_key()?;
         let signature = base64::engine::general_purpose::STANDARD
             .encode(key.sign_pkcs1_sha256(&signed).map_err(|e| e.to_string())?);
-        let charge: Value = self
+        let request = self
             .http
             .post(format!("{}/v1/charges", self.base))
             .bearer_auth(&self.user)
@@ -185,13 +184,8 @@ impl RawClient {
             .header("pingplusplus-request-timestamp", timestamp)
             .header("content-type", "application/json; charset=UTF-8")
             .header("pingplusplus-signature", signature)
-            .body(body)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+            .body(body);
+        let charge: Value = send_json(request).await?;
         if charge["amount"] != 1000 || charge["id"].is_null() {
             return Err(format!("charge failed: {charge}"));
         }
@@ -221,19 +215,14 @@ impl RawClient {
             "requestAutoSettlement": {"enabled": true},
             "channel": "ecom",
         });
-        let answer: Value = self
+        let request = self
             .http
             .post(format!("{}/payments/authorizations", self.base))
             .basic_auth(&self.user, Some(&self.password))
             .header("accept", "application/vnd.worldpay.payments-v6.hal+json")
             .header("content-type", "application/vnd.worldpay.payments-v6+json")
-            .body(serde_json::to_vec(&body).map_err(|e| e.to_string())?)
-            .send()
-            .await
-            .map_err(|e| e.to_string())?
-            .json()
-            .await
-            .map_err(|e| e.to_string())?;
+            .body(serde_json::to_vec(&body).map_err(|e| e.to_string())?);
+        let answer: Value = send_json(request).await?;
         if answer["outcome"] != "authorized" && answer["outcome"] != "sentForSettlement" {
             return Err(format!("authorization failed: {answer}"));
         }

@@ -42,7 +42,7 @@ impl Account {
             .collect();
         // Refunds of different charges interleave in time: pick the newest before rendering any.
         let all = self.charges.oldest_first().flat_map(|c| self.refunds.get(&c.id).into_iter().flatten()).collect();
-        let refunds = newest_by(all, |stored| stored.view(now).created, limit)
+        let refunds = newest_by(all, |stored| stored.created(), limit)
             .into_iter()
             .map(|stored| {
                 let r = stored.view(now);

@@ -21,6 +21,11 @@ pub(super) struct StoredRefund {
 }
 
 impl StoredRefund {
+    /// When it was made (a view changes only its status).
+    pub(super) fn created(&self) -> i64 {
+        self.refund.created
+    }
+
     pub(super) fn view(&self, now: i64) -> Refund {
         let mut r = self.refund.clone();
         if now >= self.succeed_at && r.status == "pending" {
