@@ -46,6 +46,35 @@ crate::sql::sql_store!(
     &[]
 );
 
+/// How long a connection waits for another's lock before it reports "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// True when SQLite answered `SQLITE_BUSY` (any extended code of it).
+fn is_busy(e: &sqlx::Error) -> bool {
+    let code = match e {
+        sqlx::Error::Database(db) => db.code().and_then(|c| c.parse::<i32>().ok()),
+        _ => None,
+    };
+    code.is_some_and(|c| c & 0xff == 5)
+}
+
+/// Connects, retrying "database is locked" until `BUSY_TIMEOUT`: when several processes open a
+/// fresh file together, all but one lose the race to switch it to WAL, and SQLite tells the losers
+/// at once rather than through the busy handler (waiting there could deadlock).
+async fn connect_when_free(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+    let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
+    let mut pause = Duration::from_millis(2);
+    loop {
+        match SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await {
+            Err(e) if is_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(Duration::from_millis(100));
+            }
+            other => return other,
+        }
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating when missing) the journal at `path` and applies its migrations.
     pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore> {
@@ -59,14 +88,49 @@ impl SqliteStore {
             })
             .foreign_keys(true)
             // Other processes' writers hold the lock only for one short transaction.
-            .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(4)
-            .connect_with(options)
+            .busy_timeout(BUSY_TIMEOUT);
+        let pool = connect_when_free(options)
             .await
             .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))?;
         let store = SqliteStore { pool, writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))) };
         store.migrate().await?;
         Ok(store)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sqlx::{ConnectOptions, Connection, Executor};
+
+    /// Processes starting together on a fresh file race to turn it into WAL. The loser holds a read
+    /// lock when it asks to write, so SQLite answers "database is locked" at once instead of calling
+    /// the busy handler (waiting could deadlock): here the winner is held mid-transaction for 300 ms.
+    #[tokio::test]
+    async fn open_waits_out_another_process_switching_a_fresh_file() {
+        let dir = tempfile::tempdir().expect("a scratch directory");
+        let path = dir.path().join("race.db");
+        let mut winner = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .connect()
+            .await
+            .expect("the first opener connects");
+        winner.execute("BEGIN IMMEDIATE").await.expect("the first opener takes the write lock");
+        winner.execute("CREATE TABLE first_opener (x INTEGER)").await.expect("it writes");
+        let release = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            winner.execute("COMMIT").await.expect("it commits");
+            winner.close().await.expect("it closes");
+        });
+        let store = SqliteStore::open(&path, Durability::Full).await;
+        release.await.expect("the first opener finishes");
+        assert!(store.is_ok(), "{:?}", store.err());
+    }
+
+    #[test]
+    fn only_sqlite_busy_counts_as_busy() {
+        assert!(!is_busy(&sqlx::Error::PoolTimedOut));
+        assert!(!is_busy(&sqlx::Error::RowNotFound));
     }
 }
