@@ -3,6 +3,8 @@
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
+use serde::Deserialize as _;
+
 use payment_core::serde_adapters::{DecimalNumber, option_int64_string};
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, RefundId,
@@ -39,8 +41,9 @@ fn strings<'a>(metadata: impl IntoIterator<Item = (&'a String, &'a serde_json::V
         .collect()
 }
 
-/// The fields of a charge a neutral record needs, borrowed from the answer's bytes (amounts by
-/// their decimal text): the credential and metadata come from `raw`, the rest is never built.
+/// The fields of a charge a neutral record needs, borrowed from the answer's JSON tree. The tree
+/// holds numbers as f64, so the amounts are not read from it: they come from the exact decimal
+/// text beside it (`ExactAmounts`), or from a decoded wire charge.
 #[derive(serde::Deserialize)]
 pub struct ChargeView<'a> {
     #[serde(borrow)]
@@ -49,8 +52,9 @@ pub struct ChargeView<'a> {
     merchant_trade_id: Cow<'a, str>,
     #[serde(default, borrow)]
     channel: Cow<'a, str>,
-    amount: DecimalNumber,
-    #[serde(default)]
+    #[serde(skip)]
+    amount: Option<DecimalNumber>,
+    #[serde(skip)]
     amount_refund: Option<DecimalNumber>,
     #[serde(default)]
     currency: Option<Cow<'a, str>>,
@@ -82,7 +86,7 @@ impl<'a> ChargeView<'a> {
             charge_id: Cow::Borrowed(&c.charge_id),
             merchant_trade_id: Cow::Borrowed(&c.merchant_trade_id),
             channel: Cow::Borrowed(&c.channel),
-            amount: c.amount.clone(),
+            amount: Some(c.amount.clone()),
             amount_refund: c.amount_refund.clone(),
             currency: text(&c.currency),
             description: text(&c.description),
@@ -128,7 +132,8 @@ fn record_of(
     credential: &serde_json::Value,
     raw: serde_json::Value,
 ) -> Result<ChargeRecord> {
-    let amount = echoed(&c.amount, c.currency.as_deref())?;
+    let amount = c.amount.as_ref().ok_or_else(|| Error::new(K::Decode, "a Justap charge without its amount"))?;
+    let amount = echoed(amount, c.currency.as_deref())?;
     let refunded = match &c.amount_refund {
         Some(r) => echoed(r, c.currency.as_deref())?,
         None => Money::zero(Currency::CNY),
@@ -199,20 +204,19 @@ fn raw_items(body: &[u8]) -> Vec<serde_json::Value> {
     }
 }
 
-/// A charge from a `{"object":"Charge","data":…}` answer: the record's fields from a view
-/// borrowed from the bytes, `raw` (and in it the credential and metadata) from one JSON tree.
+/// A charge from a `{"object":"Charge","data":…}` answer, read once: `data` becomes the JSON tree
+/// kept as `raw` (the credential and metadata are read off it), its amounts' decimal text is kept
+/// beside the tree, and the record's other fields are borrowed from the tree.
 pub fn charge_from_body(body: &[u8]) -> Result<ChargeRecord> {
-    #[derive(serde::Deserialize)]
-    struct Wrapped<'a> {
-        #[serde(borrow)]
-        data: ChargeView<'a>,
-    }
-    let wire: Wrapped<'_> = serde_json::from_slice(body).map_err(|e| Error::decode("a Justap charge", e))?;
-    let raw = raw_data(body);
+    let fail = |e: serde_json::Error| Error::decode("a Justap charge", e);
+    let (raw, exact) = crate::wire::data_with_amounts(body).map_err(fail)?;
+    let mut view = ChargeView::deserialize(&raw).map_err(fail)?;
+    view.amount = exact.amount;
+    view.amount_refund = exact.amount_refund;
     let metadata = raw.get("metadata").and_then(|m| m.as_object()).map(strings);
     let none = serde_json::Value::Null;
     let credential = raw.get("credential").unwrap_or(&none);
-    let record = record_of(&wire.data, metadata.unwrap_or_default(), credential, serde_json::Value::Null)?;
+    let record = record_of(&view, metadata.unwrap_or_default(), credential, serde_json::Value::Null)?;
     Ok(ChargeRecord { raw, ..record })
 }
 

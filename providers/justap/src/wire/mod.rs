@@ -3,11 +3,13 @@
 
 mod charge;
 mod error;
+mod exact;
 mod notification;
 mod refund;
 
 pub use charge::{Charge, ChargeList, NewCharge, Reverse};
 pub use error::ApiError;
+pub use exact::{ExactAmounts, data_with_amounts};
 pub use notification::{Envelope, Notification};
 pub use refund::{NewRefund, Refund, RefundList};
 
