@@ -188,6 +188,13 @@ impl Engine {
     /// Transport failures become errors here; HTTP responses (any status) are returned for the
     /// provider to decode, carrying whether the outcome is uncertain ([`HttpReply::fail`]).
     pub async fn execute(&self, call: Call) -> Result<HttpReply> {
+        // The retry/timeout state is a few hundred bytes. Boxed, it stays out of every provider's
+        // operation future, which would otherwise pass the 1,032 bytes glibc serves from its
+        // per-thread cache and take the allocator's slow path on every charge.
+        Box::pin(self.run(call)).await
+    }
+
+    async fn run(&self, call: Call) -> Result<HttpReply> {
         let provider = self.inner.provider;
         let deadline = call.deadline.or(self.inner.call_timeout).or_else(|| self.inner.policy.max_elapsed());
         // A stateful policy (a `backoff` schedule) gets a fresh copy per call, so concurrent calls
