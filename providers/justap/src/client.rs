@@ -1,5 +1,6 @@
 //! `JustapClient`: the neutral traits over Justap, every request RSA-signed.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
 
@@ -123,8 +124,12 @@ fn path_id(id: &str) -> Result<&str> {
     Ok(id)
 }
 
-fn truncate(text: &str, chars: usize) -> String {
-    text.chars().take(chars).collect()
+/// At most `chars` characters of `text`, borrowed when it is short enough already.
+fn truncate(text: &str, chars: usize) -> Cow<'_, str> {
+    match text.char_indices().nth(chars) {
+        Some((end, _)) => Cow::Owned(text[..end].to_owned()),
+        None => Cow::Borrowed(text),
+    }
 }
 
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<Bytes> {
@@ -284,24 +289,30 @@ impl Charge for JustapClient {
         }
         let client_ip = request
             .payer_ip
-            .clone()
+            .as_deref()
             .ok_or_else(|| Error::invalid("Justap needs the payer's IP address: set CreateCharge.payer_ip"))?;
         let description = request.description.as_deref().filter(|d| !d.trim().is_empty());
-        let subject = truncate(description.unwrap_or(&format!("Order {trade_id}")), 32);
-        let new = NewCharge {
-            app_id: self.app_id().to_owned(),
-            merchant_trade_id: trade_id.clone(),
-            amount,
-            currency: "CNY".into(),
-            channel: channel.clone(),
-            body: truncate(description.unwrap_or(&subject), 128),
-            subject,
-            client_ip,
-            description: description.map(|d| truncate(d, 255)),
-            metadata: request.metadata.clone(),
-            extra: extra.clone(),
-            ttl: None,
+        let subject = match description {
+            Some(d) => truncate(d, 32),
+            None => Cow::Owned(truncate(&format!("Order {trade_id}"), 32).into_owned()),
         };
+        let body = encode(
+            "charge",
+            &NewCharge {
+                app_id: Cow::Borrowed(self.app_id()),
+                merchant_trade_id: Cow::Borrowed(&trade_id),
+                amount,
+                currency: Cow::Borrowed("CNY"),
+                channel: Cow::Borrowed(channel),
+                body: truncate(description.unwrap_or(&subject), 128),
+                subject: Cow::Borrowed(&subject),
+                client_ip: Cow::Borrowed(client_ip),
+                description: description.map(|d| truncate(d, 255)),
+                metadata: Cow::Borrowed(&request.metadata),
+                extra: Cow::Borrowed(extra),
+                ttl: None,
+            },
+        )?;
         let wanted = trade_id.clone();
         let (client, lookup_id) = (self.clone(), trade_id.clone());
         let lookup = Lookup {
@@ -320,7 +331,7 @@ impl Charge for JustapClient {
             }),
         };
         let call = self
-            .post("create_charge", CAPABILITIES.idempotency.create_charge, "/v1/charges", encode("charge", &new)?)
+            .post("create_charge", CAPABILITIES.idempotency.create_charge, "/v1/charges", body)
             .key(key)
             .reference(trade_id.clone())
             .lookup(lookup)
@@ -386,7 +397,7 @@ impl Refund for JustapClient {
             app_id: self.app_id().to_owned(),
             charge_id: charge.clone(),
             merchant_refund_id: merchant_refund_id.clone(),
-            description: truncate(reason.unwrap_or(&format!("Refund {merchant_refund_id}")), 255),
+            description: truncate(reason.unwrap_or(&format!("Refund {merchant_refund_id}")), 255).into_owned(),
             amount: request.amount.map(mapping::yuan).transpose()?,
             metadata: request.metadata.clone(),
         };
@@ -439,6 +450,24 @@ impl fmt::Display for JustapClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn truncation_counts_characters_and_borrows_short_text() {
+        assert!(matches!(truncate("Order 1", 32), Cow::Borrowed("Order 1")));
+        assert_eq!(truncate("支付宝扫码支付", 3), "支付宝");
+        assert!(matches!(truncate("abc", 3), Cow::Borrowed("abc")));
+        assert_eq!(truncate("abcd", 0), "");
+    }
+
+    proptest! {
+        #[test]
+        fn truncation_is_the_first_characters(text in "\\PC{0,40}", chars in 0usize..45) {
+            let expected: String = text.chars().take(chars).collect();
+            let got = truncate(&text, chars);
+            prop_assert_eq!(got.as_ref(), expected.as_str());
+        }
+    }
 
     #[test]
     fn the_header_constants_are_the_documented_names() {

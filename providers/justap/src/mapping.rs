@@ -153,7 +153,11 @@ fn record_of(
         created,
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
             kind: "channel_credential".into(),
-            data: serde_json::json!({"channel": c.channel, "credential": credential}),
+            // Built directly: `json!` would re-serialize the credential tree instead of cloning it.
+            data: serde_json::Value::Object(serde_json::Map::from_iter([
+                ("channel".to_owned(), serde_json::Value::from(c.channel.as_ref())),
+                ("credential".to_owned(), credential.clone()),
+            ])),
         }),
         failure: c.failure_code.as_deref().filter(|f| !f.is_empty()).map(|code| ChargeFailure {
             code: code.to_owned(),

@@ -1,6 +1,7 @@
 //! The mock's charges and refunds, in fen, and Justap's rules for them; answers are rendered in
 //! the wire types (yuan as exact decimals, int64 as strings, RFC 3339 dates).
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 
 use axum::response::Response;
@@ -190,7 +191,7 @@ impl Account {
         {
             return Err(Reply::invalid("merchant_trade_id must be 1 to 32 letters, digits, '_' or '-'"));
         }
-        if !CHANNELS.contains(&new.channel.as_str()) {
+        if !CHANNELS.contains(&new.channel.as_ref()) {
             return Err(Reply::invalid(&format!("invalid value for enum type tradev1Channel: {:?}", new.channel)));
         }
         if new.currency != "CNY" {
@@ -207,23 +208,23 @@ impl Account {
         if new.ttl.is_some_and(|t| !(60..=15 * 86_400).contains(&t)) {
             return Err(Reply::invalid("ttl must be 60 seconds to 15 days"));
         }
-        let key = (new.app_id.clone(), trade.clone());
+        let key = (new.app_id.to_string(), trade.to_string());
         if self.by_trade_id.contains_key(&key) {
             return Err(Reply::grpc(409, super::reply::code::ALREADY_EXISTS, "merchant_trade_id already exists"));
         }
         let id = ids.next("charge_", 24, IdAlphabet::Alphanumeric);
         let charge = MockCharge {
             id: id.clone(),
-            app_id: new.app_id,
-            trade_id: trade.clone(),
-            channel: new.channel,
+            app_id: new.app_id.into_owned(),
+            trade_id: trade.to_string(),
+            channel: new.channel.into_owned(),
             fen,
-            subject: new.subject,
-            body: new.body,
-            description: new.description,
-            client_ip: new.client_ip,
-            metadata: new.metadata,
-            extra: new.extra,
+            subject: new.subject.into_owned(),
+            body: new.body.into_owned(),
+            description: new.description.map(Cow::into_owned),
+            client_ip: new.client_ip.into_owned(),
+            metadata: new.metadata.into_owned(),
+            extra: new.extra.into_owned(),
             created: now,
             ttl: new.ttl.map(i64::from).unwrap_or(DEFAULT_TTL),
             paid_at: None,

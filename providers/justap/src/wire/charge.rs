@@ -1,5 +1,6 @@
 //! The charge object (`v1Charge`), its list, and the create and reverse requests.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use payment_core::serde_adapters::{DecimalNumber, option_int64_string};
@@ -7,37 +8,42 @@ use serde::{Deserialize, Serialize};
 
 use super::Refund;
 
-/// `POST /v1/charges` body (`v1CreateChargeRequest`).
+/// `POST /v1/charges` body (`v1CreateChargeRequest`). Borrowed where the client has the text
+/// already, so a request copies nothing into it; read back (by the mock) it owns everything.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NewCharge {
+pub struct NewCharge<'a> {
     /// The app.
-    pub app_id: String,
+    pub app_id: Cow<'a, str>,
     /// The merchant's order number, unique per app (at most 30 characters).
-    pub merchant_trade_id: String,
+    pub merchant_trade_id: Cow<'a, str>,
     /// Yuan, e.g. `12.34`.
     pub amount: DecimalNumber,
     /// `CNY`.
-    pub currency: String,
+    pub currency: Cow<'a, str>,
     /// Justap's channel enum spelling: `AlipayQR`, `WechatpayNative`, …
-    pub channel: String,
+    pub channel: Cow<'a, str>,
     /// The title.
-    pub subject: String,
+    pub subject: Cow<'a, str>,
     /// The service detail.
-    pub body: String,
+    pub body: Cow<'a, str>,
     /// The payer's IP.
-    pub client_ip: String,
+    pub client_ip: Cow<'a, str>,
     /// Free text.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<String>,
+    pub description: Option<Cow<'a, str>>,
     /// Merchant metadata (echoed back).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub metadata: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub metadata: Cow<'a, BTreeMap<String, String>>,
     /// Channel input, keyed by channel (`alipay_wap: {return_url, …}`).
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub extra: BTreeMap<String, serde_json::Value>,
+    #[serde(default, skip_serializing_if = "is_empty")]
+    pub extra: Cow<'a, BTreeMap<String, serde_json::Value>>,
     /// Seconds until an unpaid charge closes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ttl: Option<i32>,
+}
+
+fn is_empty<V>(map: &BTreeMap<String, V>) -> bool {
+    map.is_empty()
 }
 
 /// `POST /v1/charges/{id}/reverse` body.

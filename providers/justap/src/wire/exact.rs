@@ -97,11 +97,11 @@ impl<'de> Visitor<'de> for Data<'_> {
 /// An amount's exact decimal (None for `null`) and its place in the tree.
 fn amount<E: de::Error>(raw: &RawValue) -> Result<(Option<DecimalNumber>, Value), E> {
     let text = raw.get();
-    let value: Value = serde_json::from_str(text).map_err(E::custom)?;
-    if value.is_null() {
-        return Ok((None, value));
+    if text == "null" {
+        return Ok((None, Value::Null));
     }
-    let exact: DecimalNumber = serde_json::from_str(text).map_err(|e| E::custom(format!("amount: {e}")))?;
+    let exact = DecimalNumber::from_json_text(text).map_err(|e| E::custom(format!("amount: {e}")))?;
+    let value: Value = serde_json::from_str(text).map_err(E::custom)?;
     Ok((Some(exact), value))
 }
 
