@@ -12,6 +12,7 @@ pub mod crypto;
 mod currency;
 pub mod error;
 pub mod fixtures;
+pub mod hex;
 pub mod idempotency;
 pub mod journaling;
 pub mod money;

@@ -59,7 +59,7 @@ impl RawClient {
         md5.update(&body);
         md5.update(timestamp.as_bytes());
         md5.update(nonce.as_bytes());
-        let body_hash: String = md5.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        let body_hash = payment::hex::lower(&md5.finalize());
         let signed = self.signing_key()?.sign_pkcs1_sha256(format!("{body_hash}{nonce}").as_bytes());
         let signature = base64::engine::general_purpose::STANDARD.encode(signed.map_err(|e| e.to_string())?);
         let request = self

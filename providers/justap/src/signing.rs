@@ -40,7 +40,7 @@ pub fn body_hash(body: &[u8], timestamp: &str, nonce: &str) -> String {
     md5.update(body);
     md5.update(timestamp.as_bytes());
     md5.update(nonce.as_bytes());
-    md5.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    payment_core::hex::lower(&md5.finalize())
 }
 
 /// A fresh random nonce of [`NONCE_LEN`] letters and digits.

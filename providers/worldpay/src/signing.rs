@@ -58,8 +58,7 @@ pub fn parse_event_signatures(header: &str) -> Vec<EventSignature> {
 /// The `Event-Signature` value of `body` under one secret (for tests and the mock).
 pub fn sign_event(key_id: &str, secret: &SecretString, body: &[u8]) -> String {
     let mac = payment_core::crypto::hmac_sha256(secret.expose_secret().as_bytes(), body);
-    let hex: String = mac.iter().map(|b| format!("{b:02x}")).collect();
-    format!("{key_id}/SHA256/{hex}")
+    format!("{key_id}/SHA256/{}", payment_core::hex::lower(&mac))
 }
 
 /// Verifies Worldpay event notifications by `Event-Signature` with the configured secrets; any
