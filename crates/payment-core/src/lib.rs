@@ -25,6 +25,7 @@ mod route_config;
 mod rsa_blocks;
 pub mod serde_adapters;
 pub mod source;
+pub mod text;
 pub mod time;
 pub mod transport;
 pub mod webhook;

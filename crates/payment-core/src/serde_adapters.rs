@@ -174,8 +174,8 @@ impl<'de> Deserialize<'de> for DecimalNumber {
     }
 }
 
-fn truncate(text: &str) -> String {
-    text.chars().take(40).collect()
+fn truncate(text: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::first_chars(text, 40)
 }
 
 #[cfg(test)]

@@ -84,8 +84,8 @@ impl Timestamp {
     }
 }
 
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
+fn truncate(s: &str) -> std::borrow::Cow<'_, str> {
+    crate::text::first_chars(s, 40)
 }
 
 // Days since 1970-01-01 for a proleptic Gregorian date (H. Hinnant's algorithm).

@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use payment_core::text::first_chars;
 use payment_core::transport::{
     Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
     Targets, parse_retry_after,
@@ -122,14 +123,6 @@ fn path_id(id: &str) -> Result<&str> {
         return Err(Error::new(ErrorKind::NotFound, format!("{id:?} is not a Justap id")));
     }
     Ok(id)
-}
-
-/// At most `chars` characters of `text`, borrowed when it is short enough already.
-fn truncate(text: &str, chars: usize) -> Cow<'_, str> {
-    match text.char_indices().nth(chars) {
-        Some((end, _)) => Cow::Owned(text[..end].to_owned()),
-        None => Cow::Borrowed(text),
-    }
 }
 
 fn encode<T: serde::Serialize>(what: &str, value: &T) -> Result<Bytes> {
@@ -293,8 +286,8 @@ impl Charge for JustapClient {
             .ok_or_else(|| Error::invalid("Justap needs the payer's IP address: set CreateCharge.payer_ip"))?;
         let description = request.description.as_deref().filter(|d| !d.trim().is_empty());
         let subject = match description {
-            Some(d) => truncate(d, 32),
-            None => Cow::Owned(truncate(&format!("Order {trade_id}"), 32).into_owned()),
+            Some(d) => first_chars(d, 32),
+            None => Cow::Owned(first_chars(&format!("Order {trade_id}"), 32).into_owned()),
         };
         let body = encode(
             "charge",
@@ -304,10 +297,10 @@ impl Charge for JustapClient {
                 amount,
                 currency: Cow::Borrowed("CNY"),
                 channel: Cow::Borrowed(channel),
-                body: truncate(description.unwrap_or(&subject), 128),
+                body: first_chars(description.unwrap_or(&subject), 128),
                 subject: Cow::Borrowed(&subject),
                 client_ip: Cow::Borrowed(client_ip),
-                description: description.map(|d| truncate(d, 255)),
+                description: description.map(|d| first_chars(d, 255)),
                 metadata: Cow::Borrowed(&request.metadata),
                 extra: Cow::Borrowed(extra),
                 ttl: None,
@@ -397,7 +390,7 @@ impl Refund for JustapClient {
             app_id: self.app_id().to_owned(),
             charge_id: charge.clone(),
             merchant_refund_id: merchant_refund_id.clone(),
-            description: truncate(reason.unwrap_or(&format!("Refund {merchant_refund_id}")), 255).into_owned(),
+            description: first_chars(reason.unwrap_or(&format!("Refund {merchant_refund_id}")), 255).into_owned(),
             amount: request.amount.map(mapping::yuan).transpose()?,
             metadata: request.metadata.clone(),
         };
@@ -450,24 +443,6 @@ impl fmt::Display for JustapClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    #[test]
-    fn truncation_counts_characters_and_borrows_short_text() {
-        assert!(matches!(truncate("Order 1", 32), Cow::Borrowed("Order 1")));
-        assert_eq!(truncate("支付宝扫码支付", 3), "支付宝");
-        assert!(matches!(truncate("abc", 3), Cow::Borrowed("abc")));
-        assert_eq!(truncate("abcd", 0), "");
-    }
-
-    proptest! {
-        #[test]
-        fn truncation_is_the_first_characters(text in "\\PC{0,40}", chars in 0usize..45) {
-            let expected: String = text.chars().take(chars).collect();
-            let got = truncate(&text, chars);
-            prop_assert_eq!(got.as_ref(), expected.as_str());
-        }
-    }
 
     #[test]
     fn the_header_constants_are_the_documented_names() {

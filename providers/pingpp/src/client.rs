@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
+use payment_core::text::first_chars;
 use payment_core::transport::{
     Call, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Targets,
     default_classify,
@@ -84,11 +85,7 @@ fn path_id(id: &str) -> Result<&str> {
 }
 
 fn truncate(text: &str, chars: usize) -> String {
-    // One slice at the character boundary, not a character-by-character rebuild.
-    match text.char_indices().nth(chars) {
-        Some((end, _)) => text[..end].to_owned(),
-        None => text.to_owned(),
-    }
+    first_chars(text, chars).into_owned()
 }
 
 impl PingppClient {

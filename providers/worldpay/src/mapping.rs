@@ -51,8 +51,8 @@ impl ChargeKey {
     }
 }
 
-fn truncate(s: &str) -> String {
-    s.chars().take(40).collect()
+fn truncate(s: &str) -> std::borrow::Cow<'_, str> {
+    payment_core::text::first_chars(s, 40)
 }
 
 fn squash(name: &str) -> String {
