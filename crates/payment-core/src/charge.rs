@@ -126,7 +126,7 @@ pub struct ChargeRecord {
     /// Why it failed.
     pub failure: Option<ChargeFailure>,
     /// The provider's own JSON, for what is not modelled.
-    pub raw: serde_json::Value,
+    pub raw: crate::RawJson,
 }
 
 impl Keyed for ChargeRecord {

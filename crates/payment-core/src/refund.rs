@@ -83,7 +83,7 @@ pub struct RefundRecord {
     /// When.
     pub created: Timestamp,
     /// The provider's own JSON.
-    pub raw: serde_json::Value,
+    pub raw: crate::RawJson,
 }
 
 impl Keyed for RefundRecord {

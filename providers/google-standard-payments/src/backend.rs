@@ -145,7 +145,7 @@ mod tests {
                 created: payment_core::Timestamp::now(),
                 next_action: None,
                 failure: None,
-                raw: serde_json::Value::Null,
+                raw: payment_core::RawJson::null(),
             })
         }
         async fn retrieve_charge(&self, _: &ChargeId) -> payment_core::Result<payment_core::ChargeRecord> {
@@ -196,7 +196,7 @@ mod tests {
                 amount,
                 reason: None,
                 created: payment_core::Timestamp::now(),
-                raw: serde_json::Value::Null,
+                raw: payment_core::RawJson::null(),
             })
         }
         async fn retrieve_refund(

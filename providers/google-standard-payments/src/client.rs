@@ -11,8 +11,8 @@ use payment_core::transport::{
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RefundStatus,
-    RequestOptions, Result, Timestamp,
+    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, RawJson, Refund, RefundId, RefundRecord,
+    RefundStatus, RequestOptions, Result, Timestamp,
 };
 
 use crate::config::GspConfig;
@@ -119,15 +119,10 @@ impl GspClient {
         Err(reply.fail(mapping::error(reply.status(), opened.ok().as_deref())))
     }
 
-    /// The answer as `T` and as the JSON tree kept in `raw`: one parse, the typed view read off
-    /// the tree (GSP answers carry no amounts, so nothing exact is lost to the tree's numbers).
-    fn decode<T: serde::de::DeserializeOwned>(
-        reply: &HttpReply,
-        json: &[u8],
-        what: &str,
-    ) -> Result<(T, serde_json::Value)> {
-        let raw: serde_json::Value = serde_json::from_slice(json).map_err(|e| reply.tag(Error::decode(what, e)))?;
-        let typed = T::deserialize(&raw).map_err(|e| reply.tag(Error::decode(what, e)))?;
+    /// The answer as `T`, and its JSON text kept in `raw` (checked, then read, with no tree built).
+    fn decode<T: serde::de::DeserializeOwned>(reply: &HttpReply, json: &[u8], what: &str) -> Result<(T, RawJson)> {
+        let raw = RawJson::from_slice(json).map_err(|e| reply.tag(Error::decode(what, e)))?;
+        let typed = serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode(what, e)))?;
         Ok((typed, raw))
     }
 

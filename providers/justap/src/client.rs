@@ -330,8 +330,10 @@ impl Charge for JustapClient {
             .lookup(lookup)
             .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
-        let record = Self::charge_of(&reply, true)?;
-        let same_channel = record.raw.get("channel").and_then(|c| c.as_str()) == Some(channel.as_str());
+        Self::checked(&reply, true)?;
+        let (record, answered_channel) =
+            mapping::charge_and_channel_from_body(reply.body()).map_err(|e| reply.tag(e))?;
+        let same_channel = answered_channel == channel.as_str();
         if record.amount != request.amount || !same_channel || record.reference.as_deref() != Some(trade_id.as_str()) {
             let kind = if reply.phase == Phase::Lookup { ErrorKind::IdempotencyConflict } else { ErrorKind::Integrity };
             return Err(reply.tag(Error::new(
@@ -340,7 +342,7 @@ impl Charge for JustapClient {
                     "merchant_trade_id {trade_id} names charge {} for {} via {}, not {} via {channel}",
                     record.id,
                     record.amount,
-                    record.raw.get("channel").and_then(|c| c.as_str()).unwrap_or("?"),
+                    if answered_channel.is_empty() { "?" } else { &answered_channel },
                     request.amount
                 ),
             )));

@@ -4,15 +4,16 @@ use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use serde::Deserialize as _;
+use serde_json::value::RawValue;
 
 use payment_core::serde_adapters::{DecimalNumber, option_int64_string};
 use payment_core::{
-    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, RefundId,
-    RefundRecord, RefundStatus, Result, Timestamp,
+    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, RawJson,
+    RefundId, RefundRecord, RefundStatus, Result, Timestamp,
 };
 
 use crate::NAME;
-use crate::wire::{ApiError, Charge, ChargeList, Refund, RefundList, Wrapped};
+use crate::wire::{ApiError, Charge, RawList, Refund, Wrapped};
 
 /// The yuan of a neutral amount; only CNY can be represented (fen are exact two-decimal yuan).
 pub fn yuan(amount: Money) -> Result<DecimalNumber> {
@@ -41,9 +42,37 @@ fn strings<'a>(metadata: impl IntoIterator<Item = (&'a String, &'a serde_json::V
         .collect()
 }
 
-/// The fields of a charge a neutral record needs, borrowed from the answer's JSON tree. The tree
-/// holds numbers as f64, so the amounts are not read from it: they come from the exact decimal
-/// text beside it (`ExactAmounts`), or from a decoded wire charge.
+/// Metadata as text: a string value as itself, anything else as its JSON.
+fn metadata_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, String>, D::Error> {
+    let map = BTreeMap::<String, &'de RawValue>::deserialize(d)?;
+    map.into_iter()
+        .map(|(k, v)| match v.get().starts_with('"') {
+            true => serde_json::from_str::<String>(v.get()).map(|text| (k, text)).map_err(serde::de::Error::custom),
+            false => Ok((k, v.get().to_owned())),
+        })
+        .collect()
+}
+
+/// What the payer's app needs, as the record's next action carries it.
+enum Credential<'a> {
+    /// Read off a decoded wire charge.
+    Tree(&'a serde_json::Value),
+    /// Still the answer's text: parsed only when the charge waits for the payer.
+    Text(Option<&'a RawValue>),
+}
+
+impl Credential<'_> {
+    fn to_value(&self) -> serde_json::Value {
+        match self {
+            Credential::Tree(tree) => (*tree).clone(),
+            Credential::Text(text) => text.and_then(|t| serde_json::from_str(t.get()).ok()).unwrap_or_default(),
+        }
+    }
+}
+
+/// The fields of a charge a neutral record needs, read straight from the answer's text (strings
+/// borrowed where they carry no escapes, the amounts by their exact decimal text), or borrowed
+/// from a decoded wire charge.
 #[derive(serde::Deserialize)]
 pub struct ChargeView<'a> {
     #[serde(borrow)]
@@ -52,9 +81,9 @@ pub struct ChargeView<'a> {
     merchant_trade_id: Cow<'a, str>,
     #[serde(default, borrow)]
     channel: Cow<'a, str>,
-    #[serde(skip)]
+    #[serde(default)]
     amount: Option<DecimalNumber>,
-    #[serde(skip)]
+    #[serde(default)]
     amount_refund: Option<DecimalNumber>,
     #[serde(default)]
     currency: Option<Cow<'a, str>>,
@@ -76,6 +105,10 @@ pub struct ChargeView<'a> {
     failure_code: Option<Cow<'a, str>>,
     #[serde(default)]
     failure_msg: Option<Cow<'a, str>>,
+    #[serde(default, deserialize_with = "metadata_text")]
+    metadata: BTreeMap<String, String>,
+    #[serde(default, borrow)]
+    credential: Option<&'a RawValue>,
 }
 
 impl<'a> ChargeView<'a> {
@@ -98,6 +131,8 @@ impl<'a> ChargeView<'a> {
             expired_ts: c.expired_ts,
             failure_code: text(&c.failure_code),
             failure_msg: text(&c.failure_msg),
+            metadata: strings(&c.metadata),
+            credential: None,
         }
     }
 }
@@ -122,23 +157,18 @@ fn status_of(c: &ChargeView<'_>, now: Timestamp) -> ChargeStatus {
 }
 
 /// A neutral record from a Justap charge; `raw` is the JSON it came from.
-pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
-    record_of(&ChargeView::of(c), strings(&c.metadata), &c.credential, raw)
+pub fn charge_record(c: &Charge, raw: RawJson) -> Result<ChargeRecord> {
+    record_of(ChargeView::of(c), &Credential::Tree(&c.credential), raw)
 }
 
-fn record_of(
-    c: &ChargeView<'_>,
-    metadata: BTreeMap<String, String>,
-    credential: &serde_json::Value,
-    raw: serde_json::Value,
-) -> Result<ChargeRecord> {
+fn record_of(c: ChargeView<'_>, credential: &Credential<'_>, raw: RawJson) -> Result<ChargeRecord> {
     let amount = c.amount.as_ref().ok_or_else(|| Error::new(K::Decode, "a Justap charge without its amount"))?;
     let amount = echoed(amount, c.currency.as_deref())?;
     let refunded = match &c.amount_refund {
         Some(r) => echoed(r, c.currency.as_deref())?,
         None => Money::zero(Currency::CNY),
     };
-    let status = status_of(c, Timestamp::now());
+    let status = status_of(&c, Timestamp::now());
     let created = time(c.created_at.as_deref()).unwrap_or_else(Timestamp::now);
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
@@ -149,14 +179,14 @@ fn record_of(
         amount_refunded: refunded,
         reference: Some(c.merchant_trade_id.as_ref().to_owned()).filter(|r| !r.is_empty()),
         description: c.description.as_deref().filter(|d| !d.is_empty()).map(str::to_owned),
-        metadata,
+        metadata: c.metadata,
         created,
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
             kind: "channel_credential".into(),
-            // Built directly: `json!` would re-serialize the credential tree instead of cloning it.
+            // Built directly: `json!` would re-serialize the credential tree instead of moving it.
             data: serde_json::Value::Object(serde_json::Map::from_iter([
                 ("channel".to_owned(), serde_json::Value::from(c.channel.as_ref())),
-                ("credential".to_owned(), credential.clone()),
+                ("credential".to_owned(), credential.to_value()),
             ])),
         }),
         failure: c.failure_code.as_deref().filter(|f| !f.is_empty()).map(|code| ChargeFailure {
@@ -168,7 +198,7 @@ fn record_of(
 }
 
 /// A neutral record from a Justap refund.
-pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord> {
+pub fn refund_record(r: &Refund, raw: RawJson) -> Result<RefundRecord> {
     let status = match (r.status.as_deref(), r.is_success) {
         (_, true) | (Some("succeeded" | "success" | "SUCCEEDED"), _) => RefundStatus::Succeeded,
         (Some("failed" | "FAILED"), _) => RefundStatus::Failed,
@@ -189,60 +219,53 @@ pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord>
     })
 }
 
-fn decode<T: serde::de::DeserializeOwned>(what: &str, body: &[u8]) -> Result<T> {
-    // Straight from the bytes: amounts are read by their decimal text, never through f64.
-    serde_json::from_slice(body).map_err(|e| Error::decode(what, e))
+fn decode<'a, T: serde::Deserialize<'a>>(what: &str, text: &'a [u8]) -> Result<T> {
+    // Straight from the text: amounts are read by their decimal spelling, never through f64.
+    serde_json::from_slice(text).map_err(|e| Error::decode(what, e))
 }
 
-fn raw_data(body: &[u8]) -> serde_json::Value {
-    serde_json::from_slice::<serde_json::Value>(body)
-        .ok()
-        .and_then(|mut v| v.get_mut("data").map(|d| d.take()))
-        .unwrap_or_default()
+/// A charge from its JSON object, with the channel it was made through.
+fn charge_of_data(data: &RawValue) -> Result<(ChargeRecord, String)> {
+    let view: ChargeView<'_> = decode("a Justap charge", data.get().as_bytes())?;
+    let channel = view.channel.clone().into_owned();
+    let credential = Credential::Text(view.credential);
+    Ok((record_of(view, &credential, RawJson::from_raw(data))?, channel))
 }
 
-fn raw_items(body: &[u8]) -> Vec<serde_json::Value> {
-    match raw_data(body) {
-        serde_json::Value::Array(items) => items,
-        _ => Vec::new(),
-    }
+fn refund_of_data(data: &RawValue) -> Result<RefundRecord> {
+    let refund: Refund = decode("a Justap refund", data.get().as_bytes())?;
+    refund_record(&refund, RawJson::from_raw(data))
 }
 
-/// A charge from a `{"object":"Charge","data":…}` answer, read once: `data` becomes the JSON tree
-/// kept as `raw` (the credential and metadata are read off it), its amounts' decimal text is kept
-/// beside the tree, and the record's other fields are borrowed from the tree.
+/// A charge from a `{"object":"Charge","data":…}` answer, and the channel it was made through:
+/// `data` is kept as `raw`, text as it came, and the record's fields are read from that text.
+pub fn charge_and_channel_from_body(body: &[u8]) -> Result<(ChargeRecord, String)> {
+    let wrapped: Wrapped<&RawValue> = decode("a Justap charge", body)?;
+    charge_of_data(wrapped.data)
+}
+
+/// A charge from a `{"object":"Charge","data":…}` answer.
 pub fn charge_from_body(body: &[u8]) -> Result<ChargeRecord> {
-    let fail = |e: serde_json::Error| Error::decode("a Justap charge", e);
-    let (raw, exact) = crate::wire::data_with_amounts(body).map_err(fail)?;
-    let mut view = ChargeView::deserialize(&raw).map_err(fail)?;
-    view.amount = exact.amount;
-    view.amount_refund = exact.amount_refund;
-    let metadata = raw.get("metadata").and_then(|m| m.as_object()).map(strings);
-    let none = serde_json::Value::Null;
-    let credential = raw.get("credential").unwrap_or(&none);
-    let record = record_of(&view, metadata.unwrap_or_default(), credential, serde_json::Value::Null)?;
-    Ok(ChargeRecord { raw, ..record })
+    charge_and_channel_from_body(body).map(|(record, _)| record)
 }
 
 /// A refund from a `{"object":"Refund","data":…}` answer.
 pub fn refund_from_body(body: &[u8]) -> Result<RefundRecord> {
-    let wire: Wrapped<Refund> = decode("a Justap refund", body)?;
-    refund_record(&wire.data, raw_data(body))
+    let wrapped: Wrapped<&RawValue> = decode("a Justap refund", body)?;
+    refund_of_data(wrapped.data)
 }
 
 /// A page of charges and whether more follow.
 pub fn charges_from_body(body: &[u8]) -> Result<(Vec<ChargeRecord>, bool)> {
-    let list: ChargeList = decode("a Justap charge list", body)?;
-    let mut raws = raw_items(body).into_iter();
-    let items = list.data.iter().map(|c| charge_record(c, raws.next().unwrap_or_default())).collect::<Result<_>>()?;
+    let list: RawList<'_> = decode("a Justap charge list", body)?;
+    let items = list.data.iter().map(|c| charge_of_data(c).map(|(record, _)| record)).collect::<Result<_>>()?;
     Ok((items, list.has_more))
 }
 
 /// A page of refunds and whether more follow.
 pub fn refunds_from_body(body: &[u8]) -> Result<(Vec<RefundRecord>, bool)> {
-    let list: RefundList = decode("a Justap refund list", body)?;
-    let mut raws = raw_items(body).into_iter();
-    let items = list.data.iter().map(|r| refund_record(r, raws.next().unwrap_or_default())).collect::<Result<_>>()?;
+    let list: RawList<'_> = decode("a Justap refund list", body)?;
+    let items = list.data.iter().map(|r| refund_of_data(r)).collect::<Result<_>>()?;
     Ok((items, list.has_more))
 }
 

@@ -185,7 +185,7 @@ impl PayjpClient {
             .await
     }
 
-    pub(crate) async fn list_page(&self, query: String) -> Result<crate::wire::List<serde_json::Value>> {
+    pub(crate) async fn list_page(&self, query: String) -> Result<crate::wire::List<Box<serde_json::value::RawValue>>> {
         let reply = self.inner.engine.execute(self.get("list_charges", &format!("/v1/charges?{query}"))).await?;
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         reply.json()
@@ -203,7 +203,7 @@ fn path_id(id: &ChargeId) -> Result<&str> {
 
 fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
     reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
-    mapping::charge_from_json(reply.json()?).map_err(|e| reply.tag(e))
+    mapping::charge_from_body(reply.body()).map_err(|e| reply.tag(e))
 }
 
 fn integrity(record: &ChargeRecord, amount: Money) -> Result<()> {

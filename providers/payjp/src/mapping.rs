@@ -1,10 +1,11 @@
 //! PAY.JP wire objects <-> neutral records, and every PAY.JP error code -> `ErrorKind`.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K,
-    EventKind, EventRecord, Money, Result, Timestamp, Trust, WebhookEvent,
+    EventKind, EventRecord, JsonText, Money, RawJson, Result, Timestamp, Trust, WebhookEvent,
 };
 
 use crate::NAME;
@@ -27,10 +28,12 @@ fn jpy(currency: &str, minor: i64) -> Result<Money> {
 /// `raw`) is skipped rather than decoded.
 #[derive(Debug, serde::Deserialize)]
 pub struct ChargeView<'a> {
-    id: &'a str,
+    #[serde(borrow)]
+    id: JsonText<'a>,
     created: i64,
     amount: i64,
-    currency: &'a str,
+    #[serde(borrow)]
+    currency: JsonText<'a>,
     #[serde(default)]
     paid: bool,
     #[serde(default)]
@@ -39,35 +42,37 @@ pub struct ChargeView<'a> {
     refunded: bool,
     #[serde(default)]
     amount_refunded: i64,
-    #[serde(default)]
-    description: Option<&'a str>,
-    #[serde(default)]
-    failure_code: Option<&'a str>,
-    #[serde(default)]
-    failure_message: Option<&'a str>,
-    #[serde(default)]
-    metadata: Option<BTreeMap<&'a str, &'a str>>,
-    #[serde(default)]
-    three_d_secure_status: Option<&'a str>,
+    #[serde(default, borrow)]
+    description: Option<JsonText<'a>>,
+    #[serde(default, borrow)]
+    failure_code: Option<JsonText<'a>>,
+    #[serde(default, borrow)]
+    failure_message: Option<JsonText<'a>>,
+    #[serde(default, borrow)]
+    metadata: Option<BTreeMap<JsonText<'a>, JsonText<'a>>>,
+    #[serde(default, borrow)]
+    three_d_secure_status: Option<JsonText<'a>>,
 }
 
 impl<'a> ChargeView<'a> {
     /// The view of a decoded wire charge.
     pub fn of(c: &'a Charge) -> ChargeView<'a> {
+        let text = |t: &'a str| JsonText(Cow::Borrowed(t));
+        let optional = |t: &'a Option<String>| t.as_deref().map(text);
         ChargeView {
-            id: &c.id,
+            id: text(&c.id),
             created: c.created,
             amount: c.amount,
-            currency: &c.currency,
+            currency: text(&c.currency),
             paid: c.paid,
             captured: c.captured,
             refunded: c.refunded,
             amount_refunded: c.amount_refunded,
-            description: c.description.as_deref(),
-            failure_code: c.failure_code.as_deref(),
-            failure_message: c.failure_message.as_deref(),
-            metadata: c.metadata.as_ref().map(|m| m.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect()),
-            three_d_secure_status: c.three_d_secure_status.as_deref(),
+            description: optional(&c.description),
+            failure_code: optional(&c.failure_code),
+            failure_message: optional(&c.failure_message),
+            metadata: c.metadata.as_ref().map(|m| m.iter().map(|(k, v)| (text(k), text(v))).collect()),
+            three_d_secure_status: optional(&c.three_d_secure_status),
         }
     }
 }
@@ -78,7 +83,9 @@ pub fn status(c: &Charge) -> ChargeStatus {
 }
 
 fn status_of(c: &ChargeView<'_>) -> ChargeStatus {
-    if c.failure_code.is_some() || (!c.paid && c.three_d_secure_status.is_some_and(|s| s == "failed" || s == "error")) {
+    if c.failure_code.is_some()
+        || (!c.paid && c.three_d_secure_status.as_deref().is_some_and(|s| s == "failed" || s == "error"))
+    {
         ChargeStatus::Failed
     } else if !c.paid && c.three_d_secure_status.is_some() {
         ChargeStatus::RequiresAction
@@ -98,56 +105,58 @@ fn status_of(c: &ChargeView<'_>) -> ChargeStatus {
 ///
 /// `amount_captured` is the authorized amount once captured; what a partial capture released is in
 /// `amount_refunded`, as PAY.JP reports it, so captured minus refunded is always what was kept.
-pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
-    let mut record = record_of(&ChargeView::of(c))?;
-    record.raw = raw;
-    Ok(record)
+pub fn charge_record(c: &Charge, raw: RawJson) -> Result<ChargeRecord> {
+    record_of(ChargeView::of(c), raw)
 }
 
-fn record_of(c: &ChargeView<'_>) -> Result<ChargeRecord> {
-    let amount = jpy(c.currency, c.amount)?;
+fn record_of(mut c: ChargeView<'_>, raw: RawJson) -> Result<ChargeRecord> {
+    let amount = jpy(&c.currency, c.amount)?;
     let zero = Money::zero(Currency::JPY);
     let mut reference = None;
     let mut metadata = BTreeMap::new();
-    for (k, v) in c.metadata.iter().flatten() {
-        if *k == REFERENCE_KEY {
-            reference = Some((*v).to_owned());
+    for (k, v) in c.metadata.take().into_iter().flatten() {
+        if k.as_str() == REFERENCE_KEY {
+            reference = Some(v.into_owned());
         } else {
-            metadata.insert((*k).to_owned(), (*v).to_owned());
+            metadata.insert(k.into_owned(), v.into_owned());
         }
     }
-    let status = status_of(c);
+    let status = status_of(&c);
     let next_action = (status == ChargeStatus::RequiresAction).then(|| payment_core::NextAction {
         kind: "three_d_secure".into(),
-        data: serde_json::json!({"charge": c.id, "three_d_secure_status": c.three_d_secure_status}),
+        data: serde_json::json!({"charge": c.id.as_str(), "three_d_secure_status": c.three_d_secure_status}),
     });
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
-        id: ChargeId::new(c.id),
+        id: ChargeId::new(c.id.into_owned()),
         status,
         amount,
         amount_captured: if c.captured { amount } else { zero },
         amount_refunded: if c.captured { Money::new(c.amount_refunded, Currency::JPY) } else { zero },
         reference,
-        description: c.description.map(str::to_owned),
+        description: c.description.map(JsonText::into_owned),
         metadata,
         created: Timestamp::from_unix(c.created),
         next_action,
         failure: c.failure_code.map(|code| ChargeFailure {
-            code: code.to_owned(),
-            message: c.failure_message.unwrap_or_default().to_owned(),
+            code: code.into_owned(),
+            message: c.failure_message.map(JsonText::into_owned).unwrap_or_default(),
         }),
-        raw: serde_json::Value::Null,
+        raw,
     })
 }
 
-/// A neutral record straight from a charge's JSON (decoded from the borrowed tree, kept as `raw`).
-pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
-    let view =
-        <ChargeView<'_> as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a PAY.JP charge", e))?;
-    let mut record = record_of(&view)?;
-    record.raw = raw;
-    Ok(record)
+/// A neutral record straight from a charge's JSON text, which is kept as `raw`.
+pub fn charge_from_raw(raw: RawJson) -> Result<ChargeRecord> {
+    let view: ChargeView<'_> = serde_json::from_str(raw.as_str()).map_err(|e| Error::decode("a PAY.JP charge", e))?;
+    // The view borrows from `raw`, so the record is built first and `raw` moved in after.
+    let record = record_of(view, RawJson::null())?;
+    Ok(ChargeRecord { raw, ..record })
+}
+
+/// A neutral record from a charge answer's body.
+pub fn charge_from_body(body: &[u8]) -> Result<ChargeRecord> {
+    charge_from_raw(RawJson::from_slice(body).map_err(|e| Error::decode("a PAY.JP charge", e))?)
 }
 
 /// One row per documented code: the neutral kind, and why.
@@ -303,7 +312,7 @@ pub fn event(event: Event) -> Result<WebhookEvent> {
         other => EventKind::Unknown { provider_type: other.to_owned() },
     };
     let record = if event.data.get("object").and_then(|o| o.as_str()) == Some("charge") {
-        EventRecord::Charge(Box::new(charge_from_json(event.data)?))
+        EventRecord::Charge(Box::new(charge_from_raw(RawJson::from(event.data))?))
     } else {
         EventRecord::Other(event.data)
     };

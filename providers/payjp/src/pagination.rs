@@ -39,7 +39,8 @@ impl Paginate<ChargeRecord> for ChargePages {
         let offset = cursor.and_then(PageCursor::as_offset).unwrap_or(0);
         let list = self.client.list_page(self.query_string(offset)).await?;
         let fetched = list.data.len() as u64;
-        let items = list.data.into_iter().map(mapping::charge_from_json).collect::<Result<Vec<_>>>()?;
+        let items =
+            list.data.into_iter().map(|raw| mapping::charge_from_raw(raw.into())).collect::<Result<Vec<_>>>()?;
         let next = (list.has_more && fetched > 0).then(|| PageCursor::offset(offset + fetched));
         Ok(Page { items, next })
     }

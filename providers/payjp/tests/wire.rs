@@ -10,16 +10,18 @@ fn fixture(name: &str) -> Vec<u8> {
 
 #[test]
 fn charge_with_unknown_fields_decodes() {
-    let raw: serde_json::Value = serde_json::from_slice(&fixture("charge.json")).unwrap();
-    let wire: Charge = serde_json::from_value(raw.clone()).unwrap();
+    let body = fixture("charge.json");
+    let wire: Charge = serde_json::from_slice(&body).unwrap();
     assert_eq!(wire.card.as_ref().unwrap().last4.as_deref(), Some("4242"));
-    let record = mapping::charge_record(&wire, raw).unwrap();
+    let record = mapping::charge_from_body(&body).unwrap();
+    let raw = payment_core::RawJson::from_slice(&body).unwrap();
+    assert_eq!(mapping::charge_record(&wire, raw).unwrap(), record, "the view and the full wire charge agree");
     assert_eq!(record.id.as_str(), "ch_fa990a4c10672a93053a774730b0a");
     assert_eq!(record.status, ChargeStatus::Succeeded);
     assert_eq!(record.amount, Money::new(3500, Currency::JPY));
     assert_eq!(record.amount_captured, record.amount);
     assert_eq!(record.created.to_rfc3339(), "2015-06-01T03:06:23Z");
-    assert!(record.raw.get("a_field_added_next_year").is_some(), "raw keeps what is not modelled");
+    assert!(record.raw.field("a_field_added_next_year").is_some(), "raw keeps what is not modelled");
     let json = serde_json::to_value(&record).unwrap();
     for key in [
         "provider",
@@ -43,11 +45,13 @@ fn charge_with_unknown_fields_decodes() {
 
 #[test]
 fn list_envelope_and_reference_in_metadata() {
-    let list: List<serde_json::Value> = serde_json::from_slice(&fixture("list.json")).unwrap();
+    let body = fixture("list.json");
+    let list: List<Box<serde_json::value::RawValue>> = serde_json::from_slice(&body).unwrap();
     assert!(list.has_more);
     assert_eq!(list.count, 1);
-    let wire: Charge = serde_json::from_value(list.data[0].clone()).unwrap();
-    let record = mapping::charge_record(&wire, list.data[0].clone()).unwrap();
+    let wire: Charge = serde_json::from_str(list.data[0].get()).unwrap();
+    let record = mapping::charge_record(&wire, list.data[0].clone().into()).unwrap();
+    assert_eq!(mapping::charge_from_raw(list.data[0].clone().into()).unwrap(), record);
     assert_eq!(record.status, ChargeStatus::Authorized);
     assert_eq!(record.reference.as_deref(), Some("order-17"));
     assert_eq!(record.metadata.get("shop").map(String::as_str), Some("tokyo"));
@@ -98,7 +102,7 @@ fn garbage_never_panics() {
     let wrong_currency: Charge =
         serde_json::from_value(serde_json::json!({"id":"ch_1","created":1,"amount":1,"currency":"usd"})).unwrap();
     assert_eq!(
-        mapping::charge_record(&wrong_currency, serde_json::Value::Null).unwrap_err().kind(),
+        mapping::charge_record(&wrong_currency, payment_core::RawJson::null()).unwrap_err().kind(),
         ErrorKind::Integrity
     );
 }
@@ -140,8 +144,15 @@ mod properties {
                 map.insert("amount".into(), amount.into());
                 map.insert("currency".into(), currency.into());
             }
-            if let Ok(c) = serde_json::from_value::<Charge>(value.clone()) {
-                let _ = mapping::charge_record(&c, value);
+            let text = serde_json::to_vec(&value).unwrap();
+            let viewed = mapping::charge_from_body(&text);
+            if let Ok(c) = serde_json::from_value::<Charge>(value) {
+                let full = mapping::charge_record(&c, payment_core::RawJson::from_slice(&text).unwrap());
+                // Both read the same fields: they agree on success or failure, and on the record.
+                prop_assert_eq!(viewed.is_ok(), full.is_ok());
+                if let (Ok(a), Ok(b)) = (viewed, full) {
+                    prop_assert_eq!(a, b);
+                }
             }
         }
 

@@ -170,24 +170,34 @@ impl PingppClient {
         &self.inner.config.app_id
     }
 
-    fn decode_charge(reply: &HttpReply) -> Result<ChargeRecord> {
+    fn decode_charge(reply: &HttpReply) -> Result<(ChargeRecord, String)> {
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
-        mapping::charge_from_json(reply.json()?).map_err(|e| reply.tag(e))
+        mapping::raw_body("a Ping++ charge", reply.body())
+            .and_then(mapping::charge_and_channel_from_raw)
+            .map_err(|e| reply.tag(e))
     }
 
     /// The charge a lookup found by `order_no`.
-    fn found_charge(reply: &HttpReply, order_no: &str) -> Result<ChargeRecord> {
-        let list: List<serde_json::Value> = reply.json()?;
+    fn found_charge(reply: &HttpReply, order_no: &str) -> Result<(ChargeRecord, String)> {
+        #[derive(serde::Deserialize)]
+        struct Numbered<'a> {
+            #[serde(default, borrow)]
+            order_no: Option<payment_core::JsonText<'a>>,
+        }
+        let list: List<Box<serde_json::value::RawValue>> = reply.json()?;
+        let named = |raw: &serde_json::value::RawValue| {
+            serde_json::from_str::<Numbered<'_>>(raw.get()).is_ok_and(|n| n.order_no.as_deref() == Some(order_no))
+        };
         let raw =
-            list.data.into_iter().find(|c| c.get("order_no").and_then(|o| o.as_str()) == Some(order_no)).ok_or_else(
-                || reply.tag(Error::new(ErrorKind::Integrity, "the lookup lost the charge it had found")),
-            )?;
-        mapping::charge_from_json(raw).map_err(|e| reply.tag(e))
+            list.data.into_iter().find(|raw| named(raw)).ok_or_else(|| {
+                reply.tag(Error::new(ErrorKind::Integrity, "the lookup lost the charge it had found"))
+            })?;
+        mapping::charge_and_channel_from_raw(raw.into()).map_err(|e| reply.tag(e))
     }
 
     fn refund_from(reply: &HttpReply) -> Result<RefundRecord> {
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
-        mapping::refund_from_json(reply.json()?).map_err(|e| reply.tag(e))
+        mapping::raw_body("a Ping++ refund", reply.body()).and_then(mapping::refund_from_raw).map_err(|e| reply.tag(e))
     }
 }
 
@@ -269,21 +279,18 @@ impl Charge for PingppClient {
         .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
-        let record = match reply.phase {
+        let (record, answered_channel) = match reply.phase {
             Phase::Send => Self::decode_charge(&reply)?,
             Phase::Lookup => Self::found_charge(&reply, &order_no)?,
         };
-        let same_channel = record.raw.get("channel").and_then(|c| c.as_str()) == Some(channel.as_str());
+        let same_channel = answered_channel == channel.as_str();
         if record.amount != request.amount || !same_channel {
             let kind = if reply.phase == Phase::Lookup { ErrorKind::IdempotencyConflict } else { ErrorKind::Integrity };
             return Err(reply.tag(Error::new(
                 kind,
                 format!(
                     "order_no {order_no} names charge {} for {} via {}, not {} via {channel}",
-                    record.id,
-                    record.amount,
-                    record.raw.get("channel").and_then(|c| c.as_str()).unwrap_or("?"),
-                    request.amount
+                    record.id, record.amount, answered_channel, request.amount
                 ),
             )));
         }
@@ -327,7 +334,7 @@ impl Charge for PingppClient {
             .engine
             .execute(self.get("retrieve_charge", &format!("/v1/charges/{}", path_id(id.as_str())?)))
             .await?;
-        Self::decode_charge(&reply)
+        Self::decode_charge(&reply).map(|(record, _)| record)
     }
 
     async fn capture_charge(
@@ -350,7 +357,7 @@ impl Charge for PingppClient {
         .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
-        Self::decode_charge(&reply)
+        Self::decode_charge(&reply).map(|(record, _)| record)
     }
 
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {

@@ -2,9 +2,11 @@
 
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K,
-    EventKind, EventRecord, Money, NextAction, RefundId, RefundRecord, RefundStatus, Result, Timestamp, Trust,
-    WebhookEvent,
+    EventKind, EventRecord, JsonText, Money, NextAction, RawJson, RefundId, RefundRecord, RefundStatus, Result,
+    Timestamp, Trust, WebhookEvent,
 };
+use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::NAME;
@@ -19,52 +21,62 @@ fn cny(currency: &str, minor: i64) -> Result<Money> {
     Money::echoed(currency, minor, Currency::CNY)
 }
 
-/// The fields of a charge a neutral record needs, borrowed from its JSON tree: no string is
-/// copied twice, and the credential, refunds and other objects stay in `raw` undecoded.
+/// The fields of a charge a neutral record needs, read straight from its JSON text (strings
+/// borrowed where they carry no escapes), or borrowed from a decoded wire charge. The credential,
+/// refunds and other objects stay in `raw`; the credential is parsed only for a next action.
 #[derive(Debug, serde::Deserialize)]
 pub struct ChargeView<'a> {
-    id: &'a str,
+    #[serde(borrow)]
+    id: JsonText<'a>,
     created: i64,
     #[serde(default)]
     paid: bool,
     #[serde(default)]
     reversed: bool,
-    channel: &'a str,
-    order_no: &'a str,
+    #[serde(borrow)]
+    channel: JsonText<'a>,
+    #[serde(borrow)]
+    order_no: JsonText<'a>,
     amount: i64,
-    currency: &'a str,
+    #[serde(borrow)]
+    currency: JsonText<'a>,
     #[serde(default)]
     time_expire: Option<i64>,
     #[serde(default)]
     amount_refunded: i64,
-    #[serde(default)]
-    failure_code: Option<&'a str>,
-    #[serde(default)]
-    failure_msg: Option<&'a str>,
-    #[serde(default)]
-    metadata: BTreeMap<&'a str, &'a str>,
-    #[serde(default)]
-    description: Option<&'a str>,
+    #[serde(default, borrow)]
+    failure_code: Option<JsonText<'a>>,
+    #[serde(default, borrow)]
+    failure_msg: Option<JsonText<'a>>,
+    #[serde(default, borrow)]
+    metadata: BTreeMap<JsonText<'a>, JsonText<'a>>,
+    #[serde(default, borrow)]
+    description: Option<JsonText<'a>>,
+    #[serde(default, borrow)]
+    credential: Option<&'a RawValue>,
 }
 
 impl<'a> ChargeView<'a> {
-    /// The view of a decoded wire charge.
+    /// The view of a decoded wire charge (its credential is passed beside it).
     pub fn of(c: &'a Charge) -> ChargeView<'a> {
+        let text = |t: &'a str| JsonText(Cow::Borrowed(t));
+        let optional = |t: &'a Option<String>| t.as_deref().map(text);
         ChargeView {
-            id: &c.id,
+            id: text(&c.id),
             created: c.created,
             paid: c.paid,
             reversed: c.reversed,
-            channel: &c.channel,
-            order_no: &c.order_no,
+            channel: text(&c.channel),
+            order_no: text(&c.order_no),
             amount: c.amount,
-            currency: &c.currency,
+            currency: text(&c.currency),
             time_expire: c.time_expire,
             amount_refunded: c.amount_refunded,
-            failure_code: c.failure_code.as_deref(),
-            failure_msg: c.failure_msg.as_deref(),
-            metadata: c.metadata.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect(),
-            description: c.description.as_deref(),
+            failure_code: optional(&c.failure_code),
+            failure_msg: optional(&c.failure_msg),
+            metadata: c.metadata.iter().map(|(k, v)| (text(k), text(v))).collect(),
+            description: optional(&c.description),
+            credential: None,
         }
     }
 }
@@ -87,39 +99,43 @@ fn status_of(c: &ChargeView<'_>, now: Timestamp) -> ChargeStatus {
 }
 
 /// A neutral record from a Ping++ charge; `raw` is the JSON it came from.
-pub fn charge_record(c: &Charge, raw: serde_json::Value) -> Result<ChargeRecord> {
-    let credential = c.credential.clone();
-    record_of(&ChargeView::of(c), &credential).map(|r| ChargeRecord { raw, ..r })
+pub fn charge_record(c: &Charge, raw: RawJson) -> Result<ChargeRecord> {
+    record_of(ChargeView::of(c), || c.credential.clone(), raw)
 }
 
-fn record_of(c: &ChargeView<'_>, credential: &serde_json::Value) -> Result<ChargeRecord> {
-    let amount = cny(c.currency, c.amount)?;
+fn record_of(c: ChargeView<'_>, credential: impl FnOnce() -> serde_json::Value, raw: RawJson) -> Result<ChargeRecord> {
+    let amount = cny(&c.currency, c.amount)?;
     let zero = Money::zero(Currency::CNY);
-    let status = status_of(c, Timestamp::now());
+    let status = status_of(&c, Timestamp::now());
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
-        id: ChargeId::new(c.id),
+        id: ChargeId::new(c.id.as_str()),
         status,
         amount,
         amount_captured: if c.paid { amount } else { zero },
         amount_refunded: Money::new(c.amount_refunded, Currency::CNY),
-        reference: Some(c.order_no.to_owned()),
-        description: c.description.map(str::to_owned),
-        metadata: c.metadata.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect(),
+        reference: Some(c.order_no.as_str().to_owned()),
+        description: c.description.map(JsonText::into_owned),
+        metadata: c.metadata.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
         created: Timestamp::from_unix(c.created),
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
             kind: "channel_credential".into(),
-            data: serde_json::json!({"channel": c.channel, "credential": credential}),
+            // Built directly: `json!` would re-serialize the credential tree instead of moving it.
+            data: serde_json::Value::Object(serde_json::Map::from_iter([
+                ("channel".to_owned(), serde_json::Value::from(c.channel.as_str())),
+                ("credential".to_owned(), credential()),
+            ])),
         }),
-        failure: c
-            .failure_code
-            .map(|code| ChargeFailure { code: code.to_owned(), message: c.failure_msg.unwrap_or_default().to_owned() }),
-        raw: serde_json::Value::Null,
+        failure: c.failure_code.map(|code| ChargeFailure {
+            code: code.into_owned(),
+            message: c.failure_msg.map(JsonText::into_owned).unwrap_or_default(),
+        }),
+        raw,
     })
 }
 
 /// A neutral record from a Ping++ refund.
-pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord> {
+pub fn refund_record(r: &Refund, raw: RawJson) -> Result<RefundRecord> {
     let status = match r.status.as_str() {
         "succeeded" => RefundStatus::Succeeded,
         "failed" => RefundStatus::Failed,
@@ -140,20 +156,32 @@ pub fn refund_record(r: &Refund, raw: serde_json::Value) -> Result<RefundRecord>
     })
 }
 
-/// A neutral charge record straight from its JSON (kept as `raw`).
-pub fn charge_from_json(raw: serde_json::Value) -> Result<ChargeRecord> {
-    let view =
-        <ChargeView<'_> as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a Ping++ charge", e))?;
-    let none = serde_json::Value::Null;
-    let credential = raw.get("credential").unwrap_or(&none);
-    let record = record_of(&view, credential)?;
-    Ok(ChargeRecord { raw, ..record })
+/// A neutral charge record straight from its JSON text (kept as `raw`), and the channel it was
+/// made through.
+pub fn charge_and_channel_from_raw(raw: RawJson) -> Result<(ChargeRecord, String)> {
+    let view: ChargeView<'_> = serde_json::from_str(raw.as_str()).map_err(|e| Error::decode("a Ping++ charge", e))?;
+    let channel = view.channel.as_str().to_owned();
+    let credential = view.credential;
+    let parse_credential = || credential.and_then(|c| serde_json::from_str(c.get()).ok()).unwrap_or_default();
+    // The view borrows from `raw`, so the record is built first and `raw` moved in after.
+    let record = record_of(view, parse_credential, RawJson::null())?;
+    Ok((ChargeRecord { raw, ..record }, channel))
 }
 
-/// A neutral refund record straight from its JSON (kept as `raw`).
-pub fn refund_from_json(raw: serde_json::Value) -> Result<RefundRecord> {
-    let wire = <Refund as serde::Deserialize>::deserialize(&raw).map_err(|e| Error::decode("a Ping++ refund", e))?;
+/// A neutral charge record straight from its JSON text (kept as `raw`).
+pub fn charge_from_raw(raw: RawJson) -> Result<ChargeRecord> {
+    charge_and_channel_from_raw(raw).map(|(record, _)| record)
+}
+
+/// A neutral refund record straight from its JSON text (kept as `raw`).
+pub fn refund_from_raw(raw: RawJson) -> Result<RefundRecord> {
+    let wire: Refund = serde_json::from_str(raw.as_str()).map_err(|e| Error::decode("a Ping++ refund", e))?;
     refund_record(&wire, raw)
+}
+
+/// The JSON text of an answer's body, checked to be JSON.
+pub fn raw_body(what: &str, body: &[u8]) -> Result<RawJson> {
+    RawJson::from_slice(body).map_err(|e| Error::decode(what, e))
 }
 
 /// Codes the mock sends (Ping++'s own code list was not retrievable; these are documented as the mock's).
@@ -216,8 +244,8 @@ pub fn event(event: Event) -> Result<WebhookEvent> {
         other => EventKind::Unknown { provider_type: other.to_owned() },
     };
     let record = match raw.get("object").and_then(|o| o.as_str()) {
-        Some("charge") => EventRecord::Charge(Box::new(charge_from_json(raw)?)),
-        Some("refund") => EventRecord::Refund(Box::new(refund_from_json(raw)?)),
+        Some("charge") => EventRecord::Charge(Box::new(charge_from_raw(raw.into())?)),
+        Some("refund") => EventRecord::Refund(Box::new(refund_from_raw(raw.into())?)),
         _ => EventRecord::Other(raw),
     };
     let (object_id, reference, amount) = match &record {

@@ -11,11 +11,10 @@ fn limit(size: Option<u32>) -> String {
     size.unwrap_or(10).clamp(1, CAPABILITIES.list.max_limit).to_string()
 }
 
-fn next_cursor(list: &List<serde_json::Value>) -> Option<PageCursor> {
-    if !list.has_more {
-        return None;
-    }
-    list.data.last().and_then(|last| last.get("id")).and_then(|id| id.as_str()).map(PageCursor::after)
+type RawItem = Box<serde_json::value::RawValue>;
+
+fn next_cursor(has_more: bool, last_id: Option<&str>) -> Option<PageCursor> {
+    has_more.then(|| last_id.map(PageCursor::after)).flatten()
 }
 
 /// One walk over `GET /v1/charges` (without `created`, Ping++ searches the last month only):
@@ -65,21 +64,19 @@ impl Paginate<ChargeRecord> for ChargePages {
             }
             format!("/v1/charges?{}", q.finish())
         };
-        let list: List<serde_json::Value> = self.client.fetch(self.client.get("list_charges", &path)).await?;
+        let list: List<RawItem> = self.client.fetch(self.client.get("list_charges", &path)).await?;
+        let mut items =
+            list.data.into_iter().map(|raw| mapping::charge_from_raw(raw.into())).collect::<Result<Vec<_>>>()?;
         let backwards = self.anchor.is_some();
         // Walking towards newer charges, the next page ends before the newest of this one.
         let next = if backwards {
-            list.has_more
-                .then(|| list.data.first().and_then(|c| c.get("id")).and_then(|i| i.as_str()).map(PageCursor::before))
-                .flatten()
+            list.has_more.then(|| items.first().map(|c| PageCursor::before(c.id.as_str()))).flatten()
         } else {
-            next_cursor(&list)
+            next_cursor(list.has_more, items.last().map(|c| c.id.as_str()))
         };
-        let mut data = list.data;
         if backwards {
-            data.reverse();
+            items.reverse();
         }
-        let items = data.into_iter().map(mapping::charge_from_json).collect::<Result<Vec<_>>>()?;
         Ok(Page { items, next })
     }
 }
@@ -109,9 +106,10 @@ impl Paginate<RefundRecord> for RefundPages {
             }
             format!("/v1/charges/{}/refunds?{}", self.charge, q.finish())
         };
-        let list: List<serde_json::Value> = self.client.fetch(self.client.get("list_refunds", &path)).await?;
-        let next = next_cursor(&list);
-        let items = list.data.into_iter().map(mapping::refund_from_json).collect::<Result<Vec<_>>>()?;
+        let list: List<RawItem> = self.client.fetch(self.client.get("list_refunds", &path)).await?;
+        let items =
+            list.data.into_iter().map(|raw| mapping::refund_from_raw(raw.into())).collect::<Result<Vec<_>>>()?;
+        let next = next_cursor(list.has_more, items.last().map(|r| r.id.as_str()));
         Ok(Page { items, next })
     }
 }

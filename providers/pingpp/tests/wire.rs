@@ -10,23 +10,28 @@ fn fixture(name: &str) -> Vec<u8> {
 
 #[test]
 fn paid_charge_decodes() {
-    let raw: serde_json::Value = serde_json::from_slice(&fixture("charge.json")).unwrap();
-    let wire: Charge = serde_json::from_value(raw.clone()).unwrap();
-    let record = mapping::charge_record(&wire, raw).unwrap();
+    let body = fixture("charge.json");
+    let wire: Charge = serde_json::from_slice(&body).unwrap();
+    let raw = payment_core::RawJson::from_slice(&body).unwrap();
+    let record = mapping::charge_from_raw(raw.clone()).unwrap();
+    assert_eq!(mapping::charge_record(&wire, raw).unwrap(), record, "the view and the full wire charge agree");
     assert_eq!(record.status, ChargeStatus::Succeeded);
     assert_eq!(record.amount, Money::new(100, Currency::CNY));
     assert_eq!(record.amount.to_string(), "CNY 1.00");
     assert_eq!(record.reference.as_deref(), Some("1723795491985uqclqj7"));
     assert!(record.next_action.is_none());
-    assert!(record.raw.get("a_field_from_the_future").is_some());
+    assert!(record.raw.field("a_field_from_the_future").is_some());
 }
 
 #[test]
 fn unpaid_charge_in_a_list_carries_its_credential() {
-    let list: List<serde_json::Value> = serde_json::from_slice(&fixture("list.json")).unwrap();
+    let list: List<Box<serde_json::value::RawValue>> = serde_json::from_slice(&fixture("list.json")).unwrap();
     assert!(!list.has_more);
-    let wire: Charge = serde_json::from_value(list.data[0].clone()).unwrap();
-    let record = mapping::charge_record(&wire, list.data[0].clone()).unwrap();
+    let wire: Charge = serde_json::from_str(list.data[0].get()).unwrap();
+    let record = mapping::charge_record(&wire, list.data[0].clone().into()).unwrap();
+    let (viewed, channel) = mapping::charge_and_channel_from_raw(list.data[0].clone().into()).unwrap();
+    assert_eq!(channel, wire.channel);
+    assert_eq!(viewed, record, "the view and the full wire charge agree, credential included");
     assert_eq!(record.status, ChargeStatus::RequiresAction);
     let action = record.next_action.unwrap();
     assert_eq!(action.kind, "channel_credential");
@@ -36,9 +41,10 @@ fn unpaid_charge_in_a_list_carries_its_credential() {
 
 #[test]
 fn refund_decodes() {
-    let raw: serde_json::Value = serde_json::from_slice(&fixture("refund.json")).unwrap();
-    let wire: Refund = serde_json::from_value(raw.clone()).unwrap();
-    let record = mapping::refund_record(&wire, raw).unwrap();
+    let body = fixture("refund.json");
+    let wire: Refund = serde_json::from_slice(&body).unwrap();
+    let record = mapping::refund_from_raw(payment_core::RawJson::from_slice(&body).unwrap()).unwrap();
+    assert_eq!(mapping::refund_record(&wire, record.raw.clone()).unwrap(), record);
     assert_eq!(record.status, RefundStatus::Succeeded);
     assert_eq!(record.amount, Money::new(9, Currency::CNY));
     assert_eq!(record.charge_id.as_str(), "ch_L8qn10mLmr1GS8e5OODmHaL4");
@@ -74,7 +80,7 @@ fn errors_and_garbage() {
         serde_json::json!({"id":"re_1","amount":1,"created":1,"status":"weird","charge":"ch_1"}),
     )
     .unwrap();
-    assert_eq!(mapping::refund_record(&bad, serde_json::Value::Null).unwrap_err().kind(), ErrorKind::Decode);
+    assert_eq!(mapping::refund_record(&bad, payment_core::RawJson::null()).unwrap_err().kind(), ErrorKind::Decode);
 }
 
 mod properties {
@@ -95,12 +101,18 @@ mod properties {
                                expire in proptest::option::of(any::<i64>()), paid in any::<bool>(), reversed in any::<bool>()) {
             let charge = serde_json::json!({"id": "ch_1", "created": 0, "channel": "alipay", "order_no": "o", "amount": amount,
                 "amount_refunded": refunded, "currency": currency, "time_expire": expire, "paid": paid, "reversed": reversed});
+            let viewed = mapping::charge_from_raw(charge.clone().into());
             if let Ok(c) = serde_json::from_value::<Charge>(charge.clone()) {
-                let _ = mapping::charge_record(&c, charge);
+                let full = mapping::charge_record(&c, charge.into());
+                prop_assert_eq!(viewed.is_ok(), full.is_ok());
+                if let (Ok(a), Ok(b)) = (viewed, full) {
+                    prop_assert_eq!(a, b);
+                }
             }
             let refund = serde_json::json!({"id": "re_1", "amount": amount, "created": 0, "status": status, "charge": "ch_1"});
+            let _ = mapping::refund_from_raw(refund.clone().into());
             if let Ok(r) = serde_json::from_value::<Refund>(refund.clone()) {
-                let _ = mapping::refund_record(&r, refund);
+                let _ = mapping::refund_record(&r, refund.into());
             }
         }
 

@@ -11,8 +11,8 @@ use payment_core::transport::{
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RefundStatus,
-    RequestOptions, Result, Timestamp,
+    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, RawJson, Refund, RefundId, RefundRecord,
+    RefundStatus, RequestOptions, Result, Timestamp,
 };
 
 use crate::config::WorldpayConfig;
@@ -159,16 +159,16 @@ impl WorldpayClient {
         self.events_of(&key).await.map(|(e, _)| e)
     }
 
-    async fn events_of(&self, key: &ChargeKey) -> Result<(EventsResponse, serde_json::Value)> {
+    async fn events_of(&self, key: &ChargeKey) -> Result<(EventsResponse, RawJson)> {
         let call = Call::read(
             "retrieve_charge",
             self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT),
         );
         let reply = self.inner.engine.execute(call).await?;
         reply.ok_or(Self::error_of)?;
-        let raw: serde_json::Value = reply.json()?;
-        let events = <EventsResponse as serde::Deserialize>::deserialize(&raw)
-            .map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
+        let raw = raw_of(&reply, "the Worldpay events")?;
+        let events: EventsResponse =
+            serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
         Ok((events, raw))
     }
 
@@ -280,8 +280,14 @@ impl WorldpayClient {
     }
 }
 
-fn raw_of(reply: &HttpReply) -> serde_json::Value {
-    serde_json::from_slice(reply.body()).unwrap_or(serde_json::Value::Null)
+/// A 2xx answer's JSON text, kept as the record's `raw`.
+fn raw_of(reply: &HttpReply, what: &str) -> Result<RawJson> {
+    RawJson::from_slice(reply.body()).map_err(|e| reply.tag(Error::decode(what, e)))
+}
+
+/// The JSON text of an answer whose body the client does not read (an empty 202 is `null`).
+fn raw_or_null(reply: &HttpReply) -> RawJson {
+    RawJson::from_slice(reply.body()).unwrap_or_default()
 }
 
 #[async_trait]
@@ -361,8 +367,8 @@ impl Charge for WorldpayClient {
         let (outcome, description, code, raw) = match reply.phase {
             Phase::Send if !reply.is_success() => return Err(reply.fail(Self::error_of(&reply))),
             Phase::Send => {
-                let raw = raw_of(&reply);
-                let r = <AuthorizeOutcome<'_> as serde::Deserialize>::deserialize(&raw)
+                let raw = raw_of(&reply, "the Worldpay authorization")?;
+                let r: AuthorizeOutcome<'_> = serde_json::from_str(raw.as_str())
                     .map_err(|e| reply.tag(Error::decode("the Worldpay authorization", e)))?;
                 let text = |a: Option<&str>, b: Option<&str>| a.or(b).map(str::to_owned);
                 let (outcome, description, code) =
@@ -384,8 +390,8 @@ impl Charge for WorldpayClient {
                         }
                     }
                 }
-                let raw = raw_of(&reply);
-                let e = <EventsResponse as serde::Deserialize>::deserialize(&raw)
+                let raw = raw_of(&reply, "the Worldpay events")?;
+                let e: EventsResponse = serde_json::from_str(raw.as_str())
                     .map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
                 (e.last_event, None, None, raw)
             }
@@ -491,8 +497,13 @@ impl Charge for WorldpayClient {
                 .await?
             }
         };
-        let mut record =
-            mapping::record(&key, ChargeStatus::Succeeded, "Sent for Settlement", Timestamp::now(), raw_of(&reply))?;
+        let mut record = mapping::record(
+            &key,
+            ChargeStatus::Succeeded,
+            "Sent for Settlement",
+            Timestamp::now(),
+            raw_or_null(&reply),
+        )?;
         // This call knows exactly what it settled.
         record.amount_captured = amount.unwrap_or(full);
         record.metadata.remove(mapping::PARTIAL_NOTE);
@@ -507,7 +518,7 @@ impl Charge for WorldpayClient {
             return mapping::record(&key, ChargeStatus::Canceled, &events.last_event, Timestamp::now(), raw);
         }
         let reply = self.act("cancel_charge", &key, "payments:cancel", None, options).await?;
-        mapping::record(&key, ChargeStatus::Canceled, "Sent for Cancellation", Timestamp::now(), raw_of(&reply))
+        mapping::record(&key, ChargeStatus::Canceled, "Sent for Cancellation", Timestamp::now(), raw_or_null(&reply))
     }
 
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
@@ -549,7 +560,7 @@ impl Refund for WorldpayClient {
             amount,
             reason: request.reason,
             created: Timestamp::now(),
-            raw: raw_of(&reply),
+            raw: raw_or_null(&reply),
         })
     }
 

@@ -3,8 +3,8 @@
 
 use base64::Engine as _;
 use payment_core::{
-    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K, Money,
-    Result, Timestamp,
+    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K, JsonText,
+    Money, RawJson, Result, Timestamp,
 };
 use serde::{Deserialize, Serialize};
 
@@ -102,12 +102,17 @@ fn refund_stage(last_event: &str) -> bool {
     e.starts_with("sentforrefund") || e == "refunded" || e.starts_with("refund")
 }
 
-/// Whether the answer still offers any of `relations` (read from its raw `_links`).
-fn offers(raw: &serde_json::Value, relations: &[&str]) -> bool {
-    raw.get("_links").and_then(|l| l.as_object()).is_some_and(|links| {
-        links
-            .keys()
-            .any(|k| relations.iter().any(|r| k == r || k.strip_prefix("cardPayments:") == r.strip_prefix("payments:")))
+/// The names of the links an answer offers, read off its text without decoding the links.
+#[derive(Deserialize)]
+struct Offered<'a> {
+    #[serde(rename = "_links", default, borrow)]
+    links: Option<std::collections::BTreeMap<JsonText<'a>, serde::de::IgnoredAny>>,
+}
+
+/// Whether the answer still offers any of `relations`.
+fn offers(links: &std::collections::BTreeMap<JsonText<'_>, serde::de::IgnoredAny>, relations: &[&str]) -> bool {
+    links.keys().any(|k| {
+        relations.iter().any(|r| k.as_str() == *r || k.strip_prefix("cardPayments:") == r.strip_prefix("payments:"))
     })
 }
 
@@ -124,15 +129,20 @@ pub fn record(
     status: ChargeStatus,
     last_event: &str,
     created: Timestamp,
-    raw: serde_json::Value,
+    raw: RawJson,
 ) -> Result<ChargeRecord> {
     let amount = key.money()?;
     let zero = Money::zero(amount.currency);
-    let has_links = raw.get("_links").is_some();
+    // Only an object can offer links; any other answer has none to read.
+    let offered: Offered<'_> = match raw.is_object() {
+        true => serde_json::from_str(raw.as_str()).map_err(|e| Error::decode("a Worldpay answer's links", e))?,
+        false => Offered { links: None },
+    };
+    let links = offered.links.unwrap_or_default();
     let mut metadata = std::collections::BTreeMap::new();
     let captured = if status != ChargeStatus::Succeeded {
         zero
-    } else if has_links && offers(&raw, &["payments:partialSettle", "payments:settle"]) {
+    } else if offers(&links, &["payments:partialSettle", "payments:settle"]) {
         metadata.insert(PARTIAL_NOTE.to_owned(), "settled in part; the amount is in the capture record".to_owned());
         zero
     } else {
@@ -140,12 +150,14 @@ pub fn record(
     };
     let refunded = if status != ChargeStatus::Succeeded || !refund_stage(last_event) {
         zero
-    } else if has_links && offers(&raw, &["payments:partialRefund", "payments:refund"]) {
+    } else if offers(&links, &["payments:partialRefund", "payments:refund"]) {
         metadata.insert(PARTIAL_NOTE.to_owned(), "refunded in part; the amounts are in the refund records".to_owned());
         zero
     } else {
         captured
     };
+    // The link names borrow from `raw`, which moves into the record.
+    drop(links);
     Ok(ChargeRecord {
         provider: NAME.to_owned(),
         id: key.to_id(),
@@ -315,7 +327,7 @@ mod tests {
             for r in rels {
                 m.insert((*r).to_owned(), serde_json::json!({"href": "x"}));
             }
-            serde_json::json!({"_links": m})
+            RawJson::from(serde_json::json!({"_links": m}))
         };
         let now = Timestamp::from_unix(0);
         let partial_refund = record(
@@ -342,6 +354,13 @@ mod tests {
         let authorized =
             record(&key, ChargeStatus::Authorized, "Authorized", now, links(&["payments:settle"])).unwrap();
         assert_eq!((authorized.amount_captured.minor, authorized.amount_refunded.minor), (0, 0));
+        // An answer without links (an empty 202, `null` links) offers nothing: the stage is complete.
+        for raw in [RawJson::null(), RawJson::from(serde_json::json!({"_links": null}))] {
+            let settled = record(&key, ChargeStatus::Succeeded, "Sent for Settlement", now, raw).unwrap();
+            assert_eq!(settled.amount_captured.minor, 1000);
+        }
+        let bad = RawJson::from(serde_json::json!({"_links": [1]}));
+        assert_eq!(record(&key, ChargeStatus::Succeeded, "Settled", now, bad).unwrap_err().kind(), K::Decode);
     }
 
     #[test]

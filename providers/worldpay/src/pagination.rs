@@ -59,7 +59,7 @@ impl Paginate<ChargeRecord> for ChargePages {
                     c: p.value.currency.clone(),
                 };
                 let created = Timestamp::parse_rfc3339(&p.timestamp)?;
-                mapping::record(&key, mapping::status_from_query(&p.last_event), &p.last_event, created, raw)
+                mapping::record(&key, mapping::status_from_query(&p.last_event), &p.last_event, created, raw.into())
             })
             .collect::<Result<Vec<_>>>()?;
         let next = page.links.href("next").map(PageCursor::link);

@@ -57,7 +57,7 @@ fn query_page_decodes_and_keeps_the_next_link_opaque() {
         mapping::status_from_query(&p.last_event),
         &p.last_event,
         created,
-        page.embedded.payments[0].clone(),
+        page.embedded.payments[0].clone().into(),
     )
     .unwrap();
     assert_eq!(record.status, ChargeStatus::Succeeded);

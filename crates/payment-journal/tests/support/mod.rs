@@ -178,7 +178,7 @@ fn record(id: String, request: &CreateCharge) -> ChargeRecord {
         created: Timestamp::now(),
         next_action: None,
         failure: None,
-        raw: serde_json::json!({}),
+        raw: serde_json::json!({}).into(),
     }
 }
 
@@ -338,7 +338,7 @@ impl Refund for Fake {
             amount,
             reason: request.reason.clone(),
             created: Timestamp::now(),
-            raw: serde_json::json!({}),
+            raw: serde_json::json!({}).into(),
         };
         l.refunds.push(r.clone());
         l.refunds_by_key.insert(key.as_str().to_owned(), r.clone());

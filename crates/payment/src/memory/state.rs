@@ -155,7 +155,7 @@ impl MemoryState {
             created: Timestamp::now(),
             next_action: None,
             failure: None,
-            raw: serde_json::json!({"id": id.as_str(), "object": "memory_charge"}),
+            raw: serde_json::json!({"id": id.as_str(), "object": "memory_charge"}).into(),
         };
         self.index.insert(id.as_str().to_owned(), self.charges.len());
         self.charges.push(record.clone());
@@ -223,7 +223,7 @@ impl MemoryState {
             amount,
             reason: request.reason,
             created: Timestamp::now(),
-            raw: serde_json::json!({"id": id.as_str(), "object": "memory_refund"}),
+            raw: serde_json::json!({"id": id.as_str(), "object": "memory_refund"}).into(),
         };
         list.push(record.clone());
         Ok(Outcome::Refund(Box::new(record)))

@@ -3,13 +3,11 @@
 
 mod charge;
 mod error;
-mod exact;
 mod notification;
 mod refund;
 
 pub use charge::{Charge, ChargeList, NewCharge, Reverse};
 pub use error::ApiError;
-pub use exact::{ExactAmounts, data_with_amounts};
 pub use notification::{Envelope, Notification};
 pub use refund::{NewRefund, Refund, RefundList};
 
@@ -23,4 +21,15 @@ pub struct Wrapped<T> {
     pub object: String,
     /// The object.
     pub data: T,
+}
+
+/// A list answer with its items kept as text: each becomes a record and that record's `raw`.
+#[derive(Debug, Deserialize)]
+pub struct RawList<'a> {
+    /// More after this page.
+    #[serde(default)]
+    pub has_more: bool,
+    /// The items, as sent.
+    #[serde(default, borrow)]
+    pub data: Vec<&'a serde_json::value::RawValue>,
 }
