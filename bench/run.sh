@@ -25,7 +25,7 @@ done
 want() { [[ " $PARTS " == *" $1 "* ]]; }
 # Throughput on a shared 2-core machine moves by a third between rounds: many short alternating
 # rounds, and the median of the per-round ratios as well as of each side.
-if ((QUICK)); then N=40; ROUNDS=1; CHARGES=400; LIST=2000; else N=200; ROUNDS=11; CHARGES=2000; LIST=100000; fi
+if ((QUICK)); then N=40; ROUNDS=1; CHARGES=400; LIST=2000; else N=200; ROUNDS=60; CHARGES=2000; LIST=100000; fi
 
 need=()
 command -v valgrind >/dev/null 2>&1 || need+=(valgrind)
@@ -89,28 +89,57 @@ for p in pingpp justap google-standard-payments; do
 done
 fi
 
-"$BIN/payment" --provider payjp mock --addr 127.0.0.1:0 >"$OUT/mock.out" 2>/dev/null &
+# With two cores or more, the mock and the client each get a core of their own, so neither side's
+# rounds are slowed by the other's threads being scheduled on its core.
+PIN_MOCK=(); PIN_CLIENT=()
+if command -v taskset >/dev/null 2>&1 && (($(nproc) >= 2)); then
+    PIN_MOCK=(taskset -c 0); PIN_CLIENT=(taskset -c 1)
+fi
+"${PIN_MOCK[@]}" "$BIN/payment" --provider payjp mock --addr 127.0.0.1:0 >"$OUT/mock.out" 2>/dev/null &
 MOCK=$!
 trap 'kill $MOCK 2>/dev/null || true' EXIT
 for _ in $(seq 50); do [[ -s "$OUT/mock.out" ]] && break; sleep 0.1; done
 URL=$(awk '{print $2}' "$OUT/mock.out")
 
+reset_mock() {
+    python3 -c 'import sys, urllib.request; urllib.request.urlopen(urllib.request.Request(sys.argv[1] + "/__mock__/reset", method="POST")).read()' "$URL"
+}
+
 if want throughput; then
 echo
-echo "== throughput, payment mock in its own process, client on one worker thread ($ROUNDS alternating rounds of $CHARGES)"
-printf '%-6s %-22s %-22s %s\n' c framework raw "ratio of medians (median of round ratios, min-max)"
+pinned="unpinned"; ((${#PIN_MOCK[@]})) && pinned="mock on core 0, client on core 1"
+echo "== throughput, payment mock in its own process, client on one worker thread ($ROUNDS alternating rounds of $CHARGES, $pinned)"
+printf '%-6s %-16s %-20s %-20s %s\n' c "" "first" raw "ratio of medians (median of round ratios, min-max)"
 for c in 16 64; do
-    fw=(); rw=()
-    for _ in $(seq "$ROUNDS"); do
-        fw+=("$("$BIN/examples/throughput" "$URL" framework "$c" "$CHARGES" | awk '{print $4}')")
-        rw+=("$("$BIN/examples/throughput" "$URL" raw "$c" "$CHARGES" | awk '{print $4}')")
+    fw=(); rw=(); r2=()
+    for i in $(seq "$ROUNDS"); do
+        # Each round runs the framework, the raw client and the raw client again (the A/A line:
+        # how far two runs of the same client differ here), in an order that turns every round,
+        # so a machine slowing down or speeding up over the run favours none of them.
+        case $((i % 3)) in
+            1) order=(framework raw again) ;;
+            2) order=(raw again framework) ;;
+            *) order=(again framework raw) ;;
+        esac
+        for mode in "${order[@]}"; do
+            # Every run starts from an empty mock: its state would otherwise grow by every
+            # charge of every run before it, and later runs would pay for the earlier ones.
+            reset_mock
+            client=$mode; [[ $mode == again ]] && client=raw
+            rate=$("${PIN_CLIENT[@]}" "$BIN/examples/throughput" "$URL" "$client" "$c" "$CHARGES" | awk '{print $4}')
+            case $mode in framework) fw+=("$rate") ;; raw) rw+=("$rate") ;; again) r2+=("$rate") ;; esac
+        done
     done
-    python3 - "$c" "${fw[*]}" "${rw[*]}" <<'EOF'
+    python3 - "$c" "${fw[*]}" "${rw[*]}" "${r2[*]}" <<'EOF'
 import statistics, sys
-c, f, r = sys.argv[1], [float(x) for x in sys.argv[2].split()], [float(x) for x in sys.argv[3].split()]
-ratios = [a / b for a, b in zip(f, r)]
-print(f"{c:<6} {statistics.median(f):>8.0f} charges/s     {statistics.median(r):>8.0f} charges/s     "
-      f"{statistics.median(f) / statistics.median(r):.3f} ({statistics.median(ratios):.2f}, {min(ratios):.2f}-{max(ratios):.2f})")
+c = sys.argv[1]
+f, r, a = ([float(x) for x in arg.split()] for arg in sys.argv[2:5])
+def line(label, x, y):
+    ratios = [p / q for p, q in zip(x, y)]
+    return (f"{c:<6} {label:<16} {statistics.median(x):>8.0f} charges/s  {statistics.median(y):>8.0f} charges/s  "
+            f"{statistics.median(x) / statistics.median(y):.3f} ({statistics.median(ratios):.2f}, {min(ratios):.2f}-{max(ratios):.2f})")
+print(line("framework/raw", f, r))
+print(line("raw again/raw", a, r))
 EOF
 done
 fi
