@@ -112,6 +112,10 @@ echo "== throughput, payment mock in its own process, client on one worker threa
 printf '%-6s %-16s %-20s %-20s %s\n' c "" "first" raw "ratio of medians (median of round ratios, min-max)"
 for c in 16 64; do
     fw=(); rw=(); r2=()
+    # One unmeasured run first: a fresh mock process (its allocator, its first pages) slows the
+    # first run after it, which would otherwise always be the framework's.
+    reset_mock
+    "${PIN_CLIENT[@]}" "$BIN/examples/throughput" "$URL" raw "$c" "$CHARGES" >/dev/null
     for i in $(seq "$ROUNDS"); do
         # Each round runs the framework, the raw client and the raw client again (the A/A line:
         # how far two runs of the same client differ here), in an order that turns every round,
