@@ -26,6 +26,13 @@ impl JsonText<'_> {
     }
 }
 
+impl<'a> From<&'a str> for JsonText<'a> {
+    /// Text borrowed from a decoded wire object.
+    fn from(text: &'a str) -> JsonText<'a> {
+        JsonText(Cow::Borrowed(text))
+    }
+}
+
 impl Deref for JsonText<'_> {
     type Target = str;
     fn deref(&self) -> &str {

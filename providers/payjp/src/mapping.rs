@@ -1,6 +1,5 @@
 //! PAY.JP wire objects <-> neutral records, and every PAY.JP error code -> `ErrorKind`.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use payment_core::{
@@ -57,8 +56,8 @@ pub struct ChargeView<'a> {
 impl<'a> ChargeView<'a> {
     /// The view of a decoded wire charge.
     pub fn of(c: &'a Charge) -> ChargeView<'a> {
-        let text = |t: &'a str| JsonText(Cow::Borrowed(t));
-        let optional = |t: &'a Option<String>| t.as_deref().map(text);
+        let text = |t: &'a str| JsonText::from(t);
+        let optional = |t: &'a Option<String>| t.as_deref().map(JsonText::from);
         ChargeView {
             id: text(&c.id),
             created: c.created,
@@ -154,9 +153,13 @@ pub fn charge_from_raw(raw: RawJson) -> Result<ChargeRecord> {
     Ok(ChargeRecord { raw, ..record })
 }
 
-/// A neutral record from a charge answer's body.
+/// A neutral record from a charge answer's body: the view borrows from the body, so the text
+/// kept as `raw` is copied once and no placeholder is made.
 pub fn charge_from_body(body: &[u8]) -> Result<ChargeRecord> {
-    charge_from_raw(RawJson::from_slice(body).map_err(|e| Error::decode("a PAY.JP charge", e))?)
+    let fail = |e| Error::decode("a PAY.JP charge", e);
+    let text: &serde_json::value::RawValue = serde_json::from_slice(body).map_err(fail)?;
+    let view: ChargeView<'_> = serde_json::from_str(text.get()).map_err(fail)?;
+    record_of(view, RawJson::from_raw(text))
 }
 
 /// One row per documented code: the neutral kind, and why.

@@ -172,9 +172,7 @@ impl PingppClient {
 
     fn decode_charge(reply: &HttpReply) -> Result<(ChargeRecord, String)> {
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
-        mapping::raw_body("a Ping++ charge", reply.body())
-            .and_then(mapping::charge_and_channel_from_raw)
-            .map_err(|e| reply.tag(e))
+        mapping::charge_and_channel_from_body(reply.body()).map_err(|e| reply.tag(e))
     }
 
     /// The charge a lookup found by `order_no`.

@@ -6,7 +6,6 @@ use payment_core::{
     Timestamp, Trust, WebhookEvent,
 };
 use serde_json::value::RawValue;
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 use crate::NAME;
@@ -59,8 +58,8 @@ pub struct ChargeView<'a> {
 impl<'a> ChargeView<'a> {
     /// The view of a decoded wire charge (its credential is passed beside it).
     pub fn of(c: &'a Charge) -> ChargeView<'a> {
-        let text = |t: &'a str| JsonText(Cow::Borrowed(t));
-        let optional = |t: &'a Option<String>| t.as_deref().map(text);
+        let text = |t: &'a str| JsonText::from(t);
+        let optional = |t: &'a Option<String>| t.as_deref().map(JsonText::from);
         ChargeView {
             id: text(&c.id),
             created: c.created,
@@ -159,13 +158,24 @@ pub fn refund_record(r: &Refund, raw: RawJson) -> Result<RefundRecord> {
 /// A neutral charge record straight from its JSON text (kept as `raw`), and the channel it was
 /// made through.
 pub fn charge_and_channel_from_raw(raw: RawJson) -> Result<(ChargeRecord, String)> {
-    let view: ChargeView<'_> = serde_json::from_str(raw.as_str()).map_err(|e| Error::decode("a Ping++ charge", e))?;
+    // The view borrows from `raw`, so the record is built first and `raw` moved in after.
+    let (record, channel) = charge_of_text(raw.as_str(), RawJson::null())?;
+    Ok((ChargeRecord { raw, ..record }, channel))
+}
+
+/// A charge answer's body as a record and its channel: the view borrows from the body, so the
+/// text kept as `raw` is copied once and no placeholder is made.
+pub fn charge_and_channel_from_body(body: &[u8]) -> Result<(ChargeRecord, String)> {
+    let text: &RawValue = serde_json::from_slice(body).map_err(|e| Error::decode("a Ping++ charge", e))?;
+    charge_of_text(text.get(), RawJson::from_raw(text))
+}
+
+fn charge_of_text(text: &str, raw: RawJson) -> Result<(ChargeRecord, String)> {
+    let view: ChargeView<'_> = serde_json::from_str(text).map_err(|e| Error::decode("a Ping++ charge", e))?;
     let channel = view.channel.as_str().to_owned();
     let credential = view.credential;
     let parse_credential = || credential.and_then(|c| serde_json::from_str(c.get()).ok()).unwrap_or_default();
-    // The view borrows from `raw`, so the record is built first and `raw` moved in after.
-    let record = record_of(view, parse_credential, RawJson::null())?;
-    Ok((ChargeRecord { raw, ..record }, channel))
+    Ok((record_of(view, parse_credential, raw)?, channel))
 }
 
 /// A neutral charge record straight from its JSON text (kept as `raw`).

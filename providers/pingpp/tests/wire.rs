@@ -15,6 +15,12 @@ fn paid_charge_decodes() {
     let raw = payment_core::RawJson::from_slice(&body).unwrap();
     let record = mapping::charge_from_raw(raw.clone()).unwrap();
     assert_eq!(mapping::charge_record(&wire, raw).unwrap(), record, "the view and the full wire charge agree");
+    let (from_body, channel) = mapping::charge_and_channel_from_body(&body).unwrap();
+    assert_eq!(
+        (from_body, channel.as_str()),
+        (record.clone(), wire.channel.as_str()),
+        "the body and the raw paths agree"
+    );
     assert_eq!(record.status, ChargeStatus::Succeeded);
     assert_eq!(record.amount, Money::new(100, Currency::CNY));
     assert_eq!(record.amount.to_string(), "CNY 1.00");
