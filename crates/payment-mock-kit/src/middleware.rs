@@ -88,6 +88,30 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         }
     };
     entry.body = String::from_utf8_lossy(&bytes[..bytes.len().min(LOGGED_BODY)]).into_owned();
+    // Once the body is read the request is the provider's: it runs to its end on its own task,
+    // as a real provider commits what it received even if the client hung up or gave up waiting
+    // (a delay past the caller's deadline, then the charge).
+    let task = tokio::spawn(run_request(ctx, parts, bytes, entry, arrived, control, next));
+    match task.await {
+        Ok(response) => response,
+        Err(e) => {
+            let mut r = Response::new(Body::from(format!("the mock's handler failed: {e}")));
+            *r.status_mut() = http::StatusCode::INTERNAL_SERVER_ERROR;
+            r
+        }
+    }
+}
+
+/// Applies the faults planned for one read request, runs its handler and logs the exchange.
+async fn run_request(
+    ctx: MockContext,
+    parts: http::request::Parts,
+    bytes: axum::body::Bytes,
+    mut entry: LoggedRequest,
+    arrived: std::time::Instant,
+    control: bool,
+    next: Next,
+) -> Response {
     let decision = if control { Default::default() } else { ctx.kit.decide_faults(&entry.method, parts.uri.path()) };
     if !decision.delay.is_zero() {
         tokio::time::sleep(decision.delay).await;

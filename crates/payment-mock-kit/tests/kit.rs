@@ -136,6 +136,20 @@ async fn delay_faults_hold_the_response() {
 }
 
 #[tokio::test]
+async fn a_request_commits_after_the_client_gave_up_waiting() {
+    let (server, things) = start().await;
+    server.control().set_faults(FaultPlan::new(vec![FaultRule::always(FaultKind::Delay { ms: 300 })])).unwrap();
+    let client = reqwest::Client::builder().timeout(Duration::from_millis(100)).build().unwrap();
+    let r = client.post(format!("{}/v1/things", server.url())).body("a=1").send().await;
+    assert!(r.unwrap_err().is_timeout());
+    assert_eq!(things.made.lock().unwrap().len(), 0, "still waiting");
+    // The client hung up; the provider still does what it was asked, as a real one would.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(things.made.lock().unwrap().len(), 1, "committed after the disconnect");
+    assert_eq!(server.control().requests().len(), 1, "and logged");
+}
+
+#[tokio::test]
 async fn idempotency_replays_and_conflicts_over_http() {
     let (server, things) = start().await;
     let client = reqwest::Client::new();
