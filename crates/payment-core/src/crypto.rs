@@ -238,6 +238,14 @@ pub fn aes256gcm_open(key: &[u8], iv: &[u8], aad: &[u8], ciphertext: &[u8], tag:
     Ok(plain.to_vec())
 }
 
+/// SHA-256 of `data` (collision-resistant names derived from long keys).
+pub fn sha256(data: &[u8]) -> [u8; 32] {
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, data);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
 /// HMAC-SHA256 of `data` under `key` (webhook signatures).
 pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
     let key = aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, key);
@@ -250,6 +258,14 @@ pub fn hmac_sha256(key: &[u8], data: &[u8]) -> [u8; 32] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sha256_matches_the_fips_180_vector() {
+        assert_eq!(
+            crate::hex::lower(&sha256(b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+    }
 
     #[test]
     fn hmac_sha256_matches_rfc_4231() {

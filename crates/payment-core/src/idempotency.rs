@@ -38,25 +38,28 @@ impl IdempotencyKey {
         IdempotencyKey(uuid::Uuid::new_v4().to_string())
     }
 
-    /// The key of a sub-request of this call (a token before a charge): this key with `suffix`,
-    /// shortened first so the result stays within [`IdempotencyKey::MAX_LEN`]. The same call
-    /// always derives the same sub-key, so a retry of the call replays its sub-requests too.
+    /// Longest derived key: short enough for every provider's own limit (GSP's is 100), so a
+    /// key a provider accepted still has derived keys it accepts.
+    pub const DERIVED_MAX_LEN: usize = 64;
+
+    /// The key of a sub-request of this call (a token before a charge, a later attempt): this key
+    /// with `suffix`. A key too long to take the suffix within [`IdempotencyKey::DERIVED_MAX_LEN`]
+    /// is first shortened to its start and a digest of the whole key ([`fit_key`]), so two keys
+    /// that share a long prefix never derive the same sub-key. The same call always derives the
+    /// same sub-key, so a retry of the call replays its sub-requests too.
     pub fn derive(&self, suffix: &str) -> Result<IdempotencyKey> {
-        let room = Self::MAX_LEN.checked_sub(suffix.len()).filter(|r| *r > 0).ok_or_else(|| {
+        let room = Self::DERIVED_MAX_LEN.checked_sub(suffix.len()).filter(|r| *r > DIGEST_CHARS).ok_or_else(|| {
             Error::invalid(format!(
                 "idempotency key suffix is {} characters; at most {}",
                 suffix.len(),
-                Self::MAX_LEN - 1
+                Self::DERIVED_MAX_LEN - DIGEST_CHARS - 1
             ))
         })?;
         if !suffix.bytes().all(|b| b.is_ascii_graphic()) {
             return Err(Error::invalid(format!("idempotency key suffix {suffix:?} must be visible ASCII")));
         }
-        // Keys are ASCII, so cutting at a byte count never splits a character; this key is
-        // already valid, so only the suffix needed checking.
-        let base = &self.0[..self.0.len().min(room)];
-        let mut key = String::with_capacity(base.len() + suffix.len());
-        key.push_str(base);
+        // This key is already valid visible ASCII, so any of its characters may stay.
+        let mut key = fit_key(&self.0, room, |b| b.is_ascii_graphic());
         key.push_str(suffix);
         Ok(IdempotencyKey(key))
     }
@@ -82,6 +85,25 @@ impl IdempotencyKey {
         }
         Ok(())
     }
+}
+
+/// Hex digits of the SHA-256 digest that [`fit_key`] appends (80 bits).
+const DIGEST_CHARS: usize = 20;
+
+/// `key` as a name of at most `max` characters drawn from `allowed` (a provider's order number,
+/// a derived key): the key itself when it fits; else its first allowed characters and the first
+/// 20 hex digits of the SHA-256 of the whole key, so keys that differ anywhere, even past the
+/// cut, get different names. `max` must leave room for the digest, and `allowed` must accept
+/// hex digits.
+pub fn fit_key(key: &str, max: usize, allowed: impl Fn(u8) -> bool) -> String {
+    if key.len() <= max && key.bytes().all(&allowed) {
+        return key.to_owned();
+    }
+    let digest = crate::hex::lower(&crate::crypto::sha256(key.as_bytes())[..DIGEST_CHARS / 2]);
+    let room = max.saturating_sub(DIGEST_CHARS);
+    let mut name: String = key.bytes().filter(|b| allowed(*b)).take(room).map(char::from).collect();
+    name.push_str(&digest);
+    name
 }
 
 impl TryFrom<String> for IdempotencyKey {
@@ -187,6 +209,27 @@ mod tests {
         assert_ne!(generated, IdempotencyKey::generate());
     }
 
+    proptest::proptest! {
+        #[test]
+        fn fitted_names_are_short_allowed_and_distinct(a in "[ -~]{1,120}", b in "[ -~]{1,120}", max in 21usize..70) {
+            let alnum = |c: u8| c.is_ascii_alphanumeric();
+            let (x, y) = (fit_key(&a, max, alnum), fit_key(&b, max, alnum));
+            proptest::prop_assert!(x.len() <= max && x.bytes().all(alnum));
+            proptest::prop_assert_eq!(x == y, a == b);
+        }
+    }
+
+    #[test]
+    fn keys_sharing_a_long_prefix_get_different_names() {
+        let alnum = |c: u8| c.is_ascii_alphanumeric();
+        let a = format!("{}-1", "order".repeat(10));
+        let b = format!("{}-2", "order".repeat(10));
+        assert_ne!(fit_key(&a, 32, alnum), fit_key(&b, 32, alnum));
+        assert_eq!(fit_key("order1001", 32, alnum), "order1001");
+        // Only the characters differ: "order-1" and "order1" are different payments.
+        assert_ne!(fit_key("order-1", 32, alnum), fit_key("order1", 32, alnum));
+    }
+
     #[test]
     fn derived_keys_are_stable_distinct_and_within_the_limit() {
         let key = IdempotencyKey::new("order-7").unwrap();
@@ -195,8 +238,13 @@ mod tests {
         assert_ne!(key.derive("-tok").unwrap(), key);
         let long = IdempotencyKey::new("k".repeat(255)).unwrap();
         let derived = long.derive("-tok").unwrap();
-        assert_eq!(derived.as_str().len(), 255);
+        assert!(derived.as_str().len() <= IdempotencyKey::DERIVED_MAX_LEN);
         assert!(derived.as_str().ends_with("-tok"));
+        // Keys that differ only past the cut derive different sub-keys.
+        let other = IdempotencyKey::new(format!("{}y", "x".repeat(254))).unwrap();
+        let longer = IdempotencyKey::new(format!("{}z", "x".repeat(254))).unwrap();
+        assert_ne!(other.derive("-a2").unwrap(), longer.derive("-a2").unwrap());
+        assert!(longer.derive("-a99").unwrap().as_str().len() <= 64);
         assert!(key.derive(&"x".repeat(255)).is_err());
         assert!(key.derive("bad suffix").is_err());
     }
