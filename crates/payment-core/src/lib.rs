@@ -43,7 +43,7 @@ pub use client::PaymentClient;
 pub use config::{Account, Config, Mode, ProviderSettings, RouteConfig};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};
 pub use fixtures::Fixtures;
-pub use idempotency::{IdempotencyKey, IdempotencySupport, RequestOptions};
+pub use idempotency::{IdempotencyKey, IdempotencySupport, RequestOptions, fit_key};
 pub use journaling::{CallJournal, Mutation, MutationOutput};
 pub use json_text::JsonText;
 pub use money::{Currency, Money, MoneyError};

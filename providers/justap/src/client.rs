@@ -8,13 +8,13 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::text::first_chars;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
-    Targets, parse_retry_after,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, ReplyClass, Targets,
+    parse_retry_after,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport,
     ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions,
-    Result, Timestamp,
+    Result, Timestamp, fit_key,
 };
 use secrecy::ExposeSecret;
 
@@ -93,11 +93,12 @@ fn classify(response: &HttpResponse) -> ReplyClass {
     }
 }
 
-/// A merchant order number: the reference, else the key's letters and digits, at most 30.
+/// A merchant order number: the reference, else the key when it fits 30 of `[A-Za-z0-9_-]`,
+/// else its start and a digest of the whole key (two keys never share one).
 fn trade_id(reference: Option<&str>, key: &IdempotencyKey) -> Result<String> {
     let id = match reference {
         Some(r) => r.to_owned(),
-        None => key.as_str().chars().filter(char::is_ascii_alphanumeric).take(30).collect(),
+        None => fit_key(key.as_str(), 30, |b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-'),
     };
     if id.is_empty() || id.len() > 30 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return Err(Error::invalid(format!(
@@ -335,7 +336,10 @@ impl Charge for JustapClient {
             mapping::charge_and_channel_from_body(reply.body()).map_err(|e| reply.tag(e))?;
         let same_channel = answered_channel == channel.as_str();
         if record.amount != request.amount || !same_channel || record.reference.as_deref() != Some(trade_id.as_str()) {
-            let kind = if reply.phase == Phase::Lookup { ErrorKind::IdempotencyConflict } else { ErrorKind::Integrity };
+            // An object an earlier call made under this natural key: this request is refused. After an
+            // ambiguous attempt of this call, a mismatch is an answer that cannot be trusted.
+            let kind =
+                if reply.found_earlier_duplicate() { ErrorKind::IdempotencyConflict } else { ErrorKind::Integrity };
             return Err(reply.tag(Error::new(
                 kind,
                 format!(
@@ -481,7 +485,13 @@ mod tests {
     #[test]
     fn merchant_ids_from_references_and_keys() {
         let key = IdempotencyKey::new("6f1c2b9e-1d2a-4c3b-9a8f-0e1d2c3b4a59").unwrap();
-        assert_eq!(trade_id(None, &key).unwrap(), "6f1c2b9e1d2a4c3b9a8f0e1d2c3b4a");
+        let derived = trade_id(None, &key).unwrap();
+        assert!(derived.len() <= 30, "{derived}");
+        assert_eq!(trade_id(None, &IdempotencyKey::new("order-7").unwrap()).unwrap(), "order-7");
+        let long = "k".repeat(40);
+        let (a, b) =
+            (IdempotencyKey::new(format!("{long}1")).unwrap(), IdempotencyKey::new(format!("{long}2")).unwrap());
+        assert_ne!(trade_id(None, &a).unwrap(), trade_id(None, &b).unwrap(), "a shared prefix is not one payment");
         assert_eq!(trade_id(Some("order-1"), &key).unwrap(), "order-1");
         assert!(trade_id(Some(&"a".repeat(31)), &key).is_err());
         assert!(trade_id(Some("订单"), &key).is_err());

@@ -12,7 +12,7 @@ use payment_core::transport::{
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
     ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, RawJson, Refund, RefundId, RefundRecord,
-    RefundStatus, RequestOptions, Result, Timestamp,
+    RefundStatus, RequestOptions, Result, Timestamp, fit_key,
 };
 
 use crate::config::WorldpayConfig;
@@ -60,22 +60,20 @@ fn valid_reference(r: &str) -> bool {
         && r.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!@#$%()*=.:;?[]{}~`/+".contains(&b))
 }
 
-/// The `transactionReference` of a charge without one: the key, or its letters and digits.
+/// The `transactionReference` of a charge without one: the key when it is a valid reference,
+/// else its start and a digest of the whole key (two keys never share one).
 fn transaction_reference(key: &IdempotencyKey) -> String {
     if valid_reference(key.as_str()) {
         key.as_str().to_owned()
     } else {
-        key.as_str().chars().filter(char::is_ascii_alphanumeric).take(64).collect()
+        fit_key(key.as_str(), 64, |b| b.is_ascii_alphanumeric())
     }
 }
 
-/// A partial action's `reference`: 1..128 of `[A-Za-z0-9-]`, from the idempotency key.
+/// A partial action's `reference`: 1..128 of `[A-Za-z0-9-]`, from the idempotency key (its
+/// start and a digest when it does not fit).
 fn action_reference(key: &IdempotencyKey) -> Result<String> {
-    let r: String = key.as_str().chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').take(128).collect();
-    if r.is_empty() {
-        return Err(Error::invalid("the idempotency key has no letters, digits or '-' for a Worldpay reference"));
-    }
-    Ok(r)
+    Ok(fit_key(key.as_str(), 128, |b| b.is_ascii_alphanumeric() || b == b'-'))
 }
 
 /// Statement text: Worldpay's charset, at most 24 characters.
@@ -599,6 +597,14 @@ mod tests {
         assert!(!valid_reference("has space"));
         assert_eq!(narrative(Some("Café #1 order: 42!")), "Caf 1 order 42");
         assert_eq!(narrative(None), "Payment");
-        assert_eq!(action_reference(&IdempotencyKey::new("ab_cd-12").unwrap()).unwrap(), "abcd-12");
+        assert_eq!(action_reference(&IdempotencyKey::new("abcd-12").unwrap()).unwrap(), "abcd-12");
+        let odd = action_reference(&IdempotencyKey::new("ab_cd-12").unwrap()).unwrap();
+        assert!(odd.starts_with("abcd-12") && odd.len() <= 128, "{odd}");
+        assert_ne!(odd, "abcd-12", "a key that does not fit is never cut to another key's reference");
+        let long = "r".repeat(70);
+        let (a, b) =
+            (IdempotencyKey::new(format!("{long}1")).unwrap(), IdempotencyKey::new(format!("{long}2")).unwrap());
+        assert_ne!(transaction_reference(&a), transaction_reference(&b));
+        assert!(valid_reference(&transaction_reference(&a)));
     }
 }
