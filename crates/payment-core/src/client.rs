@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::capabilities::Capabilities;
 use crate::charge::{ChargeId, ChargeRecord, CreateCharge, ListCharges, ListOrder};
-use crate::error::{Error, ErrorKind, Result};
+use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::idempotency::IdempotencyKey;
 use crate::idempotency::RequestOptions;
 use crate::journaling::{CallJournal, Mutation, MutationOutput};
@@ -16,6 +16,7 @@ use crate::provider::Provider;
 use crate::refund::{CreateRefund, ListRefunds, RefundId, RefundRecord};
 use crate::source::PaymentSource;
 use crate::time::Timestamp;
+use crate::transport::delivery;
 
 /// A cheap-to-clone handle on one provider, with capability checks before any I/O.
 #[derive(Clone)]
@@ -82,6 +83,35 @@ impl PaymentClient {
     ) -> Result<MutationOutput> {
         let op = m.operation();
         journal.execute(&self.unjournaled(), m, o).await.map_err(self.stamp(op))
+    }
+
+    /// Runs one mutating provider call. An error the provider made after its request may have
+    /// arrived (an echoed amount refused after a 2xx, say) becomes `OutcomeUnknown` with the
+    /// key: the money may have moved, so the caller must never read it as a definite failure.
+    async fn mutate<T>(
+        &self,
+        operation: &'static str,
+        options: &RequestOptions,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        let (result, delivery) = delivery::observe(call).await;
+        result.map_err(|e| {
+            let e = self.stamp(operation)(e);
+            if e.outcome() == Outcome::Definite && delivery::effect_of(&e, delivery) == delivery::Effect::Unknown {
+                let e = match (&options.idempotency_key, e.idempotency_key()) {
+                    (Some(key), None) => e.with_idempotency_key(key.clone()),
+                    _ => e,
+                };
+                // An integrity error stays one (the answer disagreed with the request); any other
+                // error made after the request arrived says nothing of what the provider did.
+                return if e.kind() == ErrorKind::Integrity {
+                    e.with_outcome_unknown()
+                } else {
+                    e.into_outcome_unknown()
+                };
+            }
+            e
+        })
     }
 
     /// Names the provider, and the operation unless a more precise one (a sub-request) is set:
@@ -170,7 +200,7 @@ impl PaymentClient {
                 MutationOutput::Refund(r) => Err(self.stamp(op)(mismatched_output("a refund", r.id.as_str()))),
             };
         }
-        self.provider.create_charge(request, options).await.map_err(self.stamp(op))
+        self.mutate(op, options, self.provider.create_charge(request, options)).await
     }
 
     /// Reads a charge.
@@ -202,7 +232,7 @@ impl PaymentClient {
             let m = Mutation::CaptureCharge { charge_id: id.clone(), amount };
             return self.charge_output("capture_charge", self.journaled(journal, m, options).await?);
         }
-        self.provider.capture_charge(id, amount, options).await.map_err(self.stamp("capture_charge"))
+        self.mutate("capture_charge", options, self.provider.capture_charge(id, amount, options)).await
     }
 
     /// Cancels a charge that is not captured.
@@ -214,7 +244,7 @@ impl PaymentClient {
             let m = Mutation::CancelCharge { charge_id: id.clone() };
             return self.charge_output("cancel_charge", self.journaled(journal, m, options).await?);
         }
-        self.provider.cancel_charge(id, options).await.map_err(self.stamp("cancel_charge"))
+        self.mutate("cancel_charge", options, self.provider.cancel_charge(id, options)).await
     }
 
     /// The currency of a charge when its id says it (no I/O): what a partial refund needs when
@@ -259,7 +289,7 @@ impl PaymentClient {
                 }
             };
         }
-        self.provider.create_refund(request, options).await.map_err(self.stamp("create_refund"))
+        self.mutate("create_refund", options, self.provider.create_refund(request, options)).await
     }
 
     /// The request as the provider will send it under `key` (see [`crate::Charge::prepare_charge`]).

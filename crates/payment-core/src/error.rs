@@ -285,6 +285,16 @@ impl Error {
         self
     }
 
+    /// Keeps the kind (an `Integrity` error stays one) but makes the outcome unknown: the provider
+    /// acted on the request, and what it did cannot be taken at its word.
+    pub fn with_outcome_unknown(mut self) -> Error {
+        if self.inner.outcome != Outcome::Unknown {
+            self.inner.message = format!("outcome unknown: {}", self.inner.message);
+        }
+        self.inner.outcome = Outcome::Unknown;
+        self
+    }
+
     /// What kind of failure this is.
     pub fn kind(&self) -> ErrorKind {
         self.inner.kind

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use payment_core::transport::delivery::observe;
 use payment_core::{
     CallJournal, Error, ErrorKind, IdempotencyKey, Mutation, MutationOutput, PaymentClient, RequestOptions, Result,
 };
@@ -199,12 +200,15 @@ impl Journal {
                     ),
                 ));
             }
-            Err(e) => return Err(e),
+            Err(e) => return Err(self.undispatched(&attempt, e).await),
         };
         self.checkpoint(Checkpoint::Dispatched, &attempt);
-        let result = send(client, mutation, &send_options).await;
+        // The whole operation (several requests for some providers) ends inside the lease, so
+        // nothing of it is still in flight when recovery may take the attempt over.
+        let (result, delivery) =
+            observe(bounded(inside(self.inner.options.lease), send(client, mutation, &send_options))).await;
         self.checkpoint(Checkpoint::Replied, &attempt);
-        let (state, outcome) = settle(&result);
+        let (state, outcome) = settle(&result, delivery);
         let now = crate::now_ms();
         let mut t = Transition::to(&attempt, state, now, format!("{} by {}", state, self.owner())).outcome(outcome);
         if state.is_unresolved() {
@@ -212,13 +216,51 @@ impl Journal {
             t = t.due(now);
         }
         match store.transition(t).await {
-            Ok(recorded) => self.checkpoint(Checkpoint::Recorded, &recorded),
-            // The answer stands; the attempt stays Dispatched and recovery settles it the same way.
-            Err(e) => {
-                tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %e, "could not record an outcome")
+            Ok(recorded) => {
+                self.checkpoint(Checkpoint::Recorded, &recorded);
+                result
+            }
+            // A success stands: recovery finds the same answer. Any failure the journal could not
+            // record is unknown to the caller: the attempt stays Dispatched, and recovery may yet
+            // find it charged or send it again, so "failed" would not be true.
+            Err(w) => {
+                tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record an outcome");
+                result.map_err(|e| {
+                    Error::new(
+                        ErrorKind::OutcomeUnknown,
+                        format!(
+                            "{e}; the journal could not record this outcome ({w}), so recovery will settle payment {} again",
+                            attempt.idempotency_key
+                        ),
+                    )
+                    .with_provider(e.provider())
+                    .with_operation(e.operation())
+                    .with_provider_code(crate::store::JOURNAL_ANSWER)
+                    .with_idempotency_key(key_of(&attempt))
+                })
             }
         }
-        result
+    }
+
+    /// A Dispatched write that failed (not fenced): nothing was sent. If the attempt can still be
+    /// marked not sent, the failure is definite; otherwise the write may have landed after all
+    /// (a commit whose answer was lost), recovery may send it, and the caller must not be told
+    /// it failed.
+    async fn undispatched(&self, attempt: &Attempt, error: Error) -> Error {
+        let t =
+            Transition::to(attempt, AttemptState::NotSent, crate::now_ms(), format!("dispatch not recorded: {error}"));
+        match self.inner.store.transition(t).await {
+            Ok(_) => error,
+            Err(w) => Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "the journal could not record payment {}'s dispatch ({error}) nor that it was not sent ({w}); nothing was sent, but recovery may send it: repeat with the same key",
+                    attempt.idempotency_key
+                ),
+            )
+            .with_provider_code(crate::store::JOURNAL_ANSWER)
+            .with_idempotency_key(key_of(attempt)),
+        }
     }
 
     /// Answers a call whose key the journal knows, recovering it first when it is unresolved.
@@ -240,7 +282,8 @@ impl Journal {
             AttemptState::NeedsReconciliation => Err(Error::new(
                 ErrorKind::OutcomeUnknown,
                 format!("payment {key} needs reconciliation by a person: {}", note_of(&latest)),
-            )),
+            )
+            .with_provider_code(crate::store::JOURNAL_ANSWER)),
             AttemptState::NotSent | AttemptState::ProvenAbsent => Ok(None),
             AttemptState::Pending => match &latest.outcome {
                 Some(o) => Ok(o.to_output()),
@@ -256,7 +299,8 @@ impl Journal {
                     ),
                     None => format!("payment {key}'s outcome is still unknown; recovery will keep asking"),
                 },
-            )),
+            )
+            .with_provider_code(crate::store::JOURNAL_ANSWER)),
         }
     }
 }
@@ -273,6 +317,27 @@ pub(crate) async fn send(client: &PaymentClient, m: Mutation, options: &RequestO
         }
         Mutation::CreateRefund(r) => client.create_refund(r, options).await.map(MutationOutput::Refund),
     }
+}
+
+/// Runs one provider operation for at most `limit`; cut short, its outcome is unknown (a
+/// request may be on the wire: the engine counts it as sent).
+pub(crate) async fn bounded(
+    limit: Duration,
+    operation: impl std::future::Future<Output = Result<MutationOutput>>,
+) -> Result<MutationOutput> {
+    match tokio::time::timeout(limit, operation).await {
+        Ok(result) => result,
+        Err(_) => Err(Error::new(
+            ErrorKind::Timeout,
+            format!("the operation did not finish within {limit:?}, inside the journal's lease"),
+        )
+        .into_outcome_unknown()),
+    }
+}
+
+/// The caller's key of an attempt's payment (checked when the payment was prepared).
+fn key_of(attempt: &Attempt) -> IdempotencyKey {
+    IdempotencyKey::new(attempt.idempotency_key.clone()).unwrap_or_else(|_| IdempotencyKey::generate())
 }
 
 pub(crate) fn note_of(a: &Attempt) -> String {
@@ -350,7 +415,8 @@ impl Journal {
                         elsewhere.provider,
                         client.account()
                     ),
-                ));
+                )
+                .with_provider_code(crate::store::JOURNAL_ANSWER));
             }
             let payment = if unresolved {
                 self.recover_payment(client, key.as_str()).await?;

@@ -13,6 +13,7 @@
 //! many instances and recovery workers, each attempt resolved by exactly one).
 #![forbid(unsafe_code)]
 
+pub mod faulty;
 mod journal;
 mod memory;
 mod open;
@@ -33,6 +34,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use faulty::{FaultyStore, StoreFault, StoreStep};
 pub use journal::{Checkpoint, Journal, JournalOptions};
 pub use memory::MemoryStore;
 pub use open::{open, open_store};
@@ -44,7 +46,7 @@ pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteStore};
 pub use state::{ALL_STATES, AttemptState};
-pub use store::{ClaimFilter, JournalStore, is_fenced, is_second_success};
+pub use store::{ClaimFilter, JournalStore, is_fenced, is_journal_answer, is_second_success};
 
 /// Now, in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {

@@ -6,18 +6,19 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
+use payment_core::transport::delivery::{Delivery, observe};
 use payment_core::{
-    ChargeId, ChargeStatus, CreateCharge, Error, IdempotencyKey, IdempotencySupport, ListRefunds, Money,
+    ChargeId, ChargeStatus, CreateCharge, Error, ErrorKind, IdempotencyKey, IdempotencySupport, ListRefunds, Money,
     MutationOutput, PaymentClient, PaymentSource, RequestOptions, Result, Timestamp,
 };
 use serde::Serialize;
 
-use crate::journal::{Journal, inside, millis, send};
+use crate::journal::{Journal, bounded, inside, millis, send};
 use crate::record::{Attempt, StoredOutcome, Transition};
 use crate::request::StoredRequest;
 use crate::settle::{settle, state_of};
 use crate::state::AttemptState;
-use crate::store::ClaimFilter;
+use crate::store::{ClaimFilter, is_fenced};
 
 /// Where recovery gets a client for each provider named in the journal.
 pub trait ClientSource: Send + Sync {
@@ -121,19 +122,40 @@ impl Journal {
 
     /// Like [`Journal::recover`], for the attempts `filter` selects only (one provider's, say).
     pub async fn recover_where(&self, clients: &dyn ClientSource, filter: &ClaimFilter) -> Result<RecoveryReport> {
+        let began = crate::now_ms();
         let mut report = RecoveryReport::default();
         loop {
-            let claimed = self.claim(filter, 32).await?;
+            // Only what was due when this run began: an attempt it put back for later (the
+            // provider down) waits for its backoff, instead of being asked again at once forever.
+            let claimed = self.claim(filter, 32, began).await?;
             if claimed.is_empty() {
                 return Ok(report);
             }
+            // The batch shares one lease: each attempt is worked on only while it is still ours,
+            // and what the lease cannot cover is left for the next claim.
+            let until = tokio::time::Instant::now() + inside(self.inner.options.recovery_lease);
             let mut known_refunds = None;
             for attempt in claimed {
-                let r = match clients.client_for(&attempt.provider) {
-                    Ok(client) => self.resolve(&client, attempt, &mut known_refunds).await?,
-                    Err(e) => self.later(attempt, format!("no client: {e}")).await?,
+                let left = until.saturating_duration_since(tokio::time::Instant::now());
+                if left.is_zero() {
+                    continue;
+                }
+                let resolved = match clients.client_for(&attempt.provider) {
+                    Ok(client) => {
+                        let resolving = self.resolve(&client, attempt.clone(), &mut known_refunds);
+                        match tokio::time::timeout(left, resolving).await {
+                            Ok(r) => r,
+                            Err(_) => self.later(attempt, "recovery's lease ran out while resolving it".into()).await,
+                        }
+                    }
+                    Err(e) => self.later(attempt, format!("no client: {e}")).await,
                 };
-                report.resolutions.push(r);
+                match resolved {
+                    Ok(r) => report.resolutions.push(r),
+                    // Someone else holds a newer version: they settled it, and their word stands.
+                    Err(e) if is_fenced(&e) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
     }
@@ -175,16 +197,37 @@ impl Journal {
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
         // Only this account's attempt: no attempt is ever settled through another's client.
         let filter = ClaimFilter { key: Some(key.to_owned()), provider: Some(client.account().to_owned()) };
-        for attempt in self.claim(&filter, 1).await? {
-            self.resolve(client, attempt, &mut None).await?;
+        for attempt in self.claim(&filter, 1, crate::now_ms()).await? {
+            let mut no_book = None;
+            let resolving = self.resolve(client, attempt, &mut no_book);
+            match tokio::time::timeout(inside(self.inner.options.recovery_lease), resolving).await {
+                Ok(Ok(_)) => {}
+                // Settled by someone else meanwhile: the caller reads what they wrote.
+                Ok(Err(e)) if is_fenced(&e) => {}
+                // A resend may have gone out before the journal failed: never a definite failure.
+                Ok(Err(e)) => {
+                    return Err(Error::new(
+                        ErrorKind::OutcomeUnknown,
+                        format!("payment {key} could not be settled: {e}; ask again with the same key"),
+                    ));
+                }
+                Err(_) => {
+                    return Err(Error::new(
+                        ErrorKind::OutcomeUnknown,
+                        format!(
+                            "payment {key} could not be settled within the recovery lease; ask again with the same key"
+                        ),
+                    ));
+                }
+            }
         }
         Ok(())
     }
 
-    async fn claim(&self, filter: &ClaimFilter, limit: u32) -> Result<Vec<Attempt>> {
-        let now = crate::now_ms();
-        let until = now + millis(self.inner.options.recovery_lease);
-        self.inner.store.claim_due(now, &self.inner.owner, until, limit, filter).await
+    /// Claims up to `limit` attempts that were due (and unleased) at `due_by`.
+    async fn claim(&self, filter: &ClaimFilter, limit: u32, due_by: i64) -> Result<Vec<Attempt>> {
+        let until = crate::now_ms() + millis(self.inner.options.recovery_lease);
+        self.inner.store.claim_due(due_by, &self.inner.owner, until, limit, filter).await
     }
 
     fn backoff(&self, tries: i64) -> i64 {
@@ -329,8 +372,13 @@ impl Journal {
             idempotency_key: Some(IdempotencyKey::new(attempt.provider_key.clone())?),
             timeout: Some(inside(self.inner.options.recovery_lease)),
         };
-        let result = send(client, mutation, &options).await;
-        let (to, outcome) = settle(&result);
+        let (result, delivery) =
+            observe(bounded(inside(self.inner.options.recovery_lease), send(client, mutation, &options))).await;
+        if let (Err(e), Delivery::NotSent) = (&result, delivery) {
+            // A resend that never left says nothing about the original: it stays as it was.
+            return self.later(attempt, format!("the resend was not sent: {e}")).await;
+        }
+        let (to, outcome) = settle(&result, delivery);
         let how = match &result {
             Ok(_) => how.to_owned(),
             Err(e) => format!("{how}: {}", e.kind()),
@@ -395,10 +443,25 @@ impl Journal {
                     return Ok(Looked::Cannot(format!("{} cannot read charges back", client.provider_name())));
                 }
                 let charge = client.retrieve_charge(charge_id).await?;
-                let capture = matches!(attempt.request, StoredRequest::CaptureCharge { .. });
+                let capture = match &attempt.request {
+                    StoredRequest::CaptureCharge { amount, .. } => Some(*amount),
+                    _ => None,
+                };
                 Ok(match (capture, charge.status) {
-                    (true, ChargeStatus::Succeeded) => Looked::Found(Box::new(MutationOutput::Charge(charge))),
-                    (false, ChargeStatus::Canceled) => Looked::Found(Box::new(MutationOutput::Charge(charge))),
+                    // A capture is found only when what was captured is what it asked: a charge
+                    // captured in part by another capture is not proof of this one.
+                    (Some(asked), ChargeStatus::Succeeded) => {
+                        let wanted = asked.unwrap_or(charge.amount);
+                        if charge.amount_captured == wanted {
+                            Looked::Found(Box::new(MutationOutput::Charge(charge)))
+                        } else {
+                            Looked::Cannot(format!(
+                                "charge {charge_id} has {} captured, not the {wanted} this capture asked",
+                                charge.amount_captured
+                            ))
+                        }
+                    }
+                    (None, ChargeStatus::Canceled) => Looked::Found(Box::new(MutationOutput::Charge(charge))),
                     (_, ChargeStatus::Authorized) => Looked::Absent(format!("charge {charge_id} is still authorized")),
                     (_, status) => Looked::Cannot(format!("charge {charge_id} is {status}")),
                 })

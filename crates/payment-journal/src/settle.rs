@@ -1,15 +1,16 @@
 //! What a provider's answer means for an attempt: its next state and what to keep.
 
-use payment_core::{ChargeStatus, Error, MutationOutput, Outcome, RefundStatus, Result};
+use payment_core::transport::delivery::{Delivery, Effect, effect_of};
+use payment_core::{ChargeStatus, Error, MutationOutput, RefundStatus, Result};
 
 use crate::record::{StoredError, StoredOutcome};
 use crate::state::AttemptState;
 
-/// The state and stored outcome of one call's result.
-pub(crate) fn settle(result: &Result<MutationOutput>) -> (AttemptState, StoredOutcome) {
+/// The state and stored outcome of one call's result, given what the engine knows was sent.
+pub(crate) fn settle(result: &Result<MutationOutput>, delivery: Delivery) -> (AttemptState, StoredOutcome) {
     match result {
         Ok(output) => (state_of(output), StoredOutcome::of_output(output)),
-        Err(e) => (state_of_error(e), StoredOutcome::Error(StoredError::of(e))),
+        Err(e) => (state_of_error(e, delivery), StoredOutcome::Error(StoredError::of(e))),
     }
 }
 
@@ -29,15 +30,15 @@ pub(crate) fn state_of(output: &MutationOutput) -> AttemptState {
     }
 }
 
-/// An error's state. Unknown outcomes stay for recovery; a definite failure with no answer from
-/// the provider was never sent; a definite transient answer (503, 429) proves nothing was done;
-/// any other definite answer is the provider saying no.
-pub(crate) fn state_of_error(e: &Error) -> AttemptState {
-    match (e.outcome(), e.http_status()) {
-        (Outcome::Unknown, _) => AttemptState::Unknown,
-        (Outcome::Definite, None) => AttemptState::NotSent,
-        (Outcome::Definite, Some(_)) if e.is_retryable() => AttemptState::ProvenAbsent,
-        (Outcome::Definite, Some(_)) => AttemptState::Declined,
+/// An error's state. `not_sent` only when the engine saw no request leave; a definite
+/// transient answer (429) proves nothing was done; a provider's refusal is declined; anything
+/// else (an answer lost, or refused by the client after a 2xx) stays unknown for recovery.
+pub(crate) fn state_of_error(e: &Error, delivery: Delivery) -> AttemptState {
+    match effect_of(e, delivery) {
+        Effect::NotSent => AttemptState::NotSent,
+        Effect::TurnedAway => AttemptState::ProvenAbsent,
+        Effect::Refused => AttemptState::Declined,
+        Effect::Unknown => AttemptState::Unknown,
     }
 }
 
@@ -48,13 +49,18 @@ mod tests {
 
     #[test]
     fn errors_settle_by_outcome_and_answer() {
+        use Delivery::{MaybeSent, NotSent};
         let unknown = Error::new(ErrorKind::Timeout, "t").into_outcome_unknown();
-        assert_eq!(state_of_error(&unknown), AttemptState::Unknown);
-        assert_eq!(state_of_error(&Error::new(ErrorKind::Network, "refused")), AttemptState::NotSent);
+        assert_eq!(state_of_error(&unknown, NotSent), AttemptState::Unknown);
+        let refused = Error::new(ErrorKind::Network, "refused");
+        assert_eq!(state_of_error(&refused, NotSent), AttemptState::NotSent);
         let declined =
             Error::new(ErrorKind::CardDeclined(DeclineReason::InsufficientFunds), "no").with_http_status(402);
-        assert_eq!(state_of_error(&declined), AttemptState::Declined);
+        assert_eq!(state_of_error(&declined, MaybeSent), AttemptState::Declined);
         let busy = Error::new(ErrorKind::ProviderUnavailable, "503").with_http_status(503).with_retryable(true);
-        assert_eq!(state_of_error(&busy), AttemptState::ProvenAbsent);
+        assert_eq!(state_of_error(&busy, MaybeSent), AttemptState::ProvenAbsent);
+        // Made after a 2xx, with no status: the provider acted, so never `not_sent`.
+        let echoed = Error::new(ErrorKind::Integrity, "another amount");
+        assert_eq!(state_of_error(&echoed, MaybeSent), AttemptState::Unknown);
     }
 }

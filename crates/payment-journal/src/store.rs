@@ -67,6 +67,15 @@ pub struct ClaimFilter {
 }
 
 const FENCED: &str = "journal_fenced";
+/// Marks an answer the journal itself gave (in flight elsewhere, still unknown, not recorded):
+/// it says nothing about the provider's health.
+pub(crate) const JOURNAL_ANSWER: &str = "journal_answer";
+
+/// Whether `e` is the journal's own answer about a payment (in flight elsewhere, still being
+/// recovered, an outcome it could not record), not the provider's.
+pub fn is_journal_answer(e: &Error) -> bool {
+    e.provider_code() == Some(JOURNAL_ANSWER)
+}
 const SECOND_SUCCESS: &str = "journal_second_success";
 
 /// Whether `e` is a refused stale write: someone else holds a newer version of the attempt.

@@ -91,6 +91,10 @@ impl Health {
     /// How `result` counts.
     pub fn of<T>(result: &Result<T, Error>) -> Health {
         let Err(e) = result else { return Health::Up };
+        if payment_journal::is_journal_answer(e) {
+            // The journal's own word (in flight elsewhere, still recovering): no request was judged.
+            return Health::Neutral;
+        }
         match e.kind() {
             ErrorKind::CardDeclined(_) => Health::Up,
             ErrorKind::Network | ErrorKind::Timeout | ErrorKind::ProviderUnavailable => Health::Down,
@@ -358,5 +362,9 @@ mod tests {
         assert_eq!(Health::of(&e(ErrorKind::InvalidRequest)), Health::Neutral);
         assert_eq!(Health::of(&e(ErrorKind::RateLimited)), Health::Neutral);
         assert_eq!(Health::of(&Ok::<(), Error>(())), Health::Up);
+        let elsewhere =
+            Error::new(ErrorKind::OutcomeUnknown, "in flight elsewhere").with_provider_code("journal_answer");
+        assert!(payment_journal::is_journal_answer(&elsewhere));
+        assert_eq!(Health::of(&Err::<(), _>(elsewhere)), Health::Neutral, "the journal's word is not the provider's");
     }
 }

@@ -240,7 +240,8 @@ impl Charge for PayjpClient {
             .push_opt("description", request.description.as_deref())
             .push_map("metadata", &metadata);
         let record = self.charge_call(self.post("create_charge", "/v1/charges", &form, &key, options)).await?;
-        integrity(&record, request.amount)?;
+        // The charge exists whatever it echoed: the key goes with the error, to recover with.
+        integrity(&record, request.amount).map_err(|e| e.with_idempotency_key(key.clone()))?;
         Ok(record)
     }
 

@@ -8,8 +8,10 @@ use futures::future::BoxFuture;
 use tower::{Service, ServiceExt};
 
 use super::call::{Call, Phase};
+use super::delivery::SendGuard;
 use super::http::{HttpResponse, HttpService, TransportError};
 use crate::error::Error;
+use crate::idempotency::IdempotencySupport;
 use crate::retry::AttemptFailure;
 
 /// What the engine knows about one logical call while it runs.
@@ -109,7 +111,13 @@ impl Service<Attempt> for Dispatch {
             let logged = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
                 .then(|| (request.method().clone(), request.uri().path().to_owned()));
             let sent = Instant::now();
+            // A journal reads whether a mutating request may have left; a lookup or a read never counts.
+            let guard =
+                (phase == Phase::Send && attempt.call.idempotency != IdempotencySupport::Safe).then(SendGuard::new);
             let result = http.oneshot(request).await;
+            if let Some(guard) = guard {
+                guard.finish(result.as_ref().map_or_else(TransportError::maybe_sent, |_| true));
+            }
             attempt.state().in_flight = false;
             if let Some((method, path)) = logged {
                 let call = &attempt.call;

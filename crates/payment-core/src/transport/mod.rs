@@ -2,6 +2,7 @@
 //! describe their requests ([`Call`]) and classify their responses ([`ReplyClass`]).
 
 mod call;
+pub mod delivery;
 mod dispatch;
 mod engine;
 mod http;

@@ -8,6 +8,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use payment_core::transport::delivery::mark_sent;
 use payment_core::{
     AmountLimit, Capabilities, Charge, ChargeCapabilities, ChargeId, ChargeRecord, ChargeStatus, CreateCharge,
     CreateRefund, Currency, Error, ErrorKind, IdempotencyCapabilities, IdempotencySupport, ListCapabilities,
@@ -25,6 +26,11 @@ pub enum Fault {
     Refuse,
     /// Loses the answer without applying anything.
     LoseRequest,
+    /// Applies the call, then answers with something the client refuses after the 2xx (an
+    /// echoed amount that differs): a definite-looking error with no HTTP status.
+    AlterEcho,
+    /// Turned away before anything is done: a definite 429.
+    RateLimit,
 }
 
 const fn caps(charge: IdempotencySupport, refund: IdempotencySupport, find: bool) -> Capabilities {
@@ -147,6 +153,7 @@ impl Fake {
     fn answer<T>(&self, fault: Option<Fault>, value: T) -> Result<T> {
         match fault {
             Some(Fault::LoseAnswer) => Err(lost()),
+            Some(Fault::AlterEcho) => Err(Error::new(ErrorKind::Integrity, "the answer echoed another amount")),
             _ => Ok(value),
         }
     }
@@ -191,6 +198,11 @@ impl Charge for Fake {
             Some(Fault::LoseRequest) => return Err(lost()),
             _ => {}
         }
+        // The request reached the ledger: what the engine would record for a real provider.
+        mark_sent();
+        if fault == Some(Fault::RateLimit) {
+            return Err(Error::new(ErrorKind::RateLimited, "slow down").with_http_status(429));
+        }
         if let PaymentSource::Card(card) = &request.source
             && card.last4() == "0002"
         {
@@ -234,6 +246,10 @@ impl Charge for Fake {
         if fault == Some(Fault::Refuse) {
             return Err(Error::new(ErrorKind::Network, "connection refused"));
         }
+        mark_sent();
+        if fault == Some(Fault::LoseRequest) {
+            return Err(lost());
+        }
         let mut l = self.ledger.lock().unwrap();
         l.sends += 1;
         let c = l
@@ -252,6 +268,7 @@ impl Charge for Fake {
     }
 
     async fn cancel_charge(&self, id: &ChargeId, _: &RequestOptions) -> Result<ChargeRecord> {
+        mark_sent();
         let mut l = self.ledger.lock().unwrap();
         l.sends += 1;
         let c = l
@@ -312,6 +329,11 @@ impl Refund for Fake {
             Some(Fault::Refuse) => return Err(Error::new(ErrorKind::Network, "connection refused")),
             Some(Fault::LoseRequest) => return Err(lost()),
             _ => {}
+        }
+        // The request reached the ledger: what the engine would record for a real provider.
+        mark_sent();
+        if fault == Some(Fault::RateLimit) {
+            return Err(Error::new(ErrorKind::RateLimited, "slow down").with_http_status(429));
         }
         let key = options.idempotency_key.clone().expect("the journal always sends a key");
         let mut l = self.ledger.lock().unwrap();

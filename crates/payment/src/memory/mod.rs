@@ -110,6 +110,22 @@ impl MemoryProvider {
         f(&mut state)
     }
 
+    /// A mutating request reaching the ledger: recorded as sent (there is no engine to see it),
+    /// and refused the way a provider refuses, with an HTTP status, so a journal reads the
+    /// refusal as the provider's definite answer.
+    fn mutate<T>(&self, f: impl FnOnce(&mut MemoryState) -> Result<T>) -> Result<T> {
+        payment_core::transport::delivery::mark_sent();
+        self.with(f).map_err(|e| {
+            let status = match e.kind() {
+                payment_core::ErrorKind::CardDeclined(_) => 402,
+                payment_core::ErrorKind::NotFound => 404,
+                payment_core::ErrorKind::Conflict | payment_core::ErrorKind::IdempotencyConflict => 409,
+                _ => 400,
+            };
+            e.with_http_status(status)
+        })
+    }
+
     /// How many charges exist (for exactly-once assertions).
     pub fn charge_count(&self) -> usize {
         self.with(|s| Ok(s.charge_count())).unwrap_or(0)
@@ -132,7 +148,7 @@ impl fmt::Display for MemoryProvider {
 impl Charge for MemoryProvider {
     async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
-        self.with(|s| s.idempotent(key, Op::CreateCharge(request), |s, op| s.create_charge(op)))
+        self.mutate(|s| s.idempotent(key, Op::CreateCharge(request), |s, op| s.create_charge(op)))
             .and_then(state::Outcome::charge)
     }
 
@@ -147,13 +163,14 @@ impl Charge for MemoryProvider {
         options: &RequestOptions,
     ) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
-        self.with(|s| s.idempotent(key, Op::Capture(id.clone(), amount), |s, op| s.capture(op)))
+        self.mutate(|s| s.idempotent(key, Op::Capture(id.clone(), amount), |s, op| s.capture(op)))
             .and_then(state::Outcome::charge)
     }
 
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
-        self.with(|s| s.idempotent(key, Op::Cancel(id.clone()), |s, op| s.cancel(op))).and_then(state::Outcome::charge)
+        self.mutate(|s| s.idempotent(key, Op::Cancel(id.clone()), |s, op| s.cancel(op)))
+            .and_then(state::Outcome::charge)
     }
 
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
@@ -165,7 +182,7 @@ impl Charge for MemoryProvider {
 impl Refund for MemoryProvider {
     async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
         let key = options.key_or_generate();
-        self.with(|s| s.idempotent(key, Op::Refund(request), |s, op| s.refund(op))).and_then(state::Outcome::refund)
+        self.mutate(|s| s.idempotent(key, Op::Refund(request), |s, op| s.refund(op))).and_then(state::Outcome::refund)
     }
 
     async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {

@@ -1,0 +1,215 @@
+//! Faults a real provider, network or disk produces, against the journal: an answer refused
+//! after the provider acted, a provider down during recovery, a journal write that fails or
+//! whose commit answer is lost. None may make a second charge or tell the caller "failed" when
+//! money moved.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use payment_core::{CreateRefund, ErrorKind, Outcome};
+use payment_journal::{
+    AttemptState, FaultyStore, Journal, JournalOptions, JournalStore, MemoryStore, SqliteStore, StoreFault, StoreStep,
+};
+use support::{Fake, Fault, REJECT_DUPLICATE, REPLAY, charge, key};
+
+fn options() -> JournalOptions {
+    JournalOptions {
+        lease: Duration::from_millis(600),
+        recovery_lease: Duration::from_secs(5),
+        backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+    }
+}
+
+async fn stores() -> (Vec<Arc<dyn JournalStore>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("journal.db"), payment_journal::Durability::Full).await.unwrap();
+    (vec![Arc::new(MemoryStore::new()), Arc::new(sqlite)], dir)
+}
+
+async fn state(journal: &Journal, k: &str) -> AttemptState {
+    journal.payment(k).await.unwrap().expect("the payment is journaled").state
+}
+
+#[tokio::test]
+async fn an_answer_refused_after_the_provider_charged_is_unknown_and_the_repeat_charges_nothing_more() {
+    let (stores, _dir) = stores().await;
+    for (n, caps) in [&REPLAY, &REJECT_DUPLICATE].into_iter().enumerate() {
+        for store in &stores {
+            let fake = Fake::new(caps);
+            let journal = Journal::with_options(store.clone(), options());
+            let client = fake.client().with_journal(journal.clone());
+            let k = format!("echo-{n}");
+            fake.fail_next(&[Fault::AlterEcho]);
+            let e = client.create_charge(charge(1000), &key(&k)).await.unwrap_err();
+            assert_eq!(e.outcome(), Outcome::Unknown, "told definite while the charge exists: {e}");
+            assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some(k.as_str()));
+            assert_eq!(state(&journal, &k).await, AttemptState::Unknown, "never not_sent after the provider acted");
+            let again = client.create_charge(charge(1000), &key(&k)).await.unwrap();
+            assert_eq!(fake.charges().len(), 1, "{}: one charge for one key", store.backend());
+            assert_eq!(fake.charges()[0].id, again.id);
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_altered_refund_answer_is_never_refunded_again() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REJECT_DUPLICATE);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        let c = client.create_charge(charge(1000), &key("refund-echo-charge")).await.unwrap();
+        fake.fail_next(&[Fault::AlterEcho]);
+        let e = client.create_refund(CreateRefund::partial(c.id.clone(), c.amount), &key("refund-echo")).await;
+        assert_eq!(e.unwrap_err().outcome(), Outcome::Unknown);
+        let _ = client.create_refund(CreateRefund::partial(c.id.clone(), c.amount), &key("refund-echo")).await;
+        assert_eq!(fake.refunds().len(), 1, "{}: one refund for one key", store.backend());
+    }
+}
+
+#[tokio::test]
+async fn a_resend_that_never_left_proves_nothing_about_the_original() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        fake.fail_next(&[Fault::LoseAnswer]);
+        let e = client.create_charge(charge(500), &key("down-1")).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Unknown);
+        // Recovery while the provider refuses connections: its resend never left.
+        fake.fail_next(&[Fault::Refuse]);
+        let report = journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(report.resolutions.len(), 1);
+        assert_eq!(state(&journal, "down-1").await, AttemptState::Unknown, "{}", store.backend());
+        tokio::time::sleep(options().max_backoff).await;
+        client.create_charge(charge(500), &key("down-1")).await.unwrap();
+        assert_eq!(fake.charges().len(), 1, "{}: the repeat found the first charge", store.backend());
+    }
+}
+
+#[tokio::test]
+async fn an_outcome_the_journal_cannot_write_is_unknown_to_the_caller_never_definite() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let faulty = Arc::new(FaultyStore::new(store.clone()));
+        let journal = Journal::with_options(faulty.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        // Turned away with a 429, and the journal is locked when that is written.
+        fake.fail_next(&[Fault::RateLimit]);
+        faulty.inject(StoreStep::Transition(AttemptState::ProvenAbsent), StoreFault::Fail, 1);
+        let e = client.create_charge(charge(700), &key("locked-1")).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Unknown, "{}: {e}", store.backend());
+        assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("locked-1"));
+        assert_eq!(state(&journal, "locked-1").await, AttemptState::Dispatched);
+        // Recovery may now send it; the caller was told to ask again, and a repeat finds one charge.
+        tokio::time::sleep(options().lease).await;
+        journal.recover(&fake.client()).await.unwrap();
+        let again = client.create_charge(charge(700), &key("locked-1")).await.unwrap();
+        assert_eq!(fake.charges().len(), 1);
+        assert_eq!(fake.charges()[0].id, again.id);
+    }
+}
+
+#[tokio::test]
+async fn a_dispatch_the_journal_cannot_write_sends_nothing_and_says_so_only_when_it_is_sure() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let faulty = Arc::new(FaultyStore::new(store.clone()));
+        let journal = Journal::with_options(faulty.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        // Not written, and the attempt can be marked not sent: a definite journal error.
+        faulty.inject(StoreStep::Transition(AttemptState::Dispatched), StoreFault::Fail, 1);
+        let e = client.create_charge(charge(800), &key("dispatch-1")).await.unwrap_err();
+        assert_eq!((e.kind(), e.outcome()), (ErrorKind::Journal, Outcome::Definite), "{e}");
+        assert_eq!(state(&journal, "dispatch-1").await, AttemptState::NotSent);
+        assert_eq!(fake.sends(), 0);
+        // Written, but the commit's answer lost: recovery may send it, so the caller hears unknown.
+        faulty.inject(StoreStep::Transition(AttemptState::Dispatched), StoreFault::LoseCommit, 1);
+        let e = client.create_charge(charge(800), &key("dispatch-2")).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Unknown, "{}: {e}", store.backend());
+        assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("dispatch-2"));
+        assert_eq!(fake.sends(), 0, "nothing is sent without a durable Dispatched");
+        tokio::time::sleep(options().lease).await;
+        journal.recover(&fake.client()).await.unwrap();
+        client.create_charge(charge(800), &key("dispatch-2")).await.unwrap();
+        assert_eq!(fake.charges().len(), 1, "{}", store.backend());
+    }
+}
+
+#[tokio::test]
+async fn a_retry_of_an_order_under_a_new_key_is_never_a_late_success_of_the_declined_one() {
+    use payment_core::{EventKind, EventRecord, PaymentSource, Trust, WebhookEvent};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        let card = payment_core::CardDetails::new("4000000000000002", 12, 2031, None).unwrap();
+        let declined = support::with_source(charge(100).reference("order-9"), PaymentSource::Card(card));
+        client.create_charge(declined, &key("order-9-try-1")).await.unwrap_err();
+        assert_eq!(state(&journal, "order-9-try-1").await, AttemptState::Declined);
+        let paid = client.create_charge(charge(100).reference("order-9"), &key("order-9-try-2")).await.unwrap();
+        let event = WebhookEvent {
+            id: "evt_order_9".into(),
+            provider: "fake".into(),
+            kind: EventKind::ChargeSucceeded,
+            object_id: Some(paid.id.to_string()),
+            reference: paid.reference.clone(),
+            amount: Some(paid.amount),
+            trust: Trust::Verified,
+            occurred_at: None,
+            record: EventRecord::Charge(Box::new(paid.clone())),
+            raw: serde_json::json!({}),
+        };
+        let resolutions = journal.apply_event(&event).await.unwrap();
+        assert!(resolutions.iter().all(|r| !r.is_late_success()), "{}: {resolutions:?}", store.backend());
+        assert_eq!(state(&journal, "order-9-try-1").await, AttemptState::Declined);
+        assert_eq!(state(&journal, "order-9-try-2").await, AttemptState::Succeeded);
+    }
+}
+
+#[tokio::test]
+async fn a_lost_capture_is_found_only_when_what_was_captured_is_what_it_asked() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        let mut authorize = charge(1000);
+        authorize.capture = false;
+        let c = client.create_charge(authorize, &key("cap-charge")).await.unwrap();
+        let part = |n| Some(payment_core::Money::new(n, c.amount.currency));
+        client.capture_charge(&c.id, part(400), &key("cap-1")).await.unwrap();
+        // A second capture whose request was lost before it landed: the charge is captured (by
+        // the first), but not by this one.
+        fake.fail_next(&[Fault::LoseRequest]);
+        let e = client.capture_charge(&c.id, part(300), &key("cap-2")).await.unwrap_err();
+        assert_eq!(e.outcome(), Outcome::Unknown);
+        tokio::time::sleep(options().lease).await;
+        journal.recover(&fake.client()).await.unwrap();
+        assert_ne!(
+            state(&journal, "cap-2").await,
+            AttemptState::Succeeded,
+            "{}: never found by another capture",
+            store.backend()
+        );
+        // A lost capture that did land is found.
+        let mut authorize = charge(900);
+        authorize.capture = false;
+        let d = client.create_charge(authorize, &key("cap-charge-2")).await.unwrap();
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client
+            .capture_charge(&d.id, Some(payment_core::Money::new(500, d.amount.currency)), &key("cap-3"))
+            .await
+            .unwrap_err();
+        tokio::time::sleep(options().lease).await;
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "cap-3").await, AttemptState::Succeeded, "{}", store.backend());
+    }
+}
