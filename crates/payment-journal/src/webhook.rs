@@ -40,10 +40,11 @@ impl Journal {
         let attempts =
             store.attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref(), false).await?;
         let mut done = Vec::new();
-        for attempt in attempts {
+        for attempt in &attempts {
+            let attempt = attempt.clone();
             let Some(to) = proven(&attempt.operation, &event.kind) else { continue };
             if !attempt.state.is_unresolved() {
-                if let Some(r) = self.late_success(&attempt, to, event).await? {
+                if let Some(r) = self.late_success(&attempt, to, event, &attempts).await? {
                     done.push(r);
                 }
                 continue;
@@ -101,11 +102,13 @@ impl Journal {
 
 impl Journal {
     /// Records a success `event` proves for an attempt that was settled as having done nothing.
+    /// `named` are every attempt the event names (by charge id or reference), of any payment.
     async fn late_success(
         &self,
         attempt: &Attempt,
         to: AttemptState,
         event: &WebhookEvent,
+        named: &[Attempt],
     ) -> Result<Option<Resolution>> {
         let nothing_happened =
             matches!(attempt.state, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined);
@@ -117,6 +120,15 @@ impl Journal {
         if let (Some(own), Some(named)) = (attempt.charge_id.as_deref(), event.object_id.as_deref())
             && own != named
         {
+            return Ok(None);
+        }
+        // A charge another payment holds (it succeeded there, or is still in flight there) is that
+        // payment's, never a late success of this one: payments may share a reference (a retry
+        // of an order under a new key after a decline).
+        if let Some(holder) = named.iter().find(|a| {
+            a.idempotency_key != attempt.idempotency_key && a.operation == "create_charge" && explains(a, event)
+        }) {
+            tracing::debug!(target: "payment::journal", key = %attempt.idempotency_key, holder = %holder.idempotency_key, "an event for another payment's charge");
             return Ok(None);
         }
         if let Some(payment) = self.store().payment(&attempt.idempotency_key).await? {
@@ -162,6 +174,16 @@ impl Journal {
             Err(e) if crate::store::is_fenced(&e) => Ok(None),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// Whether `a` accounts for the charge `event` reports: it holds that charge (succeeded or
+/// still open), or, when the event names no charge, it succeeded or is open with the reference.
+fn explains(a: &Attempt, event: &WebhookEvent) -> bool {
+    let live = a.state == AttemptState::Succeeded || a.state.is_unresolved();
+    match event.object_id.as_deref() {
+        Some(charge) => live && a.charge_id.as_deref() == Some(charge),
+        None => live,
     }
 }
 

@@ -113,6 +113,19 @@ impl RoutedClient {
     async fn reverse(&self, late: &Attempt) -> Reversal {
         let report = |why: String| Reversal::Reported { why };
         let Some(charge) = late.charge_id.as_deref() else { return report("the event names no charge".into()) };
+        // Never reverse a charge another payment holds: it is that payment's, not a double.
+        match self.journal().store().attempts_for(&late.provider, Some(charge), None, false).await {
+            Ok(attempts) => {
+                if let Some(holder) = attempts.iter().find(|a| {
+                    a.idempotency_key != late.idempotency_key
+                        && a.charge_id.as_deref() == Some(charge)
+                        && (a.state == AttemptState::Succeeded || a.state.is_unresolved())
+                }) {
+                    return report(format!("charge {charge} belongs to payment {}", holder.idempotency_key));
+                }
+            }
+            Err(e) => return report(format!("could not check who holds charge {charge}: {e}")),
+        }
         let account = match self.account(&late.provider) {
             Ok(a) => a,
             Err(e) => return report(e.to_string()),
