@@ -19,12 +19,17 @@ pub struct MemoryStore {
     limit: Option<usize>,
 }
 
+/// Deliveries a bounded store remembers per payment it keeps.
+const INBOX_PER_PAYMENT: usize = 4;
+
 #[derive(Debug, Default)]
 struct Tables {
     // Payments keep their attempts inline; each payment's events are appended in order.
     payments: BTreeMap<String, Payment>,
     events: HashMap<String, Vec<JournalEvent>>,
     inbox: std::collections::HashSet<(String, String)>,
+    // Deliveries, oldest first: what a bounded store forgets first.
+    inbox_order: VecDeque<(String, String)>,
     // Which payment holds each attempt, so a write finds it without a scan.
     by_attempt: HashMap<String, String>,
     // Payment keys, oldest first: what a bounded store forgets first.
@@ -268,7 +273,22 @@ impl JournalStore for MemoryStore {
     }
 
     async fn first_delivery(&self, provider: &str, event_id: &str, _now_ms: i64) -> Result<bool> {
-        Ok(self.tables().inbox.insert((provider.to_owned(), event_id.to_owned())))
+        let mut t = self.tables();
+        let delivery = (provider.to_owned(), event_id.to_owned());
+        if !t.inbox.insert(delivery.clone()) {
+            return Ok(false);
+        }
+        if let Some(limit) = self.limit {
+            // A bounded store keeps a few deliveries per payment it keeps; an older event that
+            // comes again is applied again, which changes nothing (events only move attempts on).
+            t.inbox_order.push_back(delivery);
+            while t.inbox_order.len() > limit.saturating_mul(INBOX_PER_PAYMENT) {
+                if let Some(old) = t.inbox_order.pop_front() {
+                    t.inbox.remove(&old);
+                }
+            }
+        }
+        Ok(true)
     }
 
     async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
@@ -291,4 +311,25 @@ impl JournalStore for MemoryStore {
 /// Unresolved, due, and leased to nobody (or the lease ran out).
 pub(crate) fn claimable(a: &Attempt, now_ms: i64) -> bool {
     a.state.is_unresolved() && a.due_ms <= now_ms && a.lease_until_ms.is_none_or(|u| u <= now_ms)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_bounded_store_keeps_its_inbox_bounded_too() {
+        let store = MemoryStore::bounded(2);
+        for i in 0..1000 {
+            assert!(store.first_delivery("fake", &format!("evt_{i}"), 0).await.unwrap());
+        }
+        assert!(store.tables().inbox.len() <= 2 * INBOX_PER_PAYMENT);
+        // The newest are still deduplicated.
+        assert!(!store.first_delivery("fake", "evt_999", 0).await.unwrap());
+        let unbounded = MemoryStore::new();
+        for i in 0..100 {
+            unbounded.first_delivery("fake", &format!("evt_{i}"), 0).await.unwrap();
+        }
+        assert!(!unbounded.first_delivery("fake", "evt_0", 0).await.unwrap(), "an unbounded store forgets nothing");
+    }
 }

@@ -91,14 +91,22 @@ macro_rules! sql_store {
         }
 
         fn payment_from_row(row: &$row, attempts: Vec<Attempt>) -> Result<Payment> {
-            let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| storage("read a payment", e));
-            let int = |c: &str| row.try_get::<i64, _>(c).map_err(|e| storage("read a payment", e));
+            payment_from_columns(row, "", attempts)
+        }
+
+        /// A payment from its columns, each named `prefix` + the column (a joined row's `p_…`).
+        fn payment_from_columns(row: &$row, prefix: &str, attempts: Vec<Attempt>) -> Result<Payment> {
+            let name = |c: &str| format!("{prefix}{c}");
+            let text = |c: &str| row.try_get::<String, _>(name(c).as_str()).map_err(|e| storage("read a payment", e));
+            let int = |c: &str| row.try_get::<i64, _>(name(c).as_str()).map_err(|e| storage("read a payment", e));
             Ok(Payment {
                 idempotency_key: text("idempotency_key")?,
                 operation: text("operation")?,
                 provider: text("provider")?,
                 state: text("state")?.parse().map_err(|e: String| storage("read a payment's state", e))?,
-                charge_id: row.try_get::<Option<String>, _>("charge_id").map_err(|e| storage("read a payment", e))?,
+                charge_id: row
+                    .try_get::<Option<String>, _>(name("charge_id").as_str())
+                    .map_err(|e| storage("read a payment", e))?,
                 fingerprint: text("fingerprint")?,
                 created_ms: int("created_ms")?,
                 updated_ms: int("updated_ms")?,
@@ -420,32 +428,30 @@ macro_rules! sql_store {
             }
 
             async fn payments(&self, state: Option<AttemptState>) -> Result<Vec<Payment>> {
+                // One statement, so payments and their attempts come from one snapshot: two reads
+                // could list a payment whose attempts a writer changed in between.
                 let state = state.map(|s| s.as_str());
-                let rows = sqlx::query(
-                    "SELECT idempotency_key, operation, provider, state, charge_id, fingerprint, created_ms, updated_ms \
-                     FROM payment_journal_payments WHERE ($1 IS NULL OR state = $1) ORDER BY created_ms, idempotency_key",
-                )
-                .bind(state)
-                .fetch_all(&self.pool)
-                .await
-                .map_err(|e| storage("list payments", e))?;
+                let payment_columns = ["idempotency_key", "operation", "provider", "state", "charge_id", "fingerprint", "created_ms", "updated_ms"]
+                    .iter()
+                    .map(|c| format!("p.{c} AS p_{c}"))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {} FROM payment_journal_attempts a JOIN payment_journal_payments p \
-                     ON p.idempotency_key = a.idempotency_key WHERE ($1 IS NULL OR p.state = $1) \
-                     ORDER BY a.idempotency_key, a.seq",
+                    "SELECT {payment_columns}, {} FROM payment_journal_payments p JOIN payment_journal_attempts a \
+                     ON a.idempotency_key = p.idempotency_key WHERE ($1 IS NULL OR p.state = $1) \
+                     ORDER BY p.created_ms, p.idempotency_key, a.seq",
                     ATTEMPT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
                 ));
-                let mut attempts: std::collections::HashMap<String, Vec<Attempt>> = std::collections::HashMap::new();
-                for row in sqlx::query(sql).bind(state).fetch_all(&self.pool).await.map_err(|e| storage("list attempts", e))? {
-                    let a = attempt_from_row(&row)?;
-                    attempts.entry(a.idempotency_key.clone()).or_default().push(a);
+                let rows = sqlx::query(sql).bind(state).fetch_all(&self.pool).await.map_err(|e| storage("list payments", e))?;
+                let mut payments: Vec<Payment> = Vec::new();
+                for row in &rows {
+                    let attempt = attempt_from_row(row)?;
+                    match payments.last_mut() {
+                        Some(p) if p.idempotency_key == attempt.idempotency_key => p.attempts.push(attempt),
+                        _ => payments.push(payment_from_columns(row, "p_", vec![attempt])?),
+                    }
                 }
-                rows.iter()
-                    .map(|row| {
-                        let key: String = row.try_get("idempotency_key").map_err(|e| storage("read a payment", e))?;
-                        payment_from_row(row, attempts.remove(&key).unwrap_or_default())
-                    })
-                    .collect()
+                Ok(payments)
             }
 
             async fn events(&self, key: &str) -> Result<Vec<JournalEvent>> {
