@@ -142,19 +142,34 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
         .map(|p| p.provider)
         .filter(|p| only.as_ref().is_none_or(|o| o == p))
         .collect();
+    // Every account the journal names, routed ones (`payjp-backup`) included. One that cannot be
+    // connected is skipped and reported: the others are still recovered.
     let mut clients: HashMap<String, PaymentClient> = HashMap::new();
+    let mut skipped = Vec::new();
+    let mut config = config;
+    // The journal is this command's own; the clients only send and look up.
+    config.providers.remove(payment::config::JOURNAL_TABLE);
     for name in &open_providers {
-        let mut c = config.clone();
-        c.provider = Some(name.clone());
-        // The journal is this command's own; the clients only send and look up.
-        c.providers.remove(payment::config::JOURNAL_TABLE);
-        if c.settings(name).mode()? == Mode::Mock {
-            return Err(usage(format!(
+        let embedded = config.all_accounts().get(name).map(|a| a.settings.mode()).transpose()?;
+        if embedded == Some(Mode::Mock) {
+            skipped.push(format!(
                 "{name} is configured as an embedded mock, which starts empty: recovery against it would prove nothing; \
                  point --base-url (or [{name}] base_url) at the running `payment mock`"
-            )));
+            ));
+            continue;
         }
-        clients.insert(name.clone(), payment::connect(&c).await?);
+        match payment::connect_account(&config, name).await {
+            Ok(client) => {
+                clients.insert(name.clone(), client);
+            }
+            Err(e) => skipped.push(format!("{name} could not be connected: {e}")),
+        }
+    }
+    for why in &skipped {
+        eprintln!("skipped: {why}");
+    }
+    if clients.is_empty() && !skipped.is_empty() {
+        return Err(usage(format!("no account the journal names could be connected: {}", skipped.join("; "))));
     }
     let filter = ClaimFilter { key: None, provider: only.clone() };
     let report = journal.recover_within_where(&clients, within, &filter).await?;

@@ -19,25 +19,38 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
     let Some(url) = config.journal_url() else { return Ok(None) };
     let settings = config.settings(JOURNAL_TABLE);
     settings.check_keys(&["url", "lease"])?;
-    let lease = match settings.get("lease") {
-        Some(text) => payment_core::time::parse_duration(text).map_err(|why| {
-            Error::config(format!("journal lease {text:?} {why}; fix `lease` in [journal] or PAYMENT_JOURNAL_LEASE"))
-        })?,
-        None => {
-            // A routed config's attempts go to any of its accounts: the longest deadline counts.
-            let timeout = match config.provider_name() {
-                Ok(name) if !config.is_routed() => config.settings(name).timeout()?,
-                _ if config.is_routed() => {
-                    let mut longest = None;
-                    for account in config.all_accounts().values() {
-                        longest = longest.max(account.settings.timeout()?);
-                    }
-                    longest
-                }
-                _ => None,
-            };
-            timeout.unwrap_or(DEFAULT_CALL_DEADLINE) + LEASE_MARGIN
+    // The longest deadline of any account an attempt may be sent through. "No timeout" means the
+    // engine's default deadline, never "shorter than any timeout".
+    let longest = {
+        let mut longest = std::time::Duration::ZERO;
+        if config.is_routed() {
+            for account in config.all_accounts().values() {
+                longest = longest.max(account.settings.timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE));
+            }
+        } else if let Ok(name) = config.provider_name() {
+            longest = config.settings(name).timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE);
         }
+        if longest.is_zero() { DEFAULT_CALL_DEADLINE } else { longest }
+    };
+    let lease = match settings.get("lease") {
+        Some(text) => {
+            let lease = payment_core::time::parse_duration(text).map_err(|why| {
+                Error::config(format!(
+                    "journal lease {text:?} {why}; fix `lease` in [journal] or PAYMENT_JOURNAL_LEASE"
+                ))
+            })?;
+            // A lease that ran out while a call could still be sending would let a repeat or
+            // recovery take the attempt over mid-flight and send it again.
+            if lease < longest + LEASE_MARGIN {
+                return Err(Error::config(format!(
+                    "journal lease {text:?} is shorter than the longest call deadline ({longest:?}) plus {LEASE_MARGIN:?}; \
+                     raise `lease` in [journal] (PAYMENT_JOURNAL_LEASE) to at least {:?} or lower the accounts' `timeout`",
+                    longest + LEASE_MARGIN
+                )));
+            }
+            lease
+        }
+        None => longest + LEASE_MARGIN,
     };
     let options = payment_journal::JournalOptions { lease, ..payment_journal::JournalOptions::default() };
     Ok(Some(payment_journal::open(url, options).await?))
@@ -51,5 +64,38 @@ pub(crate) fn refuse_journal(config: &Config) -> Result<()> {
             "[{JOURNAL_TABLE}] url is set but this build has no journal: enable the `journal` feature of the `payment` crate"
         ))),
         None => Ok(()),
+    }
+}
+
+#[cfg(all(test, feature = "journal"))]
+mod tests {
+    use super::*;
+
+    fn routed(dir: &std::path::Path, lease: Option<&str>) -> Config {
+        let url = format!("sqlite://{}", dir.join("journal.db").display());
+        let lease = lease.map(|l| format!("lease = \"{l}\"\n")).unwrap_or_default();
+        Config::from_toml_str(&format!(
+            "[journal]\nurl = \"{url}\"\n{lease}\
+             [accounts.fast]\nprovider = \"memory\"\ntimeout = \"2s\"\n\
+             [accounts.slow]\nprovider = \"memory\"\n\
+             [[routes]]\nname = \"all\"\ntargets = [\"fast\", \"slow\"]\n"
+        ))
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn an_account_without_a_timeout_counts_with_the_default_deadline() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = open_journal(&routed(dir.path(), None)).await.unwrap().unwrap();
+        assert_eq!(journal.options().lease, DEFAULT_CALL_DEADLINE + LEASE_MARGIN);
+    }
+
+    #[tokio::test]
+    async fn a_lease_shorter_than_a_deadline_is_refused_at_load() {
+        let dir = tempfile::tempdir().unwrap();
+        let e = open_journal(&routed(dir.path(), Some("10s"))).await.unwrap_err();
+        assert_eq!(e.kind(), payment_core::ErrorKind::Config);
+        assert!(e.message().contains("lease") && e.message().contains("1m 5s") || e.message().contains("65s"), "{e}");
+        assert!(open_journal(&routed(dir.path(), Some("70s"))).await.unwrap().is_some());
     }
 }

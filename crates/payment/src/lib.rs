@@ -93,6 +93,25 @@ pub async fn connect(config: &Config) -> Result<PaymentClient> {
     Ok(client)
 }
 
+/// Connects one account of `config` — a provider's own table (`[payjp]`) or an
+/// `[accounts.NAME]` of a routed config — without a journal, under its account name: what
+/// recovery settles that account's journaled attempts through.
+pub async fn connect_account(config: &Config, name: &str) -> Result<PaymentClient> {
+    let accounts = config.all_accounts();
+    let account = accounts.get(name).ok_or_else(|| {
+        let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
+        Error::config(format!("no account named `{name}` in the config; it has: {}", known.join(", ")))
+    })?;
+    let driver = registry().get(&account.provider)?;
+    let settings = account.settings.clone();
+    let engine = transport::EngineBuilder::new(driver.name);
+    #[cfg(feature = "mock")]
+    if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
+        return Ok(mocks::connect_embedded(driver, settings, engine).await?.with_account(name));
+    }
+    Ok(driver.connect_with(settings, engine).await?.with_account(name))
+}
+
 /// Connects to the provider `config` names, without a journal.
 async fn connect_provider(config: &Config) -> Result<PaymentClient> {
     let registry = registry();
@@ -130,6 +149,22 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_routed_account_connects_under_its_own_name_for_recovery() {
+        let config = Config::from_toml_str(
+            "[memory]\n[accounts.memory-backup]\nprovider = \"memory\"\n[[routes]]\nname = \"all\"\ntargets = [\"memory\", \"memory-backup\"]\n",
+        )
+        .unwrap();
+        let backup = connect_account(&config, "memory-backup").await.unwrap();
+        assert_eq!((backup.account(), backup.provider_name()), ("memory-backup", "memory"));
+        assert_eq!(connect_account(&config, "memory").await.unwrap().account(), "memory");
+        let e = connect_account(&config, "payjp-backup").await.unwrap_err();
+        assert!(
+            e.message().contains("no account named `payjp-backup`") && e.message().contains("memory-backup"),
+            "{e}"
+        );
+    }
 
     #[tokio::test]
     async fn unknown_and_uncompiled_providers_explain_themselves() {
