@@ -2,6 +2,7 @@
 //! `cargo run -p payment-examples --example NAME` binary; plus the exactly-once soak.
 #![forbid(unsafe_code)]
 
+pub mod adversarial;
 pub mod checkout;
 pub mod crash;
 pub mod kill_matrix;

@@ -59,3 +59,37 @@ async fn soak_every_provider_exactly_once_at_200() {
         assert!(tally.faults > 20, "the faults must actually fire: {tally}");
     }
 }
+
+/// The adversarial soak, small: every provider, faults of provider, network and journal on at
+/// once, zero violations of the five invariants, on SQLite and (with `PAYMENT_TEST_POSTGRES_URL`)
+/// PostgreSQL; the big run is the `adversarial` example.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adversarial_soak_every_provider_without_a_violation() {
+    let dir = tempfile_dir();
+    let postgres = std::env::var("PAYMENT_TEST_POSTGRES_URL").ok();
+    if postgres.is_none() {
+        println!("[PAYMENT_TEST_POSTGRES_URL unset] the PostgreSQL leg of the adversarial soak is skipped");
+    }
+    for (i, provider) in targets::all().into_iter().enumerate() {
+        let mut urls = vec![format!("sqlite://{}", dir.join(format!("journal-{i}.db")).display())];
+        if let Some(pg) = &postgres {
+            // A schema of its own per provider and run: the soak's keys repeat across providers.
+            let sep = if pg.contains('?') { '&' } else { '?' };
+            urls.push(format!("{pg}{sep}journal_schema=adversarial_{i}_{}", std::process::id()));
+        }
+        for url in urls {
+            let report = payment_examples::adversarial::run(provider, &url, 40, 11).await.unwrap();
+            println!("{} {report}", url.split(':').next().unwrap_or("?"));
+            assert_eq!(report.violations(), 0, "{report}");
+            assert!(report.mock_faults.values().sum::<usize>() > 5, "the faults must actually fire: {report}");
+            assert!(report.journal_faults > 5, "the journal faults must actually fire: {report}");
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn tempfile_dir() -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("payment-adversarial-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

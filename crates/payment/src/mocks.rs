@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 pub use payment_mock_kit::console::ConsoleIndex;
 pub use payment_mock_kit::{
-    FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockOptions, MockServer, OperationPaths,
-    SigningKeys,
+    FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockObject, MockOptions, MockServer,
+    OperationPaths, SigningKeys,
 };
 
 use crate::transport::EngineBuilder;
