@@ -134,7 +134,7 @@ impl Journal {
             // The batch shares one lease: each attempt is worked on only while it is still ours,
             // and what the lease cannot cover is left for the next claim.
             let until = tokio::time::Instant::now() + inside(self.inner.options.recovery_lease);
-            let mut known_refunds = None;
+            let mut known_refunds = RefundBooks::new();
             for attempt in claimed {
                 let left = until.saturating_duration_since(tokio::time::Instant::now());
                 if left.is_zero() {
@@ -198,8 +198,8 @@ impl Journal {
         // Only this account's attempt: no attempt is ever settled through another's client.
         let filter = ClaimFilter { key: Some(key.to_owned()), provider: Some(client.account().to_owned()) };
         for attempt in self.claim(&filter, 1, crate::now_ms()).await? {
-            let mut no_book = None;
-            let resolving = self.resolve(client, attempt, &mut no_book);
+            let mut books = RefundBooks::new();
+            let resolving = self.resolve(client, attempt, &mut books);
             match tokio::time::timeout(inside(self.inner.options.recovery_lease), resolving).await {
                 Ok(Ok(_)) => {}
                 // Settled by someone else meanwhile: the caller reads what they wrote.
@@ -274,7 +274,7 @@ impl Journal {
         &self,
         client: &PaymentClient,
         attempt: Attempt,
-        known_refunds: &mut Option<RefundBook>,
+        known_refunds: &mut RefundBooks,
     ) -> Result<Resolution> {
         let how = match attempt.state {
             AttemptState::Prepared => {
@@ -409,7 +409,7 @@ impl Journal {
         &self,
         client: &PaymentClient,
         attempt: &Attempt,
-        known_refunds: &mut Option<RefundBook>,
+        known_refunds: &mut RefundBooks,
     ) -> Result<Looked> {
         let caps = client.capabilities();
         match &attempt.request {
@@ -470,24 +470,28 @@ impl Journal {
                 if !caps.refund.list {
                     return Ok(Looked::Cannot(format!("{} cannot list a charge's refunds", client.provider_name())));
                 }
-                if known_refunds.is_none() {
-                    *known_refunds = Some(self.refund_book().await?);
-                }
-                let book = known_refunds.get_or_insert_with(RefundBook::default);
+                let book = match known_refunds.entry(charge_id.to_string()) {
+                    std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+                    std::collections::hash_map::Entry::Vacant(v) => {
+                        v.insert(self.refund_book(&attempt.provider, charge_id).await?)
+                    }
+                };
                 self.find_refund(client, charge_id, *amount, book).await
             }
         }
     }
 
-    /// What the journal knows of refunds: the ids it holds, and how many lost refunds compete
-    /// for each (charge, amount).
-    async fn refund_book(&self) -> Result<RefundBook> {
+    /// What the journal knows of one charge's refunds at `provider`: the refund ids it holds, and
+    /// how many lost refunds compete per amount. Only that charge's attempts are read, never the
+    /// whole journal.
+    async fn refund_book(&self, provider: &str, charge_id: &ChargeId) -> Result<RefundBook> {
         let mut book = RefundBook::default();
-        for a in self.inner.store.payments(None).await?.into_iter().flat_map(|p| p.attempts) {
+        for a in self.inner.store.attempts_for(provider, Some(charge_id.as_str()), None, false).await? {
             if let Some(id) = a.refund_id {
                 book.known.insert(id);
             }
-            if let StoredRequest::CreateRefund { charge_id, amount, .. } = &a.request
+            if let StoredRequest::CreateRefund { charge_id: refunded, amount, .. } = &a.request
+                && refunded == charge_id
                 && matches!(a.state, AttemptState::Dispatched | AttemptState::Unknown)
             {
                 *book.competing.entry((charge_id.to_string(), *amount)).or_default() += 1;
@@ -539,6 +543,9 @@ impl Journal {
         Ok(looked)
     }
 }
+
+/// One refund book per charge, filled as recovery meets the charge's lost refunds.
+type RefundBooks = HashMap<String, RefundBook>;
 
 /// Refund ids the journal holds and the lost refunds competing per (charge, amount).
 #[derive(Debug, Default)]
