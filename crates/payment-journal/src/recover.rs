@@ -311,8 +311,22 @@ impl Journal {
                     self.resend(client, attempt, &format!("proven absent ({why}), so resent with the same reference"))
                         .await
                 }
+                // A lookup that cannot look proves nothing, and a duplicate check may not span
+                // calls (Worldpay's actions follow single-use links: a resend takes a fresh one
+                // and would refund again): never a reason to resend.
                 Ok(Looked::Cannot(why)) => {
-                    self.resend(client, attempt, &format!("resent: the provider refuses a duplicate ({why})")).await
+                    if let Some(wait) = inside_lag(client, sent_at) {
+                        return self.later(attempt, wait).await;
+                    }
+                    let note =
+                        format!("{why}; not resent without proof it is absent, so a person must check the provider");
+                    self.write(
+                        &attempt,
+                        AttemptState::NeedsReconciliation,
+                        Some(StoredOutcome::Note(note.clone())),
+                        note,
+                    )
+                    .await
                 }
                 Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
             },

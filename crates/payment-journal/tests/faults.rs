@@ -213,3 +213,23 @@ async fn a_lost_capture_is_found_only_when_what_was_captured_is_what_it_asked() 
         assert_eq!(state(&journal, "cap-3").await, AttemptState::Succeeded, "{}", store.backend());
     }
 }
+
+#[tokio::test]
+async fn a_reject_duplicate_refund_that_cannot_be_looked_up_is_never_resent() {
+    // Refunds under RejectDuplicate whose provider cannot list them (Worldpay): a lost refund
+    // goes to a person, because a resend may take a fresh action link and refund again.
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&support::NO_REFUND_LIST);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        let c = client.create_charge(charge(1000), &key("nolist-charge")).await.unwrap();
+        fake.fail_next(&[Fault::LoseAnswer]);
+        let e = client.create_refund(CreateRefund::partial(c.id.clone(), c.amount), &key("nolist-refund")).await;
+        assert_eq!(e.unwrap_err().outcome(), Outcome::Unknown);
+        tokio::time::sleep(options().lease).await;
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(fake.refunds().len(), 1, "{}: never refunded again", store.backend());
+        assert_eq!(state(&journal, "nolist-refund").await, AttemptState::NeedsReconciliation);
+    }
+}

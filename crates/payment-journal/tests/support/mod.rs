@@ -77,6 +77,17 @@ pub static REPLAY: Capabilities = caps(IdempotencySupport::Replay, IdempotencySu
 /// Refuses a reused reference and finds charges by it.
 pub static REJECT_DUPLICATE: Capabilities =
     caps(IdempotencySupport::RejectDuplicate { lookup: "by reference" }, IdempotencySupport::Replay, true);
+/// Refunds declared `RejectDuplicate` (a duplicate check that holds only inside one call, as
+/// Worldpay's single-use action links) that cannot be listed: each send refunds anew.
+pub static NO_REFUND_LIST: Capabilities = {
+    let mut c = caps(
+        IdempotencySupport::RejectDuplicate { lookup: "by reference" },
+        IdempotencySupport::RejectDuplicate { lookup: "none" },
+        true,
+    );
+    c.refund.list = false;
+    c
+};
 /// Nothing makes a repeated charge safe, and there is no lookup.
 pub static NONE_BLIND: Capabilities = caps(IdempotencySupport::None, IdempotencySupport::None, false);
 /// Nothing makes a repeated charge safe, but charges can be found by reference.
