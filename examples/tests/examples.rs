@@ -62,7 +62,7 @@ async fn soak_every_provider_exactly_once_at_200() {
 
 /// The adversarial soak, small: every provider, faults of provider, network and journal on at
 /// once, zero violations of the five invariants, on SQLite and (with `PAYMENT_TEST_POSTGRES_URL`)
-/// PostgreSQL; the big run is the `adversarial` example.
+/// PostgreSQL, and through a router over two accounts; the big run is the `adversarial` example.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn adversarial_soak_every_provider_without_a_violation() {
     let dir = tempfile_dir();
@@ -84,6 +84,10 @@ async fn adversarial_soak_every_provider_without_a_violation() {
             assert!(report.mock_faults.values().sum::<usize>() > 5, "the faults must actually fire: {report}");
             assert!(report.journal_faults > 5, "the journal faults must actually fire: {report}");
         }
+        let url = format!("sqlite://{}", dir.join(format!("routed-{i}.db")).display());
+        let report = payment_examples::adversarial::run_routed(provider, &url, 30, 11).await.unwrap();
+        println!("sqlite {report}");
+        assert_eq!(report.violations(), 0, "{report}");
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

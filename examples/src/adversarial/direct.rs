@@ -1,39 +1,20 @@
-//! The adversarial soak: seeded schedules of charges, captures, cancels and refunds through a
-//! journaled client against each provider's mock, with the faults a real provider, network or
-//! disk produces on at once — answers dropped after the provider committed, requests that commit
-//! after the client gave up (a delay past the attempt timeout), altered echoes, 5xx and 429s
-//! with hostile `Retry-After`, journal writes that fail or whose commit answer is lost,
-//! concurrent repeats of one key, and the provider down while recovery runs. Afterwards it
-//! checks, against the mock's own ledger:
-//!
-//! 1. at most one provider effect per idempotency key (charges per reference, refunds per charge);
-//! 2. distinct keys never share a provider object;
-//! 3. a call the caller was told failed *definitely* has no effect at the provider, even after
-//!    recovery and repeats;
-//! 4. after recovery every payment is terminal, or `needs_reconciliation` with a reason;
-//! 5. no schedule hung past its bound.
+//! The soak through one journaled client per provider: charges, captures, cancels and refunds.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::Duration;
 
-use payment::journal::{AttemptState, FaultyStore, Journal, JournalOptions, StoreFault, StoreStep};
-use payment::mocks::{FaultKind, FaultPlan, FaultRule, MockControl};
-use payment::transport::{EngineBuilder, Sleeper};
+use payment::journal::{AttemptState, FaultyStore, Journal};
+use payment::mocks::MockControl;
 use payment::{
-    ChargeId, ChargeStatus, CreateRefund, ExponentialBackoff, IdempotencyKey, Money, Outcome, PaymentClient,
-    ProviderDriver, RequestOptions,
+    ChargeId, ChargeStatus, CreateRefund, IdempotencyKey, Money, PaymentClient, ProviderDriver, RequestOptions,
 };
 
+use super::{
+    CALL_DEADLINE, Report, Rng, Told, call_twice, engine, is_live_charge, journal_options, mock_faults,
+    plan_journal_faults, provider_down, told,
+};
 use crate::targets;
-
-/// What the caller was told by one call.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Told {
-    Done(String),
-    Failed(String),
-    Unknown,
-}
 
 /// One logical operation and what it was told, first and after repeats.
 #[derive(Debug, Clone)]
@@ -52,162 +33,6 @@ enum Op {
     Refund,
 }
 
-/// The counts of one run.
-#[derive(Debug, Clone, Default)]
-pub struct Report {
-    /// The provider.
-    pub provider: String,
-    /// Schedules run.
-    pub schedules: usize,
-    /// Logical calls made.
-    pub calls: usize,
-    /// Calls first told success / definite failure / unknown.
-    pub told: [usize; 3],
-    /// Mock faults fired, by kind.
-    pub mock_faults: BTreeMap<String, usize>,
-    /// Journal faults fired.
-    pub journal_faults: usize,
-    /// Payments left `needs_reconciliation` (allowed, each with a reason).
-    pub reconcile: usize,
-    /// Invariant 1: references charged more than once, charges refunded more than asked.
-    pub duplicate_effects: usize,
-    /// Invariant 2: provider objects answered to two keys.
-    pub shared_objects: usize,
-    /// Invariant 3: calls told "failed" whose effect exists at the provider.
-    pub failed_but_done: usize,
-    /// Invariant 4: payments left unresolved, or reconciliation without a reason.
-    pub unresolved: usize,
-    /// Invariant 5: schedules that hung past their bound.
-    pub hung: usize,
-    /// The first violation, in words.
-    pub first_violation: Option<String>,
-}
-
-impl Report {
-    /// Violations of all five invariants.
-    pub fn violations(&self) -> usize {
-        self.duplicate_effects + self.shared_objects + self.failed_but_done + self.unresolved + self.hung
-    }
-
-    fn violate(&mut self, what: String) {
-        self.first_violation.get_or_insert(what);
-    }
-}
-
-impl std::fmt::Display for Report {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let faults: Vec<String> = self.mock_faults.iter().map(|(k, v)| format!("{k} {v}")).collect();
-        write!(
-            f,
-            "{}: {} schedules, {} calls (told ok {}, failed {}, unknown {}); faults: mock [{}], journal {}; \
-             needs_reconciliation {}; violations: duplicate effects {}, shared objects {}, failed-but-done {}, \
-             unresolved {}, hung {}",
-            self.provider,
-            self.schedules,
-            self.calls,
-            self.told[0],
-            self.told[1],
-            self.told[2],
-            faults.join(", "),
-            self.journal_faults,
-            self.reconcile,
-            self.duplicate_effects,
-            self.shared_objects,
-            self.failed_but_done,
-            self.unresolved,
-            self.hung,
-        )?;
-        if let Some(v) = &self.first_violation {
-            write!(f, "; first: {v}")?;
-        }
-        Ok(())
-    }
-}
-
-/// Waits a hundredth of each delay, so retries run but the soak stays quick.
-#[derive(Debug)]
-struct ScaledSleeper;
-
-impl Sleeper for ScaledSleeper {
-    fn sleep(&self, d: Duration) -> futures::future::BoxFuture<'static, ()> {
-        Box::pin(tokio::time::sleep((d / 100).min(Duration::from_millis(200))))
-    }
-}
-
-/// The per-attempt timeout; a delay fault longer than it commits after the client gave up.
-const ATTEMPT_TIMEOUT: Duration = Duration::from_millis(400);
-/// The deadline of one call.
-const CALL_DEADLINE: Duration = Duration::from_secs(3);
-
-/// The mock's fault mix.
-fn mock_faults(seed: u64) -> FaultPlan {
-    let post = |kind, p| FaultRule::always(kind).methods(&["POST"]).probability(p);
-    FaultPlan {
-        seed,
-        rules: vec![
-            post(FaultKind::DropAfterCommit, 0.08),
-            post(FaultKind::ResetBeforeCommit, 0.04),
-            post(FaultKind::StatusAfterCommit { status: 500 }, 0.05),
-            // Past the attempt timeout: the provider commits after the client hung up.
-            post(FaultKind::Delay { ms: 600 }, 0.04),
-            post(FaultKind::AlterAmount, 0.04),
-            FaultRule::always(FaultKind::Status { status: 503, retry_after: None }).probability(0.04),
-            // A hostile Retry-After (a day): the deadline, not the provider, bounds the wait.
-            FaultRule::always(FaultKind::Status { status: 429, retry_after: Some(86_400) }).probability(0.03),
-        ],
-    }
-}
-
-/// Every request refused while "the provider is down" for recovery.
-fn provider_down() -> FaultPlan {
-    FaultPlan::new(vec![
-        FaultRule::always(FaultKind::ResetBeforeCommit).probability(0.5),
-        FaultRule::always(FaultKind::Status { status: 503, retry_after: None }),
-    ])
-}
-
-fn told(result: &payment::Result<String>) -> Told {
-    match result {
-        Ok(id) => Told::Done(id.clone()),
-        Err(e) if e.outcome() == Outcome::Unknown => Told::Unknown,
-        Err(e) => Told::Failed(e.to_string()),
-    }
-}
-
-/// splitmix64: each schedule's choices from its seed.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n.max(1)
-    }
-}
-
-/// Runs one call, and with `twice` a concurrent repeat of the same key; what the caller saw.
-async fn call_twice<F, Fut>(twice: bool, call: F) -> payment::Result<String>
-where
-    F: Fn() -> Fut,
-    Fut: std::future::Future<Output = payment::Result<String>>,
-{
-    if !twice {
-        return call().await;
-    }
-    let (a, b) = futures::join!(call(), call());
-    // Both answers are the caller's; a definite failure in either is what a caller would act on.
-    match (a, b) {
-        (Err(e), _) | (_, Err(e)) if e.outcome() == Outcome::Definite => Err(e),
-        (Ok(id), _) => Ok(id),
-        (_, r) => r,
-    }
-}
-
 /// The journaled client and the pieces the soak checks with.
 struct Rig {
     client: PaymentClient,
@@ -218,43 +43,13 @@ struct Rig {
 }
 
 async fn rig(driver: &'static ProviderDriver, url: &str, seed: u64) -> Result<Rig, String> {
-    let engine = EngineBuilder::new(driver.name)
-        .retry_policy(ExponentialBackoff { max_attempts: 6, ..ExponentialBackoff::default() }.with_seed(seed))
-        .attempt_timeout(ATTEMPT_TIMEOUT)
-        .call_timeout(CALL_DEADLINE)
-        .sleeper(Arc::new(ScaledSleeper));
-    let target = targets::start(driver, engine).await?;
+    let target = targets::start(driver, engine(driver.name, seed)).await?;
     let store = payment::journal::open_store(url).await.map_err(|e| e.to_string())?;
     let faulty = Arc::new(FaultyStore::new(store));
-    let options = JournalOptions {
-        lease: CALL_DEADLINE + Duration::from_secs(2),
-        recovery_lease: Duration::from_secs(4),
-        backoff: Duration::from_millis(20),
-        max_backoff: Duration::from_millis(200),
-    };
-    let journal = Journal::with_options(faulty.clone(), options);
+    let journal = Journal::with_options(faulty.clone(), journal_options());
     let raw = target.client.clone();
     let client = raw.clone().with_journal(journal.clone());
     Ok(Rig { client, raw, journal, faulty, control: target.control })
-}
-
-/// Plans this schedule's journal faults (they fire on the next matching writes).
-fn plan_journal_faults(rng: &mut Rng, faulty: &FaultyStore) {
-    let step = match rng.below(8) {
-        0 => StoreStep::Transition(AttemptState::Dispatched),
-        1 => StoreStep::Transition(AttemptState::Succeeded),
-        2 => StoreStep::Transition(AttemptState::Unknown),
-        3 => StoreStep::Transition(AttemptState::NotSent),
-        4 => StoreStep::Transition(AttemptState::ProvenAbsent),
-        5 => StoreStep::Transition(AttemptState::Declined),
-        _ => return,
-    };
-    let fault = match rng.below(3) {
-        0 => StoreFault::Fail,
-        1 => StoreFault::LoseCommit,
-        _ => StoreFault::Delay(Duration::from_millis(50)),
-    };
-    faulty.inject(step, fault, 1);
 }
 
 /// One schedule: a charge, then maybe a capture, cancel or refund; each call maybe repeated at once.
@@ -531,12 +326,4 @@ async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) ->
         }
     }
     Ok(())
-}
-
-/// Whether a mock charge with `reference` took money: a declined or failed charge object is no effect.
-fn is_live_charge(charges: &[payment::mocks::MockObject], reference: &str) -> bool {
-    charges.iter().filter(|c| c.reference.as_deref() == Some(reference)).any(|c| {
-        let status = c.status.to_ascii_lowercase();
-        !(status.contains("fail") || status.contains("refus") || status.contains("declin"))
-    })
 }
