@@ -18,6 +18,10 @@ use payment::{ChargeId, CreateCharge, CreateRefund, IdempotencyKey, PaymentClien
 /// The lease a child holds on what it sends: short, so recovery after a kill does not wait long.
 pub const CHILD_LEASE: Duration = Duration::from_millis(1000);
 
+/// How long after a child's lease its last request may still land at the mock (which holds
+/// requests 1.5 s in the matrix's `sent` cells).
+pub const CHILD_SETTLE: Duration = Duration::from_millis(2000);
+
 struct Args {
     command: String,
     journal: String,
@@ -79,7 +83,13 @@ async fn run(a: Args) -> Result<String, payment::Error> {
     let name = config.provider_name()?.to_owned();
     let driver = payment::registry().get(&name)?;
     let client: PaymentClient = payment::connect(&config).await?;
-    let options = JournalOptions { lease: CHILD_LEASE, recovery_lease: CHILD_LEASE, ..JournalOptions::default() };
+    let options = JournalOptions {
+        lease: CHILD_LEASE,
+        recovery_lease: CHILD_LEASE,
+        // The kill matrix's mock holds a request 1.5 s and then commits it, child dead or not.
+        settle_horizon: CHILD_SETTLE,
+        ..JournalOptions::default()
+    };
     let mut journal: Journal = payment::journal::open(&a.journal, options).await?;
     let (stop, announce) = (a.stop_at.clone(), a.announce.clone());
     journal = journal.on_checkpoint(move |at: Checkpoint, _| {

@@ -9,7 +9,8 @@ use std::time::Duration;
 use async_trait::async_trait;
 use payment_core::transport::delivery::observe;
 use payment_core::{
-    CallJournal, Error, ErrorKind, IdempotencyKey, Mutation, MutationOutput, PaymentClient, RequestOptions, Result,
+    CallJournal, CreateCharge, Error, ErrorKind, IdempotencyKey, Mutation, MutationOutput, PaymentClient,
+    RequestOptions, Result,
 };
 
 use crate::record::{Attempt, AttemptRules, Begin, NewAttempt, Payment, StoredOutcome, Transition};
@@ -60,6 +61,10 @@ pub struct JournalOptions {
     pub backoff: Duration,
     /// The longest such wait.
     pub max_backoff: Duration,
+    /// How long after a sender's lease ran out its last request may still take effect at the
+    /// provider (a request a provider keeps processing after its client gave up). Absence that
+    /// would let a new attempt follow under a new key is concluded only after it.
+    pub settle_horizon: Duration,
 }
 
 impl Default for JournalOptions {
@@ -69,6 +74,7 @@ impl Default for JournalOptions {
             recovery_lease: Duration::from_secs(30),
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
+            settle_horizon: Duration::from_secs(30),
         }
     }
 }
@@ -162,7 +168,9 @@ impl Journal {
         // deadline applies, which the lease must outlast (see `JournalOptions::lease`).
         send_options.timeout = options.timeout.map(|t| t.min(inside(self.inner.options.lease)));
         let mutation = match mutation {
-            Mutation::CreateCharge(request) => match client.prepare_charge(request, &provider_key, &send_options).await
+            Mutation::CreateCharge(request) => match client
+                .prepare_charge(self.same_reference(request, &attempt).await?, &provider_key, &send_options)
+                .await
             {
                 Ok(prepared) => Mutation::CreateCharge(prepared),
                 Err(e) => {
@@ -205,8 +213,9 @@ impl Journal {
         self.checkpoint(Checkpoint::Dispatched, &attempt);
         // The whole operation (several requests for some providers) ends inside the lease, so
         // nothing of it is still in flight when recovery may take the attempt over.
-        let (result, delivery) =
-            observe(bounded(inside(self.inner.options.lease), send(client, mutation, &send_options))).await;
+        // Measured after the Dispatched write, which may itself have waited (a busy database).
+        let left = Duration::from_millis(u64::try_from(lease_until - crate::now_ms()).unwrap_or(0));
+        let (result, delivery) = observe(bounded(inside(left), send(client, mutation, &send_options))).await;
         self.checkpoint(Checkpoint::Replied, &attempt);
         let (state, outcome) = settle(&result, delivery);
         let now = crate::now_ms();
@@ -261,6 +270,22 @@ impl Journal {
             .with_provider_code(crate::store::JOURNAL_ANSWER)
             .with_idempotency_key(key_of(attempt)),
         }
+    }
+
+    /// A later attempt of a charge is sent with the reference its earlier attempts were (when the
+    /// caller gave none, the provider derived it from the first attempt's key): a provider that
+    /// refuses a reused reference then refuses a second charge even if an earlier attempt, proven
+    /// absent, lands after all.
+    async fn same_reference(&self, mut request: CreateCharge, attempt: &Attempt) -> Result<CreateCharge> {
+        if attempt.seq > 1 && request.reference.is_none() {
+            let payment = self.inner.store.payment(&attempt.idempotency_key).await?;
+            request.reference = payment
+                .iter()
+                .flat_map(|p| p.attempts.iter())
+                .filter(|a| a.seq < attempt.seq && a.dispatched_ms.is_some())
+                .find_map(|a| a.request.reference().map(str::to_owned));
+        }
+        Ok(request)
     }
 
     /// Answers a call whose key the journal knows, recovering it first when it is unresolved.

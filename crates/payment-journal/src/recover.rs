@@ -114,6 +114,39 @@ fn support_of(client: &PaymentClient, operation: &str) -> IdempotencySupport {
 }
 
 impl Journal {
+    /// Why an attempt cannot be proven absent yet: inside the provider's visibility lag, or while
+    /// its request may still land — the sender's lease (which bounds its last send) and the
+    /// settle horizon after it (how long a provider may still act on a request its client gave
+    /// up on). A new attempt follows a proven absence under a new key, so concluding it while
+    /// the first request is still on its way would pay twice — unless the provider refuses the
+    /// reference the new attempt reuses.
+    fn too_soon_for_absence(&self, client: &PaymentClient, attempt: &Attempt) -> Option<String> {
+        let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
+        if let Some(wait) = inside_lag(client, sent_at) {
+            return Some(wait);
+        }
+        // A charge whose provider refuses a reused reference: the next attempt is sent with the
+        // same reference, so a late landing of this one makes it a duplicate, never a second charge.
+        let refused_again =
+            matches!(support_of(client, &attempt.operation), IdempotencySupport::RejectDuplicate { .. })
+                && attempt.operation == "create_charge"
+                && attempt.request.reference().is_some();
+        if refused_again {
+            return None;
+        }
+        let options = &self.inner.options;
+        let settled_after = sent_at + millis(options.lease) + millis(options.settle_horizon);
+        let now = crate::now_ms();
+        (now < settled_after).then(|| {
+            format!(
+                "its request may still land for {} ms (the sender's lease of {:?} and a settle horizon of {:?})",
+                settled_after - now,
+                options.lease,
+                options.settle_horizon
+            )
+        })
+    }
+
     /// Settles every attempt that is due now (unresolved, not held by a live writer), each
     /// claimed by this journal alone, connecting to providers through `clients`.
     pub async fn recover(&self, clients: &dyn ClientSource) -> Result<RecoveryReport> {
@@ -290,9 +323,9 @@ impl Journal {
         let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
         let in_window = crate::now_ms() - sent_at < millis(window);
         match how {
-            IdempotencySupport::Safe => self.resend(client, attempt, "resent: repeating it is safe").await,
+            IdempotencySupport::Safe => self.resend(client, attempt, "resent: repeating it is safe", false).await,
             IdempotencySupport::Replay if in_window => {
-                self.resend(client, attempt, "resent with the same key: the provider replays it").await
+                self.resend(client, attempt, "resent with the same key: the provider replays it", false).await
             }
             IdempotencySupport::RejectDuplicate { .. } => match self.look_up(client, &attempt, known_refunds).await {
                 Ok(Looked::Found(output)) => self.found(attempt, *output, "found by its reference").await,
@@ -300,7 +333,7 @@ impl Journal {
                     // Absent, but the request cannot be rebuilt (the journal keeps no card
                     // numbers): settled as absent, so the caller's repeat, which has the card,
                     // sends it again under a new attempt.
-                    if let Some(wait) = inside_lag(client, sent_at) {
+                    if let Some(wait) = self.too_soon_for_absence(client, &attempt) {
                         return self.later(attempt, wait).await;
                     }
                     let note = format!("proven absent: {why} (not resent: the journal cannot rebuild the request)");
@@ -308,8 +341,8 @@ impl Journal {
                         .await
                 }
                 Ok(Looked::Absent(why)) => {
-                    self.resend(client, attempt, &format!("proven absent ({why}), so resent with the same reference"))
-                        .await
+                    let how = format!("proven absent ({why}), so resent with the same reference");
+                    self.resend(client, attempt, &how, true).await
                 }
                 // A lookup that cannot look proves nothing, and a duplicate check may not span
                 // calls (Worldpay's actions follow single-use links: a resend takes a fresh one
@@ -343,6 +376,9 @@ impl Journal {
                 match self.look_up(client, &attempt, known_refunds).await {
                     Ok(Looked::Found(output)) => self.found(attempt, *output, "found by lookup").await,
                     Ok(Looked::Absent(why)) => {
+                        if let Some(wait) = self.too_soon_for_absence(client, &attempt) {
+                            return self.later(attempt, format!("nothing found yet: {wait}")).await;
+                        }
                         self.write(
                             &attempt,
                             AttemptState::ProvenAbsent,
@@ -372,7 +408,18 @@ impl Journal {
         self.write(&attempt, to, Some(StoredOutcome::of_output(&output)), how.to_owned()).await
     }
 
-    async fn resend(&self, client: &PaymentClient, attempt: Attempt, how: &str) -> Result<Resolution> {
+    /// Sends the attempt's request again. Unless the original was `proven_absent`, the resend
+    /// repeats a request that may have landed, so only what the provider says of the request
+    /// itself (a success, a replay, a decline) settles it: a resend turned away (429) leaves the
+    /// attempt as it was, and a resend refused for another reason (the refund is already made,
+    /// say) goes to a person.
+    async fn resend(
+        &self,
+        client: &PaymentClient,
+        attempt: Attempt,
+        how: &str,
+        proven_absent: bool,
+    ) -> Result<Resolution> {
         let mutation = match attempt.request.to_mutation() {
             Ok(m) => m,
             Err(e) => {
@@ -397,6 +444,23 @@ impl Journal {
             Ok(_) => how.to_owned(),
             Err(e) => format!("{how}: {}", e.kind()),
         };
+        if let Err(e) = &result
+            && !proven_absent
+        {
+            if to == AttemptState::ProvenAbsent {
+                return self
+                    .later(attempt, format!("the resend was turned away ({e}); the original may have landed"))
+                    .await;
+            }
+            if to == AttemptState::Declined && !matches!(e.kind(), ErrorKind::CardDeclined(_)) {
+                let note = format!(
+                    "the resend was refused ({e}), and the original may have landed; a person must check the provider"
+                );
+                return self
+                    .write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note)
+                    .await;
+            }
+        }
         self.write(&attempt, to, Some(outcome), how).await
     }
 

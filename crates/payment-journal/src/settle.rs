@@ -30,8 +30,8 @@ pub(crate) fn state_of(output: &MutationOutput) -> AttemptState {
     }
 }
 
-/// An error's state. `not_sent` only when the engine saw no request leave; a definite
-/// transient answer (429) proves nothing was done; a provider's refusal is declined; anything
+/// An error's state. `not_sent` only when the engine saw no request leave; a rate limit (429)
+/// proves nothing was done; a provider's refusal is declined; anything
 /// else (an answer lost, or refused by the client after a 2xx) stays unknown for recovery.
 pub(crate) fn state_of_error(e: &Error, delivery: Delivery) -> AttemptState {
     match effect_of(e, delivery) {
@@ -57,8 +57,11 @@ mod tests {
         let declined =
             Error::new(ErrorKind::CardDeclined(DeclineReason::InsufficientFunds), "no").with_http_status(402);
         assert_eq!(state_of_error(&declined, MaybeSent), AttemptState::Declined);
+        // A 5xx may follow a commit; only a rate limit proves nothing was done.
         let busy = Error::new(ErrorKind::ProviderUnavailable, "503").with_http_status(503).with_retryable(true);
-        assert_eq!(state_of_error(&busy, MaybeSent), AttemptState::ProvenAbsent);
+        assert_eq!(state_of_error(&busy, MaybeSent), AttemptState::Unknown);
+        let limited = Error::new(ErrorKind::RateLimited, "429").with_http_status(429);
+        assert_eq!(state_of_error(&limited, MaybeSent), AttemptState::ProvenAbsent);
         // Made after a 2xx, with no status: the provider acted, so never `not_sent`.
         let echoed = Error::new(ErrorKind::Integrity, "another amount");
         assert_eq!(state_of_error(&echoed, MaybeSent), AttemptState::Unknown);

@@ -156,12 +156,20 @@ pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Dec
                 new.idempotency_key.clone()
             } else {
                 let key = IdempotencyKey::new(new.idempotency_key.clone())?;
-                key.derive(&format!("-a{seq}"))?.as_str().to_owned()
+                key.derive(&attempt_suffix(&key, seq))?.as_str().to_owned()
             };
             Ok(Decision::Insert { seq, provider_key, new_payment: false })
         }
         _ => Ok(Decision::Existing),
     }
+}
+
+/// The suffix of attempt `seq`'s provider key: the number and a digest of the caller's key, so
+/// no caller's own key (`order-7-a2`, a scheme that numbers its retries) is ever another
+/// payment's attempt key.
+pub(crate) fn attempt_suffix(key: &IdempotencyKey, seq: i64) -> String {
+    let digest = payment_core::hex::lower(&payment_core::crypto::sha256(key.as_str().as_bytes())[..4]);
+    format!("-a{seq}-{digest}")
 }
 
 /// Checks a transition against the attempt it writes; shared by every store.

@@ -177,14 +177,18 @@ impl Journal {
     }
 }
 
-/// Whether `a` accounts for the charge `event` reports: it holds that charge (succeeded or
-/// still open), or, when the event names no charge, it succeeded or is open with the reference.
+/// Whether `a`, another payment's attempt the event names (by charge id or reference), may be
+/// the one the charge belongs to: it holds that charge and succeeded, or it is still open (its
+/// answer may not be recorded yet, so it holds no charge id).
 fn explains(a: &Attempt, event: &WebhookEvent) -> bool {
-    let live = a.state == AttemptState::Succeeded || a.state.is_unresolved();
-    match event.object_id.as_deref() {
-        Some(charge) => live && a.charge_id.as_deref() == Some(charge),
-        None => live,
+    if a.state.is_unresolved() {
+        return true;
     }
+    a.state == AttemptState::Succeeded
+        && match event.object_id.as_deref() {
+            Some(charge) => a.charge_id.as_deref() == Some(charge),
+            None => true,
+        }
 }
 
 fn leased(a: &Attempt, now: i64) -> bool {

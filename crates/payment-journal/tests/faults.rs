@@ -20,6 +20,7 @@ fn options() -> JournalOptions {
         recovery_lease: Duration::from_secs(5),
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        settle_horizon: Duration::from_millis(100),
     }
 }
 
@@ -231,5 +232,60 @@ async fn a_reject_duplicate_refund_that_cannot_be_looked_up_is_never_resent() {
         journal.recover(&fake.client()).await.unwrap();
         assert_eq!(fake.refunds().len(), 1, "{}: never refunded again", store.backend());
         assert_eq!(state(&journal, "nolist-refund").await, AttemptState::NeedsReconciliation);
+    }
+}
+
+#[tokio::test]
+async fn a_resend_turned_away_says_nothing_about_the_charge_it_repeats() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        // Charged, answer lost; recovery's resend with the same key is then turned away (429).
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(600), &key("away-1")).await.unwrap_err();
+        fake.fail_next(&[Fault::RateLimit]);
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "away-1").await, AttemptState::Unknown, "{}", store.backend());
+        tokio::time::sleep(options().max_backoff).await;
+        let again = client.create_charge(charge(600), &key("away-1")).await.unwrap();
+        assert_eq!(fake.charges().len(), 1, "{}: replayed, never charged under a new key", store.backend());
+        assert_eq!(fake.charges()[0].id, again.id);
+    }
+}
+
+#[tokio::test]
+async fn a_webhook_for_a_retry_still_in_flight_is_not_a_late_success_of_the_declined_try() {
+    use payment_core::{EventKind, EventRecord, PaymentSource, Trust, WebhookEvent};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let journal = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        let card = payment_core::CardDetails::new("4000000000000002", 12, 2031, None).unwrap();
+        let declined = support::with_source(charge(100).reference("order-10"), PaymentSource::Card(card));
+        client.create_charge(declined, &key("order-10-try-1")).await.unwrap_err();
+        // The retry's answer is lost, so its attempt is open and holds no charge id yet when the
+        // charge's webhook arrives.
+        fake.fail_next(&[Fault::LoseAnswer]);
+        client.create_charge(charge(100).reference("order-10"), &key("order-10-try-2")).await.unwrap_err();
+        let paid = fake.charges().last().unwrap().clone();
+        let event = WebhookEvent {
+            id: "evt_order_10".into(),
+            provider: "fake".into(),
+            kind: EventKind::ChargeSucceeded,
+            object_id: Some(paid.id.to_string()),
+            reference: paid.reference.clone(),
+            amount: Some(paid.amount),
+            trust: Trust::Verified,
+            occurred_at: None,
+            record: EventRecord::Charge(Box::new(paid.clone())),
+            raw: serde_json::json!({}),
+        };
+        let resolutions = journal.apply_event(&event).await.unwrap();
+        assert!(resolutions.iter().all(|r| !r.is_late_success()), "{}: {resolutions:?}", store.backend());
+        assert_eq!(state(&journal, "order-10-try-1").await, AttemptState::Declined);
+        assert_eq!(state(&journal, "order-10-try-2").await, AttemptState::Succeeded, "settled by its webhook");
     }
 }

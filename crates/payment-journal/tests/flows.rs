@@ -16,6 +16,7 @@ fn options() -> JournalOptions {
         recovery_lease: Duration::from_secs(5),
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
+        settle_horizon: Duration::from_millis(100),
     }
 }
 
@@ -130,12 +131,25 @@ async fn none_with_a_lookup_proves_absence_and_a_repeat_makes_a_new_attempt() {
         let (journal, client) = journaled(&fake, store);
         fake.fail_next(&[Fault::LoseRequest]);
         client.create_charge(charge(500), &key("find-1")).await.unwrap_err();
+        // Not yet: the lost request may still land while the sender's lease and the settle
+        // horizon run, and a new attempt would then pay twice.
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "find-1").await, AttemptState::Unknown);
+        assert!(client.create_charge(charge(500), &key("find-1")).await.is_err(), "a repeat waits too");
+        tokio::time::sleep(options().lease + options().settle_horizon).await;
         journal.recover(&fake.client()).await.unwrap();
         assert_eq!(state(&journal, "find-1").await, AttemptState::ProvenAbsent);
         client.create_charge(charge(500), &key("find-1")).await.unwrap();
         let p = journal.payment("find-1").await.unwrap().unwrap();
         assert_eq!(p.attempts.len(), 2);
-        assert_eq!(p.attempts[1].provider_key, "find-1-a2", "a new attempt gets its own provider key");
+        let second = &p.attempts[1].provider_key;
+        assert!(second.starts_with("find-1-a2-"), "a new attempt gets its own provider key: {second}");
+        // Never a key a caller could have used for another payment by numbering its retries.
+        assert_ne!(second, "find-1-a2");
+        // The same reference as the first attempt: a provider that refuses a reused reference
+        // refuses the second charge if the first lands after all.
+        assert_eq!(p.attempts[1].request.reference(), p.attempts[0].request.reference());
+        assert!(p.attempts[0].request.reference().is_some());
         assert_eq!(fake.charges().len(), 1);
     }
 }
@@ -278,6 +292,7 @@ async fn an_unrepeatable_refund_is_found_by_elimination() {
         client.create_refund(part(100), &key("refund-2")).await.unwrap_err();
         fake.fail_next(&[Fault::LoseRequest]);
         client.create_refund(part(150), &key("refund-3")).await.unwrap_err();
+        tokio::time::sleep(options().lease + options().settle_horizon).await;
         journal.recover(&fake.client()).await.unwrap();
         assert_eq!(state(&journal, "refund-2").await, AttemptState::Succeeded, "{}", store.backend());
         assert_eq!(state(&journal, "refund-3").await, AttemptState::ProvenAbsent);

@@ -114,12 +114,16 @@ impl RoutedClient {
         let report = |why: String| Reversal::Reported { why };
         let Some(charge) = late.charge_id.as_deref() else { return report("the event names no charge".into()) };
         // Never reverse a charge another payment holds: it is that payment's, not a double.
-        match self.journal().store().attempts_for(&late.provider, Some(charge), None, false).await {
+        // Another payment sent with the same reference and still open may hold it too: its
+        // answer (and the charge id) may not be recorded yet.
+        let reference = late.request.reference();
+        match self.journal().store().attempts_for(&late.provider, Some(charge), reference, false).await {
             Ok(attempts) => {
                 if let Some(holder) = attempts.iter().find(|a| {
                     a.idempotency_key != late.idempotency_key
-                        && a.charge_id.as_deref() == Some(charge)
-                        && (a.state == AttemptState::Succeeded || a.state.is_unresolved())
+                        && a.operation == "create_charge"
+                        && (a.state.is_unresolved()
+                            || (a.state == AttemptState::Succeeded && a.charge_id.as_deref() == Some(charge)))
                 }) {
                     return report(format!("charge {charge} belongs to payment {}", holder.idempotency_key));
                 }

@@ -130,7 +130,9 @@ pub(crate) fn mock_faults(seed: u64) -> FaultPlan {
         rules: vec![
             post(FaultKind::DropAfterCommit, 0.08),
             post(FaultKind::ResetBeforeCommit, 0.04),
-            post(FaultKind::StatusAfterCommit { status: 500 }, 0.05),
+            post(FaultKind::StatusAfterCommit { status: 500 }, 0.03),
+            // A 5xx outside 500/502/503/504 after the provider committed: still not a refusal.
+            post(FaultKind::StatusAfterCommit { status: 520 }, 0.02),
             // Past the attempt timeout: the provider commits after the client hung up.
             post(FaultKind::Delay { ms: 600 }, 0.04),
             post(FaultKind::AlterAmount, 0.04),
@@ -144,7 +146,9 @@ pub(crate) fn mock_faults(seed: u64) -> FaultPlan {
 /// Every request refused while "the provider is down" for recovery.
 pub(crate) fn provider_down() -> FaultPlan {
     FaultPlan::new(vec![
-        FaultRule::always(FaultKind::ResetBeforeCommit).probability(0.5),
+        FaultRule::always(FaultKind::ResetBeforeCommit).probability(0.4),
+        // A resend turned away proves nothing about the attempt it repeats.
+        FaultRule::always(FaultKind::Status { status: 429, retry_after: Some(86_400) }).probability(0.5),
         FaultRule::always(FaultKind::Status { status: 503, retry_after: None }),
     ])
 }
@@ -183,11 +187,12 @@ where
         return call().await;
     }
     let (a, b) = futures::join!(call(), call());
-    // Both answers are the caller's; a definite failure in either is what a caller would act on.
+    // Two answers for one key: a success is the key's word (the other call may truly have sent
+    // nothing, as a dispatch the journal could not record), then a definite failure, then unknown.
     match (a, b) {
+        (Ok(id), _) | (_, Ok(id)) => Ok(id),
         (Err(e), _) | (_, Err(e)) if e.outcome() == Outcome::Definite => Err(e),
-        (Ok(id), _) => Ok(id),
-        (_, r) => r,
+        (a, _) => a,
     }
 }
 
@@ -238,5 +243,7 @@ pub(crate) fn journal_options() -> JournalOptions {
         recovery_lease: Duration::from_secs(4),
         backoff: Duration::from_millis(20),
         max_backoff: Duration::from_millis(200),
+        // Past the longest delay fault (600 ms): a request the client gave up on lands within it.
+        settle_horizon: Duration::from_secs(1),
     }
 }

@@ -377,13 +377,24 @@ impl Charge for WorldpayClient {
                 if reply.found_earlier_duplicate() {
                     match self.query_by_reference(&key).await? {
                         Some(p) if p.value.amount == key.a && p.value.currency.eq_ignore_ascii_case(&key.c) => {}
-                        found => {
-                            let what = found
-                                .map(|p| format!("{} {}", p.value.currency, p.value.amount))
-                                .unwrap_or_else(|| "an amount not visible yet".into());
+                        Some(p) => {
                             return Err(reply.tag(Error::new(
                                 ErrorKind::IdempotencyConflict,
-                                format!("transactionReference {} was used for {what}, not {}", key.r, request.amount),
+                                format!(
+                                    "transactionReference {} was used for {} {}, not {}",
+                                    key.r, p.value.currency, p.value.amount, request.amount
+                                ),
+                            )));
+                        }
+                        // The reference is taken, but by what is not visible yet: it may be this
+                        // very payment, so nothing is known (never a refusal).
+                        None => {
+                            return Err(reply.tag(Error::new(
+                                ErrorKind::OutcomeUnknown,
+                                format!(
+                                    "transactionReference {} is taken, but its payment is not visible yet; ask again with the same key",
+                                    key.r
+                                ),
                             )));
                         }
                     }

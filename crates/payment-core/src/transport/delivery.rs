@@ -69,8 +69,9 @@ pub enum Effect {
 
 /// What `error` from a mutating call means at the provider. Only the engine's record of what
 /// was sent says "not sent"; once a request may have arrived, only a provider's own refusal (a
-/// decline, a non-2xx answer, its error code in the body) is definite, and what the client made
-/// of an answer it refused (integrity, decode) or of no answer is unknown.
+/// decline, a 4xx answer, its error code in a 2xx body) is definite and only a rate limit proves
+/// nothing was done; any 5xx, what the client made of an answer it refused (integrity, decode)
+/// and no answer at all are unknown.
 pub fn effect_of(error: &Error, delivery: Delivery) -> Effect {
     if error.outcome() == Outcome::Unknown {
         return Effect::Unknown;
@@ -78,13 +79,19 @@ pub fn effect_of(error: &Error, delivery: Delivery) -> Effect {
     if delivery == Delivery::NotSent {
         return Effect::NotSent;
     }
-    let answered_no = error.http_status().is_some_and(|s| !(200..300).contains(&s));
+    let status = error.http_status();
+    let answered_no = status.is_some_and(|s| !(200..300).contains(&s));
     match error.kind() {
         // Made by the client from an answer it could not trust or read: the provider acted.
         ErrorKind::Integrity | ErrorKind::Decode => Effect::Unknown,
+        // Any 5xx may follow a commit (520, 507, …, not only the four the engine retries).
+        _ if status.is_some_and(|s| s >= 500) => Effect::Unknown,
         // A decline (Worldpay answers `refused` with 201), or a natural key an earlier call took.
         ErrorKind::CardDeclined(_) | ErrorKind::IdempotencyConflict => Effect::Refused,
-        _ if answered_no && error.is_retryable() => Effect::TurnedAway,
+        // A rate limit turns the request away before anything is done (429, Ping++'s 403).
+        ErrorKind::RateLimited if answered_no => Effect::TurnedAway,
+        // Any other answer asking for a retry says nothing of what was done.
+        _ if answered_no && error.is_retryable() => Effect::Unknown,
         _ if answered_no => Effect::Refused,
         // The provider's own error code in a 2xx body (Google Standard Payments answers its
         // refusals with HTTP 200): its word, not ours.
@@ -164,6 +171,11 @@ mod tests {
         assert_eq!(effect_of(&in_body, Delivery::MaybeSent), Effect::Refused);
         let busy = Error::new(ErrorKind::RateLimited, "429").with_http_status(429);
         assert_eq!(effect_of(&busy, Delivery::MaybeSent), Effect::TurnedAway);
+        // A 5xx the engine does not retry is still no refusal: the provider may have committed.
+        let after_commit = Error::new(ErrorKind::ProviderUnavailable, "520").with_http_status(520);
+        assert_eq!(effect_of(&after_commit, Delivery::MaybeSent), Effect::Unknown);
+        let coded = after_commit.with_provider_code("internalErrorOccurred");
+        assert_eq!(effect_of(&coded, Delivery::MaybeSent), Effect::Unknown);
         let lost = Error::new(ErrorKind::Timeout, "t").into_outcome_unknown();
         assert_eq!(effect_of(&lost, Delivery::NotSent), Effect::Unknown);
     }

@@ -111,9 +111,11 @@ impl Service<Attempt> for Dispatch {
             let logged = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
                 .then(|| (request.method().clone(), request.uri().path().to_owned()));
             let sent = Instant::now();
-            // A journal reads whether a mutating request may have left; a lookup or a read never counts.
-            let guard =
-                (phase == Phase::Send && attempt.call.idempotency != IdempotencySupport::Safe).then(SendGuard::new);
+            // A journal reads whether a mutating request may have left; a lookup or a read never
+            // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
+            let mutating = attempt.call.idempotency != IdempotencySupport::Safe
+                || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+            let guard = (phase == Phase::Send && mutating).then(SendGuard::new);
             let result = http.oneshot(request).await;
             if let Some(guard) = guard {
                 guard.finish(result.as_ref().map_or_else(TransportError::maybe_sent, |_| true));
