@@ -18,9 +18,20 @@ tokio::task_local! {
     static PROBE: Arc<Probe>;
 }
 
-#[derive(Default)]
+/// One `observe` scope's record; marks reach every enclosing scope at once, so a scope cancelled
+/// mid-flight (its future dropped) has still told its parents.
 struct Probe {
     reached: AtomicBool,
+    parent: Option<Arc<Probe>>,
+}
+
+impl Probe {
+    fn mark(&self) {
+        self.reached.store(true, Ordering::SeqCst);
+        if let Some(parent) = &self.parent {
+            parent.mark();
+        }
+    }
 }
 
 /// What the engine knows about whether a call's mutating requests reached the provider.
@@ -43,14 +54,11 @@ impl Delivery {
 /// reached the provider. Scopes nest: what an inner `observe` saw sent was sent for the
 /// enclosing call too.
 pub async fn observe<F: Future>(call: F) -> (F::Output, Delivery) {
-    let probe = Arc::new(Probe::default());
+    let parent = PROBE.try_with(Arc::clone).ok();
+    let probe = Arc::new(Probe { reached: AtomicBool::new(false), parent });
     let output = PROBE.scope(probe.clone(), call).await;
-    if probe.reached.load(Ordering::SeqCst) {
-        mark_sent();
-        (output, Delivery::MaybeSent)
-    } else {
-        (output, Delivery::NotSent)
-    }
+    let delivery = if probe.reached.load(Ordering::SeqCst) { Delivery::MaybeSent } else { Delivery::NotSent };
+    (output, delivery)
 }
 
 /// What a failed mutating call did at the provider, from its error and its [`Delivery`].
@@ -103,7 +111,7 @@ pub fn effect_of(error: &Error, delivery: Delivery) -> Effect {
 /// Records that a mutating request reached the provider (for providers that act in process,
 /// without the engine). Outside [`observe`] it does nothing.
 pub fn mark_sent() {
-    let _ = PROBE.try_with(|p| p.reached.store(true, Ordering::SeqCst));
+    let _ = PROBE.try_with(|p| p.mark());
 }
 
 /// Held while one send-phase attempt of a mutating call is on its way. Dropped without
@@ -178,6 +186,20 @@ mod tests {
         assert_eq!(effect_of(&coded, Delivery::MaybeSent), Effect::Unknown);
         let lost = Error::new(ErrorKind::Timeout, "t").into_outcome_unknown();
         assert_eq!(effect_of(&lost, Delivery::NotSent), Effect::Unknown);
+    }
+
+    #[tokio::test]
+    async fn an_inner_scope_cancelled_mid_flight_has_still_told_the_outer_one() {
+        let (_, outer) = observe(async {
+            let inner = observe(async {
+                let _guard = SendGuard::new();
+                std::future::pending::<()>().await;
+            });
+            // The inner call is cut off while its request is on the wire.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(5), inner).await;
+        })
+        .await;
+        assert_eq!(outer, Delivery::MaybeSent);
     }
 
     #[tokio::test]
