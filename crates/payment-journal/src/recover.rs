@@ -297,6 +297,12 @@ impl Journal {
         })
     }
 
+    /// Hands an attempt to a person: `needs_reconciliation`, with why.
+    async fn to_person(&self, attempt: Attempt, why: String) -> Result<Resolution> {
+        let note = format!("{why}, so a person must check the provider");
+        self.write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note).await
+    }
+
     /// Leaves an attempt as it is, to be asked again after a backoff.
     async fn later(&self, attempt: Attempt, why: String) -> Result<Resolution> {
         let state = attempt.state;
@@ -351,15 +357,7 @@ impl Journal {
                     if let Some(wait) = inside_lag(client, sent_at) {
                         return self.later(attempt, wait).await;
                     }
-                    let note =
-                        format!("{why}; not resent without proof it is absent, so a person must check the provider");
-                    self.write(
-                        &attempt,
-                        AttemptState::NeedsReconciliation,
-                        Some(StoredOutcome::Note(note.clone())),
-                        note,
-                    )
-                    .await
+                    self.to_person(attempt, format!("{why}; not resent without proof it is absent")).await
                 }
                 Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
             },
@@ -387,16 +385,7 @@ impl Journal {
                         )
                         .await
                     }
-                    Ok(Looked::Cannot(why)) => {
-                        let note = format!("{why}; {why_not_resent}, so a person must check the provider");
-                        self.write(
-                            &attempt,
-                            AttemptState::NeedsReconciliation,
-                            Some(StoredOutcome::Note(note.clone())),
-                            note,
-                        )
-                        .await
-                    }
+                    Ok(Looked::Cannot(why)) => self.to_person(attempt, format!("{why}; {why_not_resent}")).await,
                     Err(e) => self.later(attempt, format!("the lookup failed: {e}")).await,
                 }
             }

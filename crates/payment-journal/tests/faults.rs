@@ -6,33 +6,10 @@
 mod support;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use payment_core::{CreateRefund, ErrorKind, Outcome};
-use payment_journal::{
-    AttemptState, FaultyStore, Journal, JournalOptions, JournalStore, MemoryStore, SqliteStore, StoreFault, StoreStep,
-};
-use support::{Fake, Fault, REJECT_DUPLICATE, REPLAY, charge, key};
-
-fn options() -> JournalOptions {
-    JournalOptions {
-        lease: Duration::from_millis(600),
-        recovery_lease: Duration::from_secs(5),
-        backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        settle_horizon: Duration::from_millis(100),
-    }
-}
-
-async fn stores() -> (Vec<Arc<dyn JournalStore>>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("journal.db"), payment_journal::Durability::Full).await.unwrap();
-    (vec![Arc::new(MemoryStore::new()), Arc::new(sqlite)], dir)
-}
-
-async fn state(journal: &Journal, k: &str) -> AttemptState {
-    journal.payment(k).await.unwrap().expect("the payment is journaled").state
-}
+use payment_journal::{AttemptState, FaultyStore, Journal, StoreFault, StoreStep};
+use support::{Fake, Fault, REJECT_DUPLICATE, REPLAY, charge, journaled, key, options, state, stores, webhook_for};
 
 #[tokio::test]
 async fn an_answer_refused_after_the_provider_charged_is_unknown_and_the_repeat_charges_nothing_more() {
@@ -60,8 +37,7 @@ async fn an_altered_refund_answer_is_never_refunded_again() {
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&REJECT_DUPLICATE);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (_journal, client) = journaled(&fake, store);
         let c = client.create_charge(charge(1000), &key("refund-echo-charge")).await.unwrap();
         fake.fail_next(&[Fault::AlterEcho]);
         let e = client.create_refund(CreateRefund::partial(c.id.clone(), c.amount), &key("refund-echo")).await;
@@ -76,8 +52,7 @@ async fn a_resend_that_never_left_proves_nothing_about_the_original() {
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&REPLAY);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (journal, client) = journaled(&fake, store);
         fake.fail_next(&[Fault::LoseAnswer]);
         let e = client.create_charge(charge(500), &key("down-1")).await.unwrap_err();
         assert_eq!(e.outcome(), Outcome::Unknown);
@@ -145,29 +120,17 @@ async fn a_dispatch_the_journal_cannot_write_sends_nothing_and_says_so_only_when
 
 #[tokio::test]
 async fn a_retry_of_an_order_under_a_new_key_is_never_a_late_success_of_the_declined_one() {
-    use payment_core::{EventKind, EventRecord, PaymentSource, Trust, WebhookEvent};
+    use payment_core::{EventKind, PaymentSource, Trust};
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&REPLAY);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (journal, client) = journaled(&fake, store);
         let card = payment_core::CardDetails::new("4000000000000002", 12, 2031, None).unwrap();
         let declined = support::with_source(charge(100).reference("order-9"), PaymentSource::Card(card));
         client.create_charge(declined, &key("order-9-try-1")).await.unwrap_err();
         assert_eq!(state(&journal, "order-9-try-1").await, AttemptState::Declined);
         let paid = client.create_charge(charge(100).reference("order-9"), &key("order-9-try-2")).await.unwrap();
-        let event = WebhookEvent {
-            id: "evt_order_9".into(),
-            provider: "fake".into(),
-            kind: EventKind::ChargeSucceeded,
-            object_id: Some(paid.id.to_string()),
-            reference: paid.reference.clone(),
-            amount: Some(paid.amount),
-            trust: Trust::Verified,
-            occurred_at: None,
-            record: EventRecord::Charge(Box::new(paid.clone())),
-            raw: serde_json::json!({}),
-        };
+        let event = webhook_for(&paid, EventKind::ChargeSucceeded, Trust::Verified, "evt_order_9");
         let resolutions = journal.apply_event(&event).await.unwrap();
         assert!(resolutions.iter().all(|r| !r.is_late_success()), "{}: {resolutions:?}", store.backend());
         assert_eq!(state(&journal, "order-9-try-1").await, AttemptState::Declined);
@@ -180,8 +143,7 @@ async fn a_lost_capture_is_found_only_when_what_was_captured_is_what_it_asked() 
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&REPLAY);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (journal, client) = journaled(&fake, store);
         let mut authorize = charge(1000);
         authorize.capture = false;
         let c = client.create_charge(authorize, &key("cap-charge")).await.unwrap();
@@ -222,8 +184,7 @@ async fn a_reject_duplicate_refund_that_cannot_be_looked_up_is_never_resent() {
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&support::NO_REFUND_LIST);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (journal, client) = journaled(&fake, store);
         let c = client.create_charge(charge(1000), &key("nolist-charge")).await.unwrap();
         fake.fail_next(&[Fault::LoseAnswer]);
         let e = client.create_refund(CreateRefund::partial(c.id.clone(), c.amount), &key("nolist-refund")).await;
@@ -240,8 +201,7 @@ async fn a_resend_turned_away_says_nothing_about_the_charge_it_repeats() {
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&REPLAY);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (journal, client) = journaled(&fake, store);
         // Charged, answer lost; recovery's resend with the same key is then turned away (429).
         fake.fail_next(&[Fault::LoseAnswer]);
         client.create_charge(charge(600), &key("away-1")).await.unwrap_err();
@@ -257,12 +217,11 @@ async fn a_resend_turned_away_says_nothing_about_the_charge_it_repeats() {
 
 #[tokio::test]
 async fn a_webhook_for_a_retry_still_in_flight_is_not_a_late_success_of_the_declined_try() {
-    use payment_core::{EventKind, EventRecord, PaymentSource, Trust, WebhookEvent};
+    use payment_core::{EventKind, PaymentSource, Trust};
     let (stores, _dir) = stores().await;
     for store in &stores {
         let fake = Fake::new(&REPLAY);
-        let journal = Journal::with_options(store.clone(), options());
-        let client = fake.client().with_journal(journal.clone());
+        let (journal, client) = journaled(&fake, store);
         let card = payment_core::CardDetails::new("4000000000000002", 12, 2031, None).unwrap();
         let declined = support::with_source(charge(100).reference("order-10"), PaymentSource::Card(card));
         client.create_charge(declined, &key("order-10-try-1")).await.unwrap_err();
@@ -271,18 +230,7 @@ async fn a_webhook_for_a_retry_still_in_flight_is_not_a_late_success_of_the_decl
         fake.fail_next(&[Fault::LoseAnswer]);
         client.create_charge(charge(100).reference("order-10"), &key("order-10-try-2")).await.unwrap_err();
         let paid = fake.charges().last().unwrap().clone();
-        let event = WebhookEvent {
-            id: "evt_order_10".into(),
-            provider: "fake".into(),
-            kind: EventKind::ChargeSucceeded,
-            object_id: Some(paid.id.to_string()),
-            reference: paid.reference.clone(),
-            amount: Some(paid.amount),
-            trust: Trust::Verified,
-            occurred_at: None,
-            record: EventRecord::Charge(Box::new(paid.clone())),
-            raw: serde_json::json!({}),
-        };
+        let event = webhook_for(&paid, EventKind::ChargeSucceeded, Trust::Verified, "evt_order_10");
         let resolutions = journal.apply_event(&event).await.unwrap();
         assert!(resolutions.iter().all(|r| !r.is_late_success()), "{}: {resolutions:?}", store.backend());
         assert_eq!(state(&journal, "order-10-try-1").await, AttemptState::Declined);

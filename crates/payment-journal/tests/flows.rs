@@ -6,36 +6,12 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use payment_core::{ChargeStatus, CreateRefund, ErrorKind, Outcome, PaymentClient, PaymentSource};
-use payment_journal::{AttemptState, Checkpoint, Journal, JournalOptions, JournalStore, MemoryStore, SqliteStore};
-use support::{Fake, Fault, NONE_BLIND, NONE_FINDABLE, REJECT_DUPLICATE, REPLAY, charge, key};
-
-fn options() -> JournalOptions {
-    JournalOptions {
-        lease: Duration::from_millis(600),
-        recovery_lease: Duration::from_secs(5),
-        backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        settle_horizon: Duration::from_millis(100),
-    }
-}
-
-/// One memory and one SQLite store (in a fresh directory kept alive by the returned guard).
-async fn stores() -> (Vec<Arc<dyn JournalStore>>, tempfile::TempDir) {
-    let dir = tempfile::tempdir().unwrap();
-    let sqlite = SqliteStore::open(&dir.path().join("journal.db"), payment_journal::Durability::Full).await.unwrap();
-    (vec![Arc::new(MemoryStore::new()), Arc::new(sqlite)], dir)
-}
-
-fn journaled(fake: &Fake, store: &Arc<dyn JournalStore>) -> (Journal, PaymentClient) {
-    let journal = Journal::with_options(store.clone(), options());
-    let client = fake.client().with_journal(journal.clone());
-    (journal, client)
-}
-
-async fn state(journal: &Journal, k: &str) -> AttemptState {
-    journal.payment(k).await.unwrap().expect("the payment is journaled").state
-}
+use payment_core::{ChargeStatus, CreateRefund, ErrorKind, Outcome, PaymentSource};
+use payment_journal::{AttemptState, Checkpoint, Journal, JournalStore, MemoryStore};
+use support::{
+    Fake, Fault, NONE_BLIND, NONE_FINDABLE, REJECT_DUPLICATE, REPLAY, charge, journaled, key, options, state, stores,
+    webhook_for,
+};
 
 #[tokio::test]
 async fn a_success_is_recorded_and_a_repeat_is_answered_from_the_journal() {
@@ -346,26 +322,6 @@ async fn a_background_recoverer_settles_lost_answers_by_itself() {
         recoverer.stop();
         assert!(settled, "{}: the recoverer settled both", store.backend());
         assert_eq!(fake.charges().len(), 2);
-    }
-}
-
-fn webhook_for(
-    charge: &payment_core::ChargeRecord,
-    kind: payment_core::EventKind,
-    trust: payment_core::Trust,
-    id: &str,
-) -> payment_core::WebhookEvent {
-    payment_core::WebhookEvent {
-        id: id.into(),
-        provider: "fake".into(),
-        kind,
-        object_id: Some(charge.id.to_string()),
-        reference: charge.reference.clone(),
-        amount: Some(charge.amount),
-        trust,
-        occurred_at: None,
-        record: payment_core::EventRecord::Charge(Box::new(charge.clone())),
-        raw: serde_json::json!({}),
     }
 }
 

@@ -16,6 +16,7 @@ use payment_core::{
     PaymentSource, Provider, Refund, RefundCapabilities, RefundId, RefundRecord, RefundStatus, RequestOptions, Result,
     SourceCapabilities, Timestamp,
 };
+use payment_journal::{AttemptState, Journal, JournalOptions, JournalStore, MemoryStore, SqliteStore};
 
 /// What the next call does.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -438,4 +439,55 @@ pub fn key(k: &str) -> RequestOptions {
 /// Metadata helper kept for readability in tests.
 pub fn meta() -> BTreeMap<String, String> {
     BTreeMap::new()
+}
+
+/// Journal options short enough for tests.
+pub fn options() -> JournalOptions {
+    JournalOptions {
+        lease: Duration::from_millis(600),
+        recovery_lease: Duration::from_secs(5),
+        backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        settle_horizon: Duration::from_millis(100),
+    }
+}
+
+/// One memory and one SQLite store (in a fresh directory kept alive by the returned guard).
+pub async fn stores() -> (Vec<Arc<dyn JournalStore>>, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let sqlite = SqliteStore::open(&dir.path().join("journal.db"), payment_journal::Durability::Full).await.unwrap();
+    (vec![Arc::new(MemoryStore::new()), Arc::new(sqlite)], dir)
+}
+
+/// A journal over `store` and a client of `fake` through it.
+pub fn journaled(fake: &Fake, store: &Arc<dyn JournalStore>) -> (Journal, PaymentClient) {
+    let journal = Journal::with_options(store.clone(), options());
+    let client = fake.client().with_journal(journal.clone());
+    (journal, client)
+}
+
+/// The state of payment `k`.
+pub async fn state(journal: &Journal, k: &str) -> AttemptState {
+    journal.payment(k).await.unwrap().expect("the payment is journaled").state
+}
+
+/// A webhook event for `charge`.
+pub fn webhook_for(
+    charge: &payment_core::ChargeRecord,
+    kind: payment_core::EventKind,
+    trust: payment_core::Trust,
+    id: &str,
+) -> payment_core::WebhookEvent {
+    payment_core::WebhookEvent {
+        id: id.into(),
+        provider: "fake".into(),
+        kind,
+        object_id: Some(charge.id.to_string()),
+        reference: charge.reference.clone(),
+        amount: Some(charge.amount),
+        trust,
+        occurred_at: None,
+        record: payment_core::EventRecord::Charge(Box::new(charge.clone())),
+        raw: serde_json::json!({}),
+    }
 }
