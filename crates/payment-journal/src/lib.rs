@@ -15,6 +15,7 @@
 
 pub mod faulty;
 mod journal;
+mod lookup;
 mod memory;
 mod open;
 pub mod record;
