@@ -1,5 +1,5 @@
 //! The payment journal from config: `[journal] url = "sqlite://…" | "postgres://…"` (or
-//! `PAYMENT_JOURNAL_URL`) and an optional `lease`. With the `journal` feature, `connect`
+//! `PAYMENT_JOURNAL_URL`), an optional `lease` and `settle_horizon`. With the `journal` feature, `connect`
 //! journals every mutating call of the client it returns.
 
 use payment_core::config::JOURNAL_TABLE;
@@ -18,7 +18,7 @@ const DEFAULT_CALL_DEADLINE: std::time::Duration = std::time::Duration::from_sec
 pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Journal>> {
     let Some(url) = config.journal_url() else { return Ok(None) };
     let settings = config.settings(JOURNAL_TABLE);
-    settings.check_keys(&["url", "lease"])?;
+    settings.check_keys(&["url", "lease", "settle_horizon"])?;
     // The longest deadline of any account an attempt may be sent through. "No timeout" means the
     // engine's default deadline, never "shorter than any timeout".
     let longest = {
@@ -52,7 +52,16 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
         }
         None => longest + LEASE_MARGIN,
     };
-    let options = payment_journal::JournalOptions { lease, ..payment_journal::JournalOptions::default() };
+    let defaults = payment_journal::JournalOptions::default();
+    let settle_horizon = match settings.get("settle_horizon") {
+        Some(text) => payment_core::time::parse_duration(text).map_err(|why| {
+            Error::config(format!(
+                "journal settle_horizon {text:?} {why}; fix `settle_horizon` in [journal] or PAYMENT_JOURNAL_SETTLE_HORIZON"
+            ))
+        })?,
+        None => defaults.settle_horizon,
+    };
+    let options = payment_journal::JournalOptions { lease, settle_horizon, ..defaults };
     Ok(Some(payment_journal::open(url, options).await?))
 }
 
@@ -88,6 +97,20 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = open_journal(&routed(dir.path(), None)).await.unwrap().unwrap();
         assert_eq!(journal.options().lease, DEFAULT_CALL_DEADLINE + LEASE_MARGIN);
+    }
+
+    #[tokio::test]
+    async fn the_settle_horizon_is_read_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let with = |h: &str| {
+            let mut config = routed(dir.path(), None);
+            config.providers.entry(JOURNAL_TABLE.to_owned()).or_default().set("settle_horizon", h);
+            config
+        };
+        let journal = open_journal(&with("2s")).await.unwrap().unwrap();
+        assert_eq!(journal.options().settle_horizon, std::time::Duration::from_secs(2));
+        let e = open_journal(&with("soon")).await.unwrap_err();
+        assert!(e.message().contains("settle_horizon"), "{e}");
     }
 
     #[tokio::test]
