@@ -21,6 +21,9 @@ fn proven(operation: &str, kind: &EventKind) -> Option<AttemptState> {
         ("create_charge", K::ChargePending) => Some(AttemptState::Pending),
         ("capture_charge", K::ChargeCaptured | K::ChargeSucceeded) => Some(AttemptState::Succeeded),
         ("cancel_charge", K::ChargeCanceled) => Some(AttemptState::Succeeded),
+        ("create_refund", K::RefundSucceeded) => Some(AttemptState::Succeeded),
+        ("create_refund", K::RefundFailed) => Some(AttemptState::Declined),
+        ("create_refund", K::RefundPending) => Some(AttemptState::Pending),
         _ => None,
     }
 }
@@ -37,8 +40,24 @@ impl Journal {
     /// too, that is a double charge for the router (or a person) to reverse.
     pub async fn apply_event(&self, event: &WebhookEvent) -> Result<Vec<Resolution>> {
         let store = self.store();
-        let attempts =
+        let mut attempts =
             store.attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref(), false).await?;
+        if is_refund_event(&event.kind) && event.object_id.is_none() {
+            // A refund event named by the payment's reference alone (Worldpay's): the refunds are
+            // the attempts on the charge that reference made.
+            let charges: Vec<String> = attempts
+                .iter()
+                .filter(|a| a.operation == "create_charge")
+                .filter_map(|a| a.charge_id.clone())
+                .collect();
+            for charge in charges {
+                for a in store.attempts_for(&event.provider, Some(&charge), None, false).await? {
+                    if !attempts.iter().any(|known| known.id == a.id) {
+                        attempts.push(a);
+                    }
+                }
+            }
+        }
         let mut done = Vec::new();
         for attempt in &attempts {
             let attempt = attempt.clone();
@@ -51,7 +70,11 @@ impl Journal {
             }
             let now = crate::now_ms();
             let record = match &event.record {
-                EventRecord::Charge(c) if event.trust == Trust::Verified => Some(StoredOutcome::Charge(c.clone())),
+                EventRecord::Charge(c) if event.trust == Trust::Verified && attempt.operation != "create_refund" => {
+                    Some(StoredOutcome::Charge(c.clone()))
+                }
+                EventRecord::Refund(r) if event.trust == Trust::Verified => Some(StoredOutcome::Refund(r.clone())),
+                _ if event.trust == Trust::Verified => refund_settled(&attempt, to, event, &attempts),
                 _ => None,
             };
             let (t, how) = match record {
@@ -175,6 +198,34 @@ impl Journal {
             Err(e) => Err(e),
         }
     }
+}
+
+fn is_refund_event(kind: &EventKind) -> bool {
+    matches!(kind, EventKind::RefundSucceeded | EventKind::RefundFailed | EventKind::RefundPending)
+}
+
+/// A refund's outcome from a verified event that names its charge but carries no refund (Worldpay
+/// has no refund objects: its events are the payment's): the refund the attempt recorded, now
+/// final — only when it is the one open refund of that charge the event can speak of, and of
+/// the amount the event states, if it states one.
+fn refund_settled(
+    attempt: &Attempt,
+    to: AttemptState,
+    event: &WebhookEvent,
+    named: &[Attempt],
+) -> Option<StoredOutcome> {
+    let Some(StoredOutcome::Refund(recorded)) = &attempt.outcome else { return None };
+    let open_refunds = named.iter().filter(|a| a.operation == "create_refund" && a.state.is_unresolved()).count();
+    if attempt.operation != "create_refund" || open_refunds != 1 || event.amount.is_some_and(|a| a != recorded.amount) {
+        return None;
+    }
+    let mut refund = recorded.clone();
+    refund.status = match to {
+        AttemptState::Succeeded => payment_core::RefundStatus::Succeeded,
+        AttemptState::Declined => payment_core::RefundStatus::Failed,
+        _ => return None,
+    };
+    Some(StoredOutcome::Refund(refund))
 }
 
 /// Whether `a`, another payment's attempt the event names (by charge id or reference), may be

@@ -237,3 +237,33 @@ async fn a_webhook_for_a_retry_still_in_flight_is_not_a_late_success_of_the_decl
         assert_eq!(state(&journal, "order-10-try-2").await, AttemptState::Succeeded, "settled by its webhook");
     }
 }
+
+#[tokio::test]
+async fn a_refund_that_cannot_be_read_back_is_settled_by_its_charges_event_when_it_is_the_only_one_open() {
+    use payment_core::{EventKind, EventRecord, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&support::PENDING_REFUNDS);
+        let (journal, client) = journaled(&fake, store);
+        let c = client.create_charge(charge(1000), &key("wp-charge")).await.unwrap();
+        let part = |n| CreateRefund::partial(c.id.clone(), payment_core::Money::new(n, c.amount.currency));
+        client.create_refund(part(100), &key("wp-refund-1")).await.unwrap();
+        assert_eq!(state(&journal, "wp-refund-1").await, AttemptState::Pending);
+        // The payment's event, named by its reference alone and carrying no refund (Worldpay's):
+        // the one open refund is settled by it.
+        let mut event = webhook_for(&c, EventKind::RefundSucceeded, Trust::Verified, "evt_refunded_1");
+        event.record = EventRecord::Other(serde_json::json!({}));
+        event.object_id = None;
+        event.amount = None;
+        assert!(event.reference.is_some());
+        journal.apply_event(&event).await.unwrap();
+        assert_eq!(state(&journal, "wp-refund-1").await, AttemptState::Succeeded, "{}", store.backend());
+        // With two open, an event for the charge cannot tell which: both stay pending.
+        client.create_refund(part(200), &key("wp-refund-2")).await.unwrap();
+        client.create_refund(part(300), &key("wp-refund-3")).await.unwrap();
+        event.id = "evt_refunded_2".into();
+        journal.apply_event(&event).await.unwrap();
+        assert_eq!(state(&journal, "wp-refund-2").await, AttemptState::Pending);
+        assert_eq!(state(&journal, "wp-refund-3").await, AttemptState::Pending);
+    }
+}

@@ -89,6 +89,18 @@ pub static NO_REFUND_LIST: Capabilities = {
     c.refund.list = false;
     c
 };
+/// Refunds that finish later and cannot be read back (Worldpay's: 202, then the payment's events).
+pub static PENDING_REFUNDS: Capabilities = {
+    let mut c = caps(
+        IdempotencySupport::RejectDuplicate { lookup: "by reference" },
+        IdempotencySupport::RejectDuplicate { lookup: "none" },
+        true,
+    );
+    c.refund.list = false;
+    c.refund.retrieve = false;
+    c.refund.async_completion = true;
+    c
+};
 /// Nothing makes a repeated charge safe, and there is no lookup.
 pub static NONE_BLIND: Capabilities = caps(IdempotencySupport::None, IdempotencySupport::None, false);
 /// Nothing makes a repeated charge safe, but charges can be found by reference.
@@ -368,7 +380,8 @@ impl Refund for Fake {
             provider: "fake".into(),
             id: RefundId::new(format!("re_{}", l.refunds.len() + 1)),
             charge_id: request.charge_id.clone(),
-            status: RefundStatus::Succeeded,
+            // Refunds that cannot be read back finish later, as Worldpay's (202, then an event).
+            status: if self.caps.refund.async_completion { RefundStatus::Pending } else { RefundStatus::Succeeded },
             amount,
             reason: request.reason.clone(),
             created: Timestamp::now(),
