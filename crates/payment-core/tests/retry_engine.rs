@@ -441,3 +441,40 @@ async fn a_rate_limit_that_outlasts_every_attempt_reports_its_retry_after() {
     assert_eq!(e.to_json()["retry_after_ms"], 7000);
     assert_eq!(e.provider(), "scripted");
 }
+
+#[tokio::test]
+async fn a_call_that_ends_on_a_duplicate_its_lookups_never_found_is_unknown() {
+    // The original times out while the provider still processes it; the reference is taken but
+    // the charge is not visible yet: every resend is a duplicate and every lookup finds nothing.
+    let duplicate = || Step::Respond { status: 400, headers: vec![], body: "{\"error\":\"duplicate\"}" };
+    let server = Script::start(vec![
+        Step::DropAfterRead,
+        ok("{\"data\":[]}"),
+        duplicate(),
+        ok("{\"data\":[]}"),
+        duplicate(),
+        ok("{\"data\":[]}"),
+        duplicate(),
+    ])
+    .await;
+    let k = key();
+    let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
+    let classify: payment_core::transport::Classifier = |r| {
+        if r.status() == 400 { ReplyClass::DuplicateRejected } else { payment_core::transport::default_classify(r) }
+    };
+    let call = Call::new("create_charge", support, post(&server.url, &k))
+        .key(k.clone())
+        .lookup(lookup(&server.url))
+        .classify(classify);
+    let engine = EngineBuilder::new("scripted")
+        .retry_policy(Retry { max_attempts: 7 })
+        .sleeper(Arc::new(RecordingSleeper::default()))
+        .build()
+        .unwrap();
+    let reply = engine.execute(call).await.unwrap();
+    assert_eq!((reply.phase, reply.status()), (Phase::Send, 400));
+    assert!(reply.is_uncertain(), "a duplicate nothing explains may be this very charge");
+    let e = reply.fail(payment_core::Error::new(ErrorKind::Conflict, "the order number is used").with_http_status(400));
+    assert_eq!(e.outcome(), Outcome::Unknown, "never a definite refusal: {e}");
+    assert_eq!(e.idempotency_key(), Some(&k));
+}

@@ -206,8 +206,8 @@ fn is_refund_event(kind: &EventKind) -> bool {
 
 /// A refund's outcome from a verified event that names its charge but carries no refund (Worldpay
 /// has no refund objects: its events are the payment's): the refund the attempt recorded, now
-/// final — only when it is the one open refund of that charge the event can speak of, and of
-/// the amount the event states, if it states one.
+/// succeeded — only for a success, when it is the one open refund of that charge, no other
+/// refund of it waits for a person, and the event states its amount.
 fn refund_settled(
     attempt: &Attempt,
     to: AttemptState,
@@ -215,16 +215,22 @@ fn refund_settled(
     named: &[Attempt],
 ) -> Option<StoredOutcome> {
     let Some(StoredOutcome::Refund(recorded)) = &attempt.outcome else { return None };
-    let open_refunds = named.iter().filter(|a| a.operation == "create_refund" && a.state.is_unresolved()).count();
-    if attempt.operation != "create_refund" || open_refunds != 1 || event.amount.is_some_and(|a| a != recorded.amount) {
+    let refunds = || named.iter().filter(|a| a.operation == "create_refund");
+    let open = refunds().filter(|a| a.state.is_unresolved()).count();
+    // One with a person is a refund whose fate is not known: the event may be its.
+    let with_a_person = refunds().any(|a| a.state == AttemptState::NeedsReconciliation);
+    // Only a success is settled by elimination, and only of the stated amount: a failure told
+    // by elimination would tell a caller "failed" of a refund that may yet have gone through.
+    if attempt.operation != "create_refund"
+        || to != AttemptState::Succeeded
+        || open != 1
+        || with_a_person
+        || event.amount != Some(recorded.amount)
+    {
         return None;
     }
     let mut refund = recorded.clone();
-    refund.status = match to {
-        AttemptState::Succeeded => payment_core::RefundStatus::Succeeded,
-        AttemptState::Declined => payment_core::RefundStatus::Failed,
-        _ => return None,
-    };
+    refund.status = payment_core::RefundStatus::Succeeded;
     Some(StoredOutcome::Refund(refund))
 }
 

@@ -254,14 +254,26 @@ async fn a_refund_that_cannot_be_read_back_is_settled_by_its_charges_event_when_
         let mut event = webhook_for(&c, EventKind::RefundSucceeded, Trust::Verified, "evt_refunded_1");
         event.record = EventRecord::Other(serde_json::json!({}));
         event.object_id = None;
-        event.amount = None;
         assert!(event.reference.is_some());
+        // Without the amount, nothing tells it is this refund's.
+        event.amount = None;
+        journal.apply_event(&event).await.unwrap();
+        assert_eq!(state(&journal, "wp-refund-1").await, AttemptState::Pending);
+        // A failure is never settled by elimination.
+        event.id = "evt_refund_failed".into();
+        event.kind = EventKind::RefundFailed;
+        event.amount = Some(payment_core::Money::new(100, c.amount.currency));
+        journal.apply_event(&event).await.unwrap();
+        assert_eq!(state(&journal, "wp-refund-1").await, AttemptState::Pending);
+        event.id = "evt_refunded_1b".into();
+        event.kind = EventKind::RefundSucceeded;
         journal.apply_event(&event).await.unwrap();
         assert_eq!(state(&journal, "wp-refund-1").await, AttemptState::Succeeded, "{}", store.backend());
         // With two open, an event for the charge cannot tell which: both stay pending.
         client.create_refund(part(200), &key("wp-refund-2")).await.unwrap();
-        client.create_refund(part(300), &key("wp-refund-3")).await.unwrap();
+        client.create_refund(part(200), &key("wp-refund-3")).await.unwrap();
         event.id = "evt_refunded_2".into();
+        event.amount = Some(payment_core::Money::new(200, c.amount.currency));
         journal.apply_event(&event).await.unwrap();
         assert_eq!(state(&journal, "wp-refund-2").await, AttemptState::Pending);
         assert_eq!(state(&journal, "wp-refund-3").await, AttemptState::Pending);

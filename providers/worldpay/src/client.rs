@@ -375,7 +375,9 @@ impl Charge for WorldpayClient {
             }
             Phase::Lookup => {
                 if reply.found_earlier_duplicate() {
-                    match self.query_by_reference(&key).await? {
+                    // The payment exists (the duplicate says so): a query that fails says
+                    // nothing of it, so its error is never this charge's answer.
+                    match self.query_by_reference(&key).await.map_err(|e| reply.tag(e).into_outcome_unknown())? {
                         Some(p) if p.value.amount == key.a && p.value.currency.eq_ignore_ascii_case(&key.c) => {}
                         Some(p) => {
                             return Err(reply.tag(Error::new(

@@ -9,7 +9,7 @@ use serde::de::DeserializeOwned;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, ServiceBuilder, ServiceExt};
 
-use super::call::{Call, LookupAnswer, Phase};
+use super::call::{Call, LookupAnswer, Phase, ReplyClass};
 use super::dispatch::{Attempt, AttemptError, Dispatch};
 use super::http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError, parse_retry_after};
 use super::policy::EnginePolicy;
@@ -250,11 +250,17 @@ impl Engine {
                     }
                     return Err(tag(if st.ambiguous { e.into_outcome_unknown() } else { e }));
                 }
+                // A call that ends on a duplicate rejection its lookup never explained: the natural
+                // key is taken by something not visible yet, which may be this very payment.
+                let unexplained_duplicate = reply.phase == Phase::Send
+                    && call.lookup.is_some()
+                    && (call.classify)(&reply.response) == ReplyClass::DuplicateRejected;
                 Ok(HttpReply {
                     response: reply.response,
                     phase: reply.phase,
                     attempts: st.attempts,
-                    uncertain: mutating && st.ambiguous && !lookup_settled,
+                    uncertain: mutating && ((st.ambiguous && !lookup_settled) || unexplained_duplicate),
+                    unexplained_duplicate: mutating && unexplained_duplicate,
                     mutating,
                     earlier_duplicate: st.earlier_duplicate,
                     provider,
@@ -297,6 +303,7 @@ pub struct HttpReply {
     /// Attempts made (lookups included).
     pub attempts: u32,
     uncertain: bool,
+    unexplained_duplicate: bool,
     mutating: bool,
     earlier_duplicate: bool,
     provider: &'static str,
@@ -358,7 +365,8 @@ impl HttpReply {
             e = e.with_retry_after(after);
         }
         if self.uncertain
-            && matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout)
+            && (self.unexplained_duplicate
+                || matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout))
         {
             e = e.into_outcome_unknown();
         }
