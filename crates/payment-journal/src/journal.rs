@@ -235,7 +235,7 @@ impl Journal {
             Err(w) => {
                 tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record an outcome");
                 result.map_err(|e| {
-                    Error::new(
+                    let unknown = Error::new(
                         ErrorKind::OutcomeUnknown,
                         format!(
                             "{e}; the journal could not record this outcome ({w}), so recovery will settle payment {} again",
@@ -244,8 +244,8 @@ impl Journal {
                     )
                     .with_provider(e.provider())
                     .with_operation(e.operation())
-                    .with_provider_code(crate::store::JOURNAL_ANSWER)
-                    .with_idempotency_key(key_of(&attempt))
+                    .with_provider_code(crate::store::JOURNAL_ANSWER);
+                    with_key_of(unknown, &attempt)
                 })
             }
         }
@@ -260,15 +260,17 @@ impl Journal {
             Transition::to(attempt, AttemptState::NotSent, crate::now_ms(), format!("dispatch not recorded: {error}"));
         match self.inner.store.transition(t).await {
             Ok(_) => error,
-            Err(w) => Error::new(
-                ErrorKind::OutcomeUnknown,
-                format!(
-                    "the journal could not record payment {}'s dispatch ({error}) nor that it was not sent ({w}); nothing was sent, but recovery may send it: repeat with the same key",
-                    attempt.idempotency_key
-                ),
-            )
-            .with_provider_code(crate::store::JOURNAL_ANSWER)
-            .with_idempotency_key(key_of(attempt)),
+            Err(w) => with_key_of(
+                Error::new(
+                    ErrorKind::OutcomeUnknown,
+                    format!(
+                        "the journal could not record payment {}'s dispatch ({error}) nor that it was not sent ({w}); nothing was sent, but recovery may send it: repeat with the same key",
+                        attempt.idempotency_key
+                    ),
+                )
+                .with_provider_code(crate::store::JOURNAL_ANSWER),
+                attempt,
+            ),
         }
     }
 
@@ -360,9 +362,13 @@ pub(crate) async fn bounded(
     }
 }
 
-/// The caller's key of an attempt's payment (checked when the payment was prepared).
-fn key_of(attempt: &Attempt) -> IdempotencyKey {
-    IdempotencyKey::new(attempt.idempotency_key.clone()).unwrap_or_else(|_| IdempotencyKey::generate())
+/// `e` carrying the caller's key of `attempt`'s payment, to repeat with (the key was checked when
+/// the payment was prepared, so it always parses).
+fn with_key_of(e: Error, attempt: &Attempt) -> Error {
+    match IdempotencyKey::new(attempt.idempotency_key.clone()) {
+        Ok(key) => e.with_idempotency_key(key),
+        Err(_) => e,
+    }
 }
 
 pub(crate) fn note_of(a: &Attempt) -> String {

@@ -48,6 +48,7 @@ pub use request::{StoredRequest, StoredSource};
 pub use sqlite::{Durability, SqliteStore};
 pub use state::{ALL_STATES, AttemptState};
 pub use store::{ClaimFilter, JournalStore, is_fenced, is_journal_answer, is_second_success};
+pub use webhook::may_hold_charge;
 
 /// Now, in Unix milliseconds.
 pub(crate) fn now_ms() -> i64 {

@@ -128,16 +128,23 @@ impl Journal {
             return None;
         }
         let options = &self.inner.options;
-        let settled_after = sent_at + millis(options.lease) + millis(options.settle_horizon);
-        let now = crate::now_ms();
-        (now < settled_after).then(|| {
+        self.still_landing_for(attempt).map(|ms| {
             format!(
-                "its request may still land for {} ms (the sender's lease of {:?} and a settle horizon of {:?})",
-                settled_after - now,
-                options.lease,
-                options.settle_horizon
+                "its request may still land for {ms} ms (the sender's lease of {:?} and a settle horizon of {:?})",
+                options.lease, options.settle_horizon
             )
         })
+    }
+
+    /// How many more milliseconds `attempt`'s request may still take effect at the provider —
+    /// the sender's lease from its dispatch, then the settle horizon — or `None` once it cannot.
+    /// Until then nothing may be sent for its payment anywhere its reference does not protect.
+    pub fn still_landing_for(&self, attempt: &Attempt) -> Option<i64> {
+        let options = &self.inner.options;
+        let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
+        let settled_after = sent_at + millis(options.lease) + millis(options.settle_horizon);
+        let left = settled_after - crate::now_ms();
+        (left > 0).then_some(left)
     }
 
     /// Settles every attempt that is due now (unresolved, not held by a live writer), each
@@ -404,12 +411,7 @@ impl Journal {
     ) -> Result<Resolution> {
         let mutation = match attempt.request.to_mutation() {
             Ok(m) => m,
-            Err(e) => {
-                let note = format!("{}; a person must check the provider", e.message());
-                return self
-                    .write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note)
-                    .await;
-            }
+            Err(e) => return self.to_person(attempt, e.message().to_owned()).await,
         };
         let options = RequestOptions {
             idempotency_key: Some(IdempotencyKey::new(attempt.provider_key.clone())?),
@@ -435,11 +437,8 @@ impl Journal {
                     .await;
             }
             if to == AttemptState::Declined && !matches!(e.kind(), ErrorKind::CardDeclined(_)) {
-                let note = format!(
-                    "the resend was refused ({e}), and the original may have landed; a person must check the provider"
-                );
                 return self
-                    .write(&attempt, AttemptState::NeedsReconciliation, Some(StoredOutcome::Note(note.clone())), note)
+                    .to_person(attempt, format!("the resend was refused ({e}), and the original may have landed"))
                     .await;
             }
         }

@@ -148,9 +148,10 @@ impl Journal {
         // A charge another payment holds (it succeeded there, or is still in flight there) is that
         // payment's, never a late success of this one: payments may share a reference (a retry
         // of an order under a new key after a decline).
-        if let Some(holder) = named.iter().find(|a| {
-            a.idempotency_key != attempt.idempotency_key && a.operation == "create_charge" && explains(a, event)
-        }) {
+        if let Some(holder) = named
+            .iter()
+            .find(|a| a.idempotency_key != attempt.idempotency_key && may_hold_charge(a, event.object_id.as_deref()))
+        {
             tracing::debug!(target: "payment::journal", key = %attempt.idempotency_key, holder = %holder.idempotency_key, "an event for another payment's charge");
             return Ok(None);
         }
@@ -234,18 +235,17 @@ fn refund_settled(
     Some(StoredOutcome::Refund(refund))
 }
 
-/// Whether `a`, another payment's attempt the event names (by charge id or reference), may be
-/// the one the charge belongs to: it holds that charge and succeeded, or it is still open (its
-/// answer may not be recorded yet, so it holds no charge id).
-fn explains(a: &Attempt, event: &WebhookEvent) -> bool {
+/// Whether a charge attempt `a` may be the one a charge belongs to: it succeeded with that
+/// charge (any charge when `charge` is not known), or it is still open — its answer, and so its
+/// charge id, may not be recorded yet. A late success or a reversal must leave such a charge be.
+pub fn may_hold_charge(a: &Attempt, charge: Option<&str>) -> bool {
+    if a.operation != "create_charge" {
+        return false;
+    }
     if a.state.is_unresolved() {
         return true;
     }
-    a.state == AttemptState::Succeeded
-        && match event.object_id.as_deref() {
-            Some(charge) => a.charge_id.as_deref() == Some(charge),
-            None => true,
-        }
+    a.state == AttemptState::Succeeded && charge.is_none_or(|c| a.charge_id.as_deref() == Some(c))
 }
 
 fn leased(a: &Attempt, now: i64) -> bool {

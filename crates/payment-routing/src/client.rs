@@ -244,14 +244,8 @@ impl RoutedClient {
         // lease and the settle horizon have passed: until then only that account may take the
         // payment again (where the same reference makes a late landing a duplicate, not a second
         // charge); another account would charge beside it.
-        if latest.state == AttemptState::ProvenAbsent
-            && let Some(sent) = latest.dispatched_ms
-        {
-            let options = self.inner.journal.options();
-            let settled_after = sent + millis(options.lease) + millis(options.settle_horizon);
-            if now_ms() < settled_after {
-                return Ok((vec![latest.provider.clone()], false));
-            }
+        if latest.state == AttemptState::ProvenAbsent && self.inner.journal.still_landing_for(latest).is_some() {
+            return Ok((vec![latest.provider.clone()], false));
         }
         let tried: Vec<&str> = payment.attempts.iter().map(|a| a.provider.as_str()).collect();
         chain.retain(|a| !tried.contains(&a.as_str()));
@@ -399,15 +393,6 @@ impl RoutedClient {
     pub async fn recover(&self, within: Duration) -> Result<payment_journal::RecoveryReport> {
         self.inner.journal.recover_within(self, within).await
     }
-}
-
-fn millis(d: Duration) -> i64 {
-    i64::try_from(d.as_millis()).unwrap_or(i64::MAX)
-}
-
-fn now_ms() -> i64 {
-    let since = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
-    i64::try_from(since.as_millis()).unwrap_or(i64::MAX)
 }
 
 fn charge_of(output: MutationOutput) -> Result<ChargeRecord> {

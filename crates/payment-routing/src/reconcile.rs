@@ -6,7 +6,7 @@ use payment_core::{
     ChargeId, ChargeStatus, CreateRefund, Error, IdempotencyKey, Mutation, MutationOutput, RequestOptions, Result,
     WebhookEvent,
 };
-use payment_journal::{Attempt, AttemptRules, AttemptState, Resolution};
+use payment_journal::{Attempt, AttemptRules, AttemptState, Resolution, may_hold_charge};
 use serde::Serialize;
 
 use crate::client::RoutedClient;
@@ -119,12 +119,10 @@ impl RoutedClient {
         let reference = late.request.reference();
         match self.journal().store().attempts_for(&late.provider, Some(charge), reference, false).await {
             Ok(attempts) => {
-                if let Some(holder) = attempts.iter().find(|a| {
-                    a.idempotency_key != late.idempotency_key
-                        && a.operation == "create_charge"
-                        && (a.state.is_unresolved()
-                            || (a.state == AttemptState::Succeeded && a.charge_id.as_deref() == Some(charge)))
-                }) {
+                if let Some(holder) = attempts
+                    .iter()
+                    .find(|a| a.idempotency_key != late.idempotency_key && may_hold_charge(a, Some(charge)))
+                {
                     return report(format!("charge {charge} belongs to payment {}", holder.idempotency_key));
                 }
             }

@@ -43,13 +43,6 @@ pub enum Delivery {
     MaybeSent,
 }
 
-impl Delivery {
-    /// Whether a request may have reached the provider.
-    pub fn maybe_sent(self) -> bool {
-        self == Delivery::MaybeSent
-    }
-}
-
 /// Runs `call` and reports, with its output, whether any mutating request it made may have
 /// reached the provider. Scopes nest: what an inner `observe` saw sent was sent for the
 /// enclosing call too.
