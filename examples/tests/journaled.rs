@@ -71,3 +71,44 @@ async fn every_provider_journals_charge_capture_cancel_and_refund() {
         );
     }
 }
+
+/// A full refund whose answer is lost is answered on the repeat with the amount it refunded: the
+/// amount is fixed before the first byte goes out, so a replay of a refund that landed (which
+/// shows the charge refunded already) is never recorded as refunding nothing.
+#[tokio::test]
+async fn a_full_refund_whose_answer_was_lost_is_recorded_with_what_it_refunded() {
+    use payment::mocks::{FaultKind, FaultPlan, FaultRule};
+    for driver in targets::all() {
+        let target =
+            targets::start(driver, EngineBuilder::new(driver.name).retry_policy(payment::retry::Once)).await.unwrap();
+        let journal = Journal::new(Arc::new(MemoryStore::new()));
+        let client: PaymentClient = target.client.clone().with_journal(journal.clone());
+        if !client.capabilities().refund.full {
+            continue;
+        }
+        let f = (driver.fixtures)();
+        let name = driver.name;
+        let mut request = CreateCharge::new(f.amount, f.source.clone());
+        request.payer_ip = Some("127.0.0.1".into());
+        let charge = client.create_charge(request, &key(format!("{name}-paid"))).await.unwrap();
+        let charge = targets::settle(&target.client, charge).await.unwrap();
+        let lose = FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).times(1);
+        target.control.set_faults(FaultPlan::new(vec![lose])).unwrap();
+        let k = format!("{name}-lost-refund");
+        let first = client.create_refund(CreateRefund::full(charge.id.clone()), &key(k.clone())).await;
+        target.control.set_faults(FaultPlan::new(vec![])).unwrap();
+        if let Ok(refund) = first {
+            // A provider whose client read the refund back within the call.
+            assert_eq!(refund.amount, charge.amount, "{name}");
+            continue;
+        }
+        match client.create_refund(CreateRefund::full(charge.id.clone()), &key(k.clone())).await {
+            Ok(refund) => assert_eq!(refund.amount, charge.amount, "{name}: the repeat reports what was refunded"),
+            // A provider whose refunds cannot be read back hands the refund to a person.
+            Err(e) => assert!(
+                matches!(state(&journal, &k).await, AttemptState::NeedsReconciliation | AttemptState::Unknown),
+                "{name}: {e}"
+            ),
+        }
+    }
+}

@@ -302,6 +302,11 @@ impl PaymentClient {
         self.provider.prepare_charge(request, key, options).await.map_err(self.stamp("create_charge"))
     }
 
+    /// The refund as the provider will send it (see [`crate::Refund::prepare_refund`]).
+    pub async fn prepare_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<CreateRefund> {
+        self.provider.prepare_refund(request, options).await.map_err(self.stamp("create_refund"))
+    }
+
     /// Finds the charge a prepared `request` created (see [`crate::Charge::find_charge`]).
     pub async fn find_charge(&self, request: &CreateCharge, created_from: Timestamp) -> Result<Option<ChargeRecord>> {
         if !self.capabilities().charge.find_by_reference {

@@ -139,4 +139,10 @@ pub trait Refund: Send + Sync {
     async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord>;
     /// Lists a charge's refunds lazily.
     fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord>;
+    /// The request exactly as [`Refund::create_refund`] will send it: a provider that reads the
+    /// charge to size a full refund fixes the amount here, so a journal records it before the
+    /// first byte goes out and a replay after the refund landed still knows what it refunded.
+    async fn prepare_refund(&self, request: CreateRefund, _options: &RequestOptions) -> Result<CreateRefund> {
+        Ok(request)
+    }
 }

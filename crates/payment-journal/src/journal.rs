@@ -167,28 +167,33 @@ impl Journal {
         // A deadline the caller set is kept inside the lease; without one the client's own call
         // deadline applies, which the lease must outlast (see `JournalOptions::lease`).
         send_options.timeout = options.timeout.map(|t| t.min(inside(self.inner.options.lease)));
-        let mutation = match mutation {
-            Mutation::CreateCharge(request) => match client
+        let prepared = match mutation {
+            Mutation::CreateCharge(request) => client
                 .prepare_charge(self.same_reference(request, &attempt).await?, &provider_key, &send_options)
                 .await
-            {
-                Ok(prepared) => Mutation::CreateCharge(prepared),
-                Err(e) => {
-                    // Only a sub-request (a card's token) can have gone out: the charge was not sent.
-                    let to = if e.http_status().is_some() && e.outcome() == payment_core::Outcome::Definite {
-                        AttemptState::Declined
-                    } else {
-                        AttemptState::NotSent
-                    };
-                    let t = Transition::to(&attempt, to, crate::now_ms(), format!("preparing failed: {}", e.kind()))
-                        .outcome(StoredOutcome::Error(crate::record::StoredError::of(&e)));
-                    if let Err(w) = store.transition(t).await {
-                        tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
-                    }
-                    return Err(e);
+                .map(Mutation::CreateCharge),
+            Mutation::CreateRefund(request) => {
+                client.prepare_refund(request, &send_options).await.map(Mutation::CreateRefund)
+            }
+            other => Ok(other),
+        };
+        let mutation = match prepared {
+            Ok(m) => m,
+            Err(e) => {
+                // Only reads or a sub-request (a card's token) can have gone out: the operation
+                // itself was not sent.
+                let to = if e.http_status().is_some() && e.outcome() == payment_core::Outcome::Definite {
+                    AttemptState::Declined
+                } else {
+                    AttemptState::NotSent
+                };
+                let t = Transition::to(&attempt, to, crate::now_ms(), format!("preparing failed: {}", e.kind()))
+                    .outcome(StoredOutcome::Error(crate::record::StoredError::of(&e)));
+                if let Err(w) = store.transition(t).await {
+                    tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
                 }
-            },
-            other => other,
+                return Err(e);
+            }
         };
         let now = crate::now_ms();
         let lease_until = now + millis(self.inner.options.lease);

@@ -323,29 +323,18 @@ impl Charge for PayjpClient {
 #[async_trait]
 impl Refund for PayjpClient {
     /// Refunds return the charge; the refund record is synthesized: id `<charge id>:refund:<yen
-    /// refunded in all after it>`, amount the difference it made.
+    /// refunded in all after it>`, amount what was asked. A full refund is sent as the amount
+    /// still kept, fixed by [`Refund::prepare_refund`] (a journal records it before sending), so
+    /// a replay of it after it landed still reports what it refunded.
     async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
         let key = options.key_or_generate();
         check_key(&key)?;
+        let request = self.prepare_refund(request, options).await?;
         let id = &request.charge_id;
         let mut form = Form::new();
-        let before = match request.amount {
-            Some(a) => {
-                form.push("amount", mapping::yen(a)?.to_string());
-                None
-            }
-            None => {
-                let current = self.retrieve_charge(id).await?;
-                if current.status != ChargeStatus::Succeeded {
-                    return Err(Error::new(
-                        ErrorKind::Conflict,
-                        format!("charge {id} is {}; only a captured charge can be refunded", current.status),
-                    )
-                    .with_operation("create_refund"));
-                }
-                Some(current.amount_refunded)
-            }
-        };
+        if let Some(a) = request.amount {
+            form.push("amount", mapping::yen(a)?.to_string());
+        }
         form.push_opt("refund_reason", request.reason.as_deref());
         let after = self
             .charge_call(self.post(
@@ -356,11 +345,9 @@ impl Refund for PayjpClient {
                 options,
             ))
             .await?;
-        let amount = match (request.amount, before) {
-            (Some(a), _) => a,
-            (None, Some(b)) => after.amount_refunded.checked_sub(b)?,
-            (None, None) => after.amount_refunded,
-        };
+        // Sent without an amount only when the charge kept nothing: a repeat of a full refund
+        // that landed, which PAY.JP replays; it refunded what the charge shows refunded.
+        let amount = request.amount.unwrap_or(after.amount_refunded);
         if after.amount_refunded.minor < amount.minor {
             return Err(Error::new(
                 ErrorKind::Integrity,
@@ -377,6 +364,29 @@ impl Refund for PayjpClient {
             created: Timestamp::now(),
             raw: after.raw,
         })
+    }
+
+    /// A full refund becomes a refund of what the charge still keeps, read now: PAY.JP's answer
+    /// to a replay shows the charge after the refund, which alone cannot tell what it refunded.
+    async fn prepare_refund(&self, mut request: CreateRefund, _options: &RequestOptions) -> Result<CreateRefund> {
+        if request.amount.is_some() {
+            return Ok(request);
+        }
+        let id = &request.charge_id;
+        let current = self.retrieve_charge(id).await?;
+        if current.status != ChargeStatus::Succeeded {
+            return Err(Error::new(
+                ErrorKind::Conflict,
+                format!("charge {id} is {}; only a captured charge can be refunded", current.status),
+            )
+            .with_operation("create_refund"));
+        }
+        let kept = current.amount_captured.checked_sub(current.amount_refunded)?;
+        // Nothing kept: left for PAY.JP to replay under its key, or to refuse.
+        if kept.minor > 0 {
+            request.amount = Some(kept);
+        }
+        Ok(request)
     }
 
     async fn retrieve_refund(&self, _charge_id: &ChargeId, _refund_id: &RefundId) -> Result<RefundRecord> {
