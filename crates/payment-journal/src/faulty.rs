@@ -114,6 +114,9 @@ impl JournalStore for FaultyStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
     }
+    fn now_ms(&self) -> i64 {
+        self.inner.now_ms()
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self.inner.as_any()
     }

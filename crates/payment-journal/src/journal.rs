@@ -130,6 +130,11 @@ impl Journal {
         &self.inner.options
     }
 
+    /// Now on the store's clock (the database's, for a fleet's store).
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.inner.store.now_ms()
+    }
+
     /// Who this journal writes as.
     pub fn owner(&self) -> &str {
         &self.inner.owner
@@ -187,7 +192,7 @@ impl Journal {
                 } else {
                     AttemptState::NotSent
                 };
-                let t = Transition::to(&attempt, to, crate::now_ms(), format!("preparing failed: {}", e.kind()))
+                let t = Transition::to(&attempt, to, self.now_ms(), format!("preparing failed: {}", e.kind()))
                     .outcome(StoredOutcome::Error(crate::record::StoredError::of(&e)));
                 if let Err(w) = store.transition(t).await {
                     tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
@@ -195,7 +200,7 @@ impl Journal {
                 return Err(e);
             }
         };
-        let now = crate::now_ms();
+        let now = self.now_ms();
         let lease_until = now + millis(self.inner.options.lease);
         let mut dispatch =
             Transition::to(&attempt, AttemptState::Dispatched, now, format!("dispatched by {}", self.owner()))
@@ -219,11 +224,11 @@ impl Journal {
         // The whole operation (several requests for some providers) ends inside the lease, so
         // nothing of it is still in flight when recovery may take the attempt over.
         // Measured after the Dispatched write, which may itself have waited (a busy database).
-        let left = Duration::from_millis(u64::try_from(lease_until - crate::now_ms()).unwrap_or(0));
+        let left = Duration::from_millis(u64::try_from(lease_until - self.now_ms()).unwrap_or(0));
         let (result, delivery) = observe(bounded(inside(left), send(client, mutation, &send_options))).await;
         self.checkpoint(Checkpoint::Replied, &attempt);
         let (state, outcome) = settle(&result, delivery);
-        let now = crate::now_ms();
+        let now = self.now_ms();
         let mut t = Transition::to(&attempt, state, now, format!("{} by {}", state, self.owner())).outcome(outcome);
         if state.is_unresolved() {
             // Unknown and pending attempts are for recovery, which may take them at once.
@@ -262,7 +267,7 @@ impl Journal {
     /// it failed.
     async fn undispatched(&self, attempt: &Attempt, error: Error) -> Error {
         let t =
-            Transition::to(attempt, AttemptState::NotSent, crate::now_ms(), format!("dispatch not recorded: {error}"));
+            Transition::to(attempt, AttemptState::NotSent, self.now_ms(), format!("dispatch not recorded: {error}"));
         match self.inner.store.transition(t).await {
             Ok(_) => error,
             Err(w) => with_key_of(
@@ -323,11 +328,11 @@ impl Journal {
             },
             AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown => Err(Error::new(
                 ErrorKind::OutcomeUnknown,
-                match latest.lease_until_ms.filter(|u| *u > crate::now_ms()) {
+                match latest.lease_until_ms.filter(|u| *u > self.now_ms()) {
                     Some(until) => format!(
                         "payment {key} is in flight elsewhere (held by {} for {} ms more); ask again then",
                         latest.lease_owner.as_deref().unwrap_or("another process"),
-                        until - crate::now_ms()
+                        until - self.now_ms()
                     ),
                     None => format!("payment {key}'s outcome is still unknown; recovery will keep asking"),
                 },
@@ -423,7 +428,7 @@ impl Journal {
         // attempt follows only one that proved nothing happened. Three rounds cover
         // recover-then-retry; more would mean the journal is changing under us.
         for _ in 0..3 {
-            let now = crate::now_ms();
+            let now = self.now_ms();
             let new = NewAttempt {
                 idempotency_key: key.as_str().to_owned(),
                 provider: client.account().to_owned(),

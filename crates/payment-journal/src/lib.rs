@@ -13,6 +13,7 @@
 //! many instances and recovery workers, each attempt resolved by exactly one).
 #![forbid(unsafe_code)]
 
+mod clock;
 pub mod faulty;
 mod journal;
 mod lookup;
@@ -35,6 +36,7 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use clock::StoreClock;
 pub use faulty::{FaultyStore, StoreFault, StoreStep};
 pub use journal::{Checkpoint, Journal, JournalOptions};
 pub use memory::MemoryStore;

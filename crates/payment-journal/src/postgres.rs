@@ -20,8 +20,13 @@ crate::sql::sql_store!(
     begin_read_committed,
     "FOR UPDATE SKIP LOCKED",
     postgres,
-    &[MIGRATION_LOCK_SQL]
+    &[MIGRATION_LOCK_SQL],
+    Some(CLOCK_SQL)
 );
+
+/// The database's time in Unix milliseconds: a fleet's leases are compared on it, never on the
+/// hosts' clocks.
+const CLOCK_SQL: &str = "SELECT CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)";
 
 /// Serializes concurrent migrations from several instances starting at once.
 const MIGRATION_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(8097883868325031985)";
@@ -65,8 +70,9 @@ impl PostgresStore {
             .await
             // The URL may hold a password: name the host only.
             .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
-        let store = PostgresStore { pool, writer: None };
+        let store = PostgresStore { pool, writer: None, clock: Default::default() };
         store.migrate().await?;
+        store.read_clock().await?;
         Ok(store)
     }
 }

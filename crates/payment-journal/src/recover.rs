@@ -88,10 +88,9 @@ impl RecoveryReport {
 
 /// Why absence cannot be concluded yet: the attempt, sent at `sent_ms`, is still inside the
 /// provider's visibility lag (a lookup may not show it yet).
-fn inside_lag(client: &PaymentClient, sent_ms: i64) -> Option<String> {
+fn inside_lag(client: &PaymentClient, sent_ms: i64, now_ms: i64) -> Option<String> {
     let lag = client.capabilities().idempotency.visibility_lag;
-    (crate::now_ms() - sent_ms < millis(lag))
-        .then(|| format!("inside {}'s visibility lag of {lag:?}", client.account()))
+    (now_ms - sent_ms < millis(lag)).then(|| format!("inside {}'s visibility lag of {lag:?}", client.account()))
 }
 
 /// How a repeat of `operation` is honoured at this client's provider.
@@ -115,7 +114,7 @@ impl Journal {
     /// reference the new attempt reuses.
     fn too_soon_for_absence(&self, client: &PaymentClient, attempt: &Attempt) -> Option<String> {
         let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
-        if let Some(wait) = inside_lag(client, sent_at) {
+        if let Some(wait) = inside_lag(client, sent_at, self.now_ms()) {
             return Some(wait);
         }
         // A charge whose provider refuses a reused reference: the next attempt is sent with the
@@ -143,7 +142,7 @@ impl Journal {
         let options = &self.inner.options;
         let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
         let settled_after = sent_at + millis(options.lease) + millis(options.settle_horizon);
-        let left = settled_after - crate::now_ms();
+        let left = settled_after - self.now_ms();
         (left > 0).then_some(left)
     }
 
@@ -155,7 +154,7 @@ impl Journal {
 
     /// Like [`Journal::recover`], for the attempts `filter` selects only (one provider's, say).
     pub async fn recover_where(&self, clients: &dyn ClientSource, filter: &ClaimFilter) -> Result<RecoveryReport> {
-        let began = crate::now_ms();
+        let began = self.now_ms();
         let mut report = RecoveryReport::default();
         loop {
             // Only what was due when this run began: an attempt it put back for later (the
@@ -212,7 +211,7 @@ impl Journal {
             let Some(next) = self.inner.store.next_claimable_ms().await? else {
                 return Ok(report);
             };
-            let wait = Duration::from_millis(u64::try_from(next - crate::now_ms()).unwrap_or(0));
+            let wait = Duration::from_millis(u64::try_from(next - self.now_ms()).unwrap_or(0));
             if tokio::time::Instant::now() + wait > deadline {
                 return Ok(report);
             }
@@ -230,7 +229,7 @@ impl Journal {
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
         // Only this account's attempt: no attempt is ever settled through another's client.
         let filter = ClaimFilter { key: Some(key.to_owned()), provider: Some(client.account().to_owned()) };
-        for attempt in self.claim(&filter, 1, crate::now_ms()).await? {
+        for attempt in self.claim(&filter, 1, self.now_ms()).await? {
             let mut books = RefundBooks::new();
             let resolving = self.resolve(client, attempt, &mut books);
             match tokio::time::timeout(inside(self.inner.options.recovery_lease), resolving).await {
@@ -259,7 +258,7 @@ impl Journal {
 
     /// Claims up to `limit` attempts that were due (and unleased) at `due_by`.
     async fn claim(&self, filter: &ClaimFilter, limit: u32, due_by: i64) -> Result<Vec<Attempt>> {
-        let until = crate::now_ms() + millis(self.inner.options.recovery_lease);
+        let until = self.now_ms() + millis(self.inner.options.recovery_lease);
         self.inner.store.claim_due(due_by, &self.inner.owner, until, limit, filter).await
     }
 
@@ -276,7 +275,7 @@ impl Journal {
         outcome: Option<StoredOutcome>,
         how: String,
     ) -> Result<Resolution> {
-        let now = crate::now_ms();
+        let now = self.now_ms();
         let mut t = Transition::to(attempt, to, now, format!("recovery by {}: {how}", self.inner.owner));
         t.recovery_try = true;
         if let Some(o) = outcome {
@@ -327,7 +326,7 @@ impl Journal {
         };
         let window = client.capabilities().idempotency.replay_window;
         let sent_at = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
-        let in_window = crate::now_ms() - sent_at < millis(window);
+        let in_window = self.now_ms() - sent_at < millis(window);
         match how {
             IdempotencySupport::Safe => self.resend(client, attempt, "resent: repeating it is safe", false).await,
             IdempotencySupport::Replay if in_window => {
@@ -354,7 +353,7 @@ impl Journal {
                 // calls (Worldpay's actions follow single-use links: a resend takes a fresh one
                 // and would refund again): never a reason to resend.
                 Ok(Looked::Cannot(why)) => {
-                    if let Some(wait) = inside_lag(client, sent_at) {
+                    if let Some(wait) = inside_lag(client, sent_at, self.now_ms()) {
                         return self.later(attempt, wait).await;
                     }
                     self.to_person(attempt, format!("{why}; not resent without proof it is absent")).await
@@ -363,7 +362,7 @@ impl Journal {
             },
             // The key window has closed, or repeats are never safe: look, never resend.
             IdempotencySupport::Replay | IdempotencySupport::None => {
-                if let Some(wait) = inside_lag(client, sent_at) {
+                if let Some(wait) = inside_lag(client, sent_at, self.now_ms()) {
                     return self.later(attempt, wait).await;
                 }
                 let why_not_resent = if matches!(how, IdempotencySupport::None) {

@@ -45,7 +45,7 @@ pub(crate) const NEXT_CLAIMABLE: &str = "SELECT MIN(CASE WHEN lease_until_ms IS 
 /// `$dialect` picks each migration's statements, and `$migration_lock` runs first in the
 /// migration's transaction (PostgreSQL's advisory lock; SQLite's `BEGIN IMMEDIATE` suffices).
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $row:ty, $backend:literal, $begin:path, $claim_lock:literal, $dialect:ident, $migration_lock:expr) => {
+    ($store:ident, $db:ty, $pool:ty, $row:ty, $backend:literal, $begin:path, $claim_lock:literal, $dialect:ident, $migration_lock:expr, $clock_sql:expr) => {
         use async_trait::async_trait;
         use payment_core::Result;
         use sqlx::Row as _;
@@ -170,12 +170,34 @@ macro_rules! sql_store {
             // Writers of this process take turns here instead of in the database's busy loop
             // (SQLite: one writer at a time; other processes still wait in `busy_timeout`).
             writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+            // The database's clock, where the fleet sharing it needs one (see `StoreClock`).
+            clock: std::sync::Arc<crate::clock::StoreClock>,
         }
 
         impl $store {
             /// The pool it uses.
             pub fn pool(&self) -> &$pool {
                 &self.pool
+            }
+
+            /// The clock its leases are written and compared in.
+            pub fn clock(&self) -> &crate::clock::StoreClock {
+                &self.clock
+            }
+
+            /// Reads the database's clock (a store whose users share one host keeps the wall clock).
+            pub async fn read_clock(&self) -> Result<()> {
+                let sql: Option<&'static str> = $clock_sql;
+                let Some(sql) = sql else {
+                    return Ok(());
+                };
+                let sent = std::time::Instant::now();
+                let db_ms: i64 = sqlx::query_scalar(sql)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(|e| storage("read the database's clock", e))?;
+                self.clock.anchor(db_ms, sent, std::time::Instant::now());
+                Ok(())
             }
 
             /// Applies the journal's migrations that this database lacks (recorded in
@@ -369,6 +391,10 @@ macro_rules! sql_store {
                 $backend
             }
 
+            fn now_ms(&self) -> i64 {
+                self.clock.now_ms()
+            }
+
             fn as_any(&self) -> &dyn std::any::Any {
                 self
             }
@@ -405,6 +431,9 @@ macro_rules! sql_store {
                      AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
                     $claim_lock
                 ));
+                // Each claim reads the database's clock again, so this process's monotonic
+                // clock carries it only between claims.
+                self.read_clock().await?;
                 let _turn = self.write_turn().await;
                 let mut tx = $begin(&self.pool).await.map_err(|e| storage("claim due attempts", e))?;
                 let rows = sqlx::query(sql)

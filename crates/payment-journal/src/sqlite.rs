@@ -43,7 +43,8 @@ crate::sql::sql_store!(
     begin_immediate,
     "",
     sqlite,
-    &[]
+    &[],
+    None
 );
 
 /// How long a connection waits for another's lock before it reports "database is locked".
@@ -92,7 +93,11 @@ impl SqliteStore {
         let pool = connect_when_free(options)
             .await
             .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))?;
-        let store = SqliteStore { pool, writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))) };
+        let store = SqliteStore {
+            pool,
+            writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
+            clock: Default::default(),
+        };
         store.migrate().await?;
         Ok(store)
     }

@@ -55,6 +55,11 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool>;
     /// Forgets a delivery the application did not take.
     async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
+    /// Now, in Unix milliseconds, on the clock every user of this store shares: leases, due
+    /// times and settle horizons are written and compared in it (see [`crate::StoreClock`]).
+    fn now_ms(&self) -> i64 {
+        crate::now_ms()
+    }
 }
 
 /// Which due attempts a claim may take.

@@ -68,7 +68,7 @@ impl Journal {
                 }
                 continue;
             }
-            let now = crate::now_ms();
+            let now = self.now_ms();
             let record = match &event.record {
                 EventRecord::Charge(c) if event.trust == Trust::Verified && attempt.operation != "create_refund" => {
                     Some(StoredOutcome::Charge(c.clone()))
@@ -181,7 +181,7 @@ impl Journal {
             _ => StoredOutcome::Note(how.clone()),
         };
         let mut t =
-            Transition::to(attempt, AttemptState::NeedsReconciliation, crate::now_ms(), how.clone()).outcome(outcome);
+            Transition::to(attempt, AttemptState::NeedsReconciliation, self.now_ms(), how.clone()).outcome(outcome);
         if t.charge_id.is_none() {
             t.charge_id = event.object_id.clone();
         }
@@ -264,7 +264,7 @@ fn trust_word(event: &WebhookEvent) -> &'static str {
 #[async_trait]
 impl Inbox for Journal {
     async fn first_delivery(&self, provider: &str, event_id: &str) -> Result<bool> {
-        self.store().first_delivery(provider, event_id, crate::now_ms()).await
+        self.store().first_delivery(provider, event_id, self.now_ms()).await
     }
 
     async fn forget(&self, provider: &str, event_id: &str) -> Result<()> {

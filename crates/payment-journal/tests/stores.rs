@@ -294,6 +294,27 @@ fn inbox_is_insert_if_absent(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future
     })
 }
 
+/// Two processes of a fleet on one PostgreSQL journal, the second on a host whose wall clock is
+/// ten minutes fast: its recovery must not take the first's attempt while the lease, on the
+/// database's clock, still runs.
+async fn fleet_leases_use_the_databases_clock() -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let first = fresh(Backend::Postgres, dir.path()).await?;
+    let database = first.as_any().downcast_ref::<PostgresStore>().ok_or("a PostgreSQL store")?.pool().connect_options();
+    let mut url = url::Url::parse(&std::env::var("PAYMENT_TEST_POSTGRES_URL")?)?;
+    url.set_path(database.get_database().unwrap_or_default());
+    let second = PostgresStore::open(url.as_str()).await?;
+    second.clock().skew_wall_clock(600_000);
+    let sent = started(first.as_ref(), new_attempt("leased", 100, first.now_ms() + 60_000)).await?;
+    let fake = Fake::new(&REPLAY);
+    let report = Journal::new(Arc::new(second.clone())).recover(&fake.client()).await?;
+    ensure(report.resolutions.is_empty(), format!("{:?}: taken inside its lease", report.resolutions))?;
+    let skew = second.now_ms() - first.now_ms();
+    ensure(skew.abs() < 1_000, format!("the second process is {skew} ms off the first"))?;
+    let after = first.payment("leased").await?.ok_or("journaled")?;
+    ensure(after.attempts[0].version == sent.version, "nobody wrote the attempt")
+}
+
 fn main() {
     let args = Arguments::from_args();
     let postgres = std::env::var("PAYMENT_TEST_POSTGRES_URL").is_ok();
@@ -328,5 +349,13 @@ fn main() {
             });
         }
     }
+    let trial = Trial::test("postgres::fleet_leases_use_the_databases_clock", || {
+        runtime().block_on(fleet_leases_use_the_databases_clock())
+    });
+    trials.push(if postgres {
+        trial
+    } else {
+        trial.with_ignored_flag(true).with_kind("PAYMENT_TEST_POSTGRES_URL unset")
+    });
     libtest_mimic::run(&args, trials).exit();
 }
