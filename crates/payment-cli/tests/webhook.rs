@@ -387,6 +387,65 @@ fn a_webhook_settles_a_lost_answer_in_the_journal() {
     assert_eq!(String::from_utf8_lossy(&all.stdout).lines().count(), 1);
 }
 
+/// Two partial Worldpay refunds of one payment, both pending in the journal (Worldpay has no
+/// refund to read back): each `refunded` event names its refund by the refund's own reference,
+/// so each settles its refund and no other — elimination alone could settle neither.
+#[test]
+fn worldpay_refund_events_settle_each_journaled_refund_by_its_own_reference() {
+    let mock = MockProcess::start("worldpay", &[], "/webhooks/{provider}");
+    let url = mock.url("worldpay");
+    let journal = format!("sqlite://{}", mock.file("wp.db"));
+    let secrets = ("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", mock.read("worldpay_webhook_secrets"));
+    let server = serve(&["--journal", &journal], mock.port, &[secrets]);
+    let worldpay = |args: &[&str]| {
+        let out = Command::new(BIN)
+            .args(["--journal", &journal, "--provider", "worldpay", "--base-url", &url, "--json"])
+            .args(args)
+            .env("PAYMENT_WORLDPAY_USERNAME", "mock")
+            .env("PAYMENT_WORLDPAY_PASSWORD", "secret")
+            .env_remove("PAYMENT_PROVIDER")
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let charge = worldpay(&[
+        "charge",
+        "create",
+        "--amount",
+        "1250",
+        "--currency",
+        "GBP",
+        "--card",
+        "4444333322221111,05/2030,123",
+        "--idempotency-key",
+        "wp-paid",
+    ]);
+    let charge = charge["id"].clone();
+    let id = charge.as_str().unwrap();
+    let mock_addr = mock.addr("worldpay");
+    let advance = || {
+        let body = br#"{"seconds":61}"#;
+        assert_eq!(post(&mock_addr, "/__mock__/clock/advance", &[("Content-Type", "application/json")], body), 200);
+    };
+    advance();
+    for (key, amount) in [("wp-refund-1", "100"), ("wp-refund-2", "200")] {
+        let refund = worldpay(&["refund", "create", id, "--amount", amount, "--idempotency-key", key]);
+        assert_eq!(refund["status"], "pending", "{refund}");
+    }
+    advance();
+    let mut settled = Vec::new();
+    while settled.len() < 2 {
+        let l = server.stderr.recv_timeout(Duration::from_secs(10)).expect("the journal's lines");
+        if l.starts_with("journal: ") && l.contains("create_refund") && l.contains("-> succeeded") {
+            settled.push(l);
+        }
+    }
+    settled.sort();
+    assert!(settled[0].starts_with("journal: wp-refund-1 #1 create_refund: pending -> succeeded"), "{settled:?}");
+    assert!(settled[1].starts_with("journal: wp-refund-2 #1 create_refund: pending -> succeeded"), "{settled:?}");
+}
+
 /// Justap's mock encrypts its notifications with the platform key `--keys-dir` writes; the
 /// server opens them with the public half: a paid charge and its refund arrive verified.
 #[test]

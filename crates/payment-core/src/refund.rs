@@ -28,6 +28,12 @@ impl RefundId {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The id of a refund a provider keeps no object for and names by the merchant's
+    /// `reference` (`<charge id>:refund:<reference>`): known before the refund is sent.
+    pub fn synthesized(charge_id: &ChargeId, reference: &str) -> RefundId {
+        RefundId(format!("{charge_id}:refund:{reference}"))
+    }
 }
 
 impl fmt::Display for RefundId {
@@ -103,22 +109,32 @@ pub struct CreateRefund {
     pub reason: Option<String>,
     /// Merchant metadata.
     pub metadata: BTreeMap<String, String>,
+    /// The merchant's reference of this refund, where the provider takes one (Worldpay's partial
+    /// refund `reference`); derived from the idempotency key by [`Refund::prepare_refund`] when
+    /// not given, so the provider's events can name the refund.
+    pub reference: Option<String>,
 }
 
 impl CreateRefund {
     /// A refund of what is left on `charge_id`.
     pub fn full(charge_id: ChargeId) -> CreateRefund {
-        CreateRefund { charge_id, amount: None, reason: None, metadata: BTreeMap::new() }
+        CreateRefund { charge_id, amount: None, reason: None, metadata: BTreeMap::new(), reference: None }
     }
 
     /// A refund of `amount`.
     pub fn partial(charge_id: ChargeId, amount: Money) -> CreateRefund {
-        CreateRefund { charge_id, amount: Some(amount), reason: None, metadata: BTreeMap::new() }
+        CreateRefund { charge_id, amount: Some(amount), reason: None, metadata: BTreeMap::new(), reference: None }
     }
 
     /// Sets the reason.
     pub fn reason(mut self, reason: impl Into<String>) -> CreateRefund {
         self.reason = Some(reason.into());
+        self
+    }
+
+    /// Sets the merchant's reference of the refund.
+    pub fn reference(mut self, reference: impl Into<String>) -> CreateRefund {
+        self.reference = Some(reference.into());
         self
     }
 }
@@ -140,8 +156,10 @@ pub trait Refund: Send + Sync {
     /// Lists a charge's refunds lazily.
     fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord>;
     /// The request exactly as [`Refund::create_refund`] will send it: a provider that reads the
-    /// charge to size a full refund fixes the amount here, so a journal records it before the
-    /// first byte goes out and a replay after the refund landed still knows what it refunded.
+    /// charge to size a full refund fixes the amount here, and one that names refunds by a
+    /// reference derived from the key fills it in, so a journal records both before the first
+    /// byte goes out (a replay after the refund landed still knows what it refunded; an event
+    /// naming the reference finds the refund).
     async fn prepare_refund(&self, request: CreateRefund, _options: &RequestOptions) -> Result<CreateRefund> {
         Ok(request)
     }

@@ -48,6 +48,10 @@ pub enum StoredRequest {
         reason: Option<String>,
         /// Merchant metadata.
         metadata: BTreeMap<String, String>,
+        /// The refund's own reference, where the provider names refunds by one (absent from
+        /// the text when unset, so fingerprints of earlier rows still match).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        reference: Option<String>,
     },
 }
 
@@ -110,6 +114,7 @@ impl StoredRequest {
                 amount: r.amount,
                 reason: r.reason.clone(),
                 metadata: r.metadata.clone(),
+                reference: r.reference.clone(),
             },
         }
     }
@@ -134,10 +139,12 @@ impl StoredRequest {
         }
     }
 
-    /// The reference it was sent with.
+    /// The reference it was sent with (a charge's, or a refund's own).
     pub fn reference(&self) -> Option<&str> {
         match self {
-            StoredRequest::CreateCharge { reference, .. } => reference.as_deref(),
+            StoredRequest::CreateCharge { reference, .. } | StoredRequest::CreateRefund { reference, .. } => {
+                reference.as_deref()
+            }
             _ => None,
         }
     }
@@ -158,8 +165,8 @@ impl StoredRequest {
             }
             StoredRequest::CaptureCharge { charge_id, amount } => Mutation::CaptureCharge { charge_id, amount },
             StoredRequest::CancelCharge { charge_id } => Mutation::CancelCharge { charge_id },
-            StoredRequest::CreateRefund { charge_id, amount, reason, metadata } => {
-                Mutation::CreateRefund(CreateRefund { charge_id, amount, reason, metadata })
+            StoredRequest::CreateRefund { charge_id, amount, reason, metadata, reference } => {
+                Mutation::CreateRefund(CreateRefund { charge_id, amount, reason, metadata, reference })
             }
         })
     }

@@ -8,6 +8,7 @@ use payment_core::{EventKind, EventRecord, Result, Trust, WebhookEvent};
 use crate::journal::Journal;
 use crate::record::{Attempt, StoredOutcome, Transition};
 use crate::recover::Resolution;
+use crate::request::StoredRequest;
 use crate::state::AttemptState;
 
 /// The state an event proves for an attempt of `operation`, if it proves one.
@@ -62,7 +63,10 @@ impl Journal {
         for attempt in &attempts {
             let attempt = attempt.clone();
             let Some(to) = proven(&attempt.operation, &event.kind) else { continue };
-            if !attempt.state.is_unresolved() {
+            let exact = names_refund_exactly(&attempt, event);
+            // The provider's own word on this very refund is what a person was asked to find.
+            let for_a_person = exact && attempt.state == AttemptState::NeedsReconciliation && !to.is_unresolved();
+            if !attempt.state.is_unresolved() && !for_a_person {
                 if let Some(r) = self.late_success(&attempt, to, event, &attempts).await? {
                     done.push(r);
                 }
@@ -74,6 +78,7 @@ impl Journal {
                     Some(StoredOutcome::Charge(c.clone()))
                 }
                 EventRecord::Refund(r) if event.trust == Trust::Verified => Some(StoredOutcome::Refund(r.clone())),
+                _ if event.trust == Trust::Verified && exact => refund_named(&attempt, to, event),
                 _ if event.trust == Trust::Verified => refund_settled(&attempt, to, event, &attempts),
                 _ => None,
             };
@@ -203,6 +208,50 @@ impl Journal {
 
 fn is_refund_event(kind: &EventKind) -> bool {
     matches!(kind, EventKind::RefundSucceeded | EventKind::RefundFailed | EventKind::RefundPending)
+}
+
+/// Whether `event` names `attempt`'s refund by the refund's own reference (fixed before it was
+/// sent: Worldpay's partial refunds), and no provider object: that refund and no other.
+fn names_refund_exactly(attempt: &Attempt, event: &WebhookEvent) -> bool {
+    attempt.operation == "create_refund"
+        && is_refund_event(&event.kind)
+        && event.object_id.is_none()
+        && event.reference.is_some()
+        && attempt.request.reference() == event.reference.as_deref()
+}
+
+/// The outcome an event that names a refund exactly proves: the refund as recorded (or, when
+/// the answer to sending it was lost, as the journal sent it, under the id a provider without
+/// refund objects gives it), in the state the event says. The amount is the event's, else the
+/// one sent; with neither, nothing is proven.
+fn refund_named(attempt: &Attempt, to: AttemptState, event: &WebhookEvent) -> Option<StoredOutcome> {
+    let StoredRequest::CreateRefund { charge_id, amount, reason, reference: Some(reference), .. } = &attempt.request
+    else {
+        return None;
+    };
+    let status = match to {
+        AttemptState::Succeeded => payment_core::RefundStatus::Succeeded,
+        AttemptState::Declined => payment_core::RefundStatus::Failed,
+        _ => payment_core::RefundStatus::Pending,
+    };
+    let mut refund = match &attempt.outcome {
+        Some(StoredOutcome::Refund(recorded)) => (**recorded).clone(),
+        _ => payment_core::RefundRecord {
+            provider: event.provider.clone(),
+            id: payment_core::RefundId::synthesized(charge_id, reference),
+            charge_id: charge_id.clone(),
+            status,
+            amount: event.amount.or(*amount)?,
+            reason: reason.clone(),
+            created: event.occurred_at.unwrap_or_else(payment_core::Timestamp::now),
+            raw: payment_core::RawJson::from(event.raw.clone()),
+        },
+    };
+    if event.amount.is_some_and(|a| a != refund.amount) {
+        return None;
+    }
+    refund.status = status;
+    Some(StoredOutcome::Refund(Box::new(refund)))
 }
 
 /// A refund's outcome from a verified event that names its charge but carries no refund (Worldpay

@@ -279,3 +279,48 @@ async fn a_refund_that_cannot_be_read_back_is_settled_by_its_charges_event_when_
         assert_eq!(state(&journal, "wp-refund-3").await, AttemptState::Pending);
     }
 }
+
+/// A refund named by its own reference (Worldpay's partial refunds, the reference fixed before
+/// it is sent): its event settles that refund and no other — with several open, with the answer
+/// to sending it lost, and after it went to a person for want of a lookup.
+#[tokio::test]
+async fn a_refund_event_naming_the_refunds_own_reference_settles_that_refund_alone() {
+    use payment_core::{EventKind, EventRecord, Money, RefundStatus, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&support::PENDING_REFUNDS);
+        let (journal, client) = journaled(&fake, store);
+        let c = client.create_charge(charge(1000), &key("named-charge")).await.unwrap();
+        let part = |n, r: &str| CreateRefund::partial(c.id.clone(), Money::new(n, c.amount.currency)).reference(r);
+        client.create_refund(part(200, "rf-a"), &key("named-refund-a")).await.unwrap();
+        client.create_refund(part(200, "rf-b"), &key("named-refund-b")).await.unwrap();
+        fake.fail_next(&[Fault::LoseAnswer]);
+        let lost = client.create_refund(part(300, "rf-c"), &key("named-refund-c")).await.unwrap_err();
+        assert_eq!(lost.outcome(), Outcome::Unknown);
+        // No lookup can tell: recovery hands it to a person, never resends.
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "named-refund-c").await, AttemptState::NeedsReconciliation);
+        let event = |id: &str, kind, reference: &str, amount| {
+            let mut e = webhook_for(&c, kind, Trust::Verified, id);
+            e.record = EventRecord::Other(serde_json::json!({}));
+            e.object_id = None;
+            e.reference = Some(reference.into());
+            e.amount = Some(Money::new(amount, c.amount.currency));
+            e
+        };
+        journal.apply_event(&event("e1", EventKind::RefundSucceeded, "rf-b", 200)).await.unwrap();
+        assert_eq!(state(&journal, "named-refund-a").await, AttemptState::Pending, "{}", store.backend());
+        assert_eq!(state(&journal, "named-refund-b").await, AttemptState::Succeeded, "{}", store.backend());
+        // An amount that is not the refund's proves nothing about it.
+        journal.apply_event(&event("e2", EventKind::RefundFailed, "rf-a", 999)).await.unwrap();
+        assert_eq!(state(&journal, "named-refund-a").await, AttemptState::Pending);
+        journal.apply_event(&event("e3", EventKind::RefundFailed, "rf-a", 200)).await.unwrap();
+        assert_eq!(state(&journal, "named-refund-a").await, AttemptState::Declined, "named exactly, a failure too");
+        journal.apply_event(&event("e4", EventKind::RefundSucceeded, "rf-c", 300)).await.unwrap();
+        assert_eq!(state(&journal, "named-refund-c").await, AttemptState::Succeeded, "{}", store.backend());
+        let answered = client.create_refund(part(300, "rf-c"), &key("named-refund-c")).await.unwrap();
+        assert_eq!((answered.amount.minor, answered.status), (300, RefundStatus::Succeeded));
+        assert_eq!(answered.id, payment_core::RefundId::synthesized(&c.id, "rf-c"));
+        assert_eq!(fake.refunds().len(), 3, "each refund sent once");
+    }
+}

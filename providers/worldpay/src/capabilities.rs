@@ -8,7 +8,7 @@ use payment_core::{
 /// How a lost authorize is found: the documented recovery query.
 pub const AUTHORIZE_LOOKUP: &str = "GET /payments/events?transactionRef=…&entity=…";
 /// How a lost follow-on action is found: its single-use link is no longer offered.
-pub const ACTION_LOOKUP: &str = "GET the payment's events and check the action link was used";
+pub const ACTION_LOOKUP: &str = "GET the payment's events: the action link used and the payment where the action leads";
 
 /// Worldpay Access Card Payments v6: cards in any currency; authorize now (refusals are declines),
 /// settle later in full or in parts, cancel, refund in parts; follow-on actions are accepted (202)

@@ -76,6 +76,11 @@ fn action_reference(key: &IdempotencyKey) -> String {
     fit_key(key.as_str(), 128, |b| b.is_ascii_alphanumeric() || b == b'-')
 }
 
+/// Whether `r` is a valid partial action `reference`.
+fn valid_action_reference(r: &str) -> bool {
+    (1..=128).contains(&r.len()) && r.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+}
+
 /// Statement text: Worldpay's charset, at most 24 characters.
 fn narrative(text: Option<&str>) -> String {
     let clean: String =
@@ -228,6 +233,7 @@ impl WorldpayClient {
             .with_operation(operation)
         })?;
         let used = href.clone();
+        let action = relation.to_owned();
         let lookup = Lookup {
             request: self.lookup_request(key),
             found: Arc::new(move |response| {
@@ -243,8 +249,10 @@ impl WorldpayClient {
                     {
                         LookupAnswer::Absent
                     }
-                    Ok(_) => LookupAnswer::Found,
-                    Err(_) => LookupAnswer::Unknown,
+                    // The link is used, and the payment is where this action takes it.
+                    Ok(e) if mapping::follows_action(&action, &e.last_event) => LookupAnswer::Found,
+                    // Used by some other action: whether this one landed cannot be told.
+                    Ok(_) | Err(_) => LookupAnswer::Unknown,
                 }
             }),
         };
@@ -268,12 +276,14 @@ impl WorldpayClient {
         Ok(reply)
     }
 
-    fn value_action(amount: Money, key: &ChargeKey, options: &RequestOptions) -> Result<Bytes> {
+    fn value_action(amount: Money, key: &ChargeKey, reference: &str) -> Result<Bytes> {
         if amount.currency.code() != key.c {
             return Err(Error::invalid(format!("the payment is in {}, not {}", key.c, amount.currency)));
         }
-        let reference = action_reference(&options.key_or_generate());
-        let body = ValueAction { value: Value { currency: key.c.clone(), amount: amount.minor }, reference };
+        let body = ValueAction {
+            value: Value { currency: key.c.clone(), amount: amount.minor },
+            reference: reference.to_owned(),
+        };
         serde_json::to_vec(&body).map(Bytes::from).map_err(|e| Error::invalid(format!("cannot encode the action: {e}")))
     }
 }
@@ -502,7 +512,7 @@ impl Charge for WorldpayClient {
                     "capture_charge",
                     &key,
                     "payments:partialSettle",
-                    Some(Self::value_action(part, &key, options)?),
+                    Some(Self::value_action(part, &key, &action_reference(&options.key_or_generate()))?),
                     options,
                 )
                 .await?
@@ -544,11 +554,16 @@ impl Charge for WorldpayClient {
 #[async_trait]
 impl Refund for WorldpayClient {
     /// Refund (202, `pending`) by following `payments:refund` / `payments:partialRefund`. Worldpay
-    /// has no refund objects: the id is `<charge id>:refund:<reference>`.
+    /// has no refund objects: the id is `<charge id>:refund:<reference>`, the reference derived
+    /// from the key (a partial refund sends it; Worldpay's refund events name it).
     async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
-        let key = ChargeKey::from_id(&request.charge_id)?;
         let options = RequestOptions { idempotency_key: Some(options.key_or_generate()), timeout: options.timeout };
-        let reference = action_reference(options.idempotency_key.as_ref().unwrap_or(&IdempotencyKey::generate()));
+        let request = self.prepare_refund(request, &options).await?;
+        let key = ChargeKey::from_id(&request.charge_id)?;
+        let reference = request.reference.clone().unwrap_or_default();
+        if !valid_action_reference(&reference) {
+            return Err(Error::invalid(format!("refund reference {reference:?} must be 1 to 128 of [A-Za-z0-9-]")));
+        }
         let (reply, amount) = match request.amount {
             None => (self.act("create_refund", &key, "payments:refund", None, &options).await?, key.money()?),
             Some(part) => (
@@ -556,7 +571,7 @@ impl Refund for WorldpayClient {
                     "create_refund",
                     &key,
                     "payments:partialRefund",
-                    Some(Self::value_action(part, &key, &options)?),
+                    Some(Self::value_action(part, &key, &reference)?),
                     &options,
                 )
                 .await?,
@@ -565,7 +580,7 @@ impl Refund for WorldpayClient {
         };
         Ok(RefundRecord {
             provider: NAME.to_owned(),
-            id: RefundId::new(format!("{}:refund:{reference}", request.charge_id)),
+            id: RefundId::synthesized(&request.charge_id, &reference),
             charge_id: request.charge_id,
             status: RefundStatus::Pending,
             amount,
@@ -573,6 +588,15 @@ impl Refund for WorldpayClient {
             created: Timestamp::now(),
             raw: raw_or_null(&reply),
         })
+    }
+
+    /// Fixes the refund's reference from the key before it is sent, so an event that names it
+    /// finds this refund even when the answer to sending it was lost.
+    async fn prepare_refund(&self, mut request: CreateRefund, options: &RequestOptions) -> Result<CreateRefund> {
+        if request.reference.is_none() {
+            request.reference = Some(action_reference(&options.key_or_generate()));
+        }
+        Ok(request)
     }
 
     async fn retrieve_refund(&self, _charge_id: &ChargeId, _refund_id: &RefundId) -> Result<RefundRecord> {

@@ -96,6 +96,20 @@ pub fn status_from_query(last_event: &str) -> ChargeStatus {
     ChargeStatus::Pending
 }
 
+/// Whether the payment's `last_event` is one the action behind `relation` leads to (a refund
+/// stage also follows a settlement). A used link alone does not prove the action was this
+/// call's: any action on the payment replaces every link.
+pub fn follows_action(relation: &str, last_event: &str) -> bool {
+    let e = squash(last_event);
+    let settled = matches!(e.as_str(), "sentforsettlement" | "settled") || refund_stage(last_event);
+    match relation {
+        "payments:settle" | "payments:partialSettle" => settled,
+        "payments:refund" | "payments:partialRefund" => refund_stage(last_event),
+        "payments:cancel" => matches!(e.as_str(), "sentforcancellation" | "cancelled" | "canceled"),
+        _ => false,
+    }
+}
+
 /// Whether the events say money moved back.
 fn refund_stage(last_event: &str) -> bool {
     let e = squash(last_event);
@@ -288,12 +302,25 @@ pub fn event(body: &[u8]) -> Result<payment_core::WebhookEvent> {
         None => None,
     };
     let when = event.event_timestamp.as_deref().or(d.date.as_deref()).and_then(|t| Timestamp::parse_rfc3339(t).ok());
+    let kind = event_kind(&d.event_type);
+    // A refund event about a partial refund names that refund by its own reference (its
+    // object); any other names the payment by its `transactionReference`.
+    let refund = matches!(
+        kind,
+        payment_core::EventKind::RefundPending
+            | payment_core::EventKind::RefundSucceeded
+            | payment_core::EventKind::RefundFailed
+    );
+    let reference = match &d.reference {
+        Some(own) if refund => Some(own.clone()),
+        _ => d.transaction_reference.clone(),
+    };
     Ok(payment_core::WebhookEvent {
         id: event.event_id.clone(),
         provider: NAME.to_owned(),
-        kind: event_kind(&d.event_type),
+        kind,
         object_id: None,
-        reference: d.transaction_reference.clone(),
+        reference,
         amount,
         trust: payment_core::Trust::Verified,
         occurred_at: when,
@@ -305,6 +332,20 @@ pub fn event(body: &[u8]) -> Result<payment_core::WebhookEvent> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_used_link_counts_as_this_action_only_where_the_payment_now_is_where_it_leads() {
+        assert!(follows_action("payments:partialRefund", "Sent for Refund"));
+        assert!(follows_action("payments:refund", "Refunded"));
+        assert!(follows_action("payments:settle", "Sent for Settlement"));
+        assert!(follows_action("payments:partialSettle", "Sent for Refund"), "a refund follows a settlement");
+        assert!(follows_action("payments:cancel", "Sent for Cancellation"));
+        // Links replaced by another action: this one's fate is not shown.
+        assert!(!follows_action("payments:refund", "Sent for Settlement"));
+        assert!(!follows_action("payments:settle", "Sent for Cancellation"));
+        assert!(!follows_action("payments:cancel", "Authorized"));
+        assert!(!follows_action("payments:unknown", "Refunded"));
+    }
 
     #[test]
     fn ids_round_trip_and_reject_strangers() {

@@ -75,7 +75,7 @@ impl WorldpayMock {
         }
         for n in notices {
             let when = payment_core::Timestamp::from_unix(self.now() + n.after).to_rfc3339();
-            let body = serde_json::json!({
+            let mut body = serde_json::json!({
                 "eventId": self.kit.ids.next("", 32, payment_mock_kit::IdAlphabet::Hex),
                 "eventTimestamp": when,
                 "eventDetails": {
@@ -86,9 +86,11 @@ impl WorldpayMock {
                     "amount": {"value": n.amount, "currencyCode": n.currency},
                     "_links": {},
                 },
-            })
-            .to_string()
-            .into_bytes();
+            });
+            if let Some(r) = n.action_reference {
+                body["eventDetails"]["reference"] = r.into();
+            }
+            let body = body.to_string().into_bytes();
             let secret = secrecy::SecretString::from(self.webhook_key.1.clone());
             let signature = crate::signing::sign_event(&self.webhook_key.0, &secret, &body);
             let event = payment_mock_kit::OutgoingWebhook {

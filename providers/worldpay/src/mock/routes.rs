@@ -212,7 +212,8 @@ fn act(
                 ));
             }
             let amount = v.pointer("/value/amount").and_then(Value::as_i64).unwrap_or(0);
-            Some((amount, v.pointer("/value/currency").and_then(Value::as_str).unwrap_or("").to_owned()))
+            let currency = v.pointer("/value/currency").and_then(Value::as_str).unwrap_or("").to_owned();
+            Some((amount, currency, reference.to_owned()))
         } else {
             None
         };

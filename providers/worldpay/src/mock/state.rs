@@ -146,6 +146,8 @@ pub struct Notice {
     pub currency: String,
     /// Delay in seconds of mock time (`sentFor*` stages turn final after [`FINAL_AFTER`]).
     pub after: i64,
+    /// The `reference` of the partial settlement or partial refund it reports.
+    pub action_reference: Option<String>,
 }
 
 fn link_data(ids: &IdGen, payment: &str) -> String {
@@ -215,6 +217,7 @@ impl Book {
             amount,
             currency: currency.to_owned(),
             after,
+            action_reference: None,
         };
         self.notices.push(notice(if p.refused.is_some() { "refused" } else { "authorized" }, 0));
         if auto_settle && p.refused.is_none() {
@@ -281,7 +284,7 @@ impl Book {
         now: i64,
         token: &str,
         expected: &[Action],
-        body: Option<(i64, String)>,
+        body: Option<(i64, String, String)>,
         origin: &str,
     ) -> Result<Value, Reply> {
         let Some(&(i, action)) = self.links.get(token) else {
@@ -299,7 +302,7 @@ impl Book {
             return Err(Reply::error(404, "resourceNotFound", "Requested resource was not found"));
         }
         let p = &mut self.payments[i];
-        if let Some((_, currency)) = &body
+        if let Some((_, currency, _)) = &body
             && !currency.eq_ignore_ascii_case(&p.currency)
         {
             return Err(Reply::validation(
@@ -308,7 +311,8 @@ impl Book {
                 "$.value.currency",
             ));
         }
-        let amount = body.as_ref().map(|(a, _)| *a);
+        let amount = body.as_ref().map(|(a, _, _)| *a);
+        let action_reference = body.as_ref().map(|(_, _, r)| r.clone());
         match action {
             Action::Settle | Action::PartialSettle => {
                 let remaining = p.amount - p.settled;
@@ -331,6 +335,7 @@ impl Book {
                     amount: a,
                     currency: c.clone(),
                     after: 0,
+                    action_reference: action_reference.clone(),
                 });
                 self.notices.push(Notice {
                     event_type: "settled",
@@ -338,6 +343,7 @@ impl Book {
                     amount: a,
                     currency: c,
                     after: FINAL_AFTER,
+                    action_reference: action_reference.clone(),
                 });
             }
             Action::Cancel => {
@@ -352,6 +358,7 @@ impl Book {
                     amount: p.amount,
                     currency: p.currency.clone(),
                     after: 0,
+                    action_reference: action_reference.clone(),
                 };
                 self.notices.push(n);
             }
@@ -377,6 +384,7 @@ impl Book {
                     amount: a,
                     currency: c.clone(),
                     after: 0,
+                    action_reference: action_reference.clone(),
                 });
                 self.notices.push(Notice {
                     event_type: "refunded",
@@ -384,6 +392,7 @@ impl Book {
                     amount: a,
                     currency: c,
                     after: FINAL_AFTER,
+                    action_reference: action_reference.clone(),
                 });
             }
         }

@@ -34,6 +34,9 @@ pub struct EventDetails {
     /// When it happened (RFC 3339).
     #[serde(default)]
     pub date: Option<String>,
+    /// The merchant's reference of a partial settlement or partial refund the event reports.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reference: Option<String>,
     /// The amount in minor units.
     #[serde(default)]
     pub amount: Option<EventAmount>,
