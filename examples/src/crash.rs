@@ -1,12 +1,14 @@
 //! The journaled client the crash tests kill: one process per logical payment (or one for a
 //! list, in the soak), stopped at a chosen checkpoint, and the recovery run that follows.
 //!
-//! `journal-child charge|refund --journal URL --key K [--charge-id ID] [--stop-at POINT] [--announce POINT]`
+//! `journal-child charge|refund|capture --journal URL --key K [--charge-id ID] [--stop-at POINT] [--announce POINT] [--backup-url URL]`
 //! `journal-child soak --journal URL --keys K1,K2,…`
-//! `journal-child recover --journal URL [--within-ms N]`
+//! `journal-child recover --journal URL [--within-ms N] [--backup-url URL]`
 //!
 //! The provider and its settings come from the environment (`PAYMENT_PROVIDER`,
-//! `PAYMENT_<PROVIDER>_<KEY>`), as for any app.
+//! `PAYMENT_<PROVIDER>_<KEY>`), as for any app. With `--backup-url`, charges are routed over two
+//! accounts of that provider: the configured one first, then a backup at that URL with the same
+//! credentials (a router failing over from an account that is down).
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -30,10 +32,11 @@ struct Args {
     stop_at: Option<String>,
     announce: Option<String>,
     within: Duration,
+    backup_url: Option<String>,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
-    let command = argv.next().ok_or("give charge, refund, soak or recover")?;
+    let command = argv.next().ok_or("give charge, refund, capture, soak or recover")?;
     let mut a = Args {
         command,
         journal: String::new(),
@@ -42,6 +45,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         stop_at: None,
         announce: None,
         within: Duration::from_secs(30),
+        backup_url: None,
     };
     while let Some(flag) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{flag} needs a value"));
@@ -53,6 +57,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--stop-at" => a.stop_at = Some(value()?),
             "--announce" => a.announce = Some(value()?),
             "--within-ms" => a.within = Duration::from_millis(value()?.parse().map_err(|_| "--within-ms: a number")?),
+            "--backup-url" => a.backup_url = Some(value()?),
             other => return Err(format!("unknown flag {other}")),
         }
     }
@@ -104,8 +109,15 @@ async fn run(a: Args) -> Result<String, payment::Error> {
             }
         }
     });
+    let router = match &a.backup_url {
+        Some(url) => Some(routed(&config, &name, url, &journal).await?),
+        None => None,
+    };
     if a.command == "recover" {
-        let report = journal.recover_within(&client, a.within).await?;
+        let report = match &router {
+            Some(r) => r.recover(a.within).await?,
+            None => journal.recover_within(&client, a.within).await?,
+        };
         let unknown = report.still_unknown().count();
         return Ok(format!("RECOVERED {} UNKNOWN {unknown}", report.resolutions.len()));
     }
@@ -126,10 +138,25 @@ async fn run(a: Args) -> Result<String, payment::Error> {
         // The call's deadline stays inside the short lease.
         let options = RequestOptions::with_key(IdempotencyKey::new(key.clone())?).timeout(CHILD_LEASE * 3 / 4);
         last = match a.command.as_str() {
-            "charge" | "soak" => match journaled.create_charge(charge_for(driver, key), &options).await {
-                Ok(c) => format!("OK {} {}", c.id, c.status),
-                Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
-            },
+            "charge" | "soak" => {
+                let charged = match &router {
+                    Some(r) => r.route_charge(charge_for(driver, key), &Default::default(), &options).await.result,
+                    None => journaled.create_charge(charge_for(driver, key), &options).await,
+                };
+                match charged {
+                    Ok(c) => format!("OK {} {}", c.id, c.status),
+                    Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
+                }
+            }
+            "capture" => {
+                let id = a.charge_id.clone().ok_or_else(|| payment::Error::invalid("capture needs --charge-id"))?;
+                // In full: what a lookup can prove from Worldpay's events, which state no
+                // settled amount (a partial capture whose answer is lost goes to a person).
+                match journaled.capture_charge(&ChargeId::new(id), None, &options).await {
+                    Ok(c) => format!("OK {} {}", c.id, c.status),
+                    Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
+                }
+            }
             "refund" => {
                 let id = a.charge_id.clone().ok_or_else(|| payment::Error::invalid("refund needs --charge-id"))?;
                 match journaled.create_refund(CreateRefund::full(ChargeId::new(id)), &options).await {
@@ -144,6 +171,35 @@ async fn run(a: Args) -> Result<String, payment::Error> {
         }
     }
     Ok(last)
+}
+
+/// A router over two accounts of `provider`: the configured one first, then a backup at
+/// `backup_url` with the same settings, sharing `journal`.
+async fn routed(
+    config: &payment::Config,
+    provider: &str,
+    backup_url: &str,
+    journal: &Journal,
+) -> Result<payment::RoutedClient, payment::Error> {
+    let driver = payment::registry().get(provider)?;
+    let engine = || payment::transport::EngineBuilder::new(driver.name);
+    let settings = config.settings(provider);
+    // No retries at the account that is down: its connection retries would spend the
+    // payment's short deadline before the router could fail over.
+    let primary = driver.connect_with(settings.clone(), engine().retry_policy(payment::retry::Once)).await?;
+    let primary = primary.with_account("primary");
+    let backup = driver.connect_with(settings.with("base_url", backup_url), engine()).await?.with_account("backup");
+    let route = payment::RouteConfig {
+        name: "all".into(),
+        targets: vec!["primary".into(), "backup".into()],
+        ..payment::RouteConfig::default()
+    };
+    payment::RoutedClient::builder()
+        .account("primary", primary)
+        .account("backup", backup)
+        .routes(&[route])
+        .journal(journal.clone())
+        .build()
 }
 
 /// The child's `main`.

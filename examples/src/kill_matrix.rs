@@ -46,9 +46,10 @@ impl JournalTarget {
 }
 
 /// The crash points, in the order an attempt passes them. `sent` is after the request went out
-/// and before the reply (the mock holds the request while the child is killed).
-pub const POINTS: [&str; 5] = ["prepared", "dispatched", "sent", "replied", "recorded"];
-
+/// and before the reply (the mock holds the request while the child is killed). `lost` is no
+/// crash: the provider acts, its answer is lost and the lookups after it fail, so the child is
+/// told the outcome is unknown and recovery settles it later.
+pub const POINTS: [&str; 6] = ["prepared", "dispatched", "sent", "replied", "recorded", "lost"];
 /// What one (scenario, crash point) cell found.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Cell {
@@ -58,7 +59,7 @@ pub struct Cell {
     pub point: String,
     /// Logical payments.
     pub payments: usize,
-    /// Killed at the point (the rest finished before it, e.g. no reply to wait for).
+    /// Stopped at the point: killed there, or at `lost` told the outcome is unknown.
     pub killed: usize,
     /// Payments the provider holds twice or more (must be 0).
     pub duplicates: usize,
@@ -83,17 +84,68 @@ pub struct MatrixOptions {
     pub run: String,
 }
 
+/// What a scenario's children do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Act {
+    /// Charge (the fixture, referenced by the key).
+    Charge,
+    /// Refund a paid charge in full.
+    Refund,
+    /// Capture an authorized charge in full.
+    Capture,
+}
+
 struct Scenario {
     provider: &'static str,
-    refund: bool,
+    act: Act,
+    /// Over two accounts: the configured one down (refusing connections), then a backup.
+    routed: bool,
+    /// Reads the operation makes before it sends (Worldpay's actions read the payment's links):
+    /// at `lost`, those pass and only the lookups after the send fail.
+    reads_first: u32,
     label: &'static str,
 }
 
-const SCENARIOS: [Scenario; 3] = [
-    Scenario { provider: "payjp", refund: false, label: "payjp create_charge (Replay)" },
-    Scenario { provider: "pingpp", refund: false, label: "pingpp create_charge (RejectDuplicate)" },
-    Scenario { provider: "pingpp", refund: true, label: "pingpp create_refund (None)" },
+const SCENARIOS: [Scenario; 5] = [
+    Scenario {
+        provider: "payjp",
+        act: Act::Charge,
+        routed: false,
+        reads_first: 0,
+        label: "payjp create_charge (Replay)",
+    },
+    Scenario {
+        provider: "pingpp",
+        act: Act::Charge,
+        routed: false,
+        reads_first: 0,
+        label: "pingpp create_charge (RejectDuplicate)",
+    },
+    Scenario {
+        provider: "pingpp",
+        act: Act::Refund,
+        routed: false,
+        reads_first: 0,
+        label: "pingpp create_refund (None)",
+    },
+    Scenario {
+        provider: "worldpay",
+        act: Act::Capture,
+        routed: false,
+        reads_first: 1,
+        label: "worldpay capture_charge (action link)",
+    },
+    Scenario {
+        provider: "payjp",
+        act: Act::Charge,
+        routed: true,
+        reads_first: 0,
+        label: "payjp create_charge routed (Replay)",
+    },
 ];
+
+/// How many cells a run has.
+pub const CELLS: usize = SCENARIOS.len() * POINTS.len();
 
 /// The environment a child needs to reach the mock: the provider and its settings.
 pub fn child_env(handle: &MockHandle, provider: &str) -> Vec<(String, String)> {
@@ -123,8 +175,10 @@ pub fn spawn(child: &PathBuf, env: &[(String, String)], args: &[String]) -> Resu
 fn kill_at(mut child: Child, point: &str) -> Result<bool, String> {
     let stdout = child.stdout.take().ok_or("no stdout")?;
     let mut killed = false;
+    let mut last = String::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.map_err(|e| e.to_string())?;
+        last.clone_from(&line);
         if point == "sent" && line == "AT dispatched" {
             // The request is on its way and the mock holds it: die before the reply.
             std::thread::sleep(Duration::from_millis(300));
@@ -144,7 +198,7 @@ fn kill_at(mut child: Child, point: &str) -> Result<bool, String> {
         if let Some(mut err) = child.stderr.take() {
             let _ = std::io::Read::read_to_string(&mut err, &mut why);
         }
-        return Err(format!("the child ended ({status}) before reaching {point}: {}", why.trim()));
+        return Err(format!("the child ended ({status}, last said {last:?}) before reaching {point}: {}", why.trim()));
     }
     Ok(killed)
 }
@@ -204,6 +258,59 @@ pub async fn run(options: &MatrixOptions) -> Result<Vec<Cell>, String> {
     Ok(cells)
 }
 
+/// A URL nothing listens on: an account that is down.
+fn down_url() -> Result<String, String> {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
+    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+    drop(listener);
+    Ok(format!("http://127.0.0.1:{port}"))
+}
+
+/// The object a scenario's payment acts on: a paid charge to refund, an authorized one to capture.
+async fn target_of(
+    scenario: &Scenario,
+    driver: &'static ProviderDriver,
+    client: &PaymentClient,
+    control: &payment::mocks::MockControl,
+    key: &str,
+) -> Result<Option<String>, String> {
+    let request = charge_for(driver, &format!("{key}c"));
+    let request = match scenario.act {
+        Act::Charge => return Ok(None),
+        Act::Refund => request,
+        Act::Capture => request.authorize_only(),
+    };
+    let id = client.create_charge(request, &Default::default()).await.map_err(|e| e.to_string())?.id;
+    if scenario.act == Act::Refund {
+        // The payer pays, so the charge can be refunded.
+        control.complete_charge(id.as_str()).map_err(|e| e.to_string())?;
+    }
+    Ok(Some(id.to_string()))
+}
+
+/// How many times the provider did what `key`'s payment asked (more than once is a duplicate).
+async fn effects(
+    scenario: &Scenario,
+    client: &PaymentClient,
+    control: &payment::mocks::MockControl,
+    key: &str,
+    target: &Option<String>,
+) -> Result<usize, String> {
+    match (scenario.act, target) {
+        (Act::Refund, Some(c)) => refunds_of(client, c).await,
+        (Act::Capture, Some(_)) => {
+            // The payment's events as Payment Queries lists them: one per settlement asked.
+            let objects = control.objects(usize::MAX);
+            let payment = objects.charges.iter().find(|c| c.reference.as_deref() == Some(&format!("{key}c")));
+            let events = payment.and_then(|p| p.raw.get("events")).and_then(|e| e.as_array());
+            let settled =
+                |e: &&serde_json::Value| e.get("eventName").and_then(|n| n.as_str()) == Some("settlementRequested");
+            Ok(events.map(|e| e.iter().filter(settled).count()).unwrap_or(0))
+        }
+        _ => Ok(control.stats().charges_by_reference.get(key).copied().unwrap_or(0)),
+    }
+}
+
 async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize) -> Result<Vec<Cell>, String> {
     let driver: &'static ProviderDriver = targets::named(scenario.provider)?;
     let mock = MockDriver::of(driver).ok_or("no mock")?;
@@ -212,38 +319,43 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
     let client =
         driver.connect_with(handle.settings.clone(), payment::transport::EngineBuilder::new(driver.name)).await;
     let client = client.map_err(|e| e.to_string())?;
-    let env = child_env(&handle, scenario.provider);
+    let mut env = child_env(&handle, scenario.provider);
+    let mut routing = Vec::new();
+    if scenario.routed {
+        // The configured account is down; the mock is the backup the router fails over to.
+        let base = payment::config::env_var_name(scenario.provider, "base_url");
+        env.retain(|(k, _)| *k != base);
+        env.push((base, down_url()?));
+        routing = vec!["--backup-url".to_owned(), handle.url().to_owned()];
+    }
     let url = options.journal.url(&format!("{}_{}_{index}", options.run, options.journal.backend()));
-    let op = if scenario.refund { "refund" } else { "charge" };
-    // One logical payment per (point, i); refunds each get their own paid charge.
+    let (op, paths) = match scenario.act {
+        Act::Charge => ("charge", mock.operations.create_charge),
+        Act::Refund => ("refund", mock.operations.create_refund),
+        Act::Capture => ("capture", mock.operations.capture_charge),
+    };
+    // One logical payment per (point, i), each with its own charge to act on.
     let mut work: Vec<(&'static str, String, Option<String>)> = Vec::new();
     for point in POINTS {
         for i in 0..options.n {
             let key = key_for(index, point, i);
-            let charge = if scenario.refund {
-                let c = client.create_charge(charge_for(driver, &format!("{key}c")), &Default::default()).await;
-                let id = c.map_err(|e| e.to_string())?.id;
-                // The payer pays, so the charge can be refunded.
-                control.complete_charge(id.as_str()).map_err(|e| e.to_string())?;
-                Some(id.to_string())
-            } else {
-                None
-            };
-            work.push((point, key, charge));
+            let target = target_of(scenario, driver, &client, &control, &key).await?;
+            work.push((point, key, target));
         }
     }
-    let args = |key: &str, charge: &Option<String>| -> Vec<String> {
+    let args = |key: &str, target: &Option<String>| -> Vec<String> {
         let mut a = vec![op.to_owned(), "--journal".into(), url.clone(), "--key".into(), key.to_owned()];
-        if let Some(c) = charge {
+        if let Some(c) = target {
             a.extend(["--charge-id".to_owned(), c.clone()]);
         }
+        a.extend(routing.iter().cloned());
         a
     };
     let mut killed: BTreeMap<&'static str, usize> = BTreeMap::new();
-    // Phase 1: every point but `sent`; phase 2: `sent`, with the mock holding each request.
+    // Phase 1: the points a child is killed at but `sent`; phase 2: `sent`, with the mock
+    // holding each request.
     for phase in [false, true] {
         if phase {
-            let paths = if scenario.refund { mock.operations.create_refund } else { mock.operations.create_charge };
             let rules = paths
                 .iter()
                 .map(|p| FaultRule::always(FaultKind::Delay { ms: 1500 }).methods(&["POST"]).path(p))
@@ -252,16 +364,18 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
         }
         let jobs: Vec<Job<'_, Result<(&'static str, bool), String>>> = work
             .iter()
-            .filter(|(point, _, _)| (*point == "sent") == phase)
-            .map(|(point, key, charge)| {
-                let mut a = args(key, charge);
+            .filter(|(point, _, _)| *point != "lost" && (*point == "sent") == phase)
+            .map(|(point, key, target)| {
+                let mut a = args(key, target);
                 if *point == "sent" {
                     a.extend(["--announce".to_owned(), "dispatched".to_owned()]);
                 } else {
                     a.extend(["--stop-at".to_owned(), (*point).to_owned()]);
                 }
-                let (child, env) = (&options.child, &env);
-                Box::new(move || Ok((*point, kill_at(spawn(child, env, &a)?, point)?))) as Box<_>
+                let (child, env, label) = (&options.child, &env, scenario.label);
+                let killed =
+                    move || kill_at(spawn(child, env, &a)?, point).map_err(|e| format!("{label} at {point}: {e}"));
+                Box::new(move || Ok((*point, killed()?))) as Box<_>
             })
             .collect();
         for r in in_parallel(options.parallel, jobs) {
@@ -274,15 +388,32 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
             control.clear_faults();
         }
     }
+    // Phase 3, `lost`: one payment at a time, the provider acts and its answer is lost, and
+    // every read after the operation's own fails, so no lookup can tell.
+    for (point, key, target) in work.iter().filter(|(point, _, _)| *point == "lost") {
+        let mut rules: Vec<FaultRule> =
+            paths.iter().map(|p| FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).path(p)).collect();
+        let failing = FaultRule::always(FaultKind::Status { status: 503, retry_after: None }).methods(&["GET"]);
+        rules.push(failing.after(scenario.reads_first));
+        control.set_faults(FaultPlan::new(rules)).map_err(|e| e.to_string())?;
+        let line = finish(spawn(&options.child, &env, &args(key, target))?)?;
+        control.clear_faults();
+        if !line.starts_with("ERR OutcomeUnknown") && !line.contains("Unknown") {
+            return Err(format!("{}: a lost answer was told {line:?}, not unknown", scenario.label));
+        }
+        *killed.entry(point).or_default() += 1;
+    }
     // Restart: recovery first (it waits out the dead children's leases), then every payment again.
-    let recovered = finish(spawn(&options.child, &env, &["recover".into(), "--journal".into(), url.clone()])?)?;
+    let mut recover = vec!["recover".to_owned(), "--journal".into(), url.clone()];
+    recover.extend(routing.iter().cloned());
+    let recovered = finish(spawn(&options.child, &env, &recover)?)?;
     if !recovered.starts_with("RECOVERED") || !recovered.ends_with("UNKNOWN 0") {
         return Err(format!("{}: recovery said {recovered:?}", scenario.label));
     }
     let jobs: Vec<Job<'_, Result<String, String>>> = work
         .iter()
-        .map(|(point, key, charge)| {
-            let a = args(key, charge);
+        .map(|(point, key, target)| {
+            let a = args(key, target);
             let (child, env) = (&options.child, &env);
             Box::new(move || Ok(format!("{point} {key}: {}", finish(spawn(child, env, &a)?)?))) as Box<_>
         })
@@ -295,9 +426,8 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
     }
     // The ledger against the journal.
     let journal = payment::journal::open(&url, Default::default()).await.map_err(|e| e.to_string())?;
-    let stats = control.stats();
     let mut cells: BTreeMap<&str, Cell> = BTreeMap::new();
-    for (point, key, charge) in &work {
+    for (point, key, target) in &work {
         let cell = cells.entry(point).or_insert_with(|| Cell {
             scenario: scenario.label.to_owned(),
             point: (*point).to_owned(),
@@ -305,10 +435,7 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
             ..Cell::default()
         });
         cell.payments += 1;
-        let held = match charge {
-            Some(c) => refunds_of(&client, c).await?,
-            None => stats.charges_by_reference.get(key).copied().unwrap_or(0),
-        };
+        let held = effects(scenario, &client, &control, key, target).await?;
         let state = journal.payment(key).await.map_err(|e| e.to_string())?.map(|p| p.state);
         let shown = matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending));
         cell.duplicates += usize::from(held > 1);

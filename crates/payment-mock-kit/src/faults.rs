@@ -60,6 +60,10 @@ pub struct FaultRule {
     /// How many times it may fire in all (absent: no limit).
     #[serde(default)]
     pub times: Option<u32>,
+    /// How many matching requests pass untouched before it may fire (a read that must succeed
+    /// before the one that fails: an action's own read, then the lookup after it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub after: Option<u32>,
 }
 
 fn one() -> f64 {
@@ -69,7 +73,7 @@ fn one() -> f64 {
 impl FaultRule {
     /// A rule that always fires for every request.
     pub fn always(kind: FaultKind) -> FaultRule {
-        FaultRule { kind, probability: 1.0, methods: Vec::new(), path: None, times: None }
+        FaultRule { kind, probability: 1.0, methods: Vec::new(), path: None, times: None, after: None }
     }
 
     /// Restricts to methods.
@@ -87,6 +91,12 @@ impl FaultRule {
     /// Fires at most `n` times.
     pub fn times(mut self, n: u32) -> FaultRule {
         self.times = Some(n);
+        self
+    }
+
+    /// Lets the first `n` matching requests pass.
+    pub fn after(mut self, n: u32) -> FaultRule {
+        self.after = Some(n);
         self
     }
 
@@ -197,7 +207,14 @@ impl FaultEngine {
         }
         let rng = self.rng.get_or_insert_with(|| SeededRng::new(0));
         for rule in self.rules.iter_mut() {
-            if !rule.matches(method, path) || !rng.chance(rule.probability) {
+            if !rule.matches(method, path) {
+                continue;
+            }
+            if let Some(n) = rule.after.as_mut().filter(|n| **n > 0) {
+                *n -= 1;
+                continue;
+            }
+            if !rng.chance(rule.probability) {
                 continue;
             }
             let fired = match &rule.kind {
@@ -222,6 +239,17 @@ impl FaultEngine {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_rule_with_after_lets_that_many_matching_requests_pass_first() {
+        let mut e = FaultEngine::default();
+        let fail = FaultKind::Status { status: 503, retry_after: None };
+        e.set(FaultPlan::new(vec![FaultRule::always(fail.clone()).methods(&["GET"]).after(1)]));
+        assert_eq!(e.decide("POST", "/v1/x").action, None, "not a matching request");
+        assert_eq!(e.decide("GET", "/v1/x").action, None, "the first read passes");
+        assert_eq!(e.decide("GET", "/v1/x").action, Some(fail.clone()));
+        assert_eq!(e.decide("GET", "/v1/x").action, Some(fail));
+    }
 
     #[test]
     fn plans_parse_from_the_documented_json() {
