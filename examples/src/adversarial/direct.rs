@@ -11,7 +11,7 @@ use payment::{
 };
 
 use super::{
-    CALL_DEADLINE, Report, Rng, Told, call_twice, engine, is_live_charge, journal_options, mock_faults,
+    CALL_DEADLINE, Report, Rng, Told, call_twice, engine, is_live_charge, journal_options, mock_faults, payment_of,
     plan_journal_faults, provider_down, told,
 };
 use crate::targets;
@@ -249,8 +249,12 @@ async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) ->
     }
     let stats = rig.control.stats();
     let objects = rig.control.objects(usize::MAX);
-    // 1. At most one effect per key.
-    for (reference, n) in &stats.charges_by_reference {
+    // 1. At most one effect per key (a later attempt's charge counts for its payment).
+    let mut per_payment: BTreeMap<&str, usize> = BTreeMap::new();
+    for (name, n) in &stats.charges_by_reference {
+        *per_payment.entry(payment_of(name)).or_default() += n;
+    }
+    for (reference, n) in &per_payment {
         if *n > 1 {
             report.duplicate_effects += 1;
             report.violate(format!("reference {reference} charged {n} times"));
@@ -281,7 +285,8 @@ async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) ->
     }
     // 3. Told "failed", yet done at the provider.
     let can_read = rig.raw.capabilities().charge.retrieve;
-    let charged: BTreeSet<&str> = objects.charges.iter().filter_map(|c| c.reference.as_deref()).collect();
+    let charged: BTreeSet<&str> =
+        objects.charges.iter().filter_map(|c| c.reference.as_deref()).map(payment_of).collect();
     for (call, kind) in calls {
         let failed = matches!(call.first, Told::Failed(_)) || matches!(call.last, Told::Failed(_));
         if !failed {

@@ -215,15 +215,42 @@ pub(crate) fn plan_journal_faults(rng: &mut Rng, faulty: &FaultyStore) {
     faulty.inject(step, fault, 1);
 }
 
+/// The payment a ledger name belongs to. Mocks name a charge by its reference (here the
+/// payment's key) or, where the wire carries no reference (GSP), by the request key it was sent
+/// under: the payment's key, or for a later attempt the key with the journal's `-aN-<8 hex>`.
+/// Counting by payment makes a second attempt's charge a second effect of the same payment.
+pub(crate) fn payment_of(name: &str) -> &str {
+    let Some((head, digest)) = name.rsplit_once('-') else { return name };
+    let Some((key, seq)) = head.rsplit_once("-a") else { return name };
+    let hex = digest.len() == 8 && digest.bytes().all(|b| b.is_ascii_hexdigit());
+    let number = !seq.is_empty() && seq.bytes().all(|b| b.is_ascii_digit());
+    if hex && number && !key.is_empty() { key } else { name }
+}
+
 /// Whether a mock charge took money: a declined or failed charge object is no effect.
 pub(crate) fn is_live(c: &payment::mocks::MockObject) -> bool {
     let status = c.status.to_ascii_lowercase();
     !(status.contains("fail") || status.contains("refus") || status.contains("declin"))
 }
 
-/// Whether a mock charge with `reference` took money.
+/// Whether a mock charge of the payment with `reference` took money.
 pub(crate) fn is_live_charge(charges: &[payment::mocks::MockObject], reference: &str) -> bool {
-    charges.iter().any(|c| c.reference.as_deref() == Some(reference) && is_live(c))
+    charges.iter().any(|c| c.reference.as_deref().map(payment_of) == Some(reference) && is_live(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::payment_of;
+
+    #[test]
+    fn a_later_attempts_request_key_belongs_to_its_payment() {
+        assert_eq!(payment_of("adv7n3"), "adv7n3");
+        assert_eq!(payment_of("adv7n3-a2-0f1e2d3c"), "adv7n3");
+        assert_eq!(payment_of("adv7n3-a12-0F1E2D3C"), "adv7n3");
+        assert_eq!(payment_of("order-a2-notahex1"), "order-a2-notahex1");
+        assert_eq!(payment_of("order-ab-0f1e2d3c"), "order-ab-0f1e2d3c");
+        assert_eq!(payment_of("-a2-0f1e2d3c"), "-a2-0f1e2d3c");
+    }
 }
 
 /// The engine every soak client uses: short attempts, a short deadline, retries that wait a

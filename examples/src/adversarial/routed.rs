@@ -12,8 +12,8 @@ use payment::routing::{RouteContext, RoutedClient};
 use payment::{IdempotencyKey, ProviderDriver, RequestOptions, RouteConfig};
 
 use super::{
-    CALL_DEADLINE, Report, Rng, Told, call_twice, engine, is_live, journal_options, mock_faults, plan_journal_faults,
-    provider_down, told,
+    CALL_DEADLINE, Report, Rng, Told, call_twice, engine, is_live, journal_options, mock_faults, payment_of,
+    plan_journal_faults, provider_down, told,
 };
 use crate::targets;
 
@@ -158,7 +158,7 @@ async fn check(
     let mut live: BTreeMap<String, usize> = BTreeMap::new();
     for c in objects.iter().flatten().filter(|c| is_live(c)) {
         if let Some(reference) = &c.reference {
-            *live.entry(reference.clone()).or_default() += 1;
+            *live.entry(payment_of(reference).to_owned()).or_default() += 1;
         }
     }
     for (reference, n) in &live {
