@@ -188,6 +188,46 @@ async fn a_late_success_after_failover_is_a_double_charge_and_is_refunded() {
     assert!(router.handle_event("payjp", &event).await.unwrap().is_empty());
 }
 
+/// A Worldpay charge held by the network past its deadline and the recovery lookup after it is
+/// proven absent (nothing there yet; the card cannot be sent again from the journal); the
+/// caller's repeat comes while that request may still land. It goes only to Worldpay, where the
+/// same reference makes either one a duplicate of the other, never to PAY.JP, which would charge
+/// beside the late landing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_proven_absent_goes_back_only_to_its_account_while_its_request_may_still_land() {
+    use payment::journal::{Journal, JournalOptions, MemoryStore};
+    use payment::mocks::{FaultKind, FaultPlan, FaultRule};
+    let s = shared();
+    let payjp = account("payjp", "payjp", None, s.clone()).await;
+    let worldpay = account("worldpay", "worldpay", None, s).await;
+    let options = JournalOptions { lease: Duration::from_millis(1000), ..JournalOptions::default() };
+    let journal = Journal::with_options(Arc::new(MemoryStore::new()), options);
+    let mut builder = payment::RoutedClient::builder().routes(&japan(&["worldpay", "payjp"])).journal(journal);
+    for a in [&worldpay, &payjp] {
+        builder = builder.account(a.name, a.client.clone());
+    }
+    let router = builder.build().unwrap();
+    let held = FaultRule::always(FaultKind::Delay { ms: 2500 }).methods(&["POST"]).path("/payments/authorizations");
+    worldpay.control().set_faults(FaultPlan::new(vec![held])).unwrap();
+    let request = || charge(1200, "held-1", PAYJP_OK, "Taro");
+    let quick = key("held-1").timeout(Duration::from_millis(500));
+    let first = router.route_charge(request(), &RouteContext::default(), &quick).await;
+    assert_eq!(first.result.unwrap_err().outcome(), Outcome::Unknown);
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let report = router.recover(Duration::ZERO).await.unwrap();
+    assert_eq!(
+        router.journal().payment("held-1").await.unwrap().unwrap().state,
+        payment::journal::AttemptState::ProvenAbsent,
+        "{report:?}"
+    );
+    let again = router.route_charge(request(), &RouteContext::default(), &key("held-1")).await;
+    // Past the held request's landing, whatever the repeat was told.
+    tokio::time::sleep(Duration::from_millis(2000)).await;
+    assert_eq!(payjp.control().stats().charges, 0, "no charge beside the late landing: {:?}", again.result);
+    let at_worldpay = worldpay.control().stats().charges_by_reference.get("held-1").copied().unwrap_or(0);
+    assert_eq!(at_worldpay, 1, "one charge for the reference: {:?}", again.result);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_toml_config_routes_over_two_accounts_of_one_provider_and_explains_itself() {
     let config = Config::from_toml_str(

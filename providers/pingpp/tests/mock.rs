@@ -281,3 +281,44 @@ async fn the_client_walks_both_directions() {
     let backward_ids: Vec<_> = backward.iter().map(|c| c.id.clone()).collect();
     assert_eq!(backward_ids, ids[2..].to_vec(), "from the anchor towards newer, oldest first");
 }
+
+/// A charge sent while the connection reset (nothing reached Ping++) is proven absent by its
+/// order lookup only when that lookup read everything: with more than one page of charges in
+/// the window, the first page not holding it proves nothing, and the call is unknown instead of
+/// being sent again (the charge could be on the page not read).
+#[tokio::test]
+async fn an_order_lookup_that_leaves_a_page_unread_proves_nothing() {
+    use payment_core::{CreateCharge, Currency, ErrorKind, Money, PaymentSource, RequestOptions};
+    use payment_mock_kit::{FaultKind, FaultPlan, FaultRule};
+    let server = PingppMock::new(9)
+        .with_merchant_key(key().public_key().unwrap())
+        .serve("127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let config = payment_pingpp::PingppConfig::new("sk_test_pages", "app_1Gqj58ynP0mHeX1q")
+        .unwrap()
+        .with_base_url(server.url())
+        .unwrap()
+        .with_private_key(key());
+    let client = payment_pingpp::PingppClient::new(config).unwrap();
+    let charge = |order: String| {
+        let mut request =
+            CreateCharge::new(Money::new(100, Currency::CNY), PaymentSource::channel("alipay")).reference(order);
+        request.payer_ip = Some("127.0.0.1".into());
+        request
+    };
+    let reset = || FaultPlan::new(vec![FaultRule::always(FaultKind::ResetBeforeCommit).methods(&["POST"]).times(1)]);
+    // Few charges: the lookup reads them all, proves the order absent, and the charge is sent again.
+    server.control().set_faults(reset()).unwrap();
+    let options = RequestOptions::default();
+    payment_core::Charge::create_charge(&client, charge("pagesfirst".into()), &options).await.unwrap();
+    for i in 0..100 {
+        payment_core::Charge::create_charge(&client, charge(format!("pages{i:03}")), &RequestOptions::default())
+            .await
+            .unwrap();
+    }
+    server.control().set_faults(reset()).unwrap();
+    let e = payment_core::Charge::create_charge(&client, charge("pageslast".into()), &options).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::OutcomeUnknown, "{e}");
+    assert_eq!(server.control().stats().charges, 101, "never sent again on a partial lookup");
+}
