@@ -31,7 +31,16 @@ pub struct Target {
 
 /// Starts a fresh mock of `driver` and a client on it with `engine`.
 pub async fn start(driver: &'static ProviderDriver, engine: EngineBuilder) -> Result<Target, String> {
-    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
+    start_with(driver, engine, MockOptions::default()).await
+}
+
+/// Starts a fresh mock of `driver` with `options` (webhooks to a URL, say) and a client on it.
+pub async fn start_with(
+    driver: &'static ProviderDriver,
+    engine: EngineBuilder,
+    options: MockOptions,
+) -> Result<Target, String> {
+    let handle = payment::mocks::start(driver, options).await.map_err(|e| e.to_string())?;
     let client = driver.connect_with(handle.settings.clone(), engine).await.map_err(|e| e.to_string())?;
     let control = handle.control();
     let url = handle.url().to_owned();

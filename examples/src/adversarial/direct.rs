@@ -40,16 +40,48 @@ struct Rig {
     journal: Journal,
     faulty: Arc<FaultyStore>,
     control: MockControl,
+    /// The mock's webhooks reach the journal.
+    events: bool,
+}
+
+/// Whether the journal learns a refund's fate only from the provider's events (Worldpay keeps no
+/// refund to read back): then the mock's webhooks reach the journal, as they would in production.
+fn refunds_by_events(caps: &payment::Capabilities) -> bool {
+    caps.webhooks && caps.refund.async_completion && !caps.refund.retrieve && !caps.refund.list
+}
+
+/// Hands every verified event to the journal; an error makes the mock deliver it again later.
+struct ToJournal(Journal);
+
+#[payment::async_trait]
+impl payment::webhooks::EventHandler for ToJournal {
+    async fn handle(&self, event: payment::WebhookEvent) -> payment::Result<()> {
+        self.0.apply_event(&event).await.map(|_| ())
+    }
 }
 
 async fn rig(driver: &'static ProviderDriver, url: &str, seed: u64) -> Result<Rig, String> {
-    let target = targets::start(driver, engine(driver.name, seed)).await?;
+    let events = refunds_by_events(driver.capabilities);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.map_err(|e| e.to_string())?;
+    let hook = format!("http://{}/webhooks/{}", listener.local_addr().map_err(|e| e.to_string())?, driver.name);
+    let mock = payment::mocks::MockOptions { webhook_url: events.then_some(hook), ..Default::default() };
+    let target = targets::start_with(driver, engine(driver.name, seed), mock).await?;
     let store = payment::journal::open_store(url).await.map_err(|e| e.to_string())?;
     let faulty = Arc::new(FaultyStore::new(store));
     let journal = Journal::with_options(faulty.clone(), journal_options());
+    if events {
+        let settings = target.settings.clone();
+        let server = payment::webhooks::WebhookServer::for_drivers(
+            &[driver],
+            move |_| settings.clone(),
+            Arc::new(journal.clone()),
+            Arc::new(ToJournal(journal.clone())),
+        );
+        tokio::spawn(async move { server.serve(listener).await });
+    }
     let raw = target.client.clone();
     let client = raw.clone().with_journal(journal.clone());
-    Ok(Rig { client, raw, journal, faulty, control: target.control })
+    Ok(Rig { client, raw, journal, faulty, control: target.control, events })
 }
 
 /// One schedule: a charge, then maybe a capture, cancel or refund; each call maybe repeated at once.
@@ -92,9 +124,11 @@ async fn schedule(rig: &Rig, provider: &'static ProviderDriver, seed: u64, n: u6
     let follow = match (authorize_only, rng.below(3)) {
         (true, 0) if caps.charge.cancel => Some(Op::Cancel),
         (true, _) => Some(Op::Capture),
-        // A refund is only soaked where the journal can read it back to final: Worldpay's
-        // refunds cannot be read yet (its journaled refunds stay pending: issue 28, path 3).
-        (false, 0) if caps.refund.partial && (caps.refund.retrieve || caps.refund.list) => Some(Op::Refund),
+        // A refund is soaked where the journal can learn it is final: by reading it back, or
+        // (Worldpay) from the provider's events.
+        (false, 0) if caps.refund.partial && (caps.refund.retrieve || caps.refund.list || rig.events) => {
+            Some(Op::Refund)
+        }
         _ => None,
     };
     let Some(op) = follow else { return calls };
@@ -223,6 +257,7 @@ pub async fn run(provider: &'static ProviderDriver, url: &str, schedules: u64, s
 /// provider (a charge whose answer was lost, or that recovery itself resent) is completed, so
 /// recovery can read it to final.
 async fn settle_all(rig: &Rig, within: Duration) -> Result<(), String> {
+    deliver_all(rig).await;
     for _ in 0..3 {
         let waiting: Vec<String> =
             rig.control.objects(usize::MAX).charges.into_iter().filter(|c| c.completable).map(|c| c.id).collect();
@@ -235,6 +270,21 @@ async fn settle_all(rig: &Rig, within: Duration) -> Result<(), String> {
         }
     }
     Ok(())
+}
+
+/// Lets the provider's events reach the journal: mock time moves on past each stage that turns
+/// final later, and past the retries of deliveries the journal refused, until none is pending.
+async fn deliver_all(rig: &Rig) {
+    if !rig.events {
+        return;
+    }
+    for _ in 0..20 {
+        rig.control.advance_clock(Duration::from_secs(61));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if rig.control.webhooks().iter().all(|d| d.state != "pending") {
+            return;
+        }
+    }
 }
 
 async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) -> Result<(), String> {
@@ -319,6 +369,14 @@ async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) ->
         match p.state {
             AttemptState::NeedsReconciliation => {
                 report.reconcile += 1;
+                if std::env::var_os("ADVERSARIAL_VERBOSE").is_some() {
+                    let note = p.latest().map(|a| format!("{} {:?}", a.operation, a.outcome)).unwrap_or_default();
+                    eprintln!(
+                        "{} needs reconciliation: {}",
+                        p.idempotency_key,
+                        note.chars().take(400).collect::<String>()
+                    );
+                }
                 let reason = p.latest().map(|a| a.outcome.is_some()).unwrap_or(false);
                 if !reason {
                     report.unresolved += 1;
