@@ -108,6 +108,10 @@ pub struct WebhookEvent {
     pub object_id: Option<String>,
     /// The merchant's reference of that object (order number, `transactionReference`, …).
     pub reference: Option<String>,
+    /// The merchant's own reference of the refund the event is about, where the provider names a
+    /// refund by the reference sent with it (Worldpay's partial refunds); `reference` still
+    /// names the payment.
+    pub refund_reference: Option<String>,
     /// The amount the event states.
     pub amount: Option<Money>,
     /// How far the body can be believed.
@@ -122,7 +126,7 @@ pub struct WebhookEvent {
 
 impl WebhookEvent {
     /// The event's stable line: provider, event_id, kind, provider_type, object_id, reference,
-    /// amount and trust (no raw payload).
+    /// refund_reference, amount and trust (no raw payload).
     pub fn summary(&self) -> serde_json::Value {
         serde_json::json!({
             "provider": self.provider,
@@ -131,6 +135,7 @@ impl WebhookEvent {
             "provider_type": self.kind.provider_type(),
             "object_id": self.object_id,
             "reference": self.reference,
+            "refund_reference": self.refund_reference,
             "amount": self.amount,
             "trust": self.trust,
             "occurred_at": self.occurred_at,

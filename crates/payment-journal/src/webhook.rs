@@ -45,12 +45,14 @@ impl Journal {
             store.attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref(), false).await?;
         if is_refund_event(&event.kind) && event.object_id.is_none() {
             // A refund event named by the payment's reference alone (Worldpay's): the refunds are
-            // the attempts on the charge that reference made.
+            // the attempts on the charge that reference made. A refund whose own reference
+            // merely equals that text is another payment's.
             let charges: Vec<String> = attempts
                 .iter()
                 .filter(|a| a.operation == "create_charge")
                 .filter_map(|a| a.charge_id.clone())
                 .collect();
+            attempts.retain(|a| a.operation != "create_refund");
             for charge in charges {
                 for a in store.attempts_for(&event.provider, Some(&charge), None, false).await? {
                     if !attempts.iter().any(|known| known.id == a.id) {
@@ -63,11 +65,16 @@ impl Journal {
         for attempt in &attempts {
             let attempt = attempt.clone();
             let Some(to) = proven(&attempt.operation, &event.kind) else { continue };
-            let exact = names_refund_exactly(&attempt, event);
+            let exact = names_refund_exactly(&attempt, event, &attempts);
+            if exact && attempt.state == AttemptState::Prepared {
+                // Not sent yet: the event cannot be about it.
+                continue;
+            }
             // The provider's own word on this very refund is what a person was asked to find.
             let for_a_person = exact && attempt.state == AttemptState::NeedsReconciliation && !to.is_unresolved();
             if !attempt.state.is_unresolved() && !for_a_person {
-                if let Some(r) = self.late_success(&attempt, to, event, &attempts).await? {
+                let late = if exact { self.late_refund(&attempt, to, event).await? } else { None };
+                if let Some(r) = late.or(self.late_success(&attempt, to, event, &attempts).await?) {
                     done.push(r);
                 }
                 continue;
@@ -129,6 +136,45 @@ impl Journal {
 }
 
 impl Journal {
+    /// A refund an event names exactly as accepted or made, that the journal settled as having
+    /// done nothing (declined, not sent, proven absent): it landed after all, so a person must
+    /// reconcile it (its payment may have been refunded again under a later attempt).
+    async fn late_refund(
+        &self,
+        attempt: &Attempt,
+        to: AttemptState,
+        event: &WebhookEvent,
+    ) -> Result<Option<Resolution>> {
+        let nothing_happened =
+            matches!(attempt.state, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined);
+        if to == AttemptState::Declined || !nothing_happened {
+            return Ok(None);
+        }
+        let how = format!(
+            "late refund: webhook {} ({}) says refund {} was made, but the attempt was settled {}",
+            event.id,
+            event.kind.as_str(),
+            event.refund_reference.as_deref().unwrap_or("?"),
+            attempt.state
+        );
+        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.provider, "{how}");
+        let t = Transition::to(attempt, AttemptState::NeedsReconciliation, self.now_ms(), how.clone())
+            .outcome(StoredOutcome::Note(how.clone()));
+        match self.store().transition(t).await {
+            Ok(_) => Ok(Some(Resolution {
+                idempotency_key: attempt.idempotency_key.clone(),
+                seq: attempt.seq,
+                provider: attempt.provider.clone(),
+                operation: attempt.operation.clone(),
+                from: attempt.state,
+                to: AttemptState::NeedsReconciliation,
+                how,
+            })),
+            Err(e) if crate::store::is_fenced(&e) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// Records a success `event` proves for an attempt that was settled as having done nothing.
     /// `named` are every attempt the event names (by charge id or reference), of any payment.
     async fn late_success(
@@ -211,13 +257,15 @@ fn is_refund_event(kind: &EventKind) -> bool {
 }
 
 /// Whether `event` names `attempt`'s refund by the refund's own reference (fixed before it was
-/// sent: Worldpay's partial refunds), and no provider object: that refund and no other.
-fn names_refund_exactly(attempt: &Attempt, event: &WebhookEvent) -> bool {
-    attempt.operation == "create_refund"
-        && is_refund_event(&event.kind)
+/// sent: Worldpay's partial refunds): `named` are the refunds of the charge the event's payment
+/// reference names, and exactly one of them, this one, was sent with that reference.
+fn names_refund_exactly(attempt: &Attempt, event: &WebhookEvent, named: &[Attempt]) -> bool {
+    let Some(own) = event.refund_reference.as_deref() else { return false };
+    let sent_with = |a: &Attempt| a.operation == "create_refund" && a.request.reference() == Some(own);
+    is_refund_event(&event.kind)
         && event.object_id.is_none()
-        && event.reference.is_some()
-        && attempt.request.reference() == event.reference.as_deref()
+        && sent_with(attempt)
+        && named.iter().filter(|a| sent_with(a)).count() == 1
 }
 
 /// The outcome an event that names a refund exactly proves: the refund as recorded (or, when
@@ -234,6 +282,12 @@ fn refund_named(attempt: &Attempt, to: AttemptState, event: &WebhookEvent) -> Op
         AttemptState::Declined => payment_core::RefundStatus::Failed,
         _ => payment_core::RefundStatus::Pending,
     };
+    // An event about another amount is not about this refund.
+    if let (Some(sent), Some(stated)) = (amount, event.amount)
+        && *sent != stated
+    {
+        return None;
+    }
     let mut refund = match &attempt.outcome {
         Some(StoredOutcome::Refund(recorded)) => (**recorded).clone(),
         _ => payment_core::RefundRecord {
@@ -241,7 +295,7 @@ fn refund_named(attempt: &Attempt, to: AttemptState, event: &WebhookEvent) -> Op
             id: payment_core::RefundId::synthesized(charge_id, reference),
             charge_id: charge_id.clone(),
             status,
-            amount: event.amount.or(*amount)?,
+            amount: amount.or(event.amount)?,
             reason: reason.clone(),
             created: event.occurred_at.unwrap_or_else(payment_core::Timestamp::now),
             raw: payment_core::RawJson::from(event.raw.clone()),

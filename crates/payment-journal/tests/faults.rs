@@ -300,15 +300,20 @@ async fn a_refund_event_naming_the_refunds_own_reference_settles_that_refund_alo
         // No lookup can tell: recovery hands it to a person, never resends.
         journal.recover(&fake.client()).await.unwrap();
         assert_eq!(state(&journal, "named-refund-c").await, AttemptState::NeedsReconciliation);
+        // Another payment's refund sent with the same reference text: never named by c's events.
+        let other = client.create_charge(charge(1000), &key("named-other-charge")).await.unwrap();
+        let same = CreateRefund::partial(other.id.clone(), Money::new(200, c.amount.currency)).reference("rf-b");
+        client.create_refund(same, &key("named-other-refund")).await.unwrap();
         let event = |id: &str, kind, reference: &str, amount| {
             let mut e = webhook_for(&c, kind, Trust::Verified, id);
             e.record = EventRecord::Other(serde_json::json!({}));
             e.object_id = None;
-            e.reference = Some(reference.into());
+            e.refund_reference = Some(reference.into());
             e.amount = Some(Money::new(amount, c.amount.currency));
             e
         };
         journal.apply_event(&event("e1", EventKind::RefundSucceeded, "rf-b", 200)).await.unwrap();
+        assert_eq!(state(&journal, "named-other-refund").await, AttemptState::Pending, "another charge's refund");
         assert_eq!(state(&journal, "named-refund-a").await, AttemptState::Pending, "{}", store.backend());
         assert_eq!(state(&journal, "named-refund-b").await, AttemptState::Succeeded, "{}", store.backend());
         // An amount that is not the refund's proves nothing about it.
@@ -321,6 +326,6 @@ async fn a_refund_event_naming_the_refunds_own_reference_settles_that_refund_alo
         let answered = client.create_refund(part(300, "rf-c"), &key("named-refund-c")).await.unwrap();
         assert_eq!((answered.amount.minor, answered.status), (300, RefundStatus::Succeeded));
         assert_eq!(answered.id, payment_core::RefundId::synthesized(&c.id, "rf-c"));
-        assert_eq!(fake.refunds().len(), 3, "each refund sent once");
+        assert_eq!(fake.refunds().len(), 4, "each refund sent once");
     }
 }

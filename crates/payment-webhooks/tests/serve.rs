@@ -32,6 +32,7 @@ impl WebhookVerifier for TokenVerifier {
             kind: EventKind::ChargeSucceeded,
             object_id: None,
             reference: None,
+            refund_reference: None,
             amount: None,
             trust: Trust::Verified,
             occurred_at: None,

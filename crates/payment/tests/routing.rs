@@ -171,6 +171,7 @@ async fn a_late_success_after_failover_is_a_double_charge_and_is_refunded() {
         trust: payment::Trust::SenderOnly,
         object_id: Some(hidden.id.as_str().to_owned()),
         reference: hidden.reference.clone(),
+        refund_reference: None,
         amount: Some(hidden.amount),
         occurred_at: None,
         record: payment::EventRecord::Other(serde_json::Value::Null),

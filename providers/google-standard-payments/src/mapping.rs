@@ -172,6 +172,7 @@ pub fn notification_event(json: &[u8]) -> payment_core::Result<payment_core::Web
         kind,
         object_id: None,
         reference,
+        refund_reference: None,
         amount: None,
         trust: Trust::Verified,
         occurred_at,

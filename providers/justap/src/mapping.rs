@@ -369,6 +369,7 @@ pub fn notification_event(
         kind,
         object_id: charge,
         reference: n.merchant_trade_id,
+        refund_reference: None,
         amount,
         trust,
         occurred_at,

@@ -345,8 +345,11 @@ impl Refund for PayjpClient {
                 options,
             ))
             .await?;
-        // Sent without an amount only when the charge kept nothing: a repeat of a full refund
-        // that landed, which PAY.JP replays; it refunded what the charge shows refunded.
+        // Sent without an amount only when the charge keeps nothing: PAY.JP replays this key's
+        // refund (a repeat after a lost answer) or refuses a new one. A replay shows the charge
+        // refunded in full, so without a journal (which fixed the amount before sending) the
+        // record states the charge's whole refunded amount: this refund's, unless partial
+        // refunds came before it.
         let amount = request.amount.unwrap_or(after.amount_refunded);
         if after.amount_refunded.minor < amount.minor {
             return Err(Error::new(
@@ -382,10 +385,11 @@ impl Refund for PayjpClient {
             .with_operation("create_refund"));
         }
         let kept = current.amount_captured.checked_sub(current.amount_refunded)?;
-        // Nothing kept: left for PAY.JP to replay under its key, or to refuse.
-        if kept.minor > 0 {
-            request.amount = Some(kept);
+        // Nothing kept: sent without an amount, for PAY.JP to replay under its key or refuse.
+        if kept.minor <= 0 {
+            return Ok(request);
         }
+        request.amount = Some(kept);
         Ok(request)
     }
 

@@ -329,6 +329,7 @@ pub fn event(event: Event) -> Result<WebhookEvent> {
         kind,
         object_id,
         reference,
+        refund_reference: None,
         amount,
         trust: Trust::SenderOnly,
         occurred_at: Some(Timestamp::from_unix(event.created)),

@@ -96,9 +96,12 @@ pub fn status_from_query(last_event: &str) -> ChargeStatus {
     ChargeStatus::Pending
 }
 
-/// Whether the payment's `last_event` is one the action behind `relation` leads to (a refund
-/// stage also follows a settlement). A used link alone does not prove the action was this
-/// call's: any action on the payment replaces every link.
+/// Whether a used `relation` link and the payment's `last_event` show the action landed: the
+/// payment is where the action leads (a refund stage also follows a settlement). Worldpay's own
+/// recovery for a lost action is this reading ("see whether the state moved"). It cannot tell two
+/// actions of one kind apart: a partial refund (or settle) lost while another caller's partial
+/// refund of the same payment landed reads as landed; its journaled refund then stays pending,
+/// since no event ever names its reference.
 pub fn follows_action(relation: &str, last_event: &str) -> bool {
     let e = squash(last_event);
     let settled = matches!(e.as_str(), "sentforsettlement" | "settled") || refund_stage(last_event);
@@ -303,24 +306,20 @@ pub fn event(body: &[u8]) -> Result<payment_core::WebhookEvent> {
     };
     let when = event.event_timestamp.as_deref().or(d.date.as_deref()).and_then(|t| Timestamp::parse_rfc3339(t).ok());
     let kind = event_kind(&d.event_type);
-    // A refund event about a partial refund names that refund by its own reference (its
-    // object); any other names the payment by its `transactionReference`.
+    // A refund event about a partial refund also names that refund by its own reference.
     let refund = matches!(
         kind,
         payment_core::EventKind::RefundPending
             | payment_core::EventKind::RefundSucceeded
             | payment_core::EventKind::RefundFailed
     );
-    let reference = match &d.reference {
-        Some(own) if refund => Some(own.clone()),
-        _ => d.transaction_reference.clone(),
-    };
     Ok(payment_core::WebhookEvent {
         id: event.event_id.clone(),
         provider: NAME.to_owned(),
         kind,
         object_id: None,
-        reference,
+        reference: d.transaction_reference.clone(),
+        refund_reference: d.reference.clone().filter(|_| refund),
         amount,
         trust: payment_core::Trust::Verified,
         occurred_at: when,

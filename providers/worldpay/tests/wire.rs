@@ -140,11 +140,12 @@ mod properties {
 }
 
 #[test]
-fn a_partial_refunds_event_names_the_refund_by_its_own_reference_and_a_payments_event_the_payment() {
+fn a_partial_refunds_event_names_its_payment_and_the_refund_by_its_own_reference() {
     let refunded = mapping::event(&fixture("event_refunded_partial.json")).unwrap();
     assert_eq!(refunded.kind, payment_core::EventKind::RefundSucceeded);
-    assert_eq!(refunded.reference.as_deref(), Some("partial-refund-reference"));
+    assert_eq!(refunded.reference.as_deref(), Some("order-7731"), "the payment");
+    assert_eq!(refunded.refund_reference.as_deref(), Some("partial-refund-reference"), "the refund");
     assert_eq!(refunded.amount, Some(payment_core::Money::new(125, payment_core::Currency::GBP)));
     let settled = mapping::event(&fixture("event_settled.json")).unwrap();
-    assert_eq!(settled.reference.as_deref(), Some("order-7731"));
+    assert_eq!((settled.reference.as_deref(), settled.refund_reference), (Some("order-7731"), None));
 }

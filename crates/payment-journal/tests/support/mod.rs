@@ -497,6 +497,7 @@ pub fn webhook_for(
         kind,
         object_id: Some(charge.id.to_string()),
         reference: charge.reference.clone(),
+        refund_reference: None,
         amount: Some(charge.amount),
         trust,
         occurred_at: None,
