@@ -8,7 +8,7 @@
 //! The provider and its settings come from the environment (`PAYMENT_PROVIDER`,
 //! `PAYMENT_<PROVIDER>_<KEY>`), as for any app. With `--backup-url`, charges are routed over two
 //! accounts of that provider: the configured one first, then a backup at that URL with the same
-//! credentials (a router failing over from an account that is down).
+//! credentials.
 
 use std::io::Write;
 use std::process::ExitCode;
@@ -184,8 +184,8 @@ async fn routed(
     let driver = payment::registry().get(provider)?;
     let engine = || payment::transport::EngineBuilder::new(driver.name);
     let settings = config.settings(provider);
-    // No retries at the account that is down: its connection retries would spend the
-    // payment's short deadline before the router could fail over.
+    // No retries at the primary: its retries of a turned-away charge would spend the payment's
+    // short deadline before the router could fail over.
     let primary = driver.connect_with(settings.clone(), engine().retry_policy(payment::retry::Once)).await?;
     let primary = primary.with_account("primary");
     let backup = driver.connect_with(settings.with("base_url", backup_url), engine()).await?.with_account("backup");

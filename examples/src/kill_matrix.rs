@@ -98,7 +98,9 @@ enum Act {
 struct Scenario {
     provider: &'static str,
     act: Act,
-    /// Over two accounts: the configured one down (refusing connections), then a backup.
+    /// Over two accounts of the provider, each its own mock: the primary turns new charges away
+    /// (429) while the child is killed at the ordinary points, so the router fails over to the
+    /// backup; it holds (`sent`) or loses (`lost`) them otherwise, where the router must not.
     routed: bool,
     /// Reads the operation makes before it sends (Worldpay's actions read the payment's links):
     /// at `lost`, those pass and only the lookups after the send fail.
@@ -258,14 +260,6 @@ pub async fn run(options: &MatrixOptions) -> Result<Vec<Cell>, String> {
     Ok(cells)
 }
 
-/// A URL nothing listens on: an account that is down.
-fn down_url() -> Result<String, String> {
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| e.to_string())?;
-    let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-    drop(listener);
-    Ok(format!("http://127.0.0.1:{port}"))
-}
-
 /// The object a scenario's payment acts on: a paid charge to refund, an authorized one to capture.
 async fn target_of(
     scenario: &Scenario,
@@ -288,14 +282,16 @@ async fn target_of(
     Ok(Some(id.to_string()))
 }
 
-/// How many times the provider did what `key`'s payment asked (more than once is a duplicate).
+/// How many times the provider (at every account) did what `key`'s payment asked (more than
+/// once is a duplicate).
 async fn effects(
     scenario: &Scenario,
     client: &PaymentClient,
-    control: &payment::mocks::MockControl,
+    controls: &[payment::mocks::MockControl],
     key: &str,
     target: &Option<String>,
 ) -> Result<usize, String> {
+    let control = &controls[0];
     match (scenario.act, target) {
         (Act::Refund, Some(c)) => refunds_of(client, c).await,
         (Act::Capture, Some(_)) => {
@@ -307,7 +303,7 @@ async fn effects(
                 |e: &&serde_json::Value| e.get("eventName").and_then(|n| n.as_str()) == Some("settlementRequested");
             Ok(events.map(|e| e.iter().filter(settled).count()).unwrap_or(0))
         }
-        _ => Ok(control.stats().charges_by_reference.get(key).copied().unwrap_or(0)),
+        _ => Ok(controls.iter().map(|c| c.stats().charges_by_reference.get(key).copied().unwrap_or(0)).sum()),
     }
 }
 
@@ -319,14 +315,16 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
     let client =
         driver.connect_with(handle.settings.clone(), payment::transport::EngineBuilder::new(driver.name)).await;
     let client = client.map_err(|e| e.to_string())?;
-    let mut env = child_env(&handle, scenario.provider);
+    let env = child_env(&handle, scenario.provider);
     let mut routing = Vec::new();
-    if scenario.routed {
-        // The configured account is down; the mock is the backup the router fails over to.
-        let base = payment::config::env_var_name(scenario.provider, "base_url");
-        env.retain(|(k, _)| *k != base);
-        env.push((base, down_url()?));
-        routing = vec!["--backup-url".to_owned(), handle.url().to_owned()];
+    let mut controls = vec![control.clone()];
+    let backup = match scenario.routed {
+        true => Some(payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?),
+        false => None,
+    };
+    if let Some(b) = &backup {
+        routing = vec!["--backup-url".to_owned(), b.url().to_owned()];
+        controls.push(b.control());
     }
     let url = options.journal.url(&format!("{}_{}_{index}", options.run, options.journal.backend()));
     let (op, paths) = match scenario.act {
@@ -355,11 +353,14 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
     // Phase 1: the points a child is killed at but `sent`; phase 2: `sent`, with the mock
     // holding each request.
     for phase in [false, true] {
-        if phase {
-            let rules = paths
-                .iter()
-                .map(|p| FaultRule::always(FaultKind::Delay { ms: 1500 }).methods(&["POST"]).path(p))
-                .collect();
+        let fault = match (phase, scenario.routed) {
+            (true, _) => Some(FaultKind::Delay { ms: 1500 }),
+            // The primary turns the charge away: nothing done there, so the router moves on.
+            (false, true) => Some(FaultKind::Status { status: 429, retry_after: None }),
+            (false, false) => None,
+        };
+        if let Some(fault) = fault {
+            let rules = paths.iter().map(|p| FaultRule::always(fault.clone()).methods(&["POST"]).path(p)).collect();
             control.set_faults(FaultPlan::new(rules)).map_err(|e| e.to_string())?;
         }
         let jobs: Vec<Job<'_, Result<(&'static str, bool), String>>> = work
@@ -385,8 +386,8 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
         if phase {
             // Let the held requests land (or not) before recovery looks.
             tokio::time::sleep(Duration::from_millis(1600)).await;
-            control.clear_faults();
         }
+        control.clear_faults();
     }
     // Phase 3, `lost`: one payment at a time, the provider acts and its answer is lost, and
     // every read after the operation's own fails, so no lookup can tell.
@@ -435,7 +436,7 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
             ..Cell::default()
         });
         cell.payments += 1;
-        let held = effects(scenario, &client, &control, key, target).await?;
+        let held = effects(scenario, &client, &controls, key, target).await?;
         let state = journal.payment(key).await.map_err(|e| e.to_string())?.map(|p| p.state);
         let shown = matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending));
         cell.duplicates += usize::from(held > 1);

@@ -1,6 +1,6 @@
 //! The journal's crash tests, small: the kill matrix (every crash point and a lost answer × a
-//! Replay, a RejectDuplicate and a None operation, a Worldpay action, and a routed charge failing
-//! over from an account that is down) and a random-kill soak, on SQLite and, when
+//! Replay, a RejectDuplicate and a None operation, a Worldpay action, and a routed charge that
+//! fails over only from a primary that turned it away) and a random-kill soak, on SQLite and, when
 //! `PAYMENT_TEST_POSTGRES_URL` is set, PostgreSQL (else reported ignored, with the reason).
 //! `PAYMENT_TEST_KILL_N` sets the payments per cell (default 2); the example runs 200.
 

@@ -238,21 +238,6 @@ pub(crate) fn is_live_charge(charges: &[payment::mocks::MockObject], reference: 
     charges.iter().any(|c| c.reference.as_deref().map(payment_of) == Some(reference) && is_live(c))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::payment_of;
-
-    #[test]
-    fn a_later_attempts_request_key_belongs_to_its_payment() {
-        assert_eq!(payment_of("adv7n3"), "adv7n3");
-        assert_eq!(payment_of("adv7n3-a2-0f1e2d3c"), "adv7n3");
-        assert_eq!(payment_of("adv7n3-a12-0F1E2D3C"), "adv7n3");
-        assert_eq!(payment_of("order-a2-notahex1"), "order-a2-notahex1");
-        assert_eq!(payment_of("order-ab-0f1e2d3c"), "order-ab-0f1e2d3c");
-        assert_eq!(payment_of("-a2-0f1e2d3c"), "-a2-0f1e2d3c");
-    }
-}
-
 /// The engine every soak client uses: short attempts, a short deadline, retries that wait a
 /// hundredth of their delay.
 pub(crate) fn engine(name: &'static str, seed: u64) -> EngineBuilder {
@@ -272,5 +257,20 @@ pub(crate) fn journal_options() -> JournalOptions {
         max_backoff: Duration::from_millis(200),
         // Past the longest delay fault (600 ms): a request the client gave up on lands within it.
         settle_horizon: Duration::from_secs(1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::payment_of;
+
+    #[test]
+    fn a_later_attempts_request_key_belongs_to_its_payment() {
+        assert_eq!(payment_of("adv7n3"), "adv7n3");
+        assert_eq!(payment_of("adv7n3-a2-0f1e2d3c"), "adv7n3");
+        assert_eq!(payment_of("adv7n3-a12-0F1E2D3C"), "adv7n3");
+        assert_eq!(payment_of("order-a2-notahex1"), "order-a2-notahex1");
+        assert_eq!(payment_of("order-ab-0f1e2d3c"), "order-ab-0f1e2d3c");
+        assert_eq!(payment_of("-a2-0f1e2d3c"), "-a2-0f1e2d3c");
     }
 }
