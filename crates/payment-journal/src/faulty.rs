@@ -117,6 +117,9 @@ impl JournalStore for FaultyStore {
     fn now_ms(&self) -> i64 {
         self.inner.now_ms()
     }
+    async fn refresh_clock(&self, always: bool) -> Result<()> {
+        self.inner.refresh_clock(always).await
+    }
     fn as_any(&self) -> &dyn std::any::Any {
         self.inner.as_any()
     }

@@ -427,6 +427,11 @@ impl Journal {
         // A known key is answered from the journal; an unresolved one is recovered first; a new
         // attempt follows only one that proved nothing happened. Three rounds cover
         // recover-then-retry; more would mean the journal is changing under us.
+        // Leases are written on the shared clock: read again if the last reading has aged (a
+        // failed reading keeps the last; the writes that follow report the database's trouble).
+        if let Err(e) = self.inner.store.refresh_clock(false).await {
+            tracing::warn!(target: "payment::journal", error = %e, "could not read the journal's clock again");
+        }
         for _ in 0..3 {
             let now = self.now_ms();
             let new = NewAttempt {

@@ -111,6 +111,10 @@ impl Tables {
 
 #[async_trait]
 impl JournalStore for MemoryStore {
+    fn now_ms(&self) -> i64 {
+        crate::now_ms()
+    }
+
     fn backend(&self) -> &'static str {
         "memory"
     }

@@ -154,11 +154,14 @@ impl Journal {
 
     /// Like [`Journal::recover`], for the attempts `filter` selects only (one provider's, say).
     pub async fn recover_where(&self, clients: &dyn ClientSource, filter: &ClaimFilter) -> Result<RecoveryReport> {
+        self.inner.store.refresh_clock(true).await?;
         let began = self.now_ms();
         let mut report = RecoveryReport::default();
         loop {
             // Only what was due when this run began: an attempt it put back for later (the
             // provider down) waits for its backoff, instead of being asked again at once forever.
+            // Each claim's lease is written on a fresh reading of the shared clock.
+            self.inner.store.refresh_clock(true).await?;
             let claimed = self.claim(filter, 32, began).await?;
             if claimed.is_empty() {
                 return Ok(report);
@@ -229,6 +232,7 @@ impl Journal {
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
         // Only this account's attempt: no attempt is ever settled through another's client.
         let filter = ClaimFilter { key: Some(key.to_owned()), provider: Some(client.account().to_owned()) };
+        self.inner.store.refresh_clock(true).await?;
         for attempt in self.claim(&filter, 1, self.now_ms()).await? {
             let mut books = RefundBooks::new();
             let resolving = self.resolve(client, attempt, &mut books);

@@ -186,19 +186,24 @@ macro_rules! sql_store {
             }
 
             /// Reads the database's clock (a store whose users share one host keeps the wall clock).
+            /// Only the query is timed, on a connection already taken: a wait for the pool would
+            /// skew the reading.
             pub async fn read_clock(&self) -> Result<()> {
                 let sql: Option<&'static str> = $clock_sql;
                 let Some(sql) = sql else {
                     return Ok(());
                 };
+                let mut conn = self.pool.acquire().await.map_err(|e| storage("read the database's clock", e))?;
                 let sent = std::time::Instant::now();
                 let db_ms: i64 = sqlx::query_scalar(sql)
-                    .fetch_one(&self.pool)
+                    .fetch_one(&mut *conn)
                     .await
                     .map_err(|e| storage("read the database's clock", e))?;
                 self.clock.anchor(db_ms, sent, std::time::Instant::now());
                 Ok(())
             }
+
+
 
             /// Applies the journal's migrations that this database lacks (recorded in
             /// `payment_journal_migrations`, beside whatever else the database holds).
@@ -395,6 +400,10 @@ macro_rules! sql_store {
                 self.clock.now_ms()
             }
 
+            async fn refresh_clock(&self, always: bool) -> Result<()> {
+                if always || self.clock.is_stale() { self.read_clock().await } else { Ok(()) }
+            }
+
             fn as_any(&self) -> &dyn std::any::Any {
                 self
             }
@@ -431,9 +440,6 @@ macro_rules! sql_store {
                      AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
                     $claim_lock
                 ));
-                // Each claim reads the database's clock again, so this process's monotonic
-                // clock carries it only between claims.
-                self.read_clock().await?;
                 let _turn = self.write_turn().await;
                 let mut tx = $begin(&self.pool).await.map_err(|e| storage("claim due attempts", e))?;
                 let rows = sqlx::query(sql)

@@ -57,8 +57,12 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
     /// Now, in Unix milliseconds, on the clock every user of this store shares: leases, due
     /// times and settle horizons are written and compared in it (see [`crate::StoreClock`]).
-    fn now_ms(&self) -> i64 {
-        crate::now_ms()
+    /// A store one host keeps (memory, SQLite) answers its wall clock.
+    fn now_ms(&self) -> i64;
+    /// Reads the shared clock again: `always` before a recovery claim, else only when the last
+    /// reading has aged. A store without a clock of its own has nothing to read.
+    async fn refresh_clock(&self, _always: bool) -> Result<()> {
+        Ok(())
     }
 }
 
