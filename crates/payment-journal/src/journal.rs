@@ -65,6 +65,10 @@ pub struct JournalOptions {
     /// provider (a request a provider keeps processing after its client gave up). Absence that
     /// would let a new attempt follow under a new key is concluded only after it.
     pub settle_horizon: Duration,
+    /// How long a pending operation the provider gives no way to read back (a Worldpay refund:
+    /// no refund object, only the payment's events) waits for the provider's event naming it
+    /// before it goes to a person, instead of staying pending for ever.
+    pub event_wait: Duration,
 }
 
 impl Default for JournalOptions {
@@ -75,6 +79,8 @@ impl Default for JournalOptions {
             backoff: Duration::from_secs(1),
             max_backoff: Duration::from_secs(300),
             settle_horizon: Duration::from_secs(30),
+            // Past the week over which providers retry an unacknowledged event.
+            event_wait: Duration::from_secs(8 * 24 * 3600),
         }
     }
 }

@@ -463,6 +463,16 @@ impl Journal {
                 let how = if to == AttemptState::Pending { "re-read: still pending" } else { "re-read: final" };
                 self.write(&attempt, to, Some(StoredOutcome::of_output(&output)), how.into()).await
             }
+            // Nothing to read: only the provider's event can finish it. Past the wait for one, a
+            // person must look, rather than it stay pending for ever.
+            Err(e) if e.kind() == ErrorKind::Unsupported => {
+                let wait = self.inner.options.event_wait;
+                let since = attempt.dispatched_ms.unwrap_or(attempt.created_ms);
+                if self.now_ms() - since >= millis(wait) {
+                    return self.to_person(attempt, format!("{e}, and no event named it within {wait:?}")).await;
+                }
+                self.later(attempt, format!("waiting for the provider's event ({e})")).await
+            }
             Err(e) => self.later(attempt, format!("re-reading failed: {e}")).await,
         }
     }

@@ -329,3 +329,38 @@ async fn a_refund_event_naming_the_refunds_own_reference_settles_that_refund_alo
         assert_eq!(fake.refunds().len(), 4, "each refund sent once");
     }
 }
+
+/// A pending refund the provider gives no way to read back waits for the provider's event; past
+/// the wait for one it goes to a person (never pending for ever), and the event, if it comes
+/// after all, still settles it.
+#[tokio::test]
+async fn a_pending_refund_no_event_finishes_goes_to_a_person_after_the_wait() {
+    use payment_core::{EventKind, EventRecord, Money, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&support::PENDING_REFUNDS);
+        let waiting = Journal::with_options(store.clone(), options());
+        let client = fake.client().with_journal(waiting.clone());
+        let c = client.create_charge(charge(1000), &key("quiet-charge")).await.unwrap();
+        let part = CreateRefund::partial(c.id.clone(), Money::new(300, c.amount.currency)).reference("rf-quiet");
+        client.create_refund(part, &key("quiet-refund")).await.unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        waiting.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&waiting, "quiet-refund").await, AttemptState::Pending, "inside the wait");
+        // Past the backoff recovery put it back with.
+        tokio::time::sleep(std::time::Duration::from_millis(60)).await;
+        let impatient = Journal::with_options(
+            store.clone(),
+            payment_journal::JournalOptions { event_wait: std::time::Duration::ZERO, ..options() },
+        );
+        impatient.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&impatient, "quiet-refund").await, AttemptState::NeedsReconciliation, "{}", store.backend());
+        let mut event = webhook_for(&c, EventKind::RefundSucceeded, Trust::Verified, "evt_quiet");
+        event.record = EventRecord::Other(serde_json::json!({}));
+        event.object_id = None;
+        event.refund_reference = Some("rf-quiet".into());
+        event.amount = Some(Money::new(300, c.amount.currency));
+        impatient.apply_event(&event).await.unwrap();
+        assert_eq!(state(&impatient, "quiet-refund").await, AttemptState::Succeeded);
+    }
+}

@@ -257,6 +257,7 @@ pub(crate) fn journal_options() -> JournalOptions {
         max_backoff: Duration::from_millis(200),
         // Past the longest delay fault (600 ms): a request the client gave up on lands within it.
         settle_horizon: Duration::from_secs(1),
+        ..JournalOptions::default()
     }
 }
 

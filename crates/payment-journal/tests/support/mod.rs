@@ -462,6 +462,7 @@ pub fn options() -> JournalOptions {
         backoff: Duration::from_millis(10),
         max_backoff: Duration::from_millis(50),
         settle_horizon: Duration::from_millis(100),
+        event_wait: Duration::from_secs(3600),
     }
 }
 
