@@ -38,11 +38,17 @@ fn hex_decode(text: &str) -> Option<Vec<u8>> {
     bytes.chunks(2).map(|p| Some(hex_value(p[0])? << 4 | hex_value(p[1])?)).collect()
 }
 
+/// The most signatures one header is read for: keys rotate one or two at a time, and an
+/// unauthenticated caller must not make the verifier work in proportion to what it sends.
+pub const MAX_EVENT_SIGNATURES: usize = 16;
+
 /// The well-formed signatures of a header (`{keyId}/SHA256/{hex}`, comma-separated, any order,
-/// hex in either case); malformed entries are skipped, so an unknown scheme never hides a good one.
+/// hex in either case), the first [`MAX_EVENT_SIGNATURES`] entries only; malformed entries are
+/// skipped, so an unknown scheme never hides a good one.
 pub fn parse_event_signatures(header: &str) -> Vec<EventSignature> {
     header
         .split(',')
+        .take(MAX_EVENT_SIGNATURES)
         .filter_map(|part| {
             let mut fields = part.trim().splitn(3, '/');
             let (key_id, scheme, hex) = (fields.next()?, fields.next()?, fields.next()?);
@@ -74,15 +80,13 @@ impl WorldpayWebhookVerifier {
         WorldpayWebhookVerifier { secrets }
     }
 
-    /// Whether some signature in `header` matches `body` under a configured secret.
+    /// Whether some signature in `header` matches `body` under a configured secret: one HMAC
+    /// over the body per configured secret a listed signature names, however many are listed.
     pub fn signed(&self, header: &str, body: &[u8]) -> bool {
-        parse_event_signatures(header).iter().any(|sig| {
-            self.secrets.iter().filter(|s| s.key_id == sig.key_id).any(|s| {
-                constant_time_eq(
-                    &payment_core::crypto::hmac_sha256(s.secret.expose_secret().as_bytes(), body),
-                    &sig.mac,
-                )
-            })
+        let listed = parse_event_signatures(header);
+        self.secrets.iter().filter(|s| listed.iter().any(|sig| sig.key_id == s.key_id)).any(|s| {
+            let mac = payment_core::crypto::hmac_sha256(s.secret.expose_secret().as_bytes(), body);
+            listed.iter().filter(|sig| sig.key_id == s.key_id).any(|sig| constant_time_eq(&mac, &sig.mac))
         })
     }
 }

@@ -80,6 +80,24 @@ fn several_signatures_in_either_order_and_a_rotated_key_are_accepted() {
     assert!(verifier("key-new:whsec-new").verify(&headers(&old), &body()).is_err(), "a retired key is refused");
 }
 
+/// An unauthenticated caller listing thousands of signatures gets the work of a few: only the
+/// first `MAX_EVENT_SIGNATURES` are read (one HMAC per configured secret they name), so a good
+/// signature must come among them.
+#[test]
+fn a_header_of_thousands_of_signatures_is_read_only_so_far() {
+    use payment_worldpay::signing::{MAX_EVENT_SIGNATURES, parse_event_signatures};
+    let good = sign_event("k1", &secret("whsec-one"), &body());
+    let bad = format!("k1/SHA256/{}", "0".repeat(64));
+    let flood = vec![bad.clone(); 4000].join(",");
+    assert_eq!(parse_event_signatures(&flood).len(), MAX_EVENT_SIGNATURES);
+    let v = verifier("k1:whsec-one");
+    assert!(v.verify(&headers(&flood), &body()).is_err());
+    let early = format!("{bad},{good},{flood}");
+    assert!(v.verify(&headers(&early), &body()).is_ok(), "a good signature among the first is found");
+    let late = format!("{flood},{good}");
+    assert!(v.verify(&headers(&late), &body()).is_err(), "nothing past the cap is read");
+}
+
 #[test]
 fn every_documented_type_maps_and_unknown_types_are_kept() {
     let table = [
