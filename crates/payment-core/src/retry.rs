@@ -213,7 +213,7 @@ impl RetryPolicy for ExponentialBackoff {
             }
         };
         if let Some(limit) = self.max_elapsed_time
-            && ctx.elapsed + after > limit
+            && ctx.elapsed.saturating_add(after) > limit
         {
             return RetryDecision::Stop;
         }
@@ -356,5 +356,18 @@ mod tests {
         let p = ExponentialBackoff { max_elapsed_time: Some(Duration::from_secs(1)), ..ExponentialBackoff::default() };
         let late = RetryContext { elapsed: Duration::from_millis(990), ..ctx(1, BROKEN, true) };
         assert_eq!(p.decide(&late), RetryDecision::Stop);
+    }
+
+    proptest::proptest! {
+        /// Whatever a provider says to wait and however long the call has run, deciding never
+        /// panics (a provider's number meets a clock here).
+        #[test]
+        fn deciding_never_overflows(secs in proptest::prelude::any::<u64>(), nanos in 0u32..1_000_000_000, elapsed in proptest::prelude::any::<u64>(), attempts in 0u32..10) {
+            let failure = AttemptFailure::Status { status: 503, retry_after: Some(Duration::new(secs, nanos)) };
+            let ctx = RetryContext { attempts, elapsed: Duration::from_nanos(elapsed).saturating_mul(1_000_000), failure };
+            let _ = ExponentialBackoff::default().decide(&ctx);
+            let _ = Retry { max_attempts: 5 }.decide(&ctx);
+            let _ = Once.decide(&ctx);
+        }
     }
 }

@@ -186,6 +186,30 @@ async fn rate_limit_waits_for_retry_after_seconds_and_dates() {
     assert_eq!(server.seen().len(), 3);
 }
 
+/// A provider's `Retry-After` of u64::MAX seconds, with a deadline and without: no arithmetic on
+/// it overflows (the process used to panic), the wait is capped at a day, and the deadline wins.
+#[tokio::test]
+async fn a_hostile_retry_after_is_capped_and_never_overflows_a_clock() {
+    let huge = || Step::Respond { status: 503, headers: vec![("retry-after", u64::MAX.to_string())], body: "" };
+    let server = Script::start(vec![huge(), ok("{}")]).await;
+    let sleeper = Arc::new(RecordingSleeper::default());
+    let k = key();
+    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k)).key(k);
+    let reply = engine(sleeper.clone()).execute(call).await.unwrap();
+    assert_eq!(reply.status(), 200);
+    assert_eq!(sleeper.delays(), vec![payment_core::transport::MAX_RETRY_AFTER]);
+
+    let server = Script::start(vec![huge(), huge()]).await;
+    let k = key();
+    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k))
+        .key(k)
+        .deadline(Some(Duration::from_secs(2)));
+    // The last answer goes back to the provider's code to map; no wait past the deadline.
+    let reply = engine(Arc::default()).execute(call).await.unwrap();
+    assert_eq!((reply.status(), reply.attempts), (503, 1));
+    assert_eq!(server.seen().len(), 1, "a wait past the deadline is not waited");
+}
+
 #[tokio::test]
 async fn dropped_response_on_replay_is_resent_with_the_same_key() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{\"id\":\"ch_1\"}")]).await;

@@ -488,13 +488,21 @@ impl Recoverer {
     pub fn spawn(journal: Journal, clients: Arc<dyn ClientSource>, interval: Duration) -> Recoverer {
         let task = tokio::spawn(async move {
             loop {
-                match journal.recover(clients.as_ref()).await {
-                    Ok(report) => {
+                // Each run on a task of its own: a panic in one (a provider's client, say) is
+                // reported, and recovery goes on with the next run.
+                let (journal, clients) = (journal.clone(), clients.clone());
+                match tokio::spawn(async move { journal.recover(clients.as_ref()).await }).await {
+                    Ok(Ok(report)) => {
                         for r in &report.resolutions {
                             tracing::info!(target: "payment::journal", key = %r.idempotency_key, from = %r.from, to = %r.to, how = %r.how, "recovered");
                         }
                     }
-                    Err(e) => tracing::warn!(target: "payment::journal", error = %e, "recovery failed; trying again"),
+                    Ok(Err(e)) => {
+                        tracing::warn!(target: "payment::journal", error = %e, "recovery failed; trying again")
+                    }
+                    Err(e) => {
+                        tracing::error!(target: "payment::journal", error = %e, "a recovery run panicked; trying again")
+                    }
                 }
                 tokio::time::sleep(interval).await;
             }

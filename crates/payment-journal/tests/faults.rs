@@ -364,3 +364,37 @@ async fn a_pending_refund_no_event_finishes_goes_to_a_person_after_the_wait() {
         assert_eq!(state(&impatient, "quiet-refund").await, AttemptState::Succeeded);
     }
 }
+
+/// A recovery run that panics (here the source of clients) is reported, and the background
+/// recoverer goes on: the next run still settles what is due.
+#[tokio::test]
+async fn the_background_recoverer_survives_a_run_that_panics() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    struct PanicsOnce(Fake, AtomicUsize);
+    impl payment_journal::ClientSource for PanicsOnce {
+        fn client_for(&self, _provider: &str) -> payment_core::Result<payment_core::PaymentClient> {
+            if self.1.fetch_add(1, Ordering::SeqCst) == 0 {
+                panic!("a client that panics");
+            }
+            Ok(self.0.client())
+        }
+    }
+    let fake = Fake::new(&REPLAY);
+    // The panicking run leaves its claim leased: a short recovery lease lets the next one in.
+    let short = payment_journal::JournalOptions { recovery_lease: std::time::Duration::from_millis(200), ..options() };
+    let journal = Journal::with_options(Arc::new(payment_journal::MemoryStore::new()), short);
+    let client = fake.client().with_journal(journal.clone());
+    fake.fail_next(&[Fault::LoseAnswer]);
+    assert_eq!(client.create_charge(charge(700), &key("supervised")).await.unwrap_err().outcome(), Outcome::Unknown);
+    tokio::time::sleep(options().lease).await;
+    let source = Arc::new(PanicsOnce(fake.clone(), AtomicUsize::new(0)));
+    let recoverer = payment_journal::Recoverer::spawn(journal.clone(), source, std::time::Duration::from_millis(20));
+    for _ in 0..150 {
+        if state(&journal, "supervised").await == AttemptState::Succeeded {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    recoverer.stop();
+    assert_eq!(state(&journal, "supervised").await, AttemptState::Succeeded, "recovered after the panicking run");
+}

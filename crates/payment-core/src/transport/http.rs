@@ -205,11 +205,15 @@ impl Service<HttpRequest> for ReqwestService {
 pub fn parse_retry_after(headers: &http::HeaderMap) -> Option<Duration> {
     let value = headers.get(http::header::RETRY_AFTER)?.to_str().ok()?.trim();
     if let Ok(secs) = value.parse::<u64>() {
-        return Some(Duration::from_secs(secs));
+        return Some(Duration::from_secs(secs).min(MAX_RETRY_AFTER));
     }
     let when = httpdate::parse_http_date(value).ok()?;
-    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO))
+    Some(when.duration_since(SystemTime::now()).unwrap_or(Duration::ZERO).min(MAX_RETRY_AFTER))
 }
+
+/// The longest `Retry-After` taken from a provider: a day. A provider's number meets our clocks
+/// (deadlines, sleeps), and no wait longer than this is worth keeping a call for.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(86_400);
 
 #[cfg(test)]
 mod tests {
@@ -228,6 +232,8 @@ mod tests {
         let d = parse_retry_after(&headers(&future)).unwrap();
         assert!(d > Duration::from_secs(100) && d <= Duration::from_secs(120), "{d:?}");
         assert_eq!(parse_retry_after(&headers("Wed, 21 Oct 2015 07:28:00 GMT")), Some(Duration::ZERO));
+        assert_eq!(parse_retry_after(&headers("18446744073709551615")), Some(MAX_RETRY_AFTER), "capped");
+        assert_eq!(parse_retry_after(&headers("Fri, 31 Dec 9999 23:59:59 GMT")), Some(MAX_RETRY_AFTER));
         assert_eq!(parse_retry_after(&headers("soon")), None);
         assert_eq!(parse_retry_after(&http::HeaderMap::new()), None);
     }

@@ -13,7 +13,8 @@ mod trace;
 pub use call::{Call, Classifier, Lookup, LookupAnswer, Phase, ReplyClass, RequestFn, default_classify, lazy_request};
 pub use engine::{Engine, EngineBuilder, HttpReply};
 pub use http::{
-    HttpRequest, HttpResponse, HttpService, ReqwestService, Target, Targets, TransportError, parse_retry_after,
+    HttpRequest, HttpResponse, HttpService, MAX_RETRY_AFTER, ReqwestService, Target, Targets, TransportError,
+    parse_retry_after,
 };
 pub use sleep::{RecordingSleeper, Sleeper, TokioSleeper};
 pub use trace::TraceLayer;

@@ -129,7 +129,7 @@ impl tower::retry::Policy<Attempt, AttemptReply, AttemptError> for EnginePolicy 
             RetryDecision::Retry { after } => after,
         };
         if let Some(deadline) = self.deadline
-            && elapsed + after >= deadline
+            && elapsed.saturating_add(after) >= deadline
         {
             return None;
         }
