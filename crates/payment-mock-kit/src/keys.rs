@@ -75,10 +75,24 @@ impl SigningKeys {
         std::fs::create_dir_all(dir).map_err(|e| io(dir, e))?;
         let private = dir.join(format!("{provider}_merchant_private.pem"));
         let public = dir.join(format!("{provider}_platform_public.pem"));
-        std::fs::write(&private, self.merchant_private_pem()?).map_err(|e| io(&private, e))?;
+        write_secret(&private, self.merchant_private_pem()?.as_bytes())?;
         std::fs::write(&public, self.platform_public_pem()?).map_err(|e| io(&public, e))?;
         Ok(vec![private, public])
     }
+}
+
+/// Writes a secret (a private key, a webhook token) readable by its owner alone (mode 0600 on
+/// Unix, also when the file was there before).
+pub fn write_secret(path: &Path, contents: &[u8]) -> Result<()> {
+    let io = |e: std::io::Error| Error::config(format!("cannot write {}: {e}", path.display()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).map_err(io)?;
+    #[cfg(unix)]
+    file.set_permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600)).map_err(io)?;
+    std::io::Write::write_all(&mut file, contents).map_err(io)
 }
 
 #[cfg(test)]
@@ -98,6 +112,16 @@ mod tests {
         let answer = keys.platform.sign_pkcs1_sha256(b"answer").unwrap();
         assert!(platform.verify_pkcs1_sha256(b"answer", &answer));
         assert!(!format!("{keys:?}").contains("BEGIN"), "keys never print");
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let mode = |p: &Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode(&files[0]), 0o600, "the private key is its owner's alone");
+            // Written again over a file anyone could read: still the owner's alone.
+            std::fs::set_permissions(&files[0], std::fs::Permissions::from_mode(0o644)).unwrap();
+            keys.write(&dir, "acme").unwrap();
+            assert_eq!(mode(&files[0]), 0o600);
+        }
         let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -154,8 +154,7 @@ pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let mut files = Vec::new();
     if let Some(dir) = &options.keys_dir {
         let path = dir.join("payjp_webhook_token");
-        std::fs::write(&path, &token)
-            .map_err(|e| payment_core::Error::config(format!("cannot write {}: {e}", path.display())))?;
+        payment_mock_kit::keys::write_secret(&path, token.as_bytes())?;
         files.push(path);
     }
     let handle = MockHandle::new(server, settings).with_key_files(files);

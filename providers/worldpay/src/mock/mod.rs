@@ -213,8 +213,7 @@ pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let mut files = Vec::new();
     if let Some(dir) = &options.keys_dir {
         let path = dir.join("worldpay_webhook_secrets");
-        std::fs::write(&path, &secrets)
-            .map_err(|e| payment_core::Error::config(format!("cannot write {}: {e}", path.display())))?;
+        payment_mock_kit::keys::write_secret(&path, secrets.as_bytes())?;
         files.push(path);
     }
     let handle = MockHandle::new(server, client("mock").with("webhook_secrets", secrets.clone()));
