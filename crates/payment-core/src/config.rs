@@ -104,8 +104,16 @@ impl ProviderSettings {
         }
     }
 
-    /// `base_url`, parsed, or `default` when unset.
+    /// `base_url`, parsed, or `default` when unset. Set but empty is refused: a variable
+    /// cleared by mistake must never send payments to the provider's live host.
     pub fn base_url(&self, default: &str) -> Result<url::Url> {
+        if self.values.get("base_url").is_some_and(|v| v.trim().is_empty()) {
+            return Err(Error::config(format!(
+                "{} base_url is set but empty; give a URL, or remove {} to use the provider's own host",
+                self.provider,
+                self.describe_key("base_url")
+            )));
+        }
         let text = self.get("base_url").unwrap_or(default);
         let url = url::Url::parse(text).map_err(|e| {
             Error::config(format!(
@@ -316,6 +324,11 @@ impl Config {
                 None => self.providers.entry(name.clone()).or_insert_with(|| ProviderSettings::new(name)),
             };
             for (k, v) in settings.values {
+                // An empty variable does not clear what the file says (a cleared
+                // PAYMENT_<P>_BASE_URL would otherwise send a mock's traffic to the live host).
+                if v.trim().is_empty() && entry.values.get(&k).is_some_and(|old| !old.trim().is_empty()) {
+                    continue;
+                }
                 entry.values.insert(k, v);
             }
         }
@@ -386,6 +399,25 @@ mod tests {
         assert_eq!(merged.settings("google-standard-payments").get("base_url"), Some("http://127.0.0.1:1"));
         assert_eq!(merged.settings("worldpay").get("entity"), Some("default"));
         assert!(!merged.providers.contains_key("test"));
+    }
+
+    /// Clearing a variable never sends a mock's traffic to the provider's live host: an empty
+    /// variable leaves the file's URL, and an empty URL with nothing under it is refused.
+    #[test]
+    fn an_empty_base_url_variable_never_selects_the_live_host() {
+        let file = Config::from_toml_str("[payjp]\nbase_url = \"http://127.0.0.1:12111\"\n").unwrap();
+        let empty = || Config::from_vars(&["payjp"], [("PAYMENT_PAYJP_BASE_URL".to_owned(), String::new())]);
+        let merged = file.merged_with(empty());
+        assert_eq!(
+            merged.settings("payjp").base_url("https://api.pay.jp").unwrap().as_str(),
+            "http://127.0.0.1:12111/"
+        );
+        let e = Config::default().merged_with(empty()).settings("payjp").base_url("https://api.pay.jp").unwrap_err();
+        assert!(e.message().contains("set but empty") && e.message().contains("PAYMENT_PAYJP_BASE_URL"), "{e}");
+        assert_eq!(
+            ProviderSettings::new("payjp").base_url("https://api.pay.jp").unwrap().as_str(),
+            "https://api.pay.jp/"
+        );
     }
 
     #[test]
