@@ -114,7 +114,7 @@ pub enum ChargeCommand {
         /// The charge id.
         id: String,
         /// Capture this much (minor units) instead of everything.
-        #[arg(long, value_name = "MINOR")]
+        #[arg(long, value_name = "MINOR", allow_hyphen_values = true)]
         amount: Option<String>,
         /// The currency of --amount (read from the charge when absent and the provider takes several).
         #[arg(long, value_name = "ISO", requires = "amount")]
@@ -146,7 +146,7 @@ pub enum ChargeCommand {
 #[derive(Debug, Args)]
 pub struct CreateChargeArgs {
     /// The amount in minor units of the currency (yen, fen, cents).
-    #[arg(long, value_name = "MINOR")]
+    #[arg(long, value_name = "MINOR", allow_hyphen_values = true)]
     pub amount: String,
     /// ISO 4217 code.
     #[arg(long, value_name = "ISO")]
@@ -193,7 +193,7 @@ pub enum RouteCommand {
         #[arg(long, value_name = "ISO")]
         currency: String,
         /// The amount in minor units.
-        #[arg(long, value_name = "MINOR")]
+        #[arg(long, value_name = "MINOR", allow_hyphen_values = true)]
         amount: String,
         /// The payer's region.
         #[arg(long, value_name = "REGION")]
@@ -218,7 +218,7 @@ pub enum RefundCommand {
         /// The charge id.
         charge_id: String,
         /// Refund this much (minor units) instead of everything left.
-        #[arg(long, value_name = "MINOR")]
+        #[arg(long, value_name = "MINOR", allow_hyphen_values = true)]
         amount: Option<String>,
         /// The currency of --amount (read from the charge when absent and the provider takes several).
         #[arg(long, value_name = "ISO", requires = "amount")]

@@ -116,6 +116,11 @@ fn bad_input_exits_2_with_one_line() {
             "unknown currency",
         ),
         (&["--provider", "payjp", "mock", "--faults", "{not json"], "--faults"),
+        (
+            &["--provider", "payjp", "charge", "create", "--amount", "-100", "--currency", "JPY", "--source", "tok"],
+            "must be positive",
+        ),
+        (&["--provider", "payjp", "refund", "create", "ch_1", "--amount", "-5"], "must be positive"),
         (&["--provider", "payjp", "charge", "create", "--amount", "100", "--currency", "JPY"], "exactly one of"),
         (
             &[
