@@ -31,9 +31,9 @@ pub struct LoggedRequest {
     pub method: String,
     /// Path and query.
     pub path: String,
-    /// Headers, lower-case names; `authorization` is redacted.
+    /// Headers, lower-case names; credentials redacted (see [`crate::redact`]).
     pub headers: BTreeMap<String, String>,
-    /// The body as text (first 4 KiB).
+    /// The body as text (first 4 KiB), card numbers and security codes redacted.
     pub body: String,
     /// The status answered, or `None` when the connection was dropped.
     pub status: Option<u16>,

@@ -16,6 +16,7 @@ pub mod keys;
 pub mod kit;
 pub mod middleware;
 pub mod objects;
+pub mod redact;
 pub mod reply;
 pub mod rng;
 pub mod server;

@@ -50,12 +50,7 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
         .headers
         .iter()
         .map(|(k, v)| {
-            let value = if k == http::header::AUTHORIZATION {
-                "[redacted]".to_owned()
-            } else {
-                String::from_utf8_lossy(v.as_bytes()).into_owned()
-            };
-            (k.as_str().to_owned(), value)
+            (k.as_str().to_owned(), crate::redact::header_value(k.as_str(), &String::from_utf8_lossy(v.as_bytes())))
         })
         .collect();
     let mut entry = LoggedRequest {
@@ -87,7 +82,7 @@ pub async fn fault_and_log(State(ctx): State<MockContext>, request: Request, nex
             return response;
         }
     };
-    entry.body = String::from_utf8_lossy(&bytes[..bytes.len().min(LOGGED_BODY)]).into_owned();
+    entry.body = crate::redact::body(&String::from_utf8_lossy(&bytes[..bytes.len().min(LOGGED_BODY)]));
     // Once the body is read the request is the provider's: it runs to its end on its own task,
     // as a real provider commits what it received even if the client hung up or gave up waiting
     // (a delay past the caller's deadline, then the charge).

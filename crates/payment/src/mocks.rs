@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 pub use payment_mock_kit::console::ConsoleIndex;
+pub use payment_mock_kit::redact;
 pub use payment_mock_kit::{
     FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockObject, MockOptions, MockServer,
     OperationPaths, SigningKeys,
