@@ -55,6 +55,6 @@ pub use registry::{ConfigKey, KnownProvider, ProviderDriver, Registry};
 pub use retry::{ExponentialBackoff, Jitter, Once, Retry, RetryDecision, RetryPolicy};
 pub use source::{CardDetails, PaymentSource};
 pub use time::Timestamp;
-pub use webhook::{EventKind, EventRecord, Trust, WebhookAck, WebhookEvent, WebhookVerifier};
+pub use webhook::{DeliveryClaim, EventKind, EventRecord, Trust, WebhookAck, WebhookEvent, WebhookVerifier};
 
 pub use async_trait::async_trait;

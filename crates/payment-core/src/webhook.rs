@@ -143,13 +143,28 @@ impl WebhookEvent {
     }
 }
 
-/// Remembers handled webhook events; `first_delivery` is an atomic insert-if-absent on provider
-/// and event id (a journal keeps it durably; `payment_webhooks::MemoryInbox` in memory).
+/// What a delivery of an event finds in the inbox.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeliveryClaim {
+    /// This delivery handles it: marked in progress until its lease ends (a new event, or one
+    /// whose earlier handling died without a word).
+    New,
+    /// Another delivery is handling it now: the provider should deliver again later.
+    InProgress,
+    /// Handled already.
+    Done,
+}
+
+/// Remembers webhook events by provider and event id: in progress (under a lease, so a handling
+/// that dies expires) or done. Every operation is atomic across the processes sharing it (a
+/// journal keeps it durably; `payment_webhooks::MemoryInbox` in memory).
 #[async_trait::async_trait]
 pub trait Inbox: Send + Sync {
-    /// Records `(provider, event_id)`; `true` only for the first delivery of it.
-    async fn first_delivery(&self, provider: &str, event_id: &str) -> Result<bool>;
-    /// Forgets a delivery the application could not take, so the provider's retry is handled.
+    /// Claims `(provider, event_id)` for this delivery's handling, for `lease` at most.
+    async fn claim(&self, provider: &str, event_id: &str, lease: std::time::Duration) -> Result<DeliveryClaim>;
+    /// Marks a claimed event handled.
+    async fn done(&self, provider: &str, event_id: &str) -> Result<()>;
+    /// Forgets an event the application did not take, so the provider's next delivery is handled.
     async fn forget(&self, provider: &str, event_id: &str) -> Result<()>;
 }
 

@@ -160,8 +160,17 @@ impl JournalStore for FaultyStore {
     ) -> Result<Vec<Attempt>> {
         self.inner.attempts_for(provider, charge_id, reference, open_only).await
     }
-    async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool> {
-        self.inner.first_delivery(provider, event_id, now_ms).await
+    async fn claim_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<payment_core::DeliveryClaim> {
+        self.inner.claim_delivery(provider, event_id, now_ms, lease_until_ms).await
+    }
+    async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+        self.inner.finish_delivery(provider, event_id).await
     }
     async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
         self.inner.forget_delivery(provider, event_id).await

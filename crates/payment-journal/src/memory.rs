@@ -27,7 +27,8 @@ struct Tables {
     // Payments keep their attempts inline; each payment's events are appended in order.
     payments: BTreeMap<String, Payment>,
     events: HashMap<String, Vec<JournalEvent>>,
-    inbox: std::collections::HashSet<(String, String)>,
+    // `None`: handled; `Some(until)`: in progress until then (ms).
+    inbox: HashMap<(String, String), Option<i64>>,
     // Deliveries, oldest first: what a bounded store forgets first.
     inbox_order: VecDeque<(String, String)>,
     // Which payment holds each attempt, so a write finds it without a scan.
@@ -276,11 +277,27 @@ impl JournalStore for MemoryStore {
             .collect())
     }
 
-    async fn first_delivery(&self, provider: &str, event_id: &str, _now_ms: i64) -> Result<bool> {
+    async fn claim_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<payment_core::DeliveryClaim> {
+        use payment_core::DeliveryClaim;
         let mut t = self.tables();
         let delivery = (provider.to_owned(), event_id.to_owned());
-        if !t.inbox.insert(delivery.clone()) {
-            return Ok(false);
+        match t.inbox.get(&delivery).copied() {
+            Some(None) => return Ok(DeliveryClaim::Done),
+            Some(Some(until)) if until > now_ms => return Ok(DeliveryClaim::InProgress),
+            // A handling whose lease ran out: this delivery takes it.
+            Some(Some(_)) => {
+                t.inbox.insert(delivery, Some(lease_until_ms));
+                return Ok(DeliveryClaim::New);
+            }
+            None => {
+                t.inbox.insert(delivery.clone(), Some(lease_until_ms));
+            }
         }
         if let Some(limit) = self.limit {
             // A bounded store keeps a few deliveries per payment it keeps; an older event that
@@ -292,7 +309,14 @@ impl JournalStore for MemoryStore {
                 }
             }
         }
-        Ok(true)
+        Ok(DeliveryClaim::New)
+    }
+
+    async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+        if let Some(state) = self.tables().inbox.get_mut(&(provider.to_owned(), event_id.to_owned())) {
+            *state = None;
+        }
+        Ok(())
     }
 
     async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
@@ -324,16 +348,19 @@ mod tests {
     #[tokio::test]
     async fn a_bounded_store_keeps_its_inbox_bounded_too() {
         let store = MemoryStore::bounded(2);
+        use payment_core::DeliveryClaim;
         for i in 0..1000 {
-            assert!(store.first_delivery("fake", &format!("evt_{i}"), 0).await.unwrap());
+            assert_eq!(store.claim_delivery("fake", &format!("evt_{i}"), 0, 10).await.unwrap(), DeliveryClaim::New);
         }
         assert!(store.tables().inbox.len() <= 2 * INBOX_PER_PAYMENT);
         // The newest are still deduplicated.
-        assert!(!store.first_delivery("fake", "evt_999", 0).await.unwrap());
+        assert_eq!(store.claim_delivery("fake", "evt_999", 0, 10).await.unwrap(), DeliveryClaim::InProgress);
         let unbounded = MemoryStore::new();
         for i in 0..100 {
-            unbounded.first_delivery("fake", &format!("evt_{i}"), 0).await.unwrap();
+            unbounded.claim_delivery("fake", &format!("evt_{i}"), 0, 10).await.unwrap();
+            unbounded.finish_delivery("fake", &format!("evt_{i}")).await.unwrap();
         }
-        assert!(!unbounded.first_delivery("fake", "evt_0", 0).await.unwrap(), "an unbounded store forgets nothing");
+        let again = unbounded.claim_delivery("fake", "evt_0", 20, 30).await.unwrap();
+        assert_eq!(again, DeliveryClaim::Done, "an unbounded store forgets nothing");
     }
 }

@@ -104,6 +104,10 @@ const INBOX: &str = "CREATE TABLE IF NOT EXISTS payment_journal_inbox (
     PRIMARY KEY (provider, event_id)
 )";
 
+/// Version 3: an inbox row in progress holds a lease (NULL: handled, as every row before it), so
+/// a handling that dies frees its event for the provider's next delivery.
+const INBOX_LEASE: &str = "ALTER TABLE payment_journal_inbox ADD COLUMN lease_until_ms BIGINT";
+
 /// The journal's own migrations table.
 pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_migrations (
     version BIGINT PRIMARY KEY,
@@ -122,4 +126,5 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: &[ADD_REFERENCE, BY_REFERENCE, BY_CHARGE, INBOX],
         postgres: &[ADD_REFERENCE, BY_REFERENCE, BY_CHARGE, INBOX],
     },
+    Migration { version: 3, sqlite: &[INBOX_LEASE], postgres: &[INBOX_LEASE] },
 ];

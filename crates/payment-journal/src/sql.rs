@@ -537,19 +537,59 @@ macro_rules! sql_store {
                 rows.iter().map(attempt_from_row).collect()
             }
 
-            async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool> {
+            async fn claim_delivery(
+                &self,
+                provider: &str,
+                event_id: &str,
+                now_ms: i64,
+                lease_until_ms: i64,
+            ) -> Result<payment_core::DeliveryClaim> {
+                use payment_core::DeliveryClaim;
                 let _turn = self.write_turn().await;
-                let done = sqlx::query(
-                    "INSERT INTO payment_journal_inbox (provider, event_id, received_ms) VALUES ($1, $2, $3) \
-                     ON CONFLICT (provider, event_id) DO NOTHING",
+                // New, or in progress past its lease: this delivery's, in one statement.
+                let taken = sqlx::query(
+                    "INSERT INTO payment_journal_inbox (provider, event_id, received_ms, lease_until_ms) \
+                     VALUES ($1, $2, $3, $4) ON CONFLICT (provider, event_id) DO UPDATE \
+                     SET lease_until_ms = excluded.lease_until_ms \
+                     WHERE payment_journal_inbox.lease_until_ms IS NOT NULL \
+                     AND payment_journal_inbox.lease_until_ms <= $3",
                 )
                 .bind(provider)
                 .bind(event_id)
                 .bind(now_ms)
+                .bind(lease_until_ms)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| storage("record a webhook delivery", e))?;
-                Ok(done.rows_affected() == 1)
+                if taken.rows_affected() == 1 {
+                    return Ok(DeliveryClaim::New);
+                }
+                let lease: Option<Option<i64>> = sqlx::query_scalar(
+                    "SELECT lease_until_ms FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2",
+                )
+                .bind(provider)
+                .bind(event_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(|e| storage("read a webhook delivery", e))?;
+                // Forgotten meanwhile (its handling failed): the provider delivers it again.
+                Ok(match lease {
+                    Some(None) => DeliveryClaim::Done,
+                    Some(Some(_)) | None => DeliveryClaim::InProgress,
+                })
+            }
+
+            async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+                let _turn = self.write_turn().await;
+                sqlx::query(
+                    "UPDATE payment_journal_inbox SET lease_until_ms = NULL WHERE provider = $1 AND event_id = $2",
+                )
+                .bind(provider)
+                .bind(event_id)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| storage("mark a webhook delivery handled", e))?;
+                Ok(())
             }
 
             async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {

@@ -51,8 +51,18 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
         reference: Option<&str>,
         open_only: bool,
     ) -> Result<Vec<Attempt>>;
-    /// Records a webhook delivery; `true` only the first time (provider, event id) is seen.
-    async fn first_delivery(&self, provider: &str, event_id: &str, now_ms: i64) -> Result<bool>;
+    /// Claims a webhook event for a delivery's handling until `lease_until_ms` (see
+    /// [`payment_core::webhook::Inbox::claim`]): new, or in progress past its lease, is this
+    /// delivery's; in progress or done is not.
+    async fn claim_delivery(
+        &self,
+        provider: &str,
+        event_id: &str,
+        now_ms: i64,
+        lease_until_ms: i64,
+    ) -> Result<payment_core::DeliveryClaim>;
+    /// Marks a claimed webhook event handled.
+    async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
     /// Forgets a delivery the application did not take.
     async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
     /// Now, in Unix milliseconds, on the clock every user of this store shares: leases, due

@@ -363,11 +363,22 @@ fn trust_word(event: &WebhookEvent) -> &'static str {
     }
 }
 
-/// The journal is a durable inbox: deliveries are deduplicated across restarts and instances.
+/// The journal is a durable inbox: deliveries are deduplicated across restarts and instances, and
+/// an event whose handling died is handled again once its lease runs out.
 #[async_trait]
 impl Inbox for Journal {
-    async fn first_delivery(&self, provider: &str, event_id: &str) -> Result<bool> {
-        self.store().first_delivery(provider, event_id, self.now_ms()).await
+    async fn claim(
+        &self,
+        provider: &str,
+        event_id: &str,
+        lease: std::time::Duration,
+    ) -> Result<payment_core::DeliveryClaim> {
+        let now = self.now_ms();
+        self.store().claim_delivery(provider, event_id, now, now + crate::journal::millis(lease)).await
+    }
+
+    async fn done(&self, provider: &str, event_id: &str) -> Result<()> {
+        self.store().finish_delivery(provider, event_id).await
     }
 
     async fn forget(&self, provider: &str, event_id: &str) -> Result<()> {

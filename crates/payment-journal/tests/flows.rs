@@ -353,10 +353,14 @@ async fn a_verified_webhook_settles_a_lost_answer_before_any_lookup_and_a_late_o
         assert!(late.is_empty());
         assert_eq!(state(&journal, "wh-1").await, AttemptState::Succeeded, "a late pending never undoes succeeded");
         // The journal is the inbox.
-        assert!(journal.first_delivery("fake", "evt_1").await.unwrap());
-        assert!(!journal.first_delivery("fake", "evt_1").await.unwrap());
+        use payment_core::DeliveryClaim;
+        let lease = std::time::Duration::from_secs(60);
+        assert_eq!(journal.claim("fake", "evt_1", lease).await.unwrap(), DeliveryClaim::New);
+        assert_eq!(journal.claim("fake", "evt_1", lease).await.unwrap(), DeliveryClaim::InProgress);
         journal.forget("fake", "evt_1").await.unwrap();
-        assert!(journal.first_delivery("fake", "evt_1").await.unwrap());
+        assert_eq!(journal.claim("fake", "evt_1", lease).await.unwrap(), DeliveryClaim::New);
+        journal.done("fake", "evt_1").await.unwrap();
+        assert_eq!(journal.claim("fake", "evt_1", lease).await.unwrap(), DeliveryClaim::Done);
     }
 }
 

@@ -275,22 +275,37 @@ fn fleet_recovery(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = R
     })
 }
 
-/// Twenty racing first deliveries of one event: exactly one is first.
+/// Twenty racing first deliveries of one event: exactly one handles it; the rest find it in
+/// progress; a handling whose lease ran out is taken over; a handled one is done for good.
 fn inbox_is_insert_if_absent(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
+    use payment_core::DeliveryClaim;
     Box::pin(async move {
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let store = store.clone();
-            tasks.push(tokio::spawn(async move { store.first_delivery("worldpay", "evt-1", now()).await }));
+            tasks.push(tokio::spawn(
+                async move { store.claim_delivery("worldpay", "evt-1", now(), now() + 60_000).await },
+            ));
         }
         let mut firsts = 0;
         for t in tasks {
-            firsts += usize::from(t.await??);
+            firsts += usize::from(t.await?? == DeliveryClaim::New);
         }
         ensure(firsts == 1, format!("{firsts} first deliveries"))?;
-        ensure(store.first_delivery("payjp", "evt-1", now()).await?, "per provider")?;
+        ensure(
+            store.claim_delivery("payjp", "evt-1", now(), now() + 60_000).await? == DeliveryClaim::New,
+            "per provider",
+        )?;
         store.forget_delivery("worldpay", "evt-1").await?;
-        ensure(store.first_delivery("worldpay", "evt-1", now()).await?, "forgotten, so first again")
+        let again = store.claim_delivery("worldpay", "evt-1", now(), now() + 1).await?;
+        ensure(again == DeliveryClaim::New, "forgotten, so first again")?;
+        let later = now() + 10;
+        let stale = store.claim_delivery("worldpay", "evt-1", later, later + 60_000).await?;
+        ensure(stale == DeliveryClaim::New, "a handling whose lease ran out is taken over")?;
+        store.finish_delivery("worldpay", "evt-1").await?;
+        let much_later = now() + 3_600_000;
+        let done = store.claim_delivery("worldpay", "evt-1", much_later, much_later + 1).await?;
+        ensure(done == DeliveryClaim::Done, format!("handled is done for good, not {done:?}"))
     })
 }
 

@@ -9,7 +9,7 @@ use axum::extract::{Path, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use http::{HeaderMap, Request, StatusCode};
-use payment_core::{ErrorKind, ProviderDriver, ProviderSettings, WebhookVerifier};
+use payment_core::{DeliveryClaim, ErrorKind, ProviderDriver, ProviderSettings, WebhookVerifier};
 
 use crate::handler::{EventHandler, Rejection};
 use crate::inbox::Inbox;
@@ -23,6 +23,10 @@ enum Answer {
 /// The largest body read (1 MiB): providers' events are a few kilobytes.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// How long a delivery holds its event while the application handles it; a handling that dies
+/// without a word frees the event when this runs out, for the provider's next delivery.
+pub const DEFAULT_HANDLER_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
 /// What a provider path does: verify with its keys, or say why it cannot.
 enum Endpoint {
     Verifier(Box<dyn WebhookVerifier>),
@@ -34,6 +38,8 @@ struct Inner {
     inbox: Arc<dyn Inbox>,
     handler: Arc<dyn EventHandler>,
     body_limit: usize,
+    /// Milliseconds (settable on a server already shared).
+    handler_lease_ms: std::sync::atomic::AtomicU64,
 }
 
 /// Serves every configured provider's webhooks; cheap to clone.
@@ -64,7 +70,15 @@ impl WebhookServer {
                 (d.name.to_owned(), endpoint)
             })
             .collect();
-        WebhookServer { inner: Arc::new(Inner { endpoints, inbox, handler, body_limit: DEFAULT_BODY_LIMIT }) }
+        WebhookServer {
+            inner: Arc::new(Inner {
+                endpoints,
+                inbox,
+                handler,
+                body_limit: DEFAULT_BODY_LIMIT,
+                handler_lease_ms: std::sync::atomic::AtomicU64::new(DEFAULT_HANDLER_LEASE.as_millis() as u64),
+            }),
+        }
     }
 
     /// A server with one verifier per provider name, given directly.
@@ -74,7 +88,22 @@ impl WebhookServer {
         handler: Arc<dyn EventHandler>,
     ) -> WebhookServer {
         let endpoints = verifiers.into_iter().map(|(n, v)| (n, Endpoint::Verifier(v))).collect();
-        WebhookServer { inner: Arc::new(Inner { endpoints, inbox, handler, body_limit: DEFAULT_BODY_LIMIT }) }
+        WebhookServer {
+            inner: Arc::new(Inner {
+                endpoints,
+                inbox,
+                handler,
+                body_limit: DEFAULT_BODY_LIMIT,
+                handler_lease_ms: std::sync::atomic::AtomicU64::new(DEFAULT_HANDLER_LEASE.as_millis() as u64),
+            }),
+        }
+    }
+
+    /// The same server holding each event at most `lease` while the application handles it.
+    pub fn with_handler_lease(self, lease: std::time::Duration) -> WebhookServer {
+        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
+        self.inner.handler_lease_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+        self
     }
 
     /// Providers whose deliveries are verified, and those that answer with why not.
@@ -150,20 +179,48 @@ impl WebhookServer {
             Ok(ack) => ack,
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot answer it: {}", e.message())),
         };
-        match self.inner.inbox.first_delivery(&name, &id).await {
-            Ok(false) => return (StatusCode::OK, Answer::Ack(ack)),
-            Ok(true) => {}
+        let lease =
+            std::time::Duration::from_millis(self.inner.handler_lease_ms.load(std::sync::atomic::Ordering::Relaxed));
+        match self.inner.inbox.claim(&name, &id, lease).await {
+            Ok(DeliveryClaim::Done) => return (StatusCode::OK, Answer::Ack(ack)),
+            Ok(DeliveryClaim::InProgress) => {
+                return reject(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "another delivery of this event is being handled; deliver it again later".into(),
+                );
+            }
+            Ok(DeliveryClaim::New) => {}
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the inbox failed: {}", e.message())),
         }
-        if let Err(e) = self.inner.handler.handle(event).await {
-            // Not taken: forget it so the provider's next delivery is handled.
-            let _ = self.inner.inbox.forget(&name, &id).await;
-            return reject(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                format!("the application did not take it: {}", e.message()),
-            );
+        // Handled on a task of its own: a provider hanging up cannot cancel it half way, and
+        // the task itself marks the event done, or forgets it when the application refused it
+        // or panicked, so the provider's next delivery is handled.
+        let (inbox, handler) = (self.inner.inbox.clone(), self.inner.handler.clone());
+        let handling = tokio::spawn(async move {
+            // The handler on a task of its own again, so its panic is an answer here.
+            let outcome = match tokio::spawn(async move { handler.handle(event).await }).await {
+                Ok(result) => result,
+                Err(e) => Err(payment_core::Error::new(ErrorKind::Journal, format!("the handler failed: {e}"))),
+            };
+            match &outcome {
+                Ok(()) => {
+                    if let Err(e) = inbox.done(&name, &id).await {
+                        tracing::warn!(target: "payment::webhooks", provider = %name, event = %id, error = %e, "could not mark a handled event done; its lease will expire");
+                    }
+                }
+                Err(_) => {
+                    let _ = inbox.forget(&name, &id).await;
+                }
+            }
+            outcome
+        });
+        match handling.await {
+            Ok(Ok(())) => (StatusCode::OK, Answer::Ack(ack)),
+            Ok(Err(e)) => {
+                reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the application did not take it: {}", e.message()))
+            }
+            Err(e) => reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the handling task failed: {e}")),
         }
-        (StatusCode::OK, Answer::Ack(ack))
     }
 }
 

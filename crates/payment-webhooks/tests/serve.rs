@@ -102,9 +102,14 @@ async fn fifty_concurrent_deliveries_are_handled_once() {
             tokio::spawn(async move { s.deliver("test", &good(), br#"{"id":"evt_2"}"#).await.0 })
         })
         .collect();
+    // Deliveries that arrive while it is being handled are told to come again (a retryable
+    // status); none is handled twice.
     for t in tasks {
-        assert_eq!(t.await.unwrap(), StatusCode::OK);
+        let status = t.await.unwrap();
+        assert!(matches!(status, StatusCode::OK | StatusCode::SERVICE_UNAVAILABLE), "{status}");
     }
+    assert_eq!(handler.handled.load(Ordering::SeqCst), 1);
+    assert_eq!(s.deliver("test", &good(), br#"{"id":"evt_2"}"#).await.0, StatusCode::OK, "done: acknowledged");
     assert_eq!(handler.handled.load(Ordering::SeqCst), 1);
 }
 
@@ -231,4 +236,63 @@ proptest! {
         let (status, _) = rt.block_on(s.deliver(&provider, &good(), &body));
         prop_assert!(status.is_success() || status.is_client_error());
     }
+}
+
+/// Handles the first event slowly, or panics on it, counting what it finished.
+#[derive(Default)]
+struct Slow {
+    started: AtomicUsize,
+    finished: AtomicUsize,
+    panic_first: bool,
+}
+
+#[async_trait]
+impl EventHandler for Slow {
+    async fn handle(&self, _event: WebhookEvent) -> Result<()> {
+        if self.started.fetch_add(1, Ordering::SeqCst) == 0 {
+            if self.panic_first {
+                panic!("a handler that panics");
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        }
+        self.finished.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+fn server_with(handler: Arc<Slow>) -> WebhookServer {
+    WebhookServer::with_verifiers(
+        vec![("test".into(), Box::new(TokenVerifier { status_on_reject: None }) as Box<dyn WebhookVerifier>)],
+        Arc::new(MemoryInbox::new()),
+        handler,
+    )
+}
+
+/// A provider that hangs up while the application handles its event cannot cancel the
+/// handling: it runs to its end and the event is done; a delivery meanwhile is told to come
+/// again, and one after is acknowledged without handling it twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hang_up_mid_handler_neither_cancels_nor_loses_the_event() {
+    let handler = Arc::new(Slow::default());
+    let s = server_with(handler.clone());
+    let body: &[u8] = br#"{"id":"evt_hang"}"#;
+    let hung_up = tokio::time::timeout(std::time::Duration::from_millis(50), s.deliver("test", &good(), body)).await;
+    assert!(hung_up.is_err(), "the provider gave up waiting");
+    assert_eq!(s.deliver("test", &good(), body).await.0, StatusCode::SERVICE_UNAVAILABLE, "still being handled");
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert_eq!(handler.finished.load(Ordering::SeqCst), 1, "the handling ran to its end");
+    assert_eq!(s.deliver("test", &good(), body).await.0, StatusCode::OK);
+    assert_eq!(handler.started.load(Ordering::SeqCst), 1, "never handled twice");
+}
+
+/// A handler that panics leaves the event unhandled, not marked: the provider's next delivery
+/// is handled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_panicking_handler_does_not_lose_the_event() {
+    let handler = Arc::new(Slow { panic_first: true, ..Slow::default() });
+    let s = server_with(handler.clone());
+    let body: &[u8] = br#"{"id":"evt_panic"}"#;
+    assert_eq!(s.deliver("test", &good(), body).await.0, StatusCode::INTERNAL_SERVER_ERROR);
+    assert_eq!(s.deliver("test", &good(), body).await.0, StatusCode::OK);
+    assert_eq!(handler.finished.load(Ordering::SeqCst), 1, "handled on the next delivery");
 }

@@ -87,6 +87,7 @@ async fn every_providers_event_is_handled_once_however_often_it_comes() {
             })
             .collect();
         for t in concurrent {
+            // Handled already: every one is acknowledged.
             assert_eq!(t.await.unwrap(), 200);
         }
     }
