@@ -297,6 +297,25 @@ async fn reject_duplicate_looks_up_instead_of_resending() {
     assert_eq!(methods, ["POST", "GET"], "found by lookup; never posted twice");
 }
 
+/// A lookup that finds nothing right after a lost answer proves only that nothing is there yet:
+/// the first request may still be landing. A resend the provider turns away (429 to the end)
+/// says nothing of it, so the call is uncertain (its error `OutcomeUnknown`), never a definite
+/// "rate limited" while the first request lands after all.
+#[tokio::test]
+async fn a_resend_turned_away_after_an_empty_lookup_leaves_the_call_uncertain() {
+    let limited = || Step::Respond { status: 429, headers: vec![], body: "{}" };
+    let server =
+        Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), limited(), limited(), limited(), limited()]).await;
+    let k = key();
+    let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
+    let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
+    let reply = engine(Arc::default()).execute(call).await.unwrap();
+    assert_eq!((reply.phase, reply.status()), (Phase::Send, 429));
+    assert!(reply.is_uncertain(), "the first request may still land");
+    let e = reply.fail(payment_core::Error::new(ErrorKind::RateLimited, "rate limited"));
+    assert_eq!(e.kind(), ErrorKind::OutcomeUnknown, "{e}");
+}
+
 #[tokio::test]
 async fn reject_duplicate_resends_when_the_lookup_finds_nothing() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), ok("{\"id\":\"ch_1\"}")]).await;

@@ -92,8 +92,11 @@ impl EnginePolicy {
                             Some(LookupAnswer::Absent) => {}
                             Some(LookupAnswer::Unknown) | None => return None,
                         }
-                        // Nothing was created: the earlier attempt had no effect, so sending again is safe.
-                        st.ambiguous = false;
+                        // Nothing is there yet, so sending again is safe: the same reference makes
+                        // either landing the other's duplicate. But the earlier attempt may still be
+                        // landing (a provider keeps processing a request its client gave up on), so
+                        // the call stays uncertain until the provider answers the resend definitely:
+                        // a resend turned away (429, 503) or lost says nothing of the original.
                         let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
                         Some(Verdict { failure, safe: true, next_phase: Phase::Send })
                     }
