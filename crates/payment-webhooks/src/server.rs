@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use axum::Router;
 use axum::body::Body;
@@ -23,6 +24,12 @@ enum Answer {
 /// The largest body read (1 MiB): providers' events are a few kilobytes.
 pub const DEFAULT_BODY_LIMIT: usize = 1 << 20;
 
+/// How long a connection may take to send a request's headers, and its body.
+pub const DEFAULT_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Connections served at once; more wait to be accepted.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 256;
+
 /// How long a delivery holds its event while the application handles it; a handling that dies
 /// without a word frees the event when this runs out, for the provider's next delivery.
 pub const DEFAULT_HANDLER_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
@@ -40,6 +47,9 @@ struct Inner {
     body_limit: usize,
     /// Milliseconds (settable on a server already shared).
     handler_lease_ms: std::sync::atomic::AtomicU64,
+    /// Milliseconds a connection has for a request's headers, and again for its body.
+    read_timeout_ms: std::sync::atomic::AtomicU64,
+    max_connections: std::sync::atomic::AtomicUsize,
 }
 
 /// Serves every configured provider's webhooks; cheap to clone.
@@ -76,7 +86,9 @@ impl WebhookServer {
                 inbox,
                 handler,
                 body_limit: DEFAULT_BODY_LIMIT,
-                handler_lease_ms: std::sync::atomic::AtomicU64::new(DEFAULT_HANDLER_LEASE.as_millis() as u64),
+                handler_lease_ms: std::sync::atomic::AtomicU64::new(millis(DEFAULT_HANDLER_LEASE)),
+                read_timeout_ms: std::sync::atomic::AtomicU64::new(millis(DEFAULT_READ_TIMEOUT)),
+                max_connections: std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
             }),
         }
     }
@@ -94,16 +106,34 @@ impl WebhookServer {
                 inbox,
                 handler,
                 body_limit: DEFAULT_BODY_LIMIT,
-                handler_lease_ms: std::sync::atomic::AtomicU64::new(DEFAULT_HANDLER_LEASE.as_millis() as u64),
+                handler_lease_ms: std::sync::atomic::AtomicU64::new(millis(DEFAULT_HANDLER_LEASE)),
+                read_timeout_ms: std::sync::atomic::AtomicU64::new(millis(DEFAULT_READ_TIMEOUT)),
+                max_connections: std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
             }),
         }
     }
 
     /// The same server holding each event at most `lease` while the application handles it.
     pub fn with_handler_lease(self, lease: std::time::Duration) -> WebhookServer {
-        let ms = u64::try_from(lease.as_millis()).unwrap_or(u64::MAX);
-        self.inner.handler_lease_ms.store(ms, std::sync::atomic::Ordering::Relaxed);
+        self.inner.handler_lease_ms.store(millis(lease), Ordering::Relaxed);
         self
+    }
+
+    /// The same server giving a connection `timeout` for a request's headers, and again for its
+    /// body (a slow sender is cut off: 408 for a body, the connection closed for headers).
+    pub fn with_read_timeout(self, timeout: std::time::Duration) -> WebhookServer {
+        self.inner.read_timeout_ms.store(millis(timeout), Ordering::Relaxed);
+        self
+    }
+
+    /// The same server serving at most `n` connections at once (the rest wait to be accepted).
+    pub fn with_max_connections(self, n: usize) -> WebhookServer {
+        self.inner.max_connections.store(n.max(1), Ordering::Relaxed);
+        self
+    }
+
+    fn read_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_millis(self.inner.read_timeout_ms.load(Ordering::Relaxed))
     }
 
     /// Providers whose deliveries are verified, and those that answer with why not.
@@ -124,9 +154,38 @@ impl WebhookServer {
         Router::new().route("/webhooks/{provider}", post(receive)).with_state(self.clone())
     }
 
-    /// Serves the routes on `listener` until the process ends.
+    /// Serves the routes on `listener` until the process ends: each connection has the read
+    /// timeout for a request's headers (and the handler for its body), and at most the set
+    /// number are served at once.
     pub async fn serve(&self, listener: tokio::net::TcpListener) -> std::io::Result<()> {
-        axum::serve(listener, self.router()).await
+        let router = self.router();
+        let slots = Arc::new(tokio::sync::Semaphore::new(self.inner.max_connections.load(Ordering::Relaxed)));
+        loop {
+            let Ok(slot) = slots.clone().acquire_owned().await else { return Ok(()) };
+            let (stream, _) = match listener.accept().await {
+                Ok(accepted) => accepted,
+                // A connection that failed before it was accepted: the next one may not.
+                Err(e) => {
+                    tracing::debug!(target: "payment::webhooks", error = %e, "accept failed");
+                    continue;
+                }
+            };
+            let (router, header_timeout) = (router.clone(), self.read_timeout());
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move { tower::ServiceExt::oneshot(router, request.map(Body::new)).await }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(header_timeout)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                if let Err(e) = connection.await {
+                    tracing::debug!(target: "payment::webhooks", error = %e, "a connection ended with an error");
+                }
+                drop(slot);
+            });
+        }
     }
 
     /// Takes one delivery: the status to answer and its body.
@@ -179,8 +238,7 @@ impl WebhookServer {
             Ok(ack) => ack,
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot answer it: {}", e.message())),
         };
-        let lease =
-            std::time::Duration::from_millis(self.inner.handler_lease_ms.load(std::sync::atomic::Ordering::Relaxed));
+        let lease = std::time::Duration::from_millis(self.inner.handler_lease_ms.load(Ordering::Relaxed));
         match self.inner.inbox.claim(&name, &id, lease).await {
             Ok(DeliveryClaim::Done) => return (StatusCode::OK, Answer::Ack(ack)),
             Ok(DeliveryClaim::InProgress) => {
@@ -230,11 +288,21 @@ async fn receive(
     request: Request<Body>,
 ) -> Response {
     let (parts, body) = request.into_parts();
-    let body = match axum::body::to_bytes(body, server.inner.body_limit).await {
-        Ok(b) => b,
-        Err(_) => {
+    let reading = tokio::time::timeout(server.read_timeout(), axum::body::to_bytes(body, server.inner.body_limit));
+    let body = match reading.await {
+        Ok(Ok(b)) => b,
+        Ok(Err(_)) => {
             let (status, body) = server.reject_size(&provider);
             return (status, body).into_response();
+        }
+        Err(_) => {
+            let reason = format!("the body did not arrive within {:?}", server.read_timeout());
+            server.inner.handler.rejected(&Rejection {
+                provider: provider.clone(),
+                status: StatusCode::REQUEST_TIMEOUT.as_u16(),
+                reason: reason.clone(),
+            });
+            return (StatusCode::REQUEST_TIMEOUT, serde_json::json!({"error": reason}).to_string()).into_response();
         }
     };
     let (status, content_type, answer) = server.take(&provider, &parts.headers, &body).await;
@@ -254,4 +322,8 @@ impl WebhookServer {
         });
         (StatusCode::PAYLOAD_TOO_LARGE, serde_json::json!({"error": reason}).to_string())
     }
+}
+
+fn millis(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_millis()).unwrap_or(u64::MAX)
 }

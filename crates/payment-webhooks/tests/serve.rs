@@ -296,3 +296,61 @@ async fn a_panicking_handler_does_not_lose_the_event() {
     assert_eq!(s.deliver("test", &good(), body).await.0, StatusCode::OK);
     assert_eq!(handler.finished.load(Ordering::SeqCst), 1, "handled on the next delivery");
 }
+
+/// The server on loopback with a short read timeout and `max` connections at once.
+async fn listening(max: usize) -> String {
+    let s = server(Arc::new(Counting::default()))
+        .with_read_timeout(std::time::Duration::from_millis(300))
+        .with_max_connections(max);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    tokio::spawn(async move { s.serve(listener).await });
+    addr
+}
+
+/// Reads until the server answers or closes; what it sent.
+async fn answer(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(std::time::Duration::from_secs(10), stream.read_to_end(&mut got)).await;
+    assert!(read.is_ok(), "the server kept a slow connection open");
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+/// A sender dripping its headers or its body is cut off at the read timeout (408 for a body),
+/// instead of holding a connection for as long as it likes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_headers_and_slow_bodies_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let addr = listening(16).await;
+    let mut headers = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    headers.write_all(b"POST /webhooks/test HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    let _ = answer(&mut headers).await;
+    let mut body = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    body.write_all(b"POST /webhooks/test HTTP/1.1\r\nHost: x\r\nx-token: good\r\ncontent-length: 100\r\n\r\n{\"id\":")
+        .await
+        .unwrap();
+    let got = answer(&mut body).await;
+    assert!(got.starts_with("HTTP/1.1 408"), "{got}");
+}
+
+/// With one connection allowed, a second waits until the first is done (here cut off).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connections_past_the_limit_wait_their_turn() {
+    use tokio::io::AsyncWriteExt;
+    let addr = listening(1).await;
+    let mut first = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    first.write_all(b"POST /webhooks/test HTTP/1.1\r\nHost: x\r\n").await.unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let started = std::time::Instant::now();
+    let mut second = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    second
+        .write_all(b"POST /webhooks/test HTTP/1.1\r\nHost: x\r\nx-token: good\r\nconnection: close\r\ncontent-length: 14\r\n\r\n{\"id\":\"evt_9\"}")
+        .await
+        .unwrap();
+    let got = answer(&mut second).await;
+    assert!(got.starts_with("HTTP/1.1 200"), "{got}");
+    // Not before the first connection was cut at its 300 ms read timeout (a lower bound only).
+    assert!(started.elapsed() >= std::time::Duration::from_millis(200), "served beside the first");
+    let _ = answer(&mut first).await;
+}
