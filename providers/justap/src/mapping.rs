@@ -340,6 +340,18 @@ pub fn event_kind(event: &str) -> payment_core::EventKind {
     }
 }
 
+/// Whether the notification's own (sealed) flags say what the envelope's event says.
+fn sealed_flags_confirm(kind: &payment_core::EventKind, n: &crate::wire::Notification) -> bool {
+    use payment_core::EventKind as E;
+    match kind {
+        E::ChargeSucceeded => n.is_paid == Some(true),
+        E::ChargePending => n.is_paid == Some(false),
+        E::ChargeCanceled => n.is_closed == Some(true) || n.is_reversed == Some(true),
+        E::RefundSucceeded => n.is_refund == Some(true),
+        _ => false,
+    }
+}
+
 /// A normalized event from a notification (already opened, or taken unencrypted).
 pub fn notification_event(
     event: &str,
@@ -362,7 +374,21 @@ pub fn notification_event(
         Some(serde_json::Value::Number(x)) => x.as_i64().map(Timestamp::from_unix),
         _ => None,
     };
-    let id = n.notify_id.clone().unwrap_or_else(|| format!("{event}:{}", charge.as_deref().unwrap_or("?")));
+    // The envelope's `event` is not sealed: its kind is believed only where the sealed flags
+    // say the same; otherwise the event is the sender's word alone, read back before trusted.
+    let trust = if trust == payment_core::Trust::Verified && !sealed_flags_confirm(&kind, &n) {
+        payment_core::Trust::SenderOnly
+    } else {
+        trust
+    };
+    // Deduplicated by what is sealed, never by the envelope's text.
+    let id = n.notify_id.clone().unwrap_or_else(|| {
+        format!(
+            "{}:{}",
+            charge.as_deref().unwrap_or("?"),
+            payment_core::hex::lower(&payment_core::crypto::sha256(notification)[..12])
+        )
+    });
     Ok(payment_core::WebhookEvent {
         id,
         provider: crate::NAME.to_owned(),

@@ -71,6 +71,28 @@ fn unencrypted_notifications_are_refused_unless_taken_as_sender_only() {
     assert_eq!(event.amount, Some(Money::new(0, Currency::CNY)), "a refund event states the refunded amount");
 }
 
+/// Only `data` is sealed: an envelope whose `event` the sealed flags do not confirm is the
+/// sender's word alone (read back before trusted), and the dedupe id never comes from it.
+#[test]
+fn an_envelope_event_the_sealed_flags_do_not_confirm_is_not_verified() {
+    let key = platform();
+    let v = JustapWebhookVerifier::new(Some(key.public_key().unwrap()), false);
+    // A paid charge's sealed notification under a forged "charge.refunded".
+    let forged = v.verify(&none(), &seal_notification(&key, "charge.refunded", &notification()).unwrap()).unwrap();
+    assert_eq!((forged.kind.clone(), forged.trust), (EventKind::RefundSucceeded, Trust::SenderOnly));
+    let mut refunded = notification();
+    refunded["is_refund"] = true.into();
+    let real = v.verify(&none(), &seal_notification(&key, "charge.refunded", &refunded).unwrap()).unwrap();
+    assert_eq!(real.trust, Trust::Verified, "confirmed by the sealed is_refund");
+    // Without a notify_id, two envelopes of one sealed notification share one id.
+    let mut anonymous = notification();
+    anonymous.as_object_mut().unwrap().remove("notify_id");
+    let a = v.verify(&none(), &seal_notification(&key, "charge.paid", &anonymous).unwrap()).unwrap();
+    let b = v.verify(&none(), &seal_notification(&key, "charge.closed", &anonymous).unwrap()).unwrap();
+    assert_eq!(a.id, b.id, "the envelope's event is not part of the id");
+    assert!(!a.id.contains("charge."), "{}", a.id);
+}
+
 #[test]
 fn the_event_table_and_unknown_types() {
     for (t, k) in [

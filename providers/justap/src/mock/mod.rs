@@ -66,7 +66,10 @@ impl JustapMock {
             "amount_total": charge["amount"],
             "amount_refund": refunded.cloned().unwrap_or_else(|| charge["amount_refund"].clone()),
             "currency": charge["currency"],
-            "is_paid": true,
+            "is_paid": charge["paid"],
+            "is_refund": refunded.is_some() || charge["refunded"].as_bool().unwrap_or(false),
+            "is_reversed": charge["reversed"],
+            "is_closed": charge["closed"],
         });
         let body = match &self.platform {
             Some(key) => match crate::signing::seal_notification(key, event, &notification) {

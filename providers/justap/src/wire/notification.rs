@@ -41,6 +41,18 @@ pub struct Notification {
     /// What was refunded, in yuan.
     #[serde(default)]
     pub amount_refund: Option<DecimalNumber>,
+    /// Whether the charge is paid.
+    #[serde(default)]
+    pub is_paid: Option<bool>,
+    /// Whether the charge has refunds.
+    #[serde(default)]
+    pub is_refund: Option<bool>,
+    /// Whether the charge is reversed.
+    #[serde(default)]
+    pub is_reversed: Option<bool>,
+    /// Whether the charge is closed.
+    #[serde(default)]
+    pub is_closed: Option<bool>,
     /// ISO 4217 (CNY when absent).
     #[serde(default)]
     pub currency: Option<String>,
