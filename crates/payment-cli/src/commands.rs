@@ -202,9 +202,17 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
         }
         ChargeCommand::List { limit, max_items } => {
             let query = ListCharges { page_size: *limit, ..ListCharges::default() };
-            let mut stream = match route::routed(cli).await? {
-                Some(router) => payment::Charge::list_charges(&router, query),
-                None => connect(cli).await?.list_charges(query),
+            // The clients live as long as the stream: one owning an embedded mock (`mode = "mock"`)
+            // takes it down when dropped, and the next page would find nothing listening.
+            let router = route::routed(cli).await?;
+            let client = match &router {
+                Some(_) => None,
+                None => Some(connect(cli).await?),
+            };
+            let mut stream = match (&router, &client) {
+                (Some(router), _) => payment::Charge::list_charges(router, query),
+                (None, Some(client)) => client.list_charges(query),
+                (None, None) => return Err(usage("no client to list charges with".to_owned())),
             };
             let mut printed = 0usize;
             while max_items.is_none_or(|m| printed < m) {

@@ -433,3 +433,16 @@ fn several_mocks_print_a_console_index_linking_each_console() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// `mode = "mock"` runs an embedded mock for the command: a list streams from it to the end
+/// (the mock used to be dropped with its client before the first page was read).
+#[test]
+fn an_embedded_mock_serves_a_whole_list() {
+    let dir = std::env::temp_dir().join(format!("payment-cli-mock-list-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = dir.join("c.toml");
+    std::fs::write(&config, "[payjp]\nmode = \"mock\"\n").unwrap();
+    let out = payment(&["--config", config.to_str().unwrap(), "--provider", "payjp", "charge", "list"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let _ = std::fs::remove_dir_all(&dir);
+}
