@@ -16,7 +16,8 @@ impl Failure {
         match self {
             Failure::Usage(_) => 2,
             Failure::Payment(e) if e.outcome() == Outcome::Unknown => 3,
-            Failure::Payment(e) if e.kind() == ErrorKind::Config => 2,
+            // Refused before any I/O: a setting, or an operation the provider does not offer.
+            Failure::Payment(e) if matches!(e.kind(), ErrorKind::Config | ErrorKind::Unsupported) => 2,
             Failure::Payment(_) => 1,
         }
     }

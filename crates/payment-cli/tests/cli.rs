@@ -146,6 +146,31 @@ fn bad_input_exits_2_with_one_line() {
         assert_eq!(stderr.trim().lines().count(), 1, "{args:?}: {stderr}");
         assert!(!stderr.contains("panicked"));
     }
+    // Refused before any I/O is usage or config too: an operation the provider does not offer,
+    // a journal that cannot be opened.
+    let refused: &[&[&str]] = &[
+        &["--provider", "payjp", "--base-url", "http://127.0.0.1:1", "refund", "list", "ch_1"],
+        &[
+            "--journal",
+            "sqlite:///nonexistent-dir/for/payment-cli/j.db",
+            "--provider",
+            "payjp",
+            "--base-url",
+            "http://127.0.0.1:1",
+            "charge",
+            "create",
+            "--amount",
+            "100",
+            "--currency",
+            "JPY",
+            "--source",
+            "tok",
+        ],
+    ];
+    for args in refused {
+        let out = payment(args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
     let out = Command::new(BIN)
         .args(["--provider", "payjp", "charge", "get", "ch_x"])
         .env_remove("PAYMENT_PAYJP_SECRET_KEY")

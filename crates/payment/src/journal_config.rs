@@ -62,7 +62,14 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
         None => defaults.settle_horizon,
     };
     let options = payment_journal::JournalOptions { lease, settle_horizon, ..defaults };
-    Ok(Some(payment_journal::open(url, options).await?))
+    // A journal that cannot be opened is a setting to fix, refused before any payment is sent.
+    let journal = payment_journal::open(url, options).await.map_err(|e| match e.kind() {
+        payment_core::ErrorKind::Journal => {
+            Error::config(format!("{}; check `url` in [journal] or PAYMENT_JOURNAL_URL", e.message()))
+        }
+        _ => e,
+    })?;
+    Ok(Some(journal))
 }
 
 /// Without the `journal` feature a configured journal is refused, never ignored.
