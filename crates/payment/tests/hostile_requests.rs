@@ -1,6 +1,7 @@
 //! Every compiled-in mock fed arbitrary request bytes and arbitrary bodies on its real routes: it
 //! answers each with an error of its own (never a 5xx it did not choose, never a panic), and it
-//! keeps serving.
+//! keeps serving. The webhook server, with every provider's real verifier, fed arbitrary and
+//! many-signature deliveries, refuses each (4xx) and never panics.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -63,8 +64,61 @@ fn concrete(pattern: &str, segment: &str) -> String {
     pattern.split('/').map(|p| if p == "*" { segment } else { p }).collect::<Vec<_>>().join("/")
 }
 
+/// Takes every verified event (none should be, from arbitrary bytes).
+struct Accept;
+
+#[payment::async_trait]
+impl payment::webhooks::EventHandler for Accept {
+    async fn handle(&self, _event: payment::WebhookEvent) -> payment::Result<()> {
+        Ok(())
+    }
+}
+
+/// The webhook server for every compiled-in provider, verifying with each mock's settings.
+static WEBHOOKS: LazyLock<payment::webhooks::WebhookServer> = LazyLock::new(|| {
+    let settings: Vec<(&'static str, payment::ProviderSettings)> =
+        MOCKS.handles.iter().map(|(name, _, h)| (*name, h.settings.clone())).collect();
+    let drivers = payment::drivers();
+    payment::webhooks::WebhookServer::for_drivers(
+        &drivers,
+        move |name| {
+            settings
+                .iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, s)| s.clone())
+                .unwrap_or_else(|| payment::ProviderSettings::new(name))
+        },
+        std::sync::Arc::new(payment::webhooks::MemoryInbox::new()),
+        std::sync::Arc::new(Accept),
+    )
+});
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn the_webhook_server_refuses_arbitrary_deliveries_without_a_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..1024),
+        json in "\\{(\"[a-z_]{1,12}\":(\"[ -~]{0,24}\"|-?[0-9]{1,22}|true|null|\\{\\}),?){0,6}\\}",
+        header in "[ -~]{0,200}",
+        signatures in 0usize..3000,
+    ) {
+        let mut headers = http::HeaderMap::new();
+        if let Ok(v) = http::HeaderValue::from_str(&header) {
+            for name in ["authorization", "x-pingplusplus-signature", "x-justap-signature"] {
+                headers.insert(name, v.clone());
+            }
+        }
+        let many = vec![format!("k1/SHA256/{}", "ab".repeat(32)); signatures].join(",");
+        headers.insert("event-signature", http::HeaderValue::from_str(&many).unwrap());
+        for (name, _, handle) in &MOCKS.handles {
+            let _ = handle;
+            for payload in [&body[..], json.as_bytes()] {
+                let (status, _) = MOCKS._runtime.block_on(WEBHOOKS.deliver(name, &headers, payload));
+                prop_assert!(status.is_client_error(), "{name} answered {status} to an arbitrary delivery");
+            }
+        }
+    }
 
     #[test]
     fn arbitrary_bytes_get_an_error_or_a_closed_connection(bytes in proptest::collection::vec(any::<u8>(), 0..2048)) {
