@@ -61,6 +61,23 @@ impl Journal {
                 }
             }
         }
+        if let Some(own) = event.refund_reference.as_deref()
+            && is_refund_event(&event.kind)
+            && event.object_id.is_none()
+            && !attempts.iter().any(|a| a.operation == "create_refund" && a.request.reference() == Some(own))
+            && attempts
+                .iter()
+                .any(|a| a.operation == "create_charge" && a.state.is_unresolved() && a.charge_id.is_none())
+        {
+            // The payment's charge is not settled here yet (its answer is still being recovered),
+            // so its refunds cannot be found: the provider delivers the event again later.
+            return Err(payment_core::Error::new(
+                payment_core::ErrorKind::Journal,
+                format!(
+                    "refund {own}'s event names a payment whose charge the journal is still settling; deliver it again later"
+                ),
+            ));
+        }
         let mut done = Vec::new();
         for attempt in &attempts {
             let attempt = attempt.clone();

@@ -398,3 +398,34 @@ async fn the_background_recoverer_survives_a_run_that_panics() {
     recoverer.stop();
     assert_eq!(state(&journal, "supervised").await, AttemptState::Succeeded, "recovered after the panicking run");
 }
+
+/// A refund event that names its payment before the journal has settled that payment's charge
+/// (the charge's answer was lost, so the journal has no charge id to find the refunds by) is
+/// refused, for the provider to deliver again; once recovery settles the charge, it settles the
+/// refund. Acknowledged at once, it would have been lost and the refund left pending.
+#[tokio::test]
+async fn a_refund_event_before_its_charge_is_settled_is_delivered_again_later() {
+    use payment_core::{EventKind, EventRecord, Money, Trust};
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&support::PENDING_REFUNDS);
+        let (journal, client) = journaled(&fake, store);
+        fake.fail_next(&[Fault::LoseAnswer]);
+        let lost = client.create_charge(charge(1000), &key("early-charge")).await.unwrap_err();
+        assert_eq!(lost.outcome(), Outcome::Unknown);
+        let c = fake.charges().remove(0);
+        let part = CreateRefund::partial(c.id.clone(), Money::new(400, c.amount.currency)).reference("rf-early");
+        client.create_refund(part, &key("early-refund")).await.unwrap();
+        let mut event = webhook_for(&c, EventKind::RefundSucceeded, Trust::Verified, "evt_early");
+        event.record = EventRecord::Other(serde_json::json!({}));
+        event.object_id = None;
+        event.refund_reference = Some("rf-early".into());
+        event.amount = Some(Money::new(400, c.amount.currency));
+        assert!(journal.apply_event(&event).await.is_err(), "{}: deliver it again later", store.backend());
+        tokio::time::sleep(options().lease).await;
+        journal.recover(&fake.client()).await.unwrap();
+        assert_eq!(state(&journal, "early-charge").await, AttemptState::Succeeded);
+        journal.apply_event(&event).await.unwrap();
+        assert_eq!(state(&journal, "early-refund").await, AttemptState::Succeeded, "{}", store.backend());
+    }
+}

@@ -265,6 +265,8 @@ async fn settle_all(rig: &Rig, within: Duration) -> Result<(), String> {
             let _ = rig.control.complete_charge(id);
         }
         rig.journal.recover_within(&rig.raw, within).await.map_err(|e| format!("recovery: {e}"))?;
+        // Events that waited for recovery to settle the charge they name.
+        deliver_all(rig).await;
         if waiting.is_empty() {
             break;
         }
@@ -279,12 +281,19 @@ async fn deliver_all(rig: &Rig) {
     if !rig.events {
         return;
     }
+    let pending = || rig.control.webhooks().iter().filter(|d| d.state == "pending").count();
+    let (mut last, mut idle) = (usize::MAX, 0);
     for round in 0..600 {
         if round % 10 == 0 {
             rig.control.advance_clock(Duration::from_secs(61));
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
-        if rig.control.webhooks().iter().all(|d| d.state != "pending") {
+        let now = pending();
+        // Done, or what is left waits for something else (recovery settling the charge an event
+        // names): the next round of `settle_all` delivers it.
+        idle = if now < last { 0 } else { idle + 1 };
+        last = now;
+        if now == 0 || idle >= 50 {
             return;
         }
     }
