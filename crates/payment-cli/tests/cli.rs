@@ -278,7 +278,7 @@ fn a_partial_refund_takes_its_currency_from_the_flag_or_the_provider() {
     let implied = payment(&[&base[..], &["refund", "create", &id, "--amount", "100"]].concat());
     assert!(implied.status.success(), "{}", String::from_utf8_lossy(&implied.stderr));
     let wrong = payment(&[&base[..], &["refund", "create", &id, "--amount", "100", "--currency", "USD"]].concat());
-    assert_eq!(wrong.status.code(), Some(1), "PAY.JP refuses USD before any I/O");
+    assert_eq!(wrong.status.code(), Some(2), "PAY.JP refuses USD before any I/O: usage, not a decline");
     let no_amount = payment(&[&base[..], &["refund", "create", &id, "--currency", "JPY"]].concat());
     assert_eq!(no_amount.status.code(), Some(2), "--currency needs --amount");
 }
@@ -390,7 +390,7 @@ fn google_standard_payments_from_the_shell_refunds_from_the_printed_id_alone() {
     assert!(refund.status.success(), "the currency comes from the id: {}", String::from_utf8_lossy(&refund.stderr));
     assert_eq!(json(&refund)["amount"], serde_json::json!({"minor": 100, "currency": "INR"}));
     let get = run(&["charge", "get", &id]);
-    assert_eq!(get.status.code(), Some(1), "no retrieve: refused before any I/O");
+    assert_eq!(get.status.code(), Some(2), "no retrieve: refused before any I/O");
     let declined =
         run(&["charge", "create", "--amount", "100", "--currency", "INR", "--source", "tok_insufficient_funds"]);
     assert_eq!(declined.status.code(), Some(1));

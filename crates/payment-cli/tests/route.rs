@@ -106,7 +106,8 @@ fn route_explain_names_the_rule_and_each_accounts_eligibility() {
     assert!(text.contains("1. payjp (payjp): eligible"), "{text}");
     assert!(text.contains("2. payjp-backup (payjp): eligible"), "{text}");
     let too_small = payment(&path, &["route", "explain", "--currency", "JPY", "--region", "jp", "--amount", "10"]);
-    assert_eq!(too_small.status.code(), Some(1));
+    // No account can take it: refused before any request, so usage (2), not a decline.
+    assert_eq!(too_small.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&too_small.stdout).contains("outside payjp's limits"));
     let elsewhere =
         payment(&path, &["--json", "route", "explain", "--currency", "JPY", "--region", "us", "--amount", "1000"]);

@@ -177,6 +177,11 @@ impl Journal {
         tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.provider, "{how}");
         let t = Transition::to(attempt, AttemptState::NeedsReconciliation, self.now_ms(), how.clone())
             .outcome(StoredOutcome::Note(how.clone()));
+        self.hand_to_person(attempt, t, how).await
+    }
+
+    /// Writes `t` (to `needs_reconciliation`); someone who settled the attempt meanwhile wins.
+    async fn hand_to_person(&self, attempt: &Attempt, t: Transition, how: String) -> Result<Option<Resolution>> {
         match self.store().transition(t).await {
             Ok(_) => Ok(Some(Resolution {
                 idempotency_key: attempt.idempotency_key.clone(),
@@ -253,19 +258,7 @@ impl Journal {
         if t.charge_id.is_none() {
             t.charge_id = event.object_id.clone();
         }
-        match self.store().transition(t).await {
-            Ok(_) => Ok(Some(Resolution {
-                idempotency_key: attempt.idempotency_key.clone(),
-                seq: attempt.seq,
-                provider: attempt.provider.clone(),
-                operation: attempt.operation.clone(),
-                from: attempt.state,
-                to: AttemptState::NeedsReconciliation,
-                how,
-            })),
-            Err(e) if crate::store::is_fenced(&e) => Ok(None),
-            Err(e) => Err(e),
-        }
+        self.hand_to_person(attempt, t, how).await
     }
 }
 

@@ -80,6 +80,14 @@ impl WebhookServer {
                 (d.name.to_owned(), endpoint)
             })
             .collect();
+        WebhookServer::of(endpoints, inbox, handler)
+    }
+
+    fn of(
+        endpoints: BTreeMap<String, Endpoint>,
+        inbox: Arc<dyn Inbox>,
+        handler: Arc<dyn EventHandler>,
+    ) -> WebhookServer {
         WebhookServer {
             inner: Arc::new(Inner {
                 endpoints,
@@ -100,17 +108,7 @@ impl WebhookServer {
         handler: Arc<dyn EventHandler>,
     ) -> WebhookServer {
         let endpoints = verifiers.into_iter().map(|(n, v)| (n, Endpoint::Verifier(v))).collect();
-        WebhookServer {
-            inner: Arc::new(Inner {
-                endpoints,
-                inbox,
-                handler,
-                body_limit: DEFAULT_BODY_LIMIT,
-                handler_lease_ms: std::sync::atomic::AtomicU64::new(millis(DEFAULT_HANDLER_LEASE)),
-                read_timeout_ms: std::sync::atomic::AtomicU64::new(millis(DEFAULT_READ_TIMEOUT)),
-                max_connections: std::sync::atomic::AtomicUsize::new(DEFAULT_MAX_CONNECTIONS),
-            }),
-        }
+        WebhookServer::of(endpoints, inbox, handler)
     }
 
     /// The same server holding each event at most `lease` while the application handles it.
