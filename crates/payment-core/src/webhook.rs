@@ -147,8 +147,9 @@ impl WebhookEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DeliveryClaim {
     /// This delivery handles it: marked in progress until its lease ends (a new event, or one
-    /// whose earlier handling died without a word).
-    New,
+    /// whose earlier handling died without a word). The token names this delivery's lease:
+    /// marking it done or forgetting it takes effect only while the lease is still this one's.
+    New(u64),
     /// Another delivery is handling it now: the provider should deliver again later.
     InProgress,
     /// Handled already.
@@ -162,10 +163,12 @@ pub enum DeliveryClaim {
 pub trait Inbox: Send + Sync {
     /// Claims `(provider, event_id)` for this delivery's handling, for `lease` at most.
     async fn claim(&self, provider: &str, event_id: &str, lease: std::time::Duration) -> Result<DeliveryClaim>;
-    /// Marks a claimed event handled.
-    async fn done(&self, provider: &str, event_id: &str) -> Result<()>;
-    /// Forgets an event the application did not take, so the provider's next delivery is handled.
-    async fn forget(&self, provider: &str, event_id: &str) -> Result<()>;
+    /// Marks an event handled under the lease `token` names (no effect once another delivery
+    /// took it over).
+    async fn done(&self, provider: &str, event_id: &str, token: u64) -> Result<()>;
+    /// Forgets an event the application did not take under the lease `token` names, so the
+    /// provider's next delivery is handled (no effect once another delivery took it over).
+    async fn forget(&self, provider: &str, event_id: &str, token: u64) -> Result<()>;
 }
 
 /// What a delivery is answered with once taken: most providers want any 2xx; some (Google

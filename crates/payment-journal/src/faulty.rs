@@ -169,10 +169,10 @@ impl JournalStore for FaultyStore {
     ) -> Result<payment_core::DeliveryClaim> {
         self.inner.claim_delivery(provider, event_id, now_ms, lease_until_ms).await
     }
-    async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
-        self.inner.finish_delivery(provider, event_id).await
+    async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
+        self.inner.finish_delivery(provider, event_id, lease_until_ms).await
     }
-    async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
-        self.inner.forget_delivery(provider, event_id).await
+    async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
+        self.inner.forget_delivery(provider, event_id, lease_until_ms).await
     }
 }

@@ -40,6 +40,11 @@ struct Tables {
     by_handle: HashMap<String, std::collections::BTreeSet<String>>,
 }
 
+/// The token a delivery's lease is known by: when it ends.
+pub(crate) fn lease_token(lease_until_ms: i64) -> u64 {
+    u64::try_from(lease_until_ms).unwrap_or(0)
+}
+
 /// What a webhook may name an attempt by.
 fn handles(a: &Attempt) -> impl Iterator<Item = &str> {
     [a.request.reference(), Some(a.provider_key.as_str()), a.charge_id.as_deref()].into_iter().flatten()
@@ -293,7 +298,7 @@ impl JournalStore for MemoryStore {
             // A handling whose lease ran out: this delivery takes it.
             Some(Some(_)) => {
                 t.inbox.insert(delivery, Some(lease_until_ms));
-                return Ok(DeliveryClaim::New);
+                return Ok(DeliveryClaim::New(lease_token(lease_until_ms)));
             }
             None => {
                 t.inbox.insert(delivery.clone(), Some(lease_until_ms));
@@ -309,18 +314,24 @@ impl JournalStore for MemoryStore {
                 }
             }
         }
-        Ok(DeliveryClaim::New)
+        Ok(DeliveryClaim::New(lease_token(lease_until_ms)))
     }
 
-    async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
-        if let Some(state) = self.tables().inbox.get_mut(&(provider.to_owned(), event_id.to_owned())) {
+    async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
+        if let Some(state) = self.tables().inbox.get_mut(&(provider.to_owned(), event_id.to_owned()))
+            && *state == Some(lease_until_ms)
+        {
             *state = None;
         }
         Ok(())
     }
 
-    async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
-        self.tables().inbox.remove(&(provider.to_owned(), event_id.to_owned()));
+    async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
+        let mut t = self.tables();
+        let delivery = (provider.to_owned(), event_id.to_owned());
+        if t.inbox.get(&delivery) == Some(&Some(lease_until_ms)) {
+            t.inbox.remove(&delivery);
+        }
         Ok(())
     }
 
@@ -350,7 +361,7 @@ mod tests {
         let store = MemoryStore::bounded(2);
         use payment_core::DeliveryClaim;
         for i in 0..1000 {
-            assert_eq!(store.claim_delivery("fake", &format!("evt_{i}"), 0, 10).await.unwrap(), DeliveryClaim::New);
+            assert_eq!(store.claim_delivery("fake", &format!("evt_{i}"), 0, 10).await.unwrap(), DeliveryClaim::New(10));
         }
         assert!(store.tables().inbox.len() <= 2 * INBOX_PER_PAYMENT);
         // The newest are still deduplicated.
@@ -358,7 +369,7 @@ mod tests {
         let unbounded = MemoryStore::new();
         for i in 0..100 {
             unbounded.claim_delivery("fake", &format!("evt_{i}"), 0, 10).await.unwrap();
-            unbounded.finish_delivery("fake", &format!("evt_{i}")).await.unwrap();
+            unbounded.finish_delivery("fake", &format!("evt_{i}"), 10).await.unwrap();
         }
         let again = unbounded.claim_delivery("fake", "evt_0", 20, 30).await.unwrap();
         assert_eq!(again, DeliveryClaim::Done, "an unbounded store forgets nothing");

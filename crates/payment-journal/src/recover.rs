@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::FutureExt as _;
 use payment_core::transport::delivery::{Delivery, observe};
 use payment_core::{
     ChargeId, Error, ErrorKind, IdempotencyKey, IdempotencySupport, MutationOutput, PaymentClient, RequestOptions,
@@ -177,9 +178,14 @@ impl Journal {
                 }
                 let resolved = match clients.client_for(&attempt.provider) {
                     Ok(client) => {
-                        let resolving = self.resolve(&client, attempt.clone(), &mut known_refunds);
+                        // A panic while resolving one attempt (a provider's client, say) puts that
+                        // attempt back with its backoff, so it cannot hold the front of every claim.
+                        let resolving =
+                            std::panic::AssertUnwindSafe(self.resolve(&client, attempt.clone(), &mut known_refunds))
+                                .catch_unwind();
                         match tokio::time::timeout(left, resolving).await {
-                            Ok(r) => r,
+                            Ok(Ok(r)) => r,
+                            Ok(Err(_)) => self.later(attempt, "resolving it panicked".into()).await,
                             Err(_) => self.later(attempt, "recovery's lease ran out while resolving it".into()).await,
                         }
                     }
@@ -478,6 +484,15 @@ impl Journal {
     }
 }
 
+/// A task aborted when its handle is dropped.
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
 /// Recovery in the background: every `interval`, settles whatever is due.
 pub struct Recoverer {
     task: tokio::task::JoinHandle<()>,
@@ -491,7 +506,9 @@ impl Recoverer {
                 // Each run on a task of its own: a panic in one (a provider's client, say) is
                 // reported, and recovery goes on with the next run.
                 let (journal, clients) = (journal.clone(), clients.clone());
-                match tokio::spawn(async move { journal.recover(clients.as_ref()).await }).await {
+                // Aborted with the recoverer: a stopped recoverer leaves no run behind.
+                let mut run = AbortOnDrop(tokio::spawn(async move { journal.recover(clients.as_ref()).await }));
+                match (&mut run.0).await {
                     Ok(Ok(report)) => {
                         for r in &report.resolutions {
                             tracing::info!(target: "payment::journal", key = %r.idempotency_key, from = %r.from, to = %r.to, how = %r.how, "recovered");

@@ -562,7 +562,7 @@ macro_rules! sql_store {
                 .await
                 .map_err(|e| storage("record a webhook delivery", e))?;
                 if taken.rows_affected() == 1 {
-                    return Ok(DeliveryClaim::New);
+                    return Ok(DeliveryClaim::New(crate::memory::lease_token(lease_until_ms)));
                 }
                 let lease: Option<Option<i64>> = sqlx::query_scalar(
                     "SELECT lease_until_ms FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2",
@@ -579,24 +579,29 @@ macro_rules! sql_store {
                 })
             }
 
-            async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+            async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
                 let _turn = self.write_turn().await;
                 sqlx::query(
-                    "UPDATE payment_journal_inbox SET lease_until_ms = NULL WHERE provider = $1 AND event_id = $2",
+                    "UPDATE payment_journal_inbox SET lease_until_ms = NULL \
+                     WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
                 )
                 .bind(provider)
                 .bind(event_id)
+                .bind(lease_until_ms)
                 .execute(&self.pool)
                 .await
                 .map_err(|e| storage("mark a webhook delivery handled", e))?;
                 Ok(())
             }
 
-            async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()> {
+            async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
                 let _turn = self.write_turn().await;
-                sqlx::query("DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2")
+                sqlx::query(
+                    "DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
+                )
                     .bind(provider)
                     .bind(event_id)
+                    .bind(lease_until_ms)
                     .execute(&self.pool)
                     .await
                     .map_err(|e| storage("forget a webhook delivery", e))?;

@@ -61,10 +61,12 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
         now_ms: i64,
         lease_until_ms: i64,
     ) -> Result<payment_core::DeliveryClaim>;
-    /// Marks a claimed webhook event handled.
-    async fn finish_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
-    /// Forgets a delivery the application did not take.
-    async fn forget_delivery(&self, provider: &str, event_id: &str) -> Result<()>;
+    /// Marks a claimed webhook event handled, if its lease is still the one ending at
+    /// `lease_until_ms` (a delivery that took it over since keeps it).
+    async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()>;
+    /// Forgets a delivery the application did not take, if its lease is still the one ending at
+    /// `lease_until_ms`.
+    async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()>;
     /// Now, in Unix milliseconds, on the clock every user of this store shares: leases, due
     /// times and settle horizons are written and compared in it (see [`crate::StoreClock`]).
     /// A store one host keeps (memory, SQLite) answers its wall clock.

@@ -65,9 +65,13 @@ impl Journal {
             && is_refund_event(&event.kind)
             && event.object_id.is_none()
             && !attempts.iter().any(|a| a.operation == "create_refund" && a.request.reference() == Some(own))
-            && attempts
-                .iter()
-                .any(|a| a.operation == "create_charge" && a.state.is_unresolved() && a.charge_id.is_none())
+            && attempts.iter().any(|a| {
+                a.operation == "create_charge"
+                    && a.state.is_unresolved()
+                    && a.charge_id.is_none()
+                    // Not for ever: past the wait for events the refund goes to a person anyway.
+                    && self.now_ms() - a.created_ms < crate::journal::millis(self.options().event_wait)
+            })
         {
             // The payment's charge is not settled here yet (its answer is still being recovered),
             // so its refunds cannot be found: the provider delivers the event again later.
@@ -384,14 +388,14 @@ impl Inbox for Journal {
         lease: std::time::Duration,
     ) -> Result<payment_core::DeliveryClaim> {
         let now = self.now_ms();
-        self.store().claim_delivery(provider, event_id, now, now + crate::journal::millis(lease)).await
+        self.store().claim_delivery(provider, event_id, now, now.saturating_add(crate::journal::millis(lease))).await
     }
 
-    async fn done(&self, provider: &str, event_id: &str) -> Result<()> {
-        self.store().finish_delivery(provider, event_id).await
+    async fn done(&self, provider: &str, event_id: &str, token: u64) -> Result<()> {
+        self.store().finish_delivery(provider, event_id, i64::try_from(token).unwrap_or(i64::MAX)).await
     }
 
-    async fn forget(&self, provider: &str, event_id: &str) -> Result<()> {
-        self.store().forget_delivery(provider, event_id).await
+    async fn forget(&self, provider: &str, event_id: &str, token: u64) -> Result<()> {
+        self.store().forget_delivery(provider, event_id, i64::try_from(token).unwrap_or(i64::MAX)).await
     }
 }

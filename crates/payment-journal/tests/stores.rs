@@ -276,34 +276,39 @@ fn fleet_recovery(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = R
 }
 
 /// Twenty racing first deliveries of one event: exactly one handles it; the rest find it in
-/// progress; a handling whose lease ran out is taken over; a handled one is done for good.
+/// progress; a handling whose lease ran out is taken over, and the one outlived by its lease can
+/// neither forget nor finish the new one's; a handled one is done for good.
 fn inbox_is_insert_if_absent(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
     use payment_core::DeliveryClaim;
     Box::pin(async move {
+        let (start, lease) = (now(), 60_000);
         let mut tasks = Vec::new();
         for _ in 0..20 {
             let store = store.clone();
             tasks.push(tokio::spawn(
-                async move { store.claim_delivery("worldpay", "evt-1", now(), now() + 60_000).await },
+                async move { store.claim_delivery("worldpay", "evt-1", start, start + lease).await },
             ));
         }
         let mut firsts = 0;
         for t in tasks {
-            firsts += usize::from(t.await?? == DeliveryClaim::New);
+            firsts += usize::from(matches!(t.await??, DeliveryClaim::New(_)));
         }
         ensure(firsts == 1, format!("{firsts} first deliveries"))?;
-        ensure(
-            store.claim_delivery("payjp", "evt-1", now(), now() + 60_000).await? == DeliveryClaim::New,
-            "per provider",
-        )?;
-        store.forget_delivery("worldpay", "evt-1").await?;
-        let again = store.claim_delivery("worldpay", "evt-1", now(), now() + 1).await?;
-        ensure(again == DeliveryClaim::New, "forgotten, so first again")?;
-        let later = now() + 10;
-        let stale = store.claim_delivery("worldpay", "evt-1", later, later + 60_000).await?;
-        ensure(stale == DeliveryClaim::New, "a handling whose lease ran out is taken over")?;
-        store.finish_delivery("worldpay", "evt-1").await?;
-        let much_later = now() + 3_600_000;
+        let other = store.claim_delivery("payjp", "evt-1", start, start + lease).await?;
+        ensure(matches!(other, DeliveryClaim::New(_)), "per provider")?;
+        store.forget_delivery("worldpay", "evt-1", start + lease).await?;
+        let again = store.claim_delivery("worldpay", "evt-1", start, start + 1).await?;
+        ensure(again == DeliveryClaim::New(u64::try_from(start + 1)?), "forgotten, so first again")?;
+        let later = start + 10;
+        let stale = store.claim_delivery("worldpay", "evt-1", later, later + lease).await?;
+        ensure(matches!(stale, DeliveryClaim::New(_)), "a handling whose lease ran out is taken over")?;
+        // The handling that was taken over: its word no longer counts.
+        store.forget_delivery("worldpay", "evt-1", start + 1).await?;
+        store.finish_delivery("worldpay", "evt-1", start + 1).await?;
+        let held = store.claim_delivery("worldpay", "evt-1", later + 1, later + 2).await?;
+        ensure(held == DeliveryClaim::InProgress, format!("still the new handling's, not {held:?}"))?;
+        store.finish_delivery("worldpay", "evt-1", later + lease).await?;
+        let much_later = start + 3_600_000;
         let done = store.claim_delivery("worldpay", "evt-1", much_later, much_later + 1).await?;
         ensure(done == DeliveryClaim::Done, format!("handled is done for good, not {done:?}"))
     })

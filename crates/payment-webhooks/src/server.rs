@@ -237,7 +237,7 @@ impl WebhookServer {
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("cannot answer it: {}", e.message())),
         };
         let lease = std::time::Duration::from_millis(self.inner.handler_lease_ms.load(Ordering::Relaxed));
-        match self.inner.inbox.claim(&name, &id, lease).await {
+        let token = match self.inner.inbox.claim(&name, &id, lease).await {
             Ok(DeliveryClaim::Done) => return (StatusCode::OK, Answer::Ack(ack)),
             Ok(DeliveryClaim::InProgress) => {
                 return reject(
@@ -245,9 +245,9 @@ impl WebhookServer {
                     "another delivery of this event is being handled; deliver it again later".into(),
                 );
             }
-            Ok(DeliveryClaim::New) => {}
+            Ok(DeliveryClaim::New(token)) => token,
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the inbox failed: {}", e.message())),
-        }
+        };
         // Handled on a task of its own: a provider hanging up cannot cancel it half way, and
         // the task itself marks the event done, or forgets it when the application refused it
         // or panicked, so the provider's next delivery is handled.
@@ -260,12 +260,12 @@ impl WebhookServer {
             };
             match &outcome {
                 Ok(()) => {
-                    if let Err(e) = inbox.done(&name, &id).await {
+                    if let Err(e) = inbox.done(&name, &id, token).await {
                         tracing::warn!(target: "payment::webhooks", provider = %name, event = %id, error = %e, "could not mark a handled event done; its lease will expire");
                     }
                 }
                 Err(_) => {
-                    let _ = inbox.forget(&name, &id).await;
+                    let _ = inbox.forget(&name, &id, token).await;
                 }
             }
             outcome
