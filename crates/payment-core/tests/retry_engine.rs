@@ -316,6 +316,27 @@ async fn a_resend_turned_away_after_an_empty_lookup_leaves_the_call_uncertain() 
     assert_eq!(e.kind(), ErrorKind::OutcomeUnknown, "{e}");
 }
 
+/// A resend after an empty lookup refused for the state the payment is in ("exceeds what is
+/// left") may be refused because the original landed meanwhile: unknown, not a definite
+/// failure. A decline of the resend stands (a landed original would have made it a duplicate).
+#[tokio::test]
+async fn a_resend_refused_after_an_empty_lookup_is_unknown_unless_declined() {
+    for (kind, unknown) in [
+        (ErrorKind::InvalidRequest, true),
+        (ErrorKind::CardDeclined(payment_core::DeclineReason::InsufficientFunds), false),
+    ] {
+        let refused = Step::Respond { status: 400, headers: vec![], body: "{\"error\":\"exceeds\"}" };
+        let server = Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), refused]).await;
+        let k = key();
+        let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
+        let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
+        let reply = engine(Arc::default()).execute(call).await.unwrap();
+        assert_eq!((reply.phase, reply.status()), (Phase::Send, 400));
+        let e = reply.fail(payment_core::Error::new(kind.clone(), "refused"));
+        assert_eq!(e.kind() == ErrorKind::OutcomeUnknown, unknown, "{kind:?}: {e}");
+    }
+}
+
 #[tokio::test]
 async fn reject_duplicate_resends_when_the_lookup_finds_nothing() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), ok("{\"id\":\"ch_1\"}")]).await;

@@ -29,6 +29,9 @@ pub(crate) struct CallState {
     pub(crate) earlier_duplicate: bool,
     /// Some attempt of this call may have reached the provider (even if a lookup later said no).
     pub(crate) ever_ambiguous: bool,
+    /// A lookup found nothing and the request went again: its answers are the resend's, not
+    /// the original's, which may still be landing.
+    pub(crate) resent_after_absence: bool,
     pub(crate) last_failure: Option<AttemptFailure>,
 }
 
@@ -49,6 +52,7 @@ impl Attempt {
             in_flight: false,
             earlier_duplicate: false,
             ever_ambiguous: false,
+            resent_after_absence: false,
             last_failure: None,
         };
         Attempt { call: Arc::new(call), state: Arc::new(Mutex::new(state)) }

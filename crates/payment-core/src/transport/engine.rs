@@ -260,6 +260,7 @@ impl Engine {
                     phase: reply.phase,
                     attempts: st.attempts,
                     uncertain: mutating && ((st.ambiguous && !lookup_settled) || unexplained_duplicate),
+                    resent_after_absence: mutating && st.resent_after_absence,
                     unexplained_duplicate: mutating && unexplained_duplicate,
                     mutating,
                     earlier_duplicate: st.earlier_duplicate,
@@ -303,6 +304,7 @@ pub struct HttpReply {
     /// Attempts made (lookups included).
     pub attempts: u32,
     uncertain: bool,
+    resent_after_absence: bool,
     unexplained_duplicate: bool,
     mutating: bool,
     earlier_duplicate: bool,
@@ -364,9 +366,13 @@ impl HttpReply {
         {
             e = e.with_retry_after(after);
         }
+        // Uncertain and refused: a transient refusal, or any refusal of a resend after a lookup
+        // found nothing (the original may be what made the resend refused), says nothing of the
+        // original. A decline stands: a landed original would have made the resend a duplicate.
         if self.uncertain
             && (self.unexplained_duplicate
-                || matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout))
+                || matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout)
+                || (self.resent_after_absence && !matches!(e.kind(), ErrorKind::CardDeclined(_))))
         {
             e = e.into_outcome_unknown();
         }

@@ -80,8 +80,12 @@ impl EnginePolicy {
                     ReplyClass::Final | ReplyClass::DuplicateRejected => {
                         if reply.phase != Phase::Lookup {
                             // A definite answer to a repeat settles any earlier ambiguous attempt: the
-                            // provider replayed it, or refused it, or it had never landed.
-                            st.ambiguous = false;
+                            // provider replayed it, or refused it, or it had never landed. Not a
+                            // refusal of a resend after a lookup found nothing: that answers the
+                            // resend alone ("exceeds what is left" may be the original landing).
+                            if reply.response.status().is_success() || !st.resent_after_absence {
+                                st.ambiguous = false;
+                            }
                             return None;
                         }
                         match call.lookup.as_ref().map(|l| (l.found)(&reply.response)) {
@@ -97,6 +101,7 @@ impl EnginePolicy {
                         // landing (a provider keeps processing a request its client gave up on), so
                         // the call stays uncertain until the provider answers the resend definitely:
                         // a resend turned away (429, 503) or lost says nothing of the original.
+                        st.resent_after_absence = true;
                         let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
                         Some(Verdict { failure, safe: true, next_phase: Phase::Send })
                     }
