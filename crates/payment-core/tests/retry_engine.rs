@@ -332,7 +332,7 @@ async fn a_resend_refused_after_an_empty_lookup_is_unknown_unless_declined() {
         let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
         let reply = engine(Arc::default()).execute(call).await.unwrap();
         assert_eq!((reply.phase, reply.status()), (Phase::Send, 400));
-        let e = reply.fail(payment_core::Error::new(kind.clone(), "refused"));
+        let e = reply.fail(payment_core::Error::new(kind, "refused"));
         assert_eq!(e.kind() == ErrorKind::OutcomeUnknown, unknown, "{kind:?}: {e}");
     }
 }
