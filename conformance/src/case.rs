@@ -1,11 +1,11 @@
 //! A named case, what it needs, and how it runs.
 
 use futures::future::BoxFuture;
-use payment_core::{Capabilities, IdempotencySupport};
+use payment_core::{Capabilities, IdempotencySupport, Operation};
 use payment_mock_kit::OperationPaths;
 
 use crate::check::CaseResult;
-use crate::target::{Operation, Target};
+use crate::target::Target;
 
 /// What the harness can offer, decided before any case runs.
 #[derive(Debug, Clone, Copy)]
@@ -60,14 +60,12 @@ pub fn retrieve(p: &Profile) -> Option<&'static str> {
 /// Needs a mock that can aim a fault at `operation`'s own request, and `operation` to survive a
 /// lost answer (`Replay` or `RejectDuplicate`).
 pub fn repeatable(p: &Profile, operation: Operation) -> Option<&'static str> {
-    let i = p.caps.idempotency;
-    let support = match operation {
-        Operation::CreateCharge => i.create_charge,
-        Operation::CaptureCharge => i.capture_charge,
-        Operation::CancelCharge => i.cancel_charge,
-        Operation::CreateRefund => i.create_refund,
-    };
+    let support = p.caps.idempotency.support(operation);
     mock(p)
         .or((support == IdempotencySupport::None).then_some("the operation cannot be repeated after a lost answer"))
-        .or(p.operations.filter(|o| !operation.paths(o).is_empty()).is_none().then_some("the mock has no such request"))
+        .or(p
+            .operations
+            .filter(|paths| !paths(operation).is_empty())
+            .is_none()
+            .then_some("the mock has no such request"))
 }

@@ -15,4 +15,4 @@ pub mod target;
 pub use case::{Case, Profile};
 pub use check::{CaseResult, Failure};
 pub use runner::{Suite, TargetFactory};
-pub use target::{Operation, Target};
+pub use target::Target;

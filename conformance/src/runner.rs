@@ -50,7 +50,7 @@ async fn mock_target(driver: &'static ProviderDriver, mock: &'static MockDriver)
     Ok(Target::new(client.keeping(Arc::new(server)), (driver.fixtures)())
         .with_bad_key_client(bad)
         .with_control(control)
-        .with_operations(mock.operations)
+        .with_operations(mock.paths)
         .with_sleeper(sleeper))
 }
 
@@ -96,7 +96,7 @@ impl Suite {
             // Bad-key clients are made against a mock's credential rules; sandbox targets carry none.
             bad_key: with_mock,
             recording_sleeper: with_mock,
-            operations: mock.filter(|_| with_mock).map(|m| m.operations),
+            operations: mock.filter(|_| with_mock).map(|m| m.paths),
         };
         cases::all()
             .into_iter()

@@ -5,36 +5,11 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use payment_core::transport::RecordingSleeper;
 use payment_core::{
-    ChargeRecord, ChargeStatus, CreateCharge, Fixtures, Money, PaymentClient, RequestOptions, Timestamp,
+    ChargeRecord, ChargeStatus, CreateCharge, Fixtures, Money, Operation, PaymentClient, RequestOptions, Timestamp,
 };
 use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockControl, OperationPaths};
 
 use crate::check::{CaseResult, Failure};
-
-/// The operation a fault is aimed at.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
-    /// Creating a charge.
-    CreateCharge,
-    /// Capturing.
-    CaptureCharge,
-    /// Canceling.
-    CancelCharge,
-    /// Creating a refund.
-    CreateRefund,
-}
-
-impl Operation {
-    /// The path patterns of this operation's own request.
-    pub fn paths(self, o: &OperationPaths) -> &'static [&'static str] {
-        match self {
-            Operation::CreateCharge => o.create_charge,
-            Operation::CaptureCharge => o.capture_charge,
-            Operation::CancelCharge => o.cancel_charge,
-            Operation::CreateRefund => o.create_refund,
-        }
-    }
-}
 
 /// One fresh target per case.
 pub struct Target {
@@ -94,7 +69,7 @@ impl Target {
 
     /// Makes the next request of `operation` (its own request, not a sub-request before it) meet `kind`, once.
     pub fn fault_on(&self, operation: Operation, kind: FaultKind) -> CaseResult {
-        let paths = self.operations.as_ref().map(|o| operation.paths(o)).unwrap_or_default();
+        let paths = self.operations.map(|paths| paths(operation)).unwrap_or_default();
         if paths.is_empty() {
             return Err(Failure::new(format!("the mock names no path for {operation:?}")));
         }

@@ -119,7 +119,7 @@ mod overhead {
         b.bench(|| {
             RT.block_on(async {
                 let url = url.clone();
-                let call = payment::transport::Call::read("retrieve_charge", move || {
+                let call = payment::transport::Call::read(payment::Operation::RetrieveCharge, move || {
                     Ok(http::Request::get(&url)
                         .header("authorization", "Basic c2tfdGVzdF9zb2FrOg==")
                         .body(bytes::Bytes::new())
@@ -173,7 +173,11 @@ mod cost {
     #[divan::bench]
     fn engine_over_stub(b: Bencher) {
         let engine = EngineBuilder::new("payjp").transport(stub()).build().expect("engine");
-        b.bench(|| RT.block_on(async { engine.execute(Call::read("retrieve_charge", request)).await.expect("reply") }));
+        b.bench(|| {
+            RT.block_on(async {
+                engine.execute(Call::read(payment::Operation::RetrieveCharge, request)).await.expect("reply")
+            })
+        });
     }
 
     /// 64 concurrent calls of the stub alone.
@@ -197,8 +201,10 @@ mod cost {
             RT.block_on(futures::future::join_all((0..64).map(|_| {
                 let e = engine.clone();
                 async move {
-                    tokio::spawn(async move { e.execute(Call::read("retrieve_charge", request)).await.map(|_| ()) })
-                        .await
+                    tokio::spawn(async move {
+                        e.execute(Call::read(payment::Operation::RetrieveCharge, request)).await.map(|_| ())
+                    })
+                    .await
                 }
             })))
         });

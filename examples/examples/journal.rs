@@ -194,9 +194,7 @@ async fn recovery(driver: &'static payment::ProviderDriver, url: &str, workers: 
     let options = JournalOptions { lease: Duration::from_millis(500), ..JournalOptions::default() };
     let writer = Journal::with_options(store.clone(), options.clone());
     let lossy = once.clone().with_journal(writer.clone());
-    let rules = mock
-        .operations
-        .create_charge
+    let rules = (mock.paths)(payment::Operation::CreateCharge)
         .iter()
         .map(|p| FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).path(p))
         .collect();

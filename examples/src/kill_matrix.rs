@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use futures::StreamExt;
 use payment::journal::AttemptState;
 use payment::mocks::{FaultKind, FaultPlan, FaultRule, MockDriver, MockHandle, MockOptions};
-use payment::{ChargeId, ListRefunds, PaymentClient, ProviderDriver};
+use payment::{ChargeId, ListRefunds, Operation, PaymentClient, ProviderDriver};
 
 use crate::crash::charge_for;
 use crate::targets;
@@ -328,9 +328,9 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
     }
     let url = options.journal.url(&format!("{}_{}_{index}", options.run, options.journal.backend()));
     let (op, paths) = match scenario.act {
-        Act::Charge => ("charge", mock.operations.create_charge),
-        Act::Refund => ("refund", mock.operations.create_refund),
-        Act::Capture => ("capture", mock.operations.capture_charge),
+        Act::Charge => ("charge", (mock.paths)(Operation::CreateCharge)),
+        Act::Refund => ("refund", (mock.paths)(Operation::CreateRefund)),
+        Act::Capture => ("capture", (mock.paths)(Operation::CaptureCharge)),
     };
     // One logical payment per (point, i), each with its own charge to act on.
     let mut work: Vec<(&'static str, String, Option<String>)> = Vec::new();

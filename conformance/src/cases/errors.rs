@@ -1,6 +1,6 @@
 //! Errors map to the right kinds: not found, bad key, decline.
 
-use payment_core::{ChargeId, ChargeStatus, CreateCharge, ErrorKind, RequestOptions};
+use payment_core::{ChargeId, ChargeStatus, CreateCharge, ErrorKind, Operation, RequestOptions};
 
 use crate::case::{Case, Profile, retrieve};
 use crate::check::{CaseResult, Failure, expect_err};
@@ -30,7 +30,7 @@ pub async fn not_found(t: &Target) -> CaseResult {
     let e = expect_err(t.client.retrieve_charge(&id).await, "retrieve of a missing charge")?;
     check!(e.kind() == ErrorKind::NotFound, "missing charge: {e}");
     check!(e.provider() == t.client.provider_name(), "error names provider {:?}", e.provider());
-    check!(e.operation() == "retrieve_charge", "error names operation {:?}", e.operation());
+    check!(e.operation() == Some(Operation::RetrieveCharge), "error names operation {:?}", e.operation());
     Ok(())
 }
 

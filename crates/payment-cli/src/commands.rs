@@ -1,63 +1,17 @@
 //! `charge`, `refund` and `providers`.
 
-use std::collections::BTreeMap;
-
 use futures::StreamExt;
 use payment::{
-    CardDetails, ChargeId, Config, CreateCharge, CreateRefund, Currency, IdempotencyKey, ListCharges, ListRefunds,
-    Money, PaymentClient, PaymentSource, RefundId, RequestOptions,
+    CardDetails, ChargeId, CreateCharge, CreateRefund, Currency, IdempotencyKey, ListCharges, ListRefunds, Money,
+    PaymentClient, PaymentSource, RefundId, RequestOptions,
 };
 
 use crate::args::{ChargeCommand, Cli, CreateChargeArgs, RefundCommand};
+use crate::config::config;
 use crate::failure::{Failure, usage};
+use crate::input::metadata;
 use crate::output;
 use crate::route;
-
-/// The config the command line asks for: file, environment, then flags on top.
-pub fn config(cli: &Cli) -> Result<Config, Failure> {
-    let mut config = config_without_provider(cli)?;
-    if config.provider.is_none() {
-        // Names the missing provider when a flag needs one.
-        apply_provider_flags(cli, &mut config)?;
-    }
-    Ok(config)
-}
-
-/// The config with `--provider` and `--journal` applied, but not the flags that need one
-/// chosen provider (`--timeout`, `--base-url` apply only when one is).
-pub fn config_without_provider(cli: &Cli) -> Result<Config, Failure> {
-    let mut config = payment::load_config(cli.config.as_deref())?;
-    if let Some(p) = &cli.provider {
-        config.provider = Some(p.clone());
-    }
-    if let Some(url) = &cli.journal {
-        let table = payment::config::JOURNAL_TABLE;
-        let settings =
-            config.providers.entry(table.to_owned()).or_insert_with(|| payment::ProviderSettings::new(table));
-        settings.set("url", url.clone());
-    }
-    if config.provider.is_some() {
-        apply_provider_flags(cli, &mut config)?;
-    }
-    Ok(config)
-}
-
-fn apply_provider_flags(cli: &Cli, config: &mut Config) -> Result<(), Failure> {
-    if let Some(t) = &cli.timeout {
-        payment::time::parse_duration(t).map_err(|why| usage(format!("--timeout {t:?} {why}")))?;
-        let name = config.provider_name()?.to_owned();
-        let settings = config.providers.entry(name.clone()).or_insert_with(|| payment::ProviderSettings::new(name));
-        settings.set("timeout", t.clone());
-    }
-    if let Some(url) = &cli.base_url {
-        let name = config.provider_name()?.to_owned();
-        let settings = config.providers.entry(name.clone()).or_insert_with(|| payment::ProviderSettings::new(name));
-        settings.set("base_url", url.clone());
-        // A base URL means "talk to that server", even when the config says mock.
-        settings.set("mode", "live");
-    }
-    Ok(())
-}
 
 async fn connect(cli: &Cli) -> Result<PaymentClient, Failure> {
     Ok(payment::connect(&config(cli)?).await?)
@@ -138,16 +92,6 @@ fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
         (None, None, Some(channel)) => Ok(PaymentSource::channel(channel.clone())),
         _ => Err(usage("give exactly one of --source TOKEN, --card NUMBER,MM/YYYY[,CVC], --channel NAME")),
     }
-}
-
-pub(crate) fn metadata(pairs: &[String]) -> Result<BTreeMap<String, String>, Failure> {
-    pairs
-        .iter()
-        .map(|p| match p.split_once('=') {
-            Some((k, v)) if !k.is_empty() => Ok((k.to_owned(), v.to_owned())),
-            _ => Err(usage(format!("--metadata takes K=V, got {p:?}"))),
-        })
-        .collect()
 }
 
 /// `payment charge …`

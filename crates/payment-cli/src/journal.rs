@@ -6,11 +6,11 @@ use payment::journal::{Attempt, AttemptState, ClaimFilter, Journal, Payment, Sto
 use payment::{Error, ErrorKind, Mode, PaymentClient, Timestamp};
 
 use crate::args::{Cli, JournalCommand};
-use crate::commands;
+use crate::config;
 use crate::failure::{Failure, usage};
 
 async fn open(cli: &Cli) -> Result<(payment::Config, Journal), Failure> {
-    let config = commands::config_without_provider(cli)?;
+    let config = config::config_without_provider(cli)?;
     match payment::open_journal(&config).await? {
         Some(j) => Ok((config, j)),
         None => Err(usage("no journal: give --journal URL, or set [journal] url or PAYMENT_JOURNAL_URL")),
@@ -148,7 +148,7 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
     let mut skipped = Vec::new();
     let mut config = config;
     // The journal is this command's own; the clients only send and look up.
-    config.providers.remove(payment::config::JOURNAL_TABLE);
+    config.tables.remove(payment::config::JOURNAL_TABLE);
     for name in &open_providers {
         let embedded = config.all_accounts().get(name).map(|a| a.settings.mode()).transpose()?;
         if embedded == Some(Mode::Mock) {

@@ -11,8 +11,10 @@ macro_rules! out {
 
 mod args;
 mod commands;
+mod config;
 mod demo;
 mod failure;
+mod input;
 mod journal;
 mod mock;
 mod output;

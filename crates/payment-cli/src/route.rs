@@ -1,7 +1,7 @@
 //! Routed configs (`[[routes]]`): `charge create` routes (failovers logged on stderr), every
 //! other charge and refund command goes to the account its charge id names, and `route explain`.
 
-use payment::routing::{Operation, PaymentFacts, RouteContext, RoutedClient, split};
+use payment::routing::{PaymentFacts, PaymentKind, RouteContext, RoutedClient, split};
 use payment::{ChargeId, CreateCharge, Currency, PaymentClient, RequestOptions};
 
 use crate::args::{Cli, RouteCommand};
@@ -13,7 +13,7 @@ pub async fn routed(cli: &Cli) -> Result<Option<RoutedClient>, Failure> {
     if cli.provider.is_some() {
         return Ok(None);
     }
-    let mut config = crate::commands::config_without_provider(cli)?;
+    let mut config = crate::config::config_without_provider(cli)?;
     if !config.is_routed() || config.provider.is_some() {
         return Ok(None);
     }
@@ -24,10 +24,8 @@ pub async fn routed(cli: &Cli) -> Result<Option<RoutedClient>, Failure> {
     }
     if let Some(t) = &cli.timeout {
         payment::time::parse_duration(t).map_err(|why| usage(format!("--timeout {t:?} {why}")))?;
-        for (name, settings) in config.providers.iter_mut() {
-            if !matches!(name.as_str(), payment::config::JOURNAL_TABLE | payment::config::ROUTING_TABLE) {
-                settings.set("timeout", t.clone());
-            }
+        for settings in config.providers.values_mut() {
+            settings.set("timeout", t.clone());
         }
         for account in config.accounts.values_mut() {
             account.settings.set("timeout", t.clone());
@@ -78,12 +76,12 @@ pub async fn run(cli: &Cli, command: &RouteCommand) -> Result<(), Failure> {
         .trim()
         .parse()
         .map_err(|_| usage(format!("--amount must be a whole number of minor units, got {amount:?}")))?;
-    let metadata = crate::commands::metadata(metadata)?;
+    let metadata = crate::input::metadata(metadata)?;
     let Some(router) = routed(cli).await? else {
         return Err(usage("the config has no [[routes]] (or --provider picks one provider): nothing to explain"));
     };
     let facts = PaymentFacts {
-        operation: if *authorize { Operation::Authorize } else { Operation::Charge },
+        operation: if *authorize { PaymentKind::Authorize } else { PaymentKind::Charge },
         currency,
         amount,
         region: region.as_deref(),

@@ -7,7 +7,7 @@ use payment::webhooks::{EventHandler, Inbox, MemoryInbox, Rejection, WebhookServ
 use payment::{ChargeId, Config, EventRecord, PaymentClient, Trust, WebhookEvent};
 
 use crate::args::{Cli, WebhookCommand};
-use crate::commands;
+use crate::config;
 use crate::failure::{Failure, usage};
 
 /// Prints each event's summary on stdout, flushed at once; refusals on stderr. A sender-only
@@ -28,7 +28,7 @@ impl Printer {
         let mut config = self.config.clone();
         config.provider = Some(provider.to_owned());
         // The server's journal is applied by hand; the read-back client must not journal.
-        config.providers.remove(payment::config::JOURNAL_TABLE);
+        config.tables.remove(payment::config::JOURNAL_TABLE);
         let client = payment::connect(&config).await?;
         clients.insert(provider.to_owned(), client.clone());
         Ok(client)
@@ -86,7 +86,7 @@ impl EventHandler for Printer {
 /// `payment webhook …`
 pub async fn run(cli: &Cli, command: &WebhookCommand) -> Result<(), Failure> {
     let WebhookCommand::Serve { addr } = command;
-    let config = commands::config_without_provider(cli)?;
+    let config = config::config_without_provider(cli)?;
     let drivers = payment::drivers();
     let journal = payment::open_journal(&config).await?;
     // With a journal, it is the inbox too: deliveries are deduplicated across restarts.

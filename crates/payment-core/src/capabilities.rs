@@ -8,6 +8,7 @@ pub const DEFAULT_REPLAY_WINDOW: std::time::Duration = std::time::Duration::from
 
 use crate::idempotency::IdempotencySupport;
 use crate::money::{Currency, Money};
+use crate::operation::Operation;
 
 /// Everything a provider supports.
 #[derive(Debug, Clone, Serialize)]
@@ -144,6 +145,25 @@ pub struct AmountLimit {
     pub min: i64,
     /// Largest amount.
     pub max: i64,
+}
+
+impl IdempotencyCapabilities {
+    /// How a repeat of `operation` is honoured: reads are safe, a provider's own request says
+    /// for itself.
+    pub const fn support(&self, operation: Operation) -> IdempotencySupport {
+        match operation {
+            Operation::CreateCharge => self.create_charge,
+            Operation::CaptureCharge => self.capture_charge,
+            Operation::CancelCharge => self.cancel_charge,
+            Operation::CreateRefund => self.create_refund,
+            Operation::RetrieveCharge
+            | Operation::ListCharges
+            | Operation::FindCharge
+            | Operation::RetrieveRefund
+            | Operation::ListRefunds => IdempotencySupport::Safe,
+            Operation::Native(native) => native.support(),
+        }
+    }
 }
 
 impl Capabilities {

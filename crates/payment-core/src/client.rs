@@ -4,13 +4,16 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
+use async_trait::async_trait;
+
 use crate::capabilities::Capabilities;
 use crate::charge::{ChargeId, ChargeRecord, CreateCharge, ListCharges, ListOrder};
 use crate::error::{Error, ErrorKind, Outcome, Result};
 use crate::idempotency::IdempotencyKey;
 use crate::idempotency::RequestOptions;
-use crate::journaling::{CallJournal, Mutation, MutationOutput};
+use crate::journaling::{Mutation, MutationOutput};
 use crate::money::Money;
+use crate::operation::Operation;
 use crate::pagination::ListPaginator;
 use crate::provider::Provider;
 use crate::refund::{CreateRefund, ListRefunds, RefundId, RefundRecord};
@@ -90,7 +93,7 @@ impl PaymentClient {
     /// key: the money may have moved, so the caller must never read it as a definite failure.
     async fn mutate<T>(
         &self,
-        operation: &'static str,
+        operation: Operation,
         options: &RequestOptions,
         call: impl std::future::Future<Output = Result<T>>,
     ) -> Result<T> {
@@ -116,11 +119,11 @@ impl PaymentClient {
 
     /// Names the provider, and the operation unless a more precise one (a sub-request) is set:
     /// every error from this client says where it came from, whoever made it.
-    fn stamp(&self, operation: &'static str) -> impl Fn(Error) -> Error + Send + 'static {
+    fn stamp(&self, operation: Operation) -> impl Fn(Error) -> Error + Send + 'static {
         let provider = self.provider.name();
         move |e: Error| {
             let e = e.with_provider(provider);
-            if e.operation().is_empty() { e.with_operation(operation) } else { e }
+            if e.operation().is_none() { e.with_operation(operation) } else { e }
         }
     }
 
@@ -149,11 +152,11 @@ impl PaymentClient {
         self.keep_alive.as_deref().and_then(|k| k.downcast_ref::<T>())
     }
 
-    fn refuse(&self, operation: &'static str, what: String) -> Error {
+    fn refuse(&self, operation: Operation, what: String) -> Error {
         self.stamp(operation)(Error::unsupported(format!("{} does not support {what}", self.provider.name())))
     }
 
-    fn check_amount(&self, operation: &'static str, amount: Money, limits: bool) -> Result<()> {
+    fn check_amount(&self, operation: Operation, amount: Money, limits: bool) -> Result<()> {
         let caps = self.capabilities();
         let tag = self.stamp(operation);
         if amount.minor <= 0 {
@@ -177,7 +180,7 @@ impl PaymentClient {
     /// Creates a charge (see [`crate::Charge::create_charge`]).
     pub async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
         let caps = self.capabilities();
-        let op = "create_charge";
+        let op = Operation::CreateCharge;
         if !caps.charge.create {
             return Err(self.refuse(op, "creating charges".into()));
         }
@@ -206,9 +209,9 @@ impl PaymentClient {
     /// Reads a charge.
     pub async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
         if !self.capabilities().charge.retrieve {
-            return Err(self.refuse("retrieve_charge", "reading charges".into()));
+            return Err(self.refuse(Operation::RetrieveCharge, "reading charges".into()));
         }
-        self.provider.retrieve_charge(id).await.map_err(self.stamp("retrieve_charge"))
+        self.provider.retrieve_charge(id).await.map_err(self.stamp(Operation::RetrieveCharge))
     }
 
     /// Captures an authorized charge, in full or in part.
@@ -220,31 +223,31 @@ impl PaymentClient {
     ) -> Result<ChargeRecord> {
         let caps = self.capabilities();
         if !caps.charge.capture_later {
-            return Err(self.refuse("capture_charge", "capturing later".into()));
+            return Err(self.refuse(Operation::CaptureCharge, "capturing later".into()));
         }
         if let Some(amount) = amount {
             if !caps.charge.partial_capture {
-                return Err(self.refuse("capture_charge", "partial capture".into()));
+                return Err(self.refuse(Operation::CaptureCharge, "partial capture".into()));
             }
-            self.check_amount("capture_charge", amount, false)?;
+            self.check_amount(Operation::CaptureCharge, amount, false)?;
         }
         if let Some(journal) = &self.journal {
             let m = Mutation::CaptureCharge { charge_id: id.clone(), amount };
-            return self.charge_output("capture_charge", self.journaled(journal, m, options).await?);
+            return self.charge_output(Operation::CaptureCharge, self.journaled(journal, m, options).await?);
         }
-        self.mutate("capture_charge", options, self.provider.capture_charge(id, amount, options)).await
+        self.mutate(Operation::CaptureCharge, options, self.provider.capture_charge(id, amount, options)).await
     }
 
     /// Cancels a charge that is not captured.
     pub async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         if !self.capabilities().charge.cancel {
-            return Err(self.refuse("cancel_charge", "canceling charges".into()));
+            return Err(self.refuse(Operation::CancelCharge, "canceling charges".into()));
         }
         if let Some(journal) = &self.journal {
             let m = Mutation::CancelCharge { charge_id: id.clone() };
-            return self.charge_output("cancel_charge", self.journaled(journal, m, options).await?);
+            return self.charge_output(Operation::CancelCharge, self.journaled(journal, m, options).await?);
         }
-        self.mutate("cancel_charge", options, self.provider.cancel_charge(id, options)).await
+        self.mutate(Operation::CancelCharge, options, self.provider.cancel_charge(id, options)).await
     }
 
     /// The currency of a charge when its id says it (no I/O): what a partial refund needs when
@@ -257,39 +260,41 @@ impl PaymentClient {
     pub fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
         let caps = self.capabilities();
         if !caps.charge.list {
-            return ListPaginator::failed(self.refuse("list_charges", "listing charges".into()));
+            return ListPaginator::failed(self.refuse(Operation::ListCharges, "listing charges".into()));
         }
         if query.order == ListOrder::OldestFirst && !caps.list.oldest_first {
-            return ListPaginator::failed(self.refuse("list_charges", "listing oldest first".into()));
+            return ListPaginator::failed(self.refuse(Operation::ListCharges, "listing oldest first".into()));
         }
         if let Some(size) = query.page_size
             && (size == 0 || size > caps.list.max_limit)
         {
             let e = Error::invalid(format!("page size {size} is not within 1..={}", caps.list.max_limit));
-            return ListPaginator::failed(self.stamp("list_charges")(e));
+            return ListPaginator::failed(self.stamp(Operation::ListCharges)(e));
         }
-        self.provider.list_charges(query).map_err(self.stamp("list_charges"))
+        self.provider.list_charges(query).map_err(self.stamp(Operation::ListCharges))
     }
 
     /// Refunds a charge in full or in part.
     pub async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
         let caps = self.capabilities();
         match request.amount {
-            None if !caps.refund.full => return Err(self.refuse("create_refund", "full refunds".into())),
-            Some(_) if !caps.refund.partial => return Err(self.refuse("create_refund", "partial refunds".into())),
+            None if !caps.refund.full => return Err(self.refuse(Operation::CreateRefund, "full refunds".into())),
+            Some(_) if !caps.refund.partial => {
+                return Err(self.refuse(Operation::CreateRefund, "partial refunds".into()));
+            }
             // A charge's minimum does not bind its refunds: only sign and currency are checked.
-            Some(amount) => self.check_amount("create_refund", amount, false)?,
+            Some(amount) => self.check_amount(Operation::CreateRefund, amount, false)?,
             None => {}
         }
         if let Some(journal) = &self.journal {
             return match self.journaled(journal, Mutation::CreateRefund(request), options).await? {
                 MutationOutput::Refund(record) => Ok(record),
                 MutationOutput::Charge(c) => {
-                    Err(self.stamp("create_refund")(mismatched_output("a charge", c.id.as_str())))
+                    Err(self.stamp(Operation::CreateRefund)(mismatched_output("a charge", c.id.as_str())))
                 }
             };
         }
-        self.mutate("create_refund", options, self.provider.create_refund(request, options)).await
+        self.mutate(Operation::CreateRefund, options, self.provider.create_refund(request, options)).await
     }
 
     /// The request as the provider will send it under `key` (see [`crate::Charge::prepare_charge`]).
@@ -299,23 +304,23 @@ impl PaymentClient {
         key: &IdempotencyKey,
         options: &RequestOptions,
     ) -> Result<CreateCharge> {
-        self.provider.prepare_charge(request, key, options).await.map_err(self.stamp("create_charge"))
+        self.provider.prepare_charge(request, key, options).await.map_err(self.stamp(Operation::CreateCharge))
     }
 
     /// The refund as the provider will send it (see [`crate::Refund::prepare_refund`]).
     pub async fn prepare_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<CreateRefund> {
-        self.provider.prepare_refund(request, options).await.map_err(self.stamp("create_refund"))
+        self.provider.prepare_refund(request, options).await.map_err(self.stamp(Operation::CreateRefund))
     }
 
     /// Finds the charge a prepared `request` created (see [`crate::Charge::find_charge`]).
     pub async fn find_charge(&self, request: &CreateCharge, created_from: Timestamp) -> Result<Option<ChargeRecord>> {
         if !self.capabilities().charge.find_by_reference {
-            return Err(self.refuse("find_charge", "finding charges by reference".into()));
+            return Err(self.refuse(Operation::FindCharge, "finding charges by reference".into()));
         }
-        self.provider.find_charge(request, created_from).await.map_err(self.stamp("find_charge"))
+        self.provider.find_charge(request, created_from).await.map_err(self.stamp(Operation::FindCharge))
     }
 
-    fn charge_output(&self, operation: &'static str, output: MutationOutput) -> Result<ChargeRecord> {
+    fn charge_output(&self, operation: Operation, output: MutationOutput) -> Result<ChargeRecord> {
         match output {
             MutationOutput::Charge(record) => Ok(record),
             MutationOutput::Refund(r) => Err(self.stamp(operation)(mismatched_output("a refund", r.id.as_str()))),
@@ -325,17 +330,17 @@ impl PaymentClient {
     /// Reads one refund.
     pub async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
         if !self.capabilities().refund.retrieve {
-            return Err(self.refuse("retrieve_refund", "reading single refunds".into()));
+            return Err(self.refuse(Operation::RetrieveRefund, "reading single refunds".into()));
         }
-        self.provider.retrieve_refund(charge_id, refund_id).await.map_err(self.stamp("retrieve_refund"))
+        self.provider.retrieve_refund(charge_id, refund_id).await.map_err(self.stamp(Operation::RetrieveRefund))
     }
 
     /// Lists a charge's refunds lazily.
     pub fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord> {
         if !self.capabilities().refund.list {
-            return ListPaginator::failed(self.refuse("list_refunds", "listing refunds".into()));
+            return ListPaginator::failed(self.refuse(Operation::ListRefunds, "listing refunds".into()));
         }
-        self.provider.list_refunds(charge_id, query).map_err(self.stamp("list_refunds"))
+        self.provider.list_refunds(charge_id, query).map_err(self.stamp(Operation::ListRefunds))
     }
 }
 
@@ -353,5 +358,31 @@ impl fmt::Debug for PaymentClient {
 impl fmt::Display for PaymentClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Display::fmt(&self.provider, f)
+    }
+}
+
+/// Runs a client's mutating calls through a durable record. `client` is the same client without
+/// the journal, so the journal's own calls (sending, looking up) are not journaled again.
+#[async_trait]
+pub trait CallJournal: Send + Sync + fmt::Debug {
+    /// Records, sends and settles `mutation`, or answers it from the record of an earlier call
+    /// with the same idempotency key.
+    async fn execute(
+        &self,
+        client: &PaymentClient,
+        mutation: Mutation,
+        options: &RequestOptions,
+    ) -> Result<MutationOutput>;
+}
+
+#[async_trait]
+impl<J: CallJournal + ?Sized> CallJournal for std::sync::Arc<J> {
+    async fn execute(
+        &self,
+        client: &PaymentClient,
+        mutation: Mutation,
+        options: &RequestOptions,
+    ) -> Result<MutationOutput> {
+        (**self).execute(client, mutation, options).await
     }
 }

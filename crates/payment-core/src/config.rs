@@ -1,226 +1,40 @@
-//! Configuration: a provider name plus that provider's table, from TOML and/or the environment.
+//! Configuration: which provider, each provider's table, the tables of the library's own parts
+//! (`[journal]`, `[routing]`), further accounts and the routing rules as written — from TOML and/or
+//! the environment.
 
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::Path;
 
-use secrecy::SecretString;
-
+pub use crate::account::Account;
+use crate::account::parse_accounts;
 use crate::error::{Error, Result};
-pub use crate::route_config::{Account, ROUTING_TABLE, RouteConfig};
-use crate::route_config::{parse_accounts, parse_routes};
+pub use crate::settings::{COMMON_KEYS, Mode, ProviderSettings, env_var_name, mock_unavailable};
+use crate::settings::{env_segment, scalar_text};
 
-/// The settings every provider takes: how it is reached and how long a call may take.
-pub const COMMON_KEYS: &[&str] = &["mode", "base_url", "timeout"];
-
-/// How a provider is reached.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mode {
-    /// The provider's real API (live or sandbox, decided by the credentials and base URL).
-    Live,
-    /// The provider's embedded stateful mock, started in-process (needs the `mock` feature).
-    Mock,
-}
-
-/// One provider's settings; values are never printed by `Debug` (keys only).
-#[derive(Clone, Default, PartialEq, Eq)]
-pub struct ProviderSettings {
-    provider: String,
-    values: BTreeMap<String, String>,
-    // The config table they came from when it is not `[provider]` (`accounts.payjp-backup`).
-    table: Option<String>,
-}
-
-impl ProviderSettings {
-    /// Empty settings for `provider`.
-    pub fn new(provider: impl Into<String>) -> ProviderSettings {
-        ProviderSettings { provider: provider.into(), values: BTreeMap::new(), table: None }
-    }
-
-    /// The same settings, read from the config table `table` (named in error messages).
-    pub fn in_table(mut self, table: impl Into<String>) -> ProviderSettings {
-        self.table = Some(table.into());
-        self
-    }
-
-    /// Sets a key (builder style).
-    pub fn with(mut self, key: &str, value: impl Into<String>) -> ProviderSettings {
-        self.set(key, value);
-        self
-    }
-
-    /// Sets a key.
-    pub fn set(&mut self, key: &str, value: impl Into<String>) {
-        self.values.insert(key.to_ascii_lowercase(), value.into());
-    }
-
-    /// The provider these settings are for.
-    pub fn provider(&self) -> &str {
-        &self.provider
-    }
-
-    /// A value, if set and not empty.
-    pub fn get(&self, key: &str) -> Option<&str> {
-        self.values.get(key).map(String::as_str).filter(|v| !v.is_empty())
-    }
-
-    /// The keys that are set.
-    pub fn keys(&self) -> impl Iterator<Item = &str> {
-        self.values.keys().map(String::as_str)
-    }
-
-    /// Where a key is set, for error messages: `[payjp] secret_key or PAYMENT_PAYJP_SECRET_KEY`.
-    pub fn describe_key(&self, key: &str) -> String {
-        let table = self.table.as_deref().unwrap_or(&self.provider);
-        format!("`{key}` in [{table}] or {}", env_var_name(&self.provider, key))
-    }
-
-    /// A required value; the error names the config key and the environment variable.
-    pub fn require(&self, key: &str) -> Result<&str> {
-        self.get(key)
-            .ok_or_else(|| Error::config(format!("{} is missing: set {}", self.provider, self.describe_key(key))))
-    }
-
-    /// A required secret.
-    pub fn secret(&self, key: &str) -> Result<SecretString> {
-        self.require(key).map(SecretString::from)
-    }
-
-    /// An optional secret.
-    pub fn optional_secret(&self, key: &str) -> Option<SecretString> {
-        self.get(key).map(SecretString::from)
-    }
-
-    /// `mode`: `live` (default), `sandbox` (same as live) or `mock`.
-    pub fn mode(&self) -> Result<Mode> {
-        match self.get("mode").map(str::to_ascii_lowercase).as_deref() {
-            None | Some("live") | Some("sandbox") => Ok(Mode::Live),
-            Some("mock") => Ok(Mode::Mock),
-            Some(other) => Err(Error::config(format!(
-                "{} mode {other:?} is not one of live, sandbox, mock (set {})",
-                self.provider,
-                self.describe_key("mode")
-            ))),
-        }
-    }
-
-    /// `base_url`, parsed, or `default` when unset. Set but empty is refused: a variable
-    /// cleared by mistake must never send payments to the provider's live host.
-    pub fn base_url(&self, default: &str) -> Result<url::Url> {
-        if self.values.get("base_url").is_some_and(|v| v.trim().is_empty()) {
-            return Err(Error::config(format!(
-                "{} base_url is set but empty; give a URL, or remove {} to use the provider's own host",
-                self.provider,
-                self.describe_key("base_url")
-            )));
-        }
-        let text = self.get("base_url").unwrap_or(default);
-        let url = url::Url::parse(text).map_err(|e| {
-            Error::config(format!(
-                "{} base_url {text:?} is not a URL ({e}); fix {}",
-                self.provider,
-                self.describe_key("base_url")
-            ))
-        })?;
-        if !matches!(url.scheme(), "http" | "https") || url.host().is_none() {
-            return Err(Error::config(format!(
-                "{} base_url {text:?} must be an http(s) URL with a host",
-                self.provider
-            )));
-        }
-        Ok(url)
-    }
-
-    /// A boolean (`true`/`false`/`1`/`0`), or `default` when unset.
-    pub fn flag(&self, key: &str, default: bool) -> Result<bool> {
-        match self.get(key).map(str::to_ascii_lowercase).as_deref() {
-            None => Ok(default),
-            Some("true" | "1" | "yes") => Ok(true),
-            Some("false" | "0" | "no") => Ok(false),
-            Some(v) => Err(Error::config(format!("{} {key} {v:?} is not true or false", self.provider))),
-        }
-    }
-
-    /// `timeout`: the deadline of every call, retries included (`30`, `30s`, `500ms`, `2m`), if set.
-    pub fn timeout(&self) -> Result<Option<std::time::Duration>> {
-        let Some(text) = self.get("timeout") else { return Ok(None) };
-        crate::time::parse_duration(text).map(Some).map_err(|why| {
-            Error::config(format!("{} timeout {text:?} {why}; fix {}", self.provider, self.describe_key("timeout")))
-        })
-    }
-
-    /// Refuses keys the provider does not know (typos should not pass silently).
-    pub fn check_keys(&self, allowed: &[&str]) -> Result<()> {
-        for key in self.values.keys() {
-            if !COMMON_KEYS.contains(&key.as_str()) && !allowed.contains(&key.as_str()) {
-                let mut known = COMMON_KEYS.to_vec();
-                known.extend_from_slice(allowed);
-                return Err(Error::config(format!(
-                    "{} has no setting `{key}`; known settings: {}",
-                    self.provider,
-                    known.join(", ")
-                )));
-            }
-        }
-        Ok(())
-    }
-}
-
-impl fmt::Debug for ProviderSettings {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ProviderSettings")
-            .field("provider", &self.provider)
-            .field("keys", &self.values.keys().collect::<Vec<_>>())
-            .finish()
-    }
-}
-
-/// The error of a provider crate asked for `mode = "mock"` directly: the embedded mock is started
-/// by `payment::connect` when the `mock` feature is on.
-pub fn mock_unavailable(provider: &str) -> Error {
-    Error::config(format!(
-        "{provider} mode = \"mock\" needs the `mock` feature: enable `mock` on the `payment` crate and connect with `payment::connect`"
-    ))
-}
-
-/// The environment variable for a provider's key: `PAYMENT_GOOGLE_STANDARD_PAYMENTS_BASE_URL`.
-pub fn env_var_name(provider: &str, key: &str) -> String {
-    format!("PAYMENT_{}_{}", env_segment(provider), key.to_ascii_uppercase())
-}
-
-fn env_segment(provider: &str) -> String {
-    provider.to_ascii_uppercase().replace('-', "_")
-}
-
-/// The table of the payment journal's settings (`[journal] url = …`, `PAYMENT_JOURNAL_URL`);
-/// read by the facade, not a provider.
+/// The table of the payment journal's settings (`[journal] url = …`, `PAYMENT_JOURNAL_URL`).
 pub const JOURNAL_TABLE: &str = "journal";
 
-/// A config value as text: strings, integers and booleans are accepted, anything else is refused.
-pub(crate) fn scalar_text(table: &str, key: &str, value: toml::Value) -> Result<String> {
-    match value {
-        toml::Value::String(s) => Ok(s),
-        toml::Value::Integer(i) => Ok(i.to_string()),
-        toml::Value::Boolean(b) => Ok(b.to_string()),
-        other => Err(Error::config(format!(
-            "[{table}] {key} must be a string, integer or boolean, got {}",
-            other.type_str()
-        ))),
-    }
-}
+/// The table of the router's own settings (`[routing] max_attempts = 3`, `PAYMENT_ROUTING_*`).
+pub const ROUTING_TABLE: &str = "routing";
 
-/// The whole configuration: which provider, each provider's table, and the routing (extra
-/// accounts and rules) for apps that route payments over several.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// The tables that configure the library's own parts, not a provider: they land in
+/// [`Config::tables`], never among the providers or accounts.
+pub const PART_TABLES: [&str; 2] = [JOURNAL_TABLE, ROUTING_TABLE];
+
+/// The whole configuration: which provider, each provider's table, the library's own tables, and
+/// the routing (extra accounts and rules) for apps that route payments over several.
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct Config {
     /// The provider to use (`provider = "payjp"` / `PAYMENT_PROVIDER`).
     pub provider: Option<String>,
     /// Per-provider settings by name.
     pub providers: BTreeMap<String, ProviderSettings>,
+    /// The settings of the library's own parts by table ([`PART_TABLES`]: `[journal]`, `[routing]`).
+    pub tables: BTreeMap<String, ProviderSettings>,
     /// Further accounts by name (`[accounts.NAME] provider = "…"`).
     pub accounts: BTreeMap<String, Account>,
-    /// Routing rules, first match wins (`[[routes]]`).
-    pub routes: Vec<RouteConfig>,
+    /// Routing rules as written, first match wins (`[[routes]]`); the routing crate reads them.
+    pub routes: Vec<toml::Table>,
 }
 
 impl Config {
@@ -242,14 +56,16 @@ impl Config {
                 ("provider", other) => {
                     return Err(Error::config(format!("`provider` must be a string, got {}", other.type_str())));
                 }
-                ("routes", value) => config.routes = parse_routes(value)?,
+                ("routes", value) => config.routes = route_tables(value)?,
                 ("accounts", value) => config.accounts = parse_accounts(value)?,
                 (_, toml::Value::Table(t)) => {
                     let mut settings = ProviderSettings::new(name.clone());
                     for (key, v) in t {
                         settings.set(&key, scalar_text(&name, &key, v)?);
                     }
-                    config.providers.insert(name, settings);
+                    let map =
+                        if PART_TABLES.contains(&name.as_str()) { &mut config.tables } else { &mut config.providers };
+                    map.insert(name, settings);
                 }
                 (_, other) => {
                     return Err(Error::config(format!(
@@ -281,8 +97,7 @@ impl Config {
         let mut config = Config::default();
         // Longest names first so GOOGLE_STANDARD_PAYMENTS is not taken for a shorter prefix.
         let mut names: Vec<&str> = providers.to_vec();
-        names.push(JOURNAL_TABLE);
-        names.push(ROUTING_TABLE);
+        names.extend(PART_TABLES);
         names.sort_by_key(|n| std::cmp::Reverse(n.len()));
         for (var, value) in vars {
             let Some(rest) = var.strip_prefix("PAYMENT_") else { continue };
@@ -293,11 +108,8 @@ impl Config {
             for name in &names {
                 let prefix = format!("{}_", env_segment(name));
                 if let Some(key) = rest.strip_prefix(&prefix).filter(|k| !k.is_empty()) {
-                    config
-                        .providers
-                        .entry((*name).to_owned())
-                        .or_insert_with(|| ProviderSettings::new(*name))
-                        .set(key, value);
+                    let map = if PART_TABLES.contains(name) { &mut config.tables } else { &mut config.providers };
+                    map.entry((*name).to_owned()).or_insert_with(|| ProviderSettings::new(*name)).set(key, value);
                     break;
                 }
             }
@@ -323,25 +135,19 @@ impl Config {
                 Some(account) => &mut account.settings,
                 None => self.providers.entry(name.clone()).or_insert_with(|| ProviderSettings::new(name)),
             };
-            for (k, v) in settings.values {
-                // An empty variable does not clear what the file says (a cleared
-                // PAYMENT_<P>_BASE_URL would otherwise send a mock's traffic to the live host).
-                if v.trim().is_empty() && entry.values.get(&k).is_some_and(|old| !old.trim().is_empty()) {
-                    continue;
-                }
-                entry.values.insert(k, v);
-            }
+            overlay(entry, settings);
+        }
+        for (name, settings) in over.tables {
+            overlay(self.tables.entry(name.clone()).or_insert_with(|| ProviderSettings::new(name)), settings);
         }
         self
     }
 
-    /// Every account: one per provider table (named after the provider, the journal's and the
-    /// router's tables aside) and each `[accounts.NAME]`.
+    /// Every account: one per provider table (named after the provider) and each `[accounts.NAME]`.
     pub fn all_accounts(&self) -> BTreeMap<String, Account> {
         let mut all: BTreeMap<String, Account> = self
             .providers
             .iter()
-            .filter(|(name, _)| !matches!(name.as_str(), JOURNAL_TABLE | ROUTING_TABLE))
             .map(|(name, settings)| (name.clone(), Account { provider: name.clone(), settings: settings.clone() }))
             .collect();
         all.extend(self.accounts.iter().map(|(n, a)| (n.clone(), a.clone())));
@@ -362,13 +168,51 @@ impl Config {
 
     /// The journal URL (`[journal] url`, `PAYMENT_JOURNAL_URL`), when one is set.
     pub fn journal_url(&self) -> Option<&str> {
-        self.providers.get(JOURNAL_TABLE).and_then(|j| j.get("url")).filter(|u| !u.trim().is_empty())
+        self.tables.get(JOURNAL_TABLE).and_then(|j| j.get("url")).filter(|u| !u.trim().is_empty())
     }
 
-    /// The settings of `name` (empty when none were given).
+    /// The settings of provider `name` (empty when none were given).
     pub fn settings(&self, name: &str) -> ProviderSettings {
         self.providers.get(name).cloned().unwrap_or_else(|| ProviderSettings::new(name))
     }
+
+    /// The settings of the library's own table `name` ([`PART_TABLES`]; empty when none were given).
+    pub fn table(&self, name: &str) -> ProviderSettings {
+        self.tables.get(name).cloned().unwrap_or_else(|| ProviderSettings::new(name))
+    }
+
+    /// The settings of the library's own table `name`, to change (created empty when absent).
+    pub fn table_mut(&mut self, name: &str) -> &mut ProviderSettings {
+        self.tables.entry(name.to_owned()).or_insert_with(|| ProviderSettings::new(name))
+    }
+}
+
+/// `over`'s values on top of `entry`'s. An empty variable does not clear what the file says (a
+/// cleared PAYMENT_<P>_BASE_URL would otherwise send a mock's traffic to the live host).
+fn overlay(entry: &mut ProviderSettings, over: ProviderSettings) {
+    for (k, v) in over.values {
+        if v.trim().is_empty() && entry.values.get(&k).is_some_and(|old| !old.trim().is_empty()) {
+            continue;
+        }
+        entry.values.insert(k, v);
+    }
+}
+
+/// `[[routes]]` as tables; what is in them is the routing crate's to read.
+fn route_tables(value: toml::Value) -> Result<Vec<toml::Table>> {
+    let toml::Value::Array(items) = value else {
+        return Err(Error::config(format!("`routes` must be an array of [[routes]] tables, got {}", value.type_str())));
+    };
+    items
+        .into_iter()
+        .enumerate()
+        .map(|(i, item)| match item {
+            toml::Value::Table(t) => Ok(t),
+            other => {
+                Err(Error::config(format!("route {} must be a [[routes]] table, got {}", i + 1, other.type_str())))
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -424,6 +268,7 @@ mod tests {
     fn the_journal_url_comes_from_its_table_or_the_environment() {
         let file = Config::from_toml_str("[journal]\nurl = \"sqlite://a.db\"\n").unwrap();
         assert_eq!(file.journal_url(), Some("sqlite://a.db"));
+        assert!(file.providers.is_empty() && file.all_accounts().is_empty(), "the journal is no provider");
         let env = Config::from_vars(&["payjp"], [("PAYMENT_JOURNAL_URL".to_owned(), "sqlite://b.db".to_owned())]);
         assert_eq!(file.merged_with(env).journal_url(), Some("sqlite://b.db"));
         assert_eq!(Config::default().journal_url(), None);
@@ -441,6 +286,33 @@ mod tests {
         assert!(ProviderSettings::new("p").with("base_url", "ftp://x").base_url("https://a").is_err());
         assert!(ProviderSettings::new("p").with("base_url", "not a url").base_url("https://a").is_err());
         assert!(Config::default().provider_name().is_err());
+    }
+
+    #[test]
+    fn routes_and_accounts_are_kept_and_own_tables_are_no_providers() {
+        let c = Config::from_toml_str(
+            "[payjp]\nsecret_key = \"sk\"\n[accounts.payjp-backup]\nprovider = \"payjp\"\nsecret_key = \"sk2\"\n\
+             [routing]\nmax_attempts = 2\n\
+             [[routes]]\nname = \"japan\"\ntargets = [\"payjp\", \"payjp-backup\"]\n[[routes]]\nname = \"rest\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.routes.len(), 2);
+        assert_eq!(c.routes[0]["name"].as_str(), Some("japan"));
+        let backup = &c.accounts["payjp-backup"];
+        assert_eq!(backup.provider, "payjp");
+        assert_eq!(backup.settings.get("secret_key"), Some("sk2"));
+        assert!(backup.settings.describe_key("secret_key").contains("[accounts.payjp-backup]"));
+        assert!(backup.settings.describe_key("secret_key").contains("PAYMENT_PAYJP_BACKUP_SECRET_KEY"));
+        assert_eq!(c.table(ROUTING_TABLE).get("max_attempts"), Some("2"));
+        assert_eq!(c.all_accounts().keys().collect::<Vec<_>>(), ["payjp", "payjp-backup"]);
+        let env = Config::from_vars(&["payjp"], [("PAYMENT_ROUTING_MAX_ATTEMPTS".to_owned(), "3".to_owned())]);
+        assert!(env.providers.is_empty());
+        assert_eq!(c.merged_with(env).table(ROUTING_TABLE).get("max_attempts"), Some("3"));
+        let e = Config::from_toml_str("[accounts.b]\nsecret_key = \"x\"\n").unwrap_err();
+        assert!(e.message().contains("[accounts.b] needs `provider"), "{e}");
+        assert!(Config::from_toml_str("routes = 3").is_err());
+        assert!(Config::from_toml_str("routes = [1]").is_err());
+        assert!(Config::from_toml_str("accounts = 3").is_err());
     }
 
     #[test]

@@ -149,11 +149,6 @@ impl RsaPublicKey {
         RsaPublicKey::from_pem(&text)
     }
 
-    /// The SubjectPublicKeyInfo DER.
-    pub(crate) fn der(&self) -> &[u8] {
-        &self.der
-    }
-
     /// The key as `PUBLIC KEY` PEM.
     pub fn to_pem(&self) -> String {
         pem_encode("PUBLIC KEY", &self.der)

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::idempotency::IdempotencyKey;
 use crate::money::MoneyError;
+use crate::operation::Operation;
 
 /// A `Result` whose error is the framework's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -145,7 +146,7 @@ struct Inner {
     retryable: bool,
     retry_after: Option<Duration>,
     provider: &'static str,
-    operation: &'static str,
+    operation: Option<Operation>,
     http_status: Option<u16>,
     provider_code: Option<String>,
     provider_message: Option<String>,
@@ -170,7 +171,7 @@ impl Error {
                 retryable,
                 retry_after: None,
                 provider: "",
-                operation: "",
+                operation: None,
                 http_status: None,
                 provider_code: None,
                 provider_message: None,
@@ -214,9 +215,9 @@ impl Error {
         self
     }
 
-    /// Sets the operation name (e.g. `create_charge`).
-    pub fn with_operation(mut self, operation: &'static str) -> Error {
-        self.inner.operation = operation;
+    /// Sets the operation that failed.
+    pub fn with_operation(mut self, operation: Operation) -> Error {
+        self.inner.operation = Some(operation);
         self
     }
 
@@ -325,8 +326,8 @@ impl Error {
         self.inner.provider
     }
 
-    /// The operation that failed.
-    pub fn operation(&self) -> &'static str {
+    /// The operation that failed, when one was named.
+    pub fn operation(&self) -> Option<Operation> {
         self.inner.operation
     }
 
@@ -380,7 +381,7 @@ impl Error {
             "decline_reason": self.decline_reason().map(|r| r.as_str()),
             "message": self.inner.message,
             "provider": if self.inner.provider.is_empty() { None } else { Some(self.inner.provider) },
-            "operation": if self.inner.operation.is_empty() { None } else { Some(self.inner.operation) },
+            "operation": self.inner.operation.map(Operation::as_str),
             "provider_code": self.inner.provider_code,
             "provider_message": self.inner.provider_message,
             "http_status": self.inner.http_status,
@@ -399,8 +400,8 @@ impl fmt::Display for Error {
         let i = &self.inner;
         if !i.provider.is_empty() {
             write!(f, "{}", i.provider)?;
-            if !i.operation.is_empty() {
-                write!(f, " {}", i.operation)?;
+            if let Some(operation) = i.operation {
+                write!(f, " {operation}")?;
             }
             f.write_str(": ")?;
         }
@@ -471,7 +472,7 @@ mod tests {
     fn display_is_one_line_with_context() {
         let e = Error::new(ErrorKind::CardDeclined(DeclineReason::InsufficientFunds), "card was declined")
             .with_provider("payjp")
-            .with_operation("create_charge")
+            .with_operation(Operation::CreateCharge)
             .with_provider_code("insufficient_funds")
             .with_http_status(402);
         let text = e.to_string();

@@ -6,6 +6,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::operation::IdempotencySupport;
 
 /// The key that makes one logical call safe to repeat; fixed before the first attempt.
 #[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -128,41 +129,6 @@ impl fmt::Display for IdempotencyKey {
 impl fmt::Debug for IdempotencyKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "IdempotencyKey({})", self.0)
-    }
-}
-
-/// How a provider treats a repeat of one operation; decides what the retry engine may resend.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum IdempotencySupport {
-    /// Repeating has no further effect by nature (reads).
-    Safe,
-    /// The provider returns the original result for a repeated key.
-    Replay,
-    /// The provider refuses a reused natural key; after an ambiguous failure, look the object up.
-    RejectDuplicate {
-        /// How the object is looked up (for humans and `payment providers`).
-        lookup: &'static str,
-    },
-    /// Nothing makes a repeat safe: never resent after an ambiguous failure.
-    None,
-}
-
-impl fmt::Display for IdempotencySupport {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            IdempotencySupport::Safe => f.write_str("safe to repeat"),
-            IdempotencySupport::Replay => f.write_str("replayed by idempotency key"),
-            IdempotencySupport::RejectDuplicate { lookup } => write!(f, "duplicate refused, found again by {lookup}"),
-            IdempotencySupport::None => f.write_str("never repeated after a lost answer"),
-        }
-    }
-}
-
-impl IdempotencySupport {
-    /// Whether a request that may have reached the provider can be followed by another attempt.
-    pub fn survives_ambiguity(&self) -> bool {
-        !matches!(self, IdempotencySupport::None)
     }
 }
 

@@ -1,15 +1,9 @@
-//! The hook through which a journal sees every mutating call of a [`PaymentClient`]; the journal
-//! itself (stores, recovery) lives in the `payment-journal` crate.
-
-use std::fmt;
-
-use async_trait::async_trait;
+//! One mutating call as a client was asked to make it, and what it returned: what a journal
+//! (`client::CallJournal`) records and answers.
 
 use crate::charge::{ChargeId, ChargeRecord, CreateCharge};
-use crate::client::PaymentClient;
-use crate::error::Result;
-use crate::idempotency::RequestOptions;
 use crate::money::Money;
+use crate::operation::Operation;
 use crate::refund::{CreateRefund, RefundRecord};
 
 /// One mutating call, as the client was asked to make it.
@@ -34,13 +28,13 @@ pub enum Mutation {
 }
 
 impl Mutation {
-    /// The operation's name, as in errors and capabilities.
-    pub fn operation(&self) -> &'static str {
+    /// The operation.
+    pub fn operation(&self) -> Operation {
         match self {
-            Mutation::CreateCharge(_) => "create_charge",
-            Mutation::CaptureCharge { .. } => "capture_charge",
-            Mutation::CancelCharge { .. } => "cancel_charge",
-            Mutation::CreateRefund(_) => "create_refund",
+            Mutation::CreateCharge(_) => Operation::CreateCharge,
+            Mutation::CaptureCharge { .. } => Operation::CaptureCharge,
+            Mutation::CancelCharge { .. } => Operation::CancelCharge,
+            Mutation::CreateRefund(_) => Operation::CreateRefund,
         }
     }
 }
@@ -52,30 +46,4 @@ pub enum MutationOutput {
     Charge(ChargeRecord),
     /// A refund.
     Refund(RefundRecord),
-}
-
-/// Runs a client's mutating calls through a durable record. `client` is the same client without
-/// the journal, so the journal's own calls (sending, looking up) are not journaled again.
-#[async_trait]
-pub trait CallJournal: Send + Sync + fmt::Debug {
-    /// Records, sends and settles `mutation`, or answers it from the record of an earlier call
-    /// with the same idempotency key.
-    async fn execute(
-        &self,
-        client: &PaymentClient,
-        mutation: Mutation,
-        options: &RequestOptions,
-    ) -> Result<MutationOutput>;
-}
-
-#[async_trait]
-impl<J: CallJournal + ?Sized> CallJournal for std::sync::Arc<J> {
-    async fn execute(
-        &self,
-        client: &PaymentClient,
-        mutation: Mutation,
-        options: &RequestOptions,
-    ) -> Result<MutationOutput> {
-        (**self).execute(client, mutation, options).await
-    }
 }

@@ -4,6 +4,7 @@
 //! [`PaymentClient`]. Money is integer minor units ([`Money`]); every failure is one [`Error`].
 #![forbid(unsafe_code)]
 
+mod account;
 pub mod capabilities;
 pub mod charge;
 pub mod client;
@@ -17,15 +18,15 @@ pub mod idempotency;
 pub mod journaling;
 pub mod json_text;
 pub mod money;
+pub mod operation;
 pub mod pagination;
 pub mod provider;
 pub mod raw_json;
 pub mod refund;
 pub mod registry;
 pub mod retry;
-mod route_config;
-mod rsa_blocks;
 pub mod serde_adapters;
+mod settings;
 pub mod source;
 pub mod text;
 pub mod time;
@@ -39,14 +40,15 @@ pub use capabilities::{
 pub use charge::{
     Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, NextAction,
 };
-pub use client::PaymentClient;
-pub use config::{Account, Config, Mode, ProviderSettings, RouteConfig};
+pub use client::{CallJournal, PaymentClient};
+pub use config::{Account, Config, Mode, ProviderSettings};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};
 pub use fixtures::Fixtures;
 pub use idempotency::{IdempotencyKey, IdempotencySupport, RequestOptions, fit_key};
-pub use journaling::{CallJournal, Mutation, MutationOutput};
+pub use journaling::{Mutation, MutationOutput};
 pub use json_text::JsonText;
 pub use money::{Currency, Money, MoneyError};
+pub use operation::{NativeOperation, Operation};
 pub use pagination::{Keyed, ListPaginator, Page, PageCursor, Paginate};
 pub use provider::Provider;
 pub use raw_json::RawJson;

@@ -5,12 +5,27 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
+use payment_core::transport::delivery::{Delivery, observe};
 use payment_core::transport::{
     Call, Engine, EngineBuilder, HttpRequest, Lookup, LookupAnswer, Phase, RecordingSleeper, ReplyClass,
 };
-use payment_core::{ErrorKind, IdempotencyKey, IdempotencySupport, Outcome, Retry};
+use payment_core::{
+    ErrorKind, IdempotencyCapabilities, IdempotencyKey, IdempotencySupport, NativeOperation, Operation, Outcome, Retry,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+/// Capabilities in which every mutating operation is repeated as `support` says.
+fn caps(support: IdempotencySupport) -> IdempotencyCapabilities {
+    IdempotencyCapabilities {
+        create_charge: support,
+        capture_charge: support,
+        cancel_charge: support,
+        create_refund: support,
+        replay_window: Duration::from_secs(3600),
+        visibility_lag: Duration::ZERO,
+    }
+}
 
 /// What the server does with one request.
 #[derive(Clone)]
@@ -144,7 +159,7 @@ async fn connection_refused_is_retried_and_stays_definite() {
     drop(listener);
     let sleeper = Arc::new(RecordingSleeper::default());
     let k = key();
-    let call = Call::new("create_charge", IdempotencySupport::None, post(&url, &k)).key(k);
+    let call = Call::new(Operation::CreateCharge, &caps(IdempotencySupport::None), post(&url, &k)).key(k);
     let err = engine(sleeper.clone()).execute(call).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Network, "{err}");
     assert_eq!(err.outcome(), Outcome::Definite, "nothing was sent, even for a None operation");
@@ -155,7 +170,8 @@ async fn connection_refused_is_retried_and_stays_definite() {
 async fn replay_503_twice_then_200_sends_the_same_key_three_times() {
     let server = Script::start(vec![status(503), status(503), ok("{\"id\":\"ch_1\"}")]).await;
     let k = key();
-    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k)).key(k.clone());
+    let call =
+        Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), post(&server.url, &k)).key(k.clone());
     let reply = engine(Arc::default()).execute(call).await.unwrap();
     assert_eq!(reply.status(), 200);
     assert!(!reply.is_uncertain());
@@ -177,7 +193,7 @@ async fn rate_limit_waits_for_retry_after_seconds_and_dates() {
     let sleeper = Arc::new(RecordingSleeper::default());
     let k = key();
     // A rate-limited request was not processed, so even a None operation may be repeated.
-    let call = Call::new("create_refund", IdempotencySupport::None, post(&server.url, &k)).key(k);
+    let call = Call::new(Operation::CreateRefund, &caps(IdempotencySupport::None), post(&server.url, &k)).key(k);
     let reply = engine(sleeper.clone()).execute(call).await.unwrap();
     assert_eq!(reply.status(), 200);
     let delays = sleeper.delays();
@@ -194,14 +210,14 @@ async fn a_hostile_retry_after_is_capped_and_never_overflows_a_clock() {
     let server = Script::start(vec![huge(), ok("{}")]).await;
     let sleeper = Arc::new(RecordingSleeper::default());
     let k = key();
-    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k)).key(k);
+    let call = Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), post(&server.url, &k)).key(k);
     let reply = engine(sleeper.clone()).execute(call).await.unwrap();
     assert_eq!(reply.status(), 200);
     assert_eq!(sleeper.delays(), vec![payment_core::transport::MAX_RETRY_AFTER]);
 
     let server = Script::start(vec![huge(), huge()]).await;
     let k = key();
-    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k))
+    let call = Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), post(&server.url, &k))
         .key(k)
         .deadline(Some(Duration::from_secs(2)));
     // The last answer goes back to the provider's code to map; no wait past the deadline.
@@ -214,7 +230,8 @@ async fn a_hostile_retry_after_is_capped_and_never_overflows_a_clock() {
 async fn dropped_response_on_replay_is_resent_with_the_same_key() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{\"id\":\"ch_1\"}")]).await;
     let k = key();
-    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k)).key(k.clone());
+    let call =
+        Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), post(&server.url, &k)).key(k.clone());
     let reply = engine(Arc::default()).execute(call).await.unwrap();
     assert_eq!(reply.status(), 200);
     let seen = server.seen();
@@ -226,12 +243,13 @@ async fn dropped_response_on_replay_is_resent_with_the_same_key() {
 async fn dropped_response_on_none_is_outcome_unknown_with_no_second_request() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{}")]).await;
     let k = key();
-    let call = Call::new("create_refund", IdempotencySupport::None, post(&server.url, &k)).key(k.clone());
+    let call =
+        Call::new(Operation::CreateRefund, &caps(IdempotencySupport::None), post(&server.url, &k)).key(k.clone());
     let err = engine(Arc::default()).execute(call).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert_eq!(err.outcome(), Outcome::Unknown);
     assert_eq!(err.idempotency_key(), Some(&k));
-    assert_eq!(err.operation(), "create_refund");
+    assert_eq!(err.operation(), Some(Operation::CreateRefund));
     assert_eq!(server.seen().len(), 1, "never resent");
 }
 
@@ -239,7 +257,7 @@ async fn dropped_response_on_none_is_outcome_unknown_with_no_second_request() {
 async fn a_503_on_none_is_outcome_unknown_once_the_provider_maps_it() {
     let server = Script::start(vec![status(503), ok("{}")]).await;
     let k = key();
-    let call = Call::new("create_refund", IdempotencySupport::None, post(&server.url, &k)).key(k);
+    let call = Call::new(Operation::CreateRefund, &caps(IdempotencySupport::None), post(&server.url, &k)).key(k);
     let reply = engine(Arc::default()).execute(call).await.unwrap();
     assert_eq!(reply.status(), 503);
     assert!(reply.is_uncertain());
@@ -253,7 +271,7 @@ async fn a_503_on_none_is_outcome_unknown_once_the_provider_maps_it() {
 async fn slow_response_past_the_deadline() {
     let server = Script::start(vec![Step::Slow(Duration::from_secs(5)), Step::Slow(Duration::from_secs(5))]).await;
     let url = server.url.clone();
-    let read = Call::read("retrieve_charge", move || {
+    let read = Call::read(Operation::RetrieveCharge, move || {
         Ok(http::Request::get(format!("{url}/v1/charges/ch_1")).body(Bytes::new()).unwrap())
     })
     .deadline(Some(Duration::from_millis(300)));
@@ -263,13 +281,31 @@ async fn slow_response_past_the_deadline() {
     assert_eq!(err.outcome(), Outcome::Definite, "a read changes nothing");
 
     let k = key();
-    let write = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k))
+    let write = Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), post(&server.url, &k))
         .key(k.clone())
         .deadline(Some(Duration::from_millis(300)));
-    let err = engine(Arc::default()).execute(write).await.unwrap_err();
+    // The deadline cuts the attempt off mid-flight: the journal must hear it may have been sent.
+    let (result, delivery) = observe(engine(Arc::default()).execute(write)).await;
+    let err = result.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::OutcomeUnknown, "{err}");
     assert_eq!(err.idempotency_key(), Some(&k));
+    assert_eq!(delivery, Delivery::MaybeSent);
     assert_eq!(server.seen().len(), 2);
+}
+
+#[tokio::test]
+async fn a_refused_connection_is_not_sent_and_a_definite_failure() {
+    // A port nothing listens on: every attempt is refused before a byte leaves.
+    let closed = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", closed.local_addr().unwrap());
+    drop(closed);
+    let k = key();
+    let call = Call::new(Operation::CreateCharge, &caps(IdempotencySupport::None), post(&url, &k)).key(k);
+    let (result, delivery) = observe(engine(Arc::default()).execute(call)).await;
+    let err = result.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Network, "{err}");
+    assert_eq!(err.outcome(), Outcome::Definite, "nothing was sent, so nothing can have happened");
+    assert_eq!(delivery, Delivery::NotSent);
 }
 
 fn lookup(url: &str) -> Lookup {
@@ -289,7 +325,8 @@ async fn reject_duplicate_looks_up_instead_of_resending() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{\"data\":[{\"id\":\"ch_1\"}]}")]).await;
     let k = key();
     let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
-    let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
+    let call =
+        Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k)).key(k).lookup(lookup(&server.url));
     let reply = engine(Arc::default()).execute(call).await.unwrap();
     assert_eq!(reply.phase, Phase::Lookup);
     assert!(!reply.is_uncertain());
@@ -308,7 +345,8 @@ async fn a_resend_turned_away_after_an_empty_lookup_leaves_the_call_uncertain() 
         Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), limited(), limited(), limited(), limited()]).await;
     let k = key();
     let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
-    let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
+    let call =
+        Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k)).key(k).lookup(lookup(&server.url));
     let reply = engine(Arc::default()).execute(call).await.unwrap();
     assert_eq!((reply.phase, reply.status()), (Phase::Send, 429));
     assert!(reply.is_uncertain(), "the first request may still land");
@@ -329,7 +367,9 @@ async fn a_resend_refused_after_an_empty_lookup_is_unknown_unless_declined() {
         let server = Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), refused]).await;
         let k = key();
         let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
-        let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
+        let call = Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k))
+            .key(k)
+            .lookup(lookup(&server.url));
         let reply = engine(Arc::default()).execute(call).await.unwrap();
         assert_eq!((reply.phase, reply.status()), (Phase::Send, 400));
         let e = reply.fail(payment_core::Error::new(kind, "refused"));
@@ -342,7 +382,8 @@ async fn reject_duplicate_resends_when_the_lookup_finds_nothing() {
     let server = Script::start(vec![Step::DropAfterRead, ok("{\"data\":[]}"), ok("{\"id\":\"ch_1\"}")]).await;
     let k = key();
     let support = IdempotencySupport::RejectDuplicate { lookup: "list by order_no" };
-    let call = Call::new("create_charge", support, post(&server.url, &k)).key(k).lookup(lookup(&server.url));
+    let call =
+        Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k)).key(k).lookup(lookup(&server.url));
     let reply = engine(Arc::default()).execute(call).await.unwrap();
     assert_eq!(reply.phase, Phase::Send);
     assert_eq!(reply.status(), 200);
@@ -367,7 +408,7 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
     let classify: payment_core::transport::Classifier = |r| {
         if r.status() == 400 { ReplyClass::DuplicateRejected } else { payment_core::transport::default_classify(r) }
     };
-    let call = Call::new("create_charge", support, post(&server.url, &k))
+    let call = Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k))
         .key(k)
         .lookup(lookup(&server.url))
         .classify(classify);
@@ -387,7 +428,7 @@ async fn a_duplicate_rejection_after_ambiguity_is_resolved_by_lookup() {
     ])
     .await;
     let k = key();
-    let call = Call::new("create_charge", support, post(&server.url, &k))
+    let call = Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k))
         .key(k)
         .lookup(lookup(&server.url))
         .classify(classify);
@@ -421,7 +462,14 @@ async fn user_layers_wrap_every_attempt() {
         .build()
         .unwrap();
     let k = key();
-    let reply = engine.execute(Call::new("capture", IdempotencySupport::Replay, post(&server.url, &k))).await.unwrap();
+    let reply = engine
+        .execute(Call::new(
+            Operation::Native(NativeOperation::write("capture", IdempotencySupport::Replay)),
+            &caps(IdempotencySupport::None),
+            post(&server.url, &k),
+        ))
+        .await
+        .unwrap();
     assert_eq!(reply.status(), 200);
     assert!(server.seen().iter().all(|s| s.extra.as_deref() == Some("from-user-layer")));
 }
@@ -477,7 +525,7 @@ async fn two_concurrent_calls_each_follow_their_own_backoff_schedule() {
         .unwrap();
     let call = |path: &'static str| {
         let uri = format!("{url}{path}");
-        Call::new("create_charge", IdempotencySupport::Replay, move || {
+        Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), move || {
             Ok(http::Request::post(&uri).header("idempotency-key", path).body(Bytes::new()).unwrap())
         })
     };
@@ -496,7 +544,7 @@ async fn a_rate_limit_that_outlasts_every_attempt_reports_its_retry_after() {
     let server = Script::start(vec![limited(), limited(), limited(), limited()]).await;
     let sleeper = Arc::new(RecordingSleeper::default());
     let k = key();
-    let call = Call::new("create_charge", IdempotencySupport::Replay, post(&server.url, &k)).key(k);
+    let call = Call::new(Operation::CreateCharge, &caps(IdempotencySupport::Replay), post(&server.url, &k)).key(k);
     let reply = engine(sleeper.clone()).execute(call).await.unwrap();
     assert_eq!((reply.status(), reply.attempts), (429, 4), "every attempt was rate limited");
     assert_eq!(sleeper.delays(), vec![Duration::from_secs(7); 3]);
@@ -526,7 +574,7 @@ async fn a_call_that_ends_on_a_duplicate_its_lookups_never_found_is_unknown() {
     let classify: payment_core::transport::Classifier = |r| {
         if r.status() == 400 { ReplyClass::DuplicateRejected } else { payment_core::transport::default_classify(r) }
     };
-    let call = Call::new("create_charge", support, post(&server.url, &k))
+    let call = Call::new(Operation::CreateCharge, &caps(support), post(&server.url, &k))
         .key(k.clone())
         .lookup(lookup(&server.url))
         .classify(classify);

@@ -259,7 +259,7 @@ impl Journal {
                         ),
                     )
                     .with_provider(e.provider())
-                    .with_operation(e.operation())
+                    .with_operation(e.operation().unwrap_or(attempt.operation))
                     .with_provider_code(crate::store::JOURNAL_ANSWER);
                     with_key_of(unknown, &attempt)
                 })

@@ -5,7 +5,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::Mutex;
 
 use async_trait::async_trait;
-use payment_core::Result;
+use payment_core::{Operation, Result};
 
 use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
 use crate::state::AttemptState;
@@ -146,7 +146,7 @@ impl JournalStore for MemoryStore {
                 new.idempotency_key.clone(),
                 Payment {
                     idempotency_key: new.idempotency_key.clone(),
-                    operation: attempt.operation.clone(),
+                    operation: attempt.operation,
                     provider: new.provider.clone(),
                     state: AttemptState::Prepared,
                     charge_id: attempt.charge_id.clone(),
@@ -178,7 +178,7 @@ impl JournalStore for MemoryStore {
         let current = &payment.attempts[i];
         store::check_transition(current, &tr)?;
         if tr.to == AttemptState::Succeeded
-            && current.operation == "create_charge"
+            && current.operation == Operation::CreateCharge
             && payment.attempts.iter().any(|a| a.id != tr.attempt_id && a.state == AttemptState::Succeeded)
         {
             return Err(store::second_success(&payment.idempotency_key));

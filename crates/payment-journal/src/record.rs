@@ -1,6 +1,6 @@
 //! The rows a journal keeps: logical payments, their attempts, and every transition.
 
-use payment_core::{ChargeRecord, Error, ErrorKind, MutationOutput, RefundRecord};
+use payment_core::{ChargeRecord, Error, ErrorKind, MutationOutput, Operation, RefundRecord};
 use serde::{Deserialize, Serialize};
 
 use crate::request::StoredRequest;
@@ -17,8 +17,8 @@ pub struct Attempt {
     pub seq: i64,
     /// The provider it went to.
     pub provider: String,
-    /// `create_charge`, `capture_charge`, `cancel_charge` or `create_refund`.
-    pub operation: String,
+    /// One of [`Operation::MUTATIONS`].
+    pub operation: Operation,
     /// Where it is.
     pub state: AttemptState,
     /// Bumped by every write: a write that names an older version is refused (fencing).
@@ -125,7 +125,7 @@ pub struct Payment {
     /// The caller's idempotency key.
     pub idempotency_key: String,
     /// The operation.
-    pub operation: String,
+    pub operation: Operation,
     /// The provider.
     pub provider: String,
     /// The latest attempt's state.
@@ -189,14 +189,14 @@ pub struct NewAttempt {
 }
 
 /// When a new attempt may join a logical payment that already has some. By default only after
-/// one proven to have done nothing (not sent, proven absent), at the same account; a router
-/// relaxes both.
+/// one proven to have done nothing (not sent, proven absent), at the same account; a caller that
+/// sends one payment to several accounts (a router) allows more.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct AttemptRules {
-    /// The attempt may go to another account than the payment's earlier attempts did (failover).
-    pub any_account: bool,
-    /// The attempt may follow a decline the router judged soft (tried elsewhere).
-    pub after_soft_decline: bool,
+    /// The attempt may go to another account than the payment's earlier attempts did.
+    pub other_account: bool,
+    /// The attempt may follow a declined one (the caller judged the decline worth another try).
+    pub after_decline: bool,
 }
 
 impl NewAttempt {
@@ -208,7 +208,7 @@ impl NewAttempt {
             idempotency_key: self.idempotency_key.clone(),
             seq,
             provider: self.provider.clone(),
-            operation: self.request.operation().to_owned(),
+            operation: self.request.operation(),
             state: AttemptState::Prepared,
             version: 1,
             provider_key,

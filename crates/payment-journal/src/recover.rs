@@ -8,8 +8,8 @@ use std::time::Duration;
 use futures::FutureExt as _;
 use payment_core::transport::delivery::{Delivery, observe};
 use payment_core::{
-    ChargeId, Error, ErrorKind, IdempotencyKey, IdempotencySupport, MutationOutput, PaymentClient, RequestOptions,
-    Result,
+    ChargeId, Error, ErrorKind, IdempotencyKey, IdempotencySupport, MutationOutput, Operation, PaymentClient,
+    RequestOptions, Result,
 };
 use serde::Serialize;
 
@@ -54,7 +54,7 @@ pub struct Resolution {
     /// The provider.
     pub provider: String,
     /// The operation.
-    pub operation: String,
+    pub operation: Operation,
     /// Its state before.
     pub from: AttemptState,
     /// Its state after.
@@ -67,7 +67,7 @@ impl Resolution {
     /// Whether this is a charge attempt settled as having done nothing that turned out to have
     /// charged (see [`Journal::apply_event`]).
     pub fn is_late_success(&self) -> bool {
-        self.operation == "create_charge"
+        self.operation == Operation::CreateCharge
             && self.to == AttemptState::NeedsReconciliation
             && matches!(self.from, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined)
     }
@@ -95,15 +95,8 @@ fn inside_lag(client: &PaymentClient, sent_ms: i64, now_ms: i64) -> Option<Strin
 }
 
 /// How a repeat of `operation` is honoured at this client's provider.
-fn support_of(client: &PaymentClient, operation: &str) -> IdempotencySupport {
-    let i = &client.capabilities().idempotency;
-    match operation {
-        "create_charge" => i.create_charge,
-        "capture_charge" => i.capture_charge,
-        "cancel_charge" => i.cancel_charge,
-        "create_refund" => i.create_refund,
-        _ => IdempotencySupport::None,
-    }
+fn support_of(client: &PaymentClient, operation: Operation) -> IdempotencySupport {
+    client.capabilities().idempotency.support(operation)
 }
 
 impl Journal {
@@ -120,10 +113,9 @@ impl Journal {
         }
         // A charge whose provider refuses a reused reference: the next attempt is sent with the
         // same reference, so a late landing of this one makes it a duplicate, never a second charge.
-        let refused_again =
-            matches!(support_of(client, &attempt.operation), IdempotencySupport::RejectDuplicate { .. })
-                && attempt.operation == "create_charge"
-                && attempt.request.reference().is_some();
+        let refused_again = matches!(support_of(client, attempt.operation), IdempotencySupport::RejectDuplicate { .. })
+            && attempt.operation == Operation::CreateCharge
+            && attempt.request.reference().is_some();
         if refused_again {
             return None;
         }
@@ -299,7 +291,7 @@ impl Journal {
             idempotency_key: attempt.idempotency_key.clone(),
             seq: attempt.seq,
             provider: attempt.provider.clone(),
-            operation: attempt.operation.clone(),
+            operation: attempt.operation,
             from: attempt.state,
             to,
             how,
@@ -331,7 +323,7 @@ impl Journal {
                     .await;
             }
             AttemptState::Pending => return self.reread(client, attempt).await,
-            AttemptState::Dispatched | AttemptState::Unknown => support_of(client, &attempt.operation),
+            AttemptState::Dispatched | AttemptState::Unknown => support_of(client, attempt.operation),
             _ => return self.later(attempt, "not recoverable in this state".into()).await,
         };
         let window = client.capabilities().idempotency.replay_window;

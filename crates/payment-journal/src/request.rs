@@ -2,7 +2,9 @@
 
 use std::collections::BTreeMap;
 
-use payment_core::{ChargeId, CreateCharge, CreateRefund, Error, ErrorKind, Money, Mutation, PaymentSource, Result};
+use payment_core::{
+    ChargeId, CreateCharge, CreateRefund, Error, ErrorKind, Money, Mutation, Operation, PaymentSource, Result,
+};
 use serde::{Deserialize, Serialize};
 
 /// The stored form of a [`Mutation`].
@@ -119,13 +121,13 @@ impl StoredRequest {
         }
     }
 
-    /// The operation's name.
-    pub fn operation(&self) -> &'static str {
+    /// The operation.
+    pub fn operation(&self) -> Operation {
         match self {
-            StoredRequest::CreateCharge { .. } => "create_charge",
-            StoredRequest::CaptureCharge { .. } => "capture_charge",
-            StoredRequest::CancelCharge { .. } => "cancel_charge",
-            StoredRequest::CreateRefund { .. } => "create_refund",
+            StoredRequest::CreateCharge { .. } => Operation::CreateCharge,
+            StoredRequest::CaptureCharge { .. } => Operation::CaptureCharge,
+            StoredRequest::CancelCharge { .. } => Operation::CancelCharge,
+            StoredRequest::CreateRefund { .. } => Operation::CreateRefund,
         }
     }
 

@@ -2,6 +2,16 @@
 //! placeholders both accept), differing only in how a write transaction starts, how the
 //! recovery claim locks, and the event id column.
 
+/// The operation a stored row names; a name no mutation has is a store written by something else.
+pub(crate) fn stored_operation(name: &str) -> payment_core::Result<payment_core::Operation> {
+    payment_core::Operation::from_name(name).filter(|op| op.is_mutation()).ok_or_else(|| {
+        crate::store::storage(
+            "read an attempt's operation",
+            format!("{name:?} is not an operation the journal records"),
+        )
+    })
+}
+
 /// Attempt columns, in the order `attempt_from_row` reads them.
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, idempotency_key, seq, provider, operation, state, version, provider_key, \
      request, charge_id, refund_id, outcome, created_ms, updated_ms, dispatched_ms, due_ms, lease_owner, \
@@ -54,6 +64,7 @@ macro_rules! sql_store {
         use crate::sql::*;
         use crate::state::AttemptState;
         use crate::store::{self, ClaimFilter, Decision, JournalStore, storage};
+        use crate::sql::stored_operation;
 
         fn attempt_from_row(row: &$row) -> Result<Attempt> {
             let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| storage("read an attempt", e));
@@ -72,7 +83,7 @@ macro_rules! sql_store {
                 idempotency_key: text("idempotency_key")?,
                 seq: int("seq")?,
                 provider: text("provider")?,
-                operation: text("operation")?,
+                operation: stored_operation(&text("operation")?)?,
                 state,
                 version: int("version")?,
                 provider_key: text("provider_key")?,
@@ -101,7 +112,7 @@ macro_rules! sql_store {
             let int = |c: &str| row.try_get::<i64, _>(name(c).as_str()).map_err(|e| storage("read a payment", e));
             Ok(Payment {
                 idempotency_key: text("idempotency_key")?,
-                operation: text("operation")?,
+                operation: stored_operation(&text("operation")?)?,
                 provider: text("provider")?,
                 state: text("state")?.parse().map_err(|e: String| storage("read a payment's state", e))?,
                 charge_id: row
@@ -268,7 +279,7 @@ macro_rules! sql_store {
                 if new_payment {
                     sqlx::query(INSERT_PAYMENT)
                         .bind(&new.idempotency_key)
-                        .bind(new.request.operation())
+                        .bind(new.request.operation().as_str())
                         .bind(&new.provider)
                         .bind(AttemptState::Prepared.as_str())
                         .bind(&charge_id)
@@ -283,7 +294,7 @@ macro_rules! sql_store {
                     .bind(&attempt.idempotency_key)
                     .bind(attempt.seq)
                     .bind(&attempt.provider)
-                    .bind(&attempt.operation)
+                    .bind(attempt.operation.as_str())
                     .bind(attempt.state.as_str())
                     .bind(attempt.version)
                     .bind(&attempt.provider_key)

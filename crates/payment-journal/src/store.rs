@@ -151,7 +151,7 @@ pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Dec
         return Ok(Decision::Insert { seq: 1, provider_key: new.idempotency_key.clone(), new_payment: true });
     };
     let operation = new.request.operation();
-    if payment.operation != operation || (payment.provider != new.provider && !new.rules.any_account) {
+    if payment.operation != operation || (payment.provider != new.provider && !new.rules.other_account) {
         return Err(Error::new(
             ErrorKind::IdempotencyConflict,
             format!(
@@ -169,7 +169,7 @@ pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Dec
     match payment.latest() {
         Some(latest)
             if latest.state.allows_new_attempt()
-                || (latest.state == AttemptState::Declined && new.rules.after_soft_decline) =>
+                || (latest.state == AttemptState::Declined && new.rules.after_decline) =>
         {
             let seq = latest.seq + 1;
             // A provider that never saw the key may get it again; otherwise each attempt has its own.

@@ -3,7 +3,7 @@
 
 use async_trait::async_trait;
 use payment_core::webhook::Inbox;
-use payment_core::{EventKind, EventRecord, Result, Trust, WebhookEvent};
+use payment_core::{EventKind, EventRecord, Operation, Result, Trust, WebhookEvent};
 
 use crate::journal::Journal;
 use crate::record::{Attempt, StoredOutcome, Transition};
@@ -12,20 +12,32 @@ use crate::request::StoredRequest;
 use crate::state::AttemptState;
 
 /// The state an event proves for an attempt of `operation`, if it proves one.
-fn proven(operation: &str, kind: &EventKind) -> Option<AttemptState> {
+fn proven(operation: Operation, kind: &EventKind) -> Option<AttemptState> {
     use EventKind as K;
-    match (operation, kind) {
-        ("create_charge", K::ChargeSucceeded | K::ChargeCaptured | K::ChargeAuthorized) => {
-            Some(AttemptState::Succeeded)
+    match operation {
+        Operation::CreateCharge => match kind {
+            K::ChargeSucceeded | K::ChargeCaptured | K::ChargeAuthorized => Some(AttemptState::Succeeded),
+            K::ChargeFailed => Some(AttemptState::Declined),
+            K::ChargePending => Some(AttemptState::Pending),
+            _ => None,
+        },
+        Operation::CaptureCharge => {
+            matches!(kind, K::ChargeCaptured | K::ChargeSucceeded).then_some(AttemptState::Succeeded)
         }
-        ("create_charge", K::ChargeFailed) => Some(AttemptState::Declined),
-        ("create_charge", K::ChargePending) => Some(AttemptState::Pending),
-        ("capture_charge", K::ChargeCaptured | K::ChargeSucceeded) => Some(AttemptState::Succeeded),
-        ("cancel_charge", K::ChargeCanceled) => Some(AttemptState::Succeeded),
-        ("create_refund", K::RefundSucceeded) => Some(AttemptState::Succeeded),
-        ("create_refund", K::RefundFailed) => Some(AttemptState::Declined),
-        ("create_refund", K::RefundPending) => Some(AttemptState::Pending),
-        _ => None,
+        Operation::CancelCharge => matches!(kind, K::ChargeCanceled).then_some(AttemptState::Succeeded),
+        Operation::CreateRefund => match kind {
+            K::RefundSucceeded => Some(AttemptState::Succeeded),
+            K::RefundFailed => Some(AttemptState::Declined),
+            K::RefundPending => Some(AttemptState::Pending),
+            _ => None,
+        },
+        // The journal records only mutations; an event proves nothing about a read.
+        Operation::RetrieveCharge
+        | Operation::ListCharges
+        | Operation::FindCharge
+        | Operation::RetrieveRefund
+        | Operation::ListRefunds
+        | Operation::Native(_) => None,
     }
 }
 
@@ -49,10 +61,10 @@ impl Journal {
             // merely equals that text is another payment's.
             let charges: Vec<String> = attempts
                 .iter()
-                .filter(|a| a.operation == "create_charge")
+                .filter(|a| a.operation == Operation::CreateCharge)
                 .filter_map(|a| a.charge_id.clone())
                 .collect();
-            attempts.retain(|a| a.operation != "create_refund");
+            attempts.retain(|a| a.operation != Operation::CreateRefund);
             for charge in charges {
                 for a in store.attempts_for(&event.provider, Some(&charge), None, false).await? {
                     if !attempts.iter().any(|known| known.id == a.id) {
@@ -64,9 +76,9 @@ impl Journal {
         if let Some(own) = event.refund_reference.as_deref()
             && is_refund_event(&event.kind)
             && event.object_id.is_none()
-            && !attempts.iter().any(|a| a.operation == "create_refund" && a.request.reference() == Some(own))
+            && !attempts.iter().any(|a| a.operation == Operation::CreateRefund && a.request.reference() == Some(own))
             && attempts.iter().any(|a| {
-                a.operation == "create_charge"
+                a.operation == Operation::CreateCharge
                     && a.state.is_unresolved()
                     && a.charge_id.is_none()
                     // Not for ever: past the wait for events the refund goes to a person anyway.
@@ -85,7 +97,7 @@ impl Journal {
         let mut done = Vec::new();
         for attempt in &attempts {
             let attempt = attempt.clone();
-            let Some(to) = proven(&attempt.operation, &event.kind) else { continue };
+            let Some(to) = proven(attempt.operation, &event.kind) else { continue };
             let exact = names_refund_exactly(&attempt, event, &attempts);
             if exact && attempt.state == AttemptState::Prepared {
                 // Not sent yet: the event cannot be about it.
@@ -102,7 +114,9 @@ impl Journal {
             }
             let now = self.now_ms();
             let record = match &event.record {
-                EventRecord::Charge(c) if event.trust == Trust::Verified && attempt.operation != "create_refund" => {
+                EventRecord::Charge(c)
+                    if event.trust == Trust::Verified && attempt.operation != Operation::CreateRefund =>
+                {
                     Some(StoredOutcome::Charge(c.clone()))
                 }
                 EventRecord::Refund(r) if event.trust == Trust::Verified => Some(StoredOutcome::Refund(r.clone())),
@@ -142,7 +156,7 @@ impl Journal {
                     idempotency_key: attempt.idempotency_key.clone(),
                     seq: attempt.seq,
                     provider: attempt.provider.clone(),
-                    operation: attempt.operation.clone(),
+                    operation: attempt.operation,
                     from: attempt.state,
                     to,
                     how,
@@ -191,7 +205,7 @@ impl Journal {
                 idempotency_key: attempt.idempotency_key.clone(),
                 seq: attempt.seq,
                 provider: attempt.provider.clone(),
-                operation: attempt.operation.clone(),
+                operation: attempt.operation,
                 from: attempt.state,
                 to: AttemptState::NeedsReconciliation,
                 how,
@@ -212,7 +226,7 @@ impl Journal {
     ) -> Result<Option<Resolution>> {
         let nothing_happened =
             matches!(attempt.state, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined);
-        if to != AttemptState::Succeeded || attempt.operation != "create_charge" || !nothing_happened {
+        if to != AttemptState::Succeeded || attempt.operation != Operation::CreateCharge || !nothing_happened {
             return Ok(None);
         }
         // Matched by reference alone, the event may be another attempt's at the same provider
@@ -275,7 +289,7 @@ fn is_refund_event(kind: &EventKind) -> bool {
 /// reference names, and exactly one of them, this one, was sent with that reference.
 fn names_refund_exactly(attempt: &Attempt, event: &WebhookEvent, named: &[Attempt]) -> bool {
     let Some(own) = event.refund_reference.as_deref() else { return false };
-    let sent_with = |a: &Attempt| a.operation == "create_refund" && a.request.reference() == Some(own);
+    let sent_with = |a: &Attempt| a.operation == Operation::CreateRefund && a.request.reference() == Some(own);
     is_refund_event(&event.kind)
         && event.object_id.is_none()
         && sent_with(attempt)
@@ -333,13 +347,13 @@ fn refund_settled(
     named: &[Attempt],
 ) -> Option<StoredOutcome> {
     let Some(StoredOutcome::Refund(recorded)) = &attempt.outcome else { return None };
-    let refunds = || named.iter().filter(|a| a.operation == "create_refund");
+    let refunds = || named.iter().filter(|a| a.operation == Operation::CreateRefund);
     let open = refunds().filter(|a| a.state.is_unresolved()).count();
     // One with a person is a refund whose fate is not known: the event may be its.
     let with_a_person = refunds().any(|a| a.state == AttemptState::NeedsReconciliation);
     // Only a success is settled by elimination, and only of the stated amount: a failure told
     // by elimination would tell a caller "failed" of a refund that may yet have gone through.
-    if attempt.operation != "create_refund"
+    if attempt.operation != Operation::CreateRefund
         || to != AttemptState::Succeeded
         || open != 1
         || with_a_person
@@ -356,7 +370,7 @@ fn refund_settled(
 /// charge (any charge when `charge` is not known), or it is still open — its answer, and so its
 /// charge id, may not be recorded yet. A late success or a reversal must leave such a charge be.
 pub fn may_hold_charge(a: &Attempt, charge: Option<&str>) -> bool {
-    if a.operation != "create_charge" {
+    if a.operation != Operation::CreateCharge {
         return false;
     }
     if a.state.is_unresolved() {

@@ -416,7 +416,7 @@ async fn a_routed_attempt_may_follow_at_another_account_and_a_plain_one_may_not(
         let b = secondary.client().with_account("secondary");
         let m = || payment_core::Mutation::CreateCharge(charge(1000));
         primary.fail_next(&[Fault::Refuse, Fault::Refuse, Fault::Refuse, Fault::Refuse, Fault::Refuse]);
-        let routed = payment_journal::AttemptRules { any_account: true, after_soft_decline: false };
+        let routed = payment_journal::AttemptRules { other_account: true, after_decline: false };
         let e = journal.execute_with(&a, m(), &key("routed-1"), routed).await.unwrap_err();
         assert_eq!(e.outcome(), Outcome::Definite, "{e}");
         let plain = journal.execute_with(&b, m(), &key("routed-1"), Default::default()).await.unwrap_err();

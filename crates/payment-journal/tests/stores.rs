@@ -126,7 +126,7 @@ fn claims_filter_by_the_attempts_account(
         store.transition(Transition::to(&first, AttemptState::NotSent, now(), "refused")).await?;
         let mut second = new_attempt("routed", 100, now() - 1);
         second.provider = "backup".into();
-        second.rules.any_account = true;
+        second.rules.other_account = true;
         let second = started(store.as_ref(), second).await?;
         store.transition(Transition::to(&second, AttemptState::Dispatched, now(), "writer")).await?;
         let at = |p: &str| ClaimFilter { key: Some("routed".into()), provider: Some(p.into()) };

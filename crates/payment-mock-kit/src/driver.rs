@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use axum::Router;
 use futures::future::BoxFuture;
-use payment_core::{Error, ProviderDriver, ProviderSettings, Result};
+use payment_core::{Error, Operation, ProviderDriver, ProviderSettings, Result};
 
 use crate::control::MockControl;
 use crate::faults::FaultPlan;
@@ -103,26 +103,17 @@ impl MockHandle {
     }
 }
 
-/// Path patterns of each operation's own request (`*` matches one path segment), so a fault can
-/// hit the request that matters and not a sub-request before it (a token, a lookup).
-#[derive(Debug, Clone, Copy)]
-pub struct OperationPaths {
-    /// Creating a charge.
-    pub create_charge: &'static [&'static str],
-    /// Capturing.
-    pub capture_charge: &'static [&'static str],
-    /// Canceling.
-    pub cancel_charge: &'static [&'static str],
-    /// Creating a refund.
-    pub create_refund: &'static [&'static str],
-}
+/// The path patterns of a mutating operation's own request (`*` matches one path segment), so a
+/// fault can hit the request that matters and not a sub-request before it (a token, a lookup).
+/// Empty for an operation the provider has not, and for reads.
+pub type OperationPaths = fn(Operation) -> &'static [&'static str];
 
 /// How to start a provider's stateful mock; a provider crate's `ProviderDriver::mock` points at one.
 pub struct MockDriver {
     /// Starts a fresh mock.
     pub start: fn(MockOptions) -> BoxFuture<'static, Result<MockHandle>>,
-    /// Where each operation's own request goes.
-    pub operations: OperationPaths,
+    /// Where each mutating operation's own request goes.
+    pub paths: OperationPaths,
 }
 
 impl MockDriver {
@@ -134,7 +125,7 @@ impl MockDriver {
 
 impl std::fmt::Debug for MockDriver {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MockDriver").field("operations", &self.operations).finish_non_exhaustive()
+        f.debug_struct("MockDriver").finish_non_exhaustive()
     }
 }
 

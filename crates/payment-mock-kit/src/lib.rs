@@ -16,6 +16,7 @@ pub mod keys;
 pub mod kit;
 pub mod middleware;
 pub mod objects;
+pub mod pages;
 pub mod redact;
 pub mod reply;
 pub mod rng;

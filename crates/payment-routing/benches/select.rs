@@ -6,8 +6,8 @@ use std::collections::BTreeMap;
 use std::hint::black_box;
 use std::time::Instant;
 
-use payment_core::{Capabilities, Currency, RouteConfig};
-use payment_routing::{AccountFacts, Operation, PaymentFacts, RouteTable};
+use payment_core::{Capabilities, Currency};
+use payment_routing::{AccountFacts, PaymentFacts, PaymentKind, RouteConfig, RouteTable};
 
 const CURRENCIES: [&str; 8] = ["JPY", "USD", "EUR", "GBP", "CNY", "AUD", "CAD", "CHF"];
 const REGIONS: [&str; 10] = ["jp", "us", "de", "gb", "cn", "au", "ca", "ch", "fr", "it"];
@@ -59,7 +59,7 @@ fn main() {
     let keys: Vec<String> = (0..1000).map(|i| format!("order-{i}")).collect();
     let facts: Vec<PaymentFacts<'_>> = (0..1000)
         .map(|i| PaymentFacts {
-            operation: Operation::Charge,
+            operation: PaymentKind::Charge,
             currency: Currency::from_code(CURRENCIES[(i * 7) % CURRENCIES.len()]).unwrap(),
             amount: ((i * 7919) % 60_000) as i64,
             region: Some(REGIONS[(i * 3) % REGIONS.len()]),

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use payment_core::{
     ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, ListCharges, ListPaginator, ListRefunds,
-    Money, Mutation, MutationOutput, PaymentClient, RefundId, RefundRecord, RequestOptions, Result, RouteConfig,
+    Money, Mutation, MutationOutput, PaymentClient, RefundId, RefundRecord, RequestOptions, Result,
 };
 use payment_journal::{AttemptRules, AttemptState, ClientSource, Journal, JournalOptions, MemoryStore};
 
@@ -17,8 +17,9 @@ use crate::breaker::{Breaker, Clock, Health, SystemClock};
 use crate::failover::{FailoverReason, failover_reason};
 use crate::ids::{charge_at, refund_at, split, valid_account_name};
 use crate::reconcile::DoubleCharge;
+use crate::route_config::RouteConfig;
 use crate::settings::RoutingSettings;
-use crate::table::{AccountFacts, Operation, PaymentFacts, RouteTable, Rule};
+use crate::table::{AccountFacts, PaymentFacts, PaymentKind, RouteTable, Rule};
 
 /// How many payments the router's own in-memory journal keeps when the application configures
 /// none (the oldest settled ones are forgotten first).
@@ -264,7 +265,7 @@ impl RoutedClient {
             Routed { result: Err(Error::invalid("not routed")), rule: None, account: None, failovers: vec![] };
         let key = options.key_or_generate();
         let facts = PaymentFacts {
-            operation: if request.capture { Operation::Charge } else { Operation::Authorize },
+            operation: if request.capture { PaymentKind::Charge } else { PaymentKind::Authorize },
             currency: request.amount.currency,
             amount: request.amount.minor,
             region: context.region.as_deref(),
@@ -285,7 +286,7 @@ impl RoutedClient {
         let options = RequestOptions { idempotency_key: Some(key.clone()), ..options.clone() };
         let started = Instant::now();
         let mut last: Option<Error> = None;
-        let mut after_soft_decline = false;
+        let mut after_decline = false;
         let mut attempts = 0;
         for name in &chain {
             let account = &self.inner.accounts[name];
@@ -312,7 +313,7 @@ impl RoutedClient {
                 }
             }
             routed.account = Some(name.clone());
-            let rules = AttemptRules { any_account: true, after_soft_decline };
+            let rules = AttemptRules { other_account: true, after_decline };
             let m = Mutation::CreateCharge(request.clone());
             // A repeat of a payment held at this account is answered or recovered there even
             // with its circuit open: the breaker holds back new charges, not the questions
@@ -348,7 +349,7 @@ impl RoutedClient {
                 }
                 Some(reason) => {
                     tracing::warn!(target: "payment::routing", key = %key, account = %name, %reason, "failing over");
-                    after_soft_decline = matches!(reason, FailoverReason::SoftDecline(_));
+                    after_decline = matches!(reason, FailoverReason::SoftDecline(_));
                     routed.failovers.push(Failover { account: name.clone(), reason });
                     last = Some(error);
                 }

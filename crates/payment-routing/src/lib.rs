@@ -16,6 +16,7 @@ mod explain;
 mod failover;
 mod ids;
 mod reconcile;
+mod route_config;
 mod settings;
 mod table;
 
@@ -27,8 +28,9 @@ pub use explain::{Explanation, RuleCheck, TargetCheck};
 pub use failover::{FailoverReason, failover_reason};
 pub use ids::{charge_at, qualify, refund_at, split, valid_account_name};
 pub use reconcile::{DoubleCharge, Reversal};
+pub use route_config::RouteConfig;
 pub use settings::{LateSuccess, ROUTING_KEYS, RoutingSettings};
-pub use table::{AccountFacts, ConditionCheck, Operation, PaymentFacts, RouteTable, Rule, Selection, stable_hash};
+pub use table::{AccountFacts, ConditionCheck, PaymentFacts, PaymentKind, RouteTable, Rule, Selection, stable_hash};
 
 /// What tests and benchmarks of routing tables build accounts from (no provider is named here).
 pub mod testing {

@@ -3,13 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use payment_core::{Capabilities, Currency, Error, Result, RouteConfig};
+use payment_core::{Capabilities, Currency, Error, Result};
+
+use crate::route_config::RouteConfig;
 
 /// What a route is chosen by: the payment's facts.
 #[derive(Debug, Clone, Copy)]
 pub struct PaymentFacts<'a> {
-    /// The operation: [`Operation::Charge`] or [`Operation::Authorize`].
-    pub operation: Operation,
+    /// What it asks: [`PaymentKind::Charge`] or [`PaymentKind::Authorize`].
+    pub operation: PaymentKind,
     /// The currency.
     pub currency: Currency,
     /// The amount in minor units.
@@ -20,35 +22,36 @@ pub struct PaymentFacts<'a> {
     pub metadata: &'a BTreeMap<String, String>,
 }
 
-/// What a new payment asks an account to do.
+/// What a new payment asks an account to do (a rule's `operation = [...]`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Operation {
+pub enum PaymentKind {
     /// Charge and capture at once.
     Charge,
     /// Authorize now, capture later.
     Authorize,
 }
 
-impl Operation {
+impl PaymentKind {
     /// `charge` or `authorize`, as written in `operation = [...]`.
     pub fn as_str(&self) -> &'static str {
         match self {
-            Operation::Charge => "charge",
-            Operation::Authorize => "authorize",
+            PaymentKind::Charge => "charge",
+            PaymentKind::Authorize => "authorize",
         }
     }
 
-    fn parse(text: &str) -> Option<Operation> {
+    fn parse(text: &str) -> Option<PaymentKind> {
         match text.to_ascii_lowercase().as_str() {
-            "charge" | "create_charge" => Some(Operation::Charge),
-            "authorize" | "authorise" => Some(Operation::Authorize),
+            "charge" => Some(PaymentKind::Charge),
+            name if name == payment_core::Operation::CreateCharge.as_str() => Some(PaymentKind::Charge),
+            "authorize" | "authorise" => Some(PaymentKind::Authorize),
             _ => None,
         }
     }
 
     /// Whether an account with `caps` can do it.
     pub fn supported_by(&self, caps: &Capabilities) -> bool {
-        caps.charge.create && (*self == Operation::Charge || caps.charge.capture_later)
+        caps.charge.create && (*self == PaymentKind::Charge || caps.charge.capture_later)
     }
 }
 
@@ -71,7 +74,7 @@ pub struct Rule {
     currencies: Vec<Currency>,
     min_amount: Option<i64>,
     max_amount: Option<i64>,
-    operations: Vec<Operation>,
+    operations: Vec<PaymentKind>,
     metadata_all: BTreeMap<String, String>,
     metadata_any: BTreeMap<String, String>,
     metadata_not: BTreeMap<String, String>,
@@ -123,7 +126,7 @@ impl Rule {
             check(format!("amount <= {max}"), facts.amount <= max);
         }
         if !self.operations.is_empty() {
-            let names: Vec<&str> = self.operations.iter().map(Operation::as_str).collect();
+            let names: Vec<&str> = self.operations.iter().map(PaymentKind::as_str).collect();
             check(format!("operation in [{}]", names.join(", ")), self.operations.contains(&facts.operation));
         }
         let has = |k: &String, v: &String| facts.metadata.get(k) == Some(v);
@@ -249,7 +252,7 @@ fn check_rule(i: usize, r: &RouteConfig, accounts: &BTreeMap<String, AccountFact
     let operations = r
         .operation
         .iter()
-        .map(|o| Operation::parse(o).ok_or_else(|| fail(format!("operation {o:?} is not `charge` or `authorize`"))))
+        .map(|o| PaymentKind::parse(o).ok_or_else(|| fail(format!("operation {o:?} is not `charge` or `authorize`"))))
         .collect::<Result<Vec<_>>>()?;
     if let (Some(min), Some(max)) = (r.min_amount, r.max_amount)
         && min > max
@@ -336,7 +339,7 @@ mod tests {
     }
 
     fn table(toml: &str) -> Result<RouteTable> {
-        RouteTable::new(&Config::from_toml_str(toml)?.routes, &accounts())
+        RouteTable::new(&RouteConfig::from_tables(&Config::from_toml_str(toml)?.routes)?, &accounts())
     }
 
     fn facts<'a>(
@@ -346,7 +349,7 @@ mod tests {
         m: &'a BTreeMap<String, String>,
     ) -> PaymentFacts<'a> {
         PaymentFacts {
-            operation: Operation::Charge,
+            operation: PaymentKind::Charge,
             currency: Currency::from_code(currency).unwrap(),
             amount,
             region,
@@ -433,7 +436,7 @@ mod tests {
         fn choosing_never_panics_and_always_names_a_configured_account(key in ".{0,40}", amount in proptest::num::i64::ANY, region in proptest::option::of("[a-z]{0,3}")) {
             let t = table("[[routes]]\nname = \"jp\"\nregion = [\"jp\"]\ntargets = [\"payjp\"]\n[[routes]]\nname = \"s\"\nweights = { payjp = 33, worldpay = 67 }\n").unwrap();
             let none = BTreeMap::new();
-            let f = PaymentFacts { operation: Operation::Charge, currency: Currency::JPY, amount, region: region.as_deref(), metadata: &none };
+            let f = PaymentFacts { operation: PaymentKind::Charge, currency: Currency::JPY, amount, region: region.as_deref(), metadata: &none };
             let rule = t.select(&f).unwrap();
             for account in rule.chain(&key) {
                 proptest::prop_assert!(accounts().contains_key(account));

@@ -17,7 +17,7 @@ const DEFAULT_CALL_DEADLINE: std::time::Duration = std::time::Duration::from_sec
 #[cfg(any(feature = "journal", feature = "journal-postgres"))]
 pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Journal>> {
     let Some(url) = config.journal_url() else { return Ok(None) };
-    let settings = config.settings(JOURNAL_TABLE);
+    let settings = config.table(JOURNAL_TABLE);
     settings.check_keys(&["url", "lease", "settle_horizon"])?;
     // The longest deadline of any account an attempt may be sent through. "No timeout" means the
     // engine's default deadline, never "shorter than any timeout".
@@ -111,7 +111,7 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let with = |h: &str| {
             let mut config = routed(dir.path(), None);
-            config.providers.entry(JOURNAL_TABLE.to_owned()).or_default().set("settle_horizon", h);
+            config.table_mut(JOURNAL_TABLE).set("settle_horizon", h);
             config
         };
         let journal = open_journal(&with("2s")).await.unwrap().unwrap();

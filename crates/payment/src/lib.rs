@@ -25,37 +25,35 @@ pub use payment_webhooks as webhooks;
 #[cfg(feature = "routing")]
 pub mod routing;
 #[cfg(feature = "routing")]
-pub use routing::{RoutedClient, connect_routed};
+pub use routing::{RouteConfig, RoutedClient, connect_routed};
 
 pub use payment_core::*;
 
-/// Every provider of the framework, compiled in or not, and the feature of this crate that compiles
-/// it in (empty: not implemented in this version). Next to the features in Cargo.toml, on purpose.
-pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
-    KnownProvider { name: "payjp", feature: "payjp" },
-    KnownProvider { name: "pingpp", feature: "pingpp" },
-    KnownProvider { name: "justap", feature: "justap" },
-    KnownProvider { name: "worldpay", feature: "worldpay" },
-    KnownProvider { name: "google-standard-payments", feature: "google-standard-payments" },
-    KnownProvider { name: "memory", feature: "(always compiled in)" },
-];
+/// The one list of providers in the workspace outside their own crates: each provider's config
+/// name, which is also the feature of this crate that compiles it in, and its crate. It makes
+/// [`KNOWN_PROVIDERS`] (every provider, compiled in or not) and [`drivers`] (those compiled in).
+macro_rules! providers {
+    ($($name:literal => $krate:ident),* $(,)?) => {
+        /// Every provider of the framework, compiled in or not, and the feature of this crate that
+        /// compiles it in.
+        pub const KNOWN_PROVIDERS: &[KnownProvider] = &[
+            $(KnownProvider { name: $name, feature: $name },)*
+            KnownProvider { name: memory::NAME, feature: "(always compiled in)" },
+        ];
 
-/// The drivers compiled into this build: `memory` always, each provider behind its feature. The
-/// one list of providers in the workspace outside their own crates.
-pub fn drivers() -> Vec<&'static ProviderDriver> {
-    vec![
-        &memory::DRIVER,
-        #[cfg(feature = "payjp")]
-        &payment_payjp::DRIVER,
-        #[cfg(feature = "pingpp")]
-        &payment_pingpp::DRIVER,
-        #[cfg(feature = "justap")]
-        &payment_justap::DRIVER,
-        #[cfg(feature = "worldpay")]
-        &payment_worldpay::DRIVER,
-        #[cfg(feature = "google-standard-payments")]
-        &payment_google_standard_payments::DRIVER,
-    ]
+        /// The drivers compiled into this build: `memory` always, each provider behind its feature.
+        pub fn drivers() -> Vec<&'static ProviderDriver> {
+            vec![&memory::DRIVER, $(#[cfg(feature = $name)] &$krate::DRIVER,)*]
+        }
+    };
+}
+
+providers! {
+    "payjp" => payment_payjp,
+    "pingpp" => payment_pingpp,
+    "justap" => payment_justap,
+    "worldpay" => payment_worldpay,
+    "google-standard-payments" => payment_google_standard_payments,
 }
 
 /// The registry of the compiled-in drivers, knowing the rest by name.
@@ -143,7 +141,11 @@ pub fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
     let mut names = registry().names();
     names.extend(file.accounts.keys().map(String::as_str));
     let env = Config::from_env(&names);
-    Ok(file.merged_with(env))
+    let config = file.merged_with(env);
+    // A mistake in a rule is reported when the config is read, not at the first routed charge.
+    #[cfg(feature = "routing")]
+    payment_routing::RouteConfig::from_tables(&config.routes)?;
+    Ok(config)
 }
 
 #[cfg(test)]
@@ -185,14 +187,14 @@ mod tests {
     #[tokio::test]
     async fn a_configured_journal_records_every_mutating_call() {
         let mut config = Config::for_provider(ProviderSettings::new("memory"));
-        config.providers.insert("journal".into(), ProviderSettings::new("journal").with("url", "memory:"));
+        config.table_mut(config::JOURNAL_TABLE).set("url", "memory:");
         let client = connect(&config).await.unwrap();
         assert!(client.journal().is_some());
         let options = RequestOptions::with_key(IdempotencyKey::new("cfg-1").unwrap());
         let request = CreateCharge::new(Money::from_code(500, "JPY").unwrap(), PaymentSource::Token("tok_visa".into()));
         let first = client.create_charge(request.clone(), &options).await.unwrap();
         assert_eq!(client.create_charge(request, &options).await.unwrap().id, first.id);
-        config.providers.get_mut("journal").unwrap().set("colour", "blue");
+        config.table_mut(config::JOURNAL_TABLE).set("colour", "blue");
         let e = connect(&config).await.unwrap_err();
         assert!(e.message().contains("colour"), "{e}");
     }

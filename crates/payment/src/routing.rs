@@ -12,9 +12,9 @@ use payment_core::{Config, Error, PaymentClient, Result};
 pub use payment_routing::*;
 
 /// The accounts the rules name, each with the first rule naming it (for error messages).
-fn named_accounts(config: &Config) -> BTreeMap<String, String> {
+fn named_accounts(routes: &[RouteConfig]) -> BTreeMap<String, String> {
     let mut named = BTreeMap::new();
-    for (i, rule) in config.routes.iter().enumerate() {
+    for (i, rule) in routes.iter().enumerate() {
         let label = format!("route {} `{}`", i + 1, rule.name);
         for target in rule.targets.iter().chain(rule.weights.keys()) {
             named.entry(target.clone()).or_insert_with(|| label.clone());
@@ -44,11 +44,12 @@ pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
     if !config.is_routed() {
         return Err(Error::config("the config has no [[routes]]: add a rule, or connect one provider with `connect`"));
     }
-    let settings = RoutingSettings::from_settings(&config.settings(ROUTING_TABLE))?;
-    let mut builder = RoutedClient::builder().routes(&config.routes).settings(settings);
+    let settings = RoutingSettings::from_settings(&config.table(ROUTING_TABLE))?;
+    let routes = RouteConfig::from_tables(&config.routes)?;
+    let mut builder = RoutedClient::builder().routes(&routes).settings(settings);
     let accounts = config.all_accounts();
     // A name no account has is left to the table, whose check names the rule and the accounts.
-    for (name, rule) in named_accounts(config) {
+    for (name, rule) in named_accounts(&routes) {
         if let Some(account) = accounts.get(&name) {
             builder = builder.account(name.clone(), connect_account(account, &name, &rule).await?);
         }

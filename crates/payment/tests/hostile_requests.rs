@@ -25,8 +25,7 @@ static MOCKS: LazyLock<Mocks> = LazyLock::new(|| {
         for (driver, mock) in mocks::drivers() {
             let options = MockOptions { signing_keys: Some(keys.clone()), ..MockOptions::default() };
             let handle = (mock.start)(options).await.unwrap();
-            let o = mock.operations;
-            let paths = [o.create_charge, o.capture_charge, o.cancel_charge, o.create_refund].concat();
+            let paths = payment::Operation::MUTATIONS.map(mock.paths).concat();
             out.push((driver.name, paths, handle));
         }
         out

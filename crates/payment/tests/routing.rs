@@ -268,7 +268,7 @@ async fn a_toml_config_routes_over_two_accounts_of_one_provider_and_explains_its
     assert_eq!(r.rule.as_deref(), Some("elsewhere"));
     let metadata = Default::default();
     let facts = payment::routing::PaymentFacts {
-        operation: payment::routing::Operation::Charge,
+        operation: payment::routing::PaymentKind::Charge,
         currency: payment::Currency::JPY,
         amount: 1000,
         region: Some("jp"),

@@ -219,8 +219,7 @@ mod tests {
         Err(payment_core::Error::unsupported("not used by the adapter"))
     }
 
-    static CAPS: payment_core::Capabilities = crate::CAPABILITIES;
-    payment_core::provider_impl!(Books, "books", CAPS);
+    payment_core::provider_impl!(Books, crate::DRIVER);
 
     impl std::fmt::Display for Books {
         fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -11,8 +11,8 @@ use payment_core::transport::{
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, RawJson, Refund, RefundId, RefundRecord,
-    RefundStatus, RequestOptions, Result, Timestamp,
+    ListCharges, ListPaginator, ListRefunds, Money, NativeOperation, Operation, PaymentSource, RawJson, Refund,
+    RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
 };
 
 use crate::config::GspConfig;
@@ -23,6 +23,9 @@ use crate::wire::{
     RefundResponse, RefundResult, RequestHeader,
 };
 use crate::{CAPABILITIES, NAME};
+
+/// `echo`, the processor's health check: a read.
+const ECHO: Operation = Operation::Native(NativeOperation::read("echo"));
 
 /// A GSP client: cheap to clone.
 #[derive(Clone)]
@@ -135,7 +138,7 @@ impl GspClient {
             move |request_header| EchoRequest { request_header, client_message: client_message.clone() },
             key.as_str().to_owned(),
         );
-        let reply = self.inner.engine.execute(Call::read("echo", build).classify(classify)).await?;
+        let reply = self.inner.engine.execute(Call::read(ECHO, build).classify(classify)).await?;
         let json = self.open(&reply, false)?;
         let (answer, _): (EchoResponse, _) = Self::decode(&reply, &json, "the echo answer")?;
         if answer.client_message != message {
@@ -179,7 +182,7 @@ impl Charge for GspClient {
             },
             key.as_str().to_owned(),
         );
-        let call = Call::new("create_charge", CAPABILITIES.idempotency.create_charge, build)
+        let call = Call::new(Operation::CreateCharge, &CAPABILITIES.idempotency, build)
             .key(key.clone())
             .classify(classify)
             .deadline(options.timeout);
@@ -262,7 +265,7 @@ impl Refund for GspClient {
             },
             key.as_str().to_owned(),
         );
-        let call = Call::new("create_refund", CAPABILITIES.idempotency.create_refund, build)
+        let call = Call::new(Operation::CreateRefund, &CAPABILITIES.idempotency, build)
             .key(key.clone())
             .classify(classify)
             .deadline(options.timeout);
@@ -293,7 +296,7 @@ impl Refund for GspClient {
     }
 }
 
-payment_core::provider_impl!(GspClient, NAME, CAPABILITIES);
+payment_core::provider_impl!(GspClient, crate::DRIVER);
 
 impl fmt::Debug for GspClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -107,36 +107,15 @@ fn valid_kid(kid: &str) -> bool {
 }
 
 fn jose_keys(settings: &ProviderSettings) -> Result<GspKeys> {
-    let named =
-        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
-    let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
-        (Some(_), Some(_)) => {
-            return Err(Error::config(format!("{NAME}: set private_key_path or private_key, not both")));
-        }
-        (Some(p), None) => RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?,
-        (None, Some(pem)) => RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?,
-        (None, None) => {
-            return Err(Error::config(format!(
-                "{NAME} signs every request: set {}",
-                settings.describe_key("private_key_path")
-            )));
-        }
-    };
-    let integrator = match (settings.get("integrator_public_key_path"), settings.get("integrator_public_key")) {
-        (Some(_), Some(_)) => {
-            return Err(Error::config(format!(
-                "{NAME}: set integrator_public_key_path or integrator_public_key, not both"
-            )));
-        }
-        (Some(p), None) => RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("integrator_public_key_path"))?,
-        (None, Some(pem)) => RsaPublicKey::from_pem(pem).map_err(named("integrator_public_key"))?,
-        (None, None) => {
-            return Err(Error::config(format!(
-                "{NAME} encrypts every request to the processor: set {}",
-                settings.describe_key("integrator_public_key_path")
-            )));
-        }
-    };
+    let private_key = settings.rsa_private_key("private_key")?.ok_or_else(|| {
+        Error::config(format!("{NAME} signs every request: set {}", settings.describe_key("private_key_path")))
+    })?;
+    let integrator = settings.rsa_public_key("integrator_public_key")?.ok_or_else(|| {
+        Error::config(format!(
+            "{NAME} encrypts every request to the processor: set {}",
+            settings.describe_key("integrator_public_key_path")
+        ))
+    })?;
     Ok(GspKeys::Jose {
         private_key: Arc::new(private_key),
         key_id: settings.get("key_id").map(str::to_owned),

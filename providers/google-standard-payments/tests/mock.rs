@@ -12,7 +12,7 @@ use payment_core::{
 use payment_google_standard_payments::mock::{GspMock, MOCK_PIAID};
 use payment_google_standard_payments::signing::{Envelope, JOSE_CONTENT_TYPE};
 use payment_google_standard_payments::{GspClient, GspConfig};
-use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockServer};
+use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockOptions, MockServer};
 use serde_json::{Value, json};
 
 struct World {
@@ -26,7 +26,7 @@ impl World {
         let caller = Arc::new(RsaPrivateKey::generate().unwrap());
         let processor = Arc::new(RsaPrivateKey::generate().unwrap());
         let mock = GspMock::with_keys(1, processor.clone(), caller.public_key().unwrap());
-        World { server: mock.serve("127.0.0.1:0".parse().unwrap()).await.unwrap(), caller, processor }
+        World { server: mock.serve(&MockOptions::default()).await.unwrap(), caller, processor }
     }
 
     fn envelope(&self, signer: &Arc<RsaPrivateKey>) -> Envelope {

@@ -11,7 +11,7 @@ use payment_google_standard_payments::mock::{GspMock, MOCK_PIAID};
 use payment_google_standard_payments::pgp::PgpEnvelope;
 use payment_google_standard_payments::signing::Encoding;
 use payment_google_standard_payments::{GspClient, GspConfig};
-use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockServer};
+use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockOptions, MockServer};
 
 fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
@@ -28,7 +28,7 @@ async fn start() -> MockServer {
         PgpEnvelope::from_armored(&fixture("pgp_processor_secret.asc"), &fixture("pgp_caller_public.asc")).unwrap();
     GspMock::with_keys(3, jose.clone(), jose.public_key().unwrap())
         .with_pgp(processor)
-        .serve("127.0.0.1:0".parse().unwrap())
+        .serve(&MockOptions::default())
         .await
         .unwrap()
 }

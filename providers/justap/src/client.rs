@@ -12,8 +12,8 @@ use payment_core::transport::{
     parse_retry_after,
 };
 use payment_core::{
-    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions,
+    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, ListCharges,
+    ListPaginator, ListRefunds, Money, Operation, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions,
     Result, Timestamp, fit_key,
 };
 use secrecy::ExposeSecret;
@@ -188,12 +188,13 @@ impl JustapClient {
         }
     }
 
-    pub(crate) fn get(&self, operation: &'static str, path_and_query: &str) -> Call {
+    pub(crate) fn get(&self, operation: Operation, path_and_query: &str) -> Call {
         Call::read(operation, self.request(http::Method::GET, path_and_query, None)).classify(classify)
     }
 
-    fn post(&self, operation: &'static str, support: IdempotencySupport, path: &str, body: Bytes) -> Call {
-        Call::new(operation, support, self.request(http::Method::POST, path, Some(body))).classify(classify)
+    fn post(&self, operation: Operation, path: &str, body: Bytes) -> Call {
+        Call::new(operation, &CAPABILITIES.idempotency, self.request(http::Method::POST, path, Some(body)))
+            .classify(classify)
     }
 
     fn query(&self, pairs: &[(&str, &str)]) -> String {
@@ -240,7 +241,7 @@ impl JustapClient {
     /// The charge with this merchant order number (`GET /v1/charges/merchant_trade_id/{id}`).
     pub async fn retrieve_by_trade_id(&self, merchant_trade_id: &str) -> Result<ChargeRecord> {
         let path = format!("/v1/charges/merchant_trade_id/{}?{}", path_id(merchant_trade_id)?, self.query(&[]));
-        Self::charge_of(&self.fetch(self.get("retrieve_charge", &path)).await?, false)
+        Self::charge_of(&self.fetch(self.get(Operation::RetrieveCharge, &path)).await?, false)
     }
 }
 
@@ -325,7 +326,7 @@ impl Charge for JustapClient {
             }),
         };
         let call = self
-            .post("create_charge", CAPABILITIES.idempotency.create_charge, "/v1/charges", body)
+            .post(Operation::CreateCharge, "/v1/charges", body)
             .key(key)
             .reference(trade_id.clone())
             .lookup(lookup)
@@ -356,7 +357,7 @@ impl Charge for JustapClient {
 
     async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
         let path = format!("/v1/charges/{}?{}", path_id(id.as_str())?, self.query(&[]));
-        Self::charge_of(&self.fetch(self.get("retrieve_charge", &path)).await?, false)
+        Self::charge_of(&self.fetch(self.get(Operation::RetrieveCharge, &path)).await?, false)
     }
 
     async fn capture_charge(
@@ -372,9 +373,8 @@ impl Charge for JustapClient {
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         let id = path_id(id.as_str())?;
         let body = encode("reverse", &Reverse { app_id: self.app_id().to_owned(), charge_id: id.to_owned() })?;
-        let call = self
-            .post("cancel_charge", CAPABILITIES.idempotency.cancel_charge, &format!("/v1/charges/{id}/reverse"), body)
-            .deadline(options.timeout);
+        let call =
+            self.post(Operation::CancelCharge, &format!("/v1/charges/{id}/reverse"), body).deadline(options.timeout);
         Self::charge_of(&self.inner.engine.execute(call).await?, true)
     }
 
@@ -401,7 +401,7 @@ impl Refund for JustapClient {
             metadata: request.metadata.clone(),
         };
         let call = self
-            .post("create_refund", CAPABILITIES.idempotency.create_refund, "/v1/refunds", encode("refund", &new)?)
+            .post(Operation::CreateRefund, "/v1/refunds", encode("refund", &new)?)
             .key(key)
             .reference(merchant_refund_id)
             .deadline(options.timeout);
@@ -420,7 +420,7 @@ impl Refund for JustapClient {
     async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
         let charge = path_id(charge_id.as_str())?;
         let path = format!("/v1/refunds/{}?{}", path_id(refund_id.as_str())?, self.query(&[("charge_id", charge)]));
-        Self::refund_of(&self.fetch(self.get("retrieve_refund", &path)).await?, false)
+        Self::refund_of(&self.fetch(self.get(Operation::RetrieveRefund, &path)).await?, false)
     }
 
     fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord> {
@@ -431,7 +431,7 @@ impl Refund for JustapClient {
     }
 }
 
-payment_core::provider_impl!(JustapClient, NAME, CAPABILITIES);
+payment_core::provider_impl!(JustapClient, crate::DRIVER);
 
 impl fmt::Debug for JustapClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

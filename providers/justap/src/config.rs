@@ -88,20 +88,9 @@ impl JustapConfig {
     pub fn from_settings(settings: &ProviderSettings) -> Result<JustapConfig> {
         settings.check_keys(KEYS)?;
         let mode = settings.mode()?;
-        let named = |key: &'static str| {
-            move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)))
-        };
-        let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
-            (Some(_), Some(_)) => return Err(Error::config("justap: set private_key_path or private_key, not both")),
-            (Some(p), None) => RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?,
-            (None, Some(pem)) => RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?,
-            (None, None) => {
-                return Err(Error::config(format!(
-                    "justap signs every request: set {}",
-                    settings.describe_key("private_key_path")
-                )));
-            }
-        };
+        let private_key = settings.rsa_private_key("private_key")?.ok_or_else(|| {
+            Error::config(format!("justap signs every request: set {}", settings.describe_key("private_key_path")))
+        })?;
         let platform_public_key = platform_public_key(settings)?;
         let config = JustapConfig {
             api_key: settings.secret("api_key")?,
@@ -155,18 +144,7 @@ impl fmt::Debug for JustapConfig {
 
 /// Justap's public key from `platform_public_key_path` or `platform_public_key` (PEM), if set.
 pub fn platform_public_key(settings: &ProviderSettings) -> Result<Option<RsaPublicKey>> {
-    let named =
-        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
-    match (settings.get("platform_public_key_path"), settings.get("platform_public_key")) {
-        (Some(_), Some(_)) => {
-            Err(Error::config("justap: set platform_public_key_path or platform_public_key, not both"))
-        }
-        (Some(p), None) => {
-            Ok(Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?))
-        }
-        (None, Some(pem)) => Ok(Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?)),
-        (None, None) => Ok(None),
-    }
+    settings.rsa_public_key("platform_public_key")
 }
 
 #[cfg(test)]

@@ -2,7 +2,9 @@
 //! and a charge's refunds.
 
 use async_trait::async_trait;
-use payment_core::{ChargeRecord, ListCharges, ListRefunds, Page, PageCursor, Paginate, RefundRecord, Result};
+use payment_core::{
+    ChargeRecord, ListCharges, ListRefunds, Operation, Page, PageCursor, Paginate, RefundRecord, Result,
+};
 
 use crate::client::JustapClient;
 use crate::{CAPABILITIES, mapping};
@@ -62,7 +64,7 @@ impl ChargePages {
 impl Paginate<ChargeRecord> for ChargePages {
     async fn fetch_page(&self, cursor: Option<&PageCursor>) -> Result<Page<ChargeRecord>> {
         let path = self.path(cursor);
-        let reply = self.client.fetch(self.client.get("list_charges", &path)).await?;
+        let reply = self.client.fetch(self.client.get(Operation::ListCharges, &path)).await?;
         let (mut items, has_more) = mapping::charges_from_body(reply.body()).map_err(|e| reply.tag(e))?;
         let next = if self.anchor.is_some() {
             // Walking towards newer charges, the next page ends before the newest of this one.
@@ -103,7 +105,7 @@ impl Paginate<RefundRecord> for RefundPages {
             }
             format!("/v1/refunds?{}", q.finish())
         };
-        let reply = self.client.fetch(self.client.get("list_refunds", &path)).await?;
+        let reply = self.client.fetch(self.client.get(Operation::ListRefunds, &path)).await?;
         let (items, has_more) = mapping::refunds_from_body(reply.body()).map_err(|e| reply.tag(e))?;
         let next = has_more.then(|| items.last().map(|r| PageCursor::after(r.id.as_str()))).flatten();
         Ok(Page { items, next })

@@ -109,8 +109,7 @@ impl payment_core::WebhookVerifier for JustapWebhookVerifier {
             let sealed = base64::engine::general_purpose::STANDARD
                 .decode(text.trim())
                 .map_err(|_| refuse("an encrypted notification's data is not base64".into()))?;
-            let opened = key
-                .open_private_blocks(&sealed)
+            let opened = crate::rsa_blocks::open_private_blocks(key, &sealed)
                 .map_err(|_| refuse("the notification was not encrypted by Justap's key".into()))?;
             return crate::mapping::notification_event(&envelope.event, &opened, Trust::Verified, raw);
         }
@@ -126,7 +125,7 @@ impl payment_core::WebhookVerifier for JustapWebhookVerifier {
 /// Seals a notification the way Justap does, for tests and the mock: `{event, is_encrypted:
 /// true, data: base64(blocks)}` under the platform's private key.
 pub fn seal_notification(key: &RsaPrivateKey, event: &str, notification: &serde_json::Value) -> Result<Vec<u8>> {
-    let sealed = key.seal_private_blocks(notification.to_string().as_bytes())?;
+    let sealed = crate::rsa_blocks::seal_private_blocks(key, notification.to_string().as_bytes())?;
     let data = base64::engine::general_purpose::STANDARD.encode(sealed);
     Ok(serde_json::json!({"event": event, "is_encrypted": true, "data": data}).to_string().into_bytes())
 }

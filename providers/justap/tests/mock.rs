@@ -6,7 +6,7 @@ use std::time::Duration;
 use payment_core::crypto::RsaPrivateKey;
 use payment_justap::mock::{DEFAULT_TTL, JustapMock};
 use payment_justap::signing;
-use payment_mock_kit::MockServer;
+use payment_mock_kit::{MockOptions, MockServer};
 use serde_json::{Value, json};
 
 const KEY: &str = include_str!("fixtures/merchant_private.pem");
@@ -14,7 +14,7 @@ const KEY: &str = include_str!("fixtures/merchant_private.pem");
 async fn start() -> (MockServer, RsaPrivateKey) {
     let key = RsaPrivateKey::from_pem(KEY).unwrap();
     let mock = JustapMock::new(3).with_merchant_key(key.public_key().unwrap());
-    (mock.serve("127.0.0.1:0".parse().unwrap()).await.unwrap(), key)
+    (mock.serve(&MockOptions::default()).await.unwrap(), key)
 }
 
 struct Sent {

@@ -8,14 +8,22 @@ use bytes::Bytes;
 use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Targets};
 use payment_core::{
     CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
-    IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund,
-    RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
+    IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, NativeOperation, Operation,
+    PaymentSource, Refund, RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
 };
 
 use crate::config::PayjpConfig;
 use crate::pagination::ChargePages;
 use crate::wire::{Form, Token};
 use crate::{CAPABILITIES, NAME, mapping, signing};
+
+// PAY.JP's own requests; like its charges, each is replayed by its `Idempotency-Key`.
+/// `POST /v1/tokens`: a card made a one-time token before it is charged.
+const CREATE_TOKEN: Operation = Operation::Native(NativeOperation::write("create_token", IdempotencySupport::Replay));
+/// `POST /v1/charges/{id}/reauth`.
+const REAUTH: Operation = Operation::Native(NativeOperation::write("reauth", IdempotencySupport::Replay));
+/// `POST /v1/charges/{id}`: description and metadata.
+const UPDATE_CHARGE: Operation = Operation::Native(NativeOperation::write("update_charge", IdempotencySupport::Replay));
 
 const USER_AGENT: &str = concat!("Payjp/v1 RustBindings/", env!("CARGO_PKG_VERSION"));
 const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
@@ -107,20 +115,20 @@ impl PayjpClient {
 
     fn post(
         &self,
-        operation: &'static str,
+        operation: Operation,
         path: &str,
         form: &Form,
         key: &IdempotencyKey,
         options: &RequestOptions,
     ) -> Call {
         let build = self.request(http::Method::POST, path, Some(form), Some(key), false);
-        Call::new(operation, IdempotencySupport::Replay, build)
+        Call::new(operation, &CAPABILITIES.idempotency, build)
             .key(key.clone())
             .classify(classify)
             .deadline(options.timeout)
     }
 
-    fn get(&self, operation: &'static str, path: &str) -> Call {
+    fn get(&self, operation: Operation, path: &str) -> Call {
         Call::read(operation, self.request(http::Method::GET, path, None, None, false))
     }
 
@@ -144,7 +152,7 @@ impl PayjpClient {
             .push_opt("card[cvc]", card.cvc())
             .push_opt("card[name]", card.holder_name.as_deref());
         let build = self.request(http::Method::POST, "/v1/tokens", Some(&form), Some(key), true);
-        let call = Call::new("create_token", IdempotencySupport::Replay, build)
+        let call = Call::new(CREATE_TOKEN, &CAPABILITIES.idempotency, build)
             .key(key.clone())
             .classify(classify)
             .deadline(options.timeout);
@@ -165,8 +173,7 @@ impl PayjpClient {
         check_key(&key)?;
         let mut form = Form::new();
         form.push_opt("expiry_days", expiry_days.map(|d| d.to_string()));
-        self.charge_call(self.post("reauth", &format!("/v1/charges/{}/reauth", path_id(id)?), &form, &key, options))
-            .await
+        self.charge_call(self.post(REAUTH, &format!("/v1/charges/{}/reauth", path_id(id)?), &form, &key, options)).await
     }
 
     /// Updates a charge's description and metadata.
@@ -181,12 +188,12 @@ impl PayjpClient {
         check_key(&key)?;
         let mut form = Form::new();
         form.push_opt("description", description).push_map("metadata", metadata);
-        self.charge_call(self.post("update_charge", &format!("/v1/charges/{}", path_id(id)?), &form, &key, options))
-            .await
+        self.charge_call(self.post(UPDATE_CHARGE, &format!("/v1/charges/{}", path_id(id)?), &form, &key, options)).await
     }
 
     pub(crate) async fn list_page(&self, query: String) -> Result<crate::wire::List<Box<serde_json::value::RawValue>>> {
-        let reply = self.inner.engine.execute(self.get("list_charges", &format!("/v1/charges?{query}"))).await?;
+        let reply =
+            self.inner.engine.execute(self.get(Operation::ListCharges, &format!("/v1/charges?{query}"))).await?;
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         reply.json()
     }
@@ -239,7 +246,7 @@ impl Charge for PayjpClient {
         form.push("capture", if request.capture { "true" } else { "false" })
             .push_opt("description", request.description.as_deref())
             .push_map("metadata", &metadata);
-        let record = self.charge_call(self.post("create_charge", "/v1/charges", &form, &key, options)).await?;
+        let record = self.charge_call(self.post(Operation::CreateCharge, "/v1/charges", &form, &key, options)).await?;
         // The charge exists whatever it echoed: the key goes with the error, to recover with.
         integrity(&record, request.amount).map_err(|e| e.with_idempotency_key(key.clone()))?;
         Ok(record)
@@ -262,7 +269,7 @@ impl Charge for PayjpClient {
     }
 
     async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
-        self.charge_call(self.get("retrieve_charge", &format!("/v1/charges/{}", path_id(id)?))).await
+        self.charge_call(self.get(Operation::RetrieveCharge, &format!("/v1/charges/{}", path_id(id)?))).await
     }
 
     async fn capture_charge(
@@ -278,7 +285,7 @@ impl Charge for PayjpClient {
             form.push("amount", mapping::yen(a)?.to_string());
         }
         self.charge_call(self.post(
-            "capture_charge",
+            Operation::CaptureCharge,
             &format!("/v1/charges/{}/capture", path_id(id)?),
             &form,
             &key,
@@ -300,12 +307,12 @@ impl Charge for PayjpClient {
                     ErrorKind::Conflict,
                     format!("charge {id} is {other}; only an authorized charge can be canceled"),
                 )
-                .with_operation("cancel_charge"));
+                .with_operation(Operation::CancelCharge));
             }
         }
         let record = self
             .charge_call(self.post(
-                "cancel_charge",
+                Operation::CancelCharge,
                 &format!("/v1/charges/{}/refund", path_id(id)?),
                 &Form::new(),
                 &key,
@@ -338,7 +345,7 @@ impl Refund for PayjpClient {
         form.push_opt("refund_reason", request.reason.as_deref());
         let after = self
             .charge_call(self.post(
-                "create_refund",
+                Operation::CreateRefund,
                 &format!("/v1/charges/{}/refund", path_id(id)?),
                 &form,
                 &key,
@@ -382,7 +389,7 @@ impl Refund for PayjpClient {
                 ErrorKind::Conflict,
                 format!("charge {id} is {}; only a captured charge can be refunded", current.status),
             )
-            .with_operation("create_refund"));
+            .with_operation(Operation::CreateRefund));
         }
         let kept = current.amount_captured.checked_sub(current.amount_refunded)?;
         // Nothing kept: sent without an amount, for PAY.JP to replay under its key or refuse.
@@ -402,7 +409,7 @@ impl Refund for PayjpClient {
     }
 }
 
-payment_core::provider_impl!(PayjpClient, NAME, CAPABILITIES);
+payment_core::provider_impl!(PayjpClient, crate::DRIVER);
 
 impl fmt::Debug for PayjpClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,6 +1,6 @@
 //! The PAY.JP mock spoken to as an official SDK would: raw form bodies, Basic auth, Python-style booleans.
 
-use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockServer};
+use payment_mock_kit::{FaultKind, FaultPlan, FaultRule, MockOptions, MockServer};
 use payment_payjp::mock::PayjpMock;
 use serde_json::Value;
 
@@ -11,10 +11,7 @@ struct Sdk {
 
 impl Sdk {
     async fn start() -> Sdk {
-        Sdk {
-            server: PayjpMock::new(3).serve("127.0.0.1:0".parse().unwrap()).await.unwrap(),
-            http: reqwest::Client::new(),
-        }
+        Sdk { server: PayjpMock::new(3).serve(&MockOptions::default()).await.unwrap(), http: reqwest::Client::new() }
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: &str, key: Option<&str>) -> (u16, Value) {

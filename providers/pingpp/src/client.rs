@@ -11,8 +11,8 @@ use payment_core::transport::{
     default_classify,
 };
 use payment_core::{
-    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions,
+    Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, ListCharges,
+    ListPaginator, ListRefunds, Money, Operation, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions,
     Result, Timestamp, fit_key,
 };
 use secrecy::ExposeSecret;
@@ -142,7 +142,7 @@ impl PingppClient {
         }
     }
 
-    pub(crate) fn get(&self, operation: &'static str, path_and_query: &str) -> Call {
+    pub(crate) fn get(&self, operation: Operation, path_and_query: &str) -> Call {
         Call::read(operation, self.request(http::Method::GET, path_and_query, None)).classify(classify)
     }
 
@@ -264,8 +264,8 @@ impl Charge for PingppClient {
             }),
         };
         let call = Call::new(
-            "create_charge",
-            CAPABILITIES.idempotency.create_charge,
+            Operation::CreateCharge,
+            &CAPABILITIES.idempotency,
             self.request(http::Method::POST, "/v1/charges", Some(body)),
         )
         .key(key)
@@ -330,7 +330,7 @@ impl Charge for PingppClient {
         let reply = self
             .inner
             .engine
-            .execute(self.get("retrieve_charge", &format!("/v1/charges/{}", path_id(id.as_str())?)))
+            .execute(self.get(Operation::RetrieveCharge, &format!("/v1/charges/{}", path_id(id.as_str())?)))
             .await?;
         Self::decode_charge(&reply).map(|(record, _)| record)
     }
@@ -348,8 +348,8 @@ impl Charge for PingppClient {
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         let path = format!("/v1/charges/{}/reverse", path_id(id.as_str())?);
         let call = Call::new(
-            "cancel_charge",
-            IdempotencySupport::Safe,
+            Operation::CancelCharge,
+            &CAPABILITIES.idempotency,
             self.request(http::Method::POST, &path, Some(Bytes::from_static(b"{}"))),
         )
         .classify(classify)
@@ -378,8 +378,8 @@ impl Refund for PingppClient {
             serde_json::to_vec(&new).map_err(|e| Error::invalid(format!("cannot encode the refund: {e}")))?,
         );
         let call = Call::new(
-            "create_refund",
-            CAPABILITIES.idempotency.create_refund,
+            Operation::CreateRefund,
+            &CAPABILITIES.idempotency,
             self.request(http::Method::POST, &format!("/v1/charges/{charge}/refunds"), Some(body)),
         )
         .reference(charge)
@@ -400,7 +400,7 @@ impl Refund for PingppClient {
 
     async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
         let path = format!("/v1/charges/{}/refunds/{}", path_id(charge_id.as_str())?, path_id(refund_id.as_str())?);
-        let reply = self.inner.engine.execute(self.get("retrieve_refund", &path)).await?;
+        let reply = self.inner.engine.execute(self.get(Operation::RetrieveRefund, &path)).await?;
         Self::refund_from(&reply)
     }
 
@@ -412,7 +412,7 @@ impl Refund for PingppClient {
     }
 }
 
-payment_core::provider_impl!(PingppClient, NAME, CAPABILITIES);
+payment_core::provider_impl!(PingppClient, crate::DRIVER);
 
 impl fmt::Debug for PingppClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -103,17 +103,7 @@ impl PingppConfig {
             ),
             Mode::Live => (settings.secret("secret_key")?, settings.require("app_id")?.to_owned()),
         };
-        let named = |key: &'static str| {
-            move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)))
-        };
-        let private_key = match (settings.get("private_key_path"), settings.get("private_key")) {
-            (Some(_), Some(_)) => return Err(Error::config("pingpp: set private_key_path or private_key, not both")),
-            (Some(p), None) => {
-                Some(Arc::new(RsaPrivateKey::from_pem_file(p.as_ref()).map_err(named("private_key_path"))?))
-            }
-            (None, Some(pem)) => Some(Arc::new(RsaPrivateKey::from_pem(pem).map_err(named("private_key"))?)),
-            (None, None) => None,
-        };
+        let private_key = settings.rsa_private_key("private_key")?.map(Arc::new);
         let platform_public_key = platform_public_key(settings)?;
         let config = PingppConfig {
             secret_key,
@@ -167,18 +157,7 @@ impl fmt::Debug for PingppConfig {
 
 /// Ping++'s public key from `platform_public_key_path` or `platform_public_key` (PEM), if set.
 pub fn platform_public_key(settings: &ProviderSettings) -> Result<Option<RsaPublicKey>> {
-    let named =
-        |key: &'static str| move |e: Error| Error::config(format!("{} ({})", e.message(), settings.describe_key(key)));
-    match (settings.get("platform_public_key_path"), settings.get("platform_public_key")) {
-        (Some(_), Some(_)) => {
-            Err(Error::config("pingpp: set platform_public_key_path or platform_public_key, not both"))
-        }
-        (Some(p), None) => {
-            Ok(Some(RsaPublicKey::from_pem_file(p.as_ref()).map_err(named("platform_public_key_path"))?))
-        }
-        (None, Some(pem)) => Ok(Some(RsaPublicKey::from_pem(pem).map_err(named("platform_public_key"))?)),
-        (None, None) => Ok(None),
-    }
+    settings.rsa_public_key("platform_public_key")
 }
 
 #[cfg(test)]

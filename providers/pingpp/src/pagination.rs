@@ -1,7 +1,9 @@
 //! Cursor pagination (`starting_after`, newest first) over charges and a charge's refunds.
 
 use async_trait::async_trait;
-use payment_core::{ChargeRecord, ListCharges, ListRefunds, Page, PageCursor, Paginate, RefundRecord, Result};
+use payment_core::{
+    ChargeRecord, ListCharges, ListRefunds, Operation, Page, PageCursor, Paginate, RefundRecord, Result,
+};
 
 use crate::client::PingppClient;
 use crate::wire::List;
@@ -64,7 +66,7 @@ impl Paginate<ChargeRecord> for ChargePages {
             }
             format!("/v1/charges?{}", q.finish())
         };
-        let list: List<RawItem> = self.client.fetch(self.client.get("list_charges", &path)).await?;
+        let list: List<RawItem> = self.client.fetch(self.client.get(Operation::ListCharges, &path)).await?;
         let mut items =
             list.data.into_iter().map(|raw| mapping::charge_from_raw(raw.into())).collect::<Result<Vec<_>>>()?;
         let backwards = self.anchor.is_some();
@@ -106,7 +108,7 @@ impl Paginate<RefundRecord> for RefundPages {
             }
             format!("/v1/charges/{}/refunds?{}", self.charge, q.finish())
         };
-        let list: List<RawItem> = self.client.fetch(self.client.get("list_refunds", &path)).await?;
+        let list: List<RawItem> = self.client.fetch(self.client.get(Operation::ListRefunds, &path)).await?;
         let items =
             list.data.into_iter().map(|raw| mapping::refund_from_raw(raw.into())).collect::<Result<Vec<_>>>()?;
         let next = next_cursor(list.has_more, items.last().map(|r| r.id.as_str()));

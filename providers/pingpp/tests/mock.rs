@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use axum::body::Bytes;
 use payment_core::crypto::RsaPrivateKey;
 use payment_core::{EventKind, EventRecord, Timestamp, WebhookVerifier};
-use payment_mock_kit::MockServer;
+use payment_mock_kit::{MockOptions, MockServer};
 use payment_pingpp::mock::PingppMock;
 use payment_pingpp::{PingppWebhookVerifier, signing};
 use serde_json::{Value, json};
@@ -28,7 +28,7 @@ enum Auth {
 
 impl Sdk {
     async fn start(mock: PingppMock) -> Sdk {
-        Sdk { server: mock.serve("127.0.0.1:0".parse().unwrap()).await.unwrap(), http: reqwest::Client::new() }
+        Sdk { server: mock.serve(&MockOptions::default()).await.unwrap(), http: reqwest::Client::new() }
     }
 
     async fn signed() -> Sdk {
@@ -255,11 +255,8 @@ async fn completing_a_charge_sends_a_signed_webhook_the_verifier_accepts() {
 #[tokio::test]
 async fn the_client_walks_both_directions() {
     use payment_core::{CreateCharge, Currency, ListCharges, Money, PaymentSource, RequestOptions};
-    let server = PingppMock::new(8)
-        .with_merchant_key(key().public_key().unwrap())
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let server =
+        PingppMock::new(8).with_merchant_key(key().public_key().unwrap()).serve(&MockOptions::default()).await.unwrap();
     let config = payment_pingpp::PingppConfig::new("sk_test_walk", "app_1Gqj58ynP0mHeX1q")
         .unwrap()
         .with_base_url(server.url())
@@ -290,11 +287,8 @@ async fn the_client_walks_both_directions() {
 async fn an_order_lookup_that_leaves_a_page_unread_proves_nothing() {
     use payment_core::{CreateCharge, Currency, ErrorKind, Money, PaymentSource, RequestOptions};
     use payment_mock_kit::{FaultKind, FaultPlan, FaultRule};
-    let server = PingppMock::new(9)
-        .with_merchant_key(key().public_key().unwrap())
-        .serve("127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
+    let server =
+        PingppMock::new(9).with_merchant_key(key().public_key().unwrap()).serve(&MockOptions::default()).await.unwrap();
     let config = payment_pingpp::PingppConfig::new("sk_test_pages", "app_1Gqj58ynP0mHeX1q")
         .unwrap()
         .with_base_url(server.url())

@@ -11,8 +11,8 @@ use payment_core::transport::{
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
-    ListCharges, ListPaginator, ListRefunds, Money, PaymentSource, RawJson, Refund, RefundId, RefundRecord,
-    RefundStatus, RequestOptions, Result, Timestamp, fit_key,
+    ListCharges, ListPaginator, ListRefunds, Money, NativeOperation, Operation, PaymentSource, RawJson, Refund,
+    RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp, fit_key,
 };
 
 use crate::config::WorldpayConfig;
@@ -40,6 +40,8 @@ struct Inner {
 
 /// Where authorizations go when discovery is off.
 const AUTHORIZE_PATH: &str = "/payments/authorizations";
+/// The API root read for its links when discovery is on.
+const DISCOVERY: Operation = Operation::Native(NativeOperation::read("discovery"));
 
 /// A reused reference, or an action link used already, is a duplicate rejection.
 fn classify(response: &HttpResponse) -> ReplyClass {
@@ -164,7 +166,7 @@ impl WorldpayClient {
 
     async fn events_of(&self, key: &ChargeKey) -> Result<(EventsResponse, RawJson)> {
         let call = Call::read(
-            "retrieve_charge",
+            Operation::RetrieveCharge,
             self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT),
         );
         let reply = self.inner.engine.execute(call).await?;
@@ -189,7 +191,7 @@ impl WorldpayClient {
     }
 
     pub(crate) async fn fetch_query(&self, target: &str) -> Result<QueryPage> {
-        let call = Call::read("list_charges", self.request(http::Method::GET, target, None, QUERIES_ACCEPT));
+        let call = Call::read(Operation::ListCharges, self.request(http::Method::GET, target, None, QUERIES_ACCEPT));
         let reply = self.inner.engine.execute(call).await?;
         reply.ok_or(Self::error_of)?;
         reply.json()
@@ -202,7 +204,7 @@ impl WorldpayClient {
         let reply = self
             .inner
             .engine
-            .execute(Call::read("discovery", self.request(http::Method::GET, "/", None, PAYMENTS_ACCEPT)))
+            .execute(Call::read(DISCOVERY, self.request(http::Method::GET, "/", None, PAYMENTS_ACCEPT)))
             .await?;
         reply.ok_or(Self::error_of)?;
         let root: serde_json::Value = reply.json()?;
@@ -218,7 +220,7 @@ impl WorldpayClient {
     /// link is single-use, so after an ambiguous failure the events show whether it was used.
     async fn act(
         &self,
-        operation: &'static str,
+        operation: Operation,
         key: &ChargeKey,
         relation: &str,
         body: Option<Bytes>,
@@ -256,16 +258,15 @@ impl WorldpayClient {
                 }
             }),
         };
-        let support = match operation {
-            "capture_charge" => CAPABILITIES.idempotency.capture_charge,
-            "cancel_charge" => CAPABILITIES.idempotency.cancel_charge,
-            _ => CAPABILITIES.idempotency.create_refund,
-        };
-        let mut call = Call::new(operation, support, self.request(http::Method::POST, &href, body, PAYMENTS_ACCEPT))
-            .reference(key.r.clone())
-            .lookup(lookup)
-            .classify(classify)
-            .deadline(options.timeout);
+        let mut call = Call::new(
+            operation,
+            &CAPABILITIES.idempotency,
+            self.request(http::Method::POST, &href, body, PAYMENTS_ACCEPT),
+        )
+        .reference(key.r.clone())
+        .lookup(lookup)
+        .classify(classify)
+        .deadline(options.timeout);
         if let Some(k) = &options.idempotency_key {
             call = call.key(k.clone());
         }
@@ -362,8 +363,8 @@ impl Charge for WorldpayClient {
         };
         let target = self.authorize_target().await?;
         let call = Call::new(
-            "create_charge",
-            CAPABILITIES.idempotency.create_charge,
+            Operation::CreateCharge,
+            &CAPABILITIES.idempotency,
             self.request(http::Method::POST, &target, Some(body), PAYMENTS_ACCEPT),
         )
         .key(idem)
@@ -503,13 +504,13 @@ impl Charge for WorldpayClient {
         let key = ChargeKey::from_id(id)?;
         let full = key.money()?;
         let reply = match amount.filter(|a| *a != full) {
-            None => self.act("capture_charge", &key, "payments:settle", None, options).await?,
+            None => self.act(Operation::CaptureCharge, &key, "payments:settle", None, options).await?,
             Some(part) => {
                 if part.minor > full.minor {
                     return Err(Error::invalid(format!("cannot settle {part} of a {full} authorization")));
                 }
                 self.act(
-                    "capture_charge",
+                    Operation::CaptureCharge,
                     &key,
                     "payments:partialSettle",
                     Some(Self::value_action(part, &key, &action_reference(&options.key_or_generate()))?),
@@ -538,7 +539,7 @@ impl Charge for WorldpayClient {
         if mapping::status_from_event(&events.last_event) == ChargeStatus::Canceled {
             return mapping::record(&key, ChargeStatus::Canceled, &events.last_event, Timestamp::now(), raw);
         }
-        let reply = self.act("cancel_charge", &key, "payments:cancel", None, options).await?;
+        let reply = self.act(Operation::CancelCharge, &key, "payments:cancel", None, options).await?;
         mapping::record(&key, ChargeStatus::Canceled, "Sent for Cancellation", Timestamp::now(), raw_or_null(&reply))
     }
 
@@ -565,10 +566,10 @@ impl Refund for WorldpayClient {
             return Err(Error::invalid(format!("refund reference {reference:?} must be 1 to 128 of [A-Za-z0-9-]")));
         }
         let (reply, amount) = match request.amount {
-            None => (self.act("create_refund", &key, "payments:refund", None, &options).await?, key.money()?),
+            None => (self.act(Operation::CreateRefund, &key, "payments:refund", None, &options).await?, key.money()?),
             Some(part) => (
                 self.act(
-                    "create_refund",
+                    Operation::CreateRefund,
                     &key,
                     "payments:partialRefund",
                     Some(Self::value_action(part, &key, &reference)?),
@@ -608,7 +609,7 @@ impl Refund for WorldpayClient {
     }
 }
 
-payment_core::provider_impl!(WorldpayClient, NAME, CAPABILITIES);
+payment_core::provider_impl!(WorldpayClient, crate::DRIVER);
 
 impl fmt::Debug for WorldpayClient {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -1,6 +1,6 @@
 //! The Worldpay mock spoken to over raw HTTP, as any Access client would.
 
-use payment_mock_kit::MockServer;
+use payment_mock_kit::{MockOptions, MockServer};
 use payment_worldpay::mock::{FINAL_AFTER, WorldpayMock};
 use serde_json::{Value, json};
 
@@ -22,7 +22,7 @@ struct Answer {
 impl Api {
     async fn start() -> Api {
         Api {
-            server: WorldpayMock::new(21).serve("127.0.0.1:0".parse().unwrap()).await.unwrap(),
+            server: WorldpayMock::new(21).serve(&MockOptions::default()).await.unwrap(),
             http: reqwest::Client::new(),
         }
     }

@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use super::http::{HttpRequest, HttpResponse, parse_retry_after};
+use crate::capabilities::IdempotencyCapabilities;
 use crate::error::Result;
 use crate::idempotency::{IdempotencyKey, IdempotencySupport};
+use crate::operation::Operation;
 
 /// Builds the request for one attempt; called again on every attempt so signatures and
 /// timestamps are fresh, while the body and idempotency key stay the same.
@@ -86,7 +88,7 @@ pub struct Lookup {
 /// One logical call: the operation, how repeats are honoured, and how to build each attempt.
 #[derive(Clone)]
 pub struct Call {
-    pub(crate) operation: &'static str,
+    pub(crate) operation: Operation,
     pub(crate) idempotency: IdempotencySupport,
     pub(crate) key: Option<IdempotencyKey>,
     pub(crate) reference: Option<String>,
@@ -97,15 +99,20 @@ pub struct Call {
 }
 
 impl Call {
-    /// A call of `operation` with the given repeat semantics.
+    /// A call of `operation`, repeated as the provider's `capabilities` say it honours repeats.
     pub fn new(
-        operation: &'static str,
-        idempotency: IdempotencySupport,
+        operation: Operation,
+        capabilities: &IdempotencyCapabilities,
         request: impl Fn() -> Result<HttpRequest> + Send + Sync + 'static,
     ) -> Call {
+        // A read named on a write would make it "safe" to resend after a lost answer.
+        debug_assert!(
+            operation.is_mutation() || matches!(operation, Operation::Native(_)),
+            "Call::new({operation}): reads are made with Call::read"
+        );
         Call {
             operation,
-            idempotency,
+            idempotency: capabilities.support(operation),
             key: None,
             reference: None,
             request: Arc::new(request),
@@ -116,8 +123,17 @@ impl Call {
     }
 
     /// A read: safe to repeat at any time.
-    pub fn read(operation: &'static str, request: impl Fn() -> Result<HttpRequest> + Send + Sync + 'static) -> Call {
-        Call::new(operation, IdempotencySupport::Safe, request)
+    pub fn read(operation: Operation, request: impl Fn() -> Result<HttpRequest> + Send + Sync + 'static) -> Call {
+        Call {
+            operation,
+            idempotency: IdempotencySupport::Safe,
+            key: None,
+            reference: None,
+            request: Arc::new(request),
+            lookup: None,
+            classify: default_classify,
+            deadline: None,
+        }
     }
 
     /// The idempotency key, reported in errors whose outcome is unknown.

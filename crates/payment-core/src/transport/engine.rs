@@ -1,179 +1,162 @@
-//! The engine: per call, a `tower::retry::Retry` over the dispatch service and the HTTP stack.
+//! The engine: one loop per call, its state a local, its judgement a pure function beside it
+//! (docs/architecture.md §4). The HTTP stack under it (timeouts, concurrency, tracing, user layers)
+//! is tower's; see `builder.rs`.
 
 use std::fmt;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use bytes::Bytes;
-use serde::de::DeserializeOwned;
-use tower::util::BoxCloneSyncService;
-use tower::{Layer, ServiceBuilder, ServiceExt};
+use tower::ServiceExt;
 
 use super::call::{Call, LookupAnswer, Phase, ReplyClass};
-use super::dispatch::{Attempt, AttemptError, Dispatch};
-use super::http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError, parse_retry_after};
-use super::policy::EnginePolicy;
-use super::sleep::{Sleeper, TokioSleeper};
-use super::trace::TraceLayer;
+use super::delivery::SendGuard;
+use super::http::{HttpResponse, HttpService, TransportError};
+use super::reply::HttpReply;
+use super::sleep::Sleeper;
 use crate::error::{Error, ErrorKind, Result};
-use crate::idempotency::{IdempotencyKey, IdempotencySupport};
-use crate::retry::{AttemptFailure, ExponentialBackoff, RetryPolicy, TransportFailure};
+use crate::idempotency::IdempotencySupport;
+use crate::retry::{AttemptFailure, RetryContext, RetryDecision, RetryPolicy, TransportFailure};
 
 /// Sends provider calls with the idempotency and retry rules of docs/architecture.md §4. Cheap to clone.
 #[derive(Clone)]
 pub struct Engine {
-    inner: Arc<EngineInner>,
+    pub(super) inner: Arc<EngineInner>,
 }
 
-struct EngineInner {
-    provider: &'static str,
-    http: HttpService,
-    policy: Arc<dyn RetryPolicy>,
-    sleeper: Arc<dyn Sleeper>,
-    call_timeout: Option<Duration>,
+pub(super) struct EngineInner {
+    pub(super) provider: &'static str,
+    pub(super) http: HttpService,
+    pub(super) policy: Arc<dyn RetryPolicy>,
+    pub(super) sleeper: Arc<dyn Sleeper>,
+    pub(super) call_timeout: Option<Duration>,
 }
 
-type LayerFn = Box<dyn FnOnce(HttpService) -> HttpService + Send>;
-
-/// Builds an [`Engine`]: retry policy, timeouts, concurrency limit, user tower layers.
-pub struct EngineBuilder {
-    provider: &'static str,
-    client: Option<reqwest::Client>,
-    policy: Arc<dyn RetryPolicy>,
-    sleeper: Arc<dyn Sleeper>,
-    attempt_timeout: Duration,
-    connect_timeout: Duration,
-    concurrency_limit: usize,
-    layers: Vec<LayerFn>,
-    transport: Option<HttpService>,
-    call_timeout: Option<Duration>,
+/// What the engine knows about one call while it runs.
+#[derive(Debug, Clone, Copy)]
+struct CallState {
+    attempts: u32,
+    /// Which request the next attempt sends.
+    phase: Phase,
+    /// An attempt may have taken effect and nothing has settled it yet.
+    ambiguous: bool,
+    /// A send-phase request is on the wire right now (read when the deadline cuts an attempt off).
+    in_flight: bool,
+    /// Some attempt may have reached the provider, even if a lookup later said nothing landed.
+    ever_ambiguous: bool,
+    /// A duplicate rejection came before any ambiguous attempt: an earlier call took the natural
+    /// key, and its request may differ from this one.
+    earlier_duplicate: bool,
+    /// A lookup found nothing and the request went again: its answers are the resend's, not the
+    /// original's, which may still be landing.
+    resent_after_absence: bool,
+    /// The first transient failure (or the ambiguous one): what a call that gives up reports.
+    last_failure: Option<AttemptFailure>,
+    /// How the provider classified the last answer, and what it said as a lookup answer.
+    last_class: Option<ReplyClass>,
+    last_lookup: Option<LookupAnswer>,
 }
 
-impl EngineBuilder {
-    /// Defaults: exponential backoff, 30 s per attempt, 10 s to connect, 256 requests in flight.
-    pub fn new(provider: &'static str) -> EngineBuilder {
-        EngineBuilder {
-            provider,
-            client: None,
-            policy: Arc::new(ExponentialBackoff::default()),
-            sleeper: Arc::new(TokioSleeper),
-            attempt_timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(10),
-            concurrency_limit: 256,
-            layers: Vec::new(),
-            transport: None,
-            call_timeout: None,
-        }
-    }
+/// What the rules say after one attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Next {
+    /// The answer (or the failure) is the call's.
+    Done,
+    /// Safe to repeat, in `phase`, if the retry policy agrees; it is told `failure`.
+    Again { failure: AttemptFailure, phase: Phase },
+}
 
-    /// The deadline of every call, retries included, unless its `RequestOptions::timeout` says otherwise
-    /// (config `timeout`, the CLI's `--timeout`).
-    pub fn call_timeout(mut self, timeout: Duration) -> Self {
-        self.call_timeout = Some(timeout);
-        self
-    }
+/// How one call's attempts ended, before its error or reply is finished.
+enum Ended {
+    /// The request could not be built (signing failed): never sent.
+    Build(Error),
+    /// No response.
+    Transport(TransportError),
+    /// A response, from the phase that sent it.
+    Answer(HttpResponse, Phase),
+}
 
-    /// The retry policy.
-    pub fn retry_policy(mut self, policy: impl RetryPolicy + 'static) -> Self {
-        self.policy = Arc::new(policy);
-        self
-    }
-
-    /// The retry policy, shared.
-    pub fn retry_policy_arc(mut self, policy: Arc<dyn RetryPolicy>) -> Self {
-        self.policy = policy;
-        self
-    }
-
-    /// How retries wait (tests inject a [`super::RecordingSleeper`]).
-    pub fn sleeper(mut self, sleeper: Arc<dyn Sleeper>) -> Self {
-        self.sleeper = sleeper;
-        self
-    }
-
-    /// The limit on one attempt.
-    pub fn attempt_timeout(mut self, timeout: Duration) -> Self {
-        self.attempt_timeout = timeout;
-        self
-    }
-
-    /// The limit on connecting.
-    pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
-        self
-    }
-
-    /// Most HTTP requests in flight at once through this engine.
-    pub fn concurrency_limit(mut self, limit: usize) -> Self {
-        self.concurrency_limit = limit.max(1);
-        self
-    }
-
-    /// Uses this `reqwest::Client` (its own timeouts and TLS settings apply under ours).
-    pub fn http_client(mut self, client: reqwest::Client) -> Self {
-        self.client = Some(client);
-        self
-    }
-
-    /// Replaces reqwest as the innermost service (a fake transport for tests, or another client).
-    pub fn transport(mut self, service: HttpService) -> Self {
-        self.transport = Some(service);
-        self
-    }
-
-    /// Adds a tower layer around every HTTP attempt (outermost last added).
-    pub fn layer<L>(mut self, layer: L) -> Self
-    where
-        L: Layer<HttpService> + Send + 'static,
-        L::Service: tower::Service<HttpRequest, Response = HttpResponse, Error = TransportError>
-            + Clone
-            + Send
-            + Sync
-            + 'static,
-        <L::Service as tower::Service<HttpRequest>>::Future: Send + 'static,
-    {
-        self.layers.push(Box::new(move |s| BoxCloneSyncService::new(layer.layer(s))));
-        self
-    }
-
-    /// Builds the engine.
-    pub fn build(self) -> Result<Engine> {
-        let inner: HttpService = match (self.transport, self.client) {
-            (Some(t), _) => t,
-            (None, Some(c)) => BoxCloneSyncService::new(ReqwestService::new(c)),
-            (None, None) => BoxCloneSyncService::new(ReqwestService::new(
-                reqwest::Client::builder()
-                    .connect_timeout(self.connect_timeout)
-                    .build()
-                    .map_err(|e| Error::config(format!("cannot build the HTTP client: {e}")))?,
-            )),
+/// The idempotency rules (docs/architecture.md §4) applied to one attempt's result: the state
+/// after it and whether to go again. No I/O; the loop does what it says.
+fn judge(
+    call: &Call,
+    mut st: CallState,
+    result: std::result::Result<&HttpResponse, &TransportError>,
+) -> (CallState, Next) {
+    let has_lookup = matches!(call.idempotency, IdempotencySupport::RejectDuplicate { .. }) && call.lookup.is_some();
+    let phase = st.phase;
+    // An attempt that may have taken effect: look up when we can, resend if the operation allows.
+    let ambiguous = |mut st: CallState, failure| {
+        st.ambiguous = true;
+        st.ever_ambiguous = true;
+        st.last_failure = Some(failure);
+        let next = if !call.idempotency.survives_ambiguity() {
+            Next::Done
+        } else {
+            Next::Again { failure, phase: if has_lookup { Phase::Lookup } else { Phase::Send } }
         };
-        let attempt_timeout = self.attempt_timeout;
-        let stack = ServiceBuilder::new()
-            .map_err(move |e: tower::BoxError| match e.downcast::<TransportError>() {
-                Ok(t) => *t,
-                Err(e) if e.is::<tower::timeout::error::Elapsed>() => {
-                    TransportError::new(TransportFailure::Timeout, format!("no response within {attempt_timeout:?}"))
-                }
-                Err(e) => TransportError::new(TransportFailure::Broken, e.to_string()),
-            })
-            .timeout(attempt_timeout)
-            .concurrency_limit(self.concurrency_limit)
-            .layer(TraceLayer::new(self.provider))
-            .service(inner);
-        let mut http: HttpService = BoxCloneSyncService::new(stack);
-        for layer in self.layers {
-            http = layer(http);
+        (st, next)
+    };
+    let response = match result {
+        Err(e) => {
+            let failure = AttemptFailure::Transport(e.failure);
+            if phase == Phase::Lookup || !e.maybe_sent() {
+                // A read, or nothing was sent: repeat the same phase.
+                st.last_failure.get_or_insert(failure);
+                return (st, Next::Again { failure, phase });
+            }
+            return ambiguous(st, failure);
         }
-        Ok(Engine {
-            inner: Arc::new(EngineInner {
-                provider: self.provider,
-                http,
-                policy: self.policy,
-                sleeper: self.sleeper,
-                call_timeout: self.call_timeout,
-            }),
-        })
+        Ok(response) => response,
+    };
+    let status = response.status().as_u16();
+    let class = (call.classify)(response);
+    st.last_class = Some(class);
+    st.last_lookup = match (phase, &call.lookup) {
+        (Phase::Lookup, Some(lookup)) => Some((lookup.found)(response)),
+        _ => None,
+    };
+    match class {
+        ReplyClass::RateLimited { retry_after } => {
+            let failure = AttemptFailure::Status { status, retry_after };
+            st.last_failure.get_or_insert(failure);
+            (st, Next::Again { failure, phase })
+        }
+        ReplyClass::Unavailable { retry_after } if phase == Phase::Lookup => {
+            (st, Next::Again { failure: AttemptFailure::Status { status, retry_after }, phase })
+        }
+        ReplyClass::Unavailable { retry_after } => ambiguous(st, AttemptFailure::Status { status, retry_after }),
+        ReplyClass::DuplicateRejected if phase == Phase::Send && has_lookup => {
+            // The natural key is taken: by our own earlier attempt, or by an earlier call with
+            // the same key. Find the object; the provider checks it matches the request.
+            st.earlier_duplicate |= !st.ever_ambiguous;
+            let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
+            (st, Next::Again { failure, phase: Phase::Lookup })
+        }
+        ReplyClass::Final | ReplyClass::DuplicateRejected if phase == Phase::Send => {
+            // A definite answer to a repeat settles an earlier ambiguous attempt: the provider
+            // replayed it, refused it, or it never landed. Not a refusal of a resend after a
+            // lookup found nothing: that answers the resend alone ("exceeds what is left" may be
+            // the original landing).
+            if response.status().is_success() || !st.resent_after_absence {
+                st.ambiguous = false;
+            }
+            (st, Next::Done)
+        }
+        ReplyClass::Final | ReplyClass::DuplicateRejected => match st.last_lookup {
+            Some(LookupAnswer::Found) => {
+                st.ambiguous = false;
+                (st, Next::Done)
+            }
+            // Nothing is there yet, so sending again is safe: the same reference makes either
+            // landing the other's duplicate. The original may still be landing, so the call stays
+            // uncertain until the provider answers the resend definitely.
+            Some(LookupAnswer::Absent) => {
+                st.resent_after_absence = true;
+                let failure = st.last_failure.unwrap_or(AttemptFailure::Status { status, retry_after: None });
+                (st, Next::Again { failure, phase: Phase::Send })
+            }
+            Some(LookupAnswer::Unknown) | None => (st, Next::Done),
+        },
     }
 }
 
@@ -188,89 +171,197 @@ impl Engine {
     /// Transport failures become errors here; HTTP responses (any status) are returned for the
     /// provider to decode, carrying whether the outcome is uncertain ([`HttpReply::fail`]).
     pub async fn execute(&self, call: Call) -> Result<HttpReply> {
-        // The retry/timeout state is a few hundred bytes. Boxed, it stays out of every provider's
+        // The call's state is a few hundred bytes. Boxed, it stays out of every provider's
         // operation future, which would otherwise pass the 1,032 bytes glibc serves from its
         // per-thread cache and take the allocator's slow path on every charge.
         Box::pin(self.run(call)).await
     }
 
     async fn run(&self, call: Call) -> Result<HttpReply> {
-        let provider = self.inner.provider;
         let deadline = call.deadline.or(self.inner.call_timeout).or_else(|| self.inner.policy.max_elapsed());
         // A stateful policy (a `backoff` schedule) gets a fresh copy per call, so concurrent calls
         // never reset or advance each other's delays.
-        let per_call = self.inner.policy.for_call().unwrap_or_else(|| self.inner.policy.clone());
-        let policy = EnginePolicy { policy: per_call, sleeper: self.inner.sleeper.clone(), deadline };
-        let service = tower::retry::Retry::new(policy, Dispatch { provider, http: self.inner.http.clone() });
-        let attempt = Attempt::new(call);
-        let call = attempt.call.clone();
-        let future = service.oneshot(attempt.clone());
-        let result = match deadline {
-            Some(d) => tokio::time::timeout(d, future).await.map_err(|_elapsed| d),
-            None => Ok(future.await),
+        let policy = self.inner.policy.for_call().unwrap_or_else(|| self.inner.policy.clone());
+        let mut st = CallState {
+            attempts: 0,
+            phase: Phase::Send,
+            ambiguous: false,
+            in_flight: false,
+            ever_ambiguous: false,
+            earlier_duplicate: false,
+            resent_after_absence: false,
+            last_failure: None,
+            last_class: None,
+            last_lookup: None,
         };
-        let st = attempt.state();
-        let tag = |e: Error| {
-            let mut e = e.with_provider(provider).with_operation(call.operation);
-            if let Some(k) = &call.key {
-                e = e.with_idempotency_key(k.clone());
-            }
-            if let Some(r) = &call.reference {
-                e = e.with_reference(r.clone());
-            }
-            e
-        };
-        let mutating = call.idempotency != IdempotencySupport::Safe;
-        match result {
-            Err(limit) => {
-                let e = Error::new(
-                    ErrorKind::Timeout,
-                    format!("deadline of {limit:?} passed after {} attempt(s)", st.attempts),
-                );
-                Err(tag(if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }))
-            }
-            // An earlier attempt may have landed even if this one could not be built.
-            Ok(Err(AttemptError::Build(e))) => {
-                Err(tag(if mutating && st.ambiguous { e.into_outcome_unknown() } else { e }))
-            }
-            Ok(Err(AttemptError::Transport(t))) => {
-                let kind = if t.failure == TransportFailure::Timeout { ErrorKind::Timeout } else { ErrorKind::Network };
-                let e =
-                    Error::new(kind, format!("{} after {} attempt(s)", t.message, st.attempts)).with_source(t.clone());
-                Err(tag(if mutating && st.ambiguous { e.into_outcome_unknown() } else { e }))
-            }
-            Ok(Ok(reply)) => {
-                let lookup_settled = reply.phase == Phase::Lookup
-                    && call.lookup.as_ref().is_some_and(|l| (l.found)(&reply.response) == LookupAnswer::Found);
-                if reply.phase == Phase::Lookup && !lookup_settled {
-                    // The lookup could not say, or said nothing was created and retries ran out.
-                    let mut e = failure_error(st.last_failure, st.attempts);
-                    if let Some(AttemptFailure::Status { retry_after: Some(after), .. }) = st.last_failure {
-                        e = e.with_retry_after(after);
-                    }
-                    return Err(tag(if st.ambiguous { e.into_outcome_unknown() } else { e }));
+        // Taken before the deadline's timer starts, so the loop never thinks it has more time than it has.
+        let started = Instant::now();
+        let attempts = self.attempts(&call, &mut st, &*policy, started, deadline);
+        let ended = match deadline {
+            Some(limit) => match tokio::time::timeout(limit, attempts).await {
+                Ok(ended) => ended,
+                Err(_elapsed) => {
+                    let e = Error::new(
+                        ErrorKind::Timeout,
+                        format!("deadline of {limit:?} passed after {} attempt(s)", st.attempts),
+                    );
+                    return Err(self.finish(&call, &st, e));
                 }
+            },
+            None => attempts.await,
+        };
+        match ended {
+            // An earlier attempt may have landed even if this one could not be built.
+            Ended::Build(e) => Err(self.finish(&call, &st, e)),
+            Ended::Transport(t) => {
+                let kind = if t.failure == TransportFailure::Timeout { ErrorKind::Timeout } else { ErrorKind::Network };
+                let e = Error::new(kind, format!("{} after {} attempt(s)", t.message, st.attempts)).with_source(t);
+                Err(self.finish(&call, &st, e))
+            }
+            Ended::Answer(_, Phase::Lookup) if st.last_lookup != Some(LookupAnswer::Found) => {
+                // The lookup could not say, or said nothing was created and retries ran out.
+                let mut e = failure_error(st.last_failure, st.attempts);
+                if let Some(AttemptFailure::Status { retry_after: Some(after), .. }) = st.last_failure {
+                    e = e.with_retry_after(after);
+                }
+                Err(self.finish(&call, &st, e))
+            }
+            Ended::Answer(response, phase) => {
+                let mutating = call.idempotency != IdempotencySupport::Safe;
+                // A lookup that found the object settles the call even when it ended on a status the
+                // policy stopped retrying.
+                let found = phase == Phase::Lookup && st.last_lookup == Some(LookupAnswer::Found);
                 // A call that ends on a duplicate rejection its lookup never explained: the natural
                 // key is taken by something not visible yet, which may be this very payment.
-                let unexplained_duplicate = reply.phase == Phase::Send
+                let unexplained_duplicate = mutating
+                    && phase == Phase::Send
                     && call.lookup.is_some()
-                    && (call.classify)(&reply.response) == ReplyClass::DuplicateRejected;
+                    && st.last_class == Some(ReplyClass::DuplicateRejected);
                 Ok(HttpReply {
-                    response: reply.response,
-                    phase: reply.phase,
+                    response,
+                    phase,
                     attempts: st.attempts,
-                    uncertain: mutating && ((st.ambiguous && !lookup_settled) || unexplained_duplicate),
+                    uncertain: (mutating && st.ambiguous && !found) || unexplained_duplicate,
                     resent_after_absence: mutating && st.resent_after_absence,
-                    unexplained_duplicate: mutating && unexplained_duplicate,
+                    unexplained_duplicate,
                     mutating,
                     earlier_duplicate: st.earlier_duplicate,
-                    provider,
+                    provider: self.inner.provider,
                     operation: call.operation,
-                    key: call.key.clone(),
-                    reference: call.reference.clone(),
+                    key: call.key,
+                    reference: call.reference,
                 })
             }
         }
+    }
+
+    /// Sends attempts until one is final, the policy stops, or repeating is unsafe.
+    async fn attempts(
+        &self,
+        call: &Call,
+        st: &mut CallState,
+        policy: &dyn RetryPolicy,
+        started: Instant,
+        deadline: Option<Duration>,
+    ) -> Ended {
+        loop {
+            let phase = st.phase;
+            let request = match (phase, &call.lookup) {
+                (Phase::Lookup, Some(lookup)) => (lookup.request)(),
+                _ => (call.request)(),
+            };
+            let request = match request {
+                Ok(request) => request,
+                Err(e) => return Ended::Build(e),
+            };
+            st.attempts += 1;
+            st.in_flight = phase == Phase::Send;
+            // Method and path only: query strings, headers and bodies may carry secrets or card data.
+            // Copied only when someone listens, so a quiet engine allocates nothing for logging.
+            let logged = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
+                .then(|| (request.method().clone(), request.uri().path().to_owned(), Instant::now()));
+            // A journal reads whether a mutating request may have left; a lookup or a read never
+            // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
+            let mutating = call.idempotency != IdempotencySupport::Safe
+                || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+            let guard = (phase == Phase::Send && mutating).then(SendGuard::new);
+            let result = self.inner.http.clone().oneshot(request).await;
+            if let Some(guard) = guard {
+                guard.finish(result.as_ref().map_or_else(TransportError::maybe_sent, |_| true));
+            }
+            st.in_flight = false;
+            let next;
+            (*st, next) = judge(call, *st, result.as_ref());
+            // Lookups count as attempts, so the policy bounds lookup/resend cycles too; a lookup that
+            // settled that nothing happened goes straight back to sending, without waiting.
+            let wait = match next {
+                Next::Done => None,
+                Next::Again { failure, phase: again } => {
+                    let elapsed = started.elapsed();
+                    match policy.decide(&RetryContext { attempts: st.attempts, elapsed, failure }) {
+                        RetryDecision::Stop => None,
+                        RetryDecision::Retry { .. } if phase == Phase::Lookup && again == Phase::Send => {
+                            Some((Duration::ZERO, again))
+                        }
+                        RetryDecision::Retry { after } => Some((after, again)),
+                    }
+                    .filter(|(after, _)| deadline.is_none_or(|d| elapsed.saturating_add(*after) < d))
+                }
+            };
+            if let Some((method, path, sent)) = logged {
+                log_attempt(self.inner.provider, call, st, phase, (&method, &path, sent), &result, wait.map(|w| w.0));
+            }
+            match (wait, result) {
+                (Some((after, again)), _) => {
+                    st.phase = again;
+                    self.inner.sleeper.sleep(after).await;
+                }
+                (None, Ok(response)) => return Ended::Answer(response, phase),
+                (None, Err(e)) => return Ended::Transport(e),
+            }
+        }
+    }
+
+    /// Names the call on an error that ends it, and makes it `OutcomeUnknown` when a mutating
+    /// attempt may have taken effect with nothing settling it: the one place the loop says so.
+    fn finish(&self, call: &Call, st: &CallState, error: Error) -> Error {
+        let mut e = error.with_provider(self.inner.provider).with_operation(call.operation);
+        if let Some(k) = &call.key {
+            e = e.with_idempotency_key(k.clone());
+        }
+        if let Some(r) = &call.reference {
+            e = e.with_reference(r.clone());
+        }
+        let mutating = call.idempotency != IdempotencySupport::Safe;
+        if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }
+    }
+}
+
+/// The one debug line per attempt: what went out, what came back, and what the engine does next.
+fn log_attempt(
+    provider: &'static str,
+    call: &Call,
+    st: &CallState,
+    phase: Phase,
+    (method, path, sent): (&http::Method, &str, Instant),
+    result: &std::result::Result<HttpResponse, TransportError>,
+    retry_in: Option<Duration>,
+) {
+    let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
+    let latency_ms = sent.elapsed().as_millis() as u64;
+    let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
+    let operation = call.operation.as_str();
+    match result {
+        Ok(r) => tracing::debug!(
+            target: "payment::attempt",
+            provider, operation, %method, path, status = r.status().as_u16(), attempt = st.attempts,
+            phase = ?phase, idempotency_key = key, latency_ms, retry_in_ms, "attempt"
+        ),
+        Err(e) => tracing::debug!(
+            target: "payment::attempt",
+            provider, operation, %method, path, status = "none", attempt = st.attempts,
+            phase = ?phase, idempotency_key = key, latency_ms, retry_in_ms, error = %e, "attempt"
+        ),
     }
 }
 
@@ -291,121 +382,5 @@ impl fmt::Debug for Engine {
             .field("provider", &self.inner.provider)
             .field("policy", &self.inner.policy)
             .finish_non_exhaustive()
-    }
-}
-
-/// A provider's final HTTP response to one call.
-#[derive(Debug)]
-pub struct HttpReply {
-    /// The response with its body.
-    pub response: HttpResponse,
-    /// Whether it answers the operation itself or the lookup after an ambiguous failure.
-    pub phase: Phase,
-    /// Attempts made (lookups included).
-    pub attempts: u32,
-    uncertain: bool,
-    resent_after_absence: bool,
-    unexplained_duplicate: bool,
-    mutating: bool,
-    earlier_duplicate: bool,
-    provider: &'static str,
-    operation: &'static str,
-    key: Option<IdempotencyKey>,
-    reference: Option<String>,
-}
-
-impl HttpReply {
-    /// The HTTP status.
-    pub fn status(&self) -> u16 {
-        self.response.status().as_u16()
-    }
-
-    /// Whether the status is 2xx.
-    pub fn is_success(&self) -> bool {
-        self.response.status().is_success()
-    }
-
-    /// The body.
-    pub fn body(&self) -> &Bytes {
-        self.response.body()
-    }
-
-    /// A header as text.
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.response.headers().get(name).and_then(|v| v.to_str().ok())
-    }
-
-    /// Whether an earlier attempt may have taken effect without this response settling it.
-    pub fn is_uncertain(&self) -> bool {
-        self.uncertain
-    }
-
-    /// Whether a lookup answered a duplicate rejection that no attempt of this call caused: the
-    /// object found was made by an earlier call, so check that it matches this request.
-    pub fn found_earlier_duplicate(&self) -> bool {
-        self.phase == Phase::Lookup && self.earlier_duplicate
-    }
-
-    /// Decodes the JSON body; a mismatch is a `Decode` error naming the provider and operation
-    /// (`OutcomeUnknown` after a mutating call's success answer: see [`HttpReply::tag`]).
-    pub fn json<T: DeserializeOwned>(&self) -> Result<T> {
-        serde_json::from_slice(self.body()).map_err(|e| {
-            let what = format!("the {} response (HTTP {})", self.operation, self.status());
-            self.tag(Error::decode(&what, e).with_http_status(self.status()))
-        })
-    }
-
-    /// Finishes a provider-mapped error: adds provider, operation, status, key and reference, and
-    /// makes it `OutcomeUnknown` when an earlier attempt may have taken effect.
-    pub fn fail(&self, error: Error) -> Error {
-        let mut e = error.with_provider(self.provider).with_operation(self.operation).with_http_status(self.status());
-        e = self.with_recovery(e);
-        if e.retry_after().is_none()
-            && matches!(self.status(), 429 | 503)
-            && let Some(after) = parse_retry_after(self.response.headers())
-        {
-            e = e.with_retry_after(after);
-        }
-        // Uncertain and refused: a transient refusal, or any refusal of a resend after a lookup
-        // found nothing (the original may be what made the resend refused), says nothing of the
-        // original. A decline stands: a landed original would have made the resend a duplicate.
-        if self.uncertain
-            && (self.unexplained_duplicate
-                || matches!(e.kind(), ErrorKind::ProviderUnavailable | ErrorKind::RateLimited | ErrorKind::Timeout)
-                || (self.resent_after_absence && !matches!(e.kind(), ErrorKind::CardDeclined(_))))
-        {
-            e = e.into_outcome_unknown();
-        }
-        e
-    }
-
-    fn with_recovery(&self, mut e: Error) -> Error {
-        if let Some(k) = &self.key {
-            e = e.with_idempotency_key(k.clone());
-        }
-        if let Some(r) = &self.reference {
-            e = e.with_reference(r.clone());
-        }
-        e
-    }
-
-    /// `Ok` for a 2xx answer; otherwise the provider's error, read from the answer by `to_error` and
-    /// finished by [`HttpReply::fail`].
-    pub fn ok_or(&self, to_error: impl FnOnce(&HttpReply) -> Error) -> Result<()> {
-        if self.is_success() { Ok(()) } else { Err(self.fail(to_error(self))) }
-    }
-
-    /// Tags a decoding or integrity error with the provider and operation.
-    ///
-    /// A success answer to a mutating call that cannot be read (invalid JSON, HTML, an empty body,
-    /// the wrong shape, an overflowing number) leaves the call's effect unknown: the charge may
-    /// exist. Such a `Decode` error becomes `OutcomeUnknown`, carrying the key to recover with.
-    /// Reads stay definite `Decode` errors.
-    pub fn tag(&self, error: Error) -> Error {
-        let e = error.with_provider(self.provider).with_operation(self.operation);
-        if self.mutating && self.is_success() && e.kind() == ErrorKind::Decode {
-            return self.with_recovery(e).into_outcome_unknown();
-        }
-        e
     }
 }

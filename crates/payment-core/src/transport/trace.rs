@@ -1,4 +1,5 @@
-//! A tracing layer: one span per HTTP attempt with method, path and status.
+//! A tracing layer: one span per HTTP attempt with method and path; the engine writes the one
+//! log line per attempt (status, latency, what it does next) when the attempt ends.
 
 use std::task::{Context, Poll};
 
@@ -8,7 +9,7 @@ use tracing::Instrument;
 
 use super::http::{HttpRequest, HttpResponse, TransportError};
 
-/// Wraps each attempt in a `payment.http` span and logs its outcome at debug level.
+/// Wraps each attempt in a `payment.http` span.
 #[derive(Debug, Clone, Copy)]
 pub struct TraceLayer {
     provider: &'static str,
@@ -56,16 +57,6 @@ where
             method = %request.method(),
             path = request.uri().path(),
         );
-        let future = self.inner.call(request);
-        async move {
-            let result = future.await;
-            match &result {
-                Ok(r) => tracing::debug!(status = r.status().as_u16(), "response"),
-                Err(e) => tracing::debug!(error = %e, "no response"),
-            }
-            result
-        }
-        .instrument(span)
-        .boxed()
+        self.inner.call(request).instrument(span).boxed()
     }
 }

@@ -10,12 +10,12 @@ use async_trait::async_trait;
 use payment_core::{
     AmountLimit, Capabilities, Charge, ChargeCapabilities, ChargeId, ChargeRecord, CreateCharge, CreateRefund,
     Currency, DeclineReason, Error, Fixtures, IdempotencyCapabilities, IdempotencySupport, ListCapabilities,
-    ListCharges, ListPaginator, ListRefunds, ListStyle, Money, Page, PageCursor, Paginate, PaymentClient,
+    ListCharges, ListPaginator, ListRefunds, ListStyle, Money, Mutation, Page, PageCursor, Paginate, PaymentClient,
     PaymentSource, ProviderDriver, ProviderSettings, Refund, RefundCapabilities, RefundId, RefundRecord,
     RequestOptions, Result, SourceCapabilities,
 };
 
-use state::{MemoryState, Op};
+use state::MemoryState;
 
 /// The provider's name.
 pub const NAME: &str = "memory";
@@ -148,7 +148,7 @@ impl fmt::Display for MemoryProvider {
 impl Charge for MemoryProvider {
     async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
-        self.mutate(|s| s.idempotent(key, Op::CreateCharge(request), |s, op| s.create_charge(op)))
+        self.mutate(|s| s.idempotent(key, Mutation::CreateCharge(request), |s, op| s.create_charge(op)))
             .and_then(state::Outcome::charge)
     }
 
@@ -163,13 +163,15 @@ impl Charge for MemoryProvider {
         options: &RequestOptions,
     ) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
-        self.mutate(|s| s.idempotent(key, Op::Capture(id.clone(), amount), |s, op| s.capture(op)))
-            .and_then(state::Outcome::charge)
+        self.mutate(|s| {
+            s.idempotent(key, Mutation::CaptureCharge { charge_id: id.clone(), amount }, |s, op| s.capture(op))
+        })
+        .and_then(state::Outcome::charge)
     }
 
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
-        self.mutate(|s| s.idempotent(key, Op::Cancel(id.clone()), |s, op| s.cancel(op)))
+        self.mutate(|s| s.idempotent(key, Mutation::CancelCharge { charge_id: id.clone() }, |s, op| s.cancel(op)))
             .and_then(state::Outcome::charge)
     }
 
@@ -182,7 +184,8 @@ impl Charge for MemoryProvider {
 impl Refund for MemoryProvider {
     async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
         let key = options.key_or_generate();
-        self.mutate(|s| s.idempotent(key, Op::Refund(request), |s, op| s.refund(op))).and_then(state::Outcome::refund)
+        self.mutate(|s| s.idempotent(key, Mutation::CreateRefund(request), |s, op| s.refund(op)))
+            .and_then(state::Outcome::refund)
     }
 
     async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
@@ -194,7 +197,7 @@ impl Refund for MemoryProvider {
     }
 }
 
-payment_core::provider_impl!(MemoryProvider, NAME, CAPABILITIES);
+payment_core::provider_impl!(MemoryProvider, DRIVER);
 
 struct ChargePages {
     provider: MemoryProvider,

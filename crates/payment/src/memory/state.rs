@@ -3,38 +3,28 @@
 use std::collections::HashMap;
 
 use payment_core::{
-    CardDetails, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, DeclineReason, Error, ErrorKind,
-    IdempotencyKey, ListCharges, ListOrder, Money, Page, PageCursor, PaymentSource, RefundId, RefundRecord,
-    RefundStatus, Result, Timestamp,
+    CardDetails, ChargeId, ChargeRecord, ChargeStatus, DeclineReason, Error, ErrorKind, IdempotencyKey, ListCharges,
+    ListOrder, Money, Mutation, Operation, Page, PageCursor, PaymentSource, RefundId, RefundRecord, RefundStatus,
+    Result, Timestamp,
 };
 
 use super::{NAME, not_found};
 
-/// One mutating operation, with everything that makes two requests "the same".
-#[derive(Debug)]
-pub(super) enum Op {
-    CreateCharge(CreateCharge),
-    Capture(ChargeId, Option<Money>),
-    Cancel(ChargeId),
-    Refund(CreateRefund),
-}
-
-impl Op {
-    fn fingerprint(&self) -> String {
-        match self {
-            Op::CreateCharge(c) => format!(
-                "create|{}|{:?}|{}|{:?}|{:?}|{:?}",
-                c.amount,
-                source_fingerprint(&c.source),
-                c.capture,
-                c.reference,
-                c.description,
-                c.metadata
-            ),
-            Op::Capture(id, amount) => format!("capture|{id}|{amount:?}"),
-            Op::Cancel(id) => format!("cancel|{id}"),
-            Op::Refund(r) => format!("refund|{}|{:?}|{:?}|{:?}", r.charge_id, r.amount, r.reason, r.metadata),
-        }
+/// Everything that makes two requests of one mutation "the same".
+fn fingerprint(op: &Mutation) -> String {
+    match op {
+        Mutation::CreateCharge(c) => format!(
+            "create|{}|{:?}|{}|{:?}|{:?}|{:?}",
+            c.amount,
+            source_fingerprint(&c.source),
+            c.capture,
+            c.reference,
+            c.description,
+            c.metadata
+        ),
+        Mutation::CaptureCharge { charge_id, amount } => format!("capture|{charge_id}|{amount:?}"),
+        Mutation::CancelCharge { charge_id } => format!("cancel|{charge_id}"),
+        Mutation::CreateRefund(r) => format!("refund|{}|{:?}|{:?}|{:?}", r.charge_id, r.amount, r.reason, r.metadata),
     }
 }
 
@@ -80,16 +70,7 @@ pub(super) struct MemoryState {
     charges: Vec<ChargeRecord>,
     index: HashMap<String, usize>,
     refunds: HashMap<String, Vec<RefundRecord>>,
-    keys: HashMap<(&'static str, String), Stored>,
-}
-
-fn op_scope(op: &Op) -> &'static str {
-    match op {
-        Op::CreateCharge(_) => "create_charge",
-        Op::Capture(..) => "capture_charge",
-        Op::Cancel(_) => "cancel_charge",
-        Op::Refund(_) => "create_refund",
-    }
+    keys: HashMap<(Operation, String), Stored>,
 }
 
 impl MemoryState {
@@ -102,11 +83,11 @@ impl MemoryState {
     pub(super) fn idempotent(
         &mut self,
         key: IdempotencyKey,
-        op: Op,
-        f: impl FnOnce(&mut MemoryState, Op) -> Result<Outcome>,
+        op: Mutation,
+        f: impl FnOnce(&mut MemoryState, Mutation) -> Result<Outcome>,
     ) -> Result<Outcome> {
-        let fingerprint = op.fingerprint();
-        let slot = (op_scope(&op), key.as_str().to_owned());
+        let fingerprint = fingerprint(&op);
+        let slot = (op.operation(), key.as_str().to_owned());
         if let Some(stored) = self.keys.get(&slot) {
             if stored.fingerprint != fingerprint {
                 return Err(Error::new(
@@ -134,8 +115,8 @@ impl MemoryState {
         Ok(&mut self.charges[i])
     }
 
-    pub(super) fn create_charge(&mut self, op: Op) -> Result<Outcome> {
-        let Op::CreateCharge(request) = op else { return Err(Error::invalid("not a charge")) };
+    pub(super) fn create_charge(&mut self, op: Mutation) -> Result<Outcome> {
+        let Mutation::CreateCharge(request) = op else { return Err(Error::invalid("not a charge")) };
         if let Some(reason) = decline_of(&request.source)? {
             return Err(Error::new(ErrorKind::CardDeclined(reason), "the card was declined")
                 .with_provider_code(reason.as_str()));
@@ -162,8 +143,8 @@ impl MemoryState {
         Ok(Outcome::Charge(Box::new(record)))
     }
 
-    pub(super) fn capture(&mut self, op: Op) -> Result<Outcome> {
-        let Op::Capture(id, amount) = op else { return Err(Error::invalid("not a capture")) };
+    pub(super) fn capture(&mut self, op: Mutation) -> Result<Outcome> {
+        let Mutation::CaptureCharge { charge_id: id, amount } = op else { return Err(Error::invalid("not a capture")) };
         let charge = self.charge_mut(&id)?;
         if charge.status != ChargeStatus::Authorized {
             return Err(Error::new(
@@ -180,8 +161,8 @@ impl MemoryState {
         Ok(Outcome::Charge(Box::new(charge.clone())))
     }
 
-    pub(super) fn cancel(&mut self, op: Op) -> Result<Outcome> {
-        let Op::Cancel(id) = op else { return Err(Error::invalid("not a cancel")) };
+    pub(super) fn cancel(&mut self, op: Mutation) -> Result<Outcome> {
+        let Mutation::CancelCharge { charge_id: id } = op else { return Err(Error::invalid("not a cancel")) };
         let charge = self.charge_mut(&id)?;
         if charge.status != ChargeStatus::Authorized {
             return Err(Error::new(
@@ -193,8 +174,8 @@ impl MemoryState {
         Ok(Outcome::Charge(Box::new(charge.clone())))
     }
 
-    pub(super) fn refund(&mut self, op: Op) -> Result<Outcome> {
-        let Op::Refund(request) = op else { return Err(Error::invalid("not a refund")) };
+    pub(super) fn refund(&mut self, op: Mutation) -> Result<Outcome> {
+        let Mutation::CreateRefund(request) = op else { return Err(Error::invalid("not a refund")) };
         let charge = self.charge_mut(&request.charge_id)?;
         if charge.status != ChargeStatus::Succeeded {
             return Err(Error::new(

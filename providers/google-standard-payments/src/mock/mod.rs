@@ -5,7 +5,6 @@
 mod ledger;
 mod objects;
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::Router;
@@ -14,11 +13,11 @@ use axum::extract::{Extension, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use futures::future::BoxFuture;
-use payment_core::ProviderSettings;
 use payment_core::crypto::RsaPublicKey;
+use payment_core::{Operation, ProviderSettings};
 use payment_mock_kit::{
     ContentFault, ContentFaultApplied, FaultKind, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer,
-    MockStats, OperationPaths, SigningKeys,
+    MockStats, SigningKeys,
 };
 
 pub use ledger::{DECLINING_TOKENS, Ledger};
@@ -163,14 +162,8 @@ impl GspMock {
         self.kit.webhooks.emit(&self.kit.clock, event);
     }
 
-    /// Serves the mock at `addr`.
-    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
-        let router = self.routes();
-        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
-    }
-
     /// Serves this mock as `options` say (address, faults).
-    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+    pub async fn serve(self, options: &MockOptions) -> payment_core::Result<MockServer> {
         let router = self.routes();
         payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
     }
@@ -214,15 +207,23 @@ impl MockHooks for GspMock {
 }
 
 /// GSP's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver {
-    start: start_boxed,
-    operations: OperationPaths {
-        create_charge: &["/v1/capture"],
-        capture_charge: &[],
-        cancel_charge: &[],
-        create_refund: &["/v1/refund"],
-    },
-};
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+
+/// Where each mutating operation's own request goes at this mock.
+fn operation_paths(operation: Operation) -> &'static [&'static str] {
+    match operation {
+        Operation::CreateCharge => &["/v1/capture"],
+        Operation::CaptureCharge => &[],
+        Operation::CancelCharge => &[],
+        Operation::CreateRefund => &["/v1/refund"],
+        Operation::RetrieveCharge
+        | Operation::ListCharges
+        | Operation::FindCharge
+        | Operation::RetrieveRefund
+        | Operation::ListRefunds
+        | Operation::Native(_) => &[],
+    }
+}
 
 fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
     Box::pin(start(options))
@@ -234,7 +235,7 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 /// (the processor's: requests are encrypted to it).
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let (keys, key_files) = SigningKeys::for_mock(&options, crate::NAME)?;
-    let server = GspMock::new(options.seed(), &keys)?.serve_with(&options).await?;
+    let server = GspMock::new(options.seed(), &keys)?.serve(&options).await?;
     let settings = |private: String| {
         ProviderSettings::new(crate::NAME)
             .with("payment_integrator_account_id", MOCK_PIAID)

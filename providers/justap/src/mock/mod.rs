@@ -9,16 +9,14 @@ mod reply;
 mod routes;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
-use payment_core::ProviderSettings;
 use payment_core::crypto::RsaPublicKey;
+use payment_core::{Operation, ProviderSettings};
 use payment_mock_kit::{
-    ControlError, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats,
-    OperationPaths, SigningKeys,
+    ControlError, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, SigningKeys,
 };
 
 use state::Account;
@@ -110,14 +108,8 @@ impl JustapMock {
         self.kit.clock.now().unix()
     }
 
-    /// Serves the mock at `addr`.
-    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
-        let router = routes::routes(self.clone());
-        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
-    }
-
     /// Serves this mock as `options` say (address, faults).
-    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+    pub async fn serve(self, options: &MockOptions) -> payment_core::Result<MockServer> {
         let router = routes::routes(self.clone());
         payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
     }
@@ -163,15 +155,23 @@ impl MockHooks for JustapMock {
 }
 
 /// Justap's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver {
-    start: start_boxed,
-    operations: OperationPaths {
-        create_charge: &["/v1/charges"],
-        capture_charge: &[],
-        cancel_charge: &["/v1/charges/*/reverse"],
-        create_refund: &["/v1/refunds"],
-    },
-};
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+
+/// Where each mutating operation's own request goes at this mock.
+fn operation_paths(operation: Operation) -> &'static [&'static str] {
+    match operation {
+        Operation::CreateCharge => &["/v1/charges"],
+        Operation::CaptureCharge => &[],
+        Operation::CancelCharge => &["/v1/charges/*/reverse"],
+        Operation::CreateRefund => &["/v1/refunds"],
+        Operation::RetrieveCharge
+        | Operation::ListCharges
+        | Operation::FindCharge
+        | Operation::RetrieveRefund
+        | Operation::ListRefunds
+        | Operation::Native(_) => &[],
+    }
+}
 
 fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
     Box::pin(start(options))
@@ -185,7 +185,7 @@ pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let server = JustapMock::new(options.seed())
         .with_merchant_key(keys.merchant_public()?)
         .with_platform_key(keys.platform.clone())
-        .serve_with(&options)
+        .serve(&options)
         .await?;
     let client = |api_key: &str| {
         keys.client_settings(

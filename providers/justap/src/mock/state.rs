@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use axum::response::Response;
 use payment_core::serde_adapters::DecimalNumber;
 use payment_core::{Currency, Money, Timestamp};
+use payment_mock_kit::pages::cursor_page;
 use payment_mock_kit::{IdAlphabet, IdGen, Store};
 use serde_json::{Value, json};
 
@@ -353,15 +354,10 @@ impl Account {
     pub fn list_refunds(&self, app: &str, charge: &str, query: &BTreeMap<String, String>) -> Result<Response, Reply> {
         let c = self.owned(app, charge)?;
         let all: Vec<&MockRefund> = self.refunds.get(charge).map(|l| l.iter().rev().collect()).unwrap_or_default();
-        let limit = limit(query)?;
-        let start = match query.get("starting_after") {
-            Some(after) => {
-                all.iter().position(|r| &r.id == after).map(|p| p + 1).ok_or_else(|| Reply::missing("refund", after))?
-            }
-            None => 0,
-        };
-        let page: Vec<Refund> = all.iter().skip(start).take(limit).map(|r| self.refund_wire(r, &c.trade_id)).collect();
-        let has_more = start + page.len() < all.len();
+        let after = query.get("starting_after").map(String::as_str);
+        let (page, has_more) = cursor_page(&all, |r| &r.id, after, None, limit(query)?)
+            .map_err(|missing| Reply::missing("refund", &missing))?;
+        let page: Vec<Refund> = page.iter().map(|r| self.refund_wire(r, &c.trade_id)).collect();
         ok(&RefundList { object: "RefundList".into(), total: all.len() as i64, has_more, data: page })
     }
 
@@ -412,27 +408,11 @@ impl Account {
                 && flag("refunded").is_none_or(|r| self.refunds.get(&c.id).is_some_and(|l| !l.is_empty()) == r)
         };
         let all: Vec<&MockCharge> = self.charges.newest_first().filter(matches).collect();
-        let (page, has_more): (Vec<&MockCharge>, bool) = match (query.get("starting_after"), query.get("ending_before"))
-        {
-            (Some(after), _) => {
-                let start = all
-                    .iter()
-                    .position(|c| &c.id == after)
-                    .map(|p| p + 1)
-                    .ok_or_else(|| Reply::missing("charge", after))?;
-                let page: Vec<&MockCharge> = all.iter().skip(start).take(limit).copied().collect();
-                let more = start + page.len() < all.len();
-                (page, more)
-            }
-            (None, Some(before)) => {
-                // The charges just newer than `before`, still newest first.
-                let end = all.iter().position(|c| &c.id == before).ok_or_else(|| Reply::missing("charge", before))?;
-                let start = end.saturating_sub(limit);
-                (all[start..end].to_vec(), start > 0)
-            }
-            (None, None) => (all.iter().take(limit).copied().collect(), all.len() > limit),
-        };
-        let data = page.into_iter().map(|c| self.charge_wire(c, now)).collect();
+        let (after, before) = (query.get("starting_after"), query.get("ending_before"));
+        let (page, has_more) =
+            cursor_page(&all, |c| &c.id, after.map(String::as_str), before.map(String::as_str), limit)
+                .map_err(|missing| Reply::missing("charge", &missing))?;
+        let data = page.iter().map(|c| self.charge_wire(c, now)).collect();
         ok(&ChargeList { object: "ChargeList".into(), has_more, data })
     }
 

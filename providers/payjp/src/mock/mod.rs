@@ -9,15 +9,12 @@ mod reply;
 mod routes;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
-use payment_core::ProviderSettings;
-use payment_mock_kit::{
-    MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, OperationPaths,
-};
+use payment_core::{Operation, ProviderSettings};
+use payment_mock_kit::{MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats};
 
 pub use cards::{brand, decline_for};
 use state::Account;
@@ -82,14 +79,8 @@ impl PayjpMock {
         self.kit.clock.now().unix()
     }
 
-    /// Serves this mock at `addr`.
-    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
-        let router = routes::routes(self.clone());
-        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
-    }
-
     /// Serves this mock as `options` say (address, faults).
-    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+    pub async fn serve(self, options: &MockOptions) -> payment_core::Result<MockServer> {
         let router = routes::routes(self.clone());
         payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
     }
@@ -129,15 +120,23 @@ impl MockHooks for PayjpMock {
 }
 
 /// PAY.JP's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver {
-    start: start_boxed,
-    operations: OperationPaths {
-        create_charge: &["/v1/charges"],
-        capture_charge: &["/v1/charges/*/capture"],
-        cancel_charge: &["/v1/charges/*/refund"],
-        create_refund: &["/v1/charges/*/refund"],
-    },
-};
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+
+/// Where each mutating operation's own request goes at this mock.
+fn operation_paths(operation: Operation) -> &'static [&'static str] {
+    match operation {
+        Operation::CreateCharge => &["/v1/charges"],
+        Operation::CaptureCharge => &["/v1/charges/*/capture"],
+        Operation::CancelCharge => &["/v1/charges/*/refund"],
+        Operation::CreateRefund => &["/v1/charges/*/refund"],
+        Operation::RetrieveCharge
+        | Operation::ListCharges
+        | Operation::FindCharge
+        | Operation::RetrieveRefund
+        | Operation::ListRefunds
+        | Operation::Native(_) => &[],
+    }
+}
 
 fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
     Box::pin(start(options))
@@ -147,7 +146,7 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let mock = PayjpMock::new(options.seed());
     let token = mock.webhook_token().to_owned();
-    let server = mock.serve_with(&options).await?;
+    let server = mock.serve(&options).await?;
     let settings =
         ProviderSettings::new(crate::NAME).with("secret_key", "sk_test_mock").with("webhook_token", token.clone());
     // `--keys-dir` gets the token too, so `payment webhook serve` can be pointed at it unedited.

@@ -10,16 +10,15 @@ mod reply;
 mod routes;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use axum::response::{IntoResponse, Response};
 use futures::future::BoxFuture;
-use payment_core::ProviderSettings;
 use payment_core::crypto::{RsaPrivateKey, RsaPublicKey};
+use payment_core::{Operation, ProviderSettings};
 use payment_mock_kit::{
     ControlError, IdAlphabet, IdGen, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats,
-    OperationPaths, SigningKeys,
+    SigningKeys,
 };
 
 pub use channels::CHANNELS;
@@ -100,14 +99,8 @@ impl PingppMock {
         self.account().refund_delay
     }
 
-    /// Serves the mock at `addr`.
-    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
-        let router = routes::routes(self.clone());
-        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
-    }
-
     /// Serves this mock as `options` say (address, faults).
-    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+    pub async fn serve(self, options: &MockOptions) -> payment_core::Result<MockServer> {
         let router = routes::routes(self.clone());
         payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
     }
@@ -184,15 +177,23 @@ impl MockHooks for PingppMock {
 }
 
 /// Ping++'s mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver {
-    start: start_boxed,
-    operations: OperationPaths {
-        create_charge: &["/v1/charges"],
-        capture_charge: &[],
-        cancel_charge: &["/v1/charges/*/reverse"],
-        create_refund: &["/v1/charges/*/refunds"],
-    },
-};
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+
+/// Where each mutating operation's own request goes at this mock.
+fn operation_paths(operation: Operation) -> &'static [&'static str] {
+    match operation {
+        Operation::CreateCharge => &["/v1/charges"],
+        Operation::CaptureCharge => &[],
+        Operation::CancelCharge => &["/v1/charges/*/reverse"],
+        Operation::CreateRefund => &["/v1/charges/*/refunds"],
+        Operation::RetrieveCharge
+        | Operation::ListCharges
+        | Operation::FindCharge
+        | Operation::RetrieveRefund
+        | Operation::ListRefunds
+        | Operation::Native(_) => &[],
+    }
+}
 
 fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
     Box::pin(start(options))
@@ -206,7 +207,7 @@ pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let mock = PingppMock::new(options.seed())
         .with_merchant_key(keys.merchant_public()?)
         .with_platform_key(keys.platform.clone());
-    let server = mock.serve_with(&options).await?;
+    let server = mock.serve(&options).await?;
     let client = |secret: &str| {
         keys.client_settings(
             ProviderSettings::new(crate::NAME).with("secret_key", secret).with("app_id", "app_MockMockMock0001"),

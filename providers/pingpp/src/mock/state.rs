@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use payment_mock_kit::pages::cursor_page;
 use payment_mock_kit::{IdAlphabet, IdGen, Store};
 use serde_json::{Value, json};
 
@@ -259,15 +260,9 @@ impl Account {
         self.charges.get(id).ok_or_else(|| Reply::missing("charge", id))?;
         let all: Vec<Refund> =
             self.refunds.get(id).map(|l| l.iter().rev().map(|r| r.view(now)).collect()).unwrap_or_default();
-        let limit = limit(query)?;
-        let start = match query.get("starting_after") {
-            Some(after) => {
-                all.iter().position(|r| &r.id == after).map(|p| p + 1).ok_or_else(|| Reply::missing("refund", after))?
-            }
-            None => 0,
-        };
-        let page: Vec<&Refund> = all.iter().skip(start).take(limit).collect();
-        let has_more = start + page.len() < all.len();
+        let after = query.get("starting_after").map(String::as_str);
+        let (page, has_more) = cursor_page(&all, |r| &r.id, after, None, limit(query)?)
+            .map_err(|missing| Reply::missing("refund", &missing))?;
         Ok(Reply::ok(
             json!({"object": "list", "url": format!("/v1/charges/{id}/refunds"), "has_more": has_more, "data": page}),
         ))
@@ -318,26 +313,11 @@ impl Account {
                 && flag("refunded").is_none_or(|r| self.refunds.get(&c.id).is_some_and(|l| !l.is_empty()) == r)
         };
         let all: Vec<&Charge> = self.charges.newest_first().filter(matches).collect();
-        let (page, has_more): (Vec<&Charge>, bool) = match (query.get("starting_after"), query.get("ending_before")) {
-            (Some(after), _) => {
-                let start = all
-                    .iter()
-                    .position(|c| &c.id == after)
-                    .map(|p| p + 1)
-                    .ok_or_else(|| Reply::missing("charge", after))?;
-                let page: Vec<&Charge> = all.iter().skip(start).take(limit).copied().collect();
-                let more = start + page.len() < all.len();
-                (page, more)
-            }
-            (None, Some(before)) => {
-                // The items just newer than `before`, still shown newest first.
-                let end = all.iter().position(|c| &c.id == before).ok_or_else(|| Reply::missing("charge", before))?;
-                let start = end.saturating_sub(limit);
-                (all[start..end].to_vec(), start > 0)
-            }
-            (None, None) => (all.iter().take(limit).copied().collect(), all.len() > limit),
-        };
-        let data: Vec<Value> = page.into_iter().map(|c| self.render(c, now)).collect();
+        let (after, before) = (query.get("starting_after"), query.get("ending_before"));
+        let (page, has_more) =
+            cursor_page(&all, |c| &c.id, after.map(String::as_str), before.map(String::as_str), limit)
+                .map_err(|missing| Reply::missing("charge", &missing))?;
+        let data: Vec<Value> = page.iter().map(|c| self.render(c, now)).collect();
         Ok(Reply::ok(json!({"object": "list", "url": "/v1/charges", "has_more": has_more, "data": data})))
     }
 

@@ -10,15 +10,12 @@ mod routes;
 mod schema;
 mod state;
 
-use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::response::Response;
 use futures::future::BoxFuture;
-use payment_core::ProviderSettings;
-use payment_mock_kit::{
-    IdAlphabet, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats, OperationPaths,
-};
+use payment_core::{Operation, ProviderSettings};
+use payment_mock_kit::{IdAlphabet, MockDriver, MockHandle, MockHooks, MockKit, MockOptions, MockServer, MockStats};
 use serde_json::json;
 
 use state::Book;
@@ -129,14 +126,8 @@ impl WorldpayMock {
         response
     }
 
-    /// Serves the mock at `addr`.
-    pub async fn serve(self, addr: SocketAddr) -> std::io::Result<MockServer> {
-        let router = routes::routes(self.clone());
-        MockServer::start(self.kit.clone(), Arc::new(self), router, addr).await
-    }
-
     /// Serves this mock as `options` say (address, faults).
-    pub async fn serve_with(self, options: &MockOptions) -> payment_core::Result<MockServer> {
+    pub async fn serve(self, options: &MockOptions) -> payment_core::Result<MockServer> {
         let router = routes::routes(self.clone());
         payment_mock_kit::serve(self.kit.clone(), Arc::new(self), router, options).await
     }
@@ -183,19 +174,27 @@ impl MockHooks for WorldpayMock {
 }
 
 /// Worldpay's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver {
-    start: start_boxed,
-    operations: OperationPaths {
-        create_charge: &["/payments/authorizations"],
-        capture_charge: &[
-            "/payments/settlements/full/*",
-            "/payments/settlements/*",
-            "/payments/settlements/partials/*",
-        ],
-        cancel_charge: &["/payments/authorizations/cancellations/*"],
-        create_refund: &["/payments/settlements/refunds/full/*", "/payments/settlements/refunds/partials/*"],
-    },
-};
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+
+/// Where each mutating operation's own request goes at this mock.
+fn operation_paths(operation: Operation) -> &'static [&'static str] {
+    match operation {
+        Operation::CreateCharge => &["/payments/authorizations"],
+        Operation::CaptureCharge => {
+            &["/payments/settlements/full/*", "/payments/settlements/*", "/payments/settlements/partials/*"]
+        }
+        Operation::CancelCharge => &["/payments/authorizations/cancellations/*"],
+        Operation::CreateRefund => {
+            &["/payments/settlements/refunds/full/*", "/payments/settlements/refunds/partials/*"]
+        }
+        Operation::RetrieveCharge
+        | Operation::ListCharges
+        | Operation::FindCharge
+        | Operation::RetrieveRefund
+        | Operation::ListRefunds
+        | Operation::Native(_) => &[],
+    }
+}
 
 fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<MockHandle>> {
     Box::pin(start(options))
@@ -205,7 +204,7 @@ fn start_boxed(options: MockOptions) -> BoxFuture<'static, payment_core::Result<
 pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let mock = WorldpayMock::new(options.seed());
     let secrets = mock.webhook_secrets();
-    let server = mock.serve_with(&options).await?;
+    let server = mock.serve(&options).await?;
     let client = |user: &str| {
         ProviderSettings::new(crate::NAME).with("username", user).with("password", "secret").with("entity", "default")
     };
