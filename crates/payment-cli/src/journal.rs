@@ -50,7 +50,8 @@ fn payment_json(p: &Payment) -> serde_json::Value {
     serde_json::json!({
         "idempotency_key": p.idempotency_key,
         "operation": p.operation,
-        "provider": p.provider,
+        "provider": p.account,
+        "account": p.account,
         "state": p.state,
         "charge_id": p.charge_id,
         "refund_id": p.latest().and_then(|a| a.refund_id.clone()),
@@ -66,7 +67,7 @@ fn payment_line(p: &Payment) {
         p.idempotency_key,
         p.state.as_str(),
         p.operation,
-        p.provider,
+        p.account,
         p.charge_id.as_deref().unwrap_or("-"),
         p.attempts.len(),
         if p.attempts.len() == 1 { "" } else { "s" }
@@ -139,7 +140,7 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
         .await?
         .into_iter()
         .filter(|p| p.state.is_unresolved())
-        .map(|p| p.provider)
+        .map(|p| p.account)
         .filter(|p| only.as_ref().is_none_or(|o| o == p))
         .collect();
     // Every account the journal names, routed ones (`payjp-backup`) included. One that cannot be
@@ -171,13 +172,13 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
     if clients.is_empty() && !skipped.is_empty() {
         return Err(usage(format!("no account the journal names could be connected: {}", skipped.join("; "))));
     }
-    let filter = ClaimFilter { key: None, provider: only.clone() };
+    let filter = ClaimFilter { key: None, account: only.clone() };
     let report = journal.recover_within_where(&clients, within, &filter).await?;
     for r in &report.resolutions {
         if cli.json {
             out!("{}", serde_json::to_string(r).unwrap_or_default());
         } else {
-            out!("{} #{} {} {}: {} -> {}: {}", r.idempotency_key, r.seq, r.provider, r.operation, r.from, r.to, r.how);
+            out!("{} #{} {} {}: {} -> {}: {}", r.idempotency_key, r.seq, r.account, r.operation, r.from, r.to, r.how);
         }
     }
     let left: Vec<Payment> = journal
@@ -185,21 +186,21 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
         .payments(None)
         .await?
         .into_iter()
-        .filter(|p| only.as_ref().is_none_or(|o| *o == p.provider))
+        .filter(|p| only.as_ref().is_none_or(|o| *o == p.account))
         .collect();
     let mut unknown = 0;
     for p in &left {
         let why = p.latest().and_then(note).unwrap_or_default();
         match p.state {
             AttemptState::NeedsReconciliation => {
-                eprintln!("needs reconciliation: {} ({}): {why}", p.idempotency_key, p.provider)
+                eprintln!("needs reconciliation: {} ({}): {why}", p.idempotency_key, p.account)
             }
             AttemptState::Pending => {
-                eprintln!("pending: {} ({}) waits for the payer or the provider", p.idempotency_key, p.provider)
+                eprintln!("pending: {} ({}) waits for the payer or the provider", p.idempotency_key, p.account)
             }
             AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown => {
                 unknown += 1;
-                eprintln!("still unknown: {} ({}): {why}", p.idempotency_key, p.provider);
+                eprintln!("still unknown: {} ({}): {why}", p.idempotency_key, p.account);
             }
             _ => {}
         }

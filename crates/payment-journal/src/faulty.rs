@@ -12,7 +12,7 @@ use payment_core::{Error, ErrorKind, Result};
 
 use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
 use crate::state::AttemptState;
-use crate::store::{ClaimFilter, JournalStore};
+use crate::store::{DueClaim, JournalStore};
 
 /// Which store call a fault applies to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,15 +129,8 @@ impl JournalStore for FaultyStore {
     async fn transition(&self, t: Transition) -> Result<Attempt> {
         self.faulted(StoreStep::Transition(t.to), self.inner.transition(t)).await
     }
-    async fn claim_due(
-        &self,
-        now_ms: i64,
-        owner: &str,
-        lease_until_ms: i64,
-        limit: u32,
-        filter: &ClaimFilter,
-    ) -> Result<Vec<Attempt>> {
-        self.faulted(StoreStep::Claim, self.inner.claim_due(now_ms, owner, lease_until_ms, limit, filter)).await
+    async fn claim_due(&self, claim: DueClaim<'_>) -> Result<Vec<Attempt>> {
+        self.faulted(StoreStep::Claim, self.inner.claim_due(claim)).await
     }
     async fn payment(&self, key: &str) -> Result<Option<Payment>> {
         self.inner.payment(key).await
@@ -151,14 +144,8 @@ impl JournalStore for FaultyStore {
     async fn next_claimable_ms(&self) -> Result<Option<i64>> {
         self.inner.next_claimable_ms().await
     }
-    async fn attempts_for(
-        &self,
-        provider: &str,
-        charge_id: Option<&str>,
-        reference: Option<&str>,
-        open_only: bool,
-    ) -> Result<Vec<Attempt>> {
-        self.inner.attempts_for(provider, charge_id, reference, open_only).await
+    async fn attempts_for(&self, account: &str, charge: Option<&str>, reference: Option<&str>) -> Result<Vec<Attempt>> {
+        self.inner.attempts_for(account, charge, reference).await
     }
     async fn claim_delivery(
         &self,

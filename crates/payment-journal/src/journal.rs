@@ -442,7 +442,7 @@ impl Journal {
             let now = self.now_ms();
             let new = NewAttempt {
                 idempotency_key: key.as_str().to_owned(),
-                provider: client.account().to_owned(),
+                account: client.account().to_owned(),
                 request: request.clone(),
                 lease_owner: self.owner().to_owned(),
                 lease_until_ms: now + millis(self.inner.options.lease),
@@ -457,14 +457,14 @@ impl Journal {
                 Begin::Existing(payment) => payment,
             };
             let unresolved = payment.latest().is_some_and(|a| a.state.is_unresolved());
-            if let Some(elsewhere) = payment.latest().filter(|a| unresolved && a.provider != client.account()) {
+            if let Some(elsewhere) = payment.latest().filter(|a| unresolved && a.account != client.account()) {
                 // Only the account that holds an attempt can say what became of it.
                 return Err(Error::new(
                     ErrorKind::OutcomeUnknown,
                     format!(
                         "payment {key}'s attempt {} at {} is unresolved; it is settled there, not at {}",
                         elsewhere.seq,
-                        elsewhere.provider,
+                        elsewhere.account,
                         client.account()
                     ),
                 )

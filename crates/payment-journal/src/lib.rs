@@ -49,7 +49,7 @@ pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteStore};
 pub use state::{ALL_STATES, AttemptState};
-pub use store::{ClaimFilter, JournalStore, is_fenced, is_journal_answer, is_second_success};
+pub use store::{ClaimFilter, DueClaim, JournalStore, is_fenced, is_journal_answer, is_second_success};
 pub use webhook::may_hold_charge;
 
 /// Now, in Unix milliseconds.

@@ -94,7 +94,7 @@ impl Journal {
                 let book = match known_refunds.entry(charge_id.to_string()) {
                     std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
                     std::collections::hash_map::Entry::Vacant(v) => {
-                        v.insert(self.refund_book(&attempt.provider, charge_id).await?)
+                        v.insert(self.refund_book(&attempt.account, charge_id).await?)
                     }
                 };
                 self.find_refund(client, charge_id, *amount, book).await
@@ -107,7 +107,7 @@ impl Journal {
     /// whole journal.
     async fn refund_book(&self, provider: &str, charge_id: &ChargeId) -> Result<RefundBook> {
         let mut book = RefundBook::default();
-        for a in self.inner.store.attempts_for(provider, Some(charge_id.as_str()), None, false).await? {
+        for a in self.inner.store.attempts_for(provider, Some(charge_id.as_str()), None).await? {
             if let Some(id) = a.refund_id {
                 book.known.insert(id);
             }

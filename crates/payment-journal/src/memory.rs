@@ -9,7 +9,7 @@ use payment_core::{Operation, Result};
 
 use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
 use crate::state::AttemptState;
-use crate::store::{self, ClaimFilter, Decision, JournalStore};
+use crate::store::{self, Decision, DueClaim, JournalStore};
 
 /// An in-memory journal store.
 #[derive(Debug, Default)]
@@ -147,7 +147,7 @@ impl JournalStore for MemoryStore {
                 Payment {
                     idempotency_key: new.idempotency_key.clone(),
                     operation: attempt.operation,
-                    provider: new.provider.clone(),
+                    account: new.account.clone(),
                     state: AttemptState::Prepared,
                     charge_id: attempt.charge_id.clone(),
                     fingerprint: new.request.fingerprint(),
@@ -208,14 +208,8 @@ impl JournalStore for MemoryStore {
         Ok(next)
     }
 
-    async fn claim_due(
-        &self,
-        now_ms: i64,
-        owner: &str,
-        lease_until_ms: i64,
-        limit: u32,
-        filter: &ClaimFilter,
-    ) -> Result<Vec<Attempt>> {
+    async fn claim_due(&self, claim: DueClaim<'_>) -> Result<Vec<Attempt>> {
+        let DueClaim { now_ms, owner, lease_until_ms, limit, filter } = claim;
         let mut t = self.tables();
         let mut due: Vec<(i64, String)> = t
             .payments
@@ -223,7 +217,7 @@ impl JournalStore for MemoryStore {
             .filter(|p| filter.key.as_ref().is_none_or(|k| *k == p.idempotency_key))
             .flat_map(|p| p.attempts.iter())
             // The attempt's account, as the SQL stores filter: a routed payment's attempts differ.
-            .filter(|a| filter.provider.as_ref().is_none_or(|v| *v == a.provider))
+            .filter(|a| filter.account.as_ref().is_none_or(|v| *v == a.account))
             .filter(|a| claimable(a, now_ms))
             .map(|a| (a.due_ms, a.id.clone()))
             .collect();
@@ -260,10 +254,9 @@ impl JournalStore for MemoryStore {
 
     async fn attempts_for(
         &self,
-        provider: &str,
+        account: &str,
         charge_id: Option<&str>,
         reference: Option<&str>,
-        open_only: bool,
     ) -> Result<Vec<Attempt>> {
         let t = self.tables();
         let keys: std::collections::BTreeSet<&String> =
@@ -272,7 +265,7 @@ impl JournalStore for MemoryStore {
             .into_iter()
             .filter_map(|k| t.payments.get(k))
             .flat_map(|p| p.attempts.iter())
-            .filter(|a| a.provider == provider && (a.state.is_unresolved() || !open_only))
+            .filter(|a| a.account == account)
             .filter(|a| {
                 (charge_id.is_some() && a.charge_id.as_deref() == charge_id)
                     || (reference.is_some() && a.request.reference() == reference)

@@ -15,8 +15,10 @@ pub struct Attempt {
     pub idempotency_key: String,
     /// 1 for the first attempt, then 2, 3, …
     pub seq: i64,
-    /// The provider it went to.
-    pub provider: String,
+    /// The account it went to (the provider's name unless the client was given another:
+    /// `payjp-backup`). Stored and shown as `provider`, the name older journals use.
+    #[serde(rename = "provider")]
+    pub account: String,
     /// One of [`Operation::MUTATIONS`].
     pub operation: Operation,
     /// Where it is.
@@ -126,8 +128,9 @@ pub struct Payment {
     pub idempotency_key: String,
     /// The operation.
     pub operation: Operation,
-    /// The provider.
-    pub provider: String,
+    /// The account of its latest attempt (stored and shown as `provider`).
+    #[serde(rename = "provider")]
+    pub account: String,
     /// The latest attempt's state.
     pub state: AttemptState,
     /// The charge, once known.
@@ -174,8 +177,8 @@ pub struct JournalEvent {
 pub struct NewAttempt {
     /// The logical key.
     pub idempotency_key: String,
-    /// The provider.
-    pub provider: String,
+    /// The account it goes to.
+    pub account: String,
     /// The request as the caller gave it (a card already reduced to its last digits).
     pub request: StoredRequest,
     /// Who holds the attempt while sending it.
@@ -207,7 +210,7 @@ impl NewAttempt {
             id: uuid::Uuid::new_v4().to_string(),
             idempotency_key: self.idempotency_key.clone(),
             seq,
-            provider: self.provider.clone(),
+            account: self.account.clone(),
             operation: self.request.operation(),
             state: AttemptState::Prepared,
             version: 1,

@@ -18,7 +18,7 @@ use crate::lookup::{Looked, RefundBooks};
 use crate::record::{Attempt, StoredOutcome, Transition};
 use crate::settle::{settle, state_of};
 use crate::state::AttemptState;
-use crate::store::{ClaimFilter, is_fenced};
+use crate::store::{ClaimFilter, DueClaim, is_fenced};
 
 /// Where recovery gets a client for each provider named in the journal.
 pub trait ClientSource: Send + Sync {
@@ -51,8 +51,9 @@ pub struct Resolution {
     pub idempotency_key: String,
     /// The attempt number.
     pub seq: i64,
-    /// The provider.
-    pub provider: String,
+    /// The account the attempt went to (shown as `provider`).
+    #[serde(rename = "provider")]
+    pub account: String,
     /// The operation.
     pub operation: Operation,
     /// Its state before.
@@ -64,6 +65,19 @@ pub struct Resolution {
 }
 
 impl Resolution {
+    /// `attempt` moved to `to`, `how` in words.
+    pub(crate) fn of(attempt: &Attempt, to: AttemptState, how: String) -> Resolution {
+        Resolution {
+            idempotency_key: attempt.idempotency_key.clone(),
+            seq: attempt.seq,
+            account: attempt.account.clone(),
+            operation: attempt.operation,
+            from: attempt.state,
+            to,
+            how,
+        }
+    }
+
     /// Whether this is a charge attempt settled as having done nothing that turned out to have
     /// charged (see [`Journal::apply_event`]).
     pub fn is_late_success(&self) -> bool {
@@ -168,7 +182,7 @@ impl Journal {
                 if left.is_zero() {
                     continue;
                 }
-                let resolved = match clients.client_for(&attempt.provider) {
+                let resolved = match clients.client_for(&attempt.account) {
                     Ok(client) => {
                         // A panic while resolving one attempt (a provider's client, say) puts that
                         // attempt back with its backoff, so it cannot hold the front of every claim.
@@ -229,7 +243,7 @@ impl Journal {
     /// Settles one logical payment's due attempt now (a caller repeating its key).
     pub(crate) async fn recover_payment(&self, client: &PaymentClient, key: &str) -> Result<()> {
         // Only this account's attempt: no attempt is ever settled through another's client.
-        let filter = ClaimFilter { key: Some(key.to_owned()), provider: Some(client.account().to_owned()) };
+        let filter = ClaimFilter { key: Some(key.to_owned()), account: Some(client.account().to_owned()) };
         self.inner.store.refresh_clock(true).await?;
         for attempt in self.claim(&filter, 1, self.now_ms()).await? {
             let mut books = RefundBooks::new();
@@ -261,7 +275,8 @@ impl Journal {
     /// Claims up to `limit` attempts that were due (and unleased) at `due_by`.
     async fn claim(&self, filter: &ClaimFilter, limit: u32, due_by: i64) -> Result<Vec<Attempt>> {
         let until = self.now_ms() + millis(self.inner.options.recovery_lease);
-        self.inner.store.claim_due(due_by, &self.inner.owner, until, limit, filter).await
+        let claim = DueClaim { now_ms: due_by, owner: &self.inner.owner, lease_until_ms: until, limit, filter };
+        self.inner.store.claim_due(claim).await
     }
 
     fn backoff(&self, tries: i64) -> i64 {
@@ -287,15 +302,7 @@ impl Journal {
             t = t.due(now + self.backoff(attempt.recover_tries));
         }
         self.inner.store.transition(t).await?;
-        Ok(Resolution {
-            idempotency_key: attempt.idempotency_key.clone(),
-            seq: attempt.seq,
-            provider: attempt.provider.clone(),
-            operation: attempt.operation,
-            from: attempt.state,
-            to,
-            how,
-        })
+        Ok(Resolution::of(attempt, to, how))
     }
 
     /// Hands an attempt to a person: `needs_reconciliation`, with why.

@@ -63,7 +63,7 @@ macro_rules! sql_store {
         use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, StoredOutcome, Transition};
         use crate::sql::*;
         use crate::state::AttemptState;
-        use crate::store::{self, ClaimFilter, Decision, JournalStore, storage};
+        use crate::store::{self, Decision, DueClaim, JournalStore, storage};
         use crate::sql::stored_operation;
 
         fn attempt_from_row(row: &$row) -> Result<Attempt> {
@@ -82,7 +82,7 @@ macro_rules! sql_store {
                 id: text("id")?,
                 idempotency_key: text("idempotency_key")?,
                 seq: int("seq")?,
-                provider: text("provider")?,
+                account: text("provider")?,
                 operation: stored_operation(&text("operation")?)?,
                 state,
                 version: int("version")?,
@@ -113,7 +113,7 @@ macro_rules! sql_store {
             Ok(Payment {
                 idempotency_key: text("idempotency_key")?,
                 operation: stored_operation(&text("operation")?)?,
-                provider: text("provider")?,
+                account: text("provider")?,
                 state: text("state")?.parse().map_err(|e: String| storage("read a payment's state", e))?,
                 charge_id: row
                     .try_get::<Option<String>, _>(name("charge_id").as_str())
@@ -280,7 +280,7 @@ macro_rules! sql_store {
                     sqlx::query(INSERT_PAYMENT)
                         .bind(&new.idempotency_key)
                         .bind(new.request.operation().as_str())
-                        .bind(&new.provider)
+                        .bind(&new.account)
                         .bind(AttemptState::Prepared.as_str())
                         .bind(&charge_id)
                         .bind(new.request.fingerprint())
@@ -293,7 +293,7 @@ macro_rules! sql_store {
                     .bind(&attempt.id)
                     .bind(&attempt.idempotency_key)
                     .bind(attempt.seq)
-                    .bind(&attempt.provider)
+                    .bind(&attempt.account)
                     .bind(attempt.operation.as_str())
                     .bind(attempt.state.as_str())
                     .bind(attempt.version)
@@ -435,14 +435,8 @@ macro_rules! sql_store {
                 self.try_transition(&t).await.map_err(|e| storage("record a transition", e))?
             }
 
-            async fn claim_due(
-                &self,
-                now_ms: i64,
-                owner: &str,
-                lease_until_ms: i64,
-                limit: u32,
-                filter: &ClaimFilter,
-            ) -> Result<Vec<Attempt>> {
+            async fn claim_due(&self, claim: DueClaim<'_>) -> Result<Vec<Attempt>> {
+                let DueClaim { now_ms, owner, lease_until_ms, limit, filter } = claim;
                 let sql = sqlx::AssertSqlSafe(format!(
                     "UPDATE payment_journal_attempts SET version = version + 1, lease_owner = $1, lease_until_ms = $2, \
                      updated_ms = $3 WHERE id IN (SELECT id FROM payment_journal_attempts \
@@ -459,7 +453,7 @@ macro_rules! sql_store {
                     .bind(now_ms)
                     .bind(filter.key.as_deref())
                     .bind(i64::from(limit))
-                    .bind(filter.provider.as_deref())
+                    .bind(filter.account.as_deref())
                     .fetch_all(&mut *tx)
                     .await
                     .map_err(|e| storage("claim due attempts", e))?;
@@ -527,19 +521,17 @@ macro_rules! sql_store {
 
             async fn attempts_for(
                 &self,
-                provider: &str,
+                account: &str,
                 charge_id: Option<&str>,
                 reference: Option<&str>,
-                open_only: bool,
             ) -> Result<Vec<Attempt>> {
-                let open = if open_only { "AND state IN ('prepared', 'dispatched', 'unknown', 'pending')" } else { "" };
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 {open} \
+                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
                      AND ((charge_id IS NOT NULL AND charge_id = $2) OR (reference IS NOT NULL AND reference = $3) \
                      OR provider_key = $3)"
                 ));
                 let rows = sqlx::query(sql)
-                    .bind(provider)
+                    .bind(account)
                     .bind(charge_id)
                     .bind(reference)
                     .fetch_all(&self.pool)

@@ -23,16 +23,10 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     /// Applies one fenced write and appends its event; refused (see [`is_fenced`]) when the
     /// attempt's version is not the expected one or the state may not follow.
     async fn transition(&self, t: Transition) -> Result<Attempt>;
-    /// Leases up to `limit` unresolved attempts that are due and not leased to anyone (only those
-    /// `filter` selects) to `owner` until `lease_until_ms`; each is handed to exactly one claimer.
-    async fn claim_due(
-        &self,
-        now_ms: i64,
-        owner: &str,
-        lease_until_ms: i64,
-        limit: u32,
-        filter: &ClaimFilter,
-    ) -> Result<Vec<Attempt>>;
+    /// Leases up to `claim.limit` unresolved attempts that are due and not leased to anyone (only
+    /// those its filter selects) to its owner until its lease end; each is handed to exactly one
+    /// claimer.
+    async fn claim_due(&self, claim: DueClaim<'_>) -> Result<Vec<Attempt>>;
     /// One logical payment with its attempts.
     async fn payment(&self, key: &str) -> Result<Option<Payment>>;
     /// Logical payments (in `state`, when given), oldest first.
@@ -41,15 +35,13 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn events(&self, key: &str) -> Result<Vec<JournalEvent>>;
     /// The earliest moment an unresolved attempt becomes claimable (due and unleased), if any.
     async fn next_claimable_ms(&self) -> Result<Option<i64>>;
-    /// Attempts at `provider` for the charge `charge_id`, or sent with `reference` (as their
-    /// reference, or as the key itself: GSP's notifications name the request id): the unresolved
-    /// ones with `open_only`, else every one.
+    /// Every attempt at `account` for the charge `charge_id`, or sent with `reference` (as their
+    /// reference, or as the key itself: GSP's notifications name the request id).
     async fn attempts_for(
         &self,
-        provider: &str,
+        account: &str,
         charge_id: Option<&str>,
         reference: Option<&str>,
-        open_only: bool,
     ) -> Result<Vec<Attempt>>;
     /// Claims a webhook event for a delivery's handling until `lease_until_ms` (see
     /// [`payment_core::webhook::Inbox::claim`]): new, or in progress past its lease, is this
@@ -78,13 +70,29 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     }
 }
 
+/// One recovery claim: lease up to `limit` unresolved attempts due at `now_ms` (those `filter`
+/// selects) to `owner` until `lease_until_ms`. Named fields, so the two instants cannot be swapped.
+#[derive(Debug, Clone, Copy)]
+pub struct DueClaim<'a> {
+    /// Now, in the store's clock: attempts due by then are claimable.
+    pub now_ms: i64,
+    /// The claimer.
+    pub owner: &'a str,
+    /// When the lease ends.
+    pub lease_until_ms: i64,
+    /// At most this many.
+    pub limit: u32,
+    /// Which attempts.
+    pub filter: &'a ClaimFilter,
+}
+
 /// Which due attempts a claim may take.
 #[derive(Debug, Clone, Default)]
 pub struct ClaimFilter {
     /// Only this logical payment's.
     pub key: Option<String>,
-    /// Only this provider's.
-    pub provider: Option<String>,
+    /// Only this account's.
+    pub account: Option<String>,
 }
 
 const FENCED: &str = "journal_fenced";
@@ -151,12 +159,12 @@ pub(crate) fn decide(existing: Option<&Payment>, new: &NewAttempt) -> Result<Dec
         return Ok(Decision::Insert { seq: 1, provider_key: new.idempotency_key.clone(), new_payment: true });
     };
     let operation = new.request.operation();
-    if payment.operation != operation || (payment.provider != new.provider && !new.rules.other_account) {
+    if payment.operation != operation || (payment.account != new.account && !new.rules.other_account) {
         return Err(Error::new(
             ErrorKind::IdempotencyConflict,
             format!(
                 "idempotency key {} was used for {} at {}, not {operation} at {}",
-                payment.idempotency_key, payment.operation, payment.provider, new.provider
+                payment.idempotency_key, payment.operation, payment.account, new.account
             ),
         ));
     }

@@ -54,7 +54,7 @@ impl Journal {
     pub async fn apply_event(&self, event: &WebhookEvent) -> Result<Vec<Resolution>> {
         let store = self.store();
         let mut attempts =
-            store.attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref(), false).await?;
+            store.attempts_for(&event.provider, event.object_id.as_deref(), event.reference.as_deref()).await?;
         if is_refund_event(&event.kind) && event.object_id.is_none() {
             // A refund event named by the payment's reference alone (Worldpay's): the refunds are
             // the attempts on the charge that reference made. A refund whose own reference
@@ -66,7 +66,7 @@ impl Journal {
                 .collect();
             attempts.retain(|a| a.operation != Operation::CreateRefund);
             for charge in charges {
-                for a in store.attempts_for(&event.provider, Some(&charge), None, false).await? {
+                for a in store.attempts_for(&event.provider, Some(&charge), None).await? {
                     if !attempts.iter().any(|known| known.id == a.id) {
                         attempts.push(a);
                     }
@@ -152,15 +152,7 @@ impl Journal {
             };
             let to = t.to;
             match store.transition(t).await {
-                Ok(_) => done.push(Resolution {
-                    idempotency_key: attempt.idempotency_key.clone(),
-                    seq: attempt.seq,
-                    provider: attempt.provider.clone(),
-                    operation: attempt.operation,
-                    from: attempt.state,
-                    to,
-                    how,
-                }),
+                Ok(_) => done.push(Resolution::of(&attempt, to, how)),
                 // Someone settled or took it meanwhile: their word stands.
                 Err(e) if crate::store::is_fenced(&e) => {}
                 Err(e) => return Err(e),
@@ -192,7 +184,7 @@ impl Journal {
             event.refund_reference.as_deref().unwrap_or("?"),
             attempt.state
         );
-        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.provider, "{how}");
+        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.account, "{how}");
         let t = Transition::to(attempt, AttemptState::NeedsReconciliation, self.now_ms(), how.clone())
             .outcome(StoredOutcome::Note(how.clone()));
         self.hand_to_person(attempt, t, how).await
@@ -201,15 +193,7 @@ impl Journal {
     /// Writes `t` (to `needs_reconciliation`); someone who settled the attempt meanwhile wins.
     async fn hand_to_person(&self, attempt: &Attempt, t: Transition, how: String) -> Result<Option<Resolution>> {
         match self.store().transition(t).await {
-            Ok(_) => Ok(Some(Resolution {
-                idempotency_key: attempt.idempotency_key.clone(),
-                seq: attempt.seq,
-                provider: attempt.provider.clone(),
-                operation: attempt.operation,
-                from: attempt.state,
-                to: AttemptState::NeedsReconciliation,
-                how,
-            })),
+            Ok(_) => Ok(Some(Resolution::of(attempt, AttemptState::NeedsReconciliation, how))),
             Err(e) if crate::store::is_fenced(&e) => Ok(None),
             Err(e) => Err(e),
         }
@@ -249,7 +233,7 @@ impl Journal {
         if let Some(payment) = self.store().payment(&attempt.idempotency_key).await? {
             let explained = payment.attempts.iter().any(|a| {
                 a.id != attempt.id
-                    && a.provider == attempt.provider
+                    && a.account == attempt.account
                     && (a.state.is_unresolved()
                         || a.state == AttemptState::Succeeded
                         || (event.object_id.is_some() && a.charge_id == event.object_id))
@@ -266,7 +250,7 @@ impl Journal {
             trust_word(event),
             attempt.state
         );
-        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.provider, charge, "{how}");
+        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.account, charge, "{how}");
         let outcome = match &event.record {
             EventRecord::Charge(c) if event.trust == Trust::Verified => StoredOutcome::Charge(c.clone()),
             _ => StoredOutcome::Note(how.clone()),

@@ -423,7 +423,7 @@ async fn a_routed_attempt_may_follow_at_another_account_and_a_plain_one_may_not(
         assert_eq!(plain.kind(), ErrorKind::IdempotencyConflict, "{}: {plain}", store.backend());
         journal.execute_with(&b, m(), &key("routed-1"), routed).await.unwrap();
         let p = journal.payment("routed-1").await.unwrap().unwrap();
-        let attempts: Vec<_> = p.attempts.iter().map(|a| (a.provider.as_str(), a.state)).collect();
+        let attempts: Vec<_> = p.attempts.iter().map(|a| (a.account.as_str(), a.state)).collect();
         assert_eq!(
             attempts,
             [("primary", AttemptState::NotSent), ("secondary", AttemptState::Succeeded)],

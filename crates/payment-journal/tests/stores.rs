@@ -15,8 +15,8 @@ use std::time::{Duration, Instant};
 use libtest_mimic::{Arguments, Failed, Trial};
 use payment_journal::record::{Begin, NewAttempt, Transition};
 use payment_journal::{
-    AttemptState, ClaimFilter, Journal, JournalOptions, JournalStore, MemoryStore, PostgresStore, SqliteStore,
-    StoredRequest, is_fenced,
+    AttemptState, ClaimFilter, DueClaim, Journal, JournalOptions, JournalStore, MemoryStore, PostgresStore,
+    SqliteStore, StoredRequest, is_fenced,
 };
 use support::{Fake, Fault, REPLAY, charge, key};
 
@@ -57,13 +57,18 @@ fn new_attempt(k: &str, amount: i64, lease_until_ms: i64) -> NewAttempt {
     let request = StoredRequest::of(&payment_core::Mutation::CreateCharge(charge(amount)));
     NewAttempt {
         idempotency_key: k.to_owned(),
-        provider: "fake".into(),
+        account: "fake".into(),
         request,
         lease_owner: "test".into(),
         lease_until_ms,
         now_ms: now(),
         rules: Default::default(),
     }
+}
+
+/// A claim by `owner` at `now_ms` until `lease_until_ms`.
+fn claim<'a>(now_ms: i64, owner: &'a str, lease_until_ms: i64, limit: u32, filter: &'a ClaimFilter) -> DueClaim<'a> {
+    DueClaim { now_ms, owner, lease_until_ms, limit, filter }
 }
 
 fn now() -> i64 {
@@ -100,7 +105,7 @@ fn stale_writes_are_fenced(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<O
         let a = started(store.as_ref(), new_attempt("k2", 100, now() - 1)).await?;
         let d = store.transition(Transition::to(&a, AttemptState::Dispatched, now(), "writer")).await?;
         // Recovery claims it (the lease ran out), bumping the version.
-        let claimed = store.claim_due(now(), "recoverer", now() + 60_000, 10, &ClaimFilter::default()).await?;
+        let claimed = store.claim_due(claim(now(), "recoverer", now() + 60_000, 10, &ClaimFilter::default())).await?;
         ensure(claimed.len() == 1 && claimed[0].version == d.version + 1, "recovery claims it")?;
         let late = store.transition(Transition::to(&d, AttemptState::Succeeded, now(), "late writer")).await;
         ensure(late.is_err_and(|e| is_fenced(&e)), "the stale writer's late write is refused")?;
@@ -125,15 +130,15 @@ fn claims_filter_by_the_attempts_account(
         let first = started(store.as_ref(), new_attempt("routed", 100, now() - 1)).await?;
         store.transition(Transition::to(&first, AttemptState::NotSent, now(), "refused")).await?;
         let mut second = new_attempt("routed", 100, now() - 1);
-        second.provider = "backup".into();
+        second.account = "backup".into();
         second.rules.other_account = true;
         let second = started(store.as_ref(), second).await?;
         store.transition(Transition::to(&second, AttemptState::Dispatched, now(), "writer")).await?;
-        let at = |p: &str| ClaimFilter { key: Some("routed".into()), provider: Some(p.into()) };
-        let wrong = store.claim_due(now(), "r", now() + 60_000, 10, &at("fake")).await?;
+        let at = |p: &str| ClaimFilter { key: Some("routed".into()), account: Some(p.into()) };
+        let wrong = store.claim_due(claim(now(), "r", now() + 60_000, 10, &at("fake"))).await?;
         ensure(wrong.is_empty(), "the payment's first account does not claim the other's attempt")?;
-        let right = store.claim_due(now(), "r", now() + 60_000, 10, &at("backup")).await?;
-        ensure(right.len() == 1 && right[0].provider == "backup", "the attempt's own account claims it")
+        let right = store.claim_due(claim(now(), "r", now() + 60_000, 10, &at("backup"))).await?;
+        ensure(right.len() == 1 && right[0].account == "backup", "the attempt's own account claims it")
     })
 }
 
@@ -168,8 +173,9 @@ fn claims_are_exclusive(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Outp
             tasks.push(tokio::spawn(async move {
                 let mut mine = Vec::new();
                 loop {
-                    let got =
-                        store.claim_due(now(), &format!("w{w}"), now() + 60_000, 7, &ClaimFilter::default()).await?;
+                    let got = store
+                        .claim_due(claim(now(), &format!("w{w}"), now() + 60_000, 7, &ClaimFilter::default()))
+                        .await?;
                     if got.is_empty() {
                         return Ok::<_, payment_core::Error>(mine);
                     }

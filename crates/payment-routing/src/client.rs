@@ -232,25 +232,25 @@ impl RoutedClient {
         let mut chain: Vec<String> = rule.chain(key).into_iter().map(str::to_owned).collect();
         let Some(payment) = self.inner.journal.payment(key).await? else { return Ok((chain, false)) };
         let Some(latest) = payment.latest() else { return Ok((chain, false)) };
-        if !self.inner.accounts.contains_key(&latest.provider) {
+        if !self.inner.accounts.contains_key(&latest.account) {
             return Err(Error::config(format!(
                 "payment {key}'s latest attempt is at account `{}`, which is not configured now",
-                latest.provider
+                latest.account
             )));
         }
         if !latest.state.allows_new_attempt() {
-            return Ok((vec![latest.provider.clone()], true));
+            return Ok((vec![latest.account.clone()], true));
         }
         // Proven absent by a lookup, but its request may still land there until the sender's
         // lease and the settle horizon have passed: until then only that account may take the
         // payment again (where the same reference makes a late landing a duplicate, not a second
         // charge); another account would charge beside it.
         if latest.state == AttemptState::ProvenAbsent && self.inner.journal.still_landing_for(latest).is_some() {
-            return Ok((vec![latest.provider.clone()], false));
+            return Ok((vec![latest.account.clone()], false));
         }
-        let tried: Vec<&str> = payment.attempts.iter().map(|a| a.provider.as_str()).collect();
+        let tried: Vec<&str> = payment.attempts.iter().map(|a| a.account.as_str()).collect();
         chain.retain(|a| !tried.contains(&a.as_str()));
-        chain.push(latest.provider.clone());
+        chain.push(latest.account.clone());
         Ok((chain, false))
     }
 

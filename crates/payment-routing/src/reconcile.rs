@@ -82,7 +82,7 @@ impl RoutedClient {
             .attempts
             .iter()
             .find(|a| a.state == AttemptState::Succeeded && a.seq != r.seq)
-            .map(|a| (a.provider.clone(), a.charge_id.clone().unwrap_or_default()));
+            .map(|a| (a.account.clone(), a.charge_id.clone().unwrap_or_default()));
         let reversal = match self.settings().late_success {
             LateSuccess::Report => Reversal::Reported { why: "late_success = report".into() },
             LateSuccess::Reverse => self.reverse(&late).await,
@@ -90,7 +90,7 @@ impl RoutedClient {
         let found = DoubleCharge {
             idempotency_key: key.clone(),
             kept,
-            late_account: late.provider.clone(),
+            late_account: late.account.clone(),
             late_charge: late.charge_id.clone(),
             reversal,
         };
@@ -117,7 +117,7 @@ impl RoutedClient {
         // Another payment sent with the same reference and still open may hold it too: its
         // answer (and the charge id) may not be recorded yet.
         let reference = late.request.reference();
-        match self.journal().store().attempts_for(&late.provider, Some(charge), reference, false).await {
+        match self.journal().store().attempts_for(&late.account, Some(charge), reference).await {
             Ok(attempts) => {
                 if let Some(holder) = attempts
                     .iter()
@@ -128,7 +128,7 @@ impl RoutedClient {
             }
             Err(e) => return report(format!("could not check who holds charge {charge}: {e}")),
         }
-        let account = match self.account(&late.provider) {
+        let account = match self.account(&late.account) {
             Ok(a) => a,
             Err(e) => return report(e.to_string()),
         };

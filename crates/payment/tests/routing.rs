@@ -320,7 +320,7 @@ async fn a_configured_sqlite_journal_records_every_attempt_of_a_routed_payment_a
     let r = router.route_charge(charge(1000, "sq-1", PAYJP_OK, "Taro"), &RouteContext::default(), &key("sq-1")).await;
     assert!(r.result.unwrap().id.as_str().starts_with("payjp-backup/"));
     let p = router.journal().payment("sq-1").await.unwrap().unwrap();
-    let attempts: Vec<_> = p.attempts.iter().map(|a| (a.provider.as_str(), a.state)).collect();
+    let attempts: Vec<_> = p.attempts.iter().map(|a| (a.account.as_str(), a.state)).collect();
     use payment::journal::AttemptState::{NotSent, Succeeded};
     assert_eq!(attempts, [("payjp", NotSent), ("payjp-backup", Succeeded)]);
     for shown in [format!("{config:?}"), format!("{router:?}")] {

@@ -263,7 +263,7 @@ async fn no_fault_schedule_charges_twice_or_loses_a_charge() {
         if payment.state == AttemptState::Succeeded {
             succeeded += 1;
             let won = payment.latest().unwrap();
-            let named = (won.provider.clone(), won.charge_id.clone().unwrap_or_default());
+            let named = (won.account.clone(), won.charge_id.clone().unwrap_or_default());
             assert_eq!(at_providers, [named], "{key}: the journal's charge is the providers' one");
         } else {
             assert!(at_providers.is_empty(), "{key}: charged at {at_providers:?} but journaled {}", payment.state);
@@ -277,7 +277,7 @@ async fn no_fault_schedule_charges_twice_or_loses_a_charge() {
             }
             states.insert(e.attempt_id.clone(), e.to_state);
         }
-        let accounts: BTreeSet<&str> = payment.attempts.iter().map(|a| a.provider.as_str()).collect();
+        let accounts: BTreeSet<&str> = payment.attempts.iter().map(|a| a.account.as_str()).collect();
         assert!(payment.attempts.len() <= 4 && !accounts.is_empty(), "{key}: {:?}", payment.attempts);
     }
     assert!(succeeded > schedules / 2, "most schedules end charged once ({succeeded} of {schedules})");

@@ -110,26 +110,21 @@ impl Call {
             operation.is_mutation() || matches!(operation, Operation::Native(_)),
             "Call::new({operation}): reads are made with Call::read"
         );
-        Call {
-            operation,
-            idempotency: capabilities.support(operation),
-            key: None,
-            reference: None,
-            request: Arc::new(request),
-            lookup: None,
-            classify: default_classify,
-            deadline: None,
-        }
+        Call::with_support(operation, capabilities.support(operation), Arc::new(request))
     }
 
     /// A read: safe to repeat at any time.
     pub fn read(operation: Operation, request: impl Fn() -> Result<HttpRequest> + Send + Sync + 'static) -> Call {
+        Call::with_support(operation, IdempotencySupport::Safe, Arc::new(request))
+    }
+
+    fn with_support(operation: Operation, idempotency: IdempotencySupport, request: RequestFn) -> Call {
         Call {
             operation,
-            idempotency: IdempotencySupport::Safe,
+            idempotency,
             key: None,
             reference: None,
-            request: Arc::new(request),
+            request,
             lookup: None,
             classify: default_classify,
             deadline: None,
