@@ -31,7 +31,15 @@ async fn no_mock_logs_a_credential_or_a_card_number() {
             for secret in &secrets {
                 assert!(!text.contains(secret), "{name}: a credential is logged: {text}");
             }
-            assert_eq!(payment::mocks::redact::hide_card_numbers(&text), text, "{name}: a card number is logged");
+            // Card numbers travel in paths and bodies; headers carry digests and signatures, whose
+            // hex may hold a Luhn-valid run of digits by chance, so only the card charged is
+            // looked for there.
+            for part in [&entry.path, &entry.body] {
+                assert_eq!(&payment::mocks::redact::hide_card_numbers(part), part, "{name}: a card number is logged");
+            }
+            if let payment::PaymentSource::Card(card) = &f.source {
+                assert!(!text.contains(card.number()), "{name}: the card charged is logged: {text}");
+            }
         }
     }
 }

@@ -33,6 +33,7 @@ fn attempt_json(a: &Attempt) -> serde_json::Value {
     serde_json::json!({
         "seq": a.seq,
         "state": a.state,
+        "account": a.account,
         "provider_key": a.provider_key,
         "reference": a.request.reference(),
         "request": a.request,
@@ -134,14 +135,17 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
     let within = payment::time::parse_duration(within).map_err(|why| usage(format!("--within {within:?} {why}")))?;
     let (config, journal) = open(cli).await?;
     let only = cli.provider.clone();
+    // The accounts of the unresolved attempts, not of the payments: a routed payment's later
+    // attempt (failed over to `payjp-backup`) is settled through its own account.
     let open_providers: BTreeSet<String> = journal
         .store()
         .payments(None)
         .await?
         .into_iter()
-        .filter(|p| p.state.is_unresolved())
-        .map(|p| p.account)
-        .filter(|p| only.as_ref().is_none_or(|o| o == p))
+        .flat_map(|p| p.attempts)
+        .filter(|a| a.state.is_unresolved())
+        .map(|a| a.account)
+        .filter(|a| only.as_ref().is_none_or(|o| o == a))
         .collect();
     // Every account the journal names, routed ones (`payjp-backup`) included. One that cannot be
     // connected is skipped and reported: the others are still recovered.
@@ -186,7 +190,7 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
         .payments(None)
         .await?
         .into_iter()
-        .filter(|p| only.as_ref().is_none_or(|o| *o == p.account))
+        .filter(|p| only.as_ref().is_none_or(|o| p.attempts.iter().any(|a| a.account == *o)))
         .collect();
     let mut unknown = 0;
     for p in &left {

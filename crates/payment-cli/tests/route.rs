@@ -23,7 +23,10 @@ fn config(backup_url: &str) -> std::path::PathBuf {
     let dead = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let dead_url = format!("http://{}", dead.local_addr().unwrap());
     drop(dead);
-    let path = std::env::temp_dir().join(format!("payment-route-{}-{}.toml", std::process::id(), backup_url.len()));
+    // One file per call: tests run in parallel in this process.
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    let path = std::env::temp_dir().join(format!("payment-route-{}-{n}.toml", std::process::id()));
     std::fs::write(
         &path,
         format!(
@@ -115,4 +118,44 @@ fn route_explain_names_the_rule_and_each_accounts_eligibility() {
     let json: serde_json::Value = serde_json::from_slice(&elsewhere.stdout).unwrap();
     assert_eq!(json["matched"], serde_json::Value::Null);
     let _ = std::fs::remove_file(&path);
+}
+
+/// A routed payment whose failed-over attempt lost its answer is recovered through the account
+/// that attempt went to (`payjp-backup`), not the account of the payment's first attempt.
+#[test]
+fn journal_recover_settles_a_failed_over_attempt_through_its_own_account() {
+    let faults = r#"{"rules":[{"kind":"delay","ms":2500,"methods":["POST"],"path":"/v1/charges","times":1}]}"#;
+    let backup = Mock::start(&["--faults", faults]);
+    let path = config(&backup.url);
+    let dir = tempfile::tempdir().unwrap();
+    let journal = format!("sqlite://{}", dir.path().join("j.db").display());
+    let with_journal = |args: &[&str]| {
+        let mut all = vec!["--journal", journal.as_str()];
+        all.extend_from_slice(args);
+        payment(&path, &all)
+    };
+    let charge = ["--timeout", "1s", "charge", "create", "--amount", "1500", "--currency", "JPY"];
+    let card = ["--card", "4242424242424242,12/2030,123", "--region", "jp", "--idempotency-key", "routed-lost-1"];
+    let out = with_journal(&[&charge[..], &card[..]].concat());
+    assert_eq!(out.status.code(), Some(3), "unknown at the backup: {}", String::from_utf8_lossy(&out.stderr));
+    std::thread::sleep(std::time::Duration::from_millis(2000));
+    let listed = with_journal(&["--json", "journal", "list"]);
+    let p: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    let accounts: Vec<&str> =
+        p["attempts"].as_array().unwrap().iter().map(|a| a["account"].as_str().unwrap()).collect();
+    assert_eq!(accounts, ["payjp", "payjp-backup"], "{p}");
+    for only in [&["--provider", "payjp-backup"][..], &[][..]] {
+        let out = with_journal(&[only, &["journal", "recover"][..]].concat());
+        let said = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        if only.is_empty() {
+            // Settled by the first run: nothing is left, and the run says so by succeeding.
+            assert!(out.status.success(), "{said}");
+            continue;
+        }
+        assert!(out.status.success(), "{said}");
+        assert!(said.contains("routed-lost-1 #2 payjp-backup create_charge: unknown -> succeeded"), "{said}");
+    }
+    let listed = with_journal(&["--json", "journal", "list"]);
+    let p: serde_json::Value = serde_json::from_slice(&listed.stdout).unwrap();
+    assert_eq!(p["state"], "succeeded", "{p}");
 }

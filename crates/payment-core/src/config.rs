@@ -171,6 +171,17 @@ impl Config {
         self.tables.get(JOURNAL_TABLE).and_then(|j| j.get("url")).filter(|u| !u.trim().is_empty())
     }
 
+    /// Refuses a table of the library's own parts found among the providers (put there by code
+    /// written for an earlier `Config`): its settings would be ignored, a journal silently absent.
+    pub fn check_tables(&self) -> Result<()> {
+        match self.providers.keys().find(|name| PART_TABLES.contains(&name.as_str())) {
+            Some(name) => Err(Error::config(format!(
+                "`{name}` is not a provider: its settings belong in Config::tables (config.table_mut(\"{name}\"))"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The settings of provider `name` (empty when none were given).
     pub fn settings(&self, name: &str) -> ProviderSettings {
         self.providers.get(name).cloned().unwrap_or_else(|| ProviderSettings::new(name))
@@ -313,6 +324,15 @@ mod tests {
         assert!(Config::from_toml_str("routes = 3").is_err());
         assert!(Config::from_toml_str("routes = [1]").is_err());
         assert!(Config::from_toml_str("accounts = 3").is_err());
+    }
+
+    #[test]
+    fn a_part_table_among_the_providers_is_refused() {
+        let mut c = Config::for_provider(ProviderSettings::new("payjp"));
+        assert!(c.check_tables().is_ok());
+        c.providers.insert(JOURNAL_TABLE.into(), ProviderSettings::new(JOURNAL_TABLE).with("url", "memory:"));
+        let e = c.check_tables().unwrap_err();
+        assert!(e.message().contains("table_mut(\"journal\")"), "{e}");
     }
 
     #[test]

@@ -23,7 +23,15 @@ pub fn pem_decode(text: &str, labels: &[&str]) -> Result<(String, Vec<u8>)> {
     let label_end = rest.find("-----").ok_or_else(|| Error::config("malformed PEM header"))?;
     let label = rest[..label_end].to_owned();
     if !labels.contains(&label.as_str()) {
-        return Err(Error::config(format!("PEM block is {label:?}, expected one of {labels:?}")));
+        // A damaged header makes the "label" run into the key itself: name it only when it is
+        // one, never echo what may be key material.
+        let shown =
+            if label.len() <= 40 && label.bytes().all(|b| b.is_ascii_uppercase() || b == b' ' || b.is_ascii_digit()) {
+                format!("{label:?}")
+            } else {
+                "not a PEM label (is the -----BEGIN …----- line damaged?)".to_owned()
+            };
+        return Err(Error::config(format!("PEM block is {shown}, expected one of {labels:?}")));
     }
     let body_start = label_end + 5;
     let end_marker = format!("-----END {label}-----");
@@ -297,6 +305,16 @@ mod tests {
             assert_eq!(RsaPrivateKey::from_pem(bad).unwrap_err().kind(), crate::ErrorKind::Config, "{bad}");
         }
         assert!(RsaPublicKey::from_pem("-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n").is_err());
+    }
+
+    #[test]
+    fn a_damaged_header_never_echoes_the_key() {
+        let body = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7secret";
+        let damaged = format!("-----BEGIN RSA PRIVATE KEY\n{body}\n-----END RSA PRIVATE KEY-----\n");
+        let e = RsaPrivateKey::from_pem(&damaged).unwrap_err();
+        assert!(!e.to_string().contains("secret") && !e.to_string().contains("MIIE"), "{e}");
+        let e = RsaPrivateKey::from_pem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n").unwrap_err();
+        assert!(e.to_string().contains("\"CERTIFICATE\""), "a real label is still named: {e}");
     }
 
     fn hex(text: &str) -> Vec<u8> {

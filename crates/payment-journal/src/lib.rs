@@ -27,6 +27,8 @@ mod schema;
 mod settle;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_rows;
 mod state;
 mod store;
 mod webhook;

@@ -15,7 +15,6 @@ crate::sql::sql_store!(
     PostgresStore,
     Postgres,
     PgPool,
-    sqlx::postgres::PgRow,
     "postgres",
     begin_read_committed,
     "FOR UPDATE SKIP LOCKED",

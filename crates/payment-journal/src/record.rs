@@ -128,7 +128,8 @@ pub struct Payment {
     pub idempotency_key: String,
     /// The operation.
     pub operation: Operation,
-    /// The account of its latest attempt (stored and shown as `provider`).
+    /// The account of its first attempt (stored and shown as `provider`); a routed payment's
+    /// later attempts may have gone elsewhere: each attempt names its own.
     #[serde(rename = "provider")]
     pub account: String,
     /// The latest attempt's state.

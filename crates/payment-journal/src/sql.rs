@@ -2,16 +2,6 @@
 //! placeholders both accept), differing only in how a write transaction starts, how the
 //! recovery claim locks, and the event id column.
 
-/// The operation a stored row names; a name no mutation has is a store written by something else.
-pub(crate) fn stored_operation(name: &str) -> payment_core::Result<payment_core::Operation> {
-    payment_core::Operation::from_name(name).filter(|op| op.is_mutation()).ok_or_else(|| {
-        crate::store::storage(
-            "read an attempt's operation",
-            format!("{name:?} is not an operation the journal records"),
-        )
-    })
-}
-
 /// Attempt columns, in the order `attempt_from_row` reads them.
 pub(crate) const ATTEMPT_COLUMNS: &str = "id, idempotency_key, seq, provider, operation, state, version, provider_key, \
      request, charge_id, refund_id, outcome, created_ms, updated_ms, dispatched_ms, due_ms, lease_owner, \
@@ -55,79 +45,16 @@ pub(crate) const NEXT_CLAIMABLE: &str = "SELECT MIN(CASE WHEN lease_until_ms IS 
 /// `$dialect` picks each migration's statements, and `$migration_lock` runs first in the
 /// migration's transaction (PostgreSQL's advisory lock; SQLite's `BEGIN IMMEDIATE` suffices).
 macro_rules! sql_store {
-    ($store:ident, $db:ty, $pool:ty, $row:ty, $backend:literal, $begin:path, $claim_lock:literal, $dialect:ident, $migration_lock:expr, $clock_sql:expr) => {
+    ($store:ident, $db:ty, $pool:ty, $backend:literal, $begin:path, $claim_lock:literal, $dialect:ident, $migration_lock:expr, $clock_sql:expr) => {
         use async_trait::async_trait;
         use payment_core::Result;
         use sqlx::Row as _;
 
-        use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, StoredOutcome, Transition};
+        use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
         use crate::sql::*;
         use crate::state::AttemptState;
         use crate::store::{self, Decision, DueClaim, JournalStore, storage};
-        use crate::sql::stored_operation;
-
-        fn attempt_from_row(row: &$row) -> Result<Attempt> {
-            let text = |c: &str| row.try_get::<String, _>(c).map_err(|e| storage("read an attempt", e));
-            let opt = |c: &str| row.try_get::<Option<String>, _>(c).map_err(|e| storage("read an attempt", e));
-            let int = |c: &str| row.try_get::<i64, _>(c).map_err(|e| storage("read an attempt", e));
-            let opt_int = |c: &str| row.try_get::<Option<i64>, _>(c).map_err(|e| storage("read an attempt", e));
-            let state: AttemptState =
-                text("state")?.parse().map_err(|e: String| storage("read an attempt's state", e))?;
-            let request = serde_json::from_str(&text("request")?).map_err(|e| storage("read an attempt's request", e))?;
-            let outcome: Option<StoredOutcome> = match opt("outcome")? {
-                Some(o) => Some(serde_json::from_str(&o).map_err(|e| storage("read an attempt's outcome", e))?),
-                None => None,
-            };
-            Ok(Attempt {
-                id: text("id")?,
-                idempotency_key: text("idempotency_key")?,
-                seq: int("seq")?,
-                account: text("provider")?,
-                operation: stored_operation(&text("operation")?)?,
-                state,
-                version: int("version")?,
-                provider_key: text("provider_key")?,
-                request,
-                charge_id: opt("charge_id")?,
-                refund_id: opt("refund_id")?,
-                outcome,
-                created_ms: int("created_ms")?,
-                updated_ms: int("updated_ms")?,
-                dispatched_ms: opt_int("dispatched_ms")?,
-                due_ms: int("due_ms")?,
-                lease_owner: opt("lease_owner")?,
-                lease_until_ms: opt_int("lease_until_ms")?,
-                recover_tries: int("recover_tries")?,
-            })
-        }
-
-        fn payment_from_row(row: &$row, attempts: Vec<Attempt>) -> Result<Payment> {
-            payment_from_columns(row, "", attempts)
-        }
-
-        /// A payment from its columns, each named `prefix` + the column (a joined row's `p_…`).
-        fn payment_from_columns(row: &$row, prefix: &str, attempts: Vec<Attempt>) -> Result<Payment> {
-            let name = |c: &str| format!("{prefix}{c}");
-            let text = |c: &str| row.try_get::<String, _>(name(c).as_str()).map_err(|e| storage("read a payment", e));
-            let int = |c: &str| row.try_get::<i64, _>(name(c).as_str()).map_err(|e| storage("read a payment", e));
-            Ok(Payment {
-                idempotency_key: text("idempotency_key")?,
-                operation: stored_operation(&text("operation")?)?,
-                account: text("provider")?,
-                state: text("state")?.parse().map_err(|e: String| storage("read a payment's state", e))?,
-                charge_id: row
-                    .try_get::<Option<String>, _>(name("charge_id").as_str())
-                    .map_err(|e| storage("read a payment", e))?,
-                fingerprint: text("fingerprint")?,
-                created_ms: int("created_ms")?,
-                updated_ms: int("updated_ms")?,
-                attempts,
-            })
-        }
-
-        fn outcome_text(o: &Option<StoredOutcome>) -> Result<Option<String>> {
-            o.as_ref().map(|o| serde_json::to_string(o).map_err(|e| storage("encode an outcome", e))).transpose()
-        }
+        use crate::sql_rows::{attempt_from_row, outcome_text, payment_from_columns, payment_from_row};
 
         fn is_unique_violation(e: &sqlx::Error) -> bool {
             matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())

@@ -34,18 +34,7 @@ async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlit
     pool.begin_with("BEGIN IMMEDIATE").await
 }
 
-crate::sql::sql_store!(
-    SqliteStore,
-    Sqlite,
-    SqlitePool,
-    sqlx::sqlite::SqliteRow,
-    "sqlite",
-    begin_immediate,
-    "",
-    sqlite,
-    &[],
-    None
-);
+crate::sql::sql_store!(SqliteStore, Sqlite, SqlitePool, "sqlite", begin_immediate, "", sqlite, &[], None);
 
 /// How long a connection waits for another's lock before it reports "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(30);

@@ -81,6 +81,7 @@ pub fn registry() -> Registry {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub async fn connect(config: &Config) -> Result<PaymentClient> {
+    config.check_tables()?;
     #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
     journal_config::refuse_journal(config)?;
     let client = connect_provider(config).await?;
@@ -95,6 +96,7 @@ pub async fn connect(config: &Config) -> Result<PaymentClient> {
 /// `[accounts.NAME]` of a routed config — without a journal, under its account name: what
 /// recovery settles that account's journaled attempts through.
 pub async fn connect_account(config: &Config, name: &str) -> Result<PaymentClient> {
+    config.check_tables()?;
     let accounts = config.all_accounts();
     let account = accounts.get(name).ok_or_else(|| {
         let known: Vec<&str> = accounts.keys().map(String::as_str).collect();

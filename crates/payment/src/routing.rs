@@ -41,6 +41,7 @@ async fn connect_account(account: &Account, name: &str, rule: &str) -> Result<Pa
 /// A builder with every account the rules name connected, and the config's rules, settings
 /// and journal: add a clock or more accounts, then build.
 pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
+    config.check_tables()?;
     if !config.is_routed() {
         return Err(Error::config("the config has no [[routes]]: add a rule, or connect one provider with `connect`"));
     }

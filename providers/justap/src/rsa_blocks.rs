@@ -50,20 +50,27 @@ fn to_block(value: &BigUint, k: usize) -> Option<Vec<u8>> {
     })
 }
 
-/// The modulus and public exponent of a public key.
+/// The modulus and public exponent of a public key, held as SubjectPublicKeyInfo or (read from an
+/// `RSA PUBLIC KEY` PEM) as PKCS#1's `RSAPublicKey`.
 fn public_components(key: &RsaPublicKey) -> Result<(BigUint, BigUint)> {
     let der = pem_decode(&key.to_pem(), &["PUBLIC KEY"])?.1;
-    // SubjectPublicKeyInfo: SEQUENCE { AlgorithmIdentifier, BIT STRING { RSAPublicKey } }, and
-    // RFC 8017's `RSAPublicKey` is SEQUENCE { n INTEGER, e INTEGER }.
-    let read = || {
-        let (0x30, info, _) = tlv(&der)? else { return None };
-        let (0x30, _, rest) = tlv(info)? else { return None };
-        let (0x03, bits, _) = tlv(rest)? else { return None };
-        let (0, key) = bits.split_first()? else { return None };
-        let (0x30, fields, _) = tlv(key)? else { return None };
+    // RFC 8017's `RSAPublicKey` is SEQUENCE { n INTEGER, e INTEGER }; SubjectPublicKeyInfo is
+    // SEQUENCE { AlgorithmIdentifier, BIT STRING { RSAPublicKey } }.
+    let n_and_e = |fields: &[u8]| {
         let (0x02, n, rest) = tlv(fields)? else { return None };
         let (0x02, e, _) = tlv(rest)? else { return None };
         Some((BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)))
+    };
+    let read = || {
+        let (0x30, outer, _) = tlv(&der)? else { return None };
+        if outer.first() == Some(&0x02) {
+            return n_and_e(outer);
+        }
+        let (0x30, _, rest) = tlv(outer)? else { return None };
+        let (0x03, bits, _) = tlv(rest)? else { return None };
+        let (0, key) = bits.split_first()? else { return None };
+        let (0x30, fields, _) = tlv(key)? else { return None };
+        n_and_e(fields)
     };
     read().ok_or_else(|| Error::config("the RSA public key cannot be read"))
 }
@@ -138,6 +145,20 @@ mod tests {
         let other = RsaPrivateKey::generate().unwrap().public_key().unwrap();
         assert!(open_private_blocks(&other, &sealed).is_err(), "another key cannot open it");
         assert!(open_private_blocks(&public, &sealed[..100]).is_err());
+    }
+
+    #[test]
+    fn a_pkcs1_public_key_opens_the_same_blocks() {
+        let private = key();
+        let spki = pem_decode(&private.public_key().unwrap().to_pem(), &["PUBLIC KEY"]).unwrap().1;
+        // The BIT STRING's contents past its unused-bits byte are the PKCS#1 RSAPublicKey.
+        let (_, outer, _) = tlv(&spki).unwrap();
+        let (_, _, rest) = tlv(outer).unwrap();
+        let (_, bits, _) = tlv(rest).unwrap();
+        let pkcs1 = payment_core::crypto::pem_encode("RSA PUBLIC KEY", &bits[1..]);
+        let public = RsaPublicKey::from_pem(&pkcs1).unwrap();
+        let sealed = seal_private_blocks(private, b"notification").unwrap();
+        assert_eq!(open_private_blocks(&public, &sealed).unwrap(), b"notification");
     }
 
     proptest! {
