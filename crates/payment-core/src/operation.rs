@@ -133,14 +133,25 @@ impl Operation {
             Operation::CreateCharge | Operation::CaptureCharge | Operation::CancelCharge | Operation::CreateRefund => {
                 true
             }
-            Operation::RetrieveCharge
-            | Operation::ListCharges
-            | Operation::FindCharge
-            | Operation::RetrieveRefund
-            | Operation::ListRefunds
-            | Operation::Native(_) => false,
+            crate::non_mutations!() => false,
         }
     }
+}
+
+/// The pattern of every operation that is not a mutation (the reads and a provider's own
+/// requests): `match op { Operation::CreateCharge => …, payment_core::non_mutations!() => … }`
+/// stays exhaustive over the mutations, so a new one is a compile error in every such match,
+/// while the reads are listed once, here.
+#[macro_export]
+macro_rules! non_mutations {
+    () => {
+        $crate::Operation::RetrieveCharge
+            | $crate::Operation::ListCharges
+            | $crate::Operation::FindCharge
+            | $crate::Operation::RetrieveRefund
+            | $crate::Operation::ListRefunds
+            | $crate::Operation::Native(_)
+    };
 }
 
 impl fmt::Display for Operation {

@@ -32,12 +32,7 @@ fn proven(operation: Operation, kind: &EventKind) -> Option<AttemptState> {
             _ => None,
         },
         // The journal records only mutations; an event proves nothing about a read.
-        Operation::RetrieveCharge
-        | Operation::ListCharges
-        | Operation::FindCharge
-        | Operation::RetrieveRefund
-        | Operation::ListRefunds
-        | Operation::Native(_) => None,
+        payment_core::non_mutations!() => None,
     }
 }
 

@@ -13,6 +13,7 @@ use super::delivery::SendGuard;
 use super::http::{HttpResponse, HttpService, TransportError};
 use super::reply::HttpReply;
 use super::sleep::Sleeper;
+use super::trace::{Attempt, log_attempt};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::IdempotencySupport;
 use crate::retry::{AttemptFailure, RetryContext, RetryDecision, RetryPolicy, TransportFailure};
@@ -309,7 +310,8 @@ impl Engine {
                 }
             };
             if let Some((method, path, sent)) = logged {
-                log_attempt(self.inner.provider, call, st, phase, (&method, &path, sent), &result, wait.map(|w| w.0));
+                let attempt = Attempt { provider: self.inner.provider, call, number: st.attempts, phase };
+                log_attempt(attempt, (&method, &path, sent), &result, wait.map(|w| w.0));
             }
             match (wait, result) {
                 (Some((after, again)), _) => {
@@ -334,34 +336,6 @@ impl Engine {
         }
         let mutating = call.idempotency != IdempotencySupport::Safe;
         if mutating && (st.ambiguous || st.in_flight) { e.into_outcome_unknown() } else { e }
-    }
-}
-
-/// The one debug line per attempt: what went out, what came back, and what the engine does next.
-fn log_attempt(
-    provider: &'static str,
-    call: &Call,
-    st: &CallState,
-    phase: Phase,
-    (method, path, sent): (&http::Method, &str, Instant),
-    result: &std::result::Result<HttpResponse, TransportError>,
-    retry_in: Option<Duration>,
-) {
-    let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
-    let latency_ms = sent.elapsed().as_millis() as u64;
-    let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
-    let operation = call.operation.as_str();
-    match result {
-        Ok(r) => tracing::debug!(
-            target: "payment::attempt",
-            provider, operation, %method, path, status = r.status().as_u16(), attempt = st.attempts,
-            phase = ?phase, idempotency_key = key, latency_ms, retry_in_ms, "attempt"
-        ),
-        Err(e) => tracing::debug!(
-            target: "payment::attempt",
-            provider, operation, %method, path, status = "none", attempt = st.attempts,
-            phase = ?phase, idempotency_key = key, latency_ms, retry_in_ms, error = %e, "attempt"
-        ),
     }
 }
 

@@ -1,12 +1,14 @@
-//! A tracing layer: one span per HTTP attempt with method and path; the engine writes the one
-//! log line per attempt (status, latency, what it does next) when the attempt ends.
+//! Tracing: a layer with one span per HTTP attempt (method and path), and the one log line per
+//! attempt the engine writes when the attempt ends (status, latency, what it does next).
 
 use std::task::{Context, Poll};
+use std::time::{Duration, Instant};
 
 use futures::future::{BoxFuture, FutureExt};
 use tower::{Layer, Service};
 use tracing::Instrument;
 
+use super::call::{Call, Phase};
 use super::http::{HttpRequest, HttpResponse, TransportError};
 
 /// Wraps each attempt in a `payment.http` span.
@@ -58,5 +60,38 @@ where
             path = request.uri().path(),
         );
         self.inner.call(request).instrument(span).boxed()
+    }
+}
+
+/// Which attempt of which call a log line is about.
+pub(super) struct Attempt<'a> {
+    pub(super) provider: &'static str,
+    pub(super) call: &'a Call,
+    pub(super) number: u32,
+    pub(super) phase: Phase,
+}
+
+/// The one debug line per attempt: what went out, what came back, and what the engine does next.
+pub(super) fn log_attempt(
+    Attempt { provider, call, number, phase }: Attempt<'_>,
+    (method, path, sent): (&http::Method, &str, Instant),
+    result: &std::result::Result<HttpResponse, TransportError>,
+    retry_in: Option<Duration>,
+) {
+    let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
+    let latency_ms = sent.elapsed().as_millis() as u64;
+    let retry_in_ms = retry_in.map(|d| d.as_millis() as u64);
+    let operation = call.operation.as_str();
+    match result {
+        Ok(r) => tracing::debug!(
+            target: "payment::attempt",
+            provider, operation, %method, path, status = r.status().as_u16(), attempt = number,
+            phase = ?phase, idempotency_key = key, latency_ms, retry_in_ms, "attempt"
+        ),
+        Err(e) => tracing::debug!(
+            target: "payment::attempt",
+            provider, operation, %method, path, status = "none", attempt = number,
+            phase = ?phase, idempotency_key = key, latency_ms, retry_in_ms, error = %e, "attempt"
+        ),
     }
 }

@@ -216,12 +216,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CaptureCharge => &[],
         Operation::CancelCharge => &[],
         Operation::CreateRefund => &["/v1/refund"],
-        Operation::RetrieveCharge
-        | Operation::ListCharges
-        | Operation::FindCharge
-        | Operation::RetrieveRefund
-        | Operation::ListRefunds
-        | Operation::Native(_) => &[],
+        payment_core::non_mutations!() => &[],
     }
 }
 

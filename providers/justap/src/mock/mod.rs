@@ -164,12 +164,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CaptureCharge => &[],
         Operation::CancelCharge => &["/v1/charges/*/reverse"],
         Operation::CreateRefund => &["/v1/refunds"],
-        Operation::RetrieveCharge
-        | Operation::ListCharges
-        | Operation::FindCharge
-        | Operation::RetrieveRefund
-        | Operation::ListRefunds
-        | Operation::Native(_) => &[],
+        payment_core::non_mutations!() => &[],
     }
 }
 

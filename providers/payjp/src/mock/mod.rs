@@ -129,12 +129,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CaptureCharge => &["/v1/charges/*/capture"],
         Operation::CancelCharge => &["/v1/charges/*/refund"],
         Operation::CreateRefund => &["/v1/charges/*/refund"],
-        Operation::RetrieveCharge
-        | Operation::ListCharges
-        | Operation::FindCharge
-        | Operation::RetrieveRefund
-        | Operation::ListRefunds
-        | Operation::Native(_) => &[],
+        payment_core::non_mutations!() => &[],
     }
 }
 

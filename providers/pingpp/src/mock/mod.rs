@@ -186,12 +186,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CaptureCharge => &[],
         Operation::CancelCharge => &["/v1/charges/*/reverse"],
         Operation::CreateRefund => &["/v1/charges/*/refunds"],
-        Operation::RetrieveCharge
-        | Operation::ListCharges
-        | Operation::FindCharge
-        | Operation::RetrieveRefund
-        | Operation::ListRefunds
-        | Operation::Native(_) => &[],
+        payment_core::non_mutations!() => &[],
     }
 }
 

@@ -187,12 +187,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CreateRefund => {
             &["/payments/settlements/refunds/full/*", "/payments/settlements/refunds/partials/*"]
         }
-        Operation::RetrieveCharge
-        | Operation::ListCharges
-        | Operation::FindCharge
-        | Operation::RetrieveRefund
-        | Operation::ListRefunds
-        | Operation::Native(_) => &[],
+        payment_core::non_mutations!() => &[],
     }
 }
 
