@@ -250,6 +250,14 @@ pub struct MockArgs {
     /// Where to listen; port 0 picks a free port per provider.
     #[arg(long, default_value = "127.0.0.1:0")]
     pub addr: String,
+    /// Fixed ports for several mocks: N, N+1, … in the order `payment providers` lists them
+    /// (payjp, pingpp, justap, worldpay, google-standard-payments: those compiled in), on --addr's host.
+    #[arg(long, value_name = "N")]
+    pub base_port: Option<u16>,
+    /// Write `PAYMENT_<PROVIDER>_<KEY>=…` lines (URL, test credentials, keys) for every mock served,
+    /// so that after `set -a; . PATH; set +a` a `payment --provider NAME …` reaches its mock.
+    #[arg(long, value_name = "PATH")]
+    pub env_file: Option<PathBuf>,
     /// A fault plan: {"seed":1,"rules":[{"kind":"drop_after_commit","probability":0.3}]}.
     #[arg(long, value_name = "JSON")]
     pub faults: Option<String>,

@@ -20,6 +20,36 @@ fn webhook_target(url: &str, provider: &str) -> String {
     }
 }
 
+/// The port of each of `count` mocks: `--base-port` and the ones after it, else `--addr`'s port
+/// (0: a free one each).
+fn ports(addr: SocketAddr, base_port: Option<u16>, count: usize) -> Result<Vec<u16>, Failure> {
+    let Some(base) = base_port else { return Ok(vec![addr.port(); count]) };
+    if addr.port() != 0 {
+        return Err(usage("--base-port and a port in --addr both fix the port: give one"));
+    }
+    let last = u32::from(base) + u32::try_from(count).unwrap_or(u32::MAX) - 1;
+    if base == 0 || last > u32::from(u16::MAX) {
+        return Err(usage(format!("--base-port {base}: {count} mock(s) need ports {base}..={last}, within 1..=65535")));
+    }
+    Ok((0..count).map(|i| base + i as u16).collect())
+}
+
+/// `PAYMENT_<PROVIDER>_<KEY>='value'` for every setting a client of each mock needs, and
+/// `mode = live` (a base URL means "talk to that server"); single-quoted for `sh`, so multi-line
+/// PEM keys survive `set -a; . FILE`.
+fn env_file<'a>(mocks: impl Iterator<Item = (&'a str, &'a payment::ProviderSettings)>) -> String {
+    let quote = |v: &str| format!("'{}'", v.replace('\'', "'\\''"));
+    let mut out = String::from("# Written by `payment mock --env-file`: load with `set -a; . FILE; set +a`.\n");
+    for (name, settings) in mocks {
+        out.push_str(&format!("{}={}\n", payment::config::env_var_name(name, "mode"), quote("live")));
+        for key in settings.keys().filter(|k| *k != "mode") {
+            let value = settings.get(key).unwrap_or_default();
+            out.push_str(&format!("{}={}\n", payment::config::env_var_name(name, key), quote(value)));
+        }
+    }
+    out
+}
+
 /// Prints a line of the mock's address list; a reader that stopped reading (a closed pipe) does
 /// not stop the mocks, which serve until killed.
 fn announce(line: std::fmt::Arguments<'_>) {
@@ -54,15 +84,18 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
         )));
     }
     if chosen.len() > 1 && addr.port() != 0 {
-        return Err(usage("several mocks cannot share one port: use --addr HOST:0 or --provider NAME"));
+        return Err(usage(
+            "several mocks cannot share one port: use --base-port N (consecutive ports), --addr HOST:0 or --provider NAME",
+        ));
     }
+    let ports = ports(addr, args.base_port, chosen.len())?;
     if let Some(dir) = &args.keys_dir {
         std::fs::create_dir_all(dir).map_err(|e| usage(format!("--keys-dir {}: {e}", dir.display())))?;
     }
     let mut servers = Vec::new();
-    for (driver, mock) in chosen {
+    for ((driver, mock), port) in chosen.into_iter().zip(ports) {
         let options = MockOptions {
-            addr: Some(addr),
+            addr: Some(SocketAddr::new(addr.ip(), port)),
             faults: faults.clone(),
             keys_dir: args.keys_dir.clone(),
             webhook_url: args.webhook_url.as_deref().map(|u| webhook_target(u, driver.name)),
@@ -71,6 +104,12 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
         let handle = (mock.start)(options).await?;
         announce(format_args!("{} {}", driver.name, handle.url()));
         servers.push((driver.name.to_owned(), handle));
+    }
+    if let Some(path) = &args.env_file {
+        let text = env_file(servers.iter().map(|(name, handle)| (name.as_str(), &handle.settings)));
+        payment::mocks::keys::write_secret(path, text.as_bytes())
+            .map_err(|e| usage(format!("--env-file {}: {e}", path.display())))?;
+        announce(format_args!("env-file {}", path.display()));
     }
     // Every mock serves its own console; the index only links them, on the mocks' host.
     let _index = if servers.len() > 1 {

@@ -4,11 +4,11 @@
 use std::sync::Arc;
 
 pub use payment_mock_kit::console::ConsoleIndex;
-pub use payment_mock_kit::redact;
 pub use payment_mock_kit::{
     FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockObject, MockOptions, MockServer,
     OperationPaths, SigningKeys,
 };
+pub use payment_mock_kit::{keys, redact};
 
 use crate::transport::EngineBuilder;
 use crate::{PaymentClient, ProviderDriver, ProviderSettings, Result};

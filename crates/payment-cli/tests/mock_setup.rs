@@ -1,0 +1,149 @@
+//! `payment mock` as a daily tool: `--env-file` gives every provider's client what it needs to
+//! reach its mock with nothing else set, and `--base-port` gives the mocks fixed addresses.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Output, Stdio};
+
+const BIN: &str = env!("CARGO_BIN_EXE_payment");
+
+/// `payment mock` with `args`, killed when dropped; `lines` are its stdout lines up to `until`.
+struct Served {
+    child: Child,
+    lines: Vec<String>,
+}
+
+impl Served {
+    fn start(args: &[&str], until: &str) -> Served {
+        let mut child = Command::new(BIN)
+            .args(args)
+            .env_remove("PAYMENT_PROVIDER")
+            .env_remove("PAYMENT_CONFIG")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut out = BufReader::new(child.stdout.take().unwrap());
+        let mut lines = Vec::new();
+        loop {
+            let mut line = String::new();
+            assert!(out.read_line(&mut line).unwrap() > 0, "the mock stopped before {until:?}: {lines:?}");
+            lines.push(line.trim().to_owned());
+            if line.starts_with(until) {
+                break;
+            }
+        }
+        Served { child, lines }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The variables of an env file as `sh` would read them (single-quoted values, `'\''` for a quote).
+fn read_env_file(text: &str) -> BTreeMap<String, String> {
+    let mut vars = BTreeMap::new();
+    let mut pending: Option<(String, String)> = None;
+    for line in text.lines() {
+        if let Some((name, mut value)) = pending.take() {
+            value.push('\n');
+            value.push_str(line);
+            match value.strip_suffix('\'') {
+                Some(done) if !done.ends_with('\\') => {
+                    vars.insert(name, done.replace("'\\''", "'"));
+                }
+                _ => pending = Some((name, value)),
+            }
+            continue;
+        }
+        if line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        let (name, value) = line.split_once("='").expect("NAME='value'");
+        match value.strip_suffix('\'') {
+            Some(done) => {
+                vars.insert(name.to_owned(), done.replace("'\\''", "'"));
+            }
+            None => pending = Some((name.to_owned(), value.to_owned())),
+        }
+    }
+    assert!(pending.is_none(), "an unterminated value");
+    vars
+}
+
+fn charge(provider: &str, vars: &BTreeMap<String, String>, source: &[&str], amount: &str, currency: &str) -> Output {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PAYMENT_")) {
+        command.env_remove(name);
+    }
+    command
+        .envs(vars)
+        .args(["--provider", provider, "--json", "charge", "create", "--amount", amount, "--currency", currency])
+        .args(source)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn an_env_file_is_all_a_client_needs_to_reach_every_mock() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let path_text = path.to_str().unwrap().to_owned();
+    let served = Served::start(&["mock", "--env-file", &path_text], "env-file");
+    let text = std::fs::read_to_string(&path).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "it holds the mocks' private keys");
+    }
+    let vars = read_env_file(&text);
+    let cases: [(&str, &[&str], &str, &str); 5] = [
+        ("payjp", &["--card", "4242424242424242,12/2035,123"], "1000", "JPY"),
+        ("pingpp", &["--channel", "alipay", "--payer-ip", "127.0.0.1"], "1000", "CNY"),
+        ("justap", &["--channel", "AlipayQR", "--payer-ip", "127.0.0.1"], "1000", "CNY"),
+        ("worldpay", &["--card", "4444333322221111,05/2030,123"], "1000", "GBP"),
+        ("google-standard-payments", &["--source", "ZXhhbXBsZSB1bmlxdWUgcGF5bWVudCB0b2tlbiB2YWx1ZQ"], "72800", "INR"),
+    ];
+    for (provider, source, amount, currency) in cases {
+        let url = served.lines.iter().find_map(|l| l.strip_prefix(&format!("{provider} "))).expect(provider);
+        let base_url = vars.get(&format!("PAYMENT_{}_BASE_URL", provider.to_uppercase().replace('-', "_")));
+        assert_eq!(base_url.map(String::as_str), Some(url), "{provider}: {text}");
+        let out = charge(provider, &vars, source, amount, currency);
+        assert!(out.status.success(), "{provider}: {}", String::from_utf8_lossy(&out.stderr));
+        let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(record["provider"], provider, "{record}");
+    }
+}
+
+/// Five ports in a row that nothing listens on now, below the ephemeral range.
+fn free_run(count: u16) -> u16 {
+    (28_000..31_000)
+        .step_by(16)
+        .find(|base| (0..count).all(|i| std::net::TcpListener::bind(("127.0.0.1", base + i)).is_ok()))
+        .expect("a free run of ports")
+}
+
+#[test]
+fn base_port_gives_the_mocks_consecutive_fixed_ports_in_the_documented_order() {
+    let base = free_run(5);
+    let served = Served::start(&["mock", "--base-port", &base.to_string()], "console");
+    let order = ["payjp", "pingpp", "justap", "worldpay", "google-standard-payments"];
+    let named: Vec<(&str, &str)> =
+        served.lines.iter().filter_map(|l| l.split_once(' ')).filter(|(n, _)| *n != "console").collect();
+    assert_eq!(named.iter().map(|(n, _)| *n).collect::<Vec<_>>(), order);
+    for (i, (name, url)) in named.iter().enumerate() {
+        assert_eq!(*url, format!("http://127.0.0.1:{}", base + i as u16), "{name}");
+    }
+    let refused =
+        Command::new(BIN).args(["mock", "--addr", "127.0.0.1:9", "--base-port", &base.to_string()]).output().unwrap();
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--base-port"), "{refused:?}");
+    let too_high = Command::new(BIN).args(["mock", "--base-port", "65534"]).output().unwrap();
+    assert_eq!(too_high.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&too_high.stderr).contains("within 1..=65535"), "{too_high:?}");
+}
