@@ -246,12 +246,15 @@ pub fn providers(json: bool) {
         out!("  capture: {capture}; cancel: {cancel}");
         out!("  create refund: {}", i.create_refund);
         let style = match c.list.style {
-            payment::ListStyle::Offset => "offset pages",
-            payment::ListStyle::Cursor => "cursor pages",
-            payment::ListStyle::Link => "next links",
-            payment::ListStyle::None => "no list endpoint",
+            payment::ListStyle::Offset => Some("offset pages"),
+            payment::ListStyle::Cursor => Some("cursor pages"),
+            payment::ListStyle::Link => Some("next links"),
+            payment::ListStyle::None => None,
         };
-        out!("  lists: {style}, at most {} per page", c.list.max_limit);
+        match style {
+            Some(style) => out!("  lists: {style}, at most {} per page", c.list.max_limit),
+            None => out!("  lists: none (the provider has no list endpoint)"),
+        }
         let keys: Vec<&str> = driver.config_keys.iter().map(|k| k.name).collect();
         out!("  settings: mode, base_url, timeout{}{}", if keys.is_empty() { "" } else { ", " }, keys.join(", "));
     }

@@ -252,6 +252,8 @@ fn providers_speak_in_words_and_list_their_settings() {
     assert!(text.contains("duplicate refused, found again by"), "{text}");
     assert!(!text.contains("RejectDuplicate") && !text.contains("Replay {") && !text.contains("kind:"), "{text}");
     assert!(text.contains("settings: mode, base_url, timeout, secret_key"), "{text}");
+    assert!(text.contains("lists: none (the provider has no list endpoint)"), "{text}");
+    assert!(!text.contains("at most 0 per page"), "{text}");
     let json = payment(&["--json", "providers"]);
     let first: serde_json::Value =
         serde_json::from_str(String::from_utf8_lossy(&json.stdout).lines().next().unwrap()).unwrap();

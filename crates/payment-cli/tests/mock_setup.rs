@@ -118,6 +118,13 @@ fn an_env_file_is_all_a_client_needs_to_reach_every_mock() {
         let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(record["provider"], provider, "{record}");
     }
+    // Without the signing key, Ping++ refuses the request; the error says which setting to add.
+    let mut unsigned = vars.clone();
+    unsigned.remove("PAYMENT_PINGPP_PRIVATE_KEY");
+    let out = charge("pingpp", &unsigned, &["--channel", "alipay", "--payer-ip", "127.0.0.1"], "1000", "CNY");
+    assert_eq!(out.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("PAYMENT_PINGPP_PRIVATE_KEY_PATH"), "{said}");
 }
 
 /// Five ports in a row that nothing listens on now, below the ephemeral range.

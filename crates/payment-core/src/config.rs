@@ -47,7 +47,8 @@ impl Config {
     /// Parses TOML: `provider = "payjp"` and one `[name]` table per provider.
     pub fn from_toml_str(text: &str) -> Result<Config> {
         let table: toml::Table = text.parse().map_err(|e: toml::de::Error| {
-            Error::config(format!("config is not valid TOML: {}", e.message())).with_source(e)
+            let at = e.span().map(|span| line_and_column(text, span.start)).unwrap_or_default();
+            Error::config(format!("config is not valid TOML{at}: {}", e.message().trim())).with_source(e)
         })?;
         let mut config = Config::default();
         for (name, value) in table {
@@ -209,6 +210,14 @@ fn overlay(entry: &mut ProviderSettings, over: ProviderSettings) {
     }
 }
 
+/// ` at line L, column C` of byte `offset` in `text` (both from 1), for a parse error.
+fn line_and_column(text: &str, offset: usize) -> String {
+    let before = text.get(..offset).unwrap_or(text);
+    let line = before.matches('\n').count() + 1;
+    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+    format!(" at line {line}, column {column}")
+}
+
 /// `[[routes]]` as tables; what is in them is the routing crate's to read.
 fn route_tables(value: toml::Value) -> Result<Vec<toml::Table>> {
     let toml::Value::Array(items) = value else {
@@ -333,6 +342,23 @@ mod tests {
         c.providers.insert(JOURNAL_TABLE.into(), ProviderSettings::new(JOURNAL_TABLE).with("url", "memory:"));
         let e = c.check_tables().unwrap_err();
         assert!(e.message().contains("table_mut(\"journal\")"), "{e}");
+    }
+
+    #[test]
+    fn every_missing_setting_is_named_at_once() {
+        let s = ProviderSettings::new("google-standard-payments").with("private_key", "PEM");
+        let e = s.require_all(&["base_url", "payment_integrator_account_id", "private_key_path"]).unwrap_err();
+        assert!(e.message().contains("is missing 2 settings"), "{e}");
+        assert!(e.message().contains("PAYMENT_GOOGLE_STANDARD_PAYMENTS_BASE_URL"), "{e}");
+        assert!(e.message().contains("PAYMENT_GOOGLE_STANDARD_PAYMENTS_PAYMENT_INTEGRATOR_ACCOUNT_ID"), "{e}");
+        assert!(!e.message().contains("PRIVATE_KEY"), "an inline PEM satisfies its _path: {e}");
+        assert!(s.require_all(&["private_key_path"]).is_ok());
+    }
+
+    #[test]
+    fn a_toml_mistake_names_its_line_and_column() {
+        let e = Config::from_toml_str("provider = \"payjp\"\n[payjp]\nsecret_key = sk_x\n").unwrap_err();
+        assert!(e.message().contains("at line 3, column 14"), "{e}");
     }
 
     #[test]

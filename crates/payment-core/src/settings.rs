@@ -80,6 +80,27 @@ impl ProviderSettings {
             .ok_or_else(|| Error::config(format!("{} is missing: set {}", self.provider, self.describe_key(key))))
     }
 
+    /// Refuses the settings when any of `required` is unset, naming every missing one at once (so
+    /// a new config takes one run to fix, not one per setting). A `<key>_path` is also satisfied
+    /// by `<key>` itself (the PEM given inline).
+    pub fn require_all(&self, required: &[&str]) -> Result<()> {
+        let unset = |key: &str| {
+            let inline = key.strip_suffix("_path");
+            self.get(key).is_none() && inline.is_none_or(|k| self.get(k).is_none())
+        };
+        let missing: Vec<String> = required.iter().filter(|k| unset(k)).map(|k| self.describe_key(k)).collect();
+        match missing.as_slice() {
+            [] => Ok(()),
+            [one] => Err(Error::config(format!("{} is missing: set {one}", self.provider))),
+            many => Err(Error::config(format!(
+                "{} is missing {} settings: set {}",
+                self.provider,
+                many.len(),
+                many.join("; ")
+            ))),
+        }
+    }
+
     /// A required secret.
     pub fn secret(&self, key: &str) -> Result<SecretString> {
         self.require(key).map(SecretString::from)

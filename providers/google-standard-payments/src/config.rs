@@ -188,6 +188,14 @@ impl GspConfig {
     pub fn from_settings(settings: &ProviderSettings) -> Result<GspConfig> {
         settings.check_keys(KEYS)?;
         let mode = settings.mode()?;
+        if settings.get("encoding").is_none_or(|e| e.eq_ignore_ascii_case("jose")) {
+            settings.require_all(&[
+                "base_url",
+                "payment_integrator_account_id",
+                "private_key_path",
+                "integrator_public_key_path",
+            ])?;
+        }
         let keys = match settings.get("encoding").map(str::to_ascii_lowercase).as_deref() {
             None | Some("jose") => jose_keys(settings)?,
             Some("pgp") => pgp_keys(settings)?,

@@ -88,6 +88,7 @@ impl JustapConfig {
     pub fn from_settings(settings: &ProviderSettings) -> Result<JustapConfig> {
         settings.check_keys(KEYS)?;
         let mode = settings.mode()?;
+        settings.require_all(&["api_key", "app_id", "private_key_path"])?;
         let private_key = settings.rsa_private_key("private_key")?.ok_or_else(|| {
             Error::config(format!("justap signs every request: set {}", settings.describe_key("private_key_path")))
         })?;

@@ -101,7 +101,10 @@ impl PingppConfig {
                     .unwrap_or_else(|| SecretString::from("sk_test_embedded_mock".to_owned())),
                 settings.get("app_id").unwrap_or("app_EmbeddedMock0001").to_owned(),
             ),
-            Mode::Live => (settings.secret("secret_key")?, settings.require("app_id")?.to_owned()),
+            Mode::Live => {
+                settings.require_all(&["secret_key", "app_id"])?;
+                (settings.secret("secret_key")?, settings.require("app_id")?.to_owned())
+            }
         };
         let private_key = settings.rsa_private_key("private_key")?.map(Arc::new);
         let platform_public_key = platform_public_key(settings)?;

@@ -234,7 +234,16 @@ pub fn error(status: u16, body: &[u8]) -> Error {
         Ok(ErrorBody { error: api }) => {
             let kind = error_kind(status, api.code.as_deref());
             let code = api.code.clone().unwrap_or_else(|| api.error_type.clone());
-            Error::new(kind, api.message.clone())
+            // The one refusal a setting fixes: say which (Ping++'s own words stay in provider_message).
+            let message = match api.code.as_deref() {
+                Some("missing_signature") => format!(
+                    "Ping++ requires signed requests for this app and none was signed: set `private_key_path` in \
+                     [pingpp] or {} (the private key whose public half is registered with Ping++)",
+                    payment_core::config::env_var_name(NAME, "private_key_path")
+                ),
+                _ => api.message.clone(),
+            };
+            Error::new(kind, message)
                 .with_provider_code(code)
                 .with_provider_message(api.message.clone())
                 .with_source(api)
@@ -295,6 +304,13 @@ mod tests {
         assert_eq!(e.kind(), K::Authentication);
         assert_eq!(e.provider_message(), Some("提供了无效的签名"));
         assert_eq!(error(502, b"Bad Gateway").kind(), K::ProviderUnavailable);
+        let unsigned = error(
+            401,
+            "{\"error\":{\"type\":\"invalid_request_error\",\"message\":\"没有提供签名串\",\"code\":\"missing_signature\"}}"
+                .as_bytes(),
+        );
+        assert!(unsigned.message().contains("PAYMENT_PINGPP_PRIVATE_KEY_PATH"), "{unsigned}");
+        assert_eq!(unsigned.provider_message(), Some("没有提供签名串"));
     }
 
     #[test]

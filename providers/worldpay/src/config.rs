@@ -118,7 +118,10 @@ impl WorldpayConfig {
                 settings.get("username").unwrap_or("embedded-mock").to_owned(),
                 settings.optional_secret("password").unwrap_or_else(|| SecretString::from("embedded-mock".to_owned())),
             ),
-            Mode::Live => (settings.require("username")?.to_owned(), settings.secret("password")?),
+            Mode::Live => {
+                settings.require_all(&["username", "password"])?;
+                (settings.require("username")?.to_owned(), settings.secret("password")?)
+            }
         };
         let config = WorldpayConfig {
             username,
