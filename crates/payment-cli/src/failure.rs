@@ -22,6 +22,11 @@ impl Failure {
         }
     }
 
+    /// Whether a setting is what failed (a config error, not the provider's answer).
+    pub fn is_config(&self) -> bool {
+        matches!(self, Failure::Payment(e) if e.kind() == ErrorKind::Config)
+    }
+
     /// Prints the failure on stderr: one line, or `{"error":{…}}` with `--json`.
     pub fn report(&self, json: bool) {
         match (self, json) {

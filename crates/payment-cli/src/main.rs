@@ -68,6 +68,12 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(cli.json);
+            if failure.is_config() && !cli.json && payment::config_file(cli.config.as_deref()).is_none() {
+                eprintln!(
+                    "hint: no config file was read: give --config PATH, set PAYMENT_CONFIG, or create ./{}",
+                    payment::CONFIG_FILE_NAME
+                );
+            }
             ExitCode::from(failure.code())
         }
     }

@@ -473,3 +473,30 @@ fn an_embedded_mock_serves_a_whole_list() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// `./payment.toml` is read when no config is named; when no file was read, a missing setting
+/// says so and how to give one.
+#[test]
+fn payment_toml_in_the_current_directory_is_found_and_its_absence_is_said() {
+    let mock = Mock::start(&[]);
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(BIN)
+            .current_dir(dir.path())
+            .args(args)
+            .env_remove("PAYMENT_PROVIDER")
+            .env_remove("PAYMENT_CONFIG")
+            .env_remove("PAYMENT_PAYJP_SECRET_KEY")
+            .env_remove("PAYMENT_PAYJP_BASE_URL")
+            .output()
+            .unwrap()
+    };
+    let missing = run(&["--provider", "payjp", "charge", "list"]);
+    assert_eq!(missing.status.code(), Some(2));
+    let said = String::from_utf8_lossy(&missing.stderr);
+    assert!(said.contains("PAYMENT_PAYJP_SECRET_KEY") && said.contains("no config file was read"), "{said}");
+    let toml = format!("provider = \"payjp\"\n[payjp]\nsecret_key = \"sk_test_file\"\nbase_url = \"{}\"\n", mock.url);
+    std::fs::write(dir.path().join("payment.toml"), toml).unwrap();
+    let listed = run(&["--json", "charge", "list"]);
+    assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
+}

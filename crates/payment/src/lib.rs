@@ -131,11 +131,20 @@ async fn connect_provider(config: &Config) -> Result<PaymentClient> {
     driver.connect_with(settings, engine).await
 }
 
-/// Loads config: the TOML file (the path given, else `PAYMENT_CONFIG`, if either) with the
-/// environment on top.
+/// The name of the config file looked for in the current directory when none is given.
+pub const CONFIG_FILE_NAME: &str = "payment.toml";
+
+/// The config file to read: the path given, else `PAYMENT_CONFIG`, else `./payment.toml` when it
+/// exists; `None` when there is none (settings then come from the environment alone).
+pub fn config_file(path: Option<&std::path::Path>) -> Option<std::path::PathBuf> {
+    let from_env = || std::env::var_os("PAYMENT_CONFIG").filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
+    let here = || Some(std::path::PathBuf::from(CONFIG_FILE_NAME)).filter(|p| p.is_file());
+    path.map(std::path::Path::to_path_buf).or_else(from_env).or_else(here)
+}
+
+/// Loads config: the TOML file ([`config_file`]) with the environment on top.
 pub fn load_config(path: Option<&std::path::Path>) -> Result<Config> {
-    let from_env = std::env::var_os("PAYMENT_CONFIG").filter(|p| !p.is_empty()).map(std::path::PathBuf::from);
-    let file = match path.map(std::path::Path::to_path_buf).or(from_env) {
+    let file = match config_file(path) {
         Some(p) => Config::from_toml_file(p)?,
         None => Config::default(),
     };
