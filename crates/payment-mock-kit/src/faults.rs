@@ -41,33 +41,27 @@ pub enum FaultKind {
     },
 }
 
-/// One rule: a fault, when it applies, and how often.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One rule: a fault, when it applies, and how often. Read from JSON with every field checked:
+/// a field neither the rule nor its kind has (`method` for `methods`) is refused with the list of
+/// valid ones, whatever the kind.
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FaultRule {
     /// The fault.
     #[serde(flatten)]
     pub kind: FaultKind,
     /// Chance per matching request (default 1).
-    #[serde(default = "one")]
     pub probability: f64,
     /// HTTP methods it applies to (empty: all).
-    #[serde(default)]
     pub methods: Vec<String>,
     /// The paths it applies to (absent: all except `/__mock__/`): a prefix, or, with `*` segments,
     /// a whole path where each `*` matches one segment (`/v1/charges/*/capture`).
-    #[serde(default)]
     pub path: Option<String>,
     /// How many times it may fire in all (absent: no limit).
-    #[serde(default)]
     pub times: Option<u32>,
     /// How many matching requests pass untouched before it may fire (a read that must succeed
     /// before the one that fails: an action's own read, then the lookup after it).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after: Option<u32>,
-}
-
-fn one() -> f64 {
-    1.0
 }
 
 impl FaultRule {
@@ -159,6 +153,65 @@ impl FaultPlan {
             }
         }
         Ok(())
+    }
+}
+
+/// The fields every rule takes, whatever its kind.
+const RULE_FIELDS: [&str; 6] = ["kind", "probability", "methods", "path", "times", "after"];
+
+/// The fields of each kind besides `kind`.
+fn kind_fields(kind: &str) -> Option<&'static [&'static str]> {
+    Some(match kind {
+        "drop_after_commit" | "reset_before_commit" | "extra_fields" | "alter_amount" => &[],
+        "status" => &["status", "retry_after"],
+        "status_after_commit" => &["status"],
+        "delay" => &["ms"],
+        _ => return None,
+    })
+}
+
+/// The kinds a rule may have, as JSON names them.
+const KINDS: &str =
+    "drop_after_commit, reset_before_commit, status, status_after_commit, extra_fields, alter_amount, delay";
+
+impl<'de> Deserialize<'de> for FaultRule {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FaultRule, D::Error> {
+        use serde::de::Error as _;
+        let mut fields = serde_json::Map::<String, serde_json::Value>::deserialize(deserializer)?;
+        let kind = fields
+            .get("kind")
+            .and_then(|k| k.as_str())
+            .ok_or_else(|| D::Error::custom(format!("a rule needs `kind`: one of {KINDS}")))?
+            .to_owned();
+        let own = kind_fields(&kind).ok_or_else(|| D::Error::custom(format!("kind {kind:?} is not one of {KINDS}")))?;
+        if let Some(unknown) = fields.keys().find(|k| !RULE_FIELDS.contains(&k.as_str()) && !own.contains(&k.as_str()))
+        {
+            let valid: Vec<&str> = RULE_FIELDS.iter().chain(own).copied().collect();
+            return Err(D::Error::custom(format!(
+                "a {kind} rule has no field `{unknown}`; its fields: {}",
+                valid.join(", ")
+            )));
+        }
+        let probability = optional(&mut fields, "probability")?.unwrap_or(1.0);
+        let methods = optional(&mut fields, "methods")?.unwrap_or_default();
+        let path = optional(&mut fields, "path")?;
+        let times = optional(&mut fields, "times")?;
+        let after = optional(&mut fields, "after")?;
+        // What is left is the kind and its own fields.
+        let kind: FaultKind = serde_json::from_value(serde_json::Value::Object(fields))
+            .map_err(|e| D::Error::custom(format!("a {kind} rule: {e}")))?;
+        Ok(FaultRule { kind, probability, methods, path, times, after })
+    }
+}
+
+/// Takes `name` out of a rule's fields and reads it (absent or null: `None`).
+fn optional<T: serde::de::DeserializeOwned, E: serde::de::Error>(
+    fields: &mut serde_json::Map<String, serde_json::Value>,
+    name: &str,
+) -> Result<Option<T>, E> {
+    match fields.remove(name).filter(|v| !v.is_null()) {
+        Some(v) => serde_json::from_value(v).map(Some).map_err(|e| E::custom(format!("{name}: {e}"))),
+        None => Ok(None),
     }
 }
 
@@ -261,6 +314,18 @@ mod tests {
         assert_eq!(plan.rules.len(), 3);
         assert_eq!(plan.rules[1].kind, FaultKind::Status { status: 429, retry_after: Some(2) });
         assert!(serde_json::from_str::<FaultPlan>(r#"{"rules":[{"kind":"explode"}]}"#).is_err());
+        // A field neither the rule nor its kind has is refused the same way for every kind.
+        for rule in
+            [r#"{"kind":"drop_after_commit","method":"POST"}"#, r#"{"kind":"status","status":503,"method":"POST"}"#]
+        {
+            let e = serde_json::from_str::<FaultPlan>(&format!(r#"{{"rules":[{rule}]}}"#)).unwrap_err().to_string();
+            assert!(e.contains("no field `method`") && e.contains("methods"), "{e}");
+        }
+        let e =
+            serde_json::from_str::<FaultPlan>(r#"{"rules":[{"kind":"delay","ms":5,"retry_after":1}]}"#).unwrap_err();
+        assert!(e.to_string().contains("its fields: kind, probability, methods, path, times, after, ms"), "{e}");
+        let e = serde_json::from_str::<FaultPlan>(r#"{"rules":[{"probability":1}]}"#).unwrap_err();
+        assert!(e.to_string().contains("needs `kind`"), "{e}");
         let bad = FaultPlan::new(vec![FaultRule::always(FaultKind::Status { status: 99, retry_after: None })]);
         assert!(bad.validate().is_err());
     }
