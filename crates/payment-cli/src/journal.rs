@@ -55,6 +55,7 @@ fn payment_json(p: &Payment) -> serde_json::Value {
         "account": p.account,
         "state": p.state,
         "charge_id": p.charge_id,
+        "amount": p.latest().and_then(|a| a.request.amount()),
         "refund_id": p.latest().and_then(|a| a.refund_id.clone()),
         "created": time(p.created_ms),
         "updated": time(p.updated_ms),
@@ -62,13 +63,27 @@ fn payment_json(p: &Payment) -> serde_json::Value {
     })
 }
 
-fn payment_line(p: &Payment) {
+/// The header over [`payment_line`]s.
+fn payment_header() {
     out!(
-        "{:<36} {:<20} {:<14} {:<24} {} ({} attempt{})",
+        "{:<36} {:<20} {:<14} {:<24} {:<16} CHARGE (ATTEMPTS)",
+        "IDEMPOTENCY KEY",
+        "STATE",
+        "OPERATION",
+        "ACCOUNT",
+        "AMOUNT"
+    );
+}
+
+fn payment_line(p: &Payment) {
+    let amount = p.latest().and_then(|a| a.request.amount()).map_or_else(|| "in full".to_owned(), |m| m.to_string());
+    out!(
+        "{:<36} {:<20} {:<14} {:<24} {:<16} {} ({} attempt{})",
         p.idempotency_key,
         p.state.as_str(),
         p.operation,
         p.account,
+        amount,
         p.charge_id.as_deref().unwrap_or("-"),
         p.attempts.len(),
         if p.attempts.len() == 1 { "" } else { "s" }
@@ -84,7 +99,11 @@ pub async fn run(cli: &Cli, command: &JournalCommand) -> Result<(), Failure> {
                 .map(|s| s.parse::<AttemptState>().map_err(|e| usage(format!("--state: {e}"))))
                 .transpose()?;
             let (_, journal) = open(cli).await?;
-            for p in journal.store().payments(state).await? {
+            let payments = journal.store().payments(state).await?;
+            if !cli.json && !payments.is_empty() {
+                payment_header();
+            }
+            for p in payments {
                 if cli.json {
                     out!("{}", payment_json(&p));
                 } else {

@@ -84,6 +84,14 @@ fn a_repeated_command_is_answered_from_the_journal_without_a_request() {
     assert_eq!(p["attempts"][0]["state"], "succeeded");
     assert_eq!(p["attempts"][0]["request"]["source"]["type"], "token", "recorded as sent: tokenized");
     assert!(!text(&list.stdout).contains("4242424242424242"), "no card number in the journal");
+    assert_eq!(p["account"], "payjp");
+    assert_eq!(p["amount"]["currency"], "JPY");
+    let table = text(&payment(&journal, &["journal", "list"]).stdout);
+    let mut rows = table.lines();
+    let header = rows.next().unwrap_or_default();
+    assert!(header.starts_with("IDEMPOTENCY KEY") && header.contains("AMOUNT"), "{table}");
+    let row = rows.next().unwrap_or_default();
+    assert!(row.starts_with("order-1") && row.contains("JPY 1500") && row.contains("succeeded"), "{table}");
 
     let only = payment(&journal, &["--json", "journal", "list", "--state", "succeeded"]);
     assert_eq!(lines(&only).len(), 1);

@@ -131,6 +131,15 @@ impl StoredRequest {
         }
     }
 
+    /// The amount it asked for: a charge's, a partial capture's or refund's (`None`: in full).
+    pub fn amount(&self) -> Option<Money> {
+        match self {
+            StoredRequest::CreateCharge { amount, .. } => Some(*amount),
+            StoredRequest::CaptureCharge { amount, .. } | StoredRequest::CreateRefund { amount, .. } => *amount,
+            StoredRequest::CancelCharge { .. } => None,
+        }
+    }
+
     /// The charge it acts on (captures, cancels, refunds).
     pub fn charge_id(&self) -> Option<&ChargeId> {
         match self {
