@@ -66,8 +66,11 @@ fn a_repeated_command_is_answered_from_the_journal_without_a_request() {
     let first = payment(&journal, &charge_args(&mock.url, "order-1"));
     assert!(first.status.success(), "{}", text(&first.stderr));
     assert!(journal.exists(), "sqlite:// creates the file");
-    let again = payment(&journal, &charge_args(&mock.url, "order-1"));
+    let again = payment(&journal, &[&["-v"][..], &charge_args(&mock.url, "order-1")].concat());
     assert!(again.status.success(), "{}", text(&again.stderr));
+    let said = text(&again.stderr);
+    assert!(said.contains("answered from the journal, no request sent"), "-v says where the answer came from: {said}");
+    assert!(!said.contains("status="), "and that no attempt was made: {said}");
     assert_eq!(lines(&first)[0]["id"], lines(&again)[0]["id"]);
     assert_eq!(charges_at(&journal, &mock.url), 1);
 

@@ -476,7 +476,18 @@ impl Journal {
             } else {
                 payment
             };
+            let state = payment.state;
             if let Some(output) = self.answer(payment).await? {
+                // `payment -v` shows attempts; say where this answer came from instead.
+                let how = if unresolved {
+                    "answered from the journal after recovery settled it"
+                } else {
+                    "answered from the journal, no request sent"
+                };
+                tracing::debug!(
+                    target: "payment::attempt",
+                    operation = %request.operation(), idempotency_key = key.as_str(), state = state.as_str(), "{how}"
+                );
                 return Ok(output);
             }
         }
