@@ -60,6 +60,77 @@ pub enum Command {
     /// Inspect the config's routing (`[[routes]]`).
     #[command(subcommand)]
     Route(RouteCommand),
+    /// Drive a running mock (`payment mock`'s URL) without curl: the payer, the clock, faults, the log.
+    MockControl(MockControlArgs),
+}
+
+/// `payment mock-control --url URL …`
+#[derive(Debug, Args)]
+pub struct MockControlArgs {
+    /// The mock's URL, as `payment mock` printed it.
+    #[arg(long, value_name = "URL")]
+    pub url: String,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: MockControlCommand,
+}
+
+/// What `payment mock-control` does.
+#[derive(Debug, Subcommand)]
+pub enum MockControlCommand {
+    /// The payer completes an asynchronous charge (Ping++, Justap): it becomes paid.
+    Complete {
+        /// The charge id.
+        id: String,
+    },
+    /// The mock's clock.
+    #[command(subcommand)]
+    Clock(ClockCommand),
+    /// The mock's fault plan.
+    #[command(subcommand)]
+    Faults(FaultsCommand),
+    /// Forget every charge, refund, request and fault.
+    Reset,
+    /// The requests the mock received, one line each (JSON lines with --json).
+    Requests {
+        /// Keep printing new requests until interrupted.
+        #[arg(long)]
+        follow: bool,
+        /// Only these statuses: `503`, or a class like `5xx`; `none` for dropped connections.
+        #[arg(long, value_name = "STATUS")]
+        status: Option<String>,
+        /// Only this method.
+        #[arg(long, value_name = "METHOD")]
+        method: Option<String>,
+        /// Only paths starting with this.
+        #[arg(long, value_name = "PREFIX")]
+        path: Option<String>,
+    },
+}
+
+/// `payment mock-control … clock …`
+#[derive(Debug, Subcommand)]
+pub enum ClockCommand {
+    /// Move the clock on (`90s`, `2m`, `8d`): expiries and webhook retries come due.
+    Advance {
+        /// How far.
+        duration: String,
+    },
+}
+
+/// `payment mock-control … faults …`
+#[derive(Debug, Subcommand)]
+pub enum FaultsCommand {
+    /// Add rules to the plan: one rule object, a list of them, or a plan `{"rules": […]}`.
+    Add {
+        /// The rule(s) as JSON.
+        #[arg(value_name = "JSON")]
+        rules: String,
+    },
+    /// Remove every rule.
+    Clear,
+    /// Print the plan.
+    Show,
 }
 
 /// `payment webhook …`

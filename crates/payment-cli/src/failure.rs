@@ -22,9 +22,9 @@ impl Failure {
         }
     }
 
-    /// Whether a setting is what failed (a config error, not the provider's answer).
-    pub fn is_config(&self) -> bool {
-        matches!(self, Failure::Payment(e) if e.kind() == ErrorKind::Config)
+    /// Whether a setting nobody gave is what failed (a config file might have given it).
+    pub fn is_missing_setting(&self) -> bool {
+        matches!(self, Failure::Payment(e) if e.kind() == ErrorKind::Config && e.message().contains(" is missing"))
     }
 
     /// Prints the failure on stderr: one line, or `{"error":{…}}` with `--json`.

@@ -17,6 +17,7 @@ mod failure;
 mod input;
 mod journal;
 mod mock;
+mod mock_control;
 mod output;
 mod route;
 mod webhook;
@@ -68,7 +69,7 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(cli.json);
-            if failure.is_config() && !cli.json && payment::config_file(cli.config.as_deref()).is_none() {
+            if failure.is_missing_setting() && !cli.json && payment::config_file(cli.config.as_deref()).is_none() {
                 eprintln!(
                     "hint: no config file was read: give --config PATH, set PAYMENT_CONFIG, or create ./{}",
                     payment::CONFIG_FILE_NAME
@@ -92,5 +93,6 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Journal(j) => journal::run(cli, j).await,
         Command::Webhook(w) => webhook::run(cli, w).await,
         Command::Route(r) => route::run(cli, r).await,
+        Command::MockControl(args) => mock_control::run(args, cli.json).await,
     }
 }

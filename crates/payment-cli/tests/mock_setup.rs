@@ -154,3 +154,63 @@ fn base_port_gives_the_mocks_consecutive_fixed_ports_in_the_documented_order() {
     assert_eq!(too_high.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&too_high.stderr).contains("within 1..=65535"), "{too_high:?}");
 }
+
+fn control(url: &str, args: &[&str]) -> Output {
+    Command::new(BIN).args(["mock-control", "--url", url]).args(args).output().unwrap()
+}
+
+#[test]
+fn mock_control_drives_a_running_mock_without_curl() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let path_text = path.to_str().unwrap().to_owned();
+    let served = Served::start(&["--provider", "pingpp", "mock", "--env-file", &path_text], "env-file");
+    let url = served.lines[0].strip_prefix("pingpp ").unwrap().to_owned();
+    let vars = read_env_file(&std::fs::read_to_string(&path).unwrap());
+    let channel = ["--channel", "alipay", "--payer-ip", "127.0.0.1"];
+    let created = charge("pingpp", &vars, &channel, "1000", "CNY");
+    assert!(created.status.success(), "{}", String::from_utf8_lossy(&created.stderr));
+    let id = serde_json::from_slice::<serde_json::Value>(&created.stdout).unwrap()["id"].as_str().unwrap().to_owned();
+
+    // The payer pays at the channel.
+    let done = control(&url, &["complete", &id]);
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    let mut get = Command::new(BIN);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PAYMENT_")) {
+        get.env_remove(name);
+    }
+    let got = get.envs(&vars).args(["--provider", "pingpp", "--json", "charge", "get", &id]).output().unwrap();
+    let record: serde_json::Value = serde_json::from_slice(&got.stdout).unwrap();
+    assert_eq!(record["status"], "succeeded", "{record}");
+
+    // A fault goes in, shows in the log, and comes out.
+    let rule = r#"{"kind":"status","status":503,"methods":["POST"],"path":"/v1/charges","times":1}"#;
+    let added = control(&url, &["faults", "add", rule]);
+    assert!(added.status.success(), "{}", String::from_utf8_lossy(&added.stderr));
+    let failed = charge("pingpp", &vars, &channel, "1000", "CNY");
+    assert!(failed.status.success(), "the engine retried the 503: {}", String::from_utf8_lossy(&failed.stderr));
+    let log = control(&url, &["requests", "--status", "5xx"]);
+    let text = String::from_utf8_lossy(&log.stdout);
+    assert!(text.lines().count() == 1 && text.contains("POST /v1/charges 503") && text.contains("fault"), "{text}");
+    let bad = control(&url, &["faults", "add", r#"{"kind":"status","status":503,"method":"POST"}"#]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("no field `method`"), "{bad:?}");
+    assert!(control(&url, &["faults", "clear"]).status.success());
+    let plan = control(&url, &["--json", "faults", "show"]);
+    assert!(String::from_utf8_lossy(&plan.stdout).contains("\"rules\":[]"), "{plan:?}");
+
+    // The clock and a reset.
+    let moved = control(&url, &["clock", "advance", "2h"]);
+    assert!(String::from_utf8_lossy(&moved.stdout).contains("7200s in all"), "{moved:?}");
+    assert!(control(&url, &["reset"]).status.success());
+    let gone = Command::new(BIN)
+        .envs(&vars)
+        .args(["--provider", "pingpp", "charge", "get", &id])
+        .env_remove("PAYMENT_PROVIDER")
+        .output()
+        .unwrap();
+    assert_eq!(gone.status.code(), Some(1), "reset forgets the charge");
+    let nowhere = control("http://127.0.0.1:9", &["reset"]);
+    assert_eq!(nowhere.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&nowhere.stderr).contains("did not answer"), "{nowhere:?}");
+}
