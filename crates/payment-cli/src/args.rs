@@ -46,7 +46,12 @@ pub enum Command {
     #[command(subcommand)]
     Refund(RefundCommand),
     /// The compiled-in providers and their capabilities.
-    Providers,
+    Providers {
+        /// Instead: what each provider's mock treats specially (test cards, channels, magic
+        /// names) and what it does with them.
+        #[arg(long)]
+        test_data: bool,
+    },
     /// Serve the providers' stateful mocks; prints "NAME URL" per provider; runs until killed.
     Mock(MockArgs),
     /// Charge, capture, refund and list through every compiled-in provider's embedded mock.
@@ -225,7 +230,7 @@ pub struct CreateChargeArgs {
     /// A provider token.
     #[arg(long, value_name = "TOKEN", group = "payment_source")]
     pub source: Option<String>,
-    /// A test card: NUMBER,MM/YYYY[,CVC].
+    /// A test card: NUMBER,MM/YYYY[,CVC[,HOLDER NAME]].
     #[arg(long, value_name = "CARD", group = "payment_source")]
     pub card: Option<String>,
     /// An asynchronous channel such as alipay.

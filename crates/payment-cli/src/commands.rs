@@ -90,7 +90,7 @@ fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
             CardDetails::parse_cli(card).map_err(|e| usage(format!("--card: {}", e.message())))?,
         )),
         (None, None, Some(channel)) => Ok(PaymentSource::channel(channel.clone())),
-        _ => Err(usage("give exactly one of --source TOKEN, --card NUMBER,MM/YYYY[,CVC], --channel NAME")),
+        _ => Err(usage("give exactly one of --source TOKEN, --card NUMBER,MM/YYYY[,CVC[,HOLDER]], --channel NAME")),
     }
 }
 
@@ -204,6 +204,25 @@ pub async fn refund(cli: &Cli, command: &RefundCommand) -> Result<(), Failure> {
 }
 
 /// `payment providers`
+/// `payment providers --test-data`: per mock, each special input and what the mock does with it,
+/// with the fixtures' ordinary charge first.
+pub fn test_data(json: bool) {
+    for (driver, mock) in payment::mocks::drivers() {
+        let inputs = (mock.test_data)();
+        let fixtures = (driver.fixtures)();
+        let ordinary = format!("{} from {}", fixtures.amount, fixtures.source.kind());
+        if json {
+            out!("{}", serde_json::json!({"name": driver.name, "ordinary_charge": ordinary, "test_data": inputs}));
+            continue;
+        }
+        out!("{} — an ordinary charge: {ordinary}", driver.name);
+        for input in inputs {
+            out!("  {}: {}", input.input, input.effect);
+        }
+    }
+}
+
+/// `payment providers`.
 pub fn providers(json: bool) {
     for driver in payment::drivers() {
         if json {

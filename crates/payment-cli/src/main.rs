@@ -84,8 +84,12 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
     match &cli.command {
         Command::Charge(c) => commands::charge(cli, c).await,
         Command::Refund(r) => commands::refund(cli, r).await,
-        Command::Providers => {
+        Command::Providers { test_data: false } => {
             commands::providers(cli.json);
+            Ok(())
+        }
+        Command::Providers { test_data: true } => {
+            commands::test_data(cli.json);
             Ok(())
         }
         Command::Mock(args) => mock::serve(cli.provider.as_deref(), args).await,

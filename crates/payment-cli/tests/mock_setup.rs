@@ -214,3 +214,49 @@ fn mock_control_drives_a_running_mock_without_curl() {
     assert_eq!(nowhere.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&nowhere.stderr).contains("did not answer"), "{nowhere:?}");
 }
+
+/// What `payment providers --test-data` says a mock does is what it does.
+#[test]
+fn the_test_data_table_is_what_the_mocks_do() {
+    let out = Command::new(BIN).args(["--json", "providers", "--test-data"]).output().unwrap();
+    assert!(out.status.success());
+    let listed: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let inputs = |name: &str| -> Vec<(String, String)> {
+        let p = listed.iter().find(|p| p["name"] == name).unwrap_or_else(|| panic!("{name} listed"));
+        let data = p["test_data"].as_array().unwrap();
+        data.iter()
+            .map(|d| (d["input"].as_str().unwrap().to_owned(), d["effect"].as_str().unwrap().to_owned()))
+            .collect()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let path_text = path.to_str().unwrap().to_owned();
+    let _served = Served::start(&["mock", "--env-file", &path_text], "env-file");
+    let vars = read_env_file(&std::fs::read_to_string(&path).unwrap());
+    let declined = |provider: &str, source: &[&str], amount: &str, currency: &str, code: &str| {
+        let out = charge(provider, &vars, source, amount, currency);
+        let said = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{provider} {source:?}: {said}");
+        assert!(said.contains(code), "{provider} {source:?} should say {code}: {said}");
+    };
+    let mut cards = 0;
+    for (input, effect) in inputs("payjp") {
+        if let (Some(number), Some(code)) =
+            (input.strip_prefix("card 4000"), effect.strip_prefix("declined at charge time: 402 "))
+        {
+            let card = format!("4000{number},12/2030,123");
+            declined("payjp", &["--card", &card], "1000", "JPY", code);
+            cards += 1;
+        }
+    }
+    assert_eq!(cards, 5, "every PAY.JP decline card was tried");
+    assert!(inputs("worldpay").iter().any(|(i, _)| i.contains("REFUSED[CODE]")));
+    declined("worldpay", &["--card", "4444333322221111,05/2030,123,REFUSED51"], "1000", "GBP", "51");
+    for (input, effect) in inputs("google-standard-payments") {
+        if let (Some(name), Some(code)) = (input.strip_prefix("a token containing "), effect.strip_prefix("declined: "))
+        {
+            declined("google-standard-payments", &["--source", &format!("tok_{name}_1")], "72800", "INR", code);
+        }
+    }
+}

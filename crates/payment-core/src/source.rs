@@ -94,19 +94,21 @@ impl CardDetails {
         })
     }
 
-    /// Parses `NUMBER,MM/YYYY[,CVC]` as the CLI takes it.
+    /// Parses `NUMBER,MM/YYYY[,CVC[,HOLDER NAME]]` as the CLI takes it (the name is the rest).
     pub fn parse_cli(text: &str) -> Result<CardDetails> {
-        let mut parts = text.split(',');
+        const SHAPE: &str = "card must be NUMBER,MM/YYYY[,CVC[,HOLDER NAME]]";
+        // The holder's name may itself hold commas: it is everything after the third comma.
+        let mut parts = text.splitn(4, ',');
         let number = parts.next().unwrap_or("");
-        let expiry = parts.next().ok_or_else(|| Error::invalid("card must be NUMBER,MM/YYYY[,CVC]"))?;
-        let cvc = parts.next();
-        if parts.next().is_some() {
-            return Err(Error::invalid("card must be NUMBER,MM/YYYY[,CVC]"));
-        }
+        let expiry = parts.next().ok_or_else(|| Error::invalid(SHAPE))?;
+        let cvc = parts.next().filter(|c| !c.is_empty());
+        let holder = parts.next().map(str::trim).filter(|h| !h.is_empty());
         let (mm, yyyy) = expiry.split_once('/').ok_or_else(|| Error::invalid("card expiry must be MM/YYYY"))?;
         let month = mm.trim().parse().map_err(|_| Error::invalid(format!("expiry month {mm:?} is not a number")))?;
         let year = yyyy.trim().parse().map_err(|_| Error::invalid(format!("expiry year {yyyy:?} is not a number")))?;
-        CardDetails::new(number, month, year, cvc)
+        let mut card = CardDetails::new(number, month, year, cvc)?;
+        card.holder_name = holder.map(str::to_owned);
+        Ok(card)
     }
 
     /// The full number, for the one place that sends it.
@@ -177,7 +179,10 @@ mod tests {
         assert!(CardDetails::parse_cli("4242424242424242,13/2030").is_err());
         assert!(CardDetails::parse_cli("4242424242424242,12-2030").is_err());
         assert!(CardDetails::parse_cli("4242424242424242,12/2030,12").is_err());
-        assert!(CardDetails::parse_cli("4242424242424242,12/2030,123,x").is_err());
+        let named = CardDetails::parse_cli("4242424242424242,12/2030,123,Refused51, Jr").unwrap();
+        assert_eq!(named.holder_name.as_deref(), Some("Refused51, Jr"), "the name is the rest, commas and all");
+        let no_cvc = CardDetails::parse_cli("4242424242424242,12/2030,,ERROR").unwrap();
+        assert_eq!((no_cvc.cvc(), no_cvc.holder_name.as_deref()), (None, Some("ERROR")));
         assert!(!luhn_valid("4242424242424241"));
         assert!(!luhn_valid(""));
     }

@@ -114,6 +114,25 @@ pub struct MockDriver {
     pub start: fn(MockOptions) -> BoxFuture<'static, Result<MockHandle>>,
     /// Where each mutating operation's own request goes.
     pub paths: OperationPaths,
+    /// The inputs this mock treats specially (test cards, channels, magic names), read from the
+    /// tables the mock itself decides by: what `payment providers --test-data` prints.
+    pub test_data: fn() -> Vec<TestInput>,
+}
+
+/// One input a mock treats specially, and what it does.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct TestInput {
+    /// What to send (`card 4000000000000002`, `channel alipay`, `token …insufficient_funds…`).
+    pub input: String,
+    /// What the mock does with it (`declined: card_declined`).
+    pub effect: String,
+}
+
+impl TestInput {
+    /// An input and its effect.
+    pub fn new(input: impl Into<String>, effect: impl Into<String>) -> TestInput {
+        TestInput { input: input.into(), effect: effect.into() }
+    }
 }
 
 impl MockDriver {

@@ -26,7 +26,7 @@ pub mod webhooks;
 
 pub use clock::MockClock;
 pub use control::MockControl;
-pub use driver::{MockDriver, MockHandle, MockOptions, OperationPaths, serve};
+pub use driver::{MockDriver, MockHandle, MockOptions, OperationPaths, TestInput, serve};
 pub use faults::{FaultKind, FaultPlan, FaultRule};
 pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
 pub use ids::{IdAlphabet, IdGen};

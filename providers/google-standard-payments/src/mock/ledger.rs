@@ -54,6 +54,16 @@ pub const DECLINING_TOKENS: &[(&str, CaptureResult)] = &[
     ("account_closed", CaptureResult::AccountClosed),
 ];
 
+/// What the mock does with its magic tokens, for `payment providers --test-data`.
+pub fn test_data() -> Vec<payment_mock_kit::TestInput> {
+    use payment_mock_kit::TestInput;
+    let mut out = vec![TestInput::new("any other non-empty googlePaymentToken", "captured (SUCCESS)")];
+    out.extend(DECLINING_TOKENS.iter().map(|(name, result)| {
+        TestInput::new(format!("a token containing {name}"), format!("declined: {}", result.as_str()))
+    }));
+    out
+}
+
 /// The ledger; the mock's `ProcessorBackend`.
 #[derive(Debug)]
 pub struct Ledger {

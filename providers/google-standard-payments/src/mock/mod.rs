@@ -207,7 +207,8 @@ impl MockHooks for GspMock {
 }
 
 /// GSP's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+pub static MOCK: MockDriver =
+    MockDriver { start: start_boxed, paths: operation_paths, test_data: ledger::test_data };
 
 /// Where each mutating operation's own request goes at this mock.
 fn operation_paths(operation: Operation) -> &'static [&'static str] {

@@ -155,7 +155,22 @@ impl MockHooks for JustapMock {
 }
 
 /// Justap's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths, test_data };
+
+/// What the mock does with its channels, for `payment providers --test-data`.
+fn test_data() -> Vec<payment_mock_kit::TestInput> {
+    use payment_mock_kit::TestInput;
+    vec![
+        TestInput::new(
+            format!("channel {}", crate::client::CHANNELS.join(", ")),
+            "a pending charge with the channel's credential; the payer pays with `payment mock-control complete ID`",
+        ),
+        TestInput::new(
+            "an unpaid charge",
+            format!("closes after {DEFAULT_TTL} s on the mock clock (`payment mock-control clock advance`)"),
+        ),
+    ]
+}
 
 /// Where each mutating operation's own request goes at this mock.
 fn operation_paths(operation: Operation) -> &'static [&'static str] {

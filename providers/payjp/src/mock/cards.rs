@@ -12,16 +12,38 @@
 //! The success numbers are the brand test numbers PAY.JP's test mode accepts; the decline numbers
 //! follow the convention of PAY.JP-style test modes [I: PAY.JP's own table could not be read].
 
+/// Brand test numbers that charge successfully.
+pub const SUCCESS_CARDS: &[&str] = &[
+    "4242424242424242",
+    "4012888888881881",
+    "5555555555554444",
+    "3530111333300000",
+    "378282246310005",
+    "38520000023237",
+    "6011111111111117",
+];
+
+/// The numbers that decline at charge time: (number, code, message).
+pub const DECLINE_CARDS: &[(&str, &str, &str)] = &[
+    ("4000000000000002", "card_declined", "Card declined."),
+    ("4000000000000069", "expired_card", "Card expired."),
+    ("4000000000000127", "invalid_cvc", "Your card's security code is invalid."),
+    ("4000000000000119", "processing_error", "An error occurred while processing the card."),
+    ("4000000000000036", "card_flagged", "The card is flagged."),
+];
+
 /// The decline a test card produces at charge time: (code, message).
 pub fn decline_for(number: &str) -> Option<(&'static str, &'static str)> {
-    match number {
-        "4000000000000002" => Some(("card_declined", "Card declined.")),
-        "4000000000000069" => Some(("expired_card", "Card expired.")),
-        "4000000000000127" => Some(("invalid_cvc", "Your card's security code is invalid.")),
-        "4000000000000119" => Some(("processing_error", "An error occurred while processing the card.")),
-        "4000000000000036" => Some(("card_flagged", "The card is flagged.")),
-        _ => None,
-    }
+    DECLINE_CARDS.iter().find(|(n, _, _)| *n == number).map(|(_, code, message)| (*code, *message))
+}
+
+/// What the mock does with each test card, for `payment providers --test-data`.
+pub fn test_data() -> Vec<payment_mock_kit::TestInput> {
+    use payment_mock_kit::TestInput;
+    let mut out = vec![TestInput::new(format!("card {}", SUCCESS_CARDS.join(", ")), "succeeds (any other Luhn-valid number too)")];
+    out.extend(DECLINE_CARDS.iter().map(|(n, code, _)| TestInput::new(format!("card {n}"), format!("declined at charge time: 402 {code}"))));
+    out.push(TestInput::new("secret key sk_live_…", "refused: 401 (the mock takes test keys only)"));
+    out
 }
 
 /// The brand PAY.JP shows for a number.

@@ -120,7 +120,7 @@ impl MockHooks for PayjpMock {
 }
 
 /// PAY.JP's mock for the rest of the workspace (`payment mock`, the demo, the conformance suite).
-pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths };
+pub static MOCK: MockDriver = MockDriver { start: start_boxed, paths: operation_paths, test_data: cards::test_data };
 
 /// Where each mutating operation's own request goes at this mock.
 fn operation_paths(operation: Operation) -> &'static [&'static str] {

@@ -28,6 +28,19 @@ pub const CHANNELS: &[&str] = &[
     "yeepay_wap",
 ];
 
+/// What the mock does with its channels, for `payment providers --test-data`.
+pub fn test_data() -> Vec<payment_mock_kit::TestInput> {
+    use payment_mock_kit::TestInput;
+    let mut out = vec![TestInput::new(
+        format!("channel {}", CHANNELS.join(", ")),
+        "a pending charge with the channel's credential; the payer pays with `payment mock-control complete ID`",
+    )];
+    out.extend(CHANNELS.iter().filter_map(|c| required_extra(c).map(|e| (c, e))).map(|(c, e)| {
+        TestInput::new(format!("channel {c}"), format!("needs extra.{e} (refused without it)"))
+    }));
+    out
+}
+
 /// The `extra` key a channel requires, if any.
 pub fn required_extra(channel: &str) -> Option<&'static str> {
     match channel {

@@ -38,11 +38,33 @@ fn origin(headers: &HeaderMap) -> String {
     format!("http://{}", headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"))
 }
 
+/// The cardholder name that makes the authorization fail with a 500.
+const MAGIC_ERROR: &str = "ERROR";
+/// A cardholder name starting so is refused, with the code after it (`REFUSED51`) or 5.
+const MAGIC_REFUSED: &str = "REFUSED";
+const DEFAULT_REFUSAL_CODE: &str = "5";
+/// The Basic-auth user the mock refuses.
+const DENIED_USER: &str = "denied";
+
+/// What the mock does with its magic inputs, for `payment providers --test-data`.
+pub fn test_data() -> Vec<payment_mock_kit::TestInput> {
+    use payment_mock_kit::TestInput;
+    vec![
+        TestInput::new("any card, any other cardholder name", "authorized"),
+        TestInput::new(
+            format!("cardholder name {MAGIC_REFUSED}[CODE] (e.g. {MAGIC_REFUSED}51)"),
+            format!("refused (201 outcome refused) with that code, {DEFAULT_REFUSAL_CODE} by default"),
+        ),
+        TestInput::new(format!("cardholder name {MAGIC_ERROR}"), "500 internalErrorOccurred"),
+        TestInput::new(format!("username {DENIED_USER}"), "401 accessDenied"),
+    ]
+}
+
 /// Basic auth (any user and non-empty password; user `denied` is refused) and the Accept header.
 fn gate(headers: &HeaderMap, accept: &[&str]) -> Result<(), Reply> {
     let auth = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(credentials);
     match auth {
-        Some((user, pass)) if !user.is_empty() && !pass.is_empty() && user != "denied" => {}
+        Some((user, pass)) if !user.is_empty() && !pass.is_empty() && user != DENIED_USER => {}
         _ => return Err(Reply::error(401, "accessDenied", "Access to the requested resource has been denied")),
     }
     let given = headers.get(axum::http::header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
@@ -156,13 +178,13 @@ async fn authorize(State(m): State<WorldpayMock>, headers: HeaderMap, body: Byte
         if !problems.is_empty() {
             return Err(Reply::new(400, schema::body(problems)));
         }
-        // Try magic cardholder names.
+        // Try magic cardholder names (listed in `test_data`).
         let upper = holder.to_ascii_uppercase();
-        if upper == "ERROR" {
+        if upper == MAGIC_ERROR {
             return Err(Reply::error(500, "internalErrorOccurred", "Internal server error"));
         }
-        let refused = upper.strip_prefix("REFUSED").map(|code| {
-            let code = if code.is_empty() { "5".to_owned() } else { code.to_owned() };
+        let refused = upper.strip_prefix(MAGIC_REFUSED).map(|code| {
+            let code = if code.is_empty() { DEFAULT_REFUSAL_CODE.to_owned() } else { code.to_owned() };
             (code, "REFUSED".to_owned())
         });
         let auto = v.pointer("/requestAutoSettlement/enabled").and_then(Value::as_bool).unwrap_or(false);
