@@ -107,6 +107,7 @@ fn a_response_lost_every_time_exits_3_naming_the_key() {
 fn bad_input_exits_2_with_one_line() {
     let cases: &[(&[&str], &str)] = &[
         (&["--provider", "stripe", "charge", "get", "x"], "unknown provider"),
+        (&["--provider", "payjb", "charge", "get", "x"], "did you mean `payjp`?"),
         (
             &["--provider", "payjp", "charge", "create", "--amount", "12.5", "--currency", "JPY", "--source", "tok"],
             "whole number",
@@ -491,6 +492,16 @@ fn payment_toml_in_the_current_directory_is_found_and_its_absence_is_said() {
             .output()
             .unwrap()
     };
+    let typo = Command::new(BIN)
+        .current_dir(dir.path())
+        .args(["--provider", "payjp", "charge", "list"])
+        .env("PAYMENT_PAYJP_SECRET_KEE", "sk_test_x")
+        .env_remove("PAYMENT_PAYJP_SECRET_KEY")
+        .env_remove("PAYMENT_CONFIG")
+        .output()
+        .unwrap();
+    let said = String::from_utf8_lossy(&typo.stderr);
+    assert!(said.contains("no setting `secret_kee` (did you mean `secret_key`?)"), "{said}");
     let missing = run(&["--provider", "payjp", "charge", "list"]);
     assert_eq!(missing.status.code(), Some(2));
     let said = String::from_utf8_lossy(&missing.stderr);

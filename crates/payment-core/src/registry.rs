@@ -138,7 +138,11 @@ impl Registry {
                 "provider `{name}` is not compiled in: enable the `{}` feature of the `payment` crate (compiled in: {compiled})",
                 k.feature
             ))),
-            None => Err(Error::config(format!("unknown provider `{name}`; compiled in: {compiled}"))),
+            None => {
+                let names = self.known.iter().map(|k| k.name).chain(self.drivers.iter().map(|d| d.name));
+                let suggestion = crate::text::did_you_mean(name, names);
+                Err(Error::config(format!("unknown provider `{name}`{suggestion}; compiled in: {compiled}")))
+            }
         }
     }
 

@@ -203,8 +203,9 @@ impl ProviderSettings {
                 let mut known = COMMON_KEYS.to_vec();
                 known.extend_from_slice(allowed);
                 return Err(Error::config(format!(
-                    "{} has no setting `{key}`; known settings: {}",
+                    "{} has no setting `{key}`{}; known settings: {}",
                     self.provider,
+                    crate::text::did_you_mean(key, known.iter().copied()),
                     known.join(", ")
                 )));
             }
