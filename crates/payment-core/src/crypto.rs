@@ -157,6 +157,12 @@ impl RsaPublicKey {
         RsaPublicKey::from_pem(&text)
     }
 
+    /// The key's DER as it was read: SubjectPublicKeyInfo, or PKCS#1 `RSAPublicKey` from an
+    /// `RSA PUBLIC KEY` PEM.
+    pub fn der(&self) -> &[u8] {
+        &self.der
+    }
+
     /// The key as `PUBLIC KEY` PEM.
     pub fn to_pem(&self) -> String {
         pem_encode("PUBLIC KEY", &self.der)

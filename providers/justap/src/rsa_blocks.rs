@@ -53,7 +53,7 @@ fn to_block(value: &BigUint, k: usize) -> Option<Vec<u8>> {
 /// The modulus and public exponent of a public key, held as SubjectPublicKeyInfo or (read from an
 /// `RSA PUBLIC KEY` PEM) as PKCS#1's `RSAPublicKey`.
 fn public_components(key: &RsaPublicKey) -> Result<(BigUint, BigUint)> {
-    let der = pem_decode(&key.to_pem(), &["PUBLIC KEY"])?.1;
+    let der = key.der();
     // RFC 8017's `RSAPublicKey` is SEQUENCE { n INTEGER, e INTEGER }; SubjectPublicKeyInfo is
     // SEQUENCE { AlgorithmIdentifier, BIT STRING { RSAPublicKey } }.
     let n_and_e = |fields: &[u8]| {
@@ -62,7 +62,7 @@ fn public_components(key: &RsaPublicKey) -> Result<(BigUint, BigUint)> {
         Some((BigUint::from_bytes_be(n), BigUint::from_bytes_be(e)))
     };
     let read = || {
-        let (0x30, outer, _) = tlv(&der)? else { return None };
+        let (0x30, outer, _) = tlv(der)? else { return None };
         if outer.first() == Some(&0x02) {
             return n_and_e(outer);
         }
