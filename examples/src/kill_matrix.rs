@@ -438,11 +438,12 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
         cell.payments += 1;
         let held = effects(scenario, &client, &controls, key, target).await?;
         let state = journal.payment(key).await.map_err(|e| e.to_string())?.map(|p| p.state);
-        let shown = matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending));
+        let shown =
+            matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending | AttemptState::AwaitingCustomer));
         cell.duplicates += usize::from(held > 1);
         cell.lost += usize::from((held >= 1) != shown || held == 0);
         cell.unresolved += usize::from(
-            matches!(state, Some(s) if s == AttemptState::NeedsReconciliation || (s.is_unresolved() && s != AttemptState::Pending)),
+            matches!(state, Some(s) if s == AttemptState::NeedsReconciliation || (s.is_unresolved() && !matches!(s, AttemptState::Pending | AttemptState::AwaitingCustomer))),
         );
     }
     Ok(cells.into_values().collect())
@@ -451,7 +452,10 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
 /// Whether every key's payment is charged (succeeded or pending) in the journal.
 async fn settled(journal: &payment::journal::Journal, keys: &[String]) -> Result<bool, String> {
     let payments = journal.store().payments(None).await.map_err(|e| e.to_string())?;
-    let done = payments.iter().filter(|p| matches!(p.state, AttemptState::Succeeded | AttemptState::Pending)).count();
+    let done = payments
+        .iter()
+        .filter(|p| matches!(p.state, AttemptState::Succeeded | AttemptState::Pending | AttemptState::AwaitingCustomer))
+        .count();
     Ok(done == keys.len())
 }
 
@@ -551,7 +555,8 @@ pub async fn random_kill_soak(
     for key in &keys {
         let held = stats.charges_by_reference.get(key).copied().unwrap_or(0);
         let state = journal.payment(key).await.map_err(|e| e.to_string())?.map(|p| p.state);
-        let shown = matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending));
+        let shown =
+            matches!(state, Some(AttemptState::Succeeded | AttemptState::Pending | AttemptState::AwaitingCustomer));
         report.duplicates += usize::from(held > 1);
         report.lost += usize::from((held >= 1) != shown);
         report.unresolved += usize::from(!shown);

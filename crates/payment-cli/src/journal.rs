@@ -221,6 +221,12 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
             AttemptState::Pending => {
                 eprintln!("pending: {} ({}) waits for the payer or the provider", p.idempotency_key, p.account)
             }
+            AttemptState::AwaitingCustomer => {
+                eprintln!(
+                    "awaiting the customer: {} ({}) until they finish its next action",
+                    p.idempotency_key, p.account
+                )
+            }
             AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown => {
                 unknown += 1;
                 eprintln!("still unknown: {} ({}): {why}", p.idempotency_key, p.account);

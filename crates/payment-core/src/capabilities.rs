@@ -61,6 +61,10 @@ pub struct ChargeCapabilities {
     /// A charge can be found by the reference it was created with (`Charge::find_charge`), so
     /// recovery can tell whether a lost request took effect.
     pub find_by_reference: bool,
+    /// Customer authentication (3-D Secure) can be asked for on a new charge, which then may
+    /// be `requires_action` until `complete_charge` (Google Standard Payments: no, Google
+    /// authenticates before the processor sees the token).
+    pub customer_authentication: bool,
 }
 
 /// Refund operations.
@@ -114,6 +118,8 @@ pub struct IdempotencyCapabilities {
     pub capture_charge: IdempotencySupport,
     /// Canceling.
     pub cancel_charge: IdempotencySupport,
+    /// Completing after the customer's step (`Safe` where completing only re-reads).
+    pub complete_charge: IdempotencySupport,
     /// Creating a refund.
     pub create_refund: IdempotencySupport,
     /// How long the provider honours a `Replay` key; after it, recovery may only look up.
@@ -155,6 +161,7 @@ impl IdempotencyCapabilities {
             Operation::CreateCharge => self.create_charge,
             Operation::CaptureCharge => self.capture_charge,
             Operation::CancelCharge => self.cancel_charge,
+            Operation::CompleteCharge => self.complete_charge,
             Operation::CreateRefund => self.create_refund,
             Operation::RetrieveCharge
             | Operation::ListCharges

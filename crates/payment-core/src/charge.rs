@@ -6,6 +6,7 @@ use std::fmt;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use crate::action::{Authentication, CompletionData, NextAction};
 use crate::error::Result;
 use crate::idempotency::RequestOptions;
 use crate::money::Money;
@@ -89,15 +90,6 @@ pub struct ChargeFailure {
     pub message: String,
 }
 
-/// What the payer must do to finish an asynchronous payment.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct NextAction {
-    /// What kind of action (`channel_credential`, `redirect`, `three_ds`).
-    pub kind: String,
-    /// The provider's data for it (a channel credential, a URL).
-    pub data: serde_json::Value,
-}
-
 /// A charge as any provider reports it; the CLI prints this JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChargeRecord {
@@ -152,6 +144,8 @@ pub struct CreateCharge {
     pub metadata: BTreeMap<String, String>,
     /// The payer's IP address (required by some channels).
     pub payer_ip: Option<String>,
+    /// Customer authentication (3-D Secure) asked for; `None` charges without it.
+    pub authentication: Option<Authentication>,
 }
 
 impl CreateCharge {
@@ -165,7 +159,14 @@ impl CreateCharge {
             description: None,
             metadata: BTreeMap::new(),
             payer_ip: None,
+            authentication: None,
         }
+    }
+
+    /// Asks for customer authentication (3-D Secure): the charge may come back `requires_action`.
+    pub fn authenticate(mut self, authentication: Authentication) -> CreateCharge {
+        self.authentication = Some(authentication);
+        self
     }
 
     /// Authorize only; capture later.
@@ -232,6 +233,17 @@ pub trait Charge: Send + Sync {
     ) -> Result<ChargeRecord>;
     /// Cancels (voids) a charge that is not captured.
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord>;
+    /// Completes a charge that was `requires_action` once the customer is back from its next
+    /// action, with what the step returned; may answer another `requires_action` (a challenge
+    /// after device data). Providers without customer authentication refuse it.
+    async fn complete_charge(
+        &self,
+        _id: &ChargeId,
+        _data: &CompletionData,
+        _options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        Err(crate::error::Error::unsupported("this provider has no customer authentication to complete"))
+    }
     /// Lists charges lazily, page by page.
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord>;
     /// The currency of a charge when its id says it (self-describing ids), with no I/O.

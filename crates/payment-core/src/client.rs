@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
+use crate::action::CompletionData;
 use crate::capabilities::Capabilities;
 use crate::charge::{ChargeId, ChargeRecord, CreateCharge, ListCharges, ListOrder};
 use crate::error::{Error, ErrorKind, Outcome, Result};
@@ -197,6 +198,9 @@ impl PaymentClient {
             return Err(self.refuse(op, format!("{} payment sources", request.source.kind())));
         }
         self.check_amount(op, request.amount, true)?;
+        if request.authentication.is_some() && !caps.charge.customer_authentication {
+            return Err(self.refuse(op, "customer authentication (3-D Secure)".into()));
+        }
         if let Some(journal) = &self.journal {
             return match self.journaled(journal, Mutation::CreateCharge(request), options).await? {
                 MutationOutput::Charge(record) => Ok(record),
@@ -248,6 +252,26 @@ impl PaymentClient {
             return self.charge_output(Operation::CancelCharge, self.journaled(journal, m, options).await?);
         }
         self.mutate(Operation::CancelCharge, options, self.provider.cancel_charge(id, options)).await
+    }
+
+    /// Completes a charge that was `requires_action` once the customer is back (see
+    /// [`crate::Charge::complete_charge`]).
+    pub async fn complete_charge(
+        &self,
+        id: &ChargeId,
+        data: &CompletionData,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let op = Operation::CompleteCharge;
+        let caps = &self.capabilities().charge;
+        if !caps.customer_authentication && !caps.async_completion {
+            return Err(self.refuse(op, "completing charges (it has no customer step)".into()));
+        }
+        if let Some(journal) = &self.journal {
+            let m = Mutation::CompleteCharge { charge_id: id.clone(), data: data.clone() };
+            return self.charge_output(op, self.journaled(journal, m, options).await?);
+        }
+        self.mutate(op, options, self.provider.complete_charge(id, data, options)).await
     }
 
     /// The currency of a charge when its id says it (no I/O): what a partial refund needs when

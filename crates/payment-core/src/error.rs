@@ -52,6 +52,9 @@ pub enum ErrorKind {
     OutcomeUnknown,
     /// The payment journal could not be opened, read or written.
     Journal,
+    /// The customer has not finished the charge's next action yet (3-D Secure): send them to it,
+    /// then complete again. Nothing changed.
+    ActionRequired,
 }
 
 /// Why a card was declined, in provider-neutral terms.
@@ -71,6 +74,10 @@ pub enum DeclineReason {
     DoNotHonor,
     /// A spending or velocity limit was reached.
     LimitExceeded,
+    /// The customer failed authentication (3-D Secure).
+    AuthenticationFailed,
+    /// The customer did not finish authentication in the provider's time.
+    AuthenticationExpired,
     /// Any other decline; see the provider code.
     Other,
 }
@@ -96,6 +103,7 @@ impl ErrorKind {
             ErrorKind::Config => "config",
             ErrorKind::OutcomeUnknown => "outcome_unknown",
             ErrorKind::Journal => "journal",
+            ErrorKind::ActionRequired => "action_required",
         }
     }
 }
@@ -119,6 +127,8 @@ impl DeclineReason {
             DeclineReason::FraudSuspected => "fraud_suspected",
             DeclineReason::DoNotHonor => "do_not_honor",
             DeclineReason::LimitExceeded => "limit_exceeded",
+            DeclineReason::AuthenticationFailed => "authentication_failed",
+            DeclineReason::AuthenticationExpired => "authentication_expired",
             DeclineReason::Other => "other",
         }
     }

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod account;
+pub mod action;
 pub mod capabilities;
 pub mod charge;
 pub mod client;
@@ -33,13 +34,12 @@ pub mod time;
 pub mod transport;
 pub mod webhook;
 
+pub use action::{Authentication, AuthenticationMode, CompletionData, NextAction, NextActionKind};
 pub use capabilities::{
     AmountLimit, Capabilities, ChargeCapabilities, IdempotencyCapabilities, ListCapabilities, ListStyle,
     RefundCapabilities, SourceCapabilities,
 };
-pub use charge::{
-    Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, NextAction,
-};
+pub use charge::{Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder};
 pub use client::{CallJournal, PaymentClient};
 pub use config::{Account, Config, Mode, ProviderSettings};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};

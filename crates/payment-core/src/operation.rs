@@ -16,6 +16,8 @@ pub enum Operation {
     CaptureCharge,
     /// Canceling (voiding) a charge that is not captured.
     CancelCharge,
+    /// Completing a charge once the customer is back from its next action (3-D Secure).
+    CompleteCharge,
     /// Listing charges.
     ListCharges,
     /// Finding the charge a prepared request created, by its reference.
@@ -92,8 +94,13 @@ impl IdempotencySupport {
 
 impl Operation {
     /// The operations that move money or change a payment: what a journal records.
-    pub const MUTATIONS: [Operation; 4] =
-        [Operation::CreateCharge, Operation::CaptureCharge, Operation::CancelCharge, Operation::CreateRefund];
+    pub const MUTATIONS: [Operation; 5] = [
+        Operation::CreateCharge,
+        Operation::CaptureCharge,
+        Operation::CancelCharge,
+        Operation::CompleteCharge,
+        Operation::CreateRefund,
+    ];
 
     /// The name in errors, logs, journals and capabilities (`create_charge`).
     pub const fn as_str(self) -> &'static str {
@@ -102,6 +109,7 @@ impl Operation {
             Operation::RetrieveCharge => "retrieve_charge",
             Operation::CaptureCharge => "capture_charge",
             Operation::CancelCharge => "cancel_charge",
+            Operation::CompleteCharge => "complete_charge",
             Operation::ListCharges => "list_charges",
             Operation::FindCharge => "find_charge",
             Operation::CreateRefund => "create_refund",
@@ -113,11 +121,12 @@ impl Operation {
 
     /// The neutral operation named `name` (a provider's own requests are not found by name).
     pub fn from_name(name: &str) -> Option<Operation> {
-        const NEUTRAL: [Operation; 9] = [
+        const NEUTRAL: [Operation; 10] = [
             Operation::CreateCharge,
             Operation::RetrieveCharge,
             Operation::CaptureCharge,
             Operation::CancelCharge,
+            Operation::CompleteCharge,
             Operation::ListCharges,
             Operation::FindCharge,
             Operation::CreateRefund,
@@ -130,9 +139,11 @@ impl Operation {
     /// Whether this is one of [`Operation::MUTATIONS`].
     pub const fn is_mutation(self) -> bool {
         match self {
-            Operation::CreateCharge | Operation::CaptureCharge | Operation::CancelCharge | Operation::CreateRefund => {
-                true
-            }
+            Operation::CreateCharge
+            | Operation::CaptureCharge
+            | Operation::CancelCharge
+            | Operation::CompleteCharge
+            | Operation::CreateRefund => true,
             crate::non_mutations!() => false,
         }
     }

@@ -21,6 +21,7 @@ fn caps(support: IdempotencySupport) -> IdempotencyCapabilities {
         create_charge: support,
         capture_charge: support,
         cancel_charge: support,
+        complete_charge: support,
         create_refund: support,
         replay_window: Duration::from_secs(3600),
         visibility_lag: Duration::ZERO,

@@ -328,7 +328,7 @@ impl Journal {
             )
             .with_provider_code(crate::store::JOURNAL_ANSWER)),
             AttemptState::NotSent | AttemptState::ProvenAbsent => Ok(None),
-            AttemptState::Pending => match &latest.outcome {
+            AttemptState::Pending | AttemptState::AwaitingCustomer => match &latest.outcome {
                 Some(o) => Ok(o.to_output()),
                 None => Ok(None),
             },
@@ -357,6 +357,9 @@ pub(crate) async fn send(client: &PaymentClient, m: Mutation, options: &RequestO
         }
         Mutation::CancelCharge { charge_id } => {
             client.cancel_charge(&charge_id, options).await.map(MutationOutput::Charge)
+        }
+        Mutation::CompleteCharge { charge_id, data } => {
+            client.complete_charge(&charge_id, &data, options).await.map(MutationOutput::Charge)
         }
         Mutation::CreateRefund(r) => client.create_refund(r, options).await.map(MutationOutput::Refund),
     }

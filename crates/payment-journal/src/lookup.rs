@@ -1,5 +1,5 @@
 //! What recovery looks up to learn an attempt's fate: a charge by its reference, a capture or
-//! cancel by reading the charge, a refund by elimination among the charge's refunds.
+//! cancel or completion by reading the charge, a refund by elimination among the charge's refunds.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 
@@ -85,6 +85,24 @@ impl Journal {
                     (None, ChargeStatus::Canceled) => Looked::Found(Box::new(MutationOutput::Charge(charge))),
                     (_, ChargeStatus::Authorized) => Looked::Absent(format!("charge {charge_id} is still authorized")),
                     (_, status) => Looked::Cannot(format!("charge {charge_id} is {status}")),
+                })
+            }
+            StoredRequest::CompleteCharge { charge_id, .. } => {
+                if !caps.charge.retrieve {
+                    return Ok(Looked::Cannot(format!("{} cannot read charges back", client.provider_name())));
+                }
+                let charge = client.retrieve_charge(charge_id).await?;
+                Ok(match charge.status {
+                    // The provider finishes a charge's customer step once: a charge that went on
+                    // (authorized, paid, declined) was completed, by this call or an equal one,
+                    // and its state is this call's answer.
+                    ChargeStatus::Succeeded | ChargeStatus::Authorized | ChargeStatus::Failed => {
+                        Looked::Found(Box::new(MutationOutput::Charge(charge)))
+                    }
+                    ChargeStatus::RequiresAction => {
+                        Looked::Absent(format!("charge {charge_id} still awaits completion"))
+                    }
+                    status => Looked::Cannot(format!("charge {charge_id} is {status}")),
                 })
             }
             StoredRequest::CreateRefund { charge_id, amount, .. } => {

@@ -329,7 +329,7 @@ impl Journal {
                     .write(&attempt, AttemptState::NotSent, None, "never dispatched: nothing was sent".into())
                     .await;
             }
-            AttemptState::Pending => return self.reread(client, attempt).await,
+            AttemptState::Pending | AttemptState::AwaitingCustomer => return self.reread(client, attempt).await,
             AttemptState::Dispatched | AttemptState::Unknown => support_of(client, attempt.operation),
             _ => return self.later(attempt, "not recoverable in this state".into()).await,
         };
@@ -465,7 +465,11 @@ impl Journal {
         match read {
             Ok(output) => {
                 let to = state_of(&output);
-                let how = if to == AttemptState::Pending { "re-read: still pending" } else { "re-read: final" };
+                let how = match to {
+                    AttemptState::Pending => "re-read: still pending",
+                    AttemptState::AwaitingCustomer => "re-read: still awaiting the customer",
+                    _ => "re-read: final",
+                };
                 self.write(&attempt, to, Some(StoredOutcome::of_output(&output)), how.into()).await
             }
             // Nothing to read: only the provider's event can finish it. Past the wait for one, a

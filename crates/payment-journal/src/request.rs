@@ -3,7 +3,8 @@
 use std::collections::BTreeMap;
 
 use payment_core::{
-    ChargeId, CreateCharge, CreateRefund, Error, ErrorKind, Money, Mutation, Operation, PaymentSource, Result,
+    Authentication, ChargeId, CompletionData, CreateCharge, CreateRefund, Error, ErrorKind, Money, Mutation, Operation,
+    PaymentSource, Result,
 };
 use serde::{Deserialize, Serialize};
 
@@ -27,6 +28,10 @@ pub enum StoredRequest {
         metadata: BTreeMap<String, String>,
         /// The payer's IP address.
         payer_ip: Option<String>,
+        /// Customer authentication asked for (absent from the text when unset, so fingerprints
+        /// of earlier rows still match).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        authentication: Option<Authentication>,
     },
     /// A capture.
     CaptureCharge {
@@ -39,6 +44,14 @@ pub enum StoredRequest {
     CancelCharge {
         /// The charge.
         charge_id: ChargeId,
+    },
+    /// A completion after the customer's step.
+    CompleteCharge {
+        /// The charge.
+        charge_id: ChargeId,
+        /// What the customer's step returned.
+        #[serde(default)]
+        data: CompletionData,
     },
     /// A refund.
     CreateRefund {
@@ -106,11 +119,15 @@ impl StoredRequest {
                 description: c.description.clone(),
                 metadata: c.metadata.clone(),
                 payer_ip: c.payer_ip.clone(),
+                authentication: c.authentication.clone(),
             },
             Mutation::CaptureCharge { charge_id, amount } => {
                 StoredRequest::CaptureCharge { charge_id: charge_id.clone(), amount: *amount }
             }
             Mutation::CancelCharge { charge_id } => StoredRequest::CancelCharge { charge_id: charge_id.clone() },
+            Mutation::CompleteCharge { charge_id, data } => {
+                StoredRequest::CompleteCharge { charge_id: charge_id.clone(), data: data.clone() }
+            }
             Mutation::CreateRefund(r) => StoredRequest::CreateRefund {
                 charge_id: r.charge_id.clone(),
                 amount: r.amount,
@@ -127,6 +144,7 @@ impl StoredRequest {
             StoredRequest::CreateCharge { .. } => Operation::CreateCharge,
             StoredRequest::CaptureCharge { .. } => Operation::CaptureCharge,
             StoredRequest::CancelCharge { .. } => Operation::CancelCharge,
+            StoredRequest::CompleteCharge { .. } => Operation::CompleteCharge,
             StoredRequest::CreateRefund { .. } => Operation::CreateRefund,
         }
     }
@@ -136,7 +154,7 @@ impl StoredRequest {
         match self {
             StoredRequest::CreateCharge { amount, .. } => Some(*amount),
             StoredRequest::CaptureCharge { amount, .. } | StoredRequest::CreateRefund { amount, .. } => *amount,
-            StoredRequest::CancelCharge { .. } => None,
+            StoredRequest::CancelCharge { .. } | StoredRequest::CompleteCharge { .. } => None,
         }
     }
 
@@ -146,6 +164,7 @@ impl StoredRequest {
             StoredRequest::CreateCharge { .. } => None,
             StoredRequest::CaptureCharge { charge_id, .. }
             | StoredRequest::CancelCharge { charge_id }
+            | StoredRequest::CompleteCharge { charge_id, .. }
             | StoredRequest::CreateRefund { charge_id, .. } => Some(charge_id),
         }
     }
@@ -163,19 +182,28 @@ impl StoredRequest {
     /// The call to send again; a request whose card was not stored cannot be.
     pub fn to_mutation(&self) -> Result<Mutation> {
         Ok(match self.clone() {
-            StoredRequest::CreateCharge { amount, source, capture, reference, description, metadata, payer_ip } => {
-                Mutation::CreateCharge(CreateCharge {
-                    amount,
-                    source: source.to_source()?,
-                    capture,
-                    reference,
-                    description,
-                    metadata,
-                    payer_ip,
-                })
-            }
+            StoredRequest::CreateCharge {
+                amount,
+                source,
+                capture,
+                reference,
+                description,
+                metadata,
+                payer_ip,
+                authentication,
+            } => Mutation::CreateCharge(CreateCharge {
+                amount,
+                source: source.to_source()?,
+                capture,
+                reference,
+                description,
+                metadata,
+                payer_ip,
+                authentication,
+            }),
             StoredRequest::CaptureCharge { charge_id, amount } => Mutation::CaptureCharge { charge_id, amount },
             StoredRequest::CancelCharge { charge_id } => Mutation::CancelCharge { charge_id },
+            StoredRequest::CompleteCharge { charge_id, data } => Mutation::CompleteCharge { charge_id, data },
             StoredRequest::CreateRefund { charge_id, amount, reason, metadata, reference } => {
                 Mutation::CreateRefund(CreateRefund { charge_id, amount, reason, metadata, reference })
             }

@@ -63,6 +63,29 @@ const DUE: &str = "CREATE INDEX IF NOT EXISTS payment_journal_due
     ON payment_journal_attempts (due_ms)
     WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
 
+/// The states recovery still has work in, as SQL (`AttemptState::is_unresolved`; a test keeps
+/// the two the same).
+macro_rules! unresolved_states_sql {
+    () => {
+        "('prepared', 'dispatched', 'unknown', 'pending', 'awaiting_customer')"
+    };
+}
+pub(crate) use unresolved_states_sql;
+
+/// Version 4 adds `awaiting_customer` to the in-flight states: the one-in-flight rule and the
+/// recovery scan are rebuilt over the new list.
+const DROP_ONE_IN_FLIGHT: &str = "DROP INDEX IF EXISTS payment_journal_one_in_flight";
+const ONE_IN_FLIGHT_V4: &str = concat!(
+    "CREATE UNIQUE INDEX IF NOT EXISTS payment_journal_one_in_flight ON payment_journal_attempts (idempotency_key) \
+     WHERE state IN ",
+    unresolved_states_sql!()
+);
+const DROP_DUE: &str = "DROP INDEX IF EXISTS payment_journal_due";
+const DUE_V4: &str = concat!(
+    "CREATE INDEX IF NOT EXISTS payment_journal_due ON payment_journal_attempts (due_ms) WHERE state IN ",
+    unresolved_states_sql!()
+);
+
 /// The event table with the backend's auto-increment id column.
 macro_rules! events_table {
     ($id:literal) => {
@@ -127,4 +150,22 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         postgres: &[ADD_REFERENCE, BY_REFERENCE, BY_CHARGE, INBOX],
     },
     Migration { version: 3, sqlite: &[INBOX_LEASE], postgres: &[INBOX_LEASE] },
+    Migration {
+        version: 4,
+        sqlite: &[DROP_ONE_IN_FLIGHT, ONE_IN_FLIGHT_V4, DROP_DUE, DUE_V4],
+        postgres: &[DROP_ONE_IN_FLIGHT, ONE_IN_FLIGHT_V4, DROP_DUE, DUE_V4],
+    },
 ];
+
+#[cfg(test)]
+mod tests {
+    use crate::state::ALL_STATES;
+
+    #[test]
+    fn the_sql_list_of_unresolved_states_is_the_rust_one() {
+        for state in ALL_STATES {
+            let quoted = format!("'{}'", state.as_str());
+            assert_eq!(unresolved_states_sql!().contains(&quoted), state.is_unresolved(), "{state}");
+        }
+    }
+}

@@ -18,7 +18,8 @@ pub(crate) fn settle(result: &Result<MutationOutput>, delivery: Delivery) -> (At
 pub(crate) fn state_of(output: &MutationOutput) -> AttemptState {
     match output {
         MutationOutput::Charge(c) => match c.status {
-            ChargeStatus::Pending | ChargeStatus::RequiresAction => AttemptState::Pending,
+            ChargeStatus::Pending => AttemptState::Pending,
+            ChargeStatus::RequiresAction => AttemptState::AwaitingCustomer,
             ChargeStatus::Failed => AttemptState::Declined,
             ChargeStatus::Succeeded | ChargeStatus::Authorized | ChargeStatus::Canceled => AttemptState::Succeeded,
         },

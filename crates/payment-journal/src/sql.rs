@@ -36,9 +36,11 @@ pub(crate) const INSERT_EVENT: &str = "INSERT INTO payment_journal_events (attem
 pub(crate) const SELECT_EVENTS: &str = "SELECT attempt_id, idempotency_key, from_state, to_state, version, at_ms, \
      detail FROM payment_journal_events WHERE idempotency_key = $1 ORDER BY id";
 
-pub(crate) const NEXT_CLAIMABLE: &str = "SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > due_ms \
-     THEN lease_until_ms ELSE due_ms END) FROM payment_journal_attempts \
-     WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending')";
+pub(crate) const NEXT_CLAIMABLE: &str = concat!(
+    "SELECT MIN(CASE WHEN lease_until_ms IS NOT NULL AND lease_until_ms > due_ms \
+     THEN lease_until_ms ELSE due_ms END) FROM payment_journal_attempts WHERE state IN ",
+    crate::schema::unresolved_states_sql!()
+);
 
 /// Generates a store type over one sqlx backend. `$begin` opens a write transaction,
 /// `$claim_lock` ends the claim's inner select (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
@@ -367,9 +369,10 @@ macro_rules! sql_store {
                 let sql = sqlx::AssertSqlSafe(format!(
                     "UPDATE payment_journal_attempts SET version = version + 1, lease_owner = $1, lease_until_ms = $2, \
                      updated_ms = $3 WHERE id IN (SELECT id FROM payment_journal_attempts \
-                     WHERE state IN ('prepared', 'dispatched', 'unknown', 'pending') AND due_ms <= $3 \
+                     WHERE state IN {} AND due_ms <= $3 \
                      AND (lease_until_ms IS NULL OR lease_until_ms <= $3) AND ($4 IS NULL OR idempotency_key = $4) \
                      AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
+                    crate::schema::unresolved_states_sql!(),
                     $claim_lock
                 ));
                 let _turn = self.write_turn().await;

@@ -19,6 +19,9 @@ pub enum AttemptState {
     Declined,
     /// Accepted and waiting for the payer or the provider (asynchronous); re-read until final.
     Pending,
+    /// Waiting for the customer's step (3-D Secure, an app): never resent, never declared
+    /// absent; re-read until the provider says it went on, was declined or expired.
+    AwaitingCustomer,
     /// Sent, and the answer was lost: recovery will find out.
     Unknown,
     /// Proven never sent: the call failed before any byte could reach the provider.
@@ -30,12 +33,13 @@ pub enum AttemptState {
 }
 
 /// Every state, in lifecycle order.
-pub const ALL_STATES: [AttemptState; 9] = [
+pub const ALL_STATES: [AttemptState; 10] = [
     AttemptState::Prepared,
     AttemptState::Dispatched,
     AttemptState::Succeeded,
     AttemptState::Declined,
     AttemptState::Pending,
+    AttemptState::AwaitingCustomer,
     AttemptState::Unknown,
     AttemptState::NotSent,
     AttemptState::ProvenAbsent,
@@ -51,6 +55,7 @@ impl AttemptState {
             AttemptState::Succeeded => "succeeded",
             AttemptState::Declined => "declined",
             AttemptState::Pending => "pending",
+            AttemptState::AwaitingCustomer => "awaiting_customer",
             AttemptState::Unknown => "unknown",
             AttemptState::NotSent => "not_sent",
             AttemptState::ProvenAbsent => "proven_absent",
@@ -62,7 +67,11 @@ impl AttemptState {
     pub fn is_unresolved(&self) -> bool {
         matches!(
             self,
-            AttemptState::Prepared | AttemptState::Dispatched | AttemptState::Unknown | AttemptState::Pending
+            AttemptState::Prepared
+                | AttemptState::Dispatched
+                | AttemptState::Unknown
+                | AttemptState::Pending
+                | AttemptState::AwaitingCustomer
         )
     }
 
@@ -78,7 +87,9 @@ impl AttemptState {
         match self {
             Prepared => matches!(next, Dispatched | NotSent | Declined),
             Dispatched | Unknown => !matches!(next, Prepared | Dispatched),
-            Pending => matches!(next, Pending | Succeeded | Declined | NeedsReconciliation),
+            Pending | AwaitingCustomer => {
+                matches!(next, Pending | AwaitingCustomer | Succeeded | Declined | NeedsReconciliation)
+            }
             NeedsReconciliation => matches!(next, Succeeded | Declined | ProvenAbsent),
             // Only a late success (a webhook for a charge the attempt was settled without) reopens
             // one of these, and only for a person or the router to reconcile.

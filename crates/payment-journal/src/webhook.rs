@@ -25,6 +25,12 @@ fn proven(operation: Operation, kind: &EventKind) -> Option<AttemptState> {
             matches!(kind, K::ChargeCaptured | K::ChargeSucceeded).then_some(AttemptState::Succeeded)
         }
         Operation::CancelCharge => matches!(kind, K::ChargeCanceled).then_some(AttemptState::Succeeded),
+        // A completion ends as its charge does.
+        Operation::CompleteCharge => match kind {
+            K::ChargeSucceeded | K::ChargeCaptured | K::ChargeAuthorized => Some(AttemptState::Succeeded),
+            K::ChargeFailed => Some(AttemptState::Declined),
+            _ => None,
+        },
         Operation::CreateRefund => match kind {
             K::RefundSucceeded => Some(AttemptState::Succeeded),
             K::RefundFailed => Some(AttemptState::Declined),

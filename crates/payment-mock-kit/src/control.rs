@@ -73,6 +73,15 @@ impl MockControl {
         self.ctx.hooks.complete_charge(id)
     }
 
+    /// Acts as the customer on charge `id`'s authentication step (see [`crate::MockHooks::authenticate_charge`]).
+    pub fn authenticate_charge(
+        &self,
+        id: &str,
+        result: crate::kit::AuthenticationResult,
+    ) -> Result<serde_json::Value, ControlError> {
+        self.ctx.hooks.authenticate_charge(id, result)
+    }
+
     /// Every request seen (control requests excluded).
     pub fn requests(&self) -> Vec<LoggedRequest> {
         self.ctx.kit.requests()
@@ -188,6 +197,25 @@ async fn advance_clock(State(ctx): State<MockContext>, body: Bytes) -> Response 
     }
 }
 
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Authenticate {
+    result: crate::kit::AuthenticationResult,
+}
+
+async fn authenticate_charge(State(ctx): State<MockContext>, Path(id): Path<String>, body: Bytes) -> Response {
+    match serde_json::from_slice::<Authenticate>(&body) {
+        Ok(a) => match ctx.hooks.authenticate_charge(&id, a.result) {
+            Ok(v) => Json(v).into_response(),
+            Err(e) => control_error(e),
+        },
+        Err(e) => control_error(ControlError::new(
+            400,
+            format!("expected {{\"result\": \"success\" | \"failure\" | \"abandon\"}}: {e}"),
+        )),
+    }
+}
+
 async fn complete_charge(State(ctx): State<MockContext>, Path(id): Path<String>) -> Response {
     match ctx.hooks.complete_charge(&id) {
         Ok(v) => Json(v).into_response(),
@@ -280,6 +308,7 @@ pub fn control_routes(ctx: MockContext) -> Router {
         .route("/__mock__/faults", get(faults).post(set_faults).delete(clear_faults))
         .route("/__mock__/clock/advance", post(advance_clock))
         .route("/__mock__/charges/{id}/complete", post(complete_charge))
+        .route("/__mock__/charges/{id}/authenticate", post(authenticate_charge))
         .route("/__mock__/requests", get(requests).delete(clear_requests))
         .route("/__mock__/stats", get(stats))
         .route("/__mock__/webhooks", get(webhooks))

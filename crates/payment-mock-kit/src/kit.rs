@@ -78,6 +78,30 @@ impl ControlError {
     }
 }
 
+/// What the customer does on an authentication page (3-D Secure).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuthenticationResult {
+    /// Authenticates.
+    Success,
+    /// Fails authentication.
+    Failure,
+    /// Leaves the page without an answer.
+    Abandon,
+}
+
+impl AuthenticationResult {
+    /// The name a page's form posts (`success`, `failure`, `abandon`).
+    pub fn from_name(name: &str) -> Option<AuthenticationResult> {
+        match name {
+            "success" => Some(AuthenticationResult::Success),
+            "failure" => Some(AuthenticationResult::Failure),
+            "abandon" => Some(AuthenticationResult::Abandon),
+            _ => None,
+        }
+    }
+}
+
 /// What each provider's mock supplies to the shared kit.
 pub trait MockHooks: Send + Sync + 'static {
     /// The provider's name.
@@ -87,6 +111,12 @@ pub trait MockHooks: Send + Sync + 'static {
     /// Finishes an asynchronous payment (`POST /__mock__/charges/{id}/complete`).
     fn complete_charge(&self, id: &str) -> Result<serde_json::Value, ControlError> {
         Err(ControlError::new(404, format!("{} has no asynchronous charges to complete ({id})", self.provider())))
+    }
+    /// Acts as the customer on a charge's authentication step (`POST
+    /// /__mock__/charges/{id}/authenticate`); answers the `data` the app passes to
+    /// `complete_charge`, with what the step now shows.
+    fn authenticate_charge(&self, id: &str, _result: AuthenticationResult) -> Result<serde_json::Value, ControlError> {
+        Err(ControlError::new(404, format!("{} has no customer authentication step ({id})", self.provider())))
     }
     /// Counts for exactly-once assertions.
     fn stats(&self) -> MockStats;

@@ -31,7 +31,7 @@ pub use faults::{FaultKind, FaultPlan, FaultRule};
 pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
 pub use ids::{IdAlphabet, IdGen};
 pub use keys::SigningKeys;
-pub use kit::{ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
+pub use kit::{AuthenticationResult, ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
 pub use middleware::{ContentFault, ContentFaultApplied};
 pub use objects::{MockObject, MockObjects};
 pub use reply::Reply;

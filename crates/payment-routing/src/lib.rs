@@ -56,6 +56,7 @@ pub mod testing {
                 partial_amounts_on_read: true,
                 amounts_echoed: true,
                 find_by_reference: false,
+                customer_authentication: false,
             },
             refund: RefundCapabilities {
                 full: true,
@@ -70,6 +71,7 @@ pub mod testing {
                 create_charge: IdempotencySupport::Replay,
                 capture_charge: IdempotencySupport::Replay,
                 cancel_charge: IdempotencySupport::Replay,
+                complete_charge: IdempotencySupport::Replay,
                 create_refund: IdempotencySupport::Replay,
                 replay_window: DEFAULT_REPLAY_WINDOW,
                 visibility_lag: std::time::Duration::ZERO,

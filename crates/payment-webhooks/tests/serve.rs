@@ -198,6 +198,7 @@ fn leak_caps() -> &'static payment_core::Capabilities {
             partial_amounts_on_read: false,
             amounts_echoed: false,
             find_by_reference: false,
+            customer_authentication: false,
         },
         refund: payment_core::RefundCapabilities {
             full: false,
@@ -216,6 +217,7 @@ fn leak_caps() -> &'static payment_core::Capabilities {
             create_charge: payment_core::IdempotencySupport::None,
             capture_charge: payment_core::IdempotencySupport::None,
             cancel_charge: payment_core::IdempotencySupport::None,
+            complete_charge: payment_core::IdempotencySupport::None,
             create_refund: payment_core::IdempotencySupport::None,
             replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
             visibility_lag: std::time::Duration::ZERO,

@@ -21,6 +21,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         partial_amounts_on_read: false,
         amounts_echoed: false,
         find_by_reference: false,
+        customer_authentication: false,
     },
     refund: RefundCapabilities {
         full: true,
@@ -35,6 +36,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         create_charge: IdempotencySupport::Replay,
         capture_charge: IdempotencySupport::None,
         cancel_charge: IdempotencySupport::None,
+        complete_charge: IdempotencySupport::None,
         create_refund: IdempotencySupport::Replay,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
         visibility_lag: std::time::Duration::ZERO,

@@ -8,7 +8,7 @@ use serde_json::value::RawValue;
 
 use payment_core::serde_adapters::{DecimalNumber, option_int64_string};
 use payment_core::{
-    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, RawJson,
+    ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, Error, ErrorKind as K, Money, NextAction, NextActionKind, RawJson,
     RefundId, RefundRecord, RefundStatus, Result, Timestamp,
 };
 
@@ -182,12 +182,15 @@ fn record_of(c: ChargeView<'_>, credential: &Credential<'_>, raw: RawJson) -> Re
         metadata: c.metadata,
         created,
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
-            kind: "channel_credential".into(),
+            expires_at: c.expired_ts.map(Timestamp::from_unix),
             // Built directly: `json!` would re-serialize the credential tree instead of moving it.
-            data: serde_json::Value::Object(serde_json::Map::from_iter([
-                ("channel".to_owned(), serde_json::Value::from(c.channel.as_ref())),
-                ("credential".to_owned(), credential.to_value()),
-            ])),
+            ..NextAction::with_data(
+                NextActionKind::ChannelCredential,
+                serde_json::Value::Object(serde_json::Map::from_iter([
+                    ("channel".to_owned(), serde_json::Value::from(c.channel.as_ref())),
+                    ("credential".to_owned(), credential.to_value()),
+                ])),
+            )
         }),
         failure: c.failure_code.as_deref().filter(|f| !f.is_empty()).map(|code| ChargeFailure {
             code: code.to_owned(),

@@ -19,6 +19,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         partial_amounts_on_read: true,
         amounts_echoed: true,
         find_by_reference: false,
+        customer_authentication: true,
     },
     refund: RefundCapabilities {
         full: true,
@@ -33,6 +34,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         create_charge: IdempotencySupport::Replay,
         capture_charge: IdempotencySupport::Replay,
         cancel_charge: IdempotencySupport::Replay,
+        complete_charge: IdempotencySupport::Replay,
         create_refund: IdempotencySupport::Replay,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
         visibility_lag: std::time::Duration::ZERO,

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Targets};
 use payment_core::{
-    CardDetails, Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
+    Authentication, CardDetails, Charge, CompletionData, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
     IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, NativeOperation, Operation,
     PaymentSource, Refund, RefundId, RefundRecord, RefundStatus, RequestOptions, Result, Timestamp,
 };
@@ -15,7 +15,7 @@ use payment_core::{
 use crate::config::PayjpConfig;
 use crate::pagination::ChargePages;
 use crate::wire::{Form, Token};
-use crate::{CAPABILITIES, NAME, mapping, signing};
+use crate::{CAPABILITIES, NAME, mapping, signing, tds};
 
 // PAY.JP's own requests; like its charges, each is replayed by its `Idempotency-Key`.
 /// `POST /v1/tokens`: a card made a one-time token before it is charged.
@@ -144,13 +144,27 @@ impl PayjpClient {
         key: &IdempotencyKey,
         options: &RequestOptions,
     ) -> Result<Token> {
+        self.tokenize(card, None, key, options).await
+    }
+
+    /// A token whose card carries the customer's email and phone when 3-D Secure asks for them
+    /// (PAY.JP sends them to the issuer with the authentication request).
+    async fn tokenize(
+        &self,
+        card: &CardDetails,
+        authentication: Option<&Authentication>,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<Token> {
         check_key(key)?;
         let mut form = Form::new();
         form.push("card[number]", card.number())
             .push("card[exp_month]", card.exp_month.to_string())
             .push("card[exp_year]", card.exp_year.to_string())
             .push_opt("card[cvc]", card.cvc())
-            .push_opt("card[name]", card.holder_name.as_deref());
+            .push_opt("card[name]", card.holder_name.as_deref())
+            .push_opt("card[email]", authentication.and_then(|a| a.email.as_deref()))
+            .push_opt("card[phone]", authentication.and_then(|a| a.phone.as_deref()));
         let build = self.request(http::Method::POST, "/v1/tokens", Some(&form), Some(key), true);
         let call = Call::new(CREATE_TOKEN, &CAPABILITIES.idempotency, build)
             .key(key.clone())
@@ -159,6 +173,22 @@ impl PayjpClient {
         let reply = self.inner.engine.execute(call).await?;
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         reply.json::<Token>()
+    }
+
+    /// Where to send the customer's browser to authenticate charge `id` (3-D Secure), coming back
+    /// to `return_url`: `/v1/tds/{id}/start` with the public key and a `back_url` signed with the
+    /// secret key. A created charge's `next_action` already holds it; this builds it again for a
+    /// charge read back later.
+    pub fn authentication_url(&self, id: &ChargeId, return_url: &str) -> Result<String> {
+        let public_key = self.inner.config.public_key.as_deref().ok_or_else(|| {
+            Error::config("payjp needs public_key (PAYMENT_PAYJP_PUBLIC_KEY, pk_…) to send customers to 3-D Secure")
+        })?;
+        match url::Url::parse(return_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+            _ => return Err(Error::invalid(format!("return_url must be an http(s) URL, got {return_url:?}"))),
+        }
+        let back_url = tds::back_url(return_url, &self.inner.config.secret_key);
+        Ok(tds::start_url(&self.inner.base, path_id(id)?, public_key, &back_url))
     }
 
     /// Re-authorizes an uncaptured charge for `expiry_days` more days (PAY.JP discourages it: the
@@ -230,13 +260,24 @@ impl Charge for PayjpClient {
         check_key(&key)?;
         let yen = mapping::yen(request.amount)?;
         let metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
+        // Checked before any I/O: the redirect needs the public key and somewhere to come back to.
+        let return_url = match &request.authentication {
+            Some(a) => {
+                let url = a.return_url.as_deref().ok_or_else(|| {
+                    Error::invalid("PAY.JP's 3-D Secure redirect needs a return_url for the customer's browser")
+                })?;
+                self.authentication_url(&ChargeId::new("ch_check"), url)?;
+                Some(url)
+            }
+            None => None,
+        };
         let mut form = Form::new();
         form.push("amount", yen.to_string()).push("currency", "jpy");
         match &request.source {
             PaymentSource::Token(t) => form.push("card", t.clone()),
             PaymentSource::Customer(c) => form.push("customer", c.clone()),
             PaymentSource::Card(card) => {
-                let token = self.create_token(card, &key.derive("-tok")?, options).await?;
+                let token = self.tokenize(card, request.authentication.as_ref(), &key.derive("-tok")?, options).await?;
                 form.push("card", token.id)
             }
             other => {
@@ -246,9 +287,18 @@ impl Charge for PayjpClient {
         form.push("capture", if request.capture { "true" } else { "false" })
             .push_opt("description", request.description.as_deref())
             .push_map("metadata", &metadata);
-        let record = self.charge_call(self.post(Operation::CreateCharge, "/v1/charges", &form, &key, options)).await?;
+        // PAY.JP asks for 3-D Secure on every charge (no risk-based exemption in v1): `automatic`
+        // sends it too.
+        if return_url.is_some() {
+            form.push("three_d_secure", "true");
+        }
+        let mut record =
+            self.charge_call(self.post(Operation::CreateCharge, "/v1/charges", &form, &key, options)).await?;
         // The charge exists whatever it echoed: the key goes with the error, to recover with.
         integrity(&record, request.amount).map_err(|e| e.with_idempotency_key(key.clone()))?;
+        if let (Some(url), Some(action)) = (return_url, record.next_action.as_mut()) {
+            action.url = Some(self.authentication_url(&record.id, url)?);
+        }
         Ok(record)
     }
 
@@ -262,7 +312,7 @@ impl Charge for PayjpClient {
     ) -> Result<CreateCharge> {
         if let PaymentSource::Card(card) = &request.source {
             check_key(key)?;
-            let token = self.create_token(card, &key.derive("-tok")?, options).await?;
+            let token = self.tokenize(card, request.authentication.as_ref(), &key.derive("-tok")?, options).await?;
             request.source = PaymentSource::Token(token.id);
         }
         Ok(request)
@@ -320,6 +370,36 @@ impl Charge for PayjpClient {
             ))
             .await?;
         Ok(record)
+    }
+
+    /// `POST /v1/charges/{id}/tds_finish`: runs the authorization once the customer is back (no
+    /// `data` is needed: PAY.JP tracked the step). A charge whose flow already finished (an
+    /// earlier completion, or recovery's) answers `not_in_three_d_secure_flow`: its outcome, read
+    /// back, is this call's answer, so completing twice gives one authorization and one result.
+    async fn complete_charge(
+        &self,
+        id: &ChargeId,
+        _data: &CompletionData,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let path = format!("/v1/charges/{}/tds_finish", path_id(id)?);
+        match self.charge_call(self.post(Operation::CompleteCharge, &path, &Form::new(), &key, options)).await {
+            Err(e) if e.provider_code() == Some("not_in_three_d_secure_flow") => {
+                let current = self.retrieve_charge(id).await?;
+                match (current.status, &current.failure) {
+                    (ChargeStatus::Succeeded | ChargeStatus::Authorized, _) => Ok(current),
+                    (ChargeStatus::Failed, Some(failure)) => {
+                        let body = serde_json::json!({"error": {"status": 402, "type": "card_error",
+                            "code": failure.code, "message": failure.message}});
+                        Err(mapping::error(402, body.to_string().as_bytes()))
+                    }
+                    _ => Err(e),
+                }
+            }
+            other => other,
+        }
     }
 
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {

@@ -14,10 +14,15 @@ pub const DEFAULT_BASE_URL: &str = "https://api.pay.jp";
 pub const CONFIG_KEYS: &[ConfigKey] = &[
     ConfigKey { name: "secret_key", doc: "API secret key, sk_test_… or sk_live_…", required: true },
     ConfigKey { name: "webhook_token", doc: "the webhook token (whook_…) deliveries carry", required: false },
+    ConfigKey {
+        name: "public_key",
+        doc: "public key, pk_test_… or pk_live_…: names the account on 3-D Secure redirects",
+        required: false,
+    },
 ];
 
 /// The names of [`CONFIG_KEYS`].
-pub const KEYS: &[&str] = &["secret_key", "webhook_token"];
+pub const KEYS: &[&str] = &["secret_key", "webhook_token", "public_key"];
 
 /// How to reach PAY.JP.
 #[derive(Clone)]
@@ -30,6 +35,8 @@ pub struct PayjpConfig {
     pub mode: Mode,
     /// The webhook token (`whook_…`) to verify deliveries with.
     pub webhook_token: Option<SecretString>,
+    /// The public key (`pk_…`) the 3-D Secure redirect names the account by.
+    pub public_key: Option<String>,
 }
 
 impl PayjpConfig {
@@ -40,6 +47,7 @@ impl PayjpConfig {
             base_url: url::Url::parse(DEFAULT_BASE_URL).map_err(|e| Error::config(e.to_string()))?,
             mode: Mode::Live,
             webhook_token: None,
+            public_key: None,
         };
         config.validate()?;
         Ok(config)
@@ -48,6 +56,13 @@ impl PayjpConfig {
     /// Points at another base URL (a mock, a proxy).
     pub fn with_base_url(mut self, url: &str) -> Result<PayjpConfig> {
         self.base_url = ProviderSettings::new(NAME).with("base_url", url).base_url(DEFAULT_BASE_URL)?;
+        Ok(self)
+    }
+
+    /// Sets the public key (`pk_…`) for 3-D Secure redirects.
+    pub fn with_public_key(mut self, public_key: &str) -> Result<PayjpConfig> {
+        self.public_key = Some(public_key.to_owned());
+        self.validate()?;
         Ok(self)
     }
 
@@ -66,6 +81,11 @@ impl PayjpConfig {
             base_url: settings.base_url(DEFAULT_BASE_URL)?,
             mode,
             webhook_token: settings.optional_secret("webhook_token"),
+            public_key: match (settings.get("public_key"), mode) {
+                (Some(k), _) => Some(k.to_owned()),
+                (None, Mode::Mock) => Some("pk_test_embedded_mock".to_owned()),
+                (None, Mode::Live) => None,
+            },
         };
         config.validate()?;
         Ok(config)
@@ -84,6 +104,18 @@ impl PayjpConfig {
         if !(key.starts_with("sk_test_") || key.starts_with("sk_live_")) {
             return Err(Error::config("payjp secret_key must start with sk_test_ or sk_live_"));
         }
+        if let Some(public) = &self.public_key {
+            if public.starts_with("sk_") {
+                return Err(Error::config("payjp public_key is a secret key (sk_…); use the public key (pk_…)"));
+            }
+            let test = public.starts_with("pk_test_");
+            if !test && !public.starts_with("pk_live_") {
+                return Err(Error::config("payjp public_key must start with pk_test_ or pk_live_"));
+            }
+            if test != self.is_test_mode() {
+                return Err(Error::config("payjp public_key and secret_key are not both test or both live keys"));
+            }
+        }
         Ok(())
     }
 
@@ -100,6 +132,7 @@ impl fmt::Debug for PayjpConfig {
             .field("base_url", &self.base_url.as_str())
             .field("mode", &self.mode)
             .field("webhook_token", &self.webhook_token.as_ref().map(|_| "[redacted]"))
+            .field("public_key", &self.public_key)
             .finish()
     }
 }

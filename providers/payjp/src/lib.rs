@@ -9,6 +9,7 @@ payment_core::provider_crate! {
 }
 
 pub mod pagination;
+pub mod tds;
 
 pub use signing::PayjpWebhookVerifier;
 pub use wire::ApiError as PayjpApiError;

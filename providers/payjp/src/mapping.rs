@@ -76,6 +76,10 @@ impl<'a> ChargeView<'a> {
     }
 }
 
+/// How long a charge created with `three_d_secure=true` can finish 3-D Secure: 30 minutes after
+/// creation, PAY.JP's API reference says.
+pub const THREE_D_SECURE_WINDOW_SECS: i64 = 30 * 60;
+
 /// Where a PAY.JP charge is, in neutral terms.
 pub fn status(c: &Charge) -> ChargeStatus {
     status_of(&ChargeView::of(c))
@@ -121,8 +125,14 @@ fn record_of(mut c: ChargeView<'_>, raw: RawJson) -> Result<ChargeRecord> {
         }
     }
     let status = status_of(&c);
+    // The redirect URL embeds the caller's return URL, so the client fills it in where it knows
+    // that (`PayjpClient::authentication_url`); a read names the step and its deadline.
     let next_action = (status == ChargeStatus::RequiresAction).then(|| payment_core::NextAction {
-        kind: "three_d_secure".into(),
+        kind: payment_core::NextActionKind::Redirect,
+        url: None,
+        method: Some("GET".into()),
+        fields: BTreeMap::new(),
+        expires_at: Some(Timestamp::from_unix(c.created + THREE_D_SECURE_WINDOW_SECS)),
         data: serde_json::json!({"charge": c.id.as_str(), "three_d_secure_status": c.three_d_secure_status}),
     });
     Ok(ChargeRecord {
@@ -173,7 +183,8 @@ pub const ERROR_CODES: &[(&str, K, &str)] = &[
     ("processing_error", K::CardDeclined(D::Other), "the card network failed to process it"),
     ("incorrect_card_data", K::CardDeclined(D::Other), "the card data did not match the issuer's"),
     ("failed_payment", K::CardDeclined(D::Other), "a subscription payment failed"),
-    ("three_d_secure_failed", K::CardDeclined(D::FraudSuspected), "3-D Secure authentication failed"),
+    ("three_d_secure_failed", K::CardDeclined(D::AuthenticationFailed), "3-D Secure authentication failed"),
+    ("three_d_secure_expired", K::CardDeclined(D::AuthenticationExpired), "3-D Secure was not finished in time"),
     ("invalid_number", K::InvalidRequest, "the card number is malformed"),
     ("invalid_expiration_date", K::InvalidRequest, "the expiry is malformed"),
     ("invalid_expiry_month", K::InvalidRequest, "the expiry month is malformed"),
@@ -183,7 +194,7 @@ pub const ERROR_CODES: &[(&str, K, &str)] = &[
     ("test_card_on_livemode", K::InvalidRequest, "a test card was used with a live key"),
     ("apple_pay_disabled_in_livemode", K::PermissionDenied, "Apple Pay is not enabled for live mode"),
     ("invalid_apple_pay_token", K::InvalidRequest, "the Apple Pay token is malformed"),
-    ("three_d_secure_incompleted", K::Conflict, "3-D Secure is not finished"),
+    ("three_d_secure_incompleted", K::ActionRequired, "the customer has not finished 3-D Secure"),
     ("not_in_three_d_secure_flow", K::Conflict, "the charge is not in a 3-D Secure flow"),
     ("unverified_token", K::InvalidRequest, "the token has not passed 3-D Secure"),
     // validation (400)

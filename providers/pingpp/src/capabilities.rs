@@ -22,6 +22,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         partial_amounts_on_read: true,
         amounts_echoed: true,
         find_by_reference: true,
+        customer_authentication: false,
     },
     refund: RefundCapabilities {
         full: true,
@@ -36,6 +37,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         create_charge: IdempotencySupport::RejectDuplicate { lookup: CHARGE_LOOKUP },
         capture_charge: IdempotencySupport::None,
         cancel_charge: IdempotencySupport::Safe,
+        complete_charge: IdempotencySupport::Safe,
         create_refund: IdempotencySupport::None,
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
         visibility_lag: std::time::Duration::ZERO,

@@ -358,6 +358,17 @@ impl Charge for PingppClient {
         Self::decode_charge(&reply).map(|(record, _)| record)
     }
 
+    /// The payer finishes in the channel's app (the next action's credential), and the channel
+    /// tells the provider: completing only reads the charge back, `requires_action` until paid.
+    async fn complete_charge(
+        &self,
+        id: &ChargeId,
+        _data: &payment_core::CompletionData,
+        _options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        self.retrieve_charge(id).await
+    }
+
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
         ListPaginator::new(Arc::new(ChargePages::new(self.clone(), query)))
     }

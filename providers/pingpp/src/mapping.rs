@@ -2,7 +2,7 @@
 
 use payment_core::{
     ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Currency, DeclineReason as D, Error, ErrorKind as K,
-    EventKind, EventRecord, JsonText, Money, NextAction, RawJson, RefundId, RefundRecord, RefundStatus, Result,
+    EventKind, EventRecord, JsonText, Money, NextAction, NextActionKind, RawJson, RefundId, RefundRecord, RefundStatus, Result,
     Timestamp, Trust, WebhookEvent,
 };
 use serde_json::value::RawValue;
@@ -118,12 +118,15 @@ fn record_of(c: ChargeView<'_>, credential: impl FnOnce() -> serde_json::Value, 
         metadata: c.metadata.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
         created: Timestamp::from_unix(c.created),
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
-            kind: "channel_credential".into(),
+            expires_at: c.time_expire.map(Timestamp::from_unix),
             // Built directly: `json!` would re-serialize the credential tree instead of moving it.
-            data: serde_json::Value::Object(serde_json::Map::from_iter([
-                ("channel".to_owned(), serde_json::Value::from(c.channel.as_str())),
-                ("credential".to_owned(), credential()),
-            ])),
+            ..NextAction::with_data(
+                NextActionKind::ChannelCredential,
+                serde_json::Value::Object(serde_json::Map::from_iter([
+                    ("channel".to_owned(), serde_json::Value::from(c.channel.as_str())),
+                    ("credential".to_owned(), credential()),
+                ])),
+            )
         }),
         failure: c.failure_code.map(|code| ChargeFailure {
             code: code.into_owned(),

@@ -40,7 +40,7 @@ fn unpaid_charge_in_a_list_carries_its_credential() {
     assert_eq!(viewed, record, "the view and the full wire charge agree, credential included");
     assert_eq!(record.status, ChargeStatus::RequiresAction);
     let action = record.next_action.unwrap();
-    assert_eq!(action.kind, "channel_credential");
+    assert_eq!(action.kind, payment_core::NextActionKind::ChannelCredential);
     assert_eq!(action.data["credential"]["alipay"]["orderInfo"], "x");
     assert_eq!(record.metadata.get("shop").map(String::as_str), Some("bj"));
 }

@@ -91,6 +91,9 @@ pub fn effect_of(error: &Error, delivery: Delivery) -> Effect {
         ErrorKind::CardDeclined(_) | ErrorKind::IdempotencyConflict => Effect::Refused,
         // A rate limit turns the request away before anything is done (429, Ping++'s 403).
         ErrorKind::RateLimited if answered_no => Effect::TurnedAway,
+        // "The customer has not finished yet" (PAY.JP's `three_d_secure_incompleted`): nothing
+        // was done, and the same call may be made again once they have.
+        ErrorKind::ActionRequired if answered_no => Effect::TurnedAway,
         // Any other answer asking for a retry says nothing of what was done.
         _ if answered_no && error.is_retryable() => Effect::Unknown,
         _ if answered_no => Effect::Refused,

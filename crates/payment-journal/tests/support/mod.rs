@@ -47,6 +47,7 @@ const fn caps(charge: IdempotencySupport, refund: IdempotencySupport, find: bool
             partial_amounts_on_read: true,
             amounts_echoed: true,
             find_by_reference: find,
+            customer_authentication: false,
         },
         refund: RefundCapabilities {
             full: true,
@@ -61,6 +62,7 @@ const fn caps(charge: IdempotencySupport, refund: IdempotencySupport, find: bool
             create_charge: charge,
             capture_charge: IdempotencySupport::None,
             cancel_charge: IdempotencySupport::Safe,
+            complete_charge: IdempotencySupport::Safe,
             create_refund: refund,
             replay_window: Duration::from_secs(3600),
             visibility_lag: std::time::Duration::ZERO,

@@ -21,9 +21,10 @@ fn fingerprint(op: &Mutation) -> String {
             c.reference,
             c.description,
             c.metadata
-        ),
+        ) + &format!("|{:?}", c.authentication),
         Mutation::CaptureCharge { charge_id, amount } => format!("capture|{charge_id}|{amount:?}"),
         Mutation::CancelCharge { charge_id } => format!("cancel|{charge_id}"),
+        Mutation::CompleteCharge { charge_id, data } => format!("complete|{charge_id}|{data:?}"),
         Mutation::CreateRefund(r) => format!("refund|{}|{:?}|{:?}|{:?}", r.charge_id, r.amount, r.reason, r.metadata),
     }
 }

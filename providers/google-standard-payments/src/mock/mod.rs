@@ -216,6 +216,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CreateCharge => &["/v1/capture"],
         Operation::CaptureCharge => &[],
         Operation::CancelCharge => &[],
+        Operation::CompleteCharge => &[],
         Operation::CreateRefund => &["/v1/refund"],
         payment_core::non_mutations!() => &[],
     }

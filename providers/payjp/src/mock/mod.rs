@@ -3,11 +3,13 @@
 //! with any `sk_test_…` key, `Idempotency-Key` replay, PAY.JP's own error bodies, and every fault
 //! of the mock kit. Its URL replaces `https://api.pay.jp` for the official SDKs too.
 
+mod auth_page;
 mod cards;
 mod objects;
 mod reply;
 mod routes;
 mod state;
+mod tds;
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -100,6 +102,20 @@ impl MockHooks for PayjpMock {
         &[180, 180, 180]
     }
 
+    fn authenticate_charge(
+        &self,
+        id: &str,
+        result: payment_mock_kit::AuthenticationResult,
+    ) -> Result<serde_json::Value, payment_mock_kit::ControlError> {
+        let now = self.now();
+        let status = self
+            .account()
+            .authenticate(id, now, result)
+            .map_err(|(status, message)| payment_mock_kit::ControlError::new(status, message))?;
+        // PAY.JP tracks the step itself: `complete_charge` needs no data.
+        Ok(serde_json::json!({"charge": id, "three_d_secure_status": status, "data": null}))
+    }
+
     fn stats(&self) -> MockStats {
         let account = self.account();
         MockStats {
@@ -128,6 +144,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CreateCharge => &["/v1/charges"],
         Operation::CaptureCharge => &["/v1/charges/*/capture"],
         Operation::CancelCharge => &["/v1/charges/*/refund"],
+        Operation::CompleteCharge => &["/v1/charges/*/tds_finish"],
         Operation::CreateRefund => &["/v1/charges/*/refund"],
         payment_core::non_mutations!() => &[],
     }
@@ -143,7 +160,10 @@ pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let token = mock.webhook_token().to_owned();
     let server = mock.serve(&options).await?;
     let settings =
-        ProviderSettings::new(crate::NAME).with("secret_key", "sk_test_mock").with("webhook_token", token.clone());
+        ProviderSettings::new(crate::NAME)
+        .with("secret_key", "sk_test_mock")
+        .with("public_key", "pk_test_mock")
+        .with("webhook_token", token.clone());
     // `--keys-dir` gets the token too, so `payment webhook serve` can be pointed at it unedited.
     let mut files = Vec::new();
     if let Some(dir) = &options.keys_dir {

@@ -11,8 +11,10 @@ use crate::wire::Charge;
 
 /// PAY.JP charges carry flags, not a status; the console names the state they add up to.
 fn status(c: &Charge, now: i64) -> &'static str {
-    if c.failure_code.is_some() {
+    if c.failure_code.is_some() || c.three_d_secure_status.as_deref() == Some("failed") {
         "failed"
+    } else if !c.paid && c.three_d_secure_status.is_some() {
+        "requires_action"
     } else if c.amount_refunded >= c.amount && c.refunded {
         "refunded"
     } else if c.refunded {

@@ -6,9 +6,11 @@ use axum::extract::{Path, RawQuery, Request, State};
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
-use payment_mock_kit::{Claim, StoredResponse};
+use payment_mock_kit::{AuthenticationResult, Claim, StoredResponse};
 
 use super::PayjpMock;
+use super::auth_page;
+use super::tds::StartPage as TdsPage;
 use super::reply::{PayjpReply, Reply};
 use super::state::Account;
 use crate::signing::key_from_basic;
@@ -24,6 +26,9 @@ pub fn routes(mock: PayjpMock) -> Router {
         .route("/v1/charges/{id}/capture", post(capture))
         .route("/v1/charges/{id}/refund", post(refund))
         .route("/v1/charges/{id}/reauth", post(reauth))
+        .route("/v1/charges/{id}/tds_finish", post(tds_finish))
+        .route("/v1/tds/{id}/start", get(tds_start))
+        .route("/v1/tds/{id}/result", post(tds_result))
         .with_state(mock)
 }
 
@@ -142,20 +147,35 @@ async fn get_token(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Pat
 }
 
 async fn create_charge(State(m): State<PayjpMock>, request: Request) -> Response {
+    // A 3-D Secure charge's `back_url` must be signed with the key that created it.
+    let secret_key = authenticate(request.headers()).unwrap_or_default();
     posted(&m, request, |a, now, form| {
-        let reply = a.create_charge(&m.kit.ids, now, form);
-        m.notify(&reply, "charge.succeeded");
+        let reply = a.create_charge(&m.kit.ids, now, form, &secret_key);
+        // A charge waiting for 3-D Secure has not succeeded: its event comes with `tds_finish`.
+        if reply.as_ref().is_ok_and(|r| r.body["paid"] == serde_json::Value::Bool(true)) {
+            m.notify(&reply, "charge.succeeded");
+        }
         reply
     })
     .await
 }
 
 async fn list_charges(State(m): State<PayjpMock>, headers: HeaderMap, RawQuery(query): RawQuery) -> Response {
-    read(&headers, || m.account().list(&Form::parse(query.unwrap_or_default().as_bytes())))
+    let now = m.now();
+    read(&headers, || {
+        let mut account = m.account();
+        account.expire_tds(now);
+        account.list(&Form::parse(query.unwrap_or_default().as_bytes()))
+    })
 }
 
 async fn get_charge(State(m): State<PayjpMock>, headers: HeaderMap, Path(id): Path<String>) -> Response {
-    read(&headers, || m.account().charge(&id))
+    let now = m.now();
+    read(&headers, || {
+        let mut account = m.account();
+        account.expire_tds(now);
+        account.charge(&id)
+    })
 }
 
 async fn update_charge(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
@@ -182,4 +202,39 @@ async fn refund(State(m): State<PayjpMock>, Path(id): Path<String>, request: Req
 
 async fn reauth(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
     posted(&m, request, |a, now, form| a.reauth(&id, now, form)).await
+}
+
+async fn tds_finish(State(m): State<PayjpMock>, Path(id): Path<String>, request: Request) -> Response {
+    posted(&m, request, |a, now, form| {
+        super::state::only(form, &[])?;
+        let reply = a.tds_finish(&id, now);
+        m.notify(&reply, "charge.succeeded");
+        reply
+    })
+    .await
+}
+
+/// The issuer's page; no API key (it is the customer's browser), the signed `back_url` instead.
+async fn tds_start(State(m): State<PayjpMock>, Path(id): Path<String>, RawQuery(query): RawQuery) -> Response {
+    let query = Form::parse(query.unwrap_or_default().as_bytes());
+    let (public_key, back_url) = (query.get("publickey").unwrap_or(""), query.get("back_url").unwrap_or(""));
+    let now = m.now();
+    match m.account().tds_start(&id, now, public_key, back_url) {
+        Ok(TdsPage::Challenge { charge, amount, back_url }) => auth_page::challenge(&charge, amount, &back_url),
+        Ok(TdsPage::Back(url)) => auth_page::back_to(&url),
+        Err((status, message)) => auth_page::refused(status, &message),
+    }
+}
+
+/// The page's buttons: `result` and the `back_url` it carried.
+async fn tds_result(State(m): State<PayjpMock>, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = Form::parse(&body);
+    let Some(result) = form.get("result").and_then(AuthenticationResult::from_name) else {
+        return auth_page::refused(400, "result must be success, failure or abandon");
+    };
+    let now = m.now();
+    match m.account().tds_result(&id, now, result, form.get("back_url").unwrap_or("")) {
+        Ok(url) => auth_page::back_to(&url),
+        Err((status, message)) => auth_page::refused(status, &message),
+    }
 }

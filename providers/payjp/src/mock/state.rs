@@ -25,6 +25,8 @@ pub struct Account {
     /// Each refund applied (charge, yen, mock time): PAY.JP keeps refunds on the charge, and the
     /// console lists them one by one.
     pub(super) refund_log: Vec<(String, i64, i64)>,
+    /// Charges waiting for their 3-D Secure flow to finish.
+    pub(super) tds: HashMap<String, super::tds::PendingTds>,
 }
 
 fn parse_bool(form: &Form, key: &str, default: bool) -> Result<bool, Reply> {
@@ -159,8 +161,8 @@ impl Account {
         Ok(Reply::ok(json!(token)))
     }
 
-    /// `POST /v1/charges`.
-    pub fn create_charge(&mut self, ids: &IdGen, now: i64, form: &Form) -> Result<Reply, Reply> {
+    /// `POST /v1/charges`, by the holder of `secret_key`.
+    pub fn create_charge(&mut self, ids: &IdGen, now: i64, form: &Form, secret_key: &str) -> Result<Reply, Reply> {
         only(
             form,
             &[
@@ -200,6 +202,7 @@ impl Account {
             return Err(Reply::invalid("invalid_expiry_days", "expiry_days must be 1 to 60", Some("expiry_days")));
         }
         let metadata = metadata(form)?;
+        let three_d_secure = parse_bool(form, "three_d_secure", false)?;
         let (card, number) = match (form.get("card"), form.get("customer")) {
             (Some(tok), _) => {
                 let (token, number) = self
@@ -250,6 +253,19 @@ impl Account {
             three_d_secure_status: None,
             term_id: None,
         };
+        if three_d_secure {
+            // Nothing is authorized until `tds_finish`; the card is judged then.
+            charge.paid = false;
+            charge.captured = false;
+            charge.captured_at = None;
+            charge.expired_at = None;
+            charge.three_d_secure_status = Some("unverified".into());
+            let pending =
+                super::tds::PendingTds { capture, expiry_days, number, secret_key: secret_key.to_owned() };
+            self.begin_tds(&charge.id, pending);
+            self.charges.insert(charge.id.clone(), charge.clone());
+            return Ok(Reply::ok(json!(charge)));
+        }
         if let Some((code, message)) = cards::decline_for(&number) {
             charge.paid = false;
             charge.captured = false;

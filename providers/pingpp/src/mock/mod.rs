@@ -186,6 +186,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
         Operation::CreateCharge => &["/v1/charges"],
         Operation::CaptureCharge => &[],
         Operation::CancelCharge => &["/v1/charges/*/reverse"],
+        Operation::CompleteCharge => &[],
         Operation::CreateRefund => &["/v1/charges/*/refunds"],
         payment_core::non_mutations!() => &[],
     }

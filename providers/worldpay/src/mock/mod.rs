@@ -185,6 +185,7 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
             &["/payments/settlements/full/*", "/payments/settlements/*", "/payments/settlements/partials/*"]
         }
         Operation::CancelCharge => &["/payments/authorizations/cancellations/*"],
+        Operation::CompleteCharge => &[],
         Operation::CreateRefund => {
             &["/payments/settlements/refunds/full/*", "/payments/settlements/refunds/partials/*"]
         }
