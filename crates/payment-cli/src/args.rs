@@ -88,6 +88,15 @@ pub enum MockControlCommand {
         /// The charge id.
         id: String,
     },
+    /// The customer on a charge's authentication page (3-D Secure): prints the data to pass to
+    /// `payment charge complete --data`.
+    Authenticate {
+        /// The charge id.
+        id: String,
+        /// What the customer does.
+        #[arg(long, value_name = "RESULT", value_parser = ["success", "failure", "abandon"])]
+        result: String,
+    },
     /// The mock's clock.
     #[command(subcommand)]
     Clock(ClockCommand),
@@ -199,6 +208,20 @@ pub enum ChargeCommand {
         #[arg(long, value_name = "KEY")]
         idempotency_key: Option<String>,
     },
+    /// Complete a charge that was requires_action once the customer is back from its next
+    /// action (3-D Secure): exits 0 when it succeeded or is authorized, 1 when declined or
+    /// authentication failed, 3 when the outcome is unknown.
+    Complete {
+        /// The charge id.
+        id: String,
+        /// What the customer's step returned, as JSON (`payment mock-control authenticate`
+        /// prints it; nothing for PAY.JP).
+        #[arg(long, value_name = "JSON")]
+        data: Option<String>,
+        /// The idempotency key (generated when absent).
+        #[arg(long, value_name = "KEY")]
+        idempotency_key: Option<String>,
+    },
     /// Cancel an uncaptured charge.
     Cancel {
         /// The charge id.
@@ -242,6 +265,19 @@ pub struct CreateChargeArgs {
     /// Authorize only; capture later.
     #[arg(long)]
     pub no_capture: bool,
+    /// Ask for customer authentication (3-D Secure): the charge comes back requires_action with
+    /// the next action to send the customer to.
+    #[arg(long)]
+    pub three_d_secure: bool,
+    /// Where the customer's browser returns after authenticating.
+    #[arg(long, value_name = "URL", requires = "three_d_secure")]
+    pub return_url: Option<String>,
+    /// The customer's email address, for the issuer.
+    #[arg(long, value_name = "EMAIL", requires = "three_d_secure")]
+    pub customer_email: Option<String>,
+    /// The customer's phone number (E.164), for the issuer.
+    #[arg(long, value_name = "PHONE", requires = "three_d_secure")]
+    pub customer_phone: Option<String>,
     /// The merchant reference (order number).
     #[arg(long, value_name = "REF")]
     pub reference: Option<String>,

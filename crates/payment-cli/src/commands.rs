@@ -2,7 +2,8 @@
 
 use futures::StreamExt;
 use payment::{
-    CardDetails, ChargeId, CreateCharge, CreateRefund, Currency, IdempotencyKey, ListCharges, ListRefunds, Money,
+    Authentication, AuthenticationMode, CardDetails, ChargeId, ChargeStatus, CompletionData, CreateCharge,
+    CreateRefund, Currency, DeclineReason, Error, ErrorKind, IdempotencyKey, ListCharges, ListRefunds, Money,
     PaymentClient, PaymentSource, RefundId, RequestOptions,
 };
 
@@ -104,6 +105,14 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
             request.reference = args.reference.clone();
             request.description = args.description.clone();
             request.metadata = metadata(&args.metadata)?;
+            if args.three_d_secure {
+                request.authentication = Some(Authentication {
+                    mode: AuthenticationMode::Required,
+                    return_url: args.return_url.clone(),
+                    email: args.customer_email.clone(),
+                    phone: args.customer_phone.clone(),
+                });
+            }
             request.payer_ip = match (&args.payer_ip, &args.channel) {
                 (Some(ip), _) => Some(
                     ip.parse::<std::net::IpAddr>()
@@ -138,6 +147,27 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
                 None => None,
             };
             output::charge(&at(&account, client.capture_charge(&id, amount, &opts).await?), cli.json);
+        }
+        ChargeCommand::Complete { id, data, idempotency_key } => {
+            let data = match data {
+                Some(text) => {
+                    CompletionData(serde_json::from_str(text).map_err(|e| usage(format!("--data is not JSON: {e}")))?)
+                }
+                None => CompletionData::none(),
+            };
+            let opts = options(idempotency_key)?;
+            let (client, id, account) = client_for(cli, id).await?;
+            let record = at(&account, client.complete_charge(&id, &data, &opts).await?);
+            output::charge(&record, cli.json);
+            // A completion that reads back a failed charge (a Ping++ payer who gave up) exits 1
+            // as a decline would.
+            if let (ChargeStatus::Failed, Some(f)) = (record.status, &record.failure) {
+                let e = Error::new(
+                    ErrorKind::CardDeclined(DeclineReason::Other),
+                    format!("charge {} failed: {}", record.id, f.message),
+                );
+                return Err(Failure::Payment(e.with_provider_code(f.code.clone())));
+            }
         }
         ChargeCommand::Cancel { id, idempotency_key } => {
             let opts = options(idempotency_key)?;
@@ -243,12 +273,13 @@ pub fn providers(json: bool) {
         let yes = |b: bool| if b { "yes" } else { "no" };
         out!("{} — {}", driver.name, driver.description);
         out!(
-            "  charge: capture later {}, partial capture {}, cancel {}, list {}, async {}",
+            "  charge: capture later {}, partial capture {}, cancel {}, list {}, async {}, 3-D Secure {}",
             yes(c.charge.capture_later),
             yes(c.charge.partial_capture),
             yes(c.charge.cancel),
             yes(c.charge.list),
-            yes(c.charge.async_completion)
+            yes(c.charge.async_completion),
+            yes(c.charge.customer_authentication)
         );
         out!(
             "  refund: full {}, partial {}, several {}, retrieve {}, list {}",
@@ -263,6 +294,9 @@ pub fn providers(json: bool) {
         let capture = if c.charge.capture_later { i.capture_charge.to_string() } else { "not offered".to_owned() };
         let cancel = if c.charge.cancel { i.cancel_charge.to_string() } else { "not offered".to_owned() };
         out!("  capture: {capture}; cancel: {cancel}");
+        if c.charge.customer_authentication || c.charge.async_completion {
+            out!("  complete charge: {}", i.complete_charge);
+        }
         out!("  create refund: {}", i.create_refund);
         let style = match c.list.style {
             payment::ListStyle::Offset => Some("offset pages"),

@@ -132,6 +132,12 @@ pub async fn run(args: &MockControlArgs, json: bool) -> Result<(), Failure> {
             let answer = control.call(reqwest::Method::POST, &format!("charges/{id}/complete"), None).await?;
             print(&answer, format!("completed {id}"));
         }
+        MockControlCommand::Authenticate { id, result } => {
+            let body = serde_json::json!({"result": result});
+            let answer = control.call(reqwest::Method::POST, &format!("charges/{id}/authenticate"), Some(body)).await?;
+            let data = serde_json::to_string(&answer["data"]).unwrap_or_default();
+            print(&answer, format!("{result} on {id}; complete it with: payment charge complete {id} --data '{data}'"));
+        }
         MockControlCommand::Clock(ClockCommand::Advance { duration }) => {
             let by = clock_duration(duration)?;
             let body = serde_json::json!({"seconds": by.as_secs()});

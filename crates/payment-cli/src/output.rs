@@ -34,7 +34,16 @@ pub fn charge(record: &ChargeRecord, json: bool) {
         out!("metadata    {k}={v}");
     }
     if let Some(a) = &record.next_action {
-        out!("next action {} {}", a.kind, a.data);
+        match &a.url {
+            Some(url) => out!("next action {} {} {url}", a.kind, a.method.as_deref().unwrap_or("GET")),
+            None => out!("next action {} {}", a.kind, a.data),
+        }
+        for (k, v) in &a.fields {
+            out!("  field     {k}={v}");
+        }
+        if let Some(at) = a.expires_at {
+            out!("  expires   {at}");
+        }
     }
     if let Some(f) = &record.failure {
         out!("failure     {}: {}", f.code, f.message);

@@ -260,3 +260,82 @@ fn the_test_data_table_is_what_the_mocks_do() {
         }
     }
 }
+
+/// `payment` with the env file's variables only.
+fn run(vars: &BTreeMap<String, String>, args: &[&str]) -> Output {
+    let mut command = Command::new(BIN);
+    for (name, _) in std::env::vars().filter(|(n, _)| n.starts_with("PAYMENT_")) {
+        command.env_remove(name);
+    }
+    command.envs(vars).args(args).output().unwrap()
+}
+
+/// 3-D Secure from the command line: create prints the next action and exits 0, the customer
+/// acts through `mock-control authenticate`, and `charge complete` exits 0, 1 or says why not yet.
+#[test]
+fn three_d_secure_is_created_authenticated_and_completed_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let served = Served::start(&["--provider", "payjp", "mock", "--env-file", path.to_str().unwrap()], "env-file");
+    let url = served.lines[0].strip_prefix("payjp ").unwrap().to_owned();
+    let vars = read_env_file(&std::fs::read_to_string(&path).unwrap());
+    let create = |number: &str| {
+        let card = format!("{number},12/2035,123");
+        let out = run(
+            &vars,
+            &[
+                "--provider",
+                "payjp",
+                "--json",
+                "charge",
+                "create",
+                "--amount",
+                "1200",
+                "--currency",
+                "JPY",
+                "--card",
+                &card,
+                "--three-d-secure",
+                "--return-url",
+                "http://127.0.0.1:9/back",
+                "--customer-email",
+                "buyer@example.com",
+            ],
+        );
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let complete =
+        |id: &str, data: &str| run(&vars, &["--provider", "payjp", "--json", "charge", "complete", id, "--data", data]);
+
+    let created = create("4242424242424242");
+    assert_eq!(created["status"], "requires_action", "{created}");
+    let action = &created["next_action"];
+    assert_eq!(action["kind"], "redirect", "{created}");
+    assert_eq!(action["method"], "GET");
+    assert!(action["fields"].is_object());
+    assert!(action["url"].as_str().unwrap().starts_with(&format!("{url}/v1/tds/")), "{action}");
+    let id = created["id"].as_str().unwrap();
+
+    let early = complete(id, "null");
+    assert_eq!(early.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&early.stderr).contains("action_required"), "{early:?}");
+
+    let acted = control(&url, &["authenticate", id, "--result", "success"]);
+    assert!(acted.status.success(), "{acted:?}");
+    assert!(
+        String::from_utf8_lossy(&acted.stdout).contains(&format!("payment charge complete {id} --data 'null'")),
+        "{acted:?}"
+    );
+    let done = complete(id, "null");
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&done.stdout).unwrap()["status"], "succeeded");
+
+    let refused = create("4242424242424242");
+    let refused_id = refused["id"].as_str().unwrap();
+    assert!(control(&url, &["authenticate", refused_id, "--result", "failure"]).status.success());
+    let declined = complete(refused_id, "null");
+    assert_eq!(declined.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&declined.stderr).contains("authentication_failed"), "{declined:?}");
+    assert_eq!(complete(refused_id, "{not json").status.code(), Some(2));
+}

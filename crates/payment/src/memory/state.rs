@@ -13,15 +13,17 @@ use super::{NAME, not_found};
 /// Everything that makes two requests of one mutation "the same".
 fn fingerprint(op: &Mutation) -> String {
     match op {
-        Mutation::CreateCharge(c) => format!(
-            "create|{}|{:?}|{}|{:?}|{:?}|{:?}",
-            c.amount,
-            source_fingerprint(&c.source),
-            c.capture,
-            c.reference,
-            c.description,
-            c.metadata
-        ) + &format!("|{:?}", c.authentication),
+        Mutation::CreateCharge(c) => {
+            format!(
+                "create|{}|{:?}|{}|{:?}|{:?}|{:?}",
+                c.amount,
+                source_fingerprint(&c.source),
+                c.capture,
+                c.reference,
+                c.description,
+                c.metadata
+            ) + &format!("|{:?}", c.authentication)
+        }
         Mutation::CaptureCharge { charge_id, amount } => format!("capture|{charge_id}|{amount:?}"),
         Mutation::CancelCharge { charge_id } => format!("cancel|{charge_id}"),
         Mutation::CompleteCharge { charge_id, data } => format!("complete|{charge_id}|{data:?}"),
