@@ -1,5 +1,6 @@
 //! Every case of the suite, by group.
 
+pub mod action;
 pub mod charge;
 pub mod console;
 pub mod errors;
@@ -28,5 +29,6 @@ pub fn all() -> Vec<Case> {
     v.extend(gate::cases());
     v.extend(tolerance::cases());
     v.extend(console::cases());
+    v.extend(action::cases());
     v
 }

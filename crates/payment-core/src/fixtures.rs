@@ -17,6 +17,24 @@ pub struct Fixtures {
     pub decline: Option<(PaymentSource, DeclineReason)>,
     /// One amount per currency exponent the provider accepts, for round trips (JPY 0, CNY 2, BHD 3…).
     pub currencies: Vec<Money>,
+    /// Sources the mock's customer authentication (3-D Secure) treats in known ways, for
+    /// providers that offer it.
+    pub authentication: Option<AuthenticationFixtures>,
+}
+
+/// Sources whose customer authentication goes a known way at the mock.
+#[derive(Debug, Clone)]
+pub struct AuthenticationFixtures {
+    /// The customer is challenged, and the result is theirs.
+    pub challenge: PaymentSource,
+    /// The issuer authenticates without asking.
+    pub frictionless: PaymentSource,
+    /// Authentication fails whatever the customer does.
+    pub refused: PaymentSource,
+    /// Authenticates, then the authorization is declined for this reason.
+    pub declined_after: (PaymentSource, DeclineReason),
+    /// How long past creation a step that nobody finished is certainly over.
+    pub expires_within: std::time::Duration,
 }
 
 impl Fixtures {
@@ -42,6 +60,7 @@ mod tests {
             source: PaymentSource::Token("tok".into()),
             decline: None,
             currencies: vec![],
+            authentication: None,
         };
         let c = f.charge(Some("r1".into()));
         assert_eq!(c.amount, f.amount);

@@ -43,7 +43,7 @@ pub use charge::{Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, Cr
 pub use client::{CallJournal, PaymentClient};
 pub use config::{Account, Config, Mode, ProviderSettings};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};
-pub use fixtures::Fixtures;
+pub use fixtures::{AuthenticationFixtures, Fixtures};
 pub use idempotency::{IdempotencyKey, IdempotencySupport, RequestOptions, fit_key};
 pub use journaling::{Mutation, MutationOutput};
 pub use json_text::JsonText;

@@ -14,5 +14,6 @@ pub fn fixtures() -> Fixtures {
             Money::new(72_800, Currency::INR),
             Money::new(1234, Currency::KWD),
         ],
+        authentication: None,
     }
 }

@@ -10,5 +10,6 @@ pub fn fixtures() -> Fixtures {
         source: PaymentSource::channel("alipay"),
         decline: None,
         currencies: vec![Money::new(1234, Currency::CNY), Money::new(1, Currency::CNY)],
+        authentication: None,
     }
 }

@@ -24,5 +24,6 @@ pub fn fixtures() -> Fixtures {
             Money::new(1234, Currency::GBP),
             Money::new(1005, Currency::BHD),
         ],
+        authentication: None,
     }
 }

@@ -83,6 +83,7 @@ fn fixtures() -> Fixtures {
             Money::new(1234, Currency::CNY),
             Money::new(1005, Currency::BHD),
         ],
+        authentication: None,
     }
 }
 
