@@ -83,6 +83,11 @@ pub fn charge_for(driver: &payment::ProviderDriver, key: &str) -> CreateCharge {
     c
 }
 
+/// `request` asking for 3-D Secure, coming back to a local page.
+pub fn authenticated(request: CreateCharge) -> CreateCharge {
+    request.authenticate(payment::Authentication::required("http://127.0.0.1:9/back").email("buyer@example.com"))
+}
+
 async fn run(a: Args) -> Result<String, payment::Error> {
     let config = payment::load_config(None)?;
     let name = config.provider_name()?.to_owned();
@@ -144,6 +149,18 @@ async fn run(a: Args) -> Result<String, payment::Error> {
                     None => journaled.create_charge(charge_for(driver, key), &options).await,
                 };
                 match charged {
+                    Ok(c) => format!("OK {} {}", c.id, c.status),
+                    Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
+                }
+            }
+            "charge3ds" => match journaled.create_charge(authenticated(charge_for(driver, key)), &options).await {
+                Ok(c) => format!("OK {} {}", c.id, c.status),
+                Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
+            },
+            "complete" => {
+                let id = a.charge_id.clone().ok_or_else(|| payment::Error::invalid("complete needs --charge-id"))?;
+                let none = payment::CompletionData::none();
+                match journaled.complete_charge(&ChargeId::new(id), &none, &options).await {
                     Ok(c) => format!("OK {} {}", c.id, c.status),
                     Err(e) => format!("ERR {} {:?}", e.kind(), e.outcome()),
                 }

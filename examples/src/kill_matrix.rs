@@ -93,6 +93,10 @@ enum Act {
     Refund,
     /// Capture an authorized charge in full.
     Capture,
+    /// Charge with 3-D Secure: the charge waits for the customer.
+    ChargeAuthenticated,
+    /// Complete a charge whose customer authenticated.
+    Complete,
 }
 
 struct Scenario {
@@ -108,7 +112,7 @@ struct Scenario {
     label: &'static str,
 }
 
-const SCENARIOS: [Scenario; 5] = [
+const SCENARIOS: [Scenario; 7] = [
     Scenario {
         provider: "payjp",
         act: Act::Charge,
@@ -143,6 +147,20 @@ const SCENARIOS: [Scenario; 5] = [
         routed: true,
         reads_first: 0,
         label: "payjp create_charge routed (Replay)",
+    },
+    Scenario {
+        provider: "payjp",
+        act: Act::ChargeAuthenticated,
+        routed: false,
+        reads_first: 0,
+        label: "payjp create_charge 3-D Secure (Replay)",
+    },
+    Scenario {
+        provider: "payjp",
+        act: Act::Complete,
+        routed: false,
+        reads_first: 0,
+        label: "payjp complete_charge (Replay)",
     },
 ];
 
@@ -270,14 +288,21 @@ async fn target_of(
 ) -> Result<Option<String>, String> {
     let request = charge_for(driver, &format!("{key}c"));
     let request = match scenario.act {
-        Act::Charge => return Ok(None),
+        Act::Charge | Act::ChargeAuthenticated => return Ok(None),
         Act::Refund => request,
         Act::Capture => request.authorize_only(),
+        Act::Complete => crate::crash::authenticated(request),
     };
     let id = client.create_charge(request, &Default::default()).await.map_err(|e| e.to_string())?.id;
     if scenario.act == Act::Refund {
         // The payer pays, so the charge can be refunded.
         control.complete_charge(id.as_str()).map_err(|e| e.to_string())?;
+    }
+    if scenario.act == Act::Complete {
+        // The customer authenticates, so the charge can be completed.
+        control
+            .authenticate_charge(id.as_str(), payment::mocks::AuthenticationResult::Success)
+            .map_err(|e| e.to_string())?;
     }
     Ok(Some(id.to_string()))
 }
@@ -294,6 +319,13 @@ async fn effects(
     let control = &controls[0];
     match (scenario.act, target) {
         (Act::Refund, Some(c)) => refunds_of(client, c).await,
+        (Act::Complete, Some(_)) => {
+            // Authorized at most once by construction of PAY.JP's flow: the question is whether
+            // the journal and the charge agree that it was.
+            let objects = control.objects(usize::MAX);
+            let charge = objects.charges.iter().find(|c| c.reference.as_deref() == Some(&format!("{key}c")));
+            Ok(usize::from(charge.is_some_and(|c| c.raw.get("paid") == Some(&serde_json::Value::Bool(true)))))
+        }
         (Act::Capture, Some(_)) => {
             // The payment's events as Payment Queries lists them: one per settlement asked.
             let objects = control.objects(usize::MAX);
@@ -331,6 +363,8 @@ async fn run_scenario(options: &MatrixOptions, scenario: &Scenario, index: usize
         Act::Charge => ("charge", (mock.paths)(Operation::CreateCharge)),
         Act::Refund => ("refund", (mock.paths)(Operation::CreateRefund)),
         Act::Capture => ("capture", (mock.paths)(Operation::CaptureCharge)),
+        Act::ChargeAuthenticated => ("charge3ds", (mock.paths)(Operation::CreateCharge)),
+        Act::Complete => ("complete", (mock.paths)(Operation::CompleteCharge)),
     };
     // One logical payment per (point, i), each with its own charge to act on.
     let mut work: Vec<(&'static str, String, Option<String>)> = Vec::new();

@@ -5,8 +5,8 @@ use std::sync::Arc;
 
 pub use payment_mock_kit::console::ConsoleIndex;
 pub use payment_mock_kit::{
-    FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockObject, MockOptions, MockServer,
-    OperationPaths, SigningKeys,
+    AuthenticationResult, FaultKind, FaultPlan, FaultRule, MockControl, MockDriver, MockHandle, MockObject,
+    MockOptions, MockServer, OperationPaths, SigningKeys,
 };
 pub use payment_mock_kit::{keys, redact};
 
