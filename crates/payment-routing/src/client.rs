@@ -340,7 +340,7 @@ impl RoutedClient {
                 }
                 Err(e) => e,
             };
-            let soft = self.inner.settings.failover_on_soft_decline;
+            let soft = crate::failover::soft_declines_move_on(self.inner.settings.failover_on_soft_decline, &request);
             match failover_reason(&error, account.client.capabilities(), soft) {
                 // A repeat answered from the journal stays the journal's answer.
                 Some(_) if resuming => {
@@ -446,6 +446,20 @@ impl payment_core::Charge for RoutedClient {
 
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
         let (name, out) = self.at_account(id, |charge_id| Mutation::CancelCharge { charge_id }, options).await?;
+        charge_of(out).map(|r| charge_at(&name, r))
+    }
+
+    /// Completes the charge at the account its id names, journaled there: a payment that reached
+    /// its customer's step stays at that account.
+    async fn complete_charge(
+        &self,
+        id: &ChargeId,
+        data: &payment_core::CompletionData,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let data = data.clone();
+        let (name, out) =
+            self.at_account(id, |charge_id| Mutation::CompleteCharge { charge_id, data }, options).await?;
         charge_of(out).map(|r| charge_at(&name, r))
     }
 

@@ -26,6 +26,13 @@ impl fmt::Display for FailoverReason {
     }
 }
 
+/// Whether a soft decline of `request` may move on to the next account: only when allowed, and
+/// never once the customer may have been asked to authenticate (3-D Secure) — a decline after
+/// that is the payment's answer; only "nothing was sent" moves such a payment on.
+pub fn soft_declines_move_on(allowed: bool, request: &payment_core::CreateCharge) -> bool {
+    allowed && request.authentication.is_none()
+}
+
 /// The reason `e` lets the payment move on, or `None` when it must stop here.
 pub fn failover_reason(e: &Error, caps: &Capabilities, soft_declines: bool) -> Option<FailoverReason> {
     if e.outcome() == Outcome::Unknown {
@@ -51,6 +58,16 @@ pub fn failover_reason(e: &Error, caps: &Capabilities, soft_declines: bool) -> O
 mod tests {
     use super::*;
     use payment_core::DeclineReason;
+
+    #[test]
+    fn no_soft_decline_moves_on_once_authentication_was_asked() {
+        let card = payment_core::PaymentSource::Token("tok".into());
+        let plain = payment_core::CreateCharge::new(payment_core::Money::new(1000, payment_core::Currency::JPY), card);
+        assert!(soft_declines_move_on(true, &plain));
+        assert!(!soft_declines_move_on(false, &plain));
+        let asked = plain.authenticate(payment_core::Authentication::required("https://shop.example/back"));
+        assert!(!soft_declines_move_on(true, &asked));
+    }
 
     #[test]
     fn only_proven_nothing_moves_on() {

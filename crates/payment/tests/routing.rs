@@ -335,3 +335,42 @@ async fn a_configured_sqlite_journal_records_every_attempt_of_a_routed_payment_a
     assert!(e.message().starts_with("route 1 `cards`: target `cards`: unknown provider `stripe`"), "{e}");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A payment that reached its customer's authentication step stays at its account: its
+/// completion goes there, and a soft decline after authentication never fails over, even with
+/// soft-decline failover on (no cross-processor retry once 3-D Secure was attempted).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_payment_past_three_d_secure_never_fails_over() {
+    let s = shared();
+    let payjp = account("payjp", "payjp", None, s.clone()).await;
+    let worldpay = account("worldpay", "worldpay", None, s).await;
+    let clock = FakeClock::default();
+    let lenient_settings = RoutingSettings { failover_on_soft_decline: true, ..Default::default() };
+    let lenient = router(&[&payjp, &worldpay], &japan(&["payjp", "worldpay"]), lenient_settings, &clock);
+    let authenticated = |number: &str, reference: &str| {
+        charge(1000, reference, number, "Taro")
+            .authenticate(payment::Authentication::required("https://shop.example/back"))
+    };
+    let routed = lenient.route_charge(authenticated(PAYJP_OK, "tds-1"), &RouteContext::default(), &key("tds-1")).await;
+    let held = routed.result.unwrap();
+    assert_eq!(held.status, ChargeStatus::RequiresAction);
+    assert!(held.id.as_str().starts_with("payjp/") && routed.failovers.is_empty(), "{}", held.id);
+    let native = held.id.as_str().strip_prefix("payjp/").unwrap();
+    payjp.control().authenticate_charge(native, payment::mocks::AuthenticationResult::Success).unwrap();
+    let done = lenient.complete_charge(&held.id, &payment::CompletionData::none(), &key("tds-1-done")).await.unwrap();
+    assert_eq!((done.id.clone(), done.status), (held.id.clone(), ChargeStatus::Succeeded));
+
+    // Authenticated, then a soft decline: the payment's answer, never another processor's charge.
+    let routed =
+        lenient.route_charge(authenticated(PAYJP_SOFT, "tds-2"), &RouteContext::default(), &key("tds-2")).await;
+    let held = routed.result.unwrap();
+    let native = held.id.as_str().strip_prefix("payjp/").unwrap();
+    payjp.control().authenticate_charge(native, payment::mocks::AuthenticationResult::Success).unwrap();
+    let e = lenient.complete_charge(&held.id, &payment::CompletionData::none(), &key("tds-2-done")).await.unwrap_err();
+    assert!(matches!(e.kind(), ErrorKind::CardDeclined(_)), "{e}");
+    let again = lenient.route_charge(authenticated(PAYJP_SOFT, "tds-2"), &RouteContext::default(), &key("tds-2")).await;
+    assert!(again.failovers.is_empty(), "{:?}", again.failovers);
+    let again = again.result.unwrap_err();
+    assert!(matches!(again.kind(), ErrorKind::CardDeclined(_)), "{again}");
+    assert_eq!(worldpay.control().stats().charges, 0, "nothing was charged at the other processor");
+}
