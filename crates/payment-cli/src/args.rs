@@ -188,7 +188,7 @@ pub enum JournalCommand {
 #[derive(Debug, Subcommand)]
 pub enum ChargeCommand {
     /// Create a charge.
-    Create(CreateChargeArgs),
+    Create(Box<CreateChargeArgs>),
     /// Read a charge.
     Get {
         /// The charge id.
