@@ -118,3 +118,48 @@ async fn a_full_refund_whose_answer_was_lost_is_recorded_with_what_it_refunded()
         }
     }
 }
+
+/// A charge awaiting its customer through the journal: a repeat of its key answers the same next
+/// action with no new charge, recovery re-reads it without resending, the completion is
+/// journaled, and the charge's own attempt settles from the provider's word once it is done
+/// (or expired).
+#[tokio::test]
+async fn a_charge_awaiting_its_customer_is_answered_reread_and_settled_never_resent() {
+    use payment::mocks::AuthenticationResult;
+    use payment::{Authentication, ChargeStatus, CompletionData};
+    let driver = payment::registry().get("payjp").unwrap();
+    let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
+    let journal = Journal::new(Arc::new(MemoryStore::new()));
+    let client: PaymentClient = target.client.clone().with_journal(journal.clone());
+    let f = (driver.fixtures)();
+    let request = CreateCharge::new(f.amount, f.source.clone())
+        .authenticate(Authentication::required("https://shop.example/back").email("buyer@example.com"));
+    let posts = || target.control.requests().iter().filter(|r| r.method == "POST").count();
+
+    let created = client.create_charge(request.clone(), &key("tds-charge".into())).await.unwrap();
+    assert_eq!(created.status, ChargeStatus::RequiresAction);
+    assert_eq!(state(&journal, "tds-charge").await, AttemptState::AwaitingCustomer);
+    let sent = posts();
+    journal.recover(&target.client).await.unwrap();
+    assert_eq!(state(&journal, "tds-charge").await, AttemptState::AwaitingCustomer, "still the customer's turn");
+    let again = client.create_charge(request.clone(), &key("tds-charge".into())).await.unwrap();
+    assert_eq!(again.id, created.id);
+    assert_eq!(again.next_action.unwrap().url, created.next_action.clone().unwrap().url, "the same next action");
+    assert_eq!(posts(), sent, "recovery and the repeat only read");
+    assert_eq!(target.control.stats().charges, 1);
+
+    target.control.authenticate_charge(created.id.as_str(), AuthenticationResult::Success).unwrap();
+    let done = client.complete_charge(&created.id, &CompletionData::none(), &key("tds-done".into())).await.unwrap();
+    assert_eq!(done.status, ChargeStatus::Succeeded);
+    assert_eq!(state(&journal, "tds-done").await, AttemptState::Succeeded);
+    let repeat = client.create_charge(request.clone(), &key("tds-charge".into())).await.unwrap();
+    assert_eq!((repeat.id, repeat.status), (created.id.clone(), ChargeStatus::Succeeded), "read back once completed");
+    assert_eq!(state(&journal, "tds-charge").await, AttemptState::Succeeded);
+
+    // Nobody comes back: past PAY.JP's 30 minutes the charge fails and so does its attempt.
+    let abandoned = client.create_charge(request, &key("tds-gone".into())).await.unwrap();
+    target.control.advance_clock(std::time::Duration::from_secs(31 * 60));
+    journal.recover(&target.client).await.unwrap();
+    assert_eq!(state(&journal, "tds-gone").await, AttemptState::Declined);
+    assert_eq!(target.control.stats().charges, 2, "{}", abandoned.id);
+}

@@ -306,6 +306,26 @@ impl Journal {
         Ok(request)
     }
 
+    /// After a completion, the charge attempts that awaited its customer are read back at once
+    /// (by recovery, or by a repeat of their key) instead of after their backoff: the
+    /// provider's word, not the completion's answer, settles them. Best effort: an attempt held
+    /// by someone else, or a journal that cannot be written now, keeps its own schedule.
+    async fn awaiting_due_now(&self, account: &str, charge: &payment_core::ChargeId) {
+        let Ok(attempts) = self.inner.store.attempts_for(account, Some(charge.as_str()), None).await else { return };
+        let now = self.now_ms();
+        for a in
+            attempts.iter().filter(|a| a.operation == payment_core::Operation::CreateCharge && a.state.is_unresolved())
+        {
+            if a.lease_until_ms.is_some_and(|until| until > now) || a.due_ms <= now {
+                continue;
+            }
+            let t = Transition::to(a, a.state, now, "completed: read it back now").due(now);
+            if let Err(e) = self.inner.store.transition(t).await {
+                tracing::debug!(target: "payment::journal", error = %e, key = %a.idempotency_key, "not made due");
+            }
+        }
+    }
+
     /// Answers a call whose key the journal knows, recovering it first when it is unresolved.
     async fn answer(&self, payment: Payment) -> Result<Option<MutationOutput>> {
         let Some(latest) = payment.latest().cloned() else {
@@ -466,7 +486,15 @@ impl Journal {
             let payment = match self.inner.store.prepare(new).await? {
                 Begin::Started(attempt) => {
                     let options = RequestOptions { idempotency_key: Some(key.clone()), ..options.clone() };
-                    return self.run(client, *attempt, mutation, &options).await;
+                    let completed = match &mutation {
+                        Mutation::CompleteCharge { charge_id, .. } => Some(charge_id.clone()),
+                        _ => None,
+                    };
+                    let result = self.run(client, *attempt, mutation, &options).await;
+                    if let Some(charge) = completed {
+                        self.awaiting_due_now(client.account(), &charge).await;
+                    }
+                    return result;
                 }
                 Begin::Existing(payment) => payment,
             };

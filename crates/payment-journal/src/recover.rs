@@ -463,7 +463,8 @@ impl Journal {
             _ => return self.later(attempt, "a pending attempt names nothing to read".into()).await,
         };
         match read {
-            Ok(output) => {
+            Ok(mut output) => {
+                crate::settle::keep_action_url(attempt.outcome.as_ref(), &mut output);
                 let to = state_of(&output);
                 let how = match to {
                     AttemptState::Pending => "re-read: still pending",

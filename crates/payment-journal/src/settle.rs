@@ -31,6 +31,22 @@ pub(crate) fn state_of(output: &MutationOutput) -> AttemptState {
     }
 }
 
+/// A charge read back while it still awaits its customer names the step, but the step's URL may
+/// be one only the creating call could build (PAY.JP's embeds the caller's return URL): the URL
+/// the attempt was answered with is kept, so a repeat of its key sends the customer the same way.
+pub(crate) fn keep_action_url(before: Option<&StoredOutcome>, read: &mut MutationOutput) {
+    let (Some(StoredOutcome::Charge(old)), MutationOutput::Charge(new)) = (before, read) else { return };
+    if let (Some(was), Some(now)) = (&old.next_action, new.next_action.as_mut())
+        && now.url.is_none()
+        && was.kind == now.kind
+        && old.id == new.id
+    {
+        now.url.clone_from(&was.url);
+        now.method.clone_from(&was.method);
+        now.fields.clone_from(&was.fields);
+    }
+}
+
 /// An error's state. `not_sent` only when the engine saw no request leave; a rate limit (429)
 /// proves nothing was done; a provider's refusal is declined; anything
 /// else (an answer lost, or refused by the client after a 2xx) stays unknown for recovery.
