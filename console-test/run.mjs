@@ -66,7 +66,7 @@ function startMocks(webhookPort) {
 function envFor(provider) {
   const gsp = "PAYMENT_GOOGLE_STANDARD_PAYMENTS_";
   const settings = {
-    payjp: { PAYMENT_PAYJP_SECRET_KEY: "sk_test_console" },
+    payjp: { PAYMENT_PAYJP_SECRET_KEY: "sk_test_console", PAYMENT_PAYJP_PUBLIC_KEY: "pk_test_console" },
     pingpp: {
       PAYMENT_PINGPP_SECRET_KEY: "sk_test_console",
       PAYMENT_PINGPP_APP_ID: "app_MockMockMock0001",
@@ -211,6 +211,39 @@ async function faultFromTheForm(page, urls) {
   await page.screenshot({ path: join(shots, "payjp-retries.png"), fullPage: true });
 }
 
+/** 3-D Secure as a customer meets it: the next action's URL in the browser, Authenticate, back on
+ * the shop's page, then completed with the CLI; and the console's own three buttons. */
+async function threeDSecure(page, urls, receiverPort) {
+  const back = `http://127.0.0.1:${receiverPort}/checkout/done`;
+  const create = () => cli(urls, "payjp", ["charge", "create", "--amount", "1500", "--currency", "JPY", "--card", CARD,
+    "--three-d-secure", "--return-url", back, "--customer-email", "buyer@example.com"]);
+  const created = create();
+  const action = created.next_action || {};
+  if (created.status !== "requires_action" || action.kind !== "redirect" || action.method !== "GET" || !action.url) {
+    fail(`the 3-D Secure charge came back ${JSON.stringify(created)}`);
+  }
+  await page.goto(action.url);
+  await page.screenshot({ path: join(shots, "payjp-3ds-page.png"), fullPage: true });
+  await page.click("#authenticate");
+  try {
+    await page.waitForURL((u) => u.toString() === back, { timeout: 15_000 });
+  } catch (e) {
+    fail(`Authenticate did not land on the return URL ${back}: the browser is at ${page.url()}`);
+  }
+  const done = cli(urls, "payjp", ["charge", "complete", created.id]);
+  if (done.status !== "succeeded") fail(`the completed charge is ${done.status}`);
+
+  const second = create();
+  await page.goto(`${urls.payjp}/__mock__/console`);
+  const row = `#charges tbody tr[data-id="${second.id}"]`;
+  await until(page, "the awaiting charge's three buttons", (r) =>
+    ["pay", "fail", "abandon"].every((c) => document.querySelector(`${r} button.${c}`)), row);
+  await page.click(`${row} button.fail`);
+  await until(page, "the charge failed after 'Fail'", (r) => document.querySelector(r)?.cells[1].textContent === "failed", row);
+  if ((await page.$$(`${row} button.fail`)).length !== 0) fail("a failed charge still offers the authentication buttons");
+  await page.screenshot({ path: join(shots, "payjp-3ds-console.png"), fullPage: true });
+}
+
 async function clockAndReset(page, urls) {
   await page.goto(`${urls.justap}/__mock__/console`);
   await until(page, "Justap's pending charge", () => document.querySelector("#charges tbody tr[data-id]")?.cells[1].textContent === "pending");
@@ -272,6 +305,8 @@ async function main() {
         console.log("ok   pingpp: 'Payer pays' turns the charge succeeded; its webhook shows as delivered");
       }
     }
+    await threeDSecure(page, urls, receiver.port);
+    console.log("ok   payjp: 3-D Secure in the browser (Authenticate, back on the shop's page), completed by the CLI; Fail from the console");
     await clockAndReset(page, urls);
     console.log("ok   justap: the clock closes an unpaid charge; a JSON plan goes in (bad JSON is refused); a reset empties the console");
     if (problems.length) fail(problems.join("\n"));

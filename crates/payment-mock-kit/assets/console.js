@@ -66,6 +66,14 @@ function objectRows(tbody, objects, kind) {
       pay.addEventListener("click", () => payerPays(o.id));
       actions.append(pay);
     }
+    if (kind === "charge" && o.authenticable) {
+      for (const [label, result, cls] of [["Authenticate", "success", "pay"], ["Fail", "failure", "fail"], ["Abandon", "abandon", "abandon"]]) {
+        const b = el("button", label, cls);
+        b.type = "button";
+        b.addEventListener("click", () => customerAuthenticates(o.id, result));
+        actions.append(b);
+      }
+    }
     const json = el("button", state.open.has(key) ? "Hide" : "JSON", "json");
     json.type = "button";
     json.addEventListener("click", () => {
@@ -189,6 +197,11 @@ async function act(what, work) {
 
 function payerPays(id) {
   act("the payer paid " + id, () => call("POST", "/charges/" + encodeURIComponent(id) + "/complete"));
+}
+
+function customerAuthenticates(id, result) {
+  act("the customer chose " + result + " on " + id, () =>
+    call("POST", "/charges/" + encodeURIComponent(id) + "/authenticate", { result }));
 }
 
 function number(id) {

@@ -31,6 +31,8 @@ pub struct MockObject {
     pub created: i64,
     /// Whether the payer can still pay it (`POST /__mock__/charges/{id}/complete`).
     pub completable: bool,
+    /// Whether it waits for its customer's authentication (`POST /__mock__/charges/{id}/authenticate`).
+    pub authenticable: bool,
     /// The object as the provider's API shows it.
     pub raw: serde_json::Value,
 }
@@ -48,6 +50,7 @@ impl MockObject {
             charge: None,
             created,
             completable: false,
+            authenticable: false,
             raw: serde_json::Value::Null,
         }
     }
@@ -64,7 +67,13 @@ impl MockObject {
         self
     }
 
-    /// Marks it as waiting for the payer.
+    /// Marks whether it waits for its customer's authentication.
+    pub fn authenticable(mut self, authenticable: bool) -> MockObject {
+        self.authenticable = authenticable;
+        self
+    }
+
+    /// Marks whether the payer can still pay it.
     pub fn completable(mut self, completable: bool) -> MockObject {
         self.completable = completable;
         self

@@ -12,7 +12,7 @@ pub fn challenge(charge: &str, amount: i64, back_url: &str) -> Response {
     let back_url = escape_html(back_url);
     let body = format!(
         r#"<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>3-D Secure (PAY.JP mock)</title>
+<html lang="en"><head><meta charset="utf-8"><title>3-D Secure (PAY.JP mock)</title><link rel="icon" href="data:,">
 <style>body{{font-family:sans-serif;max-width:32rem;margin:3rem auto}}button{{margin-right:.5rem;padding:.5rem 1rem}}</style>
 </head><body>
 <h1>3-D Secure</h1>

@@ -37,6 +37,11 @@ impl Account {
                 let reference = c.metadata.as_ref().and_then(|m| m.get(REFERENCE_KEY)).cloned().unwrap_or_default();
                 MockObject::new(c.id.clone(), status(c, now), Money::new(c.amount, Currency::JPY), c.created)
                     .reference(reference)
+                    .authenticable(
+                        self.tds.contains_key(&c.id)
+                            && c.three_d_secure_status.as_deref() == Some("unverified")
+                            && now <= c.created + crate::mapping::THREE_D_SECURE_WINDOW_SECS,
+                    )
                     .raw(json!(c))
             })
             .collect();
