@@ -239,7 +239,8 @@ async function threeDSecure(page, urls, receiverPort) {
   await until(page, "the awaiting charge's three buttons", (r) =>
     ["pay", "fail", "abandon"].every((c) => document.querySelector(`${r} button.${c}`)), row);
   await page.click(`${row} button.fail`);
-  await until(page, "the charge failed after 'Fail'", (r) => document.querySelector(r)?.cells[1].textContent === "failed", row);
+  await until(page, "the charge's authentication failed after 'Fail'", (r) =>
+    document.querySelector(r)?.cells[1].textContent === "authentication_failed", row);
   if ((await page.$$(`${row} button.fail`)).length !== 0) fail("a failed charge still offers the authentication buttons");
   await page.screenshot({ path: join(shots, "payjp-3ds-console.png"), fullPage: true });
 }

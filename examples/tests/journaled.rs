@@ -163,3 +163,48 @@ async fn a_charge_awaiting_its_customer_is_answered_reread_and_settled_never_res
     assert_eq!(state(&journal, "tds-gone").await, AttemptState::Declined);
     assert_eq!(target.control.stats().charges, 2, "{}", abandoned.id);
 }
+
+/// A customer who failed the issuer's question may go back and pass it: the charge's attempt
+/// stays awaiting its customer until the provider ends the flow, never declined early; and a
+/// completion whose answers were all lost while the customer had not finished is proven to have
+/// done nothing, so the same key completes once they have.
+#[tokio::test]
+async fn a_failed_question_is_not_the_end_and_an_early_lost_completion_does_not_block_the_key() {
+    use payment::mocks::{AuthenticationResult, FaultKind, FaultPlan, FaultRule};
+    use payment::{Authentication, ChargeStatus, CompletionData, Outcome};
+    let driver = payment::registry().get("payjp").unwrap();
+    let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
+    let journal = Journal::new(Arc::new(MemoryStore::new()));
+    let client: PaymentClient = target.client.clone().with_journal(journal.clone());
+    let f = (driver.fixtures)();
+    let request = CreateCharge::new(f.amount, f.source.clone())
+        .authenticate(Authentication::required("https://shop.example/back").email("buyer@example.com"));
+    let created = client.create_charge(request.clone(), &key("tds-retry".into())).await.unwrap();
+    target.control.authenticate_charge(created.id.as_str(), AuthenticationResult::Failure).unwrap();
+    journal.recover(&target.client).await.unwrap();
+    assert_eq!(state(&journal, "tds-retry").await, AttemptState::AwaitingCustomer, "not declined before the flow ends");
+    let read = client.create_charge(request.clone(), &key("tds-retry".into())).await.unwrap();
+    assert_eq!(read.status, ChargeStatus::RequiresAction);
+    target.control.authenticate_charge(created.id.as_str(), AuthenticationResult::Success).unwrap();
+    let done = client.complete_charge(&created.id, &CompletionData::none(), &key("tds-retry-done".into())).await;
+    assert_eq!(done.unwrap().status, ChargeStatus::Succeeded);
+    let repeat = client.create_charge(request.clone(), &key("tds-retry".into())).await.unwrap();
+    assert_eq!(repeat.status, ChargeStatus::Succeeded);
+    assert_eq!(state(&journal, "tds-retry").await, AttemptState::Succeeded);
+
+    // Completed too early, and every answer lost: unknown, then proven to have done nothing.
+    let second = client.create_charge(request, &key("tds-second".into())).await.unwrap();
+    let lose = FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).path("/v1/charges/*/tds_finish");
+    target.control.set_faults(FaultPlan::new(vec![lose])).unwrap();
+    let e = client.complete_charge(&second.id, &CompletionData::none(), &key("tds-early".into())).await.unwrap_err();
+    assert_eq!(e.outcome(), Outcome::Unknown, "{e}");
+    target.control.clear_faults();
+    journal.recover(&target.client).await.unwrap();
+    let p = journal.payment("tds-early").await.unwrap().unwrap();
+    assert_eq!(p.state, AttemptState::ProvenAbsent, "{:#?}", journal.store().events("tds-early").await);
+    // The customer passes; the same completion key now completes, once.
+    target.control.authenticate_charge(second.id.as_str(), AuthenticationResult::Success).unwrap();
+    let done = client.complete_charge(&second.id, &CompletionData::none(), &key("tds-early".into())).await.unwrap();
+    assert_eq!(done.status, ChargeStatus::Succeeded);
+    assert_eq!(state(&journal, "tds-early").await, AttemptState::Succeeded);
+}

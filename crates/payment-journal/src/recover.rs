@@ -439,7 +439,11 @@ impl Journal {
         if let Err(e) = &result
             && !proven_absent
         {
-            if to == AttemptState::ProvenAbsent {
+            // "The customer has not finished" to a completion's resend says its charge's step is
+            // still open: no completion (which the provider carries out once) has taken effect,
+            // and the next one may go out under a new key.
+            let step_open = attempt.operation == Operation::CompleteCharge && e.kind() == ErrorKind::ActionRequired;
+            if to == AttemptState::ProvenAbsent && !step_open {
                 return self
                     .later(attempt, format!("the resend was turned away ({e}); the original may have landed"))
                     .await;

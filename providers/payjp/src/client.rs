@@ -183,11 +183,12 @@ impl PayjpClient {
         let public_key = self.inner.config.public_key.as_deref().ok_or_else(|| {
             Error::config("payjp needs public_key (PAYMENT_PAYJP_PUBLIC_KEY, pk_…) to send customers to 3-D Secure")
         })?;
-        match url::Url::parse(return_url) {
-            Ok(u) if matches!(u.scheme(), "http" | "https") => {}
+        // Signed as parsed: the text a browser is sent back to is exactly what was signed.
+        let return_url = match url::Url::parse(return_url) {
+            Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => return Err(Error::invalid(format!("return_url must be an http(s) URL, got {return_url:?}"))),
-        }
-        let back_url = tds::back_url(return_url, &self.inner.config.secret_key);
+        };
+        let back_url = tds::back_url(return_url.as_str(), &self.inner.config.secret_key);
         Ok(tds::start_url(&self.inner.base, path_id(id)?, public_key, &back_url))
     }
 
@@ -387,7 +388,11 @@ impl Charge for PayjpClient {
         let path = format!("/v1/charges/{}/tds_finish", path_id(id)?);
         match self.charge_call(self.post(Operation::CompleteCharge, &path, &Form::new(), &key, options)).await {
             Err(e) if e.provider_code() == Some("not_in_three_d_secure_flow") => {
-                let current = self.retrieve_charge(id).await?;
+                // The charge may well be paid: a read that fails says nothing definite.
+                let current = self.retrieve_charge(id).await.map_err(|read| {
+                    Error::new(ErrorKind::OutcomeUnknown, format!("charge {id}'s 3-D Secure flow is over, and reading it failed: {read}"))
+                        .with_idempotency_key(key.clone())
+                })?;
                 match (current.status, &current.failure) {
                     (ChargeStatus::Succeeded | ChargeStatus::Authorized, _) => Ok(current),
                     (ChargeStatus::Failed, Some(failure)) => {
@@ -395,6 +400,7 @@ impl Charge for PayjpClient {
                             "code": failure.code, "message": failure.message}});
                         Err(mapping::error(402, body.to_string().as_bytes()))
                     }
+                    // Never in a flow (no 3-D Secure asked), or canceled since: nothing to complete.
                     _ => Err(e),
                 }
             }

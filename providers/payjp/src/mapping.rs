@@ -86,9 +86,10 @@ pub fn status(c: &Charge) -> ChargeStatus {
 }
 
 fn status_of(c: &ChargeView<'_>) -> ChargeStatus {
-    if c.failure_code.is_some()
-        || (!c.paid && c.three_d_secure_status.as_deref().is_some_and(|s| s == "failed" || s == "error"))
-    {
+    // An unpaid charge in a 3-D Secure flow waits whatever the issuer answered so far: only
+    // `tds_finish` or the flow lapsing (each sets `failure_code`) ends it, and a customer can go
+    // back to the issuer's page until then.
+    if c.failure_code.is_some() {
         ChargeStatus::Failed
     } else if !c.paid && c.three_d_secure_status.is_some() {
         ChargeStatus::RequiresAction
@@ -126,8 +127,11 @@ fn record_of(mut c: ChargeView<'_>, raw: RawJson) -> Result<ChargeRecord> {
     }
     let status = status_of(&c);
     // The redirect URL embeds the caller's return URL, so the client fills it in where it knows
-    // that (`PayjpClient::authentication_url`); a read names the step and its deadline.
-    let next_action = (status == ChargeStatus::RequiresAction).then(|| payment_core::NextAction {
+    // that (`PayjpClient::authentication_url`); a read names the step and its deadline. Once the
+    // issuer has answered (verified, attempted, failed) the customer has nothing left to do:
+    // `requires_action` without a next action means "complete it".
+    let customer_to_act = c.three_d_secure_status.as_deref() == Some("unverified");
+    let next_action = (status == ChargeStatus::RequiresAction && customer_to_act).then(|| payment_core::NextAction {
         kind: payment_core::NextActionKind::Redirect,
         url: None,
         method: Some("GET".into()),
@@ -414,6 +418,12 @@ mod tests {
         c.failure_code = None;
         c.three_d_secure_status = Some("unverified".into());
         assert_eq!(status(&c), ChargeStatus::RequiresAction);
+        // A failed authentication is not the charge's end: only tds_finish or the lapse set a
+        // failure code, and the customer may still go back to the issuer's page.
+        c.three_d_secure_status = Some("failed".into());
+        assert_eq!(status(&c), ChargeStatus::RequiresAction);
+        c.failure_code = Some("three_d_secure_failed".into());
+        assert_eq!(status(&c), ChargeStatus::Failed);
     }
 
     #[test]

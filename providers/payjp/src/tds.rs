@@ -47,7 +47,8 @@ pub fn verify_back_url(jws: &str, secret_key: &str) -> Result<String> {
         .ok_or_else(|| bad("the payload is not base64url JSON"))?;
     let url = payload.get("url").and_then(serde_json::Value::as_str).ok_or_else(|| bad("the payload has no url"))?;
     match url::Url::parse(url) {
-        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(url.to_owned()),
+        // The parsed form: no control characters can reach a `Location` header.
+        Ok(u) if matches!(u.scheme(), "http" | "https") => Ok(u.into()),
         _ => Err(bad("its url is not an http(s) URL")),
     }
 }
@@ -91,6 +92,9 @@ mod tests {
         assert!(verify_back_url(&unsigned, "k").unwrap_err().message().contains("HS256"));
         let key = SecretString::from("k".to_owned());
         assert!(verify_back_url(&back_url("javascript:alert(1)", &key), "k").is_err());
+        // Control characters never survive into the URL a browser is sent to.
+        let sneaky = verify_back_url(&back_url("https://shop.example/a\r\nSet-Cookie:x", &key), "k").unwrap();
+        assert!(!sneaky.contains(['\r', '\n']), "{sneaky:?}");
     }
 
     #[test]

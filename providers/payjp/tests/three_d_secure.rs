@@ -204,3 +204,16 @@ async fn what_the_redirect_needs_is_checked_before_any_request() {
     assert!(s.server.control().requests().is_empty(), "nothing was sent");
     assert!(PayjpConfig::new("sk_test_x").unwrap().with_public_key("pk_live_x").is_err(), "test and live keys mixed");
 }
+
+#[tokio::test]
+async fn a_second_completion_whose_read_fails_is_unknown_not_a_failure() {
+    use payment_mock_kit::{FaultKind, FaultPlan, FaultRule};
+    let s = setup().await;
+    let created = s.client.create_charge(charge("4242424242424242"), &key("tds-read")).await.unwrap();
+    s.server.control().authenticate_charge(created.id.as_str(), AuthenticationResult::Success).unwrap();
+    s.client.complete_charge(&created.id, &CompletionData::none(), &key("tds-read-1")).await.unwrap();
+    let reads_fail = FaultRule::always(FaultKind::Status { status: 404, retry_after: None }).methods(&["GET"]);
+    s.server.control().set_faults(FaultPlan::new(vec![reads_fail])).unwrap();
+    let e = s.client.complete_charge(&created.id, &CompletionData::none(), &key("tds-read-2")).await.unwrap_err();
+    assert_eq!(e.outcome(), payment_core::Outcome::Unknown, "the charge is paid: never a definite failure: {e}");
+}

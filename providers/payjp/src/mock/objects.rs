@@ -11,8 +11,11 @@ use crate::wire::Charge;
 
 /// PAY.JP charges carry flags, not a status; the console names the state they add up to.
 fn status(c: &Charge, now: i64) -> &'static str {
-    if c.failure_code.is_some() || c.three_d_secure_status.as_deref() == Some("failed") {
+    if c.failure_code.is_some() {
         "failed"
+    } else if !c.paid && c.three_d_secure_status.as_deref() == Some("failed") {
+        // The issuer said no; `tds_finish` has not ended the flow yet.
+        "authentication_failed"
     } else if !c.paid && c.three_d_secure_status.is_some() {
         "requires_action"
     } else if c.amount_refunded >= c.amount && c.refunded {

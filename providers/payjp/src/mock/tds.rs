@@ -12,7 +12,7 @@ use crate::mapping::THREE_D_SECURE_WINDOW_SECS;
 use crate::tds::verify_back_url;
 
 /// A charge waiting for its 3-D Secure flow to finish.
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct PendingTds {
     /// Capture once authorized.
     pub capture: bool,
@@ -22,6 +22,17 @@ pub struct PendingTds {
     pub number: String,
     /// The secret key that created the charge: the `back_url` must be signed with it.
     pub secret_key: String,
+}
+
+impl std::fmt::Debug for PendingTds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The key and the card number stay out of any log.
+        f.debug_struct("PendingTds")
+            .field("capture", &self.capture)
+            .field("expiry_days", &self.expiry_days)
+            .field("last4", &self.number.get(self.number.len().saturating_sub(4)..))
+            .finish_non_exhaustive()
+    }
 }
 
 /// What the start page does for a charge.
