@@ -119,6 +119,18 @@ async fn a_full_refund_whose_answer_was_lost_is_recorded_with_what_it_refunded()
     }
 }
 
+/// PAY.JP's mock, a journal in memory, the journaled client, and a 3-D Secure charge request.
+async fn payjp_3ds() -> (targets::Target, Journal, PaymentClient, CreateCharge) {
+    let driver = payment::registry().get("payjp").unwrap();
+    let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
+    let journal = Journal::new(Arc::new(MemoryStore::new()));
+    let client: PaymentClient = target.client.clone().with_journal(journal.clone());
+    let f = (driver.fixtures)();
+    let request = CreateCharge::new(f.amount, f.source.clone())
+        .authenticate(payment::Authentication::required("https://shop.example/back").email("buyer@example.com"));
+    (target, journal, client, request)
+}
+
 /// A charge awaiting its customer through the journal: a repeat of its key answers the same next
 /// action with no new charge, recovery re-reads it without resending, the completion is
 /// journaled, and the charge's own attempt settles from the provider's word once it is done
@@ -126,14 +138,8 @@ async fn a_full_refund_whose_answer_was_lost_is_recorded_with_what_it_refunded()
 #[tokio::test]
 async fn a_charge_awaiting_its_customer_is_answered_reread_and_settled_never_resent() {
     use payment::mocks::AuthenticationResult;
-    use payment::{Authentication, ChargeStatus, CompletionData};
-    let driver = payment::registry().get("payjp").unwrap();
-    let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
-    let journal = Journal::new(Arc::new(MemoryStore::new()));
-    let client: PaymentClient = target.client.clone().with_journal(journal.clone());
-    let f = (driver.fixtures)();
-    let request = CreateCharge::new(f.amount, f.source.clone())
-        .authenticate(Authentication::required("https://shop.example/back").email("buyer@example.com"));
+    use payment::{ChargeStatus, CompletionData};
+    let (target, journal, client, request) = payjp_3ds().await;
     let posts = || target.control.requests().iter().filter(|r| r.method == "POST").count();
 
     let created = client.create_charge(request.clone(), &key("tds-charge".into())).await.unwrap();
@@ -171,14 +177,8 @@ async fn a_charge_awaiting_its_customer_is_answered_reread_and_settled_never_res
 #[tokio::test]
 async fn a_failed_question_is_not_the_end_and_an_early_lost_completion_does_not_block_the_key() {
     use payment::mocks::{AuthenticationResult, FaultKind, FaultPlan, FaultRule};
-    use payment::{Authentication, ChargeStatus, CompletionData, Outcome};
-    let driver = payment::registry().get("payjp").unwrap();
-    let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
-    let journal = Journal::new(Arc::new(MemoryStore::new()));
-    let client: PaymentClient = target.client.clone().with_journal(journal.clone());
-    let f = (driver.fixtures)();
-    let request = CreateCharge::new(f.amount, f.source.clone())
-        .authenticate(Authentication::required("https://shop.example/back").email("buyer@example.com"));
+    use payment::{ChargeStatus, CompletionData, Outcome};
+    let (target, journal, client, request) = payjp_3ds().await;
     let created = client.create_charge(request.clone(), &key("tds-retry".into())).await.unwrap();
     target.control.authenticate_charge(created.id.as_str(), AuthenticationResult::Failure).unwrap();
     journal.recover(&target.client).await.unwrap();
