@@ -230,14 +230,17 @@ pub enum ChargeCommand {
         #[arg(long, value_name = "KEY")]
         idempotency_key: Option<String>,
     },
-    /// List charges, all pages.
+    /// List charges, newest first: the first 10, `--limit N` of them, or `--all`.
     List {
-        /// Page size.
+        /// How many charges to print (default 10).
+        #[arg(long, value_name = "N", conflicts_with = "all", value_parser = clap::value_parser!(u64).range(1..))]
+        limit: Option<u64>,
+        /// Walk every charge the account holds (a running count on stderr when it is a terminal).
+        #[arg(long)]
+        all: bool,
+        /// Charges per request to the provider (its default when absent).
         #[arg(long, value_name = "N")]
-        limit: Option<u32>,
-        /// Stop after this many charges.
-        #[arg(long, value_name = "N")]
-        max_items: Option<usize>,
+        page_size: Option<u32>,
     },
 }
 

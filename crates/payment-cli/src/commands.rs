@@ -95,6 +95,9 @@ fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
     }
 }
 
+/// Charges `charge list` prints without `--limit` or `--all`.
+const DEFAULT_LIST_LIMIT: u64 = 10;
+
 /// `payment charge …`
 pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
     match command {
@@ -174,8 +177,8 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
             let (client, id, account) = client_for(cli, id).await?;
             output::charge(&at(&account, client.cancel_charge(&id, &opts).await?), cli.json);
         }
-        ChargeCommand::List { limit, max_items } => {
-            let query = ListCharges { page_size: *limit, ..ListCharges::default() };
+        ChargeCommand::List { limit, all, page_size } => {
+            let query = ListCharges { page_size: *page_size, ..ListCharges::default() };
             // The clients live as long as the stream: one owning an embedded mock (`mode = "mock"`)
             // takes it down when dropped, and the next page would find nothing listening.
             let router = route::routed(cli).await?;
@@ -188,14 +191,18 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
                 (None, Some(client)) => client.list_charges(query),
                 (None, None) => return Err(usage("no client to list charges with".to_owned())),
             };
-            let mut printed = 0usize;
-            while max_items.is_none_or(|m| printed < m) {
+            let most = if *all { None } else { Some(limit.unwrap_or(DEFAULT_LIST_LIMIT)) };
+            let mut progress = output::Progress::for_walk(*all, "charges");
+            let mut printed = 0u64;
+            while most.is_none_or(|m| printed < m) {
                 match stream.next().await {
                     Some(item) => output::charge_line(&item?, cli.json),
                     None => break,
                 }
                 printed += 1;
+                progress.tick(printed);
             }
+            progress.done(printed);
         }
     }
     Ok(())

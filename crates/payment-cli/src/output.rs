@@ -13,6 +13,38 @@ pub fn emit(line: std::fmt::Arguments<'_>) {
     }
 }
 
+/// A running count on stderr while a long walk goes on, only when stderr is a terminal (a
+/// person watching); nothing in pipes, files or CI logs.
+pub struct Progress {
+    what: &'static str,
+    shown: bool,
+    last: std::time::Instant,
+}
+
+impl Progress {
+    /// Progress for a walk of `what`, shown when `walking_everything` and stderr is a terminal.
+    pub fn for_walk(walking_everything: bool, what: &'static str) -> Progress {
+        use std::io::IsTerminal;
+        let shown = walking_everything && std::io::stderr().is_terminal();
+        Progress { what, shown, last: std::time::Instant::now() }
+    }
+
+    /// Counts one more; redraws at most a few times a second.
+    pub fn tick(&mut self, count: u64) {
+        if self.shown && self.last.elapsed() >= std::time::Duration::from_millis(250) {
+            self.last = std::time::Instant::now();
+            eprint!("\r{count} {}…", self.what);
+        }
+    }
+
+    /// Ends the line with the total.
+    pub fn done(&self, count: u64) {
+        if self.shown {
+            eprintln!("\r{count} {}", self.what);
+        }
+    }
+}
+
 /// Prints one charge.
 pub fn charge(record: &ChargeRecord, json: bool) {
     if json {

@@ -511,3 +511,43 @@ fn payment_toml_in_the_current_directory_is_found_and_its_absence_is_said() {
     let listed = run(&["--json", "charge", "list"]);
     assert!(listed.status.success(), "{}", String::from_utf8_lossy(&listed.stderr));
 }
+
+/// `charge list` prints a few charges by default, `--limit N` of them, every one with `--all`;
+/// the page size is a separate knob.
+#[test]
+fn charge_list_prints_ten_a_limit_or_all() {
+    let mock = Mock::start(&[]);
+    let base = ["--provider", "payjp", "--base-url", mock.url.as_str(), "--json"];
+    for i in 0..12 {
+        let r = format!("list-{i}");
+        let args = [
+            "charge",
+            "create",
+            "--amount",
+            "500",
+            "--currency",
+            "JPY",
+            "--card",
+            "4242424242424242,12/2035",
+            "--reference",
+            &r,
+        ];
+        let out = payment(&[&base[..], &args].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    }
+    let count = |args: &[&str]| {
+        let out = payment(&[&base[..], &["charge", "list"], args].concat());
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(out.stderr.is_empty(), "no progress when stderr is not a terminal");
+        String::from_utf8_lossy(&out.stdout).lines().count()
+    };
+    assert_eq!(count(&[]), 10);
+    assert_eq!(count(&["--limit", "3"]), 3);
+    assert_eq!(count(&["--all"]), 12);
+    assert_eq!(count(&["--all", "--page-size", "5"]), 12);
+    let newest = payment(&[&base[..], &["charge", "list", "--limit", "1"]].concat());
+    assert_eq!(json(&newest)["reference"], "list-11", "newest first");
+    let both = payment(&[&base[..], &["charge", "list", "--limit", "3", "--all"]].concat());
+    assert_eq!(both.status.code(), Some(2));
+    assert_eq!(payment(&[&base[..], &["charge", "list", "--limit", "0"]].concat()).status.code(), Some(2));
+}
