@@ -2,7 +2,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use payment::journal::{Attempt, AttemptState, ClaimFilter, Journal, Payment, StoredOutcome};
+use payment::journal::{Attempt, AttemptState, ClaimFilter, Journal, Payment, RecoveryEvent, StoredOutcome};
 use payment::{Error, ErrorKind, Mode, PaymentClient, Timestamp};
 
 use crate::args::{Cli, JournalCommand};
@@ -195,14 +195,49 @@ async fn recover(cli: &Cli, within: &str) -> Result<(), Failure> {
     if clients.is_empty() && !skipped.is_empty() {
         return Err(usage(format!("no account the journal names could be connected: {}", skipped.join("; "))));
     }
-    let filter = ClaimFilter { key: None, account: only.clone() };
-    let report = journal.recover_within_where(&clients, within, &filter).await?;
-    for r in &report.resolutions {
-        if cli.json {
-            out!("{}", serde_json::to_string(r).unwrap_or_default());
-        } else {
-            out!("{} #{} {} {}: {} -> {}: {}", r.idempotency_key, r.seq, r.account, r.operation, r.from, r.to, r.how);
+    if open_providers.is_empty() {
+        if !cli.json {
+            out!("nothing to recover");
         }
+        return Ok(());
+    }
+    let filter = ClaimFilter { key: None, account: only.clone() };
+    // Each result is printed as it is written, once per change of an attempt's state (an
+    // attempt asked again later is not repeated); waits on leases and backoffs are said.
+    let shown: std::sync::Mutex<HashMap<(String, i64), AttemptState>> = Default::default();
+    let json = cli.json;
+    let observer = move |event: RecoveryEvent<'_>| match event {
+        RecoveryEvent::Resolved(r) => {
+            let mut shown = shown.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+            if shown.insert((r.idempotency_key.clone(), r.seq), r.to) == Some(r.to) {
+                return;
+            }
+            if json {
+                out!("{}", serde_json::to_string(r).unwrap_or_default());
+            } else {
+                out!(
+                    "{} #{} {} {}: {} -> {}: {}",
+                    r.idempotency_key,
+                    r.seq,
+                    r.account,
+                    r.operation,
+                    r.from,
+                    r.to,
+                    r.how
+                );
+            }
+        }
+        RecoveryEvent::Waiting(wait) if !json => {
+            eprintln!("waiting {:.1}s for a lease or a backoff to run out", wait.as_secs_f64());
+        }
+        RecoveryEvent::Waiting(_) => {}
+    };
+    // `--within` bounds the whole run: cut short, an attempt being asked about keeps its state
+    // and its lease, as after a crash, and the next run goes on from there.
+    let run = journal.recover_within_observed(&clients, within, &filter, &observer);
+    match tokio::time::timeout(within, run).await {
+        Ok(report) => drop(report?),
+        Err(_) => eprintln!("stopped after --within {}s; what is still open is listed below", within.as_secs_f64()),
     }
     let left: Vec<Payment> = journal
         .store()

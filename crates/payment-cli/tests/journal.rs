@@ -168,3 +168,24 @@ fn journal_commands_need_a_journal_and_recovery_refuses_a_fresh_embedded_mock() 
     assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
     assert!(text(&out.stderr).contains("starts empty"), "{}", text(&out.stderr));
 }
+
+#[test]
+fn recover_says_when_there_is_nothing_to_do_and_within_bounds_the_whole_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("j.db");
+    let empty = payment(&journal, &["journal", "recover"]);
+    assert!(empty.status.success(), "{}", text(&empty.stderr));
+    assert_eq!(text(&empty.stdout).trim(), "nothing to recover");
+
+    // The answer is lost, then every request the mock gets is held 30 s: a recovery bounded by
+    // 2 s stops there, says so, and leaves the payment unknown (exit 3) for the next run.
+    let mock = lost_answer(&journal, "slow-1");
+    let hold = r#"{"kind":"delay","ms":30000}"#;
+    let held = Command::new(BIN).args(["mock-control", "--url", &mock.url, "faults", "add", hold]).output().unwrap();
+    assert!(held.status.success(), "{}", text(&held.stderr));
+    let out =
+        payment(&journal, &["--provider", "payjp", "--base-url", &mock.url, "journal", "recover", "--within", "2s"]);
+    assert_eq!(out.status.code(), Some(3), "{}{}", text(&out.stdout), text(&out.stderr));
+    assert!(text(&out.stderr).contains("stopped after --within 2s"), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("still unknown: slow-1"), "{}", text(&out.stderr));
+}

@@ -46,7 +46,7 @@ pub use open::{open, open_store};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use record::{Attempt, AttemptRules, JournalEvent, Payment, StoredError, StoredOutcome};
-pub use recover::{ClientSource, Recoverer, RecoveryReport, Resolution};
+pub use recover::{ClientSource, Recoverer, RecoveryEvent, RecoveryObserver, RecoveryReport, Resolution};
 pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{Durability, SqliteStore};

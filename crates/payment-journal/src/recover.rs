@@ -101,6 +101,18 @@ impl RecoveryReport {
     }
 }
 
+/// What a recovery run tells its observer as it goes.
+#[derive(Debug, Clone, Copy)]
+pub enum RecoveryEvent<'a> {
+    /// An attempt was settled, or put back for later, just now.
+    Resolved(&'a Resolution),
+    /// Nothing is claimable now: the next attempt is, after this wait (a live lease or a backoff).
+    Waiting(Duration),
+}
+
+/// Told of each [`RecoveryEvent`] (`journal recover` prints them as they come).
+pub type RecoveryObserver<'a> = &'a (dyn Fn(RecoveryEvent<'_>) + Send + Sync);
+
 /// Why absence cannot be concluded yet: the attempt, sent at `sent_ms`, is still inside the
 /// provider's visibility lag (a lookup may not show it yet).
 fn inside_lag(client: &PaymentClient, sent_ms: i64, now_ms: i64) -> Option<String> {
@@ -161,6 +173,16 @@ impl Journal {
 
     /// Like [`Journal::recover`], for the attempts `filter` selects only (one provider's, say).
     pub async fn recover_where(&self, clients: &dyn ClientSource, filter: &ClaimFilter) -> Result<RecoveryReport> {
+        self.recover_observed(clients, filter, &|_| {}).await
+    }
+
+    /// Like [`Journal::recover_where`], telling `observer` of each resolution as it is written.
+    async fn recover_observed(
+        &self,
+        clients: &dyn ClientSource,
+        filter: &ClaimFilter,
+        observer: RecoveryObserver<'_>,
+    ) -> Result<RecoveryReport> {
         self.inner.store.refresh_clock(true).await?;
         let began = self.now_ms();
         let mut report = RecoveryReport::default();
@@ -198,7 +220,10 @@ impl Journal {
                     Err(e) => self.later(attempt, format!("no client: {e}")).await,
                 };
                 match resolved {
-                    Ok(r) => report.resolutions.push(r),
+                    Ok(r) => {
+                        observer(RecoveryEvent::Resolved(&r));
+                        report.resolutions.push(r);
+                    }
                     // Someone else holds a newer version: they settled it, and their word stands.
                     Err(e) if is_fenced(&e) => {}
                     Err(e) => return Err(e),
@@ -220,8 +245,21 @@ impl Journal {
         within: Duration,
         filter: &ClaimFilter,
     ) -> Result<RecoveryReport> {
+        self.recover_within_observed(clients, within, filter, &|_| {}).await
+    }
+
+    /// Like [`Journal::recover_within_where`], telling `observer` of each resolution as it is
+    /// written and of each wait (a live lease, a backoff) before it begins, so a caller can show
+    /// recovery as it goes.
+    pub async fn recover_within_observed(
+        &self,
+        clients: &dyn ClientSource,
+        within: Duration,
+        filter: &ClaimFilter,
+        observer: RecoveryObserver<'_>,
+    ) -> Result<RecoveryReport> {
         let deadline = tokio::time::Instant::now() + within;
-        let mut report = self.recover_where(clients, filter).await?;
+        let mut report = self.recover_observed(clients, filter, observer).await?;
         loop {
             let Some(next) = self.inner.store.next_claimable_ms().await? else {
                 return Ok(report);
@@ -230,8 +268,11 @@ impl Journal {
             if tokio::time::Instant::now() + wait > deadline {
                 return Ok(report);
             }
+            if !wait.is_zero() {
+                observer(RecoveryEvent::Waiting(wait));
+            }
             tokio::time::sleep(wait).await;
-            let more = self.recover_where(clients, filter).await?;
+            let more = self.recover_observed(clients, filter, observer).await?;
             // The latest word on each attempt replaces earlier ones.
             for r in more.resolutions {
                 report.resolutions.retain(|o| !(o.idempotency_key == r.idempotency_key && o.seq == r.seq));
