@@ -67,6 +67,12 @@ pub enum Command {
     Route(RouteCommand),
     /// Drive a running mock (`payment mock`'s URL) without curl: the payer, the clock, faults, the log.
     MockControl(MockControlArgs),
+    /// Print a completion script for a shell: `payment completions bash > ~/.local/share/bash-completion/completions/payment`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 /// `payment mock-control --url URL …`

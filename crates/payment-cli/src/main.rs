@@ -98,5 +98,13 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Webhook(w) => webhook::run(cli, w).await,
         Command::Route(r) => route::run(cli, r).await,
         Command::MockControl(args) => mock_control::run(args, cli.json).await,
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            let mut command = Cli::command();
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut command, "payment", &mut script);
+            out!("{}", String::from_utf8_lossy(&script).trim_end());
+            Ok(())
+        }
     }
 }

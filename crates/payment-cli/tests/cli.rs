@@ -551,3 +551,24 @@ fn charge_list_prints_ten_a_limit_or_all() {
     assert_eq!(both.status.code(), Some(2));
     assert_eq!(payment(&[&base[..], &["charge", "list", "--limit", "0"]].concat()).status.code(), Some(2));
 }
+
+/// `payment completions SHELL` prints a script that knows the commands and their flags; bash's
+/// parses.
+#[test]
+fn completions_know_the_commands_and_bash_parses_its_script() {
+    for shell in ["bash", "zsh", "fish"] {
+        let out = payment(&["completions", shell]);
+        assert!(out.status.success(), "{shell}: {}", String::from_utf8_lossy(&out.stderr));
+        let script = String::from_utf8_lossy(&out.stdout);
+        for word in ["mock-control", "three-d-secure", "journal"] {
+            assert!(script.contains(word), "{shell} completions lack {word}");
+        }
+    }
+    let bash = payment(&["completions", "bash"]);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("payment.bash");
+    std::fs::write(&path, &bash.stdout).unwrap();
+    let parsed = Command::new("bash").arg("-n").arg(&path).output().unwrap();
+    assert!(parsed.status.success(), "{}", String::from_utf8_lossy(&parsed.stderr));
+    assert_eq!(payment(&["completions", "tcsh"]).status.code(), Some(2));
+}
