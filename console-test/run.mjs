@@ -291,6 +291,12 @@ async function main() {
         fail(`the index does not link ${provider}'s console: ${JSON.stringify(links)}`);
       }
     }
+    const counts = await page.$$eval("#mocks li", (items) => items.map((li) => li.textContent));
+    for (const { provider } of CHARGES) {
+      if (!counts.some((text) => text.startsWith(provider + " ") && text.includes("1 charges"))) {
+        fail(`the index does not count ${provider}'s one charge: ${JSON.stringify(counts)}`);
+      }
+    }
     await page.screenshot({ path: join(shots, "index.png") });
     for (const charge of CHARGES) {
       await checkListing(page, urls, charge);

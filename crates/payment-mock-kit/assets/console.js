@@ -57,7 +57,9 @@ function objectRows(tbody, objects, kind) {
     const key = kind + ":" + o.id;
     const row = el("tr");
     row.dataset.id = o.id;
-    row.append(el("td", o.id), statusCell(o.status), el("td", o.amount_display, "num amount"), el("td", o.currency));
+    const idCell = el("td", o.id, "id");
+    idCell.title = o.id;
+    row.append(idCell, statusCell(o.status), el("td", o.amount_display, "num amount"), el("td", o.currency));
     row.append(el("td", kind === "charge" ? o.reference || "" : o.charge || ""), el("td", isoTime(o.created)));
     const actions = el("td");
     if (kind === "charge" && o.completable) {

@@ -55,15 +55,20 @@ pub fn escape_html(text: &str) -> String {
 }
 
 /// The index page: one link per mock's console.
-pub fn index_page(mocks: &[(String, String)]) -> String {
+pub fn index_page(mocks: &[(String, String, Option<crate::MockStats>)]) -> String {
     let mut items = String::new();
-    for (name, url) in mocks {
+    for (name, url, stats) in mocks {
         let console = format!("{}/__mock__/console", url.trim_end_matches('/'));
+        let counts = match stats {
+            Some(s) => format!("{} charges · {} refunds · {} captures", s.charges, s.refunds, s.captures),
+            None => "not answering".to_owned(),
+        };
         items.push_str(&format!(
-            "<li><a href=\"{}\">{}</a> <code>{}</code></li>\n",
+            "<li><a href=\"{}\">{}</a> <code>{}</code> <span class=\"counts\">{}</span></li>\n",
             escape_html(&console),
             escape_html(name),
-            escape_html(url)
+            escape_html(url),
+            escape_html(&counts)
         ));
     }
     format!(
@@ -72,6 +77,23 @@ pub fn index_page(mocks: &[(String, String)]) -> String {
          <small>consoles</small></h1></header>\n<main><section><h2>Mocks</h2><ul id=\"mocks\">\n{items}</ul>\
          </section></main></body></html>\n"
     )
+}
+
+/// Each mock's counts, read from its `/__mock__/stats` now (`None` for one that does not answer).
+async fn with_counts(
+    http: &reqwest::Client,
+    mocks: &[(String, String)],
+) -> Vec<(String, String, Option<crate::MockStats>)> {
+    let mut out = Vec::with_capacity(mocks.len());
+    for (name, url) in mocks {
+        let stats = async {
+            let r = http.get(format!("{}/__mock__/stats", url.trim_end_matches('/'))).send().await.ok()?;
+            r.json::<crate::MockStats>().await.ok()
+        }
+        .await;
+        out.push((name.clone(), url.clone(), stats));
+    }
+    out
 }
 
 /// A running index server; stops when dropped.
@@ -86,9 +108,20 @@ impl ConsoleIndex {
     pub async fn start(addr: SocketAddr, mocks: Vec<(String, String)>) -> std::io::Result<ConsoleIndex> {
         let listener = tokio::net::TcpListener::bind(addr).await?;
         let url = format!("http://{}/", listener.local_addr()?);
-        let page = bytes::Bytes::from(index_page(&mocks));
+        // Counts are read when the page is asked for, so a reload shows them as they are now.
+        let http = reqwest::Client::builder().timeout(std::time::Duration::from_secs(2)).build().unwrap_or_default();
+        let mocks = std::sync::Arc::new(mocks);
         let app = Router::new()
-            .route("/", get(move || async move { asset("text/html; charset=utf-8", page) }))
+            .route(
+                "/",
+                get(move || {
+                    let (http, mocks) = (http.clone(), mocks.clone());
+                    async move {
+                        let page = index_page(&with_counts(&http, &mocks).await);
+                        asset("text/html; charset=utf-8", bytes::Bytes::from(page))
+                    }
+                }),
+            )
             .route("/__mock__/console.css", get(|| async { asset("text/css; charset=utf-8", STYLES) }));
         let task = tokio::spawn(async move {
             if let Err(e) = axum::serve(listener, app).await {
@@ -116,7 +149,8 @@ mod tests {
 
     #[test]
     fn the_index_escapes_names_and_urls() {
-        let page = index_page(&[("pay<jp>".into(), "http://127.0.0.1:1/\"x".into())]);
+        let page = index_page(&[("pay<jp>".into(), "http://127.0.0.1:1/\"x".into(), None)]);
+        assert!(page.contains("not answering"));
         assert!(page.contains("pay&lt;jp&gt;"));
         assert!(page.contains("http://127.0.0.1:1/&quot;x/__mock__/console"));
         assert!(!page.contains("<jp>"));

@@ -49,7 +49,7 @@ impl LoggedRequest {
 }
 
 /// Counts of what a mock holds, for exactly-once assertions.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct MockStats {
     /// Charges (payments) created.
     pub charges: usize,
