@@ -11,9 +11,15 @@ use payment::{
 
 use crate::failure::Failure;
 
+/// Whether rows are JSON objects (`--json`), set once at the start of the tour.
+static JSON: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// Runs the tour; fails when any provider's step fails.
-pub async fn run() -> Result<(), Failure> {
-    row("PROVIDER", "STEP", "RESULT", "DETAIL");
+pub async fn run(json: bool) -> Result<(), Failure> {
+    JSON.store(json, std::sync::atomic::Ordering::Relaxed);
+    if !json {
+        row("PROVIDER", "STEP", "RESULT", "DETAIL");
+    }
     let mut failed = Vec::new();
     for driver in payment::drivers() {
         let started = Instant::now();
@@ -29,15 +35,22 @@ pub async fn run() -> Result<(), Failure> {
         failed.push("routing");
     }
     if failed.is_empty() {
-        out!("\nAll providers completed the tour against their mocks.");
+        if !json {
+            out!("\nAll providers completed the tour against their mocks.");
+        }
         Ok(())
     } else {
         Err(Failure::Usage(format!("the demo failed for: {}", failed.join(", "))))
     }
 }
 
+/// One step's line: a table row, or with `--json` `{"provider", "step", "result", "detail"}`.
 fn row(provider: &str, step: &str, result: &str, detail: &str) {
-    out!("{provider:<26} {step:<16} {result:<8} {detail}");
+    if JSON.load(std::sync::atomic::Ordering::Relaxed) {
+        out!("{}", serde_json::json!({"provider": provider, "step": step, "result": result, "detail": detail}));
+    } else {
+        out!("{provider:<26} {step:<16} {result:<8} {detail}");
+    }
     let _ = std::io::stdout().flush();
 }
 

@@ -92,8 +92,8 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
             commands::test_data(cli.json);
             Ok(())
         }
-        Command::Mock(args) => mock::serve(cli.provider.as_deref(), args).await,
-        Command::Demo => demo::run().await,
+        Command::Mock(args) => mock::serve(cli.provider.as_deref(), args, cli.json).await,
+        Command::Demo => demo::run(cli.json).await,
         Command::Journal(j) => journal::run(cli, j).await,
         Command::Webhook(w) => webhook::run(cli, w).await,
         Command::Route(r) => route::run(cli, r).await,

@@ -50,16 +50,23 @@ fn env_file<'a>(mocks: impl Iterator<Item = (&'a str, &'a payment::ProviderSetti
     out
 }
 
-/// Prints a line of the mock's address list; a reader that stopped reading (a closed pipe) does
-/// not stop the mocks, which serve until killed.
-fn announce(line: std::fmt::Arguments<'_>) {
+/// Prints a line of the mock's address list, `NAME VALUE` (with `--json`, one object: `{"mock":
+/// NAME, "url": URL}`, `{"console": URL}` or `{"env_file": PATH}`); a reader that stopped reading
+/// (a closed pipe) does not stop the mocks, which serve until killed.
+fn announce(json: bool, name: &str, value: &str) {
+    let line = match (json, name) {
+        (false, _) => format!("{name} {value}"),
+        (true, "console") => serde_json::json!({ "console": value }).to_string(),
+        (true, "env-file") => serde_json::json!({ "env_file": value }).to_string(),
+        (true, _) => serde_json::json!({ "mock": name, "url": value }).to_string(),
+    };
     let mut stdout = std::io::stdout().lock();
     let _ = writeln!(stdout, "{line}").and_then(|()| stdout.flush());
 }
 
 /// Starts the chosen mocks, prints `NAME URL` per provider as each listens (and, for several,
 /// `console URL` of a page linking each mock's console, last), then waits forever.
-pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failure> {
+pub async fn serve(provider: Option<&str>, args: &MockArgs, json: bool) -> Result<(), Failure> {
     let addr: SocketAddr = args.addr.parse().map_err(|_| usage(format!("--addr {:?} is not HOST:PORT", args.addr)))?;
     let faults = match &args.faults {
         Some(json) => {
@@ -102,14 +109,14 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
             ..MockOptions::default()
         };
         let handle = (mock.start)(options).await?;
-        announce(format_args!("{} {}", driver.name, handle.url()));
+        announce(json, driver.name, handle.url());
         servers.push((driver.name.to_owned(), handle));
     }
     if let Some(path) = &args.env_file {
         let text = env_file(servers.iter().map(|(name, handle)| (name.as_str(), &handle.settings)));
         payment::mocks::keys::write_secret(path, text.as_bytes())
             .map_err(|e| usage(format!("--env-file {}: {e}", path.display())))?;
-        announce(format_args!("env-file {}", path.display()));
+        announce(json, "env-file", &path.display().to_string());
     }
     // Every mock serves its own console; the index only links them, on the mocks' host.
     let _index = if servers.len() > 1 {
@@ -117,7 +124,7 @@ pub async fn serve(provider: Option<&str>, args: &MockArgs) -> Result<(), Failur
         let index = ConsoleIndex::start(SocketAddr::new(addr.ip(), 0), mocks)
             .await
             .map_err(|e| payment::Error::config(format!("cannot serve the console index on {}: {e}", addr.ip())))?;
-        announce(format_args!("console {}", index.url()));
+        announce(json, "console", index.url());
         Some(index)
     } else {
         None

@@ -189,6 +189,17 @@ fn demo_runs_every_compiled_in_provider() {
     for provider in ["memory", "payjp", "pingpp", "justap", "worldpay", "google-standard-payments"] {
         assert!(text.lines().any(|l| l.starts_with(provider) && l.contains("total") && l.contains("ok")), "{text}");
     }
+    // With --json, one object per step, and nothing else on stdout.
+    let out = Command::new(BIN).args(["--json", "demo"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("{e}: {l}")))
+        .collect();
+    for provider in ["memory", "payjp", "worldpay", "routing"] {
+        assert!(rows.iter().any(|r| r["provider"] == provider && r["result"] == "ok"), "{provider}: {rows:?}");
+    }
+    assert!(rows.iter().all(|r| r["step"].is_string() && r["detail"].is_string()));
 }
 
 #[test]

@@ -339,3 +339,17 @@ fn three_d_secure_is_created_authenticated_and_completed_from_the_command_line()
     assert!(String::from_utf8_lossy(&declined.stderr).contains("authentication_failed"), "{declined:?}");
     assert_eq!(complete(refused_id, "{not json").status.code(), Some(2));
 }
+
+/// `--json` makes the mock's address list one object per line.
+#[test]
+fn the_mock_prints_its_addresses_as_json_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let args = ["--json", "--provider", "payjp", "mock", "--env-file", path.to_str().unwrap()];
+    let served = Served::start(&args, "{\"env_file\"");
+    let first: serde_json::Value = serde_json::from_str(&served.lines[0]).unwrap();
+    assert_eq!(first["mock"], "payjp");
+    assert!(first["url"].as_str().unwrap().starts_with("http://127.0.0.1:"), "{first}");
+    let last: serde_json::Value = serde_json::from_str(served.lines.last().unwrap()).unwrap();
+    assert_eq!(last["env_file"], path.to_str().unwrap());
+}
