@@ -48,6 +48,28 @@ fn charge(url: &str, extra: &[&str]) -> Output {
         .unwrap()
 }
 
+/// An attempt the call's deadline cuts off mid-flight still gets its `-v` line, saying so.
+#[test]
+fn verbose_shows_an_attempt_cut_off_by_the_deadline() {
+    let mock =
+        Mock::start(&["--faults", r#"{"rules":[{"kind":"delay","ms":3000,"methods":["POST"],"path":"/v1/charges"}]}"#]);
+    let out = Command::new(BIN)
+        .args(["-v", "--timeout", "1s", "--provider", "payjp", "--base-url", &mock.url, "charge", "create"])
+        .args(["--amount", "1000", "--currency", "JPY", "--card", "4242424242424242,12/2035,123"])
+        .env("PAYMENT_PAYJP_SECRET_KEY", SECRET)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(3), "{stderr}");
+    let cut: Vec<&str> = stderr.lines().filter(|l| l.contains("cut off by the call's deadline")).collect();
+    assert_eq!(cut.len(), 1, "{stderr}");
+    assert!(
+        cut[0].contains("/v1/charges") && cut[0].contains("status=\"none\"") || cut[0].contains("status=none"),
+        "{stderr}"
+    );
+}
+
 #[test]
 fn verbose_prints_each_attempt_and_never_the_secret() {
     let mock = Mock::start(&[

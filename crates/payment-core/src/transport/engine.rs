@@ -13,7 +13,10 @@ use super::delivery::SendGuard;
 use super::http::{HttpResponse, HttpService, TransportError};
 use super::reply::HttpReply;
 use super::sleep::Sleeper;
-use super::trace::{Attempt, log_attempt};
+use super::trace::{Attempt, log_attempt, log_cut_off};
+
+/// What an attempt's log line names: method, path and when it was sent.
+type Logged = (http::Method, String, Instant);
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::IdempotencySupport;
 use crate::retry::{AttemptFailure, RetryContext, RetryDecision, RetryPolicy, TransportFailure};
@@ -197,11 +200,22 @@ impl Engine {
         };
         // Taken before the deadline's timer starts, so the loop never thinks it has more time than it has.
         let started = Instant::now();
-        let attempts = self.attempts(&call, &mut st, &*policy, started, deadline);
+        // The attempt on the wire, for the log line of one the deadline cuts off.
+        let mut on_the_wire: Option<Logged> = None;
+        let attempts = self.attempts(&call, &mut st, &*policy, started, deadline, &mut on_the_wire);
         let ended = match deadline {
             Some(limit) => match tokio::time::timeout(limit, attempts).await {
                 Ok(ended) => ended,
                 Err(_elapsed) => {
+                    if let Some((method, path, sent)) = on_the_wire.take() {
+                        let attempt = Attempt {
+                            provider: self.inner.provider,
+                            call: &call,
+                            number: st.attempts,
+                            phase: st.phase,
+                        };
+                        log_cut_off(attempt, (&method, &path, sent), limit);
+                    }
                     let e = Error::new(
                         ErrorKind::Timeout,
                         format!("deadline of {limit:?} passed after {} attempt(s)", st.attempts),
@@ -264,6 +278,7 @@ impl Engine {
         policy: &dyn RetryPolicy,
         started: Instant,
         deadline: Option<Duration>,
+        on_the_wire: &mut Option<Logged>,
     ) -> Ended {
         loop {
             let phase = st.phase;
@@ -286,7 +301,9 @@ impl Engine {
             let mutating = call.idempotency != IdempotencySupport::Safe
                 || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
             let guard = (phase == Phase::Send && mutating).then(SendGuard::new);
+            on_the_wire.clone_from(&logged);
             let result = self.inner.http.clone().oneshot(request).await;
+            *on_the_wire = None;
             if let Some(guard) = guard {
                 guard.finish(result.as_ref().map_or_else(TransportError::maybe_sent, |_| true));
             }

@@ -71,6 +71,22 @@ pub(super) struct Attempt<'a> {
     pub(super) phase: Phase,
 }
 
+/// The line of an attempt the call's deadline cut off in flight: no answer, and no retry.
+pub(super) fn log_cut_off(
+    Attempt { provider, call, number, phase }: Attempt<'_>,
+    (method, path, sent): (&http::Method, &str, Instant),
+    deadline: Duration,
+) {
+    let key = call.key.as_ref().map(|k| k.as_str()).unwrap_or("-");
+    let latency_ms = sent.elapsed().as_millis() as u64;
+    let deadline_ms = deadline.as_millis() as u64;
+    tracing::debug!(
+        target: "payment::attempt",
+        provider, operation = call.operation.as_str(), %method, path, status = "none", attempt = number,
+        phase = ?phase, idempotency_key = key, latency_ms, deadline_ms, error = "cut off by the call's deadline", "attempt"
+    );
+}
+
 /// The one debug line per attempt: what went out, what came back, and what the engine does next.
 pub(super) fn log_attempt(
     Attempt { provider, call, number, phase }: Attempt<'_>,
