@@ -14,6 +14,10 @@ pub struct Cli {
     /// The provider to use (overrides config and PAYMENT_PROVIDER); for `mock`, NAME or `all`.
     #[arg(long, global = true, value_name = "NAME")]
     pub provider: Option<String>,
+    /// With a routed config (`[[routes]]`): the account (`payjp-backup`) that `charge get`,
+    /// `capture`, `cancel`, `complete`, `refund` and `charge list` act at, so its ids can be given bare.
+    #[arg(long, global = true, value_name = "NAME", conflicts_with = "provider")]
+    pub account: Option<String>,
     /// The provider's base URL (e.g. a `payment mock` URL).
     #[arg(long, global = true, value_name = "URL")]
     pub base_url: Option<String>,

@@ -21,9 +21,19 @@ async fn connect(cli: &Cli) -> Result<PaymentClient, Failure> {
 /// The client a charge id belongs to and the id as the provider knows it: with a routed config,
 /// the account the id names (`ACCOUNT/ID`); otherwise the one configured provider (account "").
 async fn client_for(cli: &Cli, id: &str) -> Result<(PaymentClient, ChargeId, String), Failure> {
-    match route::routed(cli).await? {
-        Some(router) => route::account_for(&router, id),
-        None => Ok((connect(cli).await?, ChargeId::new(id), String::new())),
+    match (route::routed(cli).await?, &cli.account) {
+        (Some(router), Some(account)) => {
+            // A bare id is the account's own; a qualified one must name the same account.
+            let qualified = if id.contains('/') { id.to_owned() } else { format!("{account}/{id}") };
+            let found = route::account_for(&router, &qualified)?;
+            if found.2 != *account {
+                return Err(usage(format!("charge {id} is at account {}, not --account {account}", found.2)));
+            }
+            Ok(found)
+        }
+        (Some(router), None) => route::account_for(&router, id),
+        (None, Some(_)) => Err(usage("--account needs a config with [[routes]] over several accounts")),
+        (None, None) => Ok((connect(cli).await?, ChargeId::new(id), String::new())),
     }
 }
 
@@ -186,7 +196,16 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
                 Some(_) => None,
                 None => Some(connect(cli).await?),
             };
+            if router.is_none() && cli.account.is_some() {
+                return Err(usage("--account needs a config with [[routes]] over several accounts"));
+            }
             let mut stream = match (&router, &client) {
+                (Some(router), _) if cli.account.is_some() => {
+                    let name = cli.account.clone().unwrap_or_default();
+                    let account = router.account(&name)?;
+                    let at = name.clone();
+                    account.client.list_charges(query).map_items(move |r| payment::routing::charge_at(&at, r))
+                }
                 (Some(router), _) => payment::Charge::list_charges(router, query),
                 (None, Some(client)) => client.list_charges(query),
                 (None, None) => return Err(usage("no client to list charges with".to_owned())),

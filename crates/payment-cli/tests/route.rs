@@ -89,6 +89,21 @@ fn a_routed_charge_fails_over_and_is_refunded_through_its_account() {
     let read: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
     assert_eq!((read["id"].as_str(), read["amount_refunded"]["minor"].as_i64()), (Some(id.as_str()), Some(500)));
 
+    // `--account` takes the account's own (bare) id, lists only that account, and refuses an id
+    // that names another.
+    let native = id.strip_prefix("payjp-backup/").unwrap();
+    let at = payment(&path, &["--json", "--account", "payjp-backup", "charge", "get", native]);
+    assert!(at.status.success(), "{}", String::from_utf8_lossy(&at.stderr));
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&at.stdout).unwrap()["id"], id.as_str());
+    let listed = payment(&path, &["--json", "--account", "payjp-backup", "charge", "list"]);
+    let listed = String::from_utf8_lossy(&listed.stdout).into_owned();
+    assert!(listed.lines().count() == 1 && listed.contains(&id), "{listed}");
+    let other = payment(&path, &["--account", "payjp", "charge", "get", &id]);
+    assert_eq!(other.status.code(), Some(2), "{}", String::from_utf8_lossy(&other.stderr));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("not --account payjp"));
+    let unknown = payment(&path, &["--account", "nowhere", "charge", "get", native]);
+    assert_ne!(unknown.status.code(), Some(0));
+
     let bare = payment(&path, &["charge", "get", "ch_without_account"]);
     assert_eq!(bare.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&bare.stderr).contains("ACCOUNT/ID"));
