@@ -272,7 +272,7 @@ async function main() {
   let context;
   let page;
   try {
-    for (const charge of CHARGES) cli(urls, charge.provider, ["charge", "create", ...charge.args]);
+    for (const charge of CHARGES) charge.id = cli(urls, charge.provider, ["charge", "create", ...charge.args]).id;
     context = await chromium.launchPersistentContext(mkdtempSync(join(work, "profile-")), {
       executablePath: chromiumPath,
       headless: true,
@@ -306,6 +306,11 @@ async function main() {
         console.log("ok   payjp: a reference and metadata holding markup render as text");
         await faultFromTheForm(page, urls);
         console.log("ok   payjp: a 503 rule from the form, then the CLI's two retries in the request log");
+      }
+      if (charge.provider === "worldpay") {
+        const shown = await page.$eval("#charges tbody tr[data-id] td.id .client-id", (d) => d.textContent);
+        if (shown !== charge.id) fail(`the console shows ${shown} beside Worldpay's own id, not the CLI's ${charge.id}`);
+        console.log("ok   worldpay: the id the CLI printed shows beside Worldpay's own");
       }
       if (charge.provider === "pingpp") {
         await payerPays(page, urls);

@@ -67,6 +67,22 @@ pub async fn objects_show_charges_and_refunds(t: &Target) -> CaseResult {
         listed_refund.charge,
         charge.id
     );
+    // Where the client's ids are not the provider's, the console shows the client's beside them.
+    let shown = |o: &payment_mock_kit::MockObject| o.client_id.clone().unwrap_or_else(|| o.id.clone());
+    check!(
+        shown(charge) == paid.id.as_str(),
+        "the console shows charge {}, the client said {}",
+        shown(charge),
+        paid.id
+    );
+    if listed_refund.client_id.is_some() {
+        check!(
+            shown(listed_refund) == refunded.id.as_str(),
+            "the console shows refund {}, the client said {}",
+            shown(listed_refund),
+            refunded.id
+        );
+    }
     Ok(())
 }
 

@@ -58,7 +58,8 @@ function objectRows(tbody, objects, kind) {
     const row = el("tr");
     row.dataset.id = o.id;
     const idCell = el("td", o.id, "id");
-    idCell.title = o.id;
+    idCell.title = o.client_id ? o.id + "\nclient id: " + o.client_id : o.id;
+    if (o.client_id) idCell.append(el("div", o.client_id, "client-id"));
     row.append(idCell, statusCell(o.status), el("td", o.amount_display, "num amount"), el("td", o.currency));
     row.append(el("td", kind === "charge" ? o.reference || "" : o.charge || ""), el("td", isoTime(o.created)));
     const actions = el("td");

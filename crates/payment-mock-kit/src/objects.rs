@@ -33,6 +33,10 @@ pub struct MockObject {
     pub completable: bool,
     /// Whether it waits for its customer's authentication (`POST /__mock__/charges/{id}/authenticate`).
     pub authenticable: bool,
+    /// The id this library's client reports for it, when not the provider's own (Worldpay's
+    /// `wp1.…`, PAY.JP's synthesized refund ids): what the CLI printed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub client_id: Option<String>,
     /// The object as the provider's API shows it.
     pub raw: serde_json::Value,
 }
@@ -51,6 +55,7 @@ impl MockObject {
             created,
             completable: false,
             authenticable: false,
+            client_id: None,
             raw: serde_json::Value::Null,
         }
     }
@@ -64,6 +69,12 @@ impl MockObject {
     /// For a refund: the charge it refunds.
     pub fn of_charge(mut self, charge: impl Into<String>) -> MockObject {
         self.charge = Some(charge.into());
+        self
+    }
+
+    /// Names the id the library's client reports for it.
+    pub fn client_id(mut self, id: impl Into<String>) -> MockObject {
+        self.client_id = Some(id.into());
         self
     }
 

@@ -39,6 +39,7 @@ impl Ledger {
                     "amount": micros(c.amount), "refundedAmount": micros(Money::new(c.refunded, c.amount.currency)),
                     "transactionDescription": c.description});
                 MockObject::new(request_id.clone(), status(c), c.amount, c.created)
+                    .client_id(crate::mapping::ChargeKey::new(request_id, c.amount).id().to_string())
                     .reference(request_id.clone())
                     .raw(raw)
             })

@@ -51,7 +51,10 @@ impl Account {
         let refunds = newest(self.refund_log.iter().enumerate().rev(), limit)
             .into_iter()
             .map(|(i, (charge, yen, at))| {
+                // The client's id for a refund: the charge and its refunded total after it.
+                let after: i64 = self.refund_log[..=i].iter().filter(|(c, _, _)| c == charge).map(|(_, y, _)| y).sum();
                 MockObject::new(format!("{charge}#{}", i + 1), "succeeded", Money::new(*yen, Currency::JPY), *at)
+                    .client_id(format!("{charge}:refund:{after}"))
                     .of_charge(charge.clone())
                     .raw(json!({"charge": charge, "amount": yen, "created": at, "note": "PAY.JP has no refund object: the refund is the charge's amount_refunded"}))
             })

@@ -18,6 +18,14 @@ impl Book {
             .take(limit)
             .filter_map(|p| {
                 let object = MockObject::new(p.id.clone(), p.last_event(now), money(p.amount, &p.currency)?, p.created);
+                // The client names a payment by what finds it again: reference, entity, amount.
+                let key = crate::mapping::ChargeKey {
+                    r: p.reference.clone(),
+                    e: p.entity.clone(),
+                    a: p.amount,
+                    c: p.currency.clone(),
+                };
+                let object = object.client_id(key.to_id().to_string());
                 Some(object.reference(p.reference.clone()).raw(self.query_item(p, now, "", true)))
             })
             .collect();
