@@ -208,6 +208,15 @@ async function faultFromTheForm(page, urls) {
     return rows.length === 3 && rows[0][0] === "503" && rows[0][1] === "status 503" && rows[1][0] === "503" && rows[2][0] === "200" && rows[2][1] === "";
   }, before);
   await until(page, "the spent rule gone from the plan in force", () => document.getElementById("fault-plan").textContent === "none");
+  // A request row opens on its idempotency key, the request (secrets redacted) and the answer.
+  const retried = "#requests tbody tr[data-seq]";
+  await page.click(`${retried} >> nth=0`);
+  await until(page, "the request's detail with its key and answer", () => {
+    const d = document.querySelector("#requests tbody tr.detail");
+    return d && d.querySelector(".idempotency-key") && d.textContent.includes("answer") && d.textContent.includes('"paid"');
+  });
+  const detail = await page.$eval("#requests tbody tr.detail", (d) => d.textContent);
+  if (detail.includes("sk_test_console") || detail.includes("4242424242424242")) fail(`a secret in the request detail: ${detail}`);
   await page.screenshot({ path: join(shots, "payjp-retries.png"), fullPage: true });
 }
 

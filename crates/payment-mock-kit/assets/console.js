@@ -146,7 +146,10 @@ function drawRequests(fresh) {
       const cell = el("td");
       cell.colSpan = 7;
       const headers = Object.entries(r.headers).map(([k, v]) => k + ": " + v).join("\n");
-      cell.append(el("pre", headers + (r.body ? "\n\n" + r.body : "")));
+      const key = r.headers["idempotency-key"];
+      if (key) cell.append(el("p", "idempotency key " + key, "idempotency-key"));
+      cell.append(el("h3", "request"), el("pre", headers + (r.body ? "\n\n" + r.body : "")));
+      if (r.answer) cell.append(el("h3", "answer" + (r.status === null ? " (dropped before it reached the client)" : "")), el("pre", r.answer));
       detail.append(cell);
       tbody.append(detail);
     }

@@ -37,6 +37,10 @@ pub struct LoggedRequest {
     pub body: String,
     /// The status answered, or `None` when the connection was dropped.
     pub status: Option<u16>,
+    /// The answer's body as text (first 4 KiB), card numbers and security codes redacted; what
+    /// the mock answered even when a fault dropped it on the way.
+    #[serde(default)]
+    pub answer: String,
     /// The fault applied, if any.
     pub fault: Option<String>,
 }
