@@ -277,6 +277,7 @@ mod tests {
                 headers: BTreeMap::new(),
                 body: String::new(),
                 status: Some(200),
+                answer: String::new(),
                 fault: None,
             });
         }
