@@ -78,6 +78,8 @@ fn a_routed_charge_fails_over_and_is_refunded_through_its_account() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("failover: account payjp did not charge (not sent:"), "{stderr}");
+    // A primary another account follows is not retried while it refuses connections.
+    assert!(stderr.contains("after 1 attempt(s)"), "{stderr}");
     let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(record["provider"], "payjp");
     let id = record["id"].as_str().unwrap().to_owned();

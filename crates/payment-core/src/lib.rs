@@ -54,7 +54,7 @@ pub use provider::Provider;
 pub use raw_json::RawJson;
 pub use refund::{CreateRefund, ListRefunds, Refund, RefundId, RefundRecord, RefundStatus};
 pub use registry::{ConfigKey, KnownProvider, ProviderDriver, Registry};
-pub use retry::{ExponentialBackoff, Jitter, Once, Retry, RetryDecision, RetryPolicy};
+pub use retry::{ExponentialBackoff, FailFastOnConnect, Jitter, Once, Retry, RetryDecision, RetryPolicy};
 pub use source::{CardDetails, PaymentSource};
 pub use time::Timestamp;
 pub use webhook::{DeliveryClaim, EventKind, EventRecord, Trust, WebhookAck, WebhookEvent, WebhookVerifier};

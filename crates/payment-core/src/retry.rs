@@ -88,6 +88,38 @@ impl RetryPolicy for Once {
     }
 }
 
+/// Another policy, except that a connection that could not be made is not tried again: for an
+/// account with another behind it (a routed primary), where moving on at once (nothing was sent)
+/// beats waiting out a host that is down.
+#[derive(Debug, Clone)]
+pub struct FailFastOnConnect {
+    inner: Arc<dyn RetryPolicy>,
+}
+
+impl FailFastOnConnect {
+    /// `inner`, giving up on a refused connection.
+    pub fn new(inner: Arc<dyn RetryPolicy>) -> FailFastOnConnect {
+        FailFastOnConnect { inner }
+    }
+}
+
+impl RetryPolicy for FailFastOnConnect {
+    fn decide(&self, ctx: &RetryContext) -> RetryDecision {
+        if ctx.failure == AttemptFailure::Transport(TransportFailure::Connect) {
+            return RetryDecision::Stop;
+        }
+        self.inner.decide(ctx)
+    }
+
+    fn max_elapsed(&self) -> Option<Duration> {
+        self.inner.max_elapsed()
+    }
+
+    fn for_call(&self) -> Option<Arc<dyn RetryPolicy>> {
+        self.inner.for_call().map(|inner| Arc::new(FailFastOnConnect { inner }) as Arc<dyn RetryPolicy>)
+    }
+}
+
 /// Retries immediately (or after `Retry-After`) up to `max_attempts` attempts in all.
 #[derive(Debug, Clone, Copy)]
 pub struct Retry {

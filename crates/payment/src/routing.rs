@@ -23,14 +23,30 @@ fn named_accounts(routes: &[RouteConfig]) -> BTreeMap<String, String> {
     named
 }
 
-/// Connects one account through its provider's driver.
-async fn connect_account(account: &Account, name: &str, rule: &str) -> Result<PaymentClient> {
+/// The accounts some rule can move on from: not the last of a chain, or one of a split.
+fn followed_accounts(routes: &[RouteConfig]) -> std::collections::BTreeSet<String> {
+    let mut followed = std::collections::BTreeSet::new();
+    for rule in routes {
+        let n = rule.targets.len();
+        followed.extend(rule.targets.iter().take(n.saturating_sub(1)).cloned());
+        if rule.weights.len() > 1 || (!rule.weights.is_empty() && n > 0) {
+            followed.extend(rule.weights.keys().cloned());
+        }
+    }
+    followed
+}
+
+/// Connects one account through its provider's driver. An account another can follow does not
+/// retry a connection that could not be made: nothing was sent, and the next account is there
+/// (every new process would otherwise wait out a down primary's retries before failing over).
+async fn connect_account(account: &Account, name: &str, rule: &str, followed: bool) -> Result<PaymentClient> {
     let registry = crate::registry();
     let driver = registry
         .get(&account.provider)
         .map_err(|e| Error::config(format!("{rule}: target `{name}`: {}", e.message())))?;
     let settings = account.settings.clone();
     let engine = EngineBuilder::new(driver.name);
+    let engine = if followed { engine.fail_fast_on_connect() } else { engine };
     #[cfg(feature = "mock")]
     if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
         return crate::mocks::connect_embedded(driver, settings, engine).await;
@@ -49,10 +65,12 @@ pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
     let routes = RouteConfig::from_tables(&config.routes)?;
     let mut builder = RoutedClient::builder().routes(&routes).settings(settings);
     let accounts = config.all_accounts();
+    let followed = followed_accounts(&routes);
     // A name no account has is left to the table, whose check names the rule and the accounts.
     for (name, rule) in named_accounts(&routes) {
         if let Some(account) = accounts.get(&name) {
-            builder = builder.account(name.clone(), connect_account(account, &name, &rule).await?);
+            let client = connect_account(account, &name, &rule, followed.contains(&name)).await?;
+            builder = builder.account(name.clone(), client);
         }
     }
     #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
@@ -67,4 +85,22 @@ pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
 /// A routed client for `config`'s `[[routes]]`: see [`RoutedClient`].
 pub async fn connect_routed(config: &Config) -> Result<RoutedClient> {
     router_builder(config).await?.build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_accounts_another_can_follow_fail_fast() {
+        let chain = RouteConfig {
+            name: "jp".into(),
+            targets: vec!["primary".into(), "backup".into(), "last".into()],
+            ..RouteConfig::default()
+        };
+        let alone = RouteConfig { name: "us".into(), targets: vec!["solo".into()], ..RouteConfig::default() };
+        let followed = followed_accounts(&[chain, alone]);
+        assert!(followed.contains("primary") && followed.contains("backup"));
+        assert!(!followed.contains("last") && !followed.contains("solo"), "{followed:?}");
+    }
 }

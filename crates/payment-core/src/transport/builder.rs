@@ -59,6 +59,13 @@ impl EngineBuilder {
         self
     }
 
+    /// The current retry policy, no longer retrying a connection that could not be made (see
+    /// [`crate::retry::FailFastOnConnect`]).
+    pub fn fail_fast_on_connect(mut self) -> Self {
+        self.policy = Arc::new(crate::retry::FailFastOnConnect::new(self.policy));
+        self
+    }
+
     /// The retry policy, shared.
     pub fn retry_policy_arc(mut self, policy: Arc<dyn RetryPolicy>) -> Self {
         self.policy = policy;
