@@ -118,6 +118,13 @@ fn an_env_file_is_all_a_client_needs_to_reach_every_mock() {
         let record: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(record["provider"], provider, "{record}");
     }
+    // The neutral channel names work on both channel providers, the same command for each.
+    for provider in ["pingpp", "justap"] {
+        for neutral in ["alipay_qr", "alipay_app"] {
+            let out = charge(provider, &vars, &["--channel", neutral, "--payer-ip", "127.0.0.1"], "1000", "CNY");
+            assert!(out.status.success(), "{provider} {neutral}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
     // Without the signing key, Ping++ refuses the request; the error says which setting to add.
     let mut unsigned = vars.clone();
     unsigned.remove("PAYMENT_PINGPP_PRIVATE_KEY");

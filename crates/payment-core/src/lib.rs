@@ -55,7 +55,7 @@ pub use raw_json::RawJson;
 pub use refund::{CreateRefund, ListRefunds, Refund, RefundId, RefundRecord, RefundStatus};
 pub use registry::{ConfigKey, KnownProvider, ProviderDriver, Registry};
 pub use retry::{ExponentialBackoff, FailFastOnConnect, Jitter, Once, Retry, RetryDecision, RetryPolicy};
-pub use source::{CardDetails, PaymentSource};
+pub use source::{CardDetails, NEUTRAL_CHANNELS, PaymentSource};
 pub use time::Timestamp;
 pub use webhook::{DeliveryClaim, EventKind, EventRecord, Trust, WebhookAck, WebhookEvent, WebhookVerifier};
 

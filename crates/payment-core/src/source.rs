@@ -26,6 +26,21 @@ pub enum PaymentSource {
     },
 }
 
+/// Channel names every channel provider understands, mapped by each to its own (`wechat_qr` is
+/// Ping++'s `wx_pub_qr` and Justap's `WechatpayNative`): a channel payment written with these
+/// switches provider by configuration. Each provider's own names are accepted too.
+pub const NEUTRAL_CHANNELS: &[&str] = &[
+    "alipay_qr",
+    "alipay_app",
+    "alipay_wap",
+    "alipay_pc",
+    "wechat_qr",
+    "wechat_app",
+    "wechat_jsapi",
+    "wechat_h5",
+    "wechat_mini_program",
+];
+
 impl PaymentSource {
     /// A channel with no extra data.
     pub fn channel(name: impl Into<String>) -> PaymentSource {

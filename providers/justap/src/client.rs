@@ -49,6 +49,24 @@ pub const CHANNELS: &[&str] = &[
     "UnionPayAgreementQuickPay",
 ];
 
+/// Justap's name for each neutral channel ([`payment_core::NEUTRAL_CHANNELS`]).
+pub const NEUTRAL_CHANNEL_NAMES: &[(&str, &str)] = &[
+    ("alipay_qr", "AlipayQR"),
+    ("alipay_app", "AlipayApp"),
+    ("alipay_wap", "AlipayWap"),
+    ("alipay_pc", "AlipayPage"),
+    ("wechat_qr", "WechatpayNative"),
+    ("wechat_app", "WechatpayApp"),
+    ("wechat_jsapi", "WechatpayJSAPI"),
+    ("wechat_h5", "WechatpayH5"),
+    ("wechat_mini_program", "WechatpayLite"),
+];
+
+/// The channel as Justap names it: a neutral name mapped, Justap's own as it is.
+pub fn channel_name(name: &str) -> &str {
+    NEUTRAL_CHANNEL_NAMES.iter().find(|(neutral, _)| *neutral == name).map_or(name, |(_, own)| own)
+}
+
 /// A Justap client: cheap to clone.
 #[derive(Clone)]
 pub struct JustapClient {
@@ -279,8 +297,13 @@ impl Charge for JustapClient {
         let PaymentSource::Channel { name: channel, extra } = &request.source else {
             return Err(Error::unsupported(format!("Justap takes channel sources, not {}", request.source.kind())));
         };
-        if !CHANNELS.contains(&channel.as_str()) {
-            return Err(Error::invalid(format!("Justap has no channel {channel:?}; it takes {}", CHANNELS.join(", "))));
+        let channel = channel_name(channel);
+        if !CHANNELS.contains(&channel) {
+            return Err(Error::invalid(format!(
+                "Justap has no channel {channel:?}; it takes {} (or a neutral name: {})",
+                CHANNELS.join(", "),
+                payment_core::NEUTRAL_CHANNELS.join(", ")
+            )));
         }
         let client_ip = request
             .payer_ip
@@ -335,7 +358,7 @@ impl Charge for JustapClient {
         Self::checked(&reply, true)?;
         let (record, answered_channel) =
             mapping::charge_and_channel_from_body(reply.body()).map_err(|e| reply.tag(e))?;
-        let same_channel = answered_channel == channel.as_str();
+        let same_channel = answered_channel == channel;
         if record.amount != request.amount || !same_channel || record.reference.as_deref() != Some(trade_id.as_str()) {
             // An object an earlier call made under this natural key: this request is refused. After an
             // ambiguous attempt of this call, a mismatch is an answer that cannot be trusted.
@@ -460,6 +483,14 @@ impl fmt::Display for JustapClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_neutral_channel_is_one_of_justaps() {
+        for neutral in payment_core::NEUTRAL_CHANNELS {
+            assert!(CHANNELS.contains(&channel_name(neutral)), "{neutral} -> {}", channel_name(neutral));
+        }
+        assert_eq!(channel_name("AlipayQR"), "AlipayQR", "Justap's own names stay");
+    }
 
     #[test]
     fn the_header_constants_are_the_documented_names() {

@@ -64,6 +64,22 @@ fn order_no_from_key(key: &str) -> String {
     fit_key(key, 32, |b| b.is_ascii_alphanumeric())
 }
 
+/// Ping++'s name for each neutral channel ([`payment_core::NEUTRAL_CHANNELS`]) that differs.
+pub const NEUTRAL_CHANNEL_NAMES: &[(&str, &str)] = &[
+    ("alipay_app", "alipay"),
+    ("alipay_pc", "alipay_pc_direct"),
+    ("wechat_qr", "wx_pub_qr"),
+    ("wechat_app", "wx"),
+    ("wechat_jsapi", "wx_pub"),
+    ("wechat_h5", "wx_wap"),
+    ("wechat_mini_program", "wx_lite"),
+];
+
+/// The channel as Ping++ names it: a neutral name mapped, Ping++'s own as it is.
+pub fn channel_name(name: &str) -> &str {
+    NEUTRAL_CHANNEL_NAMES.iter().find(|(neutral, _)| *neutral == name).map_or(name, |(_, own)| own)
+}
+
 fn check_order_no(order_no: &str) -> Result<()> {
     if order_no.is_empty() || order_no.len() > 64 || !order_no.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(Error::invalid(format!("Ping++ order_no {order_no:?} must be 1 to 64 letters or digits")));
@@ -216,7 +232,7 @@ impl Charge for PingppClient {
         let new = NewCharge {
             order_no: order_no.clone(),
             app: AppRef { id: self.app_id().to_owned() },
-            channel: channel.clone(),
+            channel: channel_name(channel).to_owned(),
             amount,
             client_ip,
             currency: "cny".into(),
@@ -278,7 +294,7 @@ impl Charge for PingppClient {
             Phase::Send => Self::decode_charge(&reply)?,
             Phase::Lookup => Self::found_charge(&reply, &order_no)?,
         };
-        let same_channel = answered_channel == channel.as_str();
+        let same_channel = answered_channel == channel_name(channel);
         if record.amount != request.amount || !same_channel {
             // An object an earlier call made under this natural key: this request is refused. After an
             // ambiguous attempt of this call, a mismatch is an answer that cannot be trusted.
@@ -445,6 +461,16 @@ impl fmt::Display for PingppClient {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "mock")]
+    #[test]
+    fn every_neutral_channel_is_one_of_pingpps() {
+        for neutral in payment_core::NEUTRAL_CHANNELS {
+            let own = channel_name(neutral);
+            assert!(crate::mock::CHANNELS.contains(&own), "{neutral} -> {own}");
+        }
+        assert_eq!(channel_name("wx_pub_qr"), "wx_pub_qr", "Ping++'s own names stay");
+    }
 
     #[test]
     fn order_numbers_from_keys() {
