@@ -152,7 +152,9 @@ pub struct MockKit {
     /// Outgoing webhooks (`MockOptions::webhook_url`).
     pub webhooks: Arc<crate::webhooks::WebhookOutbox>,
     faults: Mutex<FaultEngine>,
-    log: Mutex<std::collections::VecDeque<LoggedRequest>>,
+    // Each entry with its answer's first bytes, redacted only when someone reads the log: the
+    // scan for card numbers is paid by readers, not by every request.
+    log: Mutex<std::collections::VecDeque<(LoggedRequest, bytes::Bytes)>>,
     seen: std::sync::atomic::AtomicU64,
     faulted: std::sync::atomic::AtomicU64,
     body_limit: usize,
@@ -198,7 +200,12 @@ impl MockKit {
         self.faults.lock().unwrap_or_else(|p| p.into_inner()).decide(method, path)
     }
 
-    pub(crate) fn record(&self, mut entry: LoggedRequest) {
+    pub(crate) fn record(&self, entry: LoggedRequest) {
+        self.record_answered(entry, bytes::Bytes::new());
+    }
+
+    /// Logs `entry` with the first bytes of the mock's answer.
+    pub(crate) fn record_answered(&self, mut entry: LoggedRequest, answer: bytes::Bytes) {
         use std::sync::atomic::Ordering::Relaxed;
         entry.seq = self.seen.fetch_add(1, Relaxed) + 1;
         // Delays slow a request down but still answer it; every other fault changes the answer.
@@ -209,12 +216,12 @@ impl MockKit {
         if log.len() == LOG_LIMIT {
             log.pop_front();
         }
-        log.push_back(entry);
+        log.push_back((entry, answer));
     }
 
     /// The requests seen so far, the last [`LOG_LIMIT`] at most (control requests excluded).
     pub fn requests(&self) -> Vec<LoggedRequest> {
-        self.log.lock().map(|l| l.iter().cloned().collect()).unwrap_or_default()
+        self.log.lock().map(|l| l.iter().map(with_answer).collect()).unwrap_or_default()
     }
 
     /// The logged requests numbered after `seq`, oldest first; with `limit`, only the newest
@@ -222,14 +229,14 @@ impl MockKit {
     pub fn requests_since(&self, seq: u64, limit: Option<usize>) -> Vec<LoggedRequest> {
         let log = self.log.lock().unwrap_or_else(|p| p.into_inner());
         // Numbers rise along the log, so the new ones are a suffix.
-        let first_new = log.partition_point(|r| r.seq <= seq);
+        let first_new = log.partition_point(|(r, _)| r.seq <= seq);
         let first = limit.map_or(first_new, |n| first_new.max(log.len().saturating_sub(n)));
-        log.range(first..).cloned().collect()
+        log.range(first..).map(with_answer).collect()
     }
 
     /// The number of the oldest request still logged (`None`: the log is empty).
     pub fn oldest_logged(&self) -> Option<u64> {
-        self.log.lock().unwrap_or_else(|p| p.into_inner()).front().map(|r| r.seq)
+        self.log.lock().unwrap_or_else(|p| p.into_inner()).front().map(|(r, _)| r.seq)
     }
 
     /// The fault rules in force, with what is left of each rule's `times`.
@@ -258,6 +265,15 @@ impl MockKit {
     pub fn clear_requests(&self) {
         self.log.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
+}
+
+/// A logged request with its answer as text, card numbers and security codes redacted.
+fn with_answer((entry, answer): &(LoggedRequest, bytes::Bytes)) -> LoggedRequest {
+    let mut entry = entry.clone();
+    if !answer.is_empty() {
+        entry.answer = crate::redact::body(&String::from_utf8_lossy(answer));
+    }
+    entry
 }
 
 #[cfg(test)]

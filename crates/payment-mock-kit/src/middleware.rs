@@ -181,20 +181,15 @@ async fn run_request(
         Some(FaultKind::Delay { .. }) => next.run(request).await,
     };
     entry.status = response.extensions().get::<Disconnect>().is_none().then(|| response.status().as_u16());
-    // The answer is kept for the log (the console shows it): the mocks answer small bodies.
-    let response = if control {
-        response
-    } else {
-        let (parts, body) = response.into_parts();
-        let bytes = axum::body::to_bytes(body, ctx.kit.body_limit()).await.unwrap_or_default();
-        entry.answer = crate::redact::body(&String::from_utf8_lossy(&bytes[..bytes.len().min(LOGGED_BODY)]));
-        Response::from_parts(parts, Body::from(bytes))
-    };
     entry.latency_ms = elapsed_ms(arrived);
-    if !control {
-        ctx.kit.record(entry);
+    if control {
+        return response;
     }
-    response
+    // The answer is kept for the log (the console shows it): the mocks answer small bodies.
+    let (parts, body) = response.into_parts();
+    let bytes = axum::body::to_bytes(body, ctx.kit.body_limit()).await.unwrap_or_default();
+    ctx.kit.record_answered(entry, bytes.slice(..bytes.len().min(LOGGED_BODY)));
+    Response::from_parts(parts, Body::from(bytes))
 }
 
 fn elapsed_ms(since: std::time::Instant) -> u64 {
