@@ -57,15 +57,9 @@ fn request(t: &Target, source: PaymentSource, capture: bool) -> CreateCharge {
     r.authenticate(Authentication::required(RETURN_URL).email("buyer@example.com").phone("+819012345678"))
 }
 
-fn key(t: &Target) -> RequestOptions {
-    RequestOptions::with_key(
-        payment_core::IdempotencyKey::new(t.reference()).unwrap_or_else(|_| payment_core::IdempotencyKey::generate()),
-    )
-}
-
 /// Creates a charge that must wait for the customer, and checks what it says to do.
 async fn awaiting(t: &Target, source: PaymentSource, capture: bool) -> Result<ChargeRecord, Failure> {
-    let created = t.client.create_charge(request(t, source, capture), &key(t)).await?;
+    let created = t.client.create_charge(request(t, source, capture), &RequestOptions::default()).await?;
     check!(created.status == ChargeStatus::RequiresAction, "expected requires_action, got {}", created.status);
     let action = created.next_action.as_ref().ok_or_else(|| Failure::new("requires_action without a next action"))?;
     check!(action.url.as_deref().is_some_and(|u| u.starts_with("http")), "the next action has no URL: {action:?}");
@@ -79,7 +73,7 @@ fn act(t: &Target, c: &ChargeRecord, result: AuthenticationResult) -> Result<Com
 }
 
 async fn complete(t: &Target, c: &ChargeRecord, data: &CompletionData) -> payment_core::Result<ChargeRecord> {
-    t.client.complete_charge(&c.id, data, &key(t)).await
+    t.client.complete_charge(&c.id, data, &RequestOptions::default()).await
 }
 
 /// Authenticated: an authorization that captures later as any other.
@@ -90,7 +84,7 @@ pub async fn challenge_passed_succeeds_and_captures_later(t: &Target) -> CaseRes
     let done = complete(t, &created, &data).await?;
     if capture_later {
         check!(done.status == ChargeStatus::Authorized, "expected authorized, got {}", done.status);
-        let captured = t.client.capture_charge(&done.id, None, &key(t)).await?;
+        let captured = t.client.capture_charge(&done.id, None, &RequestOptions::default()).await?;
         t.expect_paid(&captured, t.fixtures.amount)
     } else {
         t.expect_paid(&done, t.fixtures.amount)
@@ -183,7 +177,8 @@ pub async fn lost_complete_answer_authorizes_once(t: &Target) -> CaseResult {
 
 /// Frictionless: the customer's browser passes through without a question.
 pub async fn frictionless_asks_nothing_of_the_customer(t: &Target) -> CaseResult {
-    let created = t.client.create_charge(request(t, sources(t)?.frictionless.clone(), true), &key(t)).await?;
+    let created =
+        t.client.create_charge(request(t, sources(t)?.frictionless.clone(), true), &RequestOptions::default()).await?;
     if created.status == ChargeStatus::RequiresAction {
         let url = created.next_action.as_ref().and_then(|a| a.url.clone()).unwrap_or_default();
         let browser = reqwest::Client::builder()

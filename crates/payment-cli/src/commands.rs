@@ -3,8 +3,8 @@
 use futures::StreamExt;
 use payment::{
     Authentication, AuthenticationMode, CardDetails, ChargeId, ChargeStatus, CompletionData, CreateCharge,
-    CreateRefund, Currency, DeclineReason, Error, ErrorKind, IdempotencyKey, ListCharges, ListRefunds, Money,
-    PaymentClient, PaymentSource, RefundId, RequestOptions,
+    CreateRefund, Currency, IdempotencyKey, ListCharges, ListRefunds, Money, PaymentClient, PaymentSource, RefundId,
+    RequestOptions,
 };
 
 use crate::args::{ChargeCommand, Cli, CreateChargeArgs, RefundCommand};
@@ -174,12 +174,8 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
             output::charge(&record, cli.json);
             // A completion that reads back a failed charge (a Ping++ payer who gave up) exits 1
             // as a decline would.
-            if let (ChargeStatus::Failed, Some(f)) = (record.status, &record.failure) {
-                let e = Error::new(
-                    ErrorKind::CardDeclined(DeclineReason::Other),
-                    format!("charge {} failed: {}", record.id, f.message),
-                );
-                return Err(Failure::Payment(e.with_provider_code(f.code.clone())));
+            if record.status == ChargeStatus::Failed {
+                return Err(Failure::Payment(record.failure_error()));
             }
         }
         ChargeCommand::Cancel { id, idempotency_key } => {

@@ -90,6 +90,21 @@ pub struct ChargeFailure {
     pub message: String,
 }
 
+impl ChargeRecord {
+    /// The definite decline a charge read back as `failed` amounts to, with the provider's code
+    /// and message (the neutral reason is `Other`: only the provider's own answer, not the
+    /// record, says more).
+    pub fn failure_error(&self) -> crate::error::Error {
+        use crate::error::{DeclineReason, Error, ErrorKind};
+        let (code, message) = self.failure.as_ref().map_or(("failed", ""), |f| (f.code.as_str(), f.message.as_str()));
+        let e = Error::new(
+            ErrorKind::CardDeclined(DeclineReason::Other),
+            format!("charge {} failed: {code} {message}", self.id),
+        );
+        e.with_provider_code(code.to_owned()).with_provider_message(message.to_owned())
+    }
+}
+
 /// A charge as any provider reports it; the CLI prints this JSON shape.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ChargeRecord {

@@ -41,6 +41,12 @@ pub const NEUTRAL_CHANNELS: &[&str] = &[
     "wechat_mini_program",
 ];
 
+/// A channel as a provider names it, from that provider's `(neutral, own)` table: a neutral
+/// name mapped, any other name (the provider's own) as it is.
+pub fn channel_named<'a>(table: &[(&str, &'a str)], name: &'a str) -> &'a str {
+    table.iter().find(|(neutral, _)| *neutral == name).map_or(name, |(_, own)| own)
+}
+
 impl PaymentSource {
     /// A channel with no extra data.
     pub fn channel(name: impl Into<String>) -> PaymentSource {

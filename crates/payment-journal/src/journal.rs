@@ -342,15 +342,7 @@ impl Journal {
                 Some(StoredOutcome::Error(e)) => e.to_error(),
                 // Re-read as failed (a customer step that ended in a decline): a decline, with
                 // the provider's code, never a request to fix.
-                Some(StoredOutcome::Charge(c)) => {
-                    let (code, why) =
-                        c.failure.as_ref().map_or(("failed", ""), |f| (f.code.as_str(), f.message.as_str()));
-                    Error::new(
-                        ErrorKind::CardDeclined(payment_core::DeclineReason::Other),
-                        format!("payment {key}'s charge {} failed: {code} {why}", c.id),
-                    )
-                    .with_provider_code(code.to_owned())
-                }
+                Some(StoredOutcome::Charge(c)) if c.status == payment_core::ChargeStatus::Failed => c.failure_error(),
                 _ => Error::new(ErrorKind::InvalidRequest, format!("payment {key} was declined")),
             }),
             AttemptState::NeedsReconciliation => Err(Error::new(

@@ -23,13 +23,13 @@ fn named_accounts(routes: &[RouteConfig]) -> BTreeMap<String, String> {
     named
 }
 
-/// The accounts some rule can move on from: not the last of a chain, or one of a split.
+/// The accounts some rule can move on from: any but the last of a chain, any of a split over
+/// two or more (the others follow the one picked).
 fn followed_accounts(routes: &[RouteConfig]) -> std::collections::BTreeSet<String> {
     let mut followed = std::collections::BTreeSet::new();
     for rule in routes {
-        let n = rule.targets.len();
-        followed.extend(rule.targets.iter().take(n.saturating_sub(1)).cloned());
-        if rule.weights.len() > 1 || (!rule.weights.is_empty() && n > 0) {
+        followed.extend(rule.targets.iter().take(rule.targets.len().saturating_sub(1)).cloned());
+        if rule.weights.len() > 1 {
             followed.extend(rule.weights.keys().cloned());
         }
     }
@@ -99,8 +99,14 @@ mod tests {
             ..RouteConfig::default()
         };
         let alone = RouteConfig { name: "us".into(), targets: vec!["solo".into()], ..RouteConfig::default() };
-        let followed = followed_accounts(&[chain, alone]);
+        let split = RouteConfig {
+            name: "eu".into(),
+            weights: [("a".to_owned(), 50), ("b".to_owned(), 50)].into_iter().collect(),
+            ..RouteConfig::default()
+        };
+        let followed = followed_accounts(&[chain, alone, split]);
         assert!(followed.contains("primary") && followed.contains("backup"));
+        assert!(followed.contains("a") && followed.contains("b"), "each half of a split has the other behind it");
         assert!(!followed.contains("last") && !followed.contains("solo"), "{followed:?}");
     }
 }

@@ -64,7 +64,7 @@ pub const NEUTRAL_CHANNEL_NAMES: &[(&str, &str)] = &[
 
 /// The channel as Justap names it: a neutral name mapped, Justap's own as it is.
 pub fn channel_name(name: &str) -> &str {
-    NEUTRAL_CHANNEL_NAMES.iter().find(|(neutral, _)| *neutral == name).map_or(name, |(_, own)| own)
+    payment_core::source::channel_named(NEUTRAL_CHANNEL_NAMES, name)
 }
 
 /// A Justap client: cheap to clone.

@@ -180,6 +180,13 @@ impl PayjpClient {
     /// secret key. A created charge's `next_action` already holds it; this builds it again for a
     /// charge read back later.
     pub fn authentication_url(&self, id: &ChargeId, return_url: &str) -> Result<String> {
+        let (public_key, back_url) = self.redirect_back(return_url)?;
+        Ok(tds::start_url(&self.inner.base, path_id(id)?, public_key, &back_url))
+    }
+
+    /// The public key and the signed `back_url` for `return_url`, which name no charge: checked
+    /// and made before a charge is created, so a setting missing fails before any request.
+    fn redirect_back(&self, return_url: &str) -> Result<(&str, String)> {
         let public_key = self.inner.config.public_key.as_deref().ok_or_else(|| {
             Error::config("payjp needs public_key (PAYMENT_PAYJP_PUBLIC_KEY, pk_…) to send customers to 3-D Secure")
         })?;
@@ -188,8 +195,7 @@ impl PayjpClient {
             Ok(u) if matches!(u.scheme(), "http" | "https") => u,
             _ => return Err(Error::invalid(format!("return_url must be an http(s) URL, got {return_url:?}"))),
         };
-        let back_url = tds::back_url(return_url.as_str(), &self.inner.config.secret_key);
-        Ok(tds::start_url(&self.inner.base, path_id(id)?, public_key, &back_url))
+        Ok((public_key, tds::back_url(return_url.as_str(), &self.inner.config.secret_key)))
     }
 
     /// Re-authorizes an uncaptured charge for `expiry_days` more days (PAY.JP discourages it: the
@@ -261,14 +267,13 @@ impl Charge for PayjpClient {
         check_key(&key)?;
         let yen = mapping::yen(request.amount)?;
         let metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
-        // Checked before any I/O: the redirect needs the public key and somewhere to come back to.
-        let return_url = match &request.authentication {
+        // Made before any I/O: the redirect needs the public key and somewhere to come back to.
+        let redirect = match &request.authentication {
             Some(a) => {
                 let url = a.return_url.as_deref().ok_or_else(|| {
                     Error::invalid("PAY.JP's 3-D Secure redirect needs a return_url for the customer's browser")
                 })?;
-                self.authentication_url(&ChargeId::new("ch_check"), url)?;
-                Some(url)
+                Some(self.redirect_back(url)?)
             }
             None => None,
         };
@@ -290,15 +295,16 @@ impl Charge for PayjpClient {
             .push_map("metadata", &metadata);
         // PAY.JP asks for 3-D Secure on every charge (no risk-based exemption in v1): `automatic`
         // sends it too.
-        if return_url.is_some() {
+        if redirect.is_some() {
             form.push("three_d_secure", "true");
         }
         let mut record =
             self.charge_call(self.post(Operation::CreateCharge, "/v1/charges", &form, &key, options)).await?;
         // The charge exists whatever it echoed: the key goes with the error, to recover with.
         integrity(&record, request.amount).map_err(|e| e.with_idempotency_key(key.clone()))?;
-        if let (Some(url), Some(action)) = (return_url, record.next_action.as_mut()) {
-            action.url = Some(self.authentication_url(&record.id, url)?);
+        // The charge exists now: an id that cannot go in a path leaves the URL out, never fails it.
+        if let (Some((public_key, back_url)), Some(action)) = (&redirect, record.next_action.as_mut()) {
+            action.url = path_id(&record.id).ok().map(|id| tds::start_url(&self.inner.base, id, public_key, back_url));
         }
         Ok(record)
     }
@@ -395,15 +401,23 @@ impl Charge for PayjpClient {
                 })?;
                 match (current.status, &current.failure) {
                     (ChargeStatus::Succeeded | ChargeStatus::Authorized, _) => Ok(current),
-                    (ChargeStatus::Failed, Some(failure)) => {
-                        let body = serde_json::json!({"error": {"status": 402, "type": "card_error",
-                            "code": failure.code, "message": failure.message}});
-                        Err(mapping::error(402, body.to_string().as_bytes()))
-                    }
+                    // The decline that ended the flow, as `tds_finish` answered it then.
+                    (ChargeStatus::Failed, Some(failure)) => Err(Error::new(
+                        mapping::error_kind(402, Some(&failure.code)),
+                        failure.message.clone(),
+                    )
+                    .with_provider_code(failure.code.clone())
+                    .with_provider_message(failure.message.clone())),
                     // Never in a flow (no 3-D Secure asked), or canceled since: nothing to complete.
                     _ => Err(e),
                 }
             }
+            // Another charge's answer cannot be this one's: what the call did is unknown.
+            Ok(record) if record.id != *id => Err(Error::new(
+                ErrorKind::Integrity,
+                format!("PAY.JP answered tds_finish for charge {id} with charge {}", record.id),
+            )
+            .with_idempotency_key(key)),
             other => other,
         }
     }

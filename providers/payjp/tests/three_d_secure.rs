@@ -217,3 +217,28 @@ async fn a_second_completion_whose_read_fails_is_unknown_not_a_failure() {
     let e = s.client.complete_charge(&created.id, &CompletionData::none(), &key("tds-read-2")).await.unwrap_err();
     assert_eq!(e.outcome(), payment_core::Outcome::Unknown, "the charge is paid: never a definite failure: {e}");
 }
+
+/// A `tds_finish` answered with another charge is never taken for this one's completion.
+#[tokio::test]
+async fn a_completion_answered_with_another_charge_is_an_integrity_error() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let body = std::fs::read(format!("{}/tests/fixtures/charge.json", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let head =
+                format!("HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n", body.len());
+            let _ = socket.write_all(&[head.as_bytes(), &body].concat()).await;
+        }
+    });
+    let client = PayjpClient::new(PayjpConfig::new("sk_test_x").unwrap().with_base_url(&url).unwrap()).unwrap();
+    let e = client
+        .complete_charge(&payment_core::ChargeId::new("ch_other"), &CompletionData::none(), &key("tds-integrity"))
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Integrity, "{e}");
+    assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some("tds-integrity"));
+}

@@ -77,7 +77,7 @@ pub const NEUTRAL_CHANNEL_NAMES: &[(&str, &str)] = &[
 
 /// The channel as Ping++ names it: a neutral name mapped, Ping++'s own as it is.
 pub fn channel_name(name: &str) -> &str {
-    NEUTRAL_CHANNEL_NAMES.iter().find(|(neutral, _)| *neutral == name).map_or(name, |(_, own)| own)
+    payment_core::source::channel_named(NEUTRAL_CHANNEL_NAMES, name)
 }
 
 fn check_order_no(order_no: &str) -> Result<()> {

@@ -14,12 +14,12 @@ use super::http::{HttpResponse, HttpService, TransportError};
 use super::reply::HttpReply;
 use super::sleep::Sleeper;
 use super::trace::{Attempt, log_attempt, log_cut_off};
-
-/// What an attempt's log line names: method, path and when it was sent.
-type Logged = (http::Method, String, Instant);
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::IdempotencySupport;
 use crate::retry::{AttemptFailure, RetryContext, RetryDecision, RetryPolicy, TransportFailure};
+
+/// What an attempt's log line names: method, path and when it was sent.
+type Logged = (http::Method, String, Instant);
 
 /// Sends provider calls with the idempotency and retry rules of docs/architecture.md §4. Cheap to clone.
 #[derive(Clone)]
@@ -294,16 +294,17 @@ impl Engine {
             st.in_flight = phase == Phase::Send;
             // Method and path only: query strings, headers and bodies may carry secrets or card data.
             // Copied only when someone listens, so a quiet engine allocates nothing for logging.
-            let logged = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
+            // Held by the caller while the request is out, so a deadline that cuts it off can
+            // still log it; taken back once the answer is in.
+            *on_the_wire = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
                 .then(|| (request.method().clone(), request.uri().path().to_owned(), Instant::now()));
             // A journal reads whether a mutating request may have left; a lookup or a read never
             // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
             let mutating = call.idempotency != IdempotencySupport::Safe
                 || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
             let guard = (phase == Phase::Send && mutating).then(SendGuard::new);
-            on_the_wire.clone_from(&logged);
             let result = self.inner.http.clone().oneshot(request).await;
-            *on_the_wire = None;
+            let logged = on_the_wire.take();
             if let Some(guard) = guard {
                 guard.finish(result.as_ref().map_or_else(TransportError::maybe_sent, |_| true));
             }

@@ -148,10 +148,12 @@ impl Account {
     /// `POST /v1/charges/{id}/tds_finish`: accepted once the status is `verified` or `attempted`;
     /// runs the authorization (which can decline with 402) and ends the flow.
     pub fn tds_finish(&mut self, id: &str, now: i64) -> Result<Reply, Reply> {
-        let Some(charge) = self.charges.get(id) else { return Err(Reply::not_found("charge", id)) };
-        let lapsed = self.tds.contains_key(id) && now > charge.created + THREE_D_SECURE_WINDOW_SECS;
-        if lapsed {
-            self.expire_tds(now);
+        if self.charges.get(id).is_none() {
+            return Err(Reply::not_found("charge", id));
+        }
+        let was_open = self.tds.contains_key(id);
+        self.expire_tds(now);
+        if was_open && !self.tds.contains_key(id) {
             return Err(Reply::error(400, "card_error", Some("three_d_secure_expired"), "3-D Secure has expired", None));
         }
         let Some(pending) = self.tds.get(id).cloned() else {
