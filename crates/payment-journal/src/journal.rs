@@ -275,7 +275,20 @@ impl Journal {
         let t =
             Transition::to(attempt, AttemptState::NotSent, self.now_ms(), format!("dispatch not recorded: {error}"));
         match self.inner.store.transition(t).await {
-            Ok(_) => error,
+            // This call sent nothing, which is all a definite answer may claim: another call
+            // with the key may already be sending a later attempt, so the payment's own answer
+            // is what a repeat with the same key gets.
+            Ok(_) => with_key_of(
+                Error::new(
+                    ErrorKind::Journal,
+                    format!(
+                        "{error}; this call sent nothing for payment {}: repeat it with the same key",
+                        attempt.idempotency_key
+                    ),
+                )
+                .with_retryable(true),
+                attempt,
+            ),
             Err(w) => with_key_of(
                 Error::new(
                     ErrorKind::OutcomeUnknown,
