@@ -54,7 +54,12 @@ fn sources(t: &Target) -> Result<&payment_core::AuthenticationFixtures, Failure>
 fn request(t: &Target, source: PaymentSource, capture: bool) -> CreateCharge {
     let mut r = t.charge_request(t.fixtures.amount, capture);
     r.source = source;
-    r.authenticate(Authentication::required(RETURN_URL).email("buyer@example.com").phone("+819012345678"))
+    r.authenticate(
+        Authentication::required(RETURN_URL)
+            .email("buyer@example.com")
+            .phone("+819012345678")
+            .browser("text/html,application/xhtml+xml", "Mozilla/5.0 (conformance)"),
+    )
 }
 
 /// Creates a charge that must wait for the customer, and checks what it says to do.
@@ -76,12 +81,40 @@ async fn complete(t: &Target, c: &ChargeRecord, data: &CompletionData) -> paymen
     t.client.complete_charge(&c.id, data, &RequestOptions::default()).await
 }
 
+/// The customer acts as `result` says at every step and the app completes after each, until
+/// the charge no longer waits for them (Worldpay: device data, then a challenge).
+async fn finish(
+    t: &Target,
+    created: &ChargeRecord,
+    result: AuthenticationResult,
+) -> Result<payment_core::Result<ChargeRecord>, Failure> {
+    let mut current = created.clone();
+    for _ in 0..3 {
+        let data = act(t, &current, result)?;
+        match complete(t, &current, &data).await {
+            Ok(next) if next.status == ChargeStatus::RequiresAction && next.next_action.is_some() => current = next,
+            other => return Ok(other),
+        }
+    }
+    Err(Failure::new("the charge still waits for the customer after three steps"))
+}
+
+/// Takes the device-data steps that precede the customer's own (none for a plain redirect).
+async fn past_device_data(t: &Target, created: &ChargeRecord) -> Result<ChargeRecord, Failure> {
+    let mut current = created.clone();
+    while current.next_action.as_ref().is_some_and(|a| a.kind == payment_core::NextActionKind::DeviceData) {
+        let data = act(t, &current, AuthenticationResult::Success)?;
+        current = complete(t, &current, &data).await?;
+        check!(current.status == ChargeStatus::RequiresAction, "after device data: {}", current.status);
+    }
+    Ok(current)
+}
+
 /// Authenticated: an authorization that captures later as any other.
 pub async fn challenge_passed_succeeds_and_captures_later(t: &Target) -> CaseResult {
     let capture_later = t.client.capabilities().charge.capture_later;
     let created = awaiting(t, sources(t)?.challenge.clone(), !capture_later).await?;
-    let data = act(t, &created, AuthenticationResult::Success)?;
-    let done = complete(t, &created, &data).await?;
+    let done = finish(t, &created, AuthenticationResult::Success).await??;
     if capture_later {
         check!(done.status == ChargeStatus::Authorized, "expected authorized, got {}", done.status);
         let captured = t.client.capture_charge(&done.id, None, &RequestOptions::default()).await?;
@@ -94,8 +127,8 @@ pub async fn challenge_passed_succeeds_and_captures_later(t: &Target) -> CaseRes
 /// Failed authentication: a definite decline with its own reason, and the charge failed.
 pub async fn failed_authentication_is_its_own_decline(t: &Target) -> CaseResult {
     let created = awaiting(t, sources(t)?.challenge.clone(), true).await?;
-    let data = act(t, &created, AuthenticationResult::Failure)?;
-    let e = expect_err(complete(t, &created, &data).await, "completing a failed authentication")?;
+    let e =
+        expect_err(finish(t, &created, AuthenticationResult::Failure).await?, "completing a failed authentication")?;
     check!(e.kind() == ErrorKind::CardDeclined(DeclineReason::AuthenticationFailed), "got {e}");
     check!(e.outcome() == Outcome::Definite, "a failed authentication is definite: {e}");
     let read = t.client.retrieve_charge(&created.id).await?;
@@ -112,10 +145,8 @@ pub async fn abandoned_expires(t: &Target) -> CaseResult {
     let read = t.client.retrieve_charge(&created.id).await?;
     check!(read.status == ChargeStatus::Failed, "expected failed after {window:?}, got {}", read.status);
     let e = expect_err(complete(t, &created, &data).await, "completing an expired step")?;
-    check!(
-        matches!(e.kind(), ErrorKind::CardDeclined(DeclineReason::AuthenticationExpired)),
-        "expected an expired authentication, got {e}"
-    );
+    let expired_as = sources(t)?.expired_as;
+    check!(e.kind() == ErrorKind::CardDeclined(expired_as), "expected a decline for {expired_as:?}, got {e}");
     Ok(())
 }
 
@@ -127,32 +158,44 @@ pub async fn complete_before_the_customer_is_typed(t: &Target) -> CaseResult {
     check!(e.outcome() == Outcome::Definite, "{e}");
     let read = t.client.retrieve_charge(&created.id).await?;
     check!(read.status == ChargeStatus::RequiresAction, "the charge moved: {}", read.status);
+    // The same at the customer's own step, when device data came first.
+    let current = past_device_data(t, &created).await?;
+    if current.next_action != created.next_action {
+        let e = expect_err(complete(t, &current, &CompletionData::none()).await, "completing before the challenge")?;
+        check!(e.kind() == ErrorKind::ActionRequired, "expected action_required at the challenge, got {e}");
+        let read = t.client.retrieve_charge(&created.id).await?;
+        check!(read.status == ChargeStatus::RequiresAction, "the charge moved: {}", read.status);
+    }
     // And the customer can still finish.
-    let data = act(t, &created, AuthenticationResult::Success)?;
-    t.expect_paid(&complete(t, &created, &data).await?, t.fixtures.amount)
+    t.expect_paid(&finish(t, &current, AuthenticationResult::Success).await??, t.fixtures.amount)
 }
 
-/// How many completions the mock carried out: its completion requests answered 2xx, counted
-/// once per idempotency key (a replay of one is not another).
+/// How many completions of one step the mock carried out: for each completion path, its
+/// requests answered 2xx, counted once per idempotency key (a replay of one is not another); the
+/// most of any step.
 fn completions_done(t: &Target) -> Result<usize, Failure> {
     let paths = t.operations.map(|paths| paths(Operation::CompleteCharge)).unwrap_or_default();
-    let keys: std::collections::BTreeSet<String> = t
-        .control()?
-        .requests()
-        .into_iter()
-        .filter(|r| r.status.is_some_and(|s| (200..300).contains(&s)))
-        .filter(|r| paths.iter().any(|p| payment_mock_kit::faults::path_matches(p, &r.path)))
-        .map(|r| r.headers.get("idempotency-key").cloned().unwrap_or_else(|| format!("#{}", r.seq)))
-        .collect();
-    Ok(keys.len())
+    let requests = t.control()?.requests();
+    Ok(paths
+        .iter()
+        .map(|p| {
+            requests
+                .iter()
+                .filter(|r| r.status.is_some_and(|s| (200..300).contains(&s)))
+                .filter(|r| payment_mock_kit::faults::path_matches(p, &r.path))
+                .map(|r| r.headers.get("idempotency-key").cloned().unwrap_or_else(|| format!("#{}", r.seq)))
+                .collect::<std::collections::BTreeSet<String>>()
+                .len()
+        })
+        .max()
+        .unwrap_or(0))
 }
 
 /// Completing again (another key) answers the same charge, authorized once.
 pub async fn complete_twice_gives_one_result(t: &Target) -> CaseResult {
     let created = awaiting(t, sources(t)?.challenge.clone(), true).await?;
-    let data = act(t, &created, AuthenticationResult::Success)?;
-    let first = complete(t, &created, &data).await?;
-    let second = complete(t, &created, &data).await?;
+    let first = finish(t, &created, AuthenticationResult::Success).await??;
+    let second = complete(t, &created, &CompletionData::none()).await?;
     check!(first.id == second.id && first.status == second.status, "{first:?} then {second:?}");
     t.expect_paid(&second, t.fixtures.amount)?;
     let done = completions_done(t)?;
@@ -164,9 +207,12 @@ pub async fn complete_twice_gives_one_result(t: &Target) -> CaseResult {
 /// The completion's answer is lost after the provider acted: the retry answers it, once.
 pub async fn lost_complete_answer_authorizes_once(t: &Target) -> CaseResult {
     let created = awaiting(t, sources(t)?.challenge.clone(), true).await?;
-    let data = act(t, &created, AuthenticationResult::Success)?;
+    // The fault is on the customer's own step: a device-data step's answer carries the
+    // challenge, which nothing can ask for again.
+    let current = past_device_data(t, &created).await?;
+    let data = act(t, &current, AuthenticationResult::Success)?;
     t.fault_on(Operation::CompleteCharge, FaultKind::DropAfterCommit)?;
-    let done = complete(t, &created, &data).await?;
+    let done = complete(t, &current, &data).await?;
     t.expect_paid(&done, t.fixtures.amount)?;
     let carried_out = completions_done(t)?;
     check!(carried_out <= 1, "the provider carried out {carried_out} completions of one charge");
@@ -179,6 +225,13 @@ pub async fn lost_complete_answer_authorizes_once(t: &Target) -> CaseResult {
 pub async fn frictionless_asks_nothing_of_the_customer(t: &Target) -> CaseResult {
     let created =
         t.client.create_charge(request(t, sources(t)?.frictionless.clone(), true), &RequestOptions::default()).await?;
+    if created.next_action.as_ref().is_some_and(|a| a.kind == payment_core::NextActionKind::DeviceData) {
+        // The browser's device data goes to the issuer, which then decides without a question.
+        let data = act(t, &created, AuthenticationResult::Success)?;
+        let done = complete(t, &created, &data).await?;
+        check!(done.status != ChargeStatus::RequiresAction, "the issuer asked a question: {:?}", done.next_action);
+        return t.expect_paid(&done, t.fixtures.amount);
+    }
     if created.status == ChargeStatus::RequiresAction {
         let url = created.next_action.as_ref().and_then(|a| a.url.clone()).unwrap_or_default();
         let browser = reqwest::Client::builder()
@@ -199,8 +252,8 @@ pub async fn frictionless_asks_nothing_of_the_customer(t: &Target) -> CaseResult
 pub async fn declined_after_authentication(t: &Target) -> CaseResult {
     let (source, reason) = sources(t)?.declined_after.clone();
     let created = awaiting(t, source, true).await?;
-    let data = act(t, &created, AuthenticationResult::Success)?;
-    let e = expect_err(complete(t, &created, &data).await, "completing a card the issuer declines")?;
+    let e =
+        expect_err(finish(t, &created, AuthenticationResult::Success).await?, "completing a card the issuer declines")?;
     check!(e.kind() == ErrorKind::CardDeclined(reason), "expected {reason:?}, got {e}");
     Ok(())
 }

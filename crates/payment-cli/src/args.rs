@@ -291,6 +291,12 @@ pub struct CreateChargeArgs {
     /// The customer's phone number (E.164), for the issuer.
     #[arg(long, value_name = "PHONE", requires = "three_d_secure")]
     pub customer_phone: Option<String>,
+    /// The customer's browser `User-Agent`, for the issuer (Worldpay needs one; the CLI's own by default).
+    #[arg(long, value_name = "UA", requires = "three_d_secure")]
+    pub browser_user_agent: Option<String>,
+    /// The customer's browser `Accept` header, for the issuer.
+    #[arg(long, value_name = "ACCEPT", requires = "three_d_secure", default_value = "text/html")]
+    pub browser_accept: String,
     /// The merchant reference (order number).
     #[arg(long, value_name = "REF")]
     pub reference: Option<String>,

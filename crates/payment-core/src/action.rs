@@ -44,6 +44,21 @@ pub struct Authentication {
     /// The customer's phone number (E.164, `+81…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
+    /// The customer's browser, as its request to the app showed it (Worldpay's device data).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub browser: Option<Browser>,
+}
+
+/// The customer's browser as the app saw it: issuers weigh these in deciding whether to ask.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Browser {
+    /// The browser's `Accept` header.
+    pub accept_header: String,
+    /// The browser's `User-Agent` header.
+    pub user_agent: String,
+    /// The browser's language (`ja-JP`), when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
 }
 
 impl Authentication {
@@ -54,7 +69,15 @@ impl Authentication {
             return_url: Some(return_url.into()),
             email: None,
             phone: None,
+            browser: None,
         }
+    }
+
+    /// Sets the customer's browser from its `Accept` and `User-Agent` headers.
+    pub fn browser(mut self, accept_header: impl Into<String>, user_agent: impl Into<String>) -> Authentication {
+        self.browser =
+            Some(Browser { accept_header: accept_header.into(), user_agent: user_agent.into(), language: None });
+        self
     }
 
     /// Sets the customer's email address.

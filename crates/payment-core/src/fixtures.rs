@@ -35,6 +35,9 @@ pub struct AuthenticationFixtures {
     pub declined_after: (PaymentSource, DeclineReason),
     /// How long past creation a step that nobody finished is certainly over.
     pub expires_within: std::time::Duration,
+    /// The decline completing such a step gives: `AuthenticationExpired` where the provider
+    /// tells an expired step from a failed one, `AuthenticationFailed` where it does not.
+    pub expired_as: DeclineReason,
 }
 
 impl Fixtures {

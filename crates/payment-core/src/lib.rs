@@ -34,7 +34,7 @@ pub mod time;
 pub mod transport;
 pub mod webhook;
 
-pub use action::{Authentication, AuthenticationMode, CompletionData, NextAction, NextActionKind};
+pub use action::{Authentication, AuthenticationMode, Browser, CompletionData, NextAction, NextActionKind};
 pub use capabilities::{
     AmountLimit, Capabilities, ChargeCapabilities, IdempotencyCapabilities, ListCapabilities, ListStyle,
     RefundCapabilities, SourceCapabilities,

@@ -24,6 +24,7 @@ pub fn fixtures() -> Fixtures {
             declined_after: (card("4000008400001629"), DeclineReason::DoNotHonor),
             // PAY.JP ends an unfinished flow 30 minutes after the charge was created.
             expires_within: std::time::Duration::from_secs(31 * 60),
+            expired_as: DeclineReason::AuthenticationExpired,
         }),
     }
 }

@@ -25,7 +25,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         partial_amounts_on_read: false,
         amounts_echoed: false,
         find_by_reference: true,
-        customer_authentication: false,
+        customer_authentication: true,
     },
     refund: RefundCapabilities {
         full: true,
@@ -40,7 +40,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         create_charge: IdempotencySupport::RejectDuplicate { lookup: AUTHORIZE_LOOKUP },
         capture_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         cancel_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
-        complete_charge: IdempotencySupport::None,
+        complete_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         create_refund: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
         visibility_lag: std::time::Duration::ZERO,

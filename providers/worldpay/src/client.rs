@@ -18,6 +18,7 @@ use payment_core::{
 use crate::config::WorldpayConfig;
 use crate::mapping::{self, ChargeKey};
 use crate::pagination::ChargePages;
+use crate::wire::payments_api::{API_PAYMENTS_PATH, API_VERSION, API_VERSION_HEADER};
 use crate::wire::{
     AuthorizeOutcome, AuthorizeRequest, CardExpiry, EventsResponse, Instruction, Merchant, Narrative, PAYMENTS_ACCEPT,
     PAYMENTS_CONTENT_TYPE, PaymentInstrument, PaymentSummary, QUERIES_ACCEPT, QueryPage, Value, ValueAction,
@@ -44,7 +45,7 @@ const AUTHORIZE_PATH: &str = "/payments/authorizations";
 const DISCOVERY: Operation = Operation::Native(NativeOperation::read("discovery"));
 
 /// A reused reference, or an action link used already, is a duplicate rejection.
-fn classify(response: &HttpResponse) -> ReplyClass {
+pub(crate) fn classify(response: &HttpResponse) -> ReplyClass {
     if response.status() == 400 {
         let name =
             serde_json::from_slice::<crate::wire::ApiError>(response.body()).map(|e| e.error_name).unwrap_or_default();
@@ -56,7 +57,7 @@ fn classify(response: &HttpResponse) -> ReplyClass {
 }
 
 /// Worldpay's `transactionReference` charset.
-fn valid_reference(r: &str) -> bool {
+pub(crate) fn valid_reference(r: &str) -> bool {
     // All allowed characters are ASCII, so bytes are characters here.
     (1..=64).contains(&r.len())
         && r.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!@#$%()*=.:;?[]{}~`/+".contains(&b))
@@ -64,7 +65,7 @@ fn valid_reference(r: &str) -> bool {
 
 /// The `transactionReference` of a charge without one: the key when it is a valid reference,
 /// else its start and a digest of the whole key (two keys never share one).
-fn transaction_reference(key: &IdempotencyKey) -> String {
+pub(crate) fn transaction_reference(key: &IdempotencyKey) -> String {
     if valid_reference(key.as_str()) {
         key.as_str().to_owned()
     } else {
@@ -84,7 +85,7 @@ fn valid_action_reference(r: &str) -> bool {
 }
 
 /// Statement text: Worldpay's charset, at most 24 characters.
-fn narrative(text: Option<&str>) -> String {
+pub(crate) fn narrative(text: Option<&str>) -> String {
     let clean: String =
         text.unwrap_or("").chars().filter(|c| c.is_ascii_alphanumeric() || " ,./-".contains(*c)).take(24).collect();
     if clean.trim().is_empty() { "Payment".to_owned() } else { clean }
@@ -100,7 +101,7 @@ impl WorldpayClient {
     pub fn with_engine(config: WorldpayConfig, engine: EngineBuilder) -> Result<WorldpayClient> {
         let auth = signing::basic_auth(&config.username, &config.password);
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
-        let targets = Targets::new(&base, &[AUTHORIZE_PATH]);
+        let targets = Targets::new(&base, &[AUTHORIZE_PATH, API_PAYMENTS_PATH]);
         Ok(WorldpayClient { inner: Arc::new(Inner { engine: engine.build()?, auth, base, targets, config }) })
     }
 
@@ -109,8 +110,19 @@ impl WorldpayClient {
         &self.inner.config
     }
 
-    /// Builds each attempt; links are absolute and used exactly as given.
-    fn request(
+    /// The engine every call goes through.
+    pub(crate) fn engine(&self) -> &Engine {
+        &self.inner.engine
+    }
+
+    /// The merchant entity payments are taken for.
+    pub(crate) fn entity(&self) -> &str {
+        &self.inner.config.entity
+    }
+
+    /// Builds each attempt; links are absolute and used exactly as given. A Payments API target
+    /// (`/api/payments…`) goes with its `WP-Api-Version` and plain JSON media types.
+    pub(crate) fn request(
         &self,
         method: http::Method,
         target: &str,
@@ -121,6 +133,8 @@ impl WorldpayClient {
         let parsed = self.inner.targets.get(target);
         let url_len = target.len();
         let auth = self.inner.auth.clone();
+        let api = target.contains(API_PAYMENTS_PATH);
+        let accept = if api { "application/json" } else { accept };
         move || {
             let target = parsed.as_ref().map_err(|e| {
                 Error::invalid(format!("cannot build the request (link {url_len} chars): {}", e.message()))
@@ -129,28 +143,37 @@ impl WorldpayClient {
             let h = r.headers_mut();
             h.insert(http::header::AUTHORIZATION, auth.clone());
             h.insert(http::header::ACCEPT, http::HeaderValue::from_static(accept));
+            if api {
+                h.insert(http::HeaderName::from_static(API_VERSION_HEADER), http::HeaderValue::from_static(API_VERSION));
+            }
             if body.is_some() {
-                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(PAYMENTS_CONTENT_TYPE));
+                let content_type = if api { "application/json" } else { PAYMENTS_CONTENT_TYPE };
+                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(content_type));
             }
             Ok(r)
         }
     }
 
     /// Worldpay's error from an answer, with `WP-CorrelationId` as the request id.
-    fn error_of(reply: &HttpReply) -> Error {
+    pub(crate) fn error_of(reply: &HttpReply) -> Error {
         mapping::error(reply.status(), reply.body(), reply.header(signing::CORRELATION_HEADER))
     }
 
     /// The recovery query's request, built only if a lookup is needed: the happy path never
     /// pays for a second URL.
-    fn lookup_request(&self, key: &ChargeKey) -> payment_core::transport::RequestFn {
+    pub(crate) fn lookup_request(&self, key: &ChargeKey) -> payment_core::transport::RequestFn {
         let (client, key) = (self.clone(), key.clone());
         payment_core::transport::lazy_request(move || {
             client.request(http::Method::GET, &client.recovery_path(&key), None, PAYMENTS_ACCEPT)
         })
     }
 
+    /// Where the payment's last event and actions are read: the Payments API's own query for a
+    /// payment it took (by its `linkData`), else the documented recovery query by reference.
     fn recovery_path(&self, key: &ChargeKey) -> String {
+        if let Some(link) = &key.l {
+            return format!("{API_PAYMENTS_PATH}/{link}");
+        }
         let q = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("transactionRef", &key.r)
             .append_pair("entity", &key.e)
@@ -164,7 +187,7 @@ impl WorldpayClient {
         self.events_of(&key).await.map(|(e, _)| e)
     }
 
-    async fn events_of(&self, key: &ChargeKey) -> Result<(EventsResponse, RawJson)> {
+    pub(crate) async fn events_of(&self, key: &ChargeKey) -> Result<(EventsResponse, RawJson)> {
         let call = Call::read(
             Operation::RetrieveCharge,
             self.request(http::Method::GET, &self.recovery_path(key), None, PAYMENTS_ACCEPT),
@@ -218,7 +241,7 @@ impl WorldpayClient {
 
     /// Follows `relation` from the payment's current links, with `RejectDuplicate` semantics: the
     /// link is single-use, so after an ambiguous failure the events show whether it was used.
-    async fn act(
+    pub(crate) async fn act(
         &self,
         operation: Operation,
         key: &ChargeKey,
@@ -290,7 +313,7 @@ impl WorldpayClient {
 }
 
 /// A 2xx answer's JSON text, kept as the record's `raw`.
-fn raw_of(reply: &HttpReply, what: &str) -> Result<RawJson> {
+pub(crate) fn raw_of(reply: &HttpReply, what: &str) -> Result<RawJson> {
     RawJson::from_slice(reply.body()).map_err(|e| reply.tag(Error::decode(what, e)))
 }
 
@@ -304,6 +327,9 @@ impl Charge for WorldpayClient {
     /// Authorize (201). `refused` is a `CardDeclined` error. `RejectDuplicate` on the reference: a
     /// lost answer is recovered with the events query, never by a blind second authorization.
     async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
+        if request.authentication.is_some() {
+            return self.create_authenticated(request, options).await;
+        }
         let idem = options.key_or_generate();
         let reference = request.reference.clone().unwrap_or_else(|| transaction_reference(&idem));
         if !valid_reference(&reference) {
@@ -338,7 +364,8 @@ impl Charge for WorldpayClient {
             e: entity.clone(),
             a: request.amount.minor,
             c: request.amount.currency.code().to_owned(),
-        };
+ l: None,
+};
         let body = AuthorizeRequest {
             transaction_reference: reference.clone(),
             merchant: Merchant { entity },
@@ -463,7 +490,8 @@ impl Charge for WorldpayClient {
             e: self.inner.config.entity.clone(),
             a: request.amount.minor,
             c: request.amount.currency.code().to_owned(),
-        };
+ l: None,
+};
         match self.retrieve_charge(&key.to_id()).await {
             Ok(charge) => Ok(Some(charge)),
             Err(e) if e.kind() == ErrorKind::NotFound && e.http_status() == Some(404) => Ok(None),
@@ -541,6 +569,16 @@ impl Charge for WorldpayClient {
         }
         let reply = self.act(Operation::CancelCharge, &key, "payments:cancel", None, options).await?;
         mapping::record(&key, ChargeStatus::Canceled, "Sent for Cancellation", Timestamp::now(), raw_or_null(&reply))
+    }
+
+    /// Continues a 3-D Secure payment with the step its customer finished (see `authentication.rs`).
+    async fn complete_charge(
+        &self,
+        id: &ChargeId,
+        data: &payment_core::CompletionData,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        self.complete_authenticated(id, data, options).await
     }
 
     fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {

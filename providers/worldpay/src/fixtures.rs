@@ -1,7 +1,8 @@
 //! What the demo, the examples and the conformance suite charge Worldpay with: a Try test card,
-//! refused when the cardholder is named `REFUSED` (Worldpay's magic value).
+//! refused when the cardholder is named `REFUSED` (Worldpay's magic value), and Try's 3-D Secure
+//! cardholder names.
 
-use payment_core::{CardDetails, Currency, DeclineReason, Fixtures, Money, PaymentSource};
+use payment_core::{AuthenticationFixtures, CardDetails, Currency, DeclineReason, Fixtures, Money, PaymentSource};
 
 fn card(holder: &str) -> PaymentSource {
     match CardDetails::new("4444333322221111", 5, 2030, Some("123")) {
@@ -24,6 +25,16 @@ pub fn fixtures() -> Fixtures {
             Money::new(1234, Currency::GBP),
             Money::new(1005, Currency::BHD),
         ],
-        authentication: None,
+        // Try's 3DS2 cardholder names; any other name is challenged.
+        authentication: Some(AuthenticationFixtures {
+            challenge: card("3ds2-challenge-identified"),
+            frictionless: card(crate::authentication::FRICTIONLESS),
+            refused: card(crate::authentication::FRICTIONLESS_FAILED),
+            declined_after: (card("REFUSED51"), DeclineReason::InsufficientFunds),
+            // The mock fails an unfinished authentication after 30 minutes [inferred].
+            expires_within: std::time::Duration::from_secs(31 * 60),
+            // Worldpay names no expiry: an abandoned authentication reads as a failed one.
+            expired_as: DeclineReason::AuthenticationFailed,
+        }),
     }
 }

@@ -8,6 +8,7 @@ payment_core::provider_crate! {
     config: WorldpayConfig,
 }
 
+pub mod authentication;
 pub mod pagination;
 
 pub use signing::WorldpayWebhookVerifier;

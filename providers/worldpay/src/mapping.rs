@@ -22,6 +22,10 @@ pub struct ChargeKey {
     pub a: i64,
     /// Currency code.
     pub c: String,
+    /// The Payments API's `linkData` of a payment taken with 3-D Secure (absent for Card
+    /// Payments authorizations, whose ids are unchanged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub l: Option<String>,
 }
 
 const ID_PREFIX: &str = "wp1.";
@@ -66,6 +70,9 @@ pub fn status_from_event(last_event: &str) -> ChargeStatus {
         "refused" | "settlementfailed" | "error" => ChargeStatus::Failed,
         "sentforsettlement" | "settled" | "sentforrefund" | "refunded" | "refundfailed" => ChargeStatus::Succeeded,
         "sentforcancellation" | "cancelled" | "canceled" | "expired" => ChargeStatus::Canceled,
+        // The Payments API's outcomes while and after the issuer authenticates the customer.
+        "3dsdevicedatarequired" | "3dschallenged" => ChargeStatus::RequiresAction,
+        "3dsauthenticationfailed" | "3dsunavailable" | "fraudhighrisk" => ChargeStatus::Failed,
         _ => ChargeStatus::Pending,
     }
 }
@@ -109,6 +116,9 @@ pub fn follows_action(relation: &str, last_event: &str) -> bool {
         "payments:settle" | "payments:partialSettle" => settled,
         "payments:refund" | "payments:partialRefund" => refund_stage(last_event),
         "payments:cancel" => matches!(e.as_str(), "sentforcancellation" | "cancelled" | "canceled"),
+        // An issuer's step, taken: the payment is past the stage that offered it.
+        "supply3dsDeviceData" => !e.is_empty() && e != "3dsdevicedatarequired",
+        "complete3dsChallenge" => !e.is_empty() && e != "3dschallenged",
         _ => false,
     }
 }
@@ -122,14 +132,18 @@ fn refund_stage(last_event: &str) -> bool {
 /// The names of the links an answer offers, read off its text without decoding the links.
 #[derive(Deserialize)]
 struct Offered<'a> {
-    #[serde(rename = "_links", default, borrow)]
+    #[serde(rename = "_links", alias = "_actions", default, borrow)]
     links: Option<std::collections::BTreeMap<JsonText<'a>, serde::de::IgnoredAny>>,
 }
 
 /// Whether the answer still offers any of `relations`.
 fn offers(links: &std::collections::BTreeMap<JsonText<'_>, serde::de::IgnoredAny>, relations: &[&str]) -> bool {
     links.keys().any(|k| {
-        relations.iter().any(|r| k.as_str() == *r || k.strip_prefix("cardPayments:") == r.strip_prefix("payments:"))
+        relations.iter().any(|r| {
+            k.as_str() == *r
+                || k.strip_prefix("cardPayments:") == r.strip_prefix("payments:")
+                || crate::wire::action_name(r) == Some(k.as_str())
+        })
     })
 }
 
@@ -348,7 +362,7 @@ mod tests {
 
     #[test]
     fn ids_round_trip_and_reject_strangers() {
-        let key = ChargeKey { r: "Memory265-13/08/1876".into(), e: "default".into(), a: 250, c: "GBP".into() };
+        let key = ChargeKey { r: "Memory265-13/08/1876".into(), e: "default".into(), a: 250, c: "GBP".into(), l: None };
         let id = key.to_id();
         assert!(id.as_str().starts_with("wp1.") && !id.as_str().contains(['/', '+', '=', ' ']));
         assert_eq!(ChargeKey::from_id(&id).unwrap(), key);
@@ -361,7 +375,7 @@ mod tests {
 
     #[test]
     fn amounts_are_claimed_only_when_the_links_prove_them() {
-        let key = ChargeKey { r: "r".into(), e: "default".into(), a: 1000, c: "GBP".into() };
+        let key = ChargeKey { r: "r".into(), e: "default".into(), a: 1000, c: "GBP".into(), l: None };
         let links = |rels: &[&str]| {
             let mut m = serde_json::Map::new();
             for r in rels {

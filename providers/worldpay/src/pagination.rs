@@ -57,6 +57,7 @@ impl Paginate<ChargeRecord> for ChargePages {
                     e: p.entity.clone().unwrap_or_else(|| entity.clone()),
                     a: p.value.amount,
                     c: p.value.currency.clone(),
+                    l: None,
                 };
                 let created = Timestamp::parse_rfc3339(&p.timestamp)?;
                 mapping::record(&key, mapping::status_from_query(&p.last_event), &p.last_event, created, raw.into())

@@ -50,6 +50,7 @@ fn query_page_decodes_and_keeps_the_next_link_opaque() {
         e: p.entity.clone().unwrap(),
         a: p.value.amount,
         c: p.value.currency.clone(),
+        l: None,
     };
     let created = payment_core::Timestamp::parse_rfc3339(&p.timestamp).unwrap();
     let record = mapping::record(
@@ -126,7 +127,7 @@ mod properties {
         #[test]
         fn charge_ids(text in ".{0,80}", r in "[-A-Za-z0-9_/]{1,64}", a in any::<i64>()) {
             let _ = ChargeKey::from_id(&ChargeId::new(text));
-            let key = ChargeKey { r, e: "default".into(), a, c: "GBP".into() };
+            let key = ChargeKey { r, e: "default".into(), a, c: "GBP".into(), l: None };
             prop_assert_eq!(ChargeKey::from_id(&key.to_id()).unwrap(), key);
         }
 

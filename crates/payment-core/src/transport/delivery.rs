@@ -91,9 +91,10 @@ pub fn effect_of(error: &Error, delivery: Delivery) -> Effect {
         ErrorKind::CardDeclined(_) | ErrorKind::IdempotencyConflict => Effect::Refused,
         // A rate limit turns the request away before anything is done (429, Ping++'s 403).
         ErrorKind::RateLimited if answered_no => Effect::TurnedAway,
-        // "The customer has not finished yet" (PAY.JP's `three_d_secure_incompleted`): nothing
-        // was done, and the same call may be made again once they have.
-        ErrorKind::ActionRequired if answered_no => Effect::TurnedAway,
+        // "The customer has not finished yet" (PAY.JP's `three_d_secure_incompleted`, Worldpay's
+        // `3dsChallenged` again in a 201): nothing was done, and the same call may be made again
+        // once they have.
+        ErrorKind::ActionRequired if answered_no || error.provider_code().is_some() => Effect::TurnedAway,
         // Any other answer asking for a retry says nothing of what was done.
         _ if answered_no && error.is_retryable() => Effect::Unknown,
         _ if answered_no => Effect::Refused,
@@ -169,6 +170,12 @@ mod tests {
         // A hard decline answered 201 (Worldpay's `refused`) is the provider saying no.
         let refused = Error::new(ErrorKind::CardDeclined(DeclineReason::DoNotHonor), "refused");
         assert_eq!(effect_of(&refused, Delivery::MaybeSent), Effect::Refused);
+        // "Not finished yet" in the provider's own words, by status or by a 2xx body's code.
+        let early = Error::new(ErrorKind::ActionRequired, "not yet");
+        assert_eq!(effect_of(&early.clone().with_http_status(400), Delivery::MaybeSent), Effect::TurnedAway);
+        let again = early.clone().with_http_status(201).with_provider_code("3dsChallenged");
+        assert_eq!(effect_of(&again, Delivery::MaybeSent), Effect::TurnedAway);
+        assert_eq!(effect_of(&early.with_http_status(201), Delivery::MaybeSent), Effect::Unknown);
         let invalid = Error::invalid("bad").with_http_status(400);
         assert_eq!(effect_of(&invalid, Delivery::MaybeSent), Effect::Refused);
         let in_body = Error::invalid("nothing left").with_http_status(200).with_provider_code("NO_MONEY_LEFT");

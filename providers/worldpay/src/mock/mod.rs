@@ -5,7 +5,10 @@
 //! schema errors with `jsonPath`, duplicate references, `WP-CorrelationId` on every answer, and the
 //! kit's faults. `sentFor*` stages turn final after a minute of mock clock.
 
+mod api_routes;
+mod authentication;
 mod objects;
+mod pages;
 mod routes;
 mod schema;
 mod state;
@@ -102,8 +105,12 @@ impl WorldpayMock {
         }
     }
 
+    /// The book, with authentications past their window failed first (the mock's clock moves
+    /// only when asked, so every reader sees them fail at the same moment).
     fn book(&self) -> MutexGuard<'_, Book> {
-        self.book.lock().unwrap_or_else(|p| p.into_inner())
+        let mut book = self.book.lock().unwrap_or_else(|p| p.into_inner());
+        book.expire_authentications(&self.kit.ids, self.now());
+        book
     }
 
     fn now(&self) -> i64 {
@@ -168,6 +175,21 @@ impl MockHooks for WorldpayMock {
         self.book().objects(self.now(), limit)
     }
 
+    /// Runs the device-data page or answers the challenge of a payment taken with 3-D Secure.
+    fn authenticate_charge(
+        &self,
+        id: &str,
+        result: payment_mock_kit::AuthenticationResult,
+    ) -> Result<serde_json::Value, payment_mock_kit::ControlError> {
+        let key = crate::mapping::ChargeKey::from_id(&payment_core::ChargeId::new(id))
+            .map_err(|e| payment_mock_kit::ControlError::new(404, e.message().to_owned()))?;
+        let mut book = self.book();
+        let i = book
+            .index(&key.e, &key.r)
+            .ok_or_else(|| payment_mock_kit::ControlError::new(404, format!("no payment {} at entity {}", key.r, key.e)))?;
+        book.act_as_customer(&self.kit.ids, i, result).map_err(|e| payment_mock_kit::ControlError::new(409, e))
+    }
+
     fn reset(&self) {
         *self.book() = Book::default();
     }
@@ -182,12 +204,23 @@ fn operation_paths(operation: Operation) -> &'static [&'static str] {
     match operation {
         Operation::CreateCharge => &["/payments/authorizations"],
         Operation::CaptureCharge => {
-            &["/payments/settlements/full/*", "/payments/settlements/*", "/payments/settlements/partials/*"]
+            &[
+                "/payments/settlements/full/*",
+                "/payments/settlements/*",
+                "/payments/settlements/partials/*",
+                "/api/payments/*/settlements",
+                "/api/payments/*/partialSettlements",
+            ]
         }
-        Operation::CancelCharge => &["/payments/authorizations/cancellations/*"],
-        Operation::CompleteCharge => &[],
+        Operation::CancelCharge => &["/payments/authorizations/cancellations/*", "/api/payments/*/cancellations"],
+        Operation::CompleteCharge => &["/api/payments/*/3dsDeviceData", "/api/payments/*/3dsChallenges"],
         Operation::CreateRefund => {
-            &["/payments/settlements/refunds/full/*", "/payments/settlements/refunds/partials/*"]
+            &[
+                "/payments/settlements/refunds/full/*",
+                "/payments/settlements/refunds/partials/*",
+                "/api/payments/*/refunds",
+                "/api/payments/*/partialRefunds",
+            ]
         }
         payment_core::non_mutations!() => &[],
     }

@@ -24,8 +24,9 @@ impl Book {
                     e: p.entity.clone(),
                     a: p.amount,
                     c: p.currency.clone(),
+                    l: p.api_link.clone(),
                 };
-                let object = object.client_id(key.to_id().to_string());
+                let object = object.client_id(key.to_id().to_string()).authenticable(p.awaits_customer());
                 Some(object.reference(p.reference.clone()).raw(self.query_item(p, now, "", true)))
             })
             .collect();

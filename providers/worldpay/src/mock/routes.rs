@@ -31,18 +31,20 @@ pub fn routes(mock: WorldpayMock) -> Router {
         .route("/payments/events/{link}", get(events))
         .route("/paymentQueries/payments", get(query))
         .route("/paymentQueries/payments/{id}", get(query_one))
+        .merge(super::api_routes::routes())
+        .merge(super::pages::routes())
         .with_state(mock)
 }
 
-fn origin(headers: &HeaderMap) -> String {
+pub(super) fn origin(headers: &HeaderMap) -> String {
     format!("http://{}", headers.get(axum::http::header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1"))
 }
 
 /// The cardholder name that makes the authorization fail with a 500.
-const MAGIC_ERROR: &str = "ERROR";
+pub(super) const MAGIC_ERROR: &str = "ERROR";
 /// A cardholder name starting so is refused, with the code after it (`REFUSED51`) or 5.
-const MAGIC_REFUSED: &str = "REFUSED";
-const DEFAULT_REFUSAL_CODE: &str = "5";
+pub(super) const MAGIC_REFUSED: &str = "REFUSED";
+pub(super) const DEFAULT_REFUSAL_CODE: &str = "5";
 /// The Basic-auth user the mock refuses.
 const DENIED_USER: &str = "denied";
 
@@ -57,11 +59,27 @@ pub fn test_data() -> Vec<payment_mock_kit::TestInput> {
         ),
         TestInput::new(format!("cardholder name {MAGIC_ERROR}"), "500 internalErrorOccurred"),
         TestInput::new(format!("username {DENIED_USER}"), "401 accessDenied"),
+        TestInput::new(
+            "3-D Secure (Payments API), any other cardholder name",
+            "device data, then a challenge the customer answers on the mock's page",
+        ),
+        TestInput::new(
+            format!("3-D Secure, cardholder name {}", super::authentication::FRICTIONLESS),
+            "device data, then authorized without a challenge",
+        ),
+        TestInput::new(
+            format!("3-D Secure, cardholder name {}", super::authentication::FRICTIONLESS_FAILED),
+            "device data, then 3dsAuthenticationFailed",
+        ),
+        TestInput::new(
+            format!("3-D Secure, cardholder name {MAGIC_REFUSED}51"),
+            "challenged, then refused with 51 after the customer authenticates",
+        ),
     ]
 }
 
 /// Basic auth (any user and non-empty password; user `denied` is refused) and the Accept header.
-fn gate(headers: &HeaderMap, accept: &[&str]) -> Result<(), Reply> {
+pub(super) fn gate(headers: &HeaderMap, accept: &[&str]) -> Result<(), Reply> {
     let auth = headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(credentials);
     match auth {
         Some((user, pass)) if !user.is_empty() && !pass.is_empty() && user != DENIED_USER => {}
@@ -114,7 +132,7 @@ async fn discovery(State(m): State<WorldpayMock>, headers: HeaderMap) -> Respons
     ))
 }
 
-fn ref_ok(r: &str) -> bool {
+pub(super) fn ref_ok(r: &str) -> bool {
     (1..=64).contains(&r.chars().count())
         && r.chars().all(|c| c.is_ascii_alphanumeric() || "-_!@#$%()*=.:;?[]{}~`/+".contains(c))
 }

@@ -25,6 +25,10 @@ pub enum Action {
     Refund,
     /// `payments:partialRefund`.
     PartialRefund,
+    /// The Payments API's `supply3dsDeviceData`.
+    DeviceData,
+    /// The Payments API's `complete3dsChallenge`.
+    Challenge,
 }
 
 impl Action {
@@ -35,6 +39,21 @@ impl Action {
             Action::Cancel => "payments:cancel",
             Action::Refund => "payments:refund",
             Action::PartialRefund => "payments:partialRefund",
+            Action::DeviceData => "supply3dsDeviceData",
+            Action::Challenge => "complete3dsChallenge",
+        }
+    }
+
+    /// The Payments API's `_actions` name and the verb after `/api/payments/{linkData}/`.
+    pub fn api(self) -> (&'static str, &'static str) {
+        match self {
+            Action::Settle => ("settlePayment", "settlements"),
+            Action::PartialSettle => ("partiallySettlePayment", "partialSettlements"),
+            Action::Cancel => ("cancelPayment", "cancellations"),
+            Action::Refund => ("refundPayment", "refunds"),
+            Action::PartialRefund => ("partiallyRefundPayment", "partialRefunds"),
+            Action::DeviceData => ("supply3dsDeviceData", "3dsDeviceData"),
+            Action::Challenge => ("complete3dsChallenge", "3dsChallenges"),
         }
     }
 
@@ -45,6 +64,8 @@ impl Action {
             Action::Cancel => "/payments/authorizations/cancellations/",
             Action::Refund => "/payments/settlements/refunds/full/",
             Action::PartialRefund => "/payments/settlements/refunds/partials/",
+            // Only the Payments API offers these; a v6 answer never shows them.
+            Action::DeviceData | Action::Challenge => "/api/payments/",
         }
     }
 }
@@ -64,10 +85,14 @@ pub struct Payment {
     pub(super) refunded: i64,
     pub(super) canceled: bool,
     /// The stage the last action reached, and when.
-    stage: &'static str,
-    stage_at: i64,
+    pub(super) stage: &'static str,
+    pub(super) stage_at: i64,
+    /// The issuer's authentication while it lasts (payments taken with 3-D Secure).
+    pub(super) tds: Option<super::authentication::Tds>,
+    /// The Payments API `linkData` its first answer carried (what the client's id keeps).
+    pub(super) api_link: Option<String>,
     events_token: String,
-    history: Vec<(&'static str, i64)>,
+    pub(super) history: Vec<(&'static str, i64)>,
 }
 
 impl Payment {
@@ -98,7 +123,10 @@ impl Payment {
     /// The actions valid now.
     fn actions(&self) -> Vec<Action> {
         let mut out = Vec::new();
-        if self.refused.is_some() {
+        if let Some(step) = self.tds.as_ref().and_then(|t| t.waiting_action()) {
+            return vec![step];
+        }
+        if self.refused.is_some() || self.stage == super::authentication::FAILED {
             return out;
         }
         if !self.canceled && self.settled < self.amount {
@@ -120,14 +148,16 @@ impl Payment {
 /// Every payment and every live action link.
 #[derive(Debug, Default)]
 pub struct Book {
-    payments: Vec<Payment>,
-    by_reference: HashMap<(String, String), usize>,
-    links: HashMap<String, (usize, Action)>,
-    events: HashMap<String, usize>,
-    used: HashSet<String>,
+    pub(super) payments: Vec<Payment>,
+    pub(super) by_reference: HashMap<(String, String), usize>,
+    pub(super) links: HashMap<String, (usize, Action)>,
+    pub(super) events: HashMap<String, usize>,
+    pub(super) used: HashSet<String>,
+    /// Every link ever issued -> its payment: the Payments API reads a payment by any of them.
+    pub(super) owners: HashMap<String, usize>,
     pub(super) refunds_applied: usize,
     pub(super) captures_applied: usize,
-    notices: Vec<Notice>,
+    pub(super) notices: Vec<Notice>,
     /// Each refund as (payment, amount, when): Worldpay has no refund object, only the payment's events.
     pub(super) refund_log: Vec<(usize, i64, i64)>,
 }
@@ -209,6 +239,8 @@ impl Book {
             stage,
             stage_at: now,
             events_token: events_token.clone(),
+            tds: None,
+            api_link: None,
             history: vec![(if stage == "Refused" { "authorizationRefused" } else { "authorizationSucceeded" }, now)],
         };
         let notice = |event_type, after| Notice {
@@ -235,7 +267,7 @@ impl Book {
     }
 
     /// New single-use links for payment `i`; the old ones become "already processed".
-    fn reissue(&mut self, ids: &IdGen, i: usize) {
+    pub(super) fn reissue(&mut self, ids: &IdGen, i: usize) {
         let old: Vec<String> = self.links.iter().filter(|(_, (p, _))| *p == i).map(|(k, _)| k.clone()).collect();
         for k in old {
             self.links.remove(&k);
@@ -243,7 +275,9 @@ impl Book {
         }
         let id = self.payments[i].id.clone();
         for action in self.payments[i].actions() {
-            self.links.insert(link_data(ids, &id), (i, action));
+            let token = link_data(ids, &id);
+            self.owners.insert(token.clone(), i);
+            self.links.insert(token, (i, action));
         }
     }
 
@@ -251,7 +285,7 @@ impl Book {
     pub fn links(&self, i: usize, origin: &str) -> Value {
         let mut links = serde_json::Map::new();
         for (token, (p, action)) in &self.links {
-            if *p == i {
+            if *p == i && action.path() != "/api/payments/" {
                 links
                     .insert(action.relation().to_owned(), json!({"href": format!("{origin}{}{token}", action.path())}));
             }
@@ -361,6 +395,10 @@ impl Book {
                     action_reference: action_reference.clone(),
                 };
                 self.notices.push(n);
+            }
+            // The issuer's steps are the authentication's own (`authentication.rs`).
+            Action::DeviceData | Action::Challenge => {
+                return Err(Reply::error(404, "resourceNotFound", "Requested resource was not found"));
             }
             Action::Refund | Action::PartialRefund => {
                 let refundable = p.settled - p.refunded;

@@ -5,6 +5,7 @@ mod authorize;
 mod error;
 mod event;
 mod links;
+pub mod payments_api;
 mod query;
 
 pub use authorize::{
@@ -13,7 +14,7 @@ pub use authorize::{
 };
 pub use error::{ApiError, ValidationError};
 pub use event::{EVENTS_CONTENT_TYPE, Event, EventAmount, EventDetails};
-pub use links::{Link, Links};
+pub use links::{Link, Links, action_name};
 pub use query::{EventsResponse, PaymentSummary, QueryPage, ValueAction};
 
 /// `Content-Type` of Card Payments v6 bodies.

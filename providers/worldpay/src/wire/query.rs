@@ -10,8 +10,8 @@ use super::{Links, Value};
 pub struct EventsResponse {
     /// `Authorized`, `Sent for Settlement`, `Settled`, … (title case with spaces).
     pub last_event: String,
-    /// The actions valid now.
-    #[serde(rename = "_links", default)]
+    /// The actions valid now (`_actions` in the Payments API's answer).
+    #[serde(rename = "_links", alias = "_actions", default)]
     pub links: Links,
 }
 
