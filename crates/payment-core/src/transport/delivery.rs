@@ -171,11 +171,11 @@ mod tests {
         let refused = Error::new(ErrorKind::CardDeclined(DeclineReason::DoNotHonor), "refused");
         assert_eq!(effect_of(&refused, Delivery::MaybeSent), Effect::Refused);
         // "Not finished yet" in the provider's own words, by status or by a 2xx body's code.
-        let early = Error::new(ErrorKind::ActionRequired, "not yet");
-        assert_eq!(effect_of(&early.clone().with_http_status(400), Delivery::MaybeSent), Effect::TurnedAway);
-        let again = early.clone().with_http_status(201).with_provider_code("3dsChallenged");
+        let early = || Error::new(ErrorKind::ActionRequired, "not yet");
+        assert_eq!(effect_of(&early().with_http_status(400), Delivery::MaybeSent), Effect::TurnedAway);
+        let again = early().with_http_status(201).with_provider_code("3dsChallenged");
         assert_eq!(effect_of(&again, Delivery::MaybeSent), Effect::TurnedAway);
-        assert_eq!(effect_of(&early.with_http_status(201), Delivery::MaybeSent), Effect::Unknown);
+        assert_eq!(effect_of(&early().with_http_status(201), Delivery::MaybeSent), Effect::Unknown);
         let invalid = Error::invalid("bad").with_http_status(400);
         assert_eq!(effect_of(&invalid, Delivery::MaybeSent), Effect::Refused);
         let in_body = Error::invalid("nothing left").with_http_status(200).with_provider_code("NO_MONEY_LEFT");

@@ -55,8 +55,8 @@ pub struct ApiSettlement {
     pub auto: bool,
 }
 
-/// The card (`plain`) or a token (`token`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The card (`plain`) or a token (`token`); `Debug` shows neither the PAN nor the CVC.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiInstrument {
     /// `plain` or `token`.
@@ -77,6 +77,20 @@ pub struct ApiInstrument {
     /// A token href (`token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
+}
+
+impl std::fmt::Debug for ApiInstrument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last4 = self.card_number.as_deref().map(|n| n.get(n.len().saturating_sub(4)..).unwrap_or(""));
+        f.debug_struct("ApiInstrument")
+            .field("kind", &self.kind)
+            .field("card_holder_name", &self.card_holder_name)
+            .field("last4", &last4)
+            .field("expiry_date", &self.expiry_date)
+            .field("cvc", &self.cvc.as_ref().map(|_| "[redacted]"))
+            .field("href", &self.href)
+            .finish()
+    }
 }
 
 /// `instruction.threeDS`: integrated authentication, always.
@@ -232,6 +246,21 @@ mod tests {
         let o: ApiOutcome = serde_json::from_str(body).unwrap();
         assert_eq!(o.challenge.unwrap().reference.as_deref(), Some("123456789"));
         assert!(o.actions.href(actions::COMPLETE_CHALLENGE).is_some());
+    }
+
+    #[test]
+    fn the_card_never_shows_in_debug() {
+        let card = ApiInstrument {
+            kind: "plain".into(),
+            card_holder_name: Some("3ds2-challenge-identified".into()),
+            card_number: Some("4444333322221111".into()),
+            expiry_date: Some(crate::wire::CardExpiry { month: 5, year: 2030 }),
+            cvc: Some("123".into()),
+            href: None,
+        };
+        let shown = format!("{card:?}");
+        assert!(!shown.contains("4444333322221111") && !shown.contains("\"123\""), "{shown}");
+        assert!(shown.contains("1111"), "{shown}");
     }
 
     #[test]
