@@ -85,7 +85,11 @@ pub fn charge_for(driver: &payment::ProviderDriver, key: &str) -> CreateCharge {
 
 /// `request` asking for 3-D Secure, coming back to a local page.
 pub fn authenticated(request: CreateCharge) -> CreateCharge {
-    request.authenticate(payment::Authentication::required("http://127.0.0.1:9/back").email("buyer@example.com"))
+    request.authenticate(
+        payment::Authentication::required("http://127.0.0.1:9/back")
+            .email("buyer@example.com")
+            .browser("text/html", "Mozilla/5.0 (kill matrix)"),
+    )
 }
 
 async fn run(a: Args) -> Result<String, payment::Error> {

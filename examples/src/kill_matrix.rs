@@ -112,7 +112,7 @@ struct Scenario {
     label: &'static str,
 }
 
-const SCENARIOS: [Scenario; 7] = [
+const SCENARIOS: [Scenario; 8] = [
     Scenario {
         provider: "payjp",
         act: Act::Charge,
@@ -161,6 +161,13 @@ const SCENARIOS: [Scenario; 7] = [
         routed: false,
         reads_first: 0,
         label: "payjp complete_charge (Replay)",
+    },
+    Scenario {
+        provider: "worldpay",
+        act: Act::Complete,
+        routed: false,
+        reads_first: 1,
+        label: "worldpay complete_charge 3-D Secure challenge (action link)",
     },
 ];
 
@@ -293,16 +300,24 @@ async fn target_of(
         Act::Capture => request.authorize_only(),
         Act::Complete => crate::crash::authenticated(request),
     };
-    let id = client.create_charge(request, &Default::default()).await.map_err(|e| e.to_string())?.id;
+    let created = client.create_charge(request, &Default::default()).await.map_err(|e| e.to_string())?;
+    let id = created.id.clone();
     if scenario.act == Act::Refund {
         // The payer pays, so the charge can be refunded.
         control.complete_charge(id.as_str()).map_err(|e| e.to_string())?;
     }
     if scenario.act == Act::Complete {
+        use payment::mocks::AuthenticationResult::Success;
+        // Device data first where the provider asks for it (Worldpay), completed here: the
+        // children complete the customer's own step.
+        let mut current = created;
+        while current.next_action.as_ref().is_some_and(|a| a.kind == payment::NextActionKind::DeviceData) {
+            let answer = control.authenticate_charge(id.as_str(), Success).map_err(|e| e.to_string())?;
+            let data = payment::CompletionData(answer.get("data").cloned().unwrap_or_default());
+            current = client.complete_charge(&id, &data, &Default::default()).await.map_err(|e| e.to_string())?;
+        }
         // The customer authenticates, so the charge can be completed.
-        control
-            .authenticate_charge(id.as_str(), payment::mocks::AuthenticationResult::Success)
-            .map_err(|e| e.to_string())?;
+        control.authenticate_charge(id.as_str(), Success).map_err(|e| e.to_string())?;
     }
     Ok(Some(id.to_string()))
 }
@@ -324,7 +339,12 @@ async fn effects(
             // the journal and the charge agree that it was.
             let objects = control.objects(usize::MAX);
             let charge = objects.charges.iter().find(|c| c.reference.as_deref() == Some(&format!("{key}c")));
-            Ok(usize::from(charge.is_some_and(|c| c.raw.get("paid") == Some(&serde_json::Value::Bool(true)))))
+            let paid = charge.is_some_and(|c| c.raw.get("paid") == Some(&serde_json::Value::Bool(true)));
+            // Worldpay's payment lists its authorizations among its events.
+            let events = charge.and_then(|c| c.raw.get("events")).and_then(|e| e.as_array());
+            let authorized =
+                |e: &&serde_json::Value| e.get("eventName").and_then(|n| n.as_str()) == Some("authorizationSucceeded");
+            Ok(usize::from(paid) + events.map(|e| e.iter().filter(authorized).count()).unwrap_or(0))
         }
         (Act::Capture, Some(_)) => {
             // The payment's events as Payment Queries lists them: one per settlement asked.

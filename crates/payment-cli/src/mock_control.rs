@@ -135,8 +135,12 @@ pub async fn run(args: &MockControlArgs, json: bool) -> Result<(), Failure> {
         MockControlCommand::Authenticate { id, result } => {
             let body = serde_json::json!({"result": result});
             let answer = control.call(reqwest::Method::POST, &format!("charges/{id}/authenticate"), Some(body)).await?;
-            let data = serde_json::to_string(&answer["data"]).unwrap_or_default();
-            print(&answer, format!("{result} on {id}; complete it with: payment charge complete {id} --data '{data}'"));
+            // A step that returns nothing (a redirect back, a challenge) is completed without data.
+            let data = match &answer["data"] {
+                serde_json::Value::Null => String::new(),
+                d => format!(" --data '{}'", serde_json::to_string(d).unwrap_or_default()),
+            };
+            print(&answer, format!("{result} on {id}; complete it with: payment charge complete {id}{data}"));
         }
         MockControlCommand::Clock(ClockCommand::Advance { duration }) => {
             let by = clock_duration(duration)?;

@@ -330,10 +330,7 @@ fn three_d_secure_is_created_authenticated_and_completed_from_the_command_line()
 
     let acted = control(&url, &["authenticate", id, "--result", "success"]);
     assert!(acted.status.success(), "{acted:?}");
-    assert!(
-        String::from_utf8_lossy(&acted.stdout).contains(&format!("payment charge complete {id} --data 'null'")),
-        "{acted:?}"
-    );
+    assert!(String::from_utf8_lossy(&acted.stdout).contains(&format!("payment charge complete {id}\n")), "{acted:?}");
     let done = complete(id, "null");
     assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
     assert_eq!(serde_json::from_slice::<serde_json::Value>(&done.stdout).unwrap()["status"], "succeeded");
@@ -345,6 +342,57 @@ fn three_d_secure_is_created_authenticated_and_completed_from_the_command_line()
     assert_eq!(declined.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&declined.stderr).contains("authentication_failed"), "{declined:?}");
     assert_eq!(complete(refused_id, "{not json").status.code(), Some(2));
+}
+
+/// Worldpay's two steps from the command line, as the README shows them: device data (its
+/// collection reference handed to `charge complete --data`), then the challenge.
+#[test]
+fn worldpay_three_d_secure_takes_device_data_then_a_challenge_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let served = Served::start(&["--provider", "worldpay", "mock", "--env-file", path.to_str().unwrap()], "env-file");
+    let url = served.lines[0].strip_prefix("worldpay ").unwrap().to_owned();
+    let vars = read_env_file(&std::fs::read_to_string(&path).unwrap());
+    let json = |out: Output| {
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let created = json(run(
+        &vars,
+        &[
+            "--provider",
+            "worldpay",
+            "--json",
+            "charge",
+            "create",
+            "--amount",
+            "1000",
+            "--currency",
+            "GBP",
+            "--card",
+            "4444333322221111,05/2030,123,Bob",
+            "--three-d-secure",
+            "--return-url",
+            "https://shop.example/done",
+        ],
+    ));
+    assert_eq!(
+        (created["status"].as_str(), created["next_action"]["kind"].as_str()),
+        (Some("requires_action"), Some("device_data")),
+        "{created}"
+    );
+    let id = created["id"].as_str().unwrap();
+    let complete =
+        |data: &str| run(&vars, &["--provider", "worldpay", "--json", "charge", "complete", id, "--data", data]);
+    assert_eq!(complete("null").status.code(), Some(1), "no collection reference yet");
+    let device = json(control(&url, &["--json", "authenticate", id, "--result", "success"]));
+    let data = device["data"].to_string();
+    assert!(data.contains("collectionReference"), "{device}");
+    let challenged = json(complete(&data));
+    assert_eq!(challenged["next_action"]["kind"], "challenge", "{challenged}");
+    assert!(control(&url, &["authenticate", id, "--result", "success"]).status.success());
+    let done = json(complete("null"));
+    assert_eq!(done["status"], "succeeded", "{done}");
 }
 
 /// `--json` makes the mock's address list one object per line.

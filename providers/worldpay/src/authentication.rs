@@ -184,7 +184,7 @@ impl WorldpayClient {
             }
             return mapping::record(&key, status, &events.last_event, Timestamp::now(), raw);
         };
-        let reply = self.act(Operation::CompleteCharge, &key, relation, body, options).await?;
+        let reply = self.act_on(Operation::CompleteCharge, &key, &events, relation, body, options).await?;
         if reply.phase == Phase::Lookup {
             // The step was taken and the payment moved on, but its answer is lost: a challenge
             // it may have asked for is known only from that answer.

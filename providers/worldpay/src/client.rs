@@ -21,7 +21,7 @@ use crate::pagination::ChargePages;
 use crate::wire::payments_api::{API_PAYMENTS_PATH, API_VERSION, API_VERSION_HEADER};
 use crate::wire::{
     AuthorizeOutcome, AuthorizeRequest, CardExpiry, EventsResponse, Instruction, Merchant, Narrative, PAYMENTS_ACCEPT,
-    PAYMENTS_CONTENT_TYPE, PaymentInstrument, PaymentSummary, QUERIES_ACCEPT, QueryPage, Value, ValueAction,
+    PAYMENTS_CONTENT_TYPE, PaymentInstrument, PaymentSummary, QUERIES_ACCEPT, QueryPage, Value,
 };
 use crate::{CAPABILITIES, NAME, signing};
 
@@ -237,78 +237,6 @@ impl WorldpayClient {
             .href("payments:authorize")
             .map(str::to_owned)
             .ok_or_else(|| reply.tag(Error::new(ErrorKind::Decode, "discovery offers no payments:authorize link")))
-    }
-
-    /// Follows `relation` from the payment's current links, with `RejectDuplicate` semantics: the
-    /// link is single-use, so after an ambiguous failure the events show whether it was used.
-    pub(crate) async fn act(
-        &self,
-        operation: Operation,
-        key: &ChargeKey,
-        relation: &str,
-        body: Option<Bytes>,
-        options: &RequestOptions,
-    ) -> Result<HttpReply> {
-        let (events, _) = self.events_of(key).await.map_err(|e| e.with_operation(operation))?;
-        let href = events.links.href(relation).map(str::to_owned).ok_or_else(|| {
-            Error::new(
-                ErrorKind::Conflict,
-                format!("Worldpay offers no {relation} for this payment now (last event: {})", events.last_event),
-            )
-            .with_operation(operation)
-        })?;
-        let used = href.clone();
-        let action = relation.to_owned();
-        let lookup = Lookup {
-            request: self.lookup_request(key),
-            found: Arc::new(move |response| {
-                if !response.status().is_success() {
-                    return LookupAnswer::Unknown;
-                }
-                match serde_json::from_slice::<EventsResponse>(response.body()) {
-                    Ok(e)
-                        if e.links
-                            .relations
-                            .values()
-                            .any(|v| v.get("href").and_then(|h| h.as_str()) == Some(used.as_str())) =>
-                    {
-                        LookupAnswer::Absent
-                    }
-                    // The link is used, and the payment is where this action takes it.
-                    Ok(e) if mapping::follows_action(&action, &e.last_event) => LookupAnswer::Found,
-                    // Used by some other action: whether this one landed cannot be told.
-                    Ok(_) | Err(_) => LookupAnswer::Unknown,
-                }
-            }),
-        };
-        let mut call = Call::new(
-            operation,
-            &CAPABILITIES.idempotency,
-            self.request(http::Method::POST, &href, body, PAYMENTS_ACCEPT),
-        )
-        .reference(key.r.clone())
-        .lookup(lookup)
-        .classify(classify)
-        .deadline(options.timeout);
-        if let Some(k) = &options.idempotency_key {
-            call = call.key(k.clone());
-        }
-        let reply = self.inner.engine.execute(call).await?;
-        if reply.phase == Phase::Send {
-            reply.ok_or(Self::error_of)?;
-        }
-        Ok(reply)
-    }
-
-    fn value_action(amount: Money, key: &ChargeKey, reference: &str) -> Result<Bytes> {
-        if amount.currency.code() != key.c {
-            return Err(Error::invalid(format!("the payment is in {}, not {}", key.c, amount.currency)));
-        }
-        let body = ValueAction {
-            value: Value { currency: key.c.clone(), amount: amount.minor },
-            reference: reference.to_owned(),
-        };
-        serde_json::to_vec(&body).map(Bytes::from).map_err(|e| Error::invalid(format!("cannot encode the action: {e}")))
     }
 }
 

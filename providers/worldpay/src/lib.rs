@@ -9,6 +9,7 @@ payment_core::provider_crate! {
 }
 
 pub mod authentication;
+mod follow;
 pub mod pagination;
 
 pub use signing::WorldpayWebhookVerifier;
