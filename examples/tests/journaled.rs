@@ -208,3 +208,48 @@ async fn a_failed_question_is_not_the_end_and_an_early_lost_completion_does_not_
     assert_eq!(done.status, ChargeStatus::Succeeded);
     assert_eq!(state(&journal, "tds-early").await, AttemptState::Succeeded);
 }
+
+/// Worldpay's two customer steps through the journal: the charge awaits its customer across
+/// both, a repeat of its key only reads, each completion is journaled under its own key, and the
+/// charge's attempt settles once the payment is authorized, with one authorization.
+#[tokio::test]
+async fn worldpay_device_data_then_challenge_through_the_journal() {
+    use payment::mocks::AuthenticationResult::Success;
+    use payment::{ChargeStatus, CompletionData, NextActionKind};
+    let driver = payment::registry().get("worldpay").unwrap();
+    let target = targets::start(driver, EngineBuilder::new(driver.name)).await.unwrap();
+    let journal = Journal::new(Arc::new(MemoryStore::new()));
+    let client: PaymentClient = target.client.clone().with_journal(journal.clone());
+    let f = (driver.fixtures)();
+    let source = f.authentication.clone().unwrap().challenge;
+    let request = CreateCharge::new(f.amount, source).authenticate(
+        payment::Authentication::required("https://shop.example/back").browser("text/html", "Mozilla/5.0 (test)"),
+    );
+    let posts = || target.control.requests().iter().filter(|r| r.method == "POST").count();
+
+    let created = client.create_charge(request.clone(), &key("wp3ds".into())).await.unwrap();
+    assert_eq!(created.next_action.as_ref().unwrap().kind, NextActionKind::DeviceData);
+    assert_eq!(state(&journal, "wp3ds").await, AttemptState::AwaitingCustomer);
+    let sent = posts();
+    journal.recover(&target.client).await.unwrap();
+    let again = client.create_charge(request.clone(), &key("wp3ds".into())).await.unwrap();
+    assert_eq!((&again.id, &again.next_action), (&created.id, &created.next_action), "the same step, read back");
+    assert_eq!(posts(), sent, "recovery and the repeat only read");
+
+    let answer = target.control.authenticate_charge(created.id.as_str(), Success).unwrap();
+    let data = CompletionData(answer["data"].clone());
+    let challenged = client.complete_charge(&created.id, &data, &key("wp3ds-ddc".into())).await.unwrap();
+    assert_eq!(challenged.next_action.as_ref().unwrap().kind, NextActionKind::Challenge);
+    assert_eq!(state(&journal, "wp3ds").await, AttemptState::AwaitingCustomer, "still the customer's turn");
+    target.control.authenticate_charge(created.id.as_str(), Success).unwrap();
+    let done = client.complete_charge(&created.id, &CompletionData::none(), &key("wp3ds-done".into())).await.unwrap();
+    assert_eq!(done.status, ChargeStatus::Succeeded);
+    assert_eq!(state(&journal, "wp3ds-done").await, AttemptState::Succeeded);
+    let repeat = client.create_charge(request, &key("wp3ds".into())).await.unwrap();
+    assert_eq!((repeat.id, repeat.status), (created.id.clone(), ChargeStatus::Succeeded), "read back once completed");
+    assert_eq!(state(&journal, "wp3ds").await, AttemptState::Succeeded);
+    let objects = target.control.objects(usize::MAX);
+    let events = objects.charges[0].raw["events"].as_array().unwrap().clone();
+    let authorized = events.iter().filter(|e| e["eventName"] == "authorizationSucceeded").count();
+    assert_eq!(authorized, 1, "{events:?}");
+}

@@ -44,6 +44,9 @@ pub(crate) fn keep_action_url(before: Option<&StoredOutcome>, read: &mut Mutatio
         now.url.clone_from(&was.url);
         now.method.clone_from(&was.method);
         now.fields.clone_from(&was.fields);
+        if now.data.is_null() {
+            now.data.clone_from(&was.data);
+        }
     }
 }
 

@@ -200,7 +200,15 @@ pub fn record(
         description: None,
         metadata,
         created,
-        next_action: None,
+        // A read knows which step waits, not where it is: that was in the answer that asked
+        // for it (a journal keeps the URL from there).
+        next_action: (status == ChargeStatus::RequiresAction).then(|| {
+            let kind = match squash(last_event).as_str() {
+                "3dschallenged" => payment_core::NextActionKind::Challenge,
+                _ => payment_core::NextActionKind::DeviceData,
+            };
+            payment_core::NextAction::with_data(kind, serde_json::Value::Null)
+        }),
         failure: (status == ChargeStatus::Failed)
             .then(|| ChargeFailure { code: last_event.to_owned(), message: format!("Worldpay reports {last_event}") }),
         raw,
