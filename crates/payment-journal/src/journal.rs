@@ -216,10 +216,10 @@ impl Journal {
         let attempt = match store.transition(dispatch).await {
             Ok(a) => a,
             Err(e) if is_fenced(&e) => {
-                return Err(Error::new(
-                    ErrorKind::Journal,
+                return Err(not_this_call(
+                    &attempt,
                     format!(
-                        "attempt {} of payment {} was taken over by recovery before it was sent; nothing was sent",
+                        "attempt {} of payment {} was taken over by recovery before it was sent",
                         attempt.seq, attempt.idempotency_key
                     ),
                 ));
@@ -267,28 +267,15 @@ impl Journal {
         }
     }
 
-    /// A Dispatched write that failed (not fenced): nothing was sent. If the attempt can still be
-    /// marked not sent, the failure is definite; otherwise the write may have landed after all
-    /// (a commit whose answer was lost), recovery may send it, and the caller must not be told
-    /// it failed.
+    /// A Dispatched write that failed (not fenced): this call sent nothing. Either way the
+    /// caller hears unknown: marked not sent, a concurrent call may send a later attempt; not
+    /// marked, the write may have landed after all (a commit whose answer was lost) and recovery
+    /// may send it.
     async fn undispatched(&self, attempt: &Attempt, error: Error) -> Error {
         let t =
             Transition::to(attempt, AttemptState::NotSent, self.now_ms(), format!("dispatch not recorded: {error}"));
         match self.inner.store.transition(t).await {
-            // This call sent nothing, which is all a definite answer may claim: another call
-            // with the key may already be sending a later attempt, so the payment's own answer
-            // is what a repeat with the same key gets.
-            Ok(_) => with_key_of(
-                Error::new(
-                    ErrorKind::Journal,
-                    format!(
-                        "{error}; this call sent nothing for payment {}: repeat it with the same key",
-                        attempt.idempotency_key
-                    ),
-                )
-                .with_retryable(true),
-                attempt,
-            ),
+            Ok(_) => not_this_call(attempt, format!("the journal could not record the dispatch ({error})")),
             Err(w) => with_key_of(
                 Error::new(
                     ErrorKind::OutcomeUnknown,
@@ -419,6 +406,23 @@ pub(crate) async fn bounded(
 
 /// `e` carrying the caller's key of `attempt`'s payment, to repeat with (the key was checked when
 /// the payment was prepared, so it always parses).
+/// This call sent nothing, but the payment is not failed: another call with the key may be
+/// sending a later attempt already, so only a repeat with the same key learns the payment's
+/// answer. Never definite: a caller told "failed" might charge again under a new key.
+fn not_this_call(attempt: &Attempt, why: String) -> Error {
+    with_key_of(
+        Error::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "{why}; this call sent nothing for payment {}, but another call with its key may be sending it: repeat with the same key",
+                attempt.idempotency_key
+            ),
+        )
+        .with_provider_code(crate::store::JOURNAL_ANSWER),
+        attempt,
+    )
+}
+
 fn with_key_of(e: Error, attempt: &Attempt) -> Error {
     match IdempotencyKey::new(attempt.idempotency_key.clone()) {
         Ok(key) => e.with_idempotency_key(key),

@@ -188,12 +188,12 @@ where
     }
     let (a, b) = futures::join!(call(), call());
     // Two answers for one key: a success is the key's word (the other call may truly have sent
-    // nothing, as a dispatch the journal could not record). A definite failure speaks for its own
-    // call only: while the other call's answer is unknown, that call may be charging a later
-    // attempt, so the key is unknown until a repeat asks the journal.
+    // nothing, as a dispatch the journal could not record), then a definite failure, which must
+    // be the key's truth too (a call that sent nothing while another may send is unknown), then
+    // unknown.
     match (a, b) {
         (Ok(id), _) | (_, Ok(id)) => Ok(id),
-        (Err(e), _) | (_, Err(e)) if e.outcome() == Outcome::Unknown => Err(e),
+        (Err(e), _) | (_, Err(e)) if e.outcome() == Outcome::Definite => Err(e),
         (a, _) => a,
     }
 }

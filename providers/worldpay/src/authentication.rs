@@ -139,6 +139,9 @@ impl WorldpayClient {
         .classify(classify)
         .deadline(options.timeout);
         let reply = self.engine().execute(call).await?;
+        if reply.phase == Phase::Lookup {
+            self.same_payment(&reply, &key).await?;
+        }
         self.answer(key, &reply, "the Worldpay payment")
     }
 
@@ -161,9 +164,9 @@ impl WorldpayClient {
             ));
         }
         let (events, raw) = self.events_of(&key).await.map_err(|e| e.with_operation(Operation::CompleteCharge))?;
-        let (relation, body) = if events.links.href(actions::SUPPLY_DEVICE_DATA).is_some() {
-            let Some(reference) = data.0.get(COLLECTION_REFERENCE).and_then(|v| v.as_str()).filter(|r| !r.is_empty())
-            else {
+        let reference = data.0.get(COLLECTION_REFERENCE).and_then(|v| v.as_str()).filter(|r| !r.is_empty());
+        let (relation, body) = if events.href(actions::SUPPLY_DEVICE_DATA).is_some() {
+            let Some(reference) = reference else {
                 return Err(Error::new(
                     ErrorKind::ActionRequired,
                     format!(
@@ -174,7 +177,20 @@ impl WorldpayClient {
             let body = DeviceDataSupplied { collection_reference: reference.to_owned() };
             let bytes = serde_json::to_vec(&body).map_err(|e| Error::invalid(format!("cannot encode: {e}")))?;
             (actions::SUPPLY_DEVICE_DATA, Some(Bytes::from(bytes)))
-        } else if events.links.href(actions::COMPLETE_CHALLENGE).is_some() {
+        } else if reference.is_some() && mapping::status_from_event(&events.last_event) == ChargeStatus::RequiresAction
+        {
+            // Device data for a step already taken (a repeat, or recovery resending it): the
+            // challenge it led to was in that step's answer; never answer the challenge for the
+            // customer.
+            return Err(Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "the device data of charge {id} was supplied already and the payment now waits at {}; the challenge Worldpay asked for was in that step's answer",
+                    events.last_event
+                ),
+            )
+            .with_provider(NAME));
+        } else if events.href(actions::COMPLETE_CHALLENGE).is_some() {
             (actions::COMPLETE_CHALLENGE, None)
         } else {
             // Nothing waits for the customer: the payment's own state is the answer.
@@ -200,11 +216,19 @@ impl WorldpayClient {
                         moved.last_event
                     ),
                 ))),
-                status => mapping::record(&key, status, &moved.last_event, Timestamp::now(), raw),
+                status => mapping::record(&key, status, &moved.last_event, Timestamp::now(), raw).map_err(|e| reply.tag(e)),
             };
         }
+        let used = events.href(relation).map(str::to_owned);
         let record = self.answer(key, &reply, "the Worldpay authentication")?;
-        if relation == actions::COMPLETE_CHALLENGE && record.status == ChargeStatus::RequiresAction {
+        let offered_again = serde_json::from_str::<ApiOutcome>(record.raw.as_str())
+            .ok()
+            .and_then(|o| o.actions.href(actions::COMPLETE_CHALLENGE).map(str::to_owned));
+        // The same challenge again: unanswered. A new challenge is the issuer asking again.
+        if relation == actions::COMPLETE_CHALLENGE
+            && record.status == ChargeStatus::RequiresAction
+            && offered_again == used
+        {
             // The same challenge again: the customer has not answered it, and nothing changed.
             return Err(Error::new(
                 ErrorKind::ActionRequired,
@@ -228,13 +252,22 @@ impl WorldpayClient {
             // A lost take-payment answer found by its reference: its state, without the link.
             let e: EventsResponse =
                 serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
-            return mapping::record(
-                &key,
-                mapping::status_from_event(&e.last_event),
-                &e.last_event,
-                Timestamp::now(),
-                raw,
-            );
+            let status = mapping::status_from_event(&e.last_event);
+            if status == ChargeStatus::RequiresAction {
+                // Taken, but where to send the customer was only in the lost answer: it cannot
+                // go on, and it is not authorized; never a failure nor a success.
+                return Err(reply.tag(Error::new(
+                    ErrorKind::OutcomeUnknown,
+                    format!(
+                        "Worldpay took payment {} but its answer, which held the customer's step, was lost; it waits at {} and cannot go on from here",
+                        key.r, e.last_event
+                    ),
+                )));
+            }
+            if status == ChargeStatus::Failed {
+                return Err(reply.tag(ended(&e.last_event, None, None)));
+            }
+            return mapping::record(&key, status, &e.last_event, Timestamp::now(), raw).map_err(|e| reply.tag(e));
         }
         let o: ApiOutcome = serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode(what, e)))?;
         if key.l.is_none() {
@@ -292,7 +325,7 @@ impl WorldpayClient {
             }
             other => mapping::status_from_event(other),
         };
-        let mut record = mapping::record(&key, status, &o.outcome, Timestamp::now(), raw)?;
+        let mut record = mapping::record(&key, status, &o.outcome, Timestamp::now(), raw).map_err(|e| reply.tag(e))?;
         record.next_action = next_action;
         Ok(record)
     }

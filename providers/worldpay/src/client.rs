@@ -133,7 +133,13 @@ impl WorldpayClient {
         let parsed = self.inner.targets.get(target);
         let url_len = target.len();
         let auth = self.inner.auth.clone();
-        let api = target.contains(API_PAYMENTS_PATH);
+        // By the path, never by a substring of the whole link.
+        let path = if target.starts_with('/') {
+            target.split('?').next().unwrap_or(target).to_owned()
+        } else {
+            url::Url::parse(target).map(|u| u.path().to_owned()).unwrap_or_default()
+        };
+        let api = path == API_PAYMENTS_PATH || path.starts_with(&format!("{API_PAYMENTS_PATH}/"));
         let accept = if api { "application/json" } else { accept };
         move || {
             let target = parsed.as_ref().map_err(|e| {
@@ -198,6 +204,35 @@ impl WorldpayClient {
         let events: EventsResponse =
             serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
         Ok((events, raw))
+    }
+
+    /// After a duplicate reference, whether the payment holding it is this one (same amount and
+    /// currency); another amount is `IdempotencyConflict`, a payment not visible yet unknown.
+    pub(crate) async fn same_payment(&self, reply: &HttpReply, key: &ChargeKey) -> Result<()> {
+        if !reply.found_earlier_duplicate() {
+            return Ok(());
+        }
+        // The payment exists (the duplicate says so): a query that fails says nothing of it,
+        // so its error is never this charge's answer.
+        match self.query_by_reference(key).await.map_err(|e| reply.tag(e).into_outcome_unknown())? {
+            Some(p) if p.value.amount == key.a && p.value.currency.eq_ignore_ascii_case(&key.c) => Ok(()),
+            Some(p) => Err(reply.tag(Error::new(
+                ErrorKind::IdempotencyConflict,
+                format!(
+                    "transactionReference {} was used for {} {}, not {} {}",
+                    key.r, p.value.currency, p.value.amount, key.c, key.a
+                ),
+            ))),
+            // The reference is taken, but by what is not visible yet: it may be this very
+            // payment, so nothing is known (never a refusal).
+            None => Err(reply.tag(Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "transactionReference {} is taken, but its payment is not visible yet; ask again with the same key",
+                    key.r
+                ),
+            ))),
+        }
     }
 
     /// The payment as Payment Queries shows it (may lag the events by up to a minute).
@@ -340,33 +375,7 @@ impl Charge for WorldpayClient {
                 (outcome, description, code, raw)
             }
             Phase::Lookup => {
-                if reply.found_earlier_duplicate() {
-                    // The payment exists (the duplicate says so): a query that fails says
-                    // nothing of it, so its error is never this charge's answer.
-                    match self.query_by_reference(&key).await.map_err(|e| reply.tag(e).into_outcome_unknown())? {
-                        Some(p) if p.value.amount == key.a && p.value.currency.eq_ignore_ascii_case(&key.c) => {}
-                        Some(p) => {
-                            return Err(reply.tag(Error::new(
-                                ErrorKind::IdempotencyConflict,
-                                format!(
-                                    "transactionReference {} was used for {} {}, not {}",
-                                    key.r, p.value.currency, p.value.amount, request.amount
-                                ),
-                            )));
-                        }
-                        // The reference is taken, but by what is not visible yet: it may be this
-                        // very payment, so nothing is known (never a refusal).
-                        None => {
-                            return Err(reply.tag(Error::new(
-                                ErrorKind::OutcomeUnknown,
-                                format!(
-                                    "transactionReference {} is taken, but its payment is not visible yet; ask again with the same key",
-                                    key.r
-                                ),
-                            )));
-                        }
-                    }
-                }
+                self.same_payment(&reply, &key).await?;
                 let raw = raw_of(&reply, "the Worldpay events")?;
                 let e: EventsResponse = serde_json::from_str(raw.as_str())
                     .map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;

@@ -38,7 +38,7 @@ impl WorldpayClient {
         body: Option<Bytes>,
         options: &RequestOptions,
     ) -> Result<HttpReply> {
-        let href = events.links.href(relation).map(str::to_owned).ok_or_else(|| {
+        let href = events.href(relation).map(str::to_owned).ok_or_else(|| {
             Error::new(
                 ErrorKind::Conflict,
                 format!("Worldpay offers no {relation} for this payment now (last event: {})", events.last_event),
@@ -47,6 +47,12 @@ impl WorldpayClient {
         })?;
         let used = href.clone();
         let action = relation.to_owned();
+        // Card Payments links are single-use, per action [documented]: a link still offered was
+        // not used. Whether the Payments API's partial actions get a fresh link each time is not
+        // documented, so there a link still offered proves nothing unless the stage is unchanged
+        // and the action cannot repeat.
+        let repeatable = key.l.is_some() && relation.to_ascii_lowercase().contains("partial");
+        let before = events.last_event.clone();
         let lookup = Lookup {
             request: self.lookup_request(key),
             found: Arc::new(move |response| {
@@ -54,14 +60,9 @@ impl WorldpayClient {
                     return LookupAnswer::Unknown;
                 }
                 match serde_json::from_slice::<EventsResponse>(response.body()) {
-                    Ok(e)
-                        if e.links
-                            .relations
-                            .values()
-                            .any(|v| v.get("href").and_then(|h| h.as_str()) == Some(used.as_str())) =>
-                    {
-                        LookupAnswer::Absent
-                    }
+                    Ok(e) if e.offers(&used) && !repeatable => LookupAnswer::Absent,
+                    Ok(e) if e.offers(&used) && e.last_event != before => LookupAnswer::Found,
+                    Ok(e) if e.offers(&used) => LookupAnswer::Unknown,
                     // The link is used, and the payment is where this action takes it.
                     Ok(e) if mapping::follows_action(&action, &e.last_event) => LookupAnswer::Found,
                     // Used by some other action: whether this one landed cannot be told.

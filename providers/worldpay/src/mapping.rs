@@ -68,7 +68,8 @@ pub fn status_from_event(last_event: &str) -> ChargeStatus {
     match squash(last_event).as_str() {
         "authorized" => ChargeStatus::Authorized,
         "refused" | "settlementfailed" | "error" => ChargeStatus::Failed,
-        "sentforsettlement" | "settled" | "sentforrefund" | "refunded" | "refundfailed" => ChargeStatus::Succeeded,
+        "sentforsettlement" | "sentforpartialsettlement" | "settled" | "sentforrefund" | "sentforpartialrefund"
+        | "refunded" | "refundfailed" => ChargeStatus::Succeeded,
         "sentforcancellation" | "cancelled" | "canceled" | "expired" => ChargeStatus::Canceled,
         // The Payments API's outcomes while and after the issuer authenticates the customer.
         "3dsdevicedatarequired" | "3dschallenged" => ChargeStatus::RequiresAction,
@@ -111,7 +112,8 @@ pub fn status_from_query(last_event: &str) -> ChargeStatus {
 /// since no event ever names its reference.
 pub fn follows_action(relation: &str, last_event: &str) -> bool {
     let e = squash(last_event);
-    let settled = matches!(e.as_str(), "sentforsettlement" | "settled") || refund_stage(last_event);
+    let settled =
+        matches!(e.as_str(), "sentforsettlement" | "sentforpartialsettlement" | "settled") || refund_stage(last_event);
     match relation {
         "payments:settle" | "payments:partialSettle" => settled,
         "payments:refund" | "payments:partialRefund" => refund_stage(last_event),
@@ -126,14 +128,17 @@ pub fn follows_action(relation: &str, last_event: &str) -> bool {
 /// Whether the events say money moved back.
 fn refund_stage(last_event: &str) -> bool {
     let e = squash(last_event);
-    e.starts_with("sentforrefund") || e == "refunded" || e.starts_with("refund")
+    e.starts_with("sentforrefund") || e == "sentforpartialrefund" || e == "refunded" || e.starts_with("refund")
 }
 
 /// The names of the links an answer offers, read off its text without decoding the links.
 #[derive(Deserialize)]
 struct Offered<'a> {
-    #[serde(rename = "_links", alias = "_actions", default, borrow)]
+    #[serde(rename = "_links", default, borrow)]
     links: Option<std::collections::BTreeMap<JsonText<'a>, serde::de::IgnoredAny>>,
+    /// The Payments API's actions, beside its `_links.self`.
+    #[serde(rename = "_actions", default, borrow)]
+    actions: Option<std::collections::BTreeMap<JsonText<'a>, serde::de::IgnoredAny>>,
 }
 
 /// Whether the answer still offers any of `relations`.
@@ -167,9 +172,10 @@ pub fn record(
     // Only an object can offer links; any other answer has none to read.
     let offered: Offered<'_> = match raw.is_object() {
         true => serde_json::from_str(raw.as_str()).map_err(|e| Error::decode("a Worldpay answer's links", e))?,
-        false => Offered { links: None },
+        false => Offered { links: None, actions: None },
     };
-    let links = offered.links.unwrap_or_default();
+    let mut links = offered.links.unwrap_or_default();
+    links.extend(offered.actions.unwrap_or_default());
     let mut metadata = std::collections::BTreeMap::new();
     let captured = if status != ChargeStatus::Succeeded {
         zero

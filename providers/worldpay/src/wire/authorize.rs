@@ -71,8 +71,8 @@ pub struct Value {
     pub amount: i64,
 }
 
-/// The payment instrument (`card/plain`, `card/token`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// The payment instrument (`card/plain`, `card/token`); `Debug` shows neither the PAN nor the CVC.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PaymentInstrument {
     /// `card/plain` or `card/token`.
@@ -93,6 +93,20 @@ pub struct PaymentInstrument {
     /// A token href (`card/token`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub href: Option<String>,
+}
+
+impl std::fmt::Debug for PaymentInstrument {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let last4 = self.card_number.as_deref().map(|n| n.get(n.len().saturating_sub(4)..).unwrap_or(""));
+        f.debug_struct("PaymentInstrument")
+            .field("kind", &self.kind)
+            .field("last4", &last4)
+            .field("card_expiry_date", &self.card_expiry_date)
+            .field("card_holder_name", &self.card_holder_name)
+            .field("cvc", &self.cvc.as_ref().map(|_| "[redacted]"))
+            .field("href", &self.href)
+            .finish()
+    }
 }
 
 /// `{"month": 5, "year": 2035}`.

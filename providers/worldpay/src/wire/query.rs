@@ -10,9 +10,24 @@ use super::{Links, Value};
 pub struct EventsResponse {
     /// `Authorized`, `Sent for Settlement`, `Settled`, … (title case with spaces).
     pub last_event: String,
-    /// The actions valid now (`_actions` in the Payments API's answer).
-    #[serde(rename = "_links", alias = "_actions", default)]
+    /// The actions valid now (Card Payments).
+    #[serde(rename = "_links", default)]
     pub links: Links,
+    /// The actions valid now (the Payments API, whose answers may carry `_links.self` too).
+    #[serde(rename = "_actions", default)]
+    pub actions: Links,
+}
+
+impl EventsResponse {
+    /// The href of `relation` among the links or the actions.
+    pub fn href(&self, relation: &str) -> Option<&str> {
+        self.links.href(relation).or_else(|| self.actions.href(relation))
+    }
+
+    /// Whether `href` is still offered, under any name.
+    pub fn offers(&self, href: &str) -> bool {
+        self.links.relations.values().chain(self.actions.relations.values()).any(|v| v.get("href").and_then(|h| h.as_str()) == Some(href))
+    }
 }
 
 /// Partial settle / partial refund body: `{"value": …, "reference": …}`.
