@@ -253,3 +253,21 @@ async fn worldpay_device_data_then_challenge_through_the_journal() {
     let authorized = events.iter().filter(|e| e["eventName"] == "authorizationSucceeded").count();
     assert_eq!(authorized, 1, "{events:?}");
 }
+
+/// A charge whose customer failed authentication: a repeat of its key answers the decline with
+/// its own reason, as the completion did, not a generic one.
+#[tokio::test]
+async fn a_repeat_of_a_charge_that_failed_authentication_keeps_the_reason() {
+    use payment::mocks::AuthenticationResult;
+    use payment::{CompletionData, DeclineReason, ErrorKind};
+    let (target, journal, client, request) = payjp_3ds().await;
+    let created = client.create_charge(request.clone(), &key("tds-fail".into())).await.unwrap();
+    target.control.authenticate_charge(created.id.as_str(), AuthenticationResult::Failure).unwrap();
+    let e = client.complete_charge(&created.id, &CompletionData::none(), &key("tds-fail-done".into())).await;
+    let failed = ErrorKind::CardDeclined(DeclineReason::AuthenticationFailed);
+    assert_eq!(e.unwrap_err().kind(), failed);
+    journal.recover(&target.client).await.unwrap();
+    assert_eq!(state(&journal, "tds-fail").await, AttemptState::Declined);
+    let repeat = client.create_charge(request, &key("tds-fail".into())).await.unwrap_err();
+    assert_eq!(repeat.kind(), failed, "{repeat}");
+}

@@ -124,14 +124,14 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
                     return_url: args.return_url.clone(),
                     email: args.customer_email.clone(),
                     phone: args.customer_phone.clone(),
-                    browser: Some(payment::Browser {
+                    browser: Some(Box::new(payment::Browser {
                         accept_header: args.browser_accept.clone(),
                         user_agent: args
                             .browser_user_agent
                             .clone()
                             .unwrap_or_else(|| format!("payment-cli/{}", env!("CARGO_PKG_VERSION"))),
                         language: None,
-                    }),
+                    })),
                 });
             }
             request.payer_ip = match (&args.payer_ip, &args.channel) {

@@ -44,9 +44,10 @@ pub struct Authentication {
     /// The customer's phone number (E.164, `+81…`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
-    /// The customer's browser, as its request to the app showed it (Worldpay's device data).
+    /// The customer's browser, as its request to the app showed it (Worldpay's device data);
+    /// boxed, so a charge request without one stays small.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub browser: Option<Browser>,
+    pub browser: Option<Box<Browser>>,
 }
 
 /// The customer's browser as the app saw it: issuers weigh these in deciding whether to ask.
@@ -75,8 +76,11 @@ impl Authentication {
 
     /// Sets the customer's browser from its `Accept` and `User-Agent` headers.
     pub fn browser(mut self, accept_header: impl Into<String>, user_agent: impl Into<String>) -> Authentication {
-        self.browser =
-            Some(Browser { accept_header: accept_header.into(), user_agent: user_agent.into(), language: None });
+        self.browser = Some(Box::new(Browser {
+            accept_header: accept_header.into(),
+            user_agent: user_agent.into(),
+            language: None,
+        }));
         self
     }
 

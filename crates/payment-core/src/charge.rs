@@ -88,19 +88,20 @@ pub struct ChargeFailure {
     pub code: String,
     /// The provider's message.
     pub message: String,
+    /// The neutral reason, when the provider's code names one (a decline a later read of the
+    /// charge reports as the first answer did).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<crate::error::DeclineReason>,
 }
 
 impl ChargeRecord {
-    /// The definite decline a charge read back as `failed` amounts to, with the provider's code
-    /// and message (the neutral reason is `Other`: only the provider's own answer, not the
-    /// record, says more).
+    /// The definite decline a charge read back as `failed` amounts to, with the provider's code,
+    /// message and the reason it names (`Other` when it names none).
     pub fn failure_error(&self) -> crate::error::Error {
         use crate::error::{DeclineReason, Error, ErrorKind};
         let (code, message) = self.failure.as_ref().map_or(("failed", ""), |f| (f.code.as_str(), f.message.as_str()));
-        let e = Error::new(
-            ErrorKind::CardDeclined(DeclineReason::Other),
-            format!("charge {} failed: {code} {message}", self.id),
-        );
+        let reason = self.failure.as_ref().and_then(|f| f.reason).unwrap_or(DeclineReason::Other);
+        let e = Error::new(ErrorKind::CardDeclined(reason), format!("charge {} failed: {code} {message}", self.id));
         e.with_provider_code(code.to_owned()).with_provider_message(message.to_owned())
     }
 }

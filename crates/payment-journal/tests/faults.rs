@@ -7,7 +7,7 @@ mod support;
 
 use std::sync::Arc;
 
-use payment_core::{CreateRefund, ErrorKind, Outcome};
+use payment_core::{CreateRefund, Outcome};
 use payment_journal::{AttemptState, FaultyStore, Journal, StoreFault, StoreStep};
 use support::{Fake, Fault, REJECT_DUPLICATE, REPLAY, charge, journaled, key, options, state, stores, webhook_for};
 

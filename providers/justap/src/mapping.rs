@@ -195,6 +195,7 @@ fn record_of(c: ChargeView<'_>, credential: &Credential<'_>, raw: RawJson) -> Re
         failure: c.failure_code.as_deref().filter(|f| !f.is_empty()).map(|code| ChargeFailure {
             code: code.to_owned(),
             message: c.failure_msg.as_deref().unwrap_or_default().to_owned(),
+            reason: None,
         }),
         raw,
     })

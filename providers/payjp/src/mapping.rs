@@ -152,6 +152,10 @@ fn record_of(mut c: ChargeView<'_>, raw: RawJson) -> Result<ChargeRecord> {
         created: Timestamp::from_unix(c.created),
         next_action,
         failure: c.failure_code.map(|code| ChargeFailure {
+            reason: match error_kind(402, Some(code.as_str())) {
+                K::CardDeclined(reason) => Some(reason),
+                _ => None,
+            },
             code: code.into_owned(),
             message: c.failure_message.map(JsonText::into_owned).unwrap_or_default(),
         }),

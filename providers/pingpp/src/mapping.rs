@@ -131,6 +131,7 @@ fn record_of(c: ChargeView<'_>, credential: impl FnOnce() -> serde_json::Value, 
         failure: c.failure_code.map(|code| ChargeFailure {
             code: code.into_owned(),
             message: c.failure_msg.map(JsonText::into_owned).unwrap_or_default(),
+            reason: None,
         }),
         raw,
     })

@@ -54,7 +54,7 @@ impl WorldpayClient {
                 "Worldpay's 3-D Secure needs the return_url (http or https) its challenge sends the customer back to",
             )
         })?;
-        let browser = authentication.browser.clone().ok_or_else(|| {
+        let browser = authentication.browser.clone().map(|b| *b).ok_or_else(|| {
             Error::invalid(
                 "Worldpay's 3-D Secure needs the customer's browser (its Accept and User-Agent headers): set Authentication::browser",
             )

@@ -216,7 +216,15 @@ pub fn record(
             payment_core::NextAction::with_data(kind, serde_json::Value::Null)
         }),
         failure: (status == ChargeStatus::Failed)
-            .then(|| ChargeFailure { code: last_event.to_owned(), message: format!("Worldpay reports {last_event}") }),
+            .then(|| ChargeFailure {
+                code: last_event.to_owned(),
+                message: format!("Worldpay reports {last_event}"),
+                reason: match squash(last_event).as_str() {
+                    "3dsauthenticationfailed" | "3dsunavailable" => Some(D::AuthenticationFailed),
+                    "fraudhighrisk" => Some(D::FraudSuspected),
+                    _ => None,
+                },
+            }),
         raw,
     })
 }
