@@ -254,6 +254,49 @@ async function threeDSecure(page, urls, receiverPort) {
   await page.screenshot({ path: join(shots, "payjp-3ds-console.png"), fullPage: true });
 }
 
+/** Worldpay's two steps as a shop's page meets them: the device-data form posted into a hidden
+ * frame, whose page posts the session id back; the CLI completes with it; then the challenge
+ * form posted at the top, Authenticate, back on the shop's page, and the CLI completes. */
+async function worldpayThreeDSecure(page, urls, receiverPort) {
+  const back = `http://127.0.0.1:${receiverPort}/checkout/worldpay`;
+  const created = cli(urls, "worldpay", ["charge", "create", "--amount", "1000", "--currency", "GBP", "--card",
+    "4444333322221111,05/2030,123,Bob", "--three-d-secure", "--return-url", back]);
+  const collect = created.next_action || {};
+  if (created.status !== "requires_action" || collect.kind !== "device_data" || collect.method !== "POST") {
+    fail(`the Worldpay 3-D Secure charge came back ${JSON.stringify(created)}`);
+  }
+  const form = (action, target, fields) =>
+    `<form id=step method=post action="${action}" target="${target}">` +
+    Object.entries(fields).map(([k, v]) => `<input type=hidden name="${k}" value="${v}">`).join("") + "</form>";
+  // The shop's own page, on the loopback like the mock (Chromium blocks a public page's
+  // requests to a local address); a document written over the console would keep its CSP.
+  const shop = `http://127.0.0.1:${receiverPort}/shop`;
+  await page.goto(shop);
+  await page.setContent(
+    `<!doctype html><script>window.addEventListener("message", (e) => { window.__ddc = e.data; });</script>` +
+      `<iframe name=ddc style="display:none"></iframe>` + form(collect.url, "ddc", collect.fields));
+  await page.evaluate(() => document.getElementById("step").submit());
+  await page.waitForFunction(() => window.__ddc, null, { timeout: 15_000 });
+  const message = JSON.parse(await page.evaluate(() => window.__ddc));
+  if (message.MessageType !== "profile.completed" || !message.SessionId) fail(`the collection page said ${JSON.stringify(message)}`);
+  const challenged = cli(urls, "worldpay", ["charge", "complete", created.id, "--data",
+    JSON.stringify({ collectionReference: message.SessionId })]);
+  const challenge = challenged.next_action || {};
+  if (challenge.kind !== "challenge" || !challenge.url) fail(`after device data the charge is ${JSON.stringify(challenged)}`);
+  await page.goto(shop);
+  await page.setContent(`<!doctype html>${form(challenge.url, "_self", challenge.fields)}`);
+  await Promise.all([page.waitForNavigation(), page.evaluate(() => document.getElementById("step").submit())]);
+  await page.screenshot({ path: join(shots, "worldpay-3ds-challenge.png"), fullPage: true });
+  await page.click("#success");
+  try {
+    await page.waitForURL((u) => u.toString() === back, { timeout: 15_000 });
+  } catch (e) {
+    fail(`Authenticate did not land on the return URL ${back}: the browser is at ${page.url()}`);
+  }
+  const done = cli(urls, "worldpay", ["charge", "complete", created.id]);
+  if (done.status !== "succeeded") fail(`the completed Worldpay charge is ${done.status}`);
+}
+
 async function clockAndReset(page, urls) {
   await page.goto(`${urls.justap}/__mock__/console`);
   await until(page, "Justap's pending charge", () => document.querySelector("#charges tbody tr[data-id]")?.cells[1].textContent === "pending");
@@ -328,6 +371,8 @@ async function main() {
     }
     await threeDSecure(page, urls, receiver.port);
     console.log("ok   payjp: 3-D Secure in the browser (Authenticate, back on the shop's page), completed by the CLI; Fail from the console");
+    await worldpayThreeDSecure(page, urls, receiver.port);
+    console.log("ok   worldpay: 3-D Secure device data in a hidden frame, then the challenge in the browser, each completed by the CLI");
     await clockAndReset(page, urls);
     console.log("ok   justap: the clock closes an unpaid charge; a JSON plan goes in (bad JSON is refused); a reset empties the console");
     if (problems.length) fail(problems.join("\n"));

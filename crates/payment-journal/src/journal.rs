@@ -180,7 +180,13 @@ impl Journal {
         send_options.timeout = options.timeout.map(|t| t.min(inside(self.inner.options.lease)));
         let prepared = match mutation {
             Mutation::CreateCharge(request) => client
-                .prepare_charge(self.same_reference(request, &attempt).await?, &provider_key, &send_options)
+                .prepare_charge(
+                    self.same_reference(request, &attempt).await.map_err(|e| {
+                        not_this_call(&attempt, format!("the journal could not read the earlier attempts ({e})"))
+                    })?,
+                    &provider_key,
+                    &send_options,
+                )
                 .await
                 .map(Mutation::CreateCharge),
             Mutation::CreateRefund(request) => {
@@ -202,6 +208,12 @@ impl Journal {
                     .outcome(StoredOutcome::Error(crate::record::StoredError::of(&e)));
                 if let Err(w) = store.transition(t).await {
                     tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
+                }
+                // A passing fault (a token request that could not connect) says nothing of the
+                // payment: a concurrent call with its key may send it. A refusal the same request
+                // would meet again stays definite.
+                if to == AttemptState::NotSent && e.outcome() == payment_core::Outcome::Definite && e.is_retryable() {
+                    return Err(not_this_call(&attempt, format!("preparing it failed ({e})")));
                 }
                 return Err(e);
             }
@@ -404,8 +416,6 @@ pub(crate) async fn bounded(
     }
 }
 
-/// `e` carrying the caller's key of `attempt`'s payment, to repeat with (the key was checked when
-/// the payment was prepared, so it always parses).
 /// This call sent nothing, but the payment is not failed: another call with the key may be
 /// sending a later attempt already, so only a repeat with the same key learns the payment's
 /// answer. Never definite: a caller told "failed" might charge again under a new key.
@@ -423,6 +433,8 @@ fn not_this_call(attempt: &Attempt, why: String) -> Error {
     )
 }
 
+/// `e` carrying the caller's key of `attempt`'s payment, to repeat with (the key was checked when
+/// the payment was prepared, so it always parses).
 fn with_key_of(e: Error, attempt: &Attempt) -> Error {
     match IdempotencyKey::new(attempt.idempotency_key.clone()) {
         Ok(key) => e.with_idempotency_key(key),
@@ -492,7 +504,22 @@ impl Journal {
                 now_ms: now,
                 rules,
             };
-            let payment = match self.inner.store.prepare(new).await? {
+            // A write whose answer was lost may have left an attempt that recovery marks not
+            // sent, and a concurrent call may then send: never a definite failure here.
+            let prepared = self.inner.store.prepare(new).await.map_err(|e| {
+                // The store's own refusals (another request under the key, an attempt the rules
+                // forbid) are definite; a write that failed is not.
+                if e.kind() != ErrorKind::Journal {
+                    return e;
+                }
+                Error::new(
+                    ErrorKind::OutcomeUnknown,
+                    format!("the journal could not record an attempt of payment {key} ({e}); this call sent nothing, but another call with its key may be sending it: repeat with the same key"),
+                )
+                .with_provider_code(crate::store::JOURNAL_ANSWER)
+                .with_idempotency_key(key.clone())
+            })?;
+            let payment = match prepared {
                 Begin::Started(attempt) => {
                     let options = RequestOptions { idempotency_key: Some(key.clone()), ..options.clone() };
                     let completed = match &mutation {

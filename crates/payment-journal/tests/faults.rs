@@ -124,6 +124,32 @@ async fn a_dispatch_the_journal_cannot_write_sends_nothing_and_says_so_only_when
     }
 }
 
+/// An attempt the journal could not record (a failed write, or one whose commit answer was
+/// lost and which recovery may then mark not sent) sent nothing, but a concurrent call with the
+/// key may: the caller hears unknown with the key, and a repeat charges once.
+#[tokio::test]
+async fn an_attempt_the_journal_could_not_record_is_unknown_never_failed() {
+    let (stores, _dir) = stores().await;
+    for store in &stores {
+        let fake = Fake::new(&REPLAY);
+        let faulty = Arc::new(FaultyStore::new(store.clone()));
+        let journal = Journal::with_options(faulty.clone(), options());
+        let client = fake.client().with_journal(journal.clone());
+        for (n, fault) in [StoreFault::Fail, StoreFault::LoseCommit].into_iter().enumerate() {
+            let k = format!("prepare-{n}");
+            faulty.inject(StoreStep::Prepare, fault, 1);
+            let e = client.create_charge(charge(700), &key(&k)).await.unwrap_err();
+            assert_eq!(e.outcome(), Outcome::Unknown, "{}: {fault:?}: {e}", store.backend());
+            assert_eq!(e.idempotency_key().map(|k| k.as_str()), Some(k.as_str()));
+            assert_eq!(fake.sends(), n, "nothing sent by the failed call");
+            tokio::time::sleep(options().lease).await;
+            journal.recover(&fake.client()).await.unwrap();
+            client.create_charge(charge(700), &key(&k)).await.unwrap();
+            assert_eq!(fake.sends(), n + 1, "{}: the repeat sent it once", store.backend());
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_retry_of_an_order_under_a_new_key_is_never_a_late_success_of_the_declined_one() {
     use payment_core::{EventKind, PaymentSource, Trust};

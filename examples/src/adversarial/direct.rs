@@ -23,6 +23,8 @@ struct Call {
     op: Op,
     first: Told,
     last: Told,
+    /// A definite failure either of two concurrent calls was told.
+    told_failed: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -95,7 +97,7 @@ async fn schedule(rig: &Rig, provider: &'static ProviderDriver, seed: u64, n: u6
     let authorize_only = caps.charge.capture_later && rng.below(3) == 0;
     request.capture = !authorize_only;
     let options = RequestOptions::with_key(IdempotencyKey::new(key.clone()).expect("a valid key"));
-    let charge = {
+    let (charge, told_failed) = {
         let client = &rig.client;
         call_twice(rng.below(5) == 0, || async {
             client.create_charge(request.clone(), &options).await.map(|c| c.id.to_string())
@@ -116,7 +118,7 @@ async fn schedule(rig: &Rig, provider: &'static ProviderDriver, seed: u64, n: u6
     };
     let first = told(&charge);
     let mut calls = vec![(
-        Call { key: key.clone(), op: Op::Charge, first: first.clone(), last: first },
+        Call { key: key.clone(), op: Op::Charge, first: first.clone(), last: first, told_failed },
         RequestKind::Charge(request.clone()),
     )];
     let Ok(charge_id) = charge else { return calls };
@@ -148,7 +150,7 @@ async fn schedule(rig: &Rig, provider: &'static ProviderDriver, seed: u64, n: u6
         Op::Cancel => RequestKind::Cancel(charge_id.clone()),
         _ => RequestKind::Refund(CreateRefund::partial(charge_id.clone(), part)),
     };
-    let result = call_twice(rng.below(5) == 0, || kind.send(&rig.client, &options)).await;
+    let (result, told_failed) = call_twice(rng.below(5) == 0, || kind.send(&rig.client, &options)).await;
     let result = match result {
         Err(e) if e.outcome() == payment::Outcome::Unknown => {
             let again = kind.send(&rig.client, &options).await;
@@ -157,7 +159,7 @@ async fn schedule(rig: &Rig, provider: &'static ProviderDriver, seed: u64, n: u6
         other => other,
     };
     let first = told(&result);
-    calls.push((Call { key, op, first: first.clone(), last: first }, kind));
+    calls.push((Call { key, op, first: first.clone(), last: first, told_failed }, kind));
     calls
 }
 
@@ -350,7 +352,8 @@ async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) ->
     let charged: BTreeSet<&str> =
         objects.charges.iter().filter_map(|c| c.reference.as_deref()).map(payment_of).collect();
     for (call, kind) in calls {
-        let failed = matches!(call.first, Told::Failed(_)) || matches!(call.last, Told::Failed(_));
+        let failed =
+            matches!(call.first, Told::Failed(_)) || matches!(call.last, Told::Failed(_)) || call.told_failed.is_some();
         if !failed {
             continue;
         }
@@ -371,8 +374,8 @@ async fn check(rig: &Rig, calls: &[(Call, RequestKind)], report: &mut Report) ->
         if done {
             report.failed_but_done += 1;
             report.violate(format!(
-                "{} ({:?}) was told {:?} then {:?}, but the provider did it",
-                call.key, call.op, call.first, call.last
+                "{} ({:?}) was told {:?} then {:?} (a concurrent call: {:?}), but the provider did it",
+                call.key, call.op, call.first, call.last, call.told_failed
             ));
         }
     }

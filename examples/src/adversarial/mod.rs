@@ -178,23 +178,35 @@ impl Rng {
 }
 
 /// Runs one call, and with `twice` a concurrent repeat of the same key; what the caller saw.
-pub(crate) async fn call_twice<F, Fut>(twice: bool, call: F) -> payment::Result<String>
+pub(crate) async fn call_twice<F, Fut>(twice: bool, call: F) -> (payment::Result<String>, Option<String>)
 where
     F: Fn() -> Fut,
     Fut: std::future::Future<Output = payment::Result<String>>,
 {
     if !twice {
-        return call().await;
+        let result = call().await;
+        let failed = definite_failure(&result);
+        return (result, failed);
     }
     let (a, b) = futures::join!(call(), call());
-    // Two answers for one key: a success is the key's word (the other call may truly have sent
-    // nothing, as a dispatch the journal could not record), then a definite failure, which must
-    // be the key's truth too (a call that sent nothing while another may send is unknown), then
-    // unknown.
-    match (a, b) {
+    // Each caller acts on its own answer: a definite failure told to either is a claim about the
+    // key that must hold, whatever the other was told.
+    let failed = definite_failure(&a).or_else(|| definite_failure(&b));
+    // The key's answer: a success (the other call may truly have sent nothing), then a definite
+    // failure, then unknown.
+    let merged = match (a, b) {
         (Ok(id), _) | (_, Ok(id)) => Ok(id),
         (Err(e), _) | (_, Err(e)) if e.outcome() == Outcome::Definite => Err(e),
         (a, _) => a,
+    };
+    (merged, failed)
+}
+
+/// The message of a definite failure, if `result` is one.
+fn definite_failure(result: &payment::Result<String>) -> Option<String> {
+    match result {
+        Err(e) if e.outcome() == Outcome::Definite => Some(e.to_string()),
+        _ => None,
     }
 }
 

@@ -22,6 +22,8 @@ struct RoutedCall {
     key: String,
     first: Told,
     last: Told,
+    /// A definite failure either of two concurrent calls was told.
+    told_failed: Option<String>,
 }
 
 /// Runs `schedules` seeded routed charges over two accounts of `provider` with the journal at `url`.
@@ -66,12 +68,12 @@ pub async fn run_routed(
                 .map(|c| c.id.to_string())
         });
         match tokio::time::timeout(CALL_DEADLINE * 6, charging).await {
-            Ok(result) => {
+            Ok((result, told_failed)) => {
                 if let Ok(id) = &result {
                     pay(&mocks, id);
                 }
                 let t = told(&result);
-                calls.push(RoutedCall { key, first: t.clone(), last: t });
+                calls.push(RoutedCall { key, first: t.clone(), last: t, told_failed });
             }
             Err(_) => {
                 report.hung += 1;
@@ -182,12 +184,13 @@ async fn check(
     }
     // 3. Told "failed", yet charged at either account.
     for call in calls {
-        let failed = matches!(call.first, Told::Failed(_)) || matches!(call.last, Told::Failed(_));
+        let failed =
+            matches!(call.first, Told::Failed(_)) || matches!(call.last, Told::Failed(_)) || call.told_failed.is_some();
         if failed && live.contains_key(&call.key) {
             report.failed_but_done += 1;
             report.violate(format!(
-                "{} was told {:?} then {:?}, but an account charged it",
-                call.key, call.first, call.last
+                "{} was told {:?} then {:?} (a concurrent call: {:?}), but an account charged it",
+                call.key, call.first, call.last, call.told_failed
             ));
         }
     }

@@ -23,7 +23,7 @@ use crate::{CAPABILITIES, NAME};
 
 /// Try's cardholder name for an issuer that authenticates without a challenge (Try documents
 /// `3ds2-challenge-identified` as the default for unknown names; this one and the next are read
-/// from its 3DS2 naming [inferred]).
+/// from its 3DS2 naming, inferred).
 pub const FRICTIONLESS: &str = "3ds2-frictionless-identified";
 /// Try's cardholder name for an issuer that refuses to authenticate without a challenge.
 pub const FRICTIONLESS_FAILED: &str = "3ds2-frictionless-failed";

@@ -139,7 +139,9 @@ impl WorldpayClient {
         } else {
             url::Url::parse(target).map(|u| u.path().to_owned()).unwrap_or_default()
         };
-        let api = path == API_PAYMENTS_PATH || path.starts_with(&format!("{API_PAYMENTS_PATH}/"));
+        // `/api/payments` as whole segments, under any prefix a proxy puts before it.
+        let segments: Vec<&str> = path.split('/').collect();
+        let api = segments.windows(2).any(|w| w == ["api", "payments"]);
         let accept = if api { "application/json" } else { accept };
         move || {
             let target = parsed.as_ref().map_err(|e| {
@@ -430,6 +432,16 @@ impl Charge for WorldpayClient {
  l: None,
 };
         match self.retrieve_charge(&key.to_id()).await {
+            // Found by its reference while it waits for the customer: the step is known only
+            // from the answer that was lost, so this is no charge to hand back (recovery keeps
+            // asking until the payment ends, or a person looks).
+            Ok(charge) if charge.status == ChargeStatus::RequiresAction => Err(Error::new(
+                ErrorKind::OutcomeUnknown,
+                format!(
+                    "payment {} waits for its customer, but the step to send them to was only in the answer that was lost",
+                    key.r
+                ),
+            )),
             Ok(charge) => Ok(Some(charge)),
             Err(e) if e.kind() == ErrorKind::NotFound && e.http_status() == Some(404) => Ok(None),
             Err(e) => Err(e),

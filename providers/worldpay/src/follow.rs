@@ -45,29 +45,24 @@ impl WorldpayClient {
             )
             .with_operation(operation)
         })?;
-        let used = href.clone();
-        let action = relation.to_owned();
-        // Card Payments links are single-use, per action [documented]: a link still offered was
+        // Card Payments links are single-use, per action (documented): a link still offered was
         // not used. Whether the Payments API's partial actions get a fresh link each time is not
-        // documented, so there a link still offered proves nothing unless the stage is unchanged
-        // and the action cannot repeat.
-        let repeatable = key.l.is_some() && relation.to_ascii_lowercase().contains("partial");
-        let before = events.last_event.clone();
+        // documented, so there a link still offered proves nothing by itself.
+        let step = Step {
+            used: href.clone(),
+            action: relation.to_owned(),
+            repeatable: (key.l.is_some() || href.contains("/api/payments/"))
+                && relation.to_ascii_lowercase().contains("partial"),
+            before: events.last_event.clone(),
+        };
         let lookup = Lookup {
             request: self.lookup_request(key),
             found: Arc::new(move |response| {
                 if !response.status().is_success() {
                     return LookupAnswer::Unknown;
                 }
-                match serde_json::from_slice::<EventsResponse>(response.body()) {
-                    Ok(e) if e.offers(&used) && !repeatable => LookupAnswer::Absent,
-                    Ok(e) if e.offers(&used) && e.last_event != before => LookupAnswer::Found,
-                    Ok(e) if e.offers(&used) => LookupAnswer::Unknown,
-                    // The link is used, and the payment is where this action takes it.
-                    Ok(e) if mapping::follows_action(&action, &e.last_event) => LookupAnswer::Found,
-                    // Used by some other action: whether this one landed cannot be told.
-                    Ok(_) | Err(_) => LookupAnswer::Unknown,
-                }
+                serde_json::from_slice::<EventsResponse>(response.body())
+                    .map_or(LookupAnswer::Unknown, |after| step.judge(&after))
             }),
         };
         let mut call = Call::new(
@@ -98,5 +93,87 @@ impl WorldpayClient {
             reference: reference.to_owned(),
         };
         serde_json::to_vec(&body).map(Bytes::from).map_err(|e| Error::invalid(format!("cannot encode the action: {e}")))
+    }
+}
+
+/// One action sent down a link, as a lookup after an ambiguous failure judges it.
+struct Step {
+    used: String,
+    action: String,
+    repeatable: bool,
+    before: String,
+}
+
+impl Step {
+    /// Whether the payment's events `after` show the action landed (`Found`), not sent
+    /// (`Absent`), or cannot tell.
+    fn judge(&self, after: &EventsResponse) -> LookupAnswer {
+        let offered = after.offers(&self.used);
+        if offered && !self.repeatable {
+            return LookupAnswer::Absent;
+        }
+        if offered {
+            // Only a move this action makes, from a stage it could not explain, says it landed:
+            // the stage also moves by itself (settled, refunded) and by others' actions.
+            let moved_here = !mapping::follows_action(&self.action, &self.before)
+                && mapping::follows_action(&self.action, &after.last_event);
+            return if moved_here { LookupAnswer::Found } else { LookupAnswer::Unknown };
+        }
+        // The link is used: found where the payment is where this action takes it; used by some
+        // other action otherwise, and whether this one landed cannot be told.
+        if mapping::follows_action(&self.action, &after.last_event) {
+            LookupAnswer::Found
+        } else {
+            LookupAnswer::Unknown
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn events(last_event: &str, offered: &[&str]) -> EventsResponse {
+        let mut e =
+            EventsResponse { last_event: last_event.into(), links: Default::default(), actions: Default::default() };
+        for href in offered {
+            e.actions.relations.insert(format!("a{}", e.actions.relations.len()), serde_json::json!({ "href": href }));
+        }
+        e
+    }
+
+    #[test]
+    fn a_single_use_link_still_offered_was_not_used() {
+        let step = Step {
+            used: "L1".into(),
+            action: "payments:settle".into(),
+            repeatable: false,
+            before: "Authorized".into(),
+        };
+        assert!(matches!(step.judge(&events("Authorized", &["L1"])), LookupAnswer::Absent));
+        assert!(matches!(step.judge(&events("Sent for Settlement", &["L2"])), LookupAnswer::Found));
+        assert!(matches!(step.judge(&events("Sent for Cancellation", &[])), LookupAnswer::Unknown));
+    }
+
+    #[test]
+    fn a_link_that_may_be_offered_again_proves_only_a_move_the_action_makes() {
+        let partial = |before: &str| Step {
+            used: "https://x/api/payments/L/partialRefunds".into(),
+            action: "payments:partialRefund".into(),
+            repeatable: true,
+            before: before.into(),
+        };
+        let href = "https://x/api/payments/L/partialRefunds";
+        // Never absent while the link may simply be offered again.
+        assert!(matches!(
+            partial("Sent for Settlement").judge(&events("Sent for Settlement", &[href])),
+            LookupAnswer::Unknown
+        ));
+        // Settled by the batch meanwhile: not this refund's doing.
+        assert!(matches!(partial("Sent for Settlement").judge(&events("Settled", &[href])), LookupAnswer::Unknown));
+        // The stage this refund leads to, from one it could not explain: found.
+        assert!(matches!(partial("Settled").judge(&events("sentForPartialRefund", &[href])), LookupAnswer::Found));
+        // Already refunding before: a second partial refund cannot be told from the first.
+        assert!(matches!(partial("Sent for Refund").judge(&events("Sent for Refund", &[href])), LookupAnswer::Unknown));
     }
 }

@@ -79,6 +79,37 @@ async fn a_reference_another_payment_holds_is_a_conflict_not_that_payment() {
 }
 
 #[tokio::test]
+async fn a_failed_authentication_reads_back_with_its_own_reason() {
+    let s = setup().await;
+    let created = s.client.create_charge(charge("tds-failed", 1000), &RequestOptions::default()).await.unwrap();
+    for _ in 0..2 {
+        let answer = s.control().authenticate_charge(created.id.as_str(), AuthenticationResult::Failure).unwrap();
+        let _ = s
+            .client
+            .complete_charge(&created.id, &CompletionData(answer["data"].clone()), &RequestOptions::default())
+            .await;
+    }
+    let read = s.client.retrieve_charge(&created.id).await.unwrap();
+    assert_eq!(read.status, ChargeStatus::Failed);
+    let e = read.failure_error();
+    assert_eq!(e.kind(), ErrorKind::CardDeclined(payment_core::DeclineReason::AuthenticationFailed), "{e}");
+}
+
+#[test]
+fn the_v6_card_never_shows_in_debug() {
+    let card = payment_worldpay::wire::PaymentInstrument {
+        kind: "card/plain".into(),
+        card_number: Some("4444333322221111".into()),
+        card_expiry_date: None,
+        card_holder_name: Some("Bob".into()),
+        cvc: Some("123".into()),
+        href: None,
+    };
+    let shown = format!("{card:?}");
+    assert!(!shown.contains("4444333322221111") && !shown.contains("\"123\""), "{shown}");
+}
+
+#[tokio::test]
 async fn an_answer_with_links_and_actions_both_reads() {
     // The Payments API answers a settle with `_links.self` beside `_actions`.
     let body = r#"{"outcome":"sentForSettlement","_links":{"self":{"href":"https://try.access.worldpay.com/api/payments/eyJr"}},
