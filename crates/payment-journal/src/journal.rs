@@ -209,12 +209,9 @@ impl Journal {
                 if let Err(w) = store.transition(t).await {
                     tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
                 }
-                // A passing fault (a token request that could not connect) says nothing of the
-                // payment: a concurrent call with its key may send it. A refusal the same request
-                // would meet again stays definite.
-                if to == AttemptState::NotSent && e.outcome() == payment_core::Outcome::Definite && e.is_retryable() {
-                    return Err(not_this_call(&attempt, format!("preparing it failed ({e})")));
-                }
+                // Definite, as the sub-request's failure is: a router fails over on it. (A
+                // concurrent call with the key may send a later attempt meanwhile; that call is
+                // answered for itself.)
                 return Err(e);
             }
         };
