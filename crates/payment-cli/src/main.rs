@@ -24,8 +24,6 @@ mod webhook;
 
 use std::process::ExitCode;
 
-use clap::Parser;
-
 use args::{Cli, Command};
 use failure::Failure;
 
@@ -52,8 +50,32 @@ fn init_logging(verbose: bool) -> Result<(), String> {
     tracing_subscriber::util::SubscriberInitExt::try_init(subscriber.with(filter)).map_err(|e| e.to_string())
 }
 
+/// Global options each command does not use: its `--help` leaves them out.
+const IGNORED_BY: &[(&str, &[&str])] = &[
+    ("mock", &["config", "account", "base_url", "timeout", "journal"]),
+    ("mock-control", &["config", "provider", "account", "base_url", "timeout", "journal"]),
+    ("completions", &["config", "provider", "account", "base_url", "timeout", "journal", "json", "verbose"]),
+];
+
+/// The command line, with each command's help showing only the options it uses. Global options
+/// are copied into the subcommands when the command is built, so they are hidden after that.
+fn parse() -> Cli {
+    use clap::{CommandFactory, FromArgMatches};
+    let mut command = Cli::command();
+    command.build();
+    for (name, ignored) in IGNORED_BY {
+        if let Some(sub) = command.find_subcommand_mut(name) {
+            let hidden =
+                std::mem::take(sub).mut_args(|a| if ignored.contains(&a.get_id().as_str()) { a.hide(true) } else { a });
+            *sub = hidden;
+        }
+    }
+    let matches = command.get_matches();
+    Cli::from_arg_matches(&matches).unwrap_or_else(|e| e.exit())
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse();
     if let Err(e) = init_logging(cli.verbose) {
         eprintln!("error: {e}");
         return ExitCode::from(2);

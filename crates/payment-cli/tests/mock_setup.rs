@@ -408,3 +408,16 @@ fn the_mock_prints_its_addresses_as_json_when_asked() {
     let last: serde_json::Value = serde_json::from_str(served.lines.last().unwrap()).unwrap();
     assert_eq!(last["env_file"], path.to_str().unwrap());
 }
+
+/// `mock --help` lists only what `mock` uses: no journal, base URL, account, timeout or config.
+#[test]
+fn mock_help_lists_only_the_options_it_uses() {
+    let out = Command::new(BIN).args(["mock", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && help.contains("--env-file"), "{help}");
+    for ignored in ["--journal", "--base-url", "--account", "--timeout", "--config"] {
+        assert!(!help.contains(ignored), "{ignored} in {help}");
+    }
+    let charge = Command::new(BIN).args(["charge", "create", "--help"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&charge.stdout).contains("--journal"), "other commands keep them");
+}
