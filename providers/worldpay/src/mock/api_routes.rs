@@ -10,7 +10,7 @@ use axum::routing::{get, post};
 use serde_json::{Value, json};
 
 use super::authentication::Asked;
-use super::routes::{DEFAULT_REFUSAL_CODE, MAGIC_ERROR, MAGIC_REFUSED, gate, origin, ref_ok};
+use super::routes::{DEFAULT_REFUSAL_CODE, MAGIC_ERROR, MAGIC_REFUSED, gate, origin, ref_ok, typed_body};
 use super::schema::{self, Shape};
 use super::state::Action;
 use super::{Reply, WorldpayMock, WorldpayReply};
@@ -88,21 +88,7 @@ fn api_gate(headers: &HeaderMap) -> Result<(), Reply> {
 
 /// A JSON body: `application/json`, then JSON, then `shape`.
 fn api_body(headers: &HeaderMap, body: &Bytes, shape: &Shape) -> Result<Value, Reply> {
-    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if content_type.split(';').next().map(str::trim) != Some("application/json") {
-        return Err(Reply::error(415, "unsupportedContentType", "Content-type header is not supported"));
-    }
-    if body.is_empty() {
-        return Err(Reply::error(400, "bodyIsEmpty", "The body within the request is empty"));
-    }
-    let value: Value = serde_json::from_slice(body)
-        .map_err(|_| Reply::error(400, "bodyIsNotJson", "The body within the request is not valid json"))?;
-    let mut problems = Vec::new();
-    schema::check(&value, shape, "$", &mut problems);
-    if !problems.is_empty() {
-        return Err(Reply::new(400, schema::body(problems)));
-    }
-    Ok(value)
+    typed_body(headers, body, shape, "application/json")
 }
 
 impl WorldpayMock {

@@ -100,8 +100,18 @@ const PAYMENT_ACCEPTS: &[&str] =
 
 /// A POST body: the v6 Content-Type, then JSON, then the schema.
 fn json_body(headers: &HeaderMap, body: &Bytes, shape: &schema::Shape) -> Result<Value, Reply> {
-    let content_type = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if content_type.split(';').next().map(str::trim) != Some(PAYMENTS_CONTENT_TYPE) {
+    typed_body(headers, body, shape, PAYMENTS_CONTENT_TYPE)
+}
+
+/// A POST body: `content_type` (else 415), then JSON, then the schema.
+pub(super) fn typed_body(
+    headers: &HeaderMap,
+    body: &Bytes,
+    shape: &schema::Shape,
+    content_type: &str,
+) -> Result<Value, Reply> {
+    let given = headers.get(axum::http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if given.split(';').next().map(str::trim) != Some(content_type) {
         return Err(Reply::error(415, "unsupportedContentType", "Content-type header is not supported"));
     }
     if body.is_empty() {
