@@ -199,6 +199,7 @@ pub async fn run(provider: &'static ProviderDriver, url: &str, schedules: u64, s
     let mut calls = Vec::new();
     let verbose = std::env::var_os("ADVERSARIAL_VERBOSE").is_some();
     for n in 0..schedules {
+        super::progress(provider.name, n, schedules);
         let began = std::time::Instant::now();
         if verbose {
             eprintln!("schedule {n}");
@@ -220,6 +221,7 @@ pub async fn run(provider: &'static ProviderDriver, url: &str, schedules: u64, s
             }
         }
     }
+    super::progress(provider.name, schedules, schedules);
     for (_, step) in rig.faulty.fired() {
         let _ = step;
         report.journal_faults += 1;

@@ -210,6 +210,18 @@ fn definite_failure(result: &payment::Result<String>) -> Option<String> {
     }
 }
 
+/// Counts finished schedules on stderr (`provider: n/N schedules`), a tenth at a time, when stderr
+/// is a terminal: a long soak says how far it is; a log or CI stays quiet.
+pub(crate) fn progress(label: &str, done: u64, of: u64) {
+    use std::io::IsTerminal;
+    let step = (of / 10).max(1);
+    if !std::io::stderr().is_terminal() || (done % step != 0 && done != of) {
+        return;
+    }
+    let end = if done == of { "\n" } else { "" };
+    eprint!("\r{label}: {done}/{of} schedules{end}");
+}
+
 /// Plans this schedule's journal faults (they fire on the next matching writes).
 pub(crate) fn plan_journal_faults(rng: &mut Rng, faulty: &FaultyStore) {
     let step = match rng.below(8) {

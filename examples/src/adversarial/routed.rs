@@ -55,6 +55,7 @@ pub async fn run_routed(
     let fixtures = (provider.fixtures)();
     let mut calls = Vec::new();
     for n in 0..schedules {
+        super::progress(&report.provider, n, schedules);
         let mut rng = Rng(seed ^ n.wrapping_mul(0x2545_f491_4f6c_dd1d));
         plan_journal_faults(&mut rng, &faulty);
         let key = format!("radv{seed}n{n}");
@@ -81,6 +82,7 @@ pub async fn run_routed(
             }
         }
     }
+    super::progress(&report.provider, schedules, schedules);
     report.journal_faults = faulty.fired().len();
     faulty.clear();
     for control in &mocks {
