@@ -215,7 +215,7 @@ fn definite_failure(result: &payment::Result<String>) -> Option<String> {
 pub(crate) fn progress(label: &str, done: u64, of: u64) {
     use std::io::IsTerminal;
     let step = (of / 10).max(1);
-    if !std::io::stderr().is_terminal() || (done % step != 0 && done != of) {
+    if !std::io::stderr().is_terminal() || (!done.is_multiple_of(step) && done != of) {
         return;
     }
     let end = if done == of { "\n" } else { "" };
