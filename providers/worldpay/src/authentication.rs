@@ -3,16 +3,15 @@
 //! payment after each (`supply3dsDeviceData`, `complete3dsChallenge`).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use bytes::Bytes;
-use payment_core::transport::{Call, HttpReply, Lookup, LookupAnswer, Phase};
+use payment_core::transport::{Call, HttpReply, Phase};
 use payment_core::{
     ChargeId, ChargeRecord, ChargeStatus, CompletionData, CreateCharge, DeclineReason, Error, ErrorKind, NextAction,
     NextActionKind, Operation, PaymentSource, RequestOptions, Result, Timestamp,
 };
 
-use crate::client::{WorldpayClient, classify, narrative, raw_of, transaction_reference, valid_reference};
+use crate::client::{WorldpayClient, classify, narrative, raw_of};
 use crate::mapping::{self, ChargeKey};
 use crate::wire::payments_api::{
     API_PAYMENTS_PATH, ApiInstruction, ApiInstrument, ApiOutcome, ApiPaymentRequest, ApiSettlement, DeviceData,
@@ -47,25 +46,19 @@ impl WorldpayClient {
         request: CreateCharge,
         options: &RequestOptions,
     ) -> Result<ChargeRecord> {
-        let authentication =
-            request.authentication.clone().unwrap_or_else(|| payment_core::Authentication::required(""));
-        let return_url = authentication.return_url.clone().filter(|u| u.starts_with("http")).ok_or_else(|| {
+        let authentication = request.authentication.as_ref();
+        let return_url = authentication.and_then(|a| a.return_url.clone()).filter(|u| u.starts_with("http")).ok_or_else(|| {
             Error::invalid(
                 "Worldpay's 3-D Secure needs the return_url (http or https) its challenge sends the customer back to",
             )
         })?;
-        let browser = authentication.browser.clone().map(|b| *b).ok_or_else(|| {
+        let browser = authentication.and_then(|a| a.browser.as_deref()).cloned().ok_or_else(|| {
             Error::invalid(
                 "Worldpay's 3-D Secure needs the customer's browser (its Accept and User-Agent headers): set Authentication::browser",
             )
         })?;
         let idem = options.key_or_generate();
-        let reference = request.reference.clone().unwrap_or_else(|| transaction_reference(&idem));
-        if !valid_reference(&reference) {
-            return Err(Error::invalid(format!(
-                "transactionReference {reference:?} must be 1 to 64 of Worldpay's characters"
-            )));
-        }
+        let key = self.new_charge_key(&request, &idem)?;
         let instrument = match &request.source {
             PaymentSource::Card(card) => ApiInstrument {
                 kind: "plain".into(),
@@ -87,15 +80,8 @@ impl WorldpayClient {
                 return Err(Error::unsupported(format!("Worldpay takes cards and tokens, not {}", other.kind())));
             }
         };
-        let key = ChargeKey {
-            r: reference.clone(),
-            e: self.entity().to_owned(),
-            a: request.amount.minor,
-            c: request.amount.currency.code().to_owned(),
-            l: None,
-        };
         let body = ApiPaymentRequest {
-            transaction_reference: reference.clone(),
+            transaction_reference: key.r.clone(),
             merchant: Merchant { entity: key.e.clone() },
             instruction: ApiInstruction {
                 method: "card".into(),
@@ -120,29 +106,23 @@ impl WorldpayClient {
         let body = Bytes::from(
             serde_json::to_vec(&body).map_err(|e| Error::invalid(format!("cannot encode the payment: {e}")))?,
         );
-        let lookup = Lookup {
-            request: self.lookup_request(&key),
-            found: Arc::new(|response| match response.status().as_u16() {
-                200 if serde_json::from_slice::<EventsResponse>(response.body()).is_ok() => LookupAnswer::Found,
-                404 => LookupAnswer::Absent,
-                _ => LookupAnswer::Unknown,
-            }),
-        };
         let call = Call::new(
             Operation::CreateCharge,
             &CAPABILITIES.idempotency,
             self.request(http::Method::POST, API_PAYMENTS_PATH, Some(body), ""),
         )
         .key(idem)
-        .reference(reference)
-        .lookup(lookup)
+        .reference(key.r.clone())
+        .lookup(self.authorize_lookup(&key))
         .classify(classify)
         .deadline(options.timeout);
         let reply = self.engine().execute(call).await?;
         if reply.phase == Phase::Lookup {
+            // A lost answer found by the reference: the payment's state, without its link.
             self.same_payment(&reply, &key).await?;
+            return moved_on(&key, &reply);
         }
-        self.answer(key, &reply, "the Worldpay payment")
+        self.answer(key, &reply, "the Worldpay payment").map(|(record, _)| record)
     }
 
     /// Continues a payment with the step its customer finished: the device data's collection
@@ -202,34 +182,16 @@ impl WorldpayClient {
         };
         let reply = self.act_on(Operation::CompleteCharge, &key, &events, relation, body, options).await?;
         if reply.phase == Phase::Lookup {
-            // The step was taken and the payment moved on, but its answer is lost: a challenge
-            // it may have asked for is known only from that answer.
-            let raw = raw_of(&reply, "the Worldpay payment's events")?;
-            let moved: EventsResponse =
-                serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
-            return match mapping::status_from_event(&moved.last_event) {
-                ChargeStatus::Failed => Err(reply.tag(ended(&moved.last_event, None, None))),
-                ChargeStatus::RequiresAction => Err(reply.tag(Error::new(
-                    ErrorKind::OutcomeUnknown,
-                    format!(
-                        "Worldpay took the step but its answer was lost, and the challenge it asks for was only in that answer (last event {}): this payment cannot be authorized now",
-                        moved.last_event
-                    ),
-                ))),
-                status => mapping::record(&key, status, &moved.last_event, Timestamp::now(), raw).map_err(|e| reply.tag(e)),
-            };
+            // The step was taken and its answer lost: where the payment went is the answer.
+            return moved_on(&key, &reply);
         }
-        let used = events.href(relation).map(str::to_owned);
-        let record = self.answer(key, &reply, "the Worldpay authentication")?;
-        let offered_again = serde_json::from_str::<ApiOutcome>(record.raw.as_str())
-            .ok()
-            .and_then(|o| o.actions.href(actions::COMPLETE_CHALLENGE).map(str::to_owned));
-        // The same challenge again: unanswered. A new challenge is the issuer asking again.
+        let (record, challenge) = self.answer(key, &reply, "the Worldpay authentication")?;
+        // The same challenge again (the link just used): the customer has not answered it, and
+        // nothing changed. Another link is the issuer asking again: its record is the answer.
         if relation == actions::COMPLETE_CHALLENGE
             && record.status == ChargeStatus::RequiresAction
-            && offered_again == used
+            && challenge.as_deref() == events.href(relation)
         {
-            // The same challenge again: the customer has not answered it, and nothing changed.
             return Err(Error::new(
                 ErrorKind::ActionRequired,
                 "the customer has not answered the issuer's challenge yet: send them to the next action, then complete again",
@@ -241,34 +203,13 @@ impl WorldpayClient {
         Ok(record)
     }
 
-    /// A Payments API answer as a record: waiting for the customer (with the step to take),
-    /// authorized, settling, or a decline.
-    fn answer(&self, mut key: ChargeKey, reply: &HttpReply, what: &str) -> Result<ChargeRecord> {
-        if reply.phase == Phase::Send && !reply.is_success() {
+    /// A Payments API answer sent and received as a record: waiting for the customer (with the
+    /// step to take), authorized, settling, or a decline; and the challenge link it offers.
+    fn answer(&self, mut key: ChargeKey, reply: &HttpReply, what: &str) -> Result<(ChargeRecord, Option<String>)> {
+        if !reply.is_success() {
             return Err(reply.fail(Self::error_of(reply)));
         }
         let raw = raw_of(reply, what)?;
-        if reply.phase == Phase::Lookup {
-            // A lost take-payment answer found by its reference: its state, without the link.
-            let e: EventsResponse =
-                serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
-            let status = mapping::status_from_event(&e.last_event);
-            if status == ChargeStatus::RequiresAction {
-                // Taken, but where to send the customer was only in the lost answer: it cannot
-                // go on, and it is not authorized; never a failure nor a success.
-                return Err(reply.tag(Error::new(
-                    ErrorKind::OutcomeUnknown,
-                    format!(
-                        "Worldpay took payment {} but its answer, which held the customer's step, was lost; it waits at {} and cannot go on from here",
-                        key.r, e.last_event
-                    ),
-                )));
-            }
-            if status == ChargeStatus::Failed {
-                return Err(reply.tag(ended(&e.last_event, None, None)));
-            }
-            return mapping::record(&key, status, &e.last_event, Timestamp::now(), raw).map_err(|e| reply.tag(e));
-        }
         let o: ApiOutcome = serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode(what, e)))?;
         if key.l.is_none() {
             key.l = o
@@ -325,9 +266,30 @@ impl WorldpayClient {
             }
             other => mapping::status_from_event(other),
         };
+        let challenge = o.actions.href(actions::COMPLETE_CHALLENGE).map(str::to_owned);
         let mut record = mapping::record(&key, status, &o.outcome, Timestamp::now(), raw).map_err(|e| reply.tag(e))?;
         record.next_action = next_action;
-        Ok(record)
+        Ok((record, challenge))
+    }
+}
+
+/// A lost answer found by reading the payment: where it went is the answer. Still waiting for
+/// its customer, the step to send them to was only in the lost answer, so it cannot go on and is
+/// not authorized: unknown, never a failure nor a success.
+fn moved_on(key: &ChargeKey, reply: &HttpReply) -> Result<ChargeRecord> {
+    let raw = raw_of(reply, "the Worldpay payment's events")?;
+    let e: EventsResponse =
+        serde_json::from_str(raw.as_str()).map_err(|e| reply.tag(Error::decode("the Worldpay events", e)))?;
+    match mapping::status_from_event(&e.last_event) {
+        ChargeStatus::RequiresAction => Err(reply.tag(Error::new(
+            ErrorKind::OutcomeUnknown,
+            format!(
+                "Worldpay took payment {}'s request but its answer, which held the customer's step, was lost; it waits at {} and cannot go on from here",
+                key.r, e.last_event
+            ),
+        ))),
+        ChargeStatus::Failed => Err(reply.tag(ended(&e.last_event, None, None))),
+        status => mapping::record(key, status, &e.last_event, Timestamp::now(), raw).map_err(|e| reply.tag(e)),
     }
 }
 

@@ -57,7 +57,7 @@ pub(crate) fn classify(response: &HttpResponse) -> ReplyClass {
 }
 
 /// Worldpay's `transactionReference` charset.
-pub(crate) fn valid_reference(r: &str) -> bool {
+fn valid_reference(r: &str) -> bool {
     // All allowed characters are ASCII, so bytes are characters here.
     (1..=64).contains(&r.len())
         && r.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_!@#$%()*=.:;?[]{}~`/+".contains(&b))
@@ -65,7 +65,7 @@ pub(crate) fn valid_reference(r: &str) -> bool {
 
 /// The `transactionReference` of a charge without one: the key when it is a valid reference,
 /// else its start and a digest of the whole key (two keys never share one).
-pub(crate) fn transaction_reference(key: &IdempotencyKey) -> String {
+fn transaction_reference(key: &IdempotencyKey) -> String {
     if valid_reference(key.as_str()) {
         key.as_str().to_owned()
     } else {
@@ -115,11 +115,6 @@ impl WorldpayClient {
         &self.inner.engine
     }
 
-    /// The merchant entity payments are taken for.
-    pub(crate) fn entity(&self) -> &str {
-        &self.inner.config.entity
-    }
-
     /// Builds each attempt; links are absolute and used exactly as given. A Payments API target
     /// (`/api/payments…`) goes with its `WP-Api-Version` and plain JSON media types.
     pub(crate) fn request(
@@ -165,6 +160,31 @@ impl WorldpayClient {
     /// Worldpay's error from an answer, with `WP-CorrelationId` as the request id.
     pub(crate) fn error_of(reply: &HttpReply) -> Error {
         mapping::error(reply.status(), reply.body(), reply.header(signing::CORRELATION_HEADER))
+    }
+
+    /// A new charge's key: its reference (the caller's, else derived from the idempotency key,
+    /// within Worldpay's charset), the entity and the amount.
+    pub(crate) fn new_charge_key(&self, request: &CreateCharge, idem: &IdempotencyKey) -> Result<ChargeKey> {
+        let reference = request.reference.clone().unwrap_or_else(|| transaction_reference(idem));
+        if !valid_reference(&reference) {
+            return Err(Error::invalid(format!(
+                "transactionReference {reference:?} must be 1 to 64 of Worldpay's characters"
+            )));
+        }
+        Ok(ChargeKey::of(reference, self.inner.config.entity.clone(), request.amount))
+    }
+
+    /// How a lost authorization (either API) is looked for: the events by its reference, where
+    /// a 404 means Worldpay has no payment with it.
+    pub(crate) fn authorize_lookup(&self, key: &ChargeKey) -> Lookup {
+        Lookup {
+            request: self.lookup_request(key),
+            found: Arc::new(|response| match response.status().as_u16() {
+                200 if serde_json::from_slice::<EventsResponse>(response.body()).is_ok() => LookupAnswer::Found,
+                404 => LookupAnswer::Absent,
+                _ => LookupAnswer::Unknown,
+            }),
+        }
     }
 
     /// The recovery query's request, built only if a lookup is needed: the happy path never
@@ -296,12 +316,7 @@ impl Charge for WorldpayClient {
             return self.create_authenticated(request, options).await;
         }
         let idem = options.key_or_generate();
-        let reference = request.reference.clone().unwrap_or_else(|| transaction_reference(&idem));
-        if !valid_reference(&reference) {
-            return Err(Error::invalid(format!(
-                "transactionReference {reference:?} must be 1 to 64 of Worldpay's characters"
-            )));
-        }
+        let key = self.new_charge_key(&request, &idem)?;
         let instrument = match &request.source {
             PaymentSource::Card(card) => PaymentInstrument {
                 kind: "card/plain".into(),
@@ -323,17 +338,9 @@ impl Charge for WorldpayClient {
                 return Err(Error::unsupported(format!("Worldpay takes cards and tokens, not {}", other.kind())));
             }
         };
-        let entity = self.inner.config.entity.clone();
-        let key = ChargeKey {
-            r: reference.clone(),
-            e: entity.clone(),
-            a: request.amount.minor,
-            c: request.amount.currency.code().to_owned(),
- l: None,
-};
         let body = AuthorizeRequest {
-            transaction_reference: reference.clone(),
-            merchant: Merchant { entity },
+            transaction_reference: key.r.clone(),
+            merchant: Merchant { entity: key.e.clone() },
             instruction: Instruction {
                 narrative: Narrative { line1: narrative(request.description.as_deref()), line2: None },
                 value: Value { currency: key.c.clone(), amount: key.a },
@@ -345,14 +352,6 @@ impl Charge for WorldpayClient {
         let body = Bytes::from(
             serde_json::to_vec(&body).map_err(|e| Error::invalid(format!("cannot encode the authorization: {e}")))?,
         );
-        let lookup = Lookup {
-            request: self.lookup_request(&key),
-            found: Arc::new(|response| match response.status().as_u16() {
-                200 if serde_json::from_slice::<EventsResponse>(response.body()).is_ok() => LookupAnswer::Found,
-                404 => LookupAnswer::Absent,
-                _ => LookupAnswer::Unknown,
-            }),
-        };
         let target = self.authorize_target().await?;
         let call = Call::new(
             Operation::CreateCharge,
@@ -360,8 +359,8 @@ impl Charge for WorldpayClient {
             self.request(http::Method::POST, &target, Some(body), PAYMENTS_ACCEPT),
         )
         .key(idem)
-        .reference(reference)
-        .lookup(lookup)
+        .reference(key.r.clone())
+        .lookup(self.authorize_lookup(&key))
         .classify(classify)
         .deadline(options.timeout);
         let reply = self.inner.engine.execute(call).await?;
@@ -424,13 +423,7 @@ impl Charge for WorldpayClient {
                 "a Worldpay payment is found by its transactionReference; this request has none",
             ));
         };
-        let key = ChargeKey {
-            r: reference,
-            e: self.inner.config.entity.clone(),
-            a: request.amount.minor,
-            c: request.amount.currency.code().to_owned(),
- l: None,
-};
+        let key = ChargeKey::of(reference, self.inner.config.entity.clone(), request.amount);
         match self.retrieve_charge(&key.to_id()).await {
             // Found by its reference while it waits for the customer: the step is known only
             // from the answer that was lost, so this is no charge to hand back (recovery keeps

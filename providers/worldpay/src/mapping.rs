@@ -31,6 +31,12 @@ pub struct ChargeKey {
 const ID_PREFIX: &str = "wp1.";
 
 impl ChargeKey {
+    /// The key of a payment of `amount` under `reference` at `entity`, taken by Card Payments (no
+    /// Payments API link yet).
+    pub fn of(reference: String, entity: String, amount: Money) -> ChargeKey {
+        ChargeKey { r: reference, e: entity, a: amount.minor, c: amount.currency.code().to_owned(), l: None }
+    }
+
     /// The neutral id: `wp1.` + base64url(JSON); safe in JSON, URLs and shells.
     pub fn to_id(&self) -> ChargeId {
         use base64::Engine as _;
