@@ -6,7 +6,7 @@
 use payment_mock_kit::{AuthenticationResult, IdAlphabet, IdGen};
 use serde_json::{Value, json};
 
-use super::state::{Action, Book, Notice, Payment};
+use super::state::{Action, Book, Payment};
 use super::{Reply, WorldpayReply};
 
 /// Seconds of mock time an unfinished authentication lasts [inferred: Worldpay does not state it].
@@ -108,13 +108,10 @@ impl Book {
         narrative: &str,
         asked: Asked,
     ) -> Option<usize> {
-        // Created authorized, then put back to waiting: one place makes payments.
-        let before = self.notices.len();
-        let i = self.authorize(ids, now, entity, reference, amount, currency, narrative, None, false)?;
-        self.notices.truncate(before);
+        let i = self.open(ids, now, entity, reference, amount, currency, narrative)?;
         let p = &mut self.payments[i];
         p.stage = "3dsDeviceDataRequired";
-        p.history = vec![("authorizationRequested", now)];
+        p.history.push(("authorizationRequested", now));
         p.tds = Some(Tds {
             step: Step::DeviceData,
             holder: asked.holder,
@@ -268,48 +265,18 @@ impl Book {
 
     /// Authenticated: the authorization runs (the cardholder name may still refuse it).
     fn authorize_authenticated(&mut self, ids: &IdGen, now: i64, i: usize, origin: &str) -> Value {
-        let p = &mut self.payments[i];
-        let Some(t) = p.tds.as_mut() else { return json!({}) };
+        let Some(t) = self.payments[i].tds.as_mut() else { return json!({}) };
         t.step = Step::Done;
         let (refusal, auto) = (t.refusal.clone(), t.auto_settle);
-        p.stage_at = now;
-        let notice = |event_type, amount, after| Notice {
-            event_type,
-            reference: p.reference.clone(),
-            amount,
-            currency: p.currency.clone(),
-            after,
-            action_reference: None,
-        };
-        let mut notices = Vec::new();
-        if let Some((code, description)) = refusal {
-            p.refused = Some((code.clone(), description.clone()));
-            p.stage = "Refused";
-            p.history.push(("authorizationRefused", now));
-            notices.push(notice("refused", p.amount, 0));
-            self.notices.extend(notices);
-            self.reissue(ids, i);
-            return json!({"outcome": "refused", "refusalCode": code, "refusalDescription": description,
-                "threeDS": {"outcome": "authenticated", "issuerResponse": "challenged"}});
+        self.decide(ids, now, i, refusal, auto);
+        let p = &self.payments[i];
+        let three_ds = json!({"outcome": "authenticated", "issuerResponse": "challenged", "version": "2.2.0", "eci": "05"});
+        match &p.refused {
+            Some((code, description)) => json!({"outcome": "refused", "refusalCode": code,
+                "refusalDescription": description, "threeDS": three_ds}),
+            None => json!({"outcome": if auto { "sentForSettlement" } else { "authorized" },
+                "transactionReference": p.reference, "threeDS": three_ds, "_actions": self.api_actions(i, origin)}),
         }
-        p.stage = "Authorized";
-        p.history.push(("authorizationSucceeded", now));
-        notices.push(notice("authorized", p.amount, 0));
-        let outcome = if auto {
-            p.settled = p.amount;
-            p.stage = "Sent for Settlement";
-            p.history.push(("settlementRequested", now));
-            notices.push(notice("sentForSettlement", p.amount, 0));
-            notices.push(notice("settled", p.amount, super::FINAL_AFTER));
-            "sentForSettlement"
-        } else {
-            "authorized"
-        };
-        self.notices.extend(notices);
-        self.reissue(ids, i);
-        json!({"outcome": outcome, "transactionReference": self.payments[i].reference,
-            "threeDS": {"outcome": "authenticated", "issuerResponse": "challenged", "version": "2.2.0", "eci": "05"},
-            "_actions": self.api_actions(i, origin)})
     }
 
     fn fail_authentication(&mut self, ids: &IdGen, now: i64, i: usize) {

@@ -216,6 +216,23 @@ impl Book {
         refused: Option<(String, String)>,
         auto_settle: bool,
     ) -> Option<usize> {
+        let i = self.open(ids, now, entity, reference, amount, currency, narrative)?;
+        self.decide(ids, now, i, refused, auto_settle);
+        Some(i)
+    }
+
+    /// Records a payment not decided yet (no links); `None` when the reference is taken.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn open(
+        &mut self,
+        ids: &IdGen,
+        now: i64,
+        entity: &str,
+        reference: &str,
+        amount: i64,
+        currency: &str,
+        narrative: &str,
+    ) -> Option<usize> {
         let key = (entity.to_owned(), reference.to_owned());
         if self.by_reference.contains_key(&key) {
             return None;
@@ -223,8 +240,7 @@ impl Book {
         let i = self.payments.len();
         let id = ids.next("pay", 22, IdAlphabet::Alphanumeric);
         let events_token = link_data(ids, &id);
-        let stage = if refused.is_some() { "Refused" } else { "Authorized" };
-        let mut p = Payment {
+        self.payments.push(Payment {
             id,
             reference: reference.to_owned(),
             entity: entity.to_owned(),
@@ -232,38 +248,64 @@ impl Book {
             currency: currency.to_owned(),
             created: now,
             narrative: narrative.to_owned(),
-            refused,
+            refused: None,
             settled: 0,
             refunded: 0,
             canceled: false,
-            stage,
+            stage: "Authorization Requested",
             stage_at: now,
             events_token: events_token.clone(),
             tds: None,
             api_link: None,
-            history: vec![(if stage == "Refused" { "authorizationRefused" } else { "authorizationSucceeded" }, now)],
-        };
+            history: Vec::new(),
+        });
+        self.by_reference.insert(key, i);
+        self.events.insert(events_token, i);
+        Some(i)
+    }
+
+    /// The issuer decides payment `i`: refused, or authorized (and sent for settlement when
+    /// `auto_settle`), with its notices and new links.
+    pub(super) fn decide(
+        &mut self,
+        ids: &IdGen,
+        now: i64,
+        i: usize,
+        refused: Option<(String, String)>,
+        auto_settle: bool,
+    ) {
+        let p = &mut self.payments[i];
         let notice = |event_type, after| Notice {
             event_type,
-            reference: reference.to_owned(),
-            amount,
-            currency: currency.to_owned(),
+            reference: p.reference.clone(),
+            amount: p.amount,
+            currency: p.currency.clone(),
             after,
             action_reference: None,
         };
-        self.notices.push(notice(if p.refused.is_some() { "refused" } else { "authorized" }, 0));
-        if auto_settle && p.refused.is_none() {
-            p.settled = amount;
-            p.stage = "Sent for Settlement";
-            p.history.push(("settlementRequested", now));
-            self.notices.push(notice("sentForSettlement", 0));
-            self.notices.push(notice("settled", FINAL_AFTER));
+        let mut notices = Vec::new();
+        p.stage_at = now;
+        if refused.is_some() {
+            p.stage = "Refused";
+            p.history.push(("authorizationRefused", now));
+            notices.push(notice("refused", 0));
+        } else {
+            p.stage = "Authorized";
+            p.history.push(("authorizationSucceeded", now));
+            notices.push(notice("authorized", 0));
+            if auto_settle {
+                p.stage = "Sent for Settlement";
+                p.history.push(("settlementRequested", now));
+                notices.push(notice("sentForSettlement", 0));
+                notices.push(notice("settled", FINAL_AFTER));
+            }
         }
-        self.payments.push(p);
-        self.by_reference.insert(key, i);
-        self.events.insert(events_token, i);
+        if auto_settle && refused.is_none() {
+            p.settled = p.amount;
+        }
+        p.refused = refused;
+        self.notices.extend(notices);
         self.reissue(ids, i);
-        Some(i)
     }
 
     /// New single-use links for payment `i`; the old ones become "already processed".
