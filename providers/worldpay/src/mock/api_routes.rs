@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 use super::authentication::Asked;
 use super::routes::{DEFAULT_REFUSAL_CODE, MAGIC_ERROR, MAGIC_REFUSED, gate, origin, ref_ok, typed_body};
 use super::schema::{self, Shape};
-use super::state::Action;
+use super::state::{Action, NewPayment};
 use super::{Reply, WorldpayMock, WorldpayReply};
 use crate::wire::payments_api::API_VERSION;
 
@@ -115,6 +115,18 @@ struct Taken {
     three_ds: Option<String>,
 }
 
+impl Taken {
+    fn new_payment(&self) -> NewPayment<'_> {
+        NewPayment {
+            entity: &self.entity,
+            reference: &self.reference,
+            amount: self.amount,
+            currency: &self.currency,
+            narrative: &self.line1,
+        }
+    }
+}
+
 fn read_request(m: &WorldpayMock, v: &Value) -> Result<Taken, Reply> {
     let s = |p: &str| v.pointer(p).and_then(Value::as_str).unwrap_or("").to_owned();
     let child = schema::child;
@@ -196,17 +208,17 @@ async fn take_payment(State(m): State<WorldpayMock>, headers: HeaderMap, body: B
         });
         let duplicate = || Reply::error(400, "transactionReferenceIsADuplicate", "The transaction reference is a duplicate");
         let (now, mut book) = (m.now(), m.book());
-        let answer = match t.three_ds {
+        let answer = match t.three_ds.clone() {
             Some(return_url) => {
-                let asked = Asked { holder: t.holder, refusal: refused, auto_settle: t.auto_settle, return_url, bin: t.bin };
+                let asked = Asked { holder: t.holder.clone(), refusal: refused, auto_settle: t.auto_settle, return_url, bin: t.bin.clone() };
                 let i = book
-                    .take_authenticated(&m.kit.ids, now, &t.entity, &t.reference, t.amount, &t.currency, &t.line1, asked)
+                    .take_authenticated(&m.kit.ids, now, &t.new_payment(), asked)
                     .ok_or_else(duplicate)?;
                 book.device_data_answer(i, &o)
             }
             None => {
                 let i = book
-                    .authorize(&m.kit.ids, now, &t.entity, &t.reference, t.amount, &t.currency, &t.line1, refused.clone(), t.auto_settle)
+                    .authorize(&m.kit.ids, now, &t.new_payment(), refused.clone(), t.auto_settle)
                     .ok_or_else(duplicate)?;
                 let outcome = match (&refused, t.auto_settle) {
                     (Some(_), _) => "refused",

@@ -6,7 +6,7 @@
 use payment_mock_kit::{AuthenticationResult, IdAlphabet, IdGen};
 use serde_json::{Value, json};
 
-use super::state::{Action, Book, Payment};
+use super::state::{Action, Book, NewPayment, Payment};
 use super::{Reply, WorldpayReply};
 
 /// Seconds of mock time an unfinished authentication lasts [inferred: Worldpay does not state it].
@@ -96,19 +96,8 @@ impl Book {
     }
 
     /// Takes a payment whose issuer must authenticate the customer: it waits for device data.
-    #[allow(clippy::too_many_arguments)]
-    pub fn take_authenticated(
-        &mut self,
-        ids: &IdGen,
-        now: i64,
-        entity: &str,
-        reference: &str,
-        amount: i64,
-        currency: &str,
-        narrative: &str,
-        asked: Asked,
-    ) -> Option<usize> {
-        let i = self.open(ids, now, entity, reference, amount, currency, narrative)?;
+    pub fn take_authenticated(&mut self, ids: &IdGen, now: i64, new: &NewPayment<'_>, asked: Asked) -> Option<usize> {
+        let i = self.open(ids, now, new)?;
         let p = &mut self.payments[i];
         p.stage = "3dsDeviceDataRequired";
         p.history.push(("authorizationRequested", now));

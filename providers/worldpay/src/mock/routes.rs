@@ -218,7 +218,8 @@ async fn authorize(State(m): State<WorldpayMock>, headers: HeaderMap, body: Byte
         let auto = v.pointer("/requestAutoSettlement/enabled").and_then(Value::as_bool).unwrap_or(false);
         let now = m.now();
         let mut book = m.book();
-        let Some(i) = book.authorize(&m.kit.ids, now, &entity, &reference, amount, &currency, &line1, refused.clone(), auto) else {
+        let new = super::state::NewPayment { entity: &entity, reference: &reference, amount, currency: &currency, narrative: &line1 };
+        let Some(i) = book.authorize(&m.kit.ids, now, &new, refused.clone(), auto) else {
             return Err(Reply::error(400, "transactionReferenceIsADuplicate", "The transaction reference is a duplicate"));
         };
         let links = book.links(i, &o);

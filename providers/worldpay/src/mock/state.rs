@@ -145,6 +145,21 @@ impl Payment {
     }
 }
 
+/// What a new payment is: who takes it, under which reference, for how much.
+#[derive(Debug, Clone, Copy)]
+pub struct NewPayment<'a> {
+    /// `merchant.entity`.
+    pub entity: &'a str,
+    /// `transactionReference`.
+    pub reference: &'a str,
+    /// Minor units.
+    pub amount: i64,
+    /// ISO 4217.
+    pub currency: &'a str,
+    /// `narrative.line1`.
+    pub narrative: &'a str,
+}
+
 /// Every payment and every live action link.
 #[derive(Debug, Default)]
 pub struct Book {
@@ -203,37 +218,22 @@ impl Book {
     }
 
     /// Creates an authorized (or refused) payment; `None` when the reference is taken.
-    #[allow(clippy::too_many_arguments)]
     pub fn authorize(
         &mut self,
         ids: &IdGen,
         now: i64,
-        entity: &str,
-        reference: &str,
-        amount: i64,
-        currency: &str,
-        narrative: &str,
+        new: &NewPayment<'_>,
         refused: Option<(String, String)>,
         auto_settle: bool,
     ) -> Option<usize> {
-        let i = self.open(ids, now, entity, reference, amount, currency, narrative)?;
+        let i = self.open(ids, now, new)?;
         self.decide(ids, now, i, refused, auto_settle);
         Some(i)
     }
 
     /// Records a payment not decided yet (no links); `None` when the reference is taken.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn open(
-        &mut self,
-        ids: &IdGen,
-        now: i64,
-        entity: &str,
-        reference: &str,
-        amount: i64,
-        currency: &str,
-        narrative: &str,
-    ) -> Option<usize> {
-        let key = (entity.to_owned(), reference.to_owned());
+    pub(super) fn open(&mut self, ids: &IdGen, now: i64, new: &NewPayment<'_>) -> Option<usize> {
+        let key = (new.entity.to_owned(), new.reference.to_owned());
         if self.by_reference.contains_key(&key) {
             return None;
         }
@@ -242,12 +242,12 @@ impl Book {
         let events_token = link_data(ids, &id);
         self.payments.push(Payment {
             id,
-            reference: reference.to_owned(),
-            entity: entity.to_owned(),
-            amount,
-            currency: currency.to_owned(),
+            reference: new.reference.to_owned(),
+            entity: new.entity.to_owned(),
+            amount: new.amount,
+            currency: new.currency.to_owned(),
             created: now,
-            narrative: narrative.to_owned(),
+            narrative: new.narrative.to_owned(),
             refused: None,
             settled: 0,
             refunded: 0,
