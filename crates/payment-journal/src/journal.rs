@@ -285,16 +285,9 @@ impl Journal {
             Transition::to(attempt, AttemptState::NotSent, self.now_ms(), format!("dispatch not recorded: {error}"));
         match self.inner.store.transition(t).await {
             Ok(_) => not_this_call(attempt, format!("the journal could not record the dispatch ({error})")),
-            Err(w) => with_key_of(
-                Error::new(
-                    ErrorKind::OutcomeUnknown,
-                    format!(
-                        "the journal could not record payment {}'s dispatch ({error}) nor that it was not sent ({w}); nothing was sent, but recovery may send it: repeat with the same key",
-                        attempt.idempotency_key
-                    ),
-                )
-                .with_provider_code(crate::store::JOURNAL_ANSWER),
+            Err(w) => not_this_call(
                 attempt,
+                format!("the journal could not record the dispatch ({error}) nor that it was not sent ({w})"),
             ),
         }
     }
@@ -413,21 +406,27 @@ pub(crate) async fn bounded(
     }
 }
 
-/// This call sent nothing, but the payment is not failed: another call with the key may be
-/// sending a later attempt already, so only a repeat with the same key learns the payment's
-/// answer. Never definite: a caller told "failed" might charge again under a new key.
+/// This call sent nothing, but the payment is not failed: recovery (a write that may have
+/// landed) or another call with the key (a later attempt) may still send it, so only a repeat
+/// with the same key learns the payment's answer. Never definite: a caller told "failed" might
+/// charge again under a new key.
 fn not_this_call(attempt: &Attempt, why: String) -> Error {
-    with_key_of(
-        Error::new(
-            ErrorKind::OutcomeUnknown,
-            format!(
-                "{why}; this call sent nothing for payment {}, but another call with its key may be sending it: repeat with the same key",
-                attempt.idempotency_key
-            ),
-        )
-        .with_provider_code(crate::store::JOURNAL_ANSWER),
-        attempt,
+    unsent(&attempt.idempotency_key, why)
+}
+
+/// [`not_this_call`] for payment `key`, whose attempt may not be known.
+fn unsent(key: &str, why: String) -> Error {
+    let e = Error::new(
+        ErrorKind::OutcomeUnknown,
+        format!(
+            "{why}; this call sent nothing for payment {key}, but it may yet be sent (by recovery or another call with its key): repeat with the same key"
+        ),
     )
+    .with_provider_code(crate::store::JOURNAL_ANSWER);
+    match IdempotencyKey::new(key.to_owned()) {
+        Ok(k) => e.with_idempotency_key(k),
+        Err(_) => e,
+    }
 }
 
 /// `e` carrying the caller's key of `attempt`'s payment, to repeat with (the key was checked when
@@ -509,12 +508,7 @@ impl Journal {
                 if e.kind() != ErrorKind::Journal {
                     return e;
                 }
-                Error::new(
-                    ErrorKind::OutcomeUnknown,
-                    format!("the journal could not record an attempt of payment {key} ({e}); this call sent nothing, but another call with its key may be sending it: repeat with the same key"),
-                )
-                .with_provider_code(crate::store::JOURNAL_ANSWER)
-                .with_idempotency_key(key.clone())
+                unsent(key.as_str(), format!("the journal could not record an attempt ({e})"))
             })?;
             let payment = match prepared {
                 Begin::Started(attempt) => {
