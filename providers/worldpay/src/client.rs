@@ -128,15 +128,12 @@ impl WorldpayClient {
         let parsed = self.inner.targets.get(target);
         let url_len = target.len();
         let auth = self.inner.auth.clone();
-        // By the path, never by a substring of the whole link.
-        let path = if target.starts_with('/') {
-            target.split('?').next().unwrap_or(target).to_owned()
-        } else {
-            url::Url::parse(target).map(|u| u.path().to_owned()).unwrap_or_default()
-        };
-        // `/api/payments` as whole segments, under any prefix a proxy puts before it.
-        let segments: Vec<&str> = path.split('/').collect();
-        let api = segments.windows(2).any(|w| w == ["api", "payments"]);
+        // By the parsed path (`/api/payments` as whole segments, under any prefix a proxy puts
+        // before it), never by a substring of the whole link.
+        let api = parsed.as_ref().is_ok_and(|t| {
+            let path = t.path_and_query().split('?').next().unwrap_or_default();
+            path.split('/').zip(path.split('/').skip(1)).any(|pair| pair == ("api", "payments"))
+        });
         let accept = if api { "application/json" } else { accept };
         move || {
             let target = parsed.as_ref().map_err(|e| {
