@@ -8,6 +8,8 @@ pub use payment_google_standard_payments as google_standard_payments;
 pub use payment_justap as justap;
 #[cfg(feature = "payjp")]
 pub use payment_payjp as payjp;
+#[cfg(feature = "payjp-v2")]
+pub use payment_payjp_v2 as payjp_v2;
 #[cfg(feature = "pingpp")]
 pub use payment_pingpp as pingpp;
 #[cfg(feature = "worldpay")]
@@ -50,6 +52,7 @@ macro_rules! providers {
 
 providers! {
     "payjp" => payment_payjp,
+    "payjp-v2" => payment_payjp_v2,
     "pingpp" => payment_pingpp,
     "justap" => payment_justap,
     "worldpay" => payment_worldpay,

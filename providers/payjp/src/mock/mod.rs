@@ -4,7 +4,7 @@
 //! of the mock kit. Its URL replaces `https://api.pay.jp` for the official SDKs too.
 
 mod auth_page;
-mod cards;
+pub mod cards;
 mod objects;
 mod reply;
 mod routes;

@@ -1,0 +1,536 @@
+//! `PayjpV2Client`: the neutral traits over PAY.JP API v2 (Payment Flows, refunds, payment
+//! methods), plus the v2-only registration of a card or PayPay in test mode.
+
+use std::fmt;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, ReplyClass, Targets};
+use payment_core::{
+    Authentication, AuthenticationMode, CardDetails, Charge, ChargeId, ChargeRecord, CompletionData, CreateCharge,
+    CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds,
+    Money, NativeOperation, Operation, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions, Result,
+};
+use serde_json::{Map, Value, json};
+
+use crate::config::PayjpV2Config;
+use crate::pagination::{ChargePages, RefundPages};
+use crate::wire::{Customer, List, PaymentFlow, PaymentMethod, PaymentRefund};
+use crate::{CAPABILITIES, NAME, mapping, signing};
+
+// The registration a test-mode card or PayPay goes through; each is replayed by its key.
+/// `POST /v2/payment_methods` (test mode only).
+const CREATE_PAYMENT_METHOD: Operation =
+    Operation::Native(NativeOperation::write("create_payment_method", IdempotencySupport::Replay));
+/// `POST /v2/customers`: the customer a flow charges the payment method through.
+const CREATE_CUSTOMER: Operation = Operation::Native(NativeOperation::write("create_customer", IdempotencySupport::Replay));
+
+const USER_AGENT: &str = concat!("payjp/payjpv2 RustBindings/", env!("CARGO_PKG_VERSION"));
+const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
+const JSON: &str = "application/json";
+/// The channel name PayPay is asked for by.
+pub const PAYPAY: &str = "paypay";
+/// Largest refund page, so a flow's refunds are summed in as few reads as possible.
+const REFUND_PAGE: u32 = 100;
+
+/// A PAY.JP v2 client: cheap to clone (shared engine and config).
+#[derive(Clone)]
+pub struct PayjpV2Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    config: PayjpV2Config,
+    engine: Engine,
+    auth: http::HeaderValue,
+    base: String,
+    targets: Targets,
+}
+
+/// 409 `idempotency_timeout`: the first request with this key is still running, so like an
+/// outage it may yet take effect: the same key is tried again after a pause.
+fn classify(response: &payment_core::transport::HttpResponse) -> ReplyClass {
+    if response.status() == 409 && mapping::error(409, response.body()).provider_code() == Some("idempotency_timeout") {
+        return ReplyClass::Unavailable { retry_after: payment_core::transport::parse_retry_after(response.headers()) };
+    }
+    payment_core::transport::default_classify(response)
+}
+
+fn check_key(key: &IdempotencyKey) -> Result<()> {
+    // PAY.JP v2 documents at most 255 characters of [A-Za-z0-9_-].
+    key.check(NAME, 255, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+}
+
+/// An id safe to put in a path: PAY.JP ids (and custom customer ids) are `[-_0-9A-Za-z]`.
+fn path_id<'a>(id: &'a str, what: &str) -> Result<&'a str> {
+    if id.is_empty() || id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+        return Err(Error::new(ErrorKind::NotFound, format!("{id:?} is not a PAY.JP v2 {what} id")));
+    }
+    Ok(id)
+}
+
+fn integrity(record: &ChargeRecord, amount: Money) -> Result<()> {
+    if record.amount != amount {
+        return Err(Error::new(
+            ErrorKind::Integrity,
+            format!("PAY.JP answered payment flow {} for {} but {} was requested", record.id, record.amount, amount),
+        ));
+    }
+    Ok(())
+}
+
+impl PayjpV2Client {
+    /// A client with the default engine (exponential backoff, 30 s per attempt).
+    pub fn new(config: PayjpV2Config) -> Result<PayjpV2Client> {
+        PayjpV2Client::with_engine(config, EngineBuilder::new(NAME))
+    }
+
+    /// A client with a configured engine (retry policy, timeouts, tower layers, sleeper).
+    pub fn with_engine(config: PayjpV2Config, engine: EngineBuilder) -> Result<PayjpV2Client> {
+        let base = config.base_url.as_str().trim_end_matches('/').to_owned();
+        let auth = signing::authorization(&config.secret_key, config.auth);
+        let targets = Targets::new(&base, &["/v2/payment_flows", "/v2/payment_refunds", "/v2/payment_methods", "/v2/customers"]);
+        Ok(PayjpV2Client { inner: Arc::new(Inner { engine: engine.build()?, auth, base, targets, config }) })
+    }
+
+    /// The configuration (secrets redacted in `Debug`).
+    pub fn config(&self) -> &PayjpV2Config {
+        &self.inner.config
+    }
+
+    /// Builds each attempt's request: the same JSON body and key every time, fresh headers.
+    fn request(
+        &self,
+        method: http::Method,
+        path: &str,
+        body: Option<&Value>,
+        key: Option<&IdempotencyKey>,
+    ) -> impl Fn() -> Result<HttpRequest> + Send + Sync + 'static {
+        let target = self.inner.targets.get(path);
+        let auth = self.inner.auth.clone();
+        let body = body.map(|b| Bytes::from(b.to_string()));
+        // Keys are visible ASCII, which is always a valid header value.
+        let key = key.and_then(|k| http::HeaderValue::from_str(k.as_str()).ok());
+        move || {
+            let target = target.as_ref().map_err(|e| Error::invalid(e.message().to_owned()))?;
+            let mut r = target.request(method.clone(), body.clone().unwrap_or_default());
+            let h = r.headers_mut();
+            h.insert(http::header::AUTHORIZATION, auth.clone());
+            h.insert(http::header::USER_AGENT, http::HeaderValue::from_static(USER_AGENT));
+            h.insert(http::header::ACCEPT, http::HeaderValue::from_static(JSON));
+            if body.is_some() {
+                h.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static(JSON));
+            }
+            if let Some(k) = &key {
+                h.insert(IDEMPOTENCY_KEY, k.clone());
+            }
+            Ok(r)
+        }
+    }
+
+    fn post(&self, operation: Operation, path: &str, body: &Value, key: &IdempotencyKey, options: &RequestOptions) -> Call {
+        let build = self.request(http::Method::POST, path, Some(body), Some(key));
+        Call::new(operation, &CAPABILITIES.idempotency, build).key(key.clone()).classify(classify).deadline(options.timeout)
+    }
+
+    fn get(&self, operation: Operation, path: &str) -> Call {
+        Call::read(operation, self.request(http::Method::GET, path, None, None))
+    }
+
+    async fn execute(&self, call: Call) -> Result<HttpReply> {
+        let reply = self.inner.engine.execute(call).await?;
+        reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
+        Ok(reply)
+    }
+
+    async fn flow_call(&self, call: Call) -> Result<(PaymentFlow, payment_core::RawJson)> {
+        let reply = self.execute(call).await?;
+        mapping::flow_from_body(reply.body()).map_err(|e| reply.tag(e))
+    }
+
+    /// A flow as a record: a captured flow's refunds are read and summed (a flow does not say
+    /// what was refunded).
+    async fn record(&self, flow: PaymentFlow, raw: payment_core::RawJson) -> Result<ChargeRecord> {
+        let refunded = if flow.amount_received.unwrap_or(0) > 0 { self.refunded(&flow.id).await? } else { 0 };
+        mapping::charge_record(&flow, refunded, raw)
+    }
+
+    /// The yen flow `id`'s refunds take back (pending ones included), read page by page.
+    async fn refunded(&self, id: &str) -> Result<i64> {
+        let mut total = 0i64;
+        let mut after: Option<String> = None;
+        loop {
+            let page = self.refund_page(id, REFUND_PAGE, after.as_deref()).await?;
+            for item in &page.data {
+                let refund: PaymentRefund = serde_json::from_str(item.get())
+                    .map_err(|e| Error::decode("a PAY.JP v2 refund in a list", e).with_provider(NAME))?;
+                if mapping::refund_counts(&refund.status) {
+                    total = total.checked_add(refund.amount).ok_or_else(|| Error::invalid("refund total overflows"))?;
+                }
+            }
+            let last = page.data.last().and_then(|r| serde_json::from_str::<PaymentRefund>(r.get()).ok()).map(|r| r.id);
+            match (page.has_more, last) {
+                (true, Some(last)) => after = Some(last),
+                _ => return Ok(total),
+            }
+        }
+    }
+
+    pub(crate) async fn refund_page(
+        &self,
+        id: &str,
+        limit: u32,
+        after: Option<&str>,
+    ) -> Result<List<Box<serde_json::value::RawValue>>> {
+        let query = {
+            let mut q = url::form_urlencoded::Serializer::new(String::new());
+            q.append_pair("limit", &limit.clamp(1, CAPABILITIES.list.max_limit).to_string());
+            if let Some(a) = after {
+                q.append_pair("starting_after", a);
+            }
+            q.finish()
+        };
+        let path = format!("/v2/payment_flows/{}/refunds?{query}", path_id(id, "payment flow")?);
+        let reply = self.execute(self.get(Operation::ListRefunds, &path)).await?;
+        reply.json()
+    }
+
+    pub(crate) async fn flow_page(&self, query: String) -> Result<List<Box<serde_json::value::RawValue>>> {
+        let reply = self.execute(self.get(Operation::ListCharges, &format!("/v2/payment_flows?{query}"))).await?;
+        reply.json()
+    }
+
+    /// A flow from a list as a record (its refunds read when it was captured).
+    pub(crate) async fn listed(&self, raw: Box<serde_json::value::RawValue>) -> Result<ChargeRecord> {
+        let flow: PaymentFlow =
+            serde_json::from_str(raw.get()).map_err(|e| Error::decode("a PAY.JP v2 payment flow in a list", e))?;
+        self.record(flow, payment_core::RawJson::from_raw(&raw)).await
+    }
+
+    /// Registers `card` (test mode only: live cards come from PAY.JP's payment widgets) with the
+    /// customer's email or phone, which PAY.JP requires for 3-D Secure, and a customer to charge
+    /// it through; answers the customer's id. Each request has its own key derived from `key`.
+    pub async fn register_card(
+        &self,
+        card: &CardDetails,
+        authentication: Option<&Authentication>,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<String> {
+        let email = authentication.and_then(|a| a.email.as_deref());
+        let phone = authentication.and_then(|a| a.phone.as_deref());
+        if email.is_none() && phone.is_none() {
+            return Err(Error::invalid(
+                "PAY.JP v2 registers a card only with the customer's email or phone (3-D Secure needs one): \
+                 ask for authentication with an email or phone, or charge a customer (cus_…)",
+            ));
+        }
+        let mut billing = Map::new();
+        for (name, value) in [("name", card.holder_name.as_deref()), ("email", email), ("phone", phone)] {
+            if let Some(v) = value {
+                billing.insert(name.into(), json!(v));
+            }
+        }
+        let mut details = json!({"number": card.number(), "exp_month": card.exp_month, "exp_year": card.exp_year});
+        if let Some(cvc) = card.cvc() {
+            details["cvc"] = json!(cvc);
+        }
+        let body = json!({"type": "card", "card": details, "billing_details": billing});
+        self.register(body, email, key, options).await
+    }
+
+    /// Registers a PayPay payment method (test mode only) and a customer to charge it through.
+    pub async fn register_paypay(&self, key: &IdempotencyKey, options: &RequestOptions) -> Result<String> {
+        self.register(json!({"type": PAYPAY}), None, key, options).await
+    }
+
+    async fn register(
+        &self,
+        method: Value,
+        email: Option<&str>,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<String> {
+        if !self.inner.config.is_test_mode() {
+            return Err(Error::unsupported(
+                "PAY.JP v2 creates payment methods from the server only in test mode: collect them with PAY.JP's \
+                 payment widgets or Checkout and charge the customer (cus_…)",
+            ));
+        }
+        check_key(key)?;
+        let pm_key = key.derive("-pm")?;
+        let reply = self.execute(self.post(CREATE_PAYMENT_METHOD, "/v2/payment_methods", &method, &pm_key, options)).await?;
+        let pm: PaymentMethod = reply.json()?;
+        let mut customer = json!({"payment_method_id": pm.id});
+        if let Some(e) = email {
+            customer["email"] = json!(e);
+        }
+        let cus_key = key.derive("-cus")?;
+        let reply = self.execute(self.post(CREATE_CUSTOMER, "/v2/customers", &customer, &cus_key, options)).await?;
+        Ok(reply.json::<Customer>()?.id)
+    }
+
+    /// The flow's `POST` body for `request`, whose source is a customer or a registered PayPay.
+    fn flow_body(&self, request: &CreateCharge) -> Result<Value> {
+        let yen = mapping::yen(request.amount)?;
+        let metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
+        let (customer, return_url) = match &request.source {
+            PaymentSource::Customer(c) => (c.as_str(), None),
+            PaymentSource::Channel { name, extra } if name == PAYPAY => (
+                extra.get("customer_id").and_then(Value::as_str).ok_or_else(|| {
+                    Error::invalid("a PayPay source is registered before it is charged (prepare_charge)")
+                })?,
+                extra.get("return_url").and_then(Value::as_str),
+            ),
+            PaymentSource::Channel { name, .. } => {
+                return Err(Error::unsupported(format!("PAY.JP v2 has no channel {name:?}; it takes {PAYPAY:?}")));
+            }
+            PaymentSource::Token(_) => {
+                return Err(Error::unsupported(
+                    "PAY.JP v2 charges a payment method through its customer: pass the customer (cus_…), whose \
+                     default payment method is charged",
+                ));
+            }
+            PaymentSource::Card(_) => return Err(Error::invalid("a card is registered before it is charged")),
+            other => return Err(Error::unsupported(format!("PAY.JP v2 does not take {} sources", other.kind()))),
+        };
+        let mut body = json!({
+            "amount": yen,
+            "currency": "jpy",
+            "customer_id": path_id(customer, "customer")?,
+            "capture_method": if request.capture { "automatic" } else { "manual" },
+            "confirm": true,
+            "metadata": metadata,
+            // The secret is for PAY.JP's front end; a URL puts it in browser history and logs,
+            // and completing needs only the flow's id.
+            "redirect_options": {"include_client_secret": false},
+        });
+        if let Some(d) = &request.description {
+            body["description"] = json!(d);
+        }
+        let return_url = request.authentication.as_ref().and_then(|a| a.return_url.as_deref()).or(return_url);
+        if let Some(url) = return_url {
+            match url::Url::parse(url) {
+                Ok(_) => body["return_url"] = json!(url),
+                Err(_) => return Err(Error::invalid(format!("return_url must be a URL, got {url:?}"))),
+            }
+        }
+        if let Some(a) = &request.authentication {
+            let asked = match a.mode {
+                AuthenticationMode::Required => "any",
+                AuthenticationMode::Automatic => "automatic",
+            };
+            body["payment_method_options"] = json!({"card": {"request_three_d_secure": asked}});
+        }
+        Ok(body)
+    }
+}
+
+#[async_trait]
+impl Charge for PayjpV2Client {
+    async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let amount = request.amount;
+        let request = self.prepare_charge(request, &key, options).await?;
+        let body = self.flow_body(&request)?;
+        let (flow, raw) = self.flow_call(self.post(Operation::CreateCharge, "/v2/payment_flows", &body, &key, options)).await?;
+        // A new flow has no refunds: its record is its answer.
+        let record = mapping::charge_record(&flow, 0, raw).map_err(|e| e.with_idempotency_key(key.clone()))?;
+        // The flow exists whatever it echoed: the key goes with the error, to recover with.
+        integrity(&record, amount).map_err(|e| e.with_idempotency_key(key))?;
+        Ok(record)
+    }
+
+    /// A card or PayPay is registered first (a payment method and a customer, under keys
+    /// derived from `key`), so what is journaled and resent names the customer, never the card.
+    async fn prepare_charge(
+        &self,
+        mut request: CreateCharge,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<CreateCharge> {
+        match &mut request.source {
+            PaymentSource::Card(card) => {
+                let customer = self.register_card(card, request.authentication.as_ref(), key, options).await?;
+                request.source = PaymentSource::Customer(customer);
+            }
+            PaymentSource::Channel { name, extra } if name == PAYPAY && !extra.contains_key("customer_id") => {
+                let customer = self.register_paypay(key, options).await?;
+                extra.insert("customer_id".into(), json!(customer));
+            }
+            _ => {}
+        }
+        Ok(request)
+    }
+
+    async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
+        let path = format!("/v2/payment_flows/{}", path_id(id.as_str(), "payment flow")?);
+        let (flow, raw) = self.flow_call(self.get(Operation::RetrieveCharge, &path)).await?;
+        self.record(flow, raw).await
+    }
+
+    /// `POST /v2/payment_flows/{id}/capture` with `amount_to_capture` for a partial capture (the
+    /// rest of the authorization is released, neither captured nor refunded).
+    async fn capture_charge(&self, id: &ChargeId, amount: Option<Money>, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let mut body = json!({});
+        if let Some(a) = amount {
+            body["amount_to_capture"] = json!(mapping::yen(a)?);
+        }
+        let path = format!("/v2/payment_flows/{}/capture", path_id(id.as_str(), "payment flow")?);
+        let (flow, raw) = self.flow_call(self.post(Operation::CaptureCharge, &path, &body, &key, options)).await?;
+        mapping::charge_record(&flow, 0, raw)
+    }
+
+    /// `POST /v2/payment_flows/{id}/cancel`; a flow already canceled is this call's answer.
+    async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let path = format!("/v2/payment_flows/{}/cancel", path_id(id.as_str(), "payment flow")?);
+        match self.flow_call(self.post(Operation::CancelCharge, &path, &json!({}), &key, options)).await {
+            Ok((flow, raw)) => mapping::charge_record(&flow, 0, raw),
+            Err(e) if e.provider_code() == Some("invalid_status") => {
+                let current = self.retrieve_charge(id).await?;
+                if current.status == payment_core::ChargeStatus::Canceled { Ok(current) } else { Err(e) }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// PAY.JP moves a flow on by itself once the customer is back (no finishing call): the flow
+    /// is read, and its status is the answer. A flow waiting for confirmation is confirmed.
+    async fn complete_charge(&self, id: &ChargeId, _data: &CompletionData, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let path = format!("/v2/payment_flows/{}", path_id(id.as_str(), "payment flow")?);
+        let (flow, raw) = self.flow_call(self.get(Operation::RetrieveCharge, &path)).await?;
+        match flow.status.as_str() {
+            "requires_action" => Err(Error::new(
+                ErrorKind::ActionRequired,
+                format!("the customer has not finished payment flow {id}'s next action"),
+            )
+            .with_provider_code("requires_action")),
+            "requires_confirmation" => {
+                let (flow, raw) = self
+                    .flow_call(self.post(Operation::CompleteCharge, &format!("{path}/confirm"), &json!({}), &key, options))
+                    .await?;
+                mapping::charge_record(&flow, 0, raw)
+            }
+            "canceled" => Err(Error::new(ErrorKind::Conflict, format!("payment flow {id} is canceled: nothing to complete"))
+                .with_provider_code("invalid_status")),
+            _ => {
+                let record = self.record(flow, raw).await?;
+                match &record.failure {
+                    // The decline (or failed authentication) that ended the flow is this call's answer.
+                    Some(f) => Err(Error::new(mapping::error_kind(402, Some(&f.code)), f.message.clone())
+                        .with_provider_code(f.code.clone())
+                        .with_provider_message(f.message.clone())),
+                    None => Ok(record),
+                }
+            }
+        }
+    }
+
+    fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        ListPaginator::new(Arc::new(ChargePages::new(self.clone(), query)))
+    }
+}
+
+#[async_trait]
+impl Refund for PayjpV2Client {
+    /// `POST /v2/payment_refunds`: without an amount PAY.JP refunds what is left, and the refund
+    /// object it answers (replayed under its key) says how much that was.
+    async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let id = path_id(request.charge_id.as_str(), "payment flow")?;
+        let mut metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
+        let mut body = json!({"payment_flow_id": id});
+        if let Some(a) = request.amount {
+            body["amount"] = json!(mapping::yen(a)?);
+        }
+        match request.reason.as_deref() {
+            Some(r) if mapping::REFUND_REASONS.contains(&r) => body["reason"] = json!(r),
+            Some(r) => {
+                metadata.insert(mapping::REASON_KEY.into(), r.to_owned());
+                if metadata.len() > 20 {
+                    return Err(Error::invalid("PAY.JP accepts at most 20 metadata keys (a free-text reason takes one)"));
+                }
+            }
+            None => {}
+        }
+        if !metadata.is_empty() {
+            body["metadata"] = json!(metadata);
+        }
+        let reply = self.execute(self.post(Operation::CreateRefund, "/v2/payment_refunds", &body, &key, options)).await?;
+        let (refund, raw) = mapping::refund_from_body(reply.body()).map_err(|e| reply.tag(e))?;
+        let record = mapping::refund_record(&refund, raw)?;
+        let mismatch = record.charge_id != request.charge_id || request.amount.is_some_and(|a| a != record.amount);
+        if mismatch {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!(
+                    "PAY.JP answered refund {} of {} on {} for a refund of {:?} on {}",
+                    record.id, record.amount, record.charge_id, request.amount, request.charge_id
+                ),
+            )
+            .with_idempotency_key(key));
+        }
+        Ok(record)
+    }
+
+    async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
+        let path = format!("/v2/payment_refunds/{}", path_id(refund_id.as_str(), "refund")?);
+        let reply = self.execute(self.get(Operation::RetrieveRefund, &path)).await?;
+        let (refund, raw) = mapping::refund_from_body(reply.body()).map_err(|e| reply.tag(e))?;
+        if refund.payment_flow_id != charge_id.as_str() {
+            return Err(Error::new(ErrorKind::NotFound, format!("refund {refund_id} is not a refund of {charge_id}")));
+        }
+        mapping::refund_record(&refund, raw)
+    }
+
+    fn list_refunds(&self, charge_id: &ChargeId, query: ListRefunds) -> ListPaginator<RefundRecord> {
+        ListPaginator::new(Arc::new(RefundPages::new(self.clone(), charge_id.clone(), query)))
+    }
+}
+
+payment_core::provider_impl!(PayjpV2Client, crate::DRIVER);
+
+impl fmt::Debug for PayjpV2Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PayjpV2Client").field("config", &self.inner.config).finish_non_exhaustive()
+    }
+}
+
+impl fmt::Display for PayjpV2Client {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mode = if self.inner.config.is_test_mode() { "test" } else { "live" };
+        write!(f, "PAY.JP v2 ({}, {mode} mode)", self.inner.base)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_key_still_in_flight_is_retried_not_final() {
+        let body = br#"{"status":409,"code":"idempotency_timeout","title":"Conflict","type":"x"}"#;
+        let r = http::Response::builder().status(409).body(bytes::Bytes::from_static(body)).unwrap();
+        assert!(matches!(classify(&r), ReplyClass::Unavailable { .. }));
+        let conflict = br#"{"status":409,"code":"idempotency_conflict","title":"Conflict","type":"x"}"#;
+        let r = http::Response::builder().status(409).body(bytes::Bytes::from_static(conflict)).unwrap();
+        assert_eq!(classify(&r), ReplyClass::Final);
+    }
+
+    #[test]
+    fn ids_that_cannot_go_in_a_path_are_not_found() {
+        assert!(path_id("pfw_abc-1", "x").is_ok());
+        for bad in ["", "a/b", "a?b", "..", &"x".repeat(101)] {
+            assert_eq!(path_id(bad, "x").unwrap_err().kind(), ErrorKind::NotFound, "{bad}");
+        }
+    }
+}
