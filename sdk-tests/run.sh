@@ -16,4 +16,5 @@ for _ in $(seq 1 100); do
 done
 url_of() { awk -v p="$1" '$1 == p { print $2 }' "$work/urls"; }
 "$python" "$here/payjp_sdk.py" "$(url_of payjp)"
+"$python" "$here/payjpv2_sdk.py" "$(url_of payjp-v2)"
 "$python" "$here/pingpp_sdk.py" "$(url_of pingpp)" "$work/keys"
