@@ -67,6 +67,7 @@ function envFor(provider) {
   const gsp = "PAYMENT_GOOGLE_STANDARD_PAYMENTS_";
   const settings = {
     payjp: { PAYMENT_PAYJP_SECRET_KEY: "sk_test_console", PAYMENT_PAYJP_PUBLIC_KEY: "pk_test_console" },
+    "payjp-v2": { PAYMENT_PAYJP_V2_SECRET_KEY: "sk_test_console" },
     pingpp: {
       PAYMENT_PINGPP_SECRET_KEY: "sk_test_console",
       PAYMENT_PINGPP_APP_ID: "app_MockMockMock0001",
@@ -111,6 +112,11 @@ const CHARGES = [
     args: ["--amount", "1000", "--currency", "JPY", "--card", CARD, "--reference", HOSTILE_REFERENCE,
       "--metadata", `note=${HOSTILE_NOTE}`],
     shown: "1000", currency: "JPY",
+  },
+  {
+    provider: "payjp-v2",
+    args: ["--amount", "1500", "--currency", "JPY", "--channel", "paypay", "--reference", "console0005"],
+    shown: "1500", currency: "JPY",
   },
   {
     provider: "pingpp",
@@ -187,6 +193,18 @@ async function payerPays(page, urls) {
       r.cells[1].textContent.endsWith("/webhooks/pingpp") && r.cells[2].textContent === "charge.succeeded" &&
       r.cells[3].textContent === "1" && r.cells[4].textContent === "200" && r.cells[5].textContent === "delivered"));
   await page.screenshot({ path: join(shots, "pingpp-paid.png"), fullPage: true });
+}
+
+/** PAY.JP v2's PayPay: the flow waits for its payer; "Payer pays" is PayPay confirming the payment. */
+async function paypayPays(page, urls) {
+  const [row] = await chargeRows(page);
+  if (row[1] !== "requires_action") fail(`the PayPay flow is ${row[1]} before the payer pays`);
+  await page.click("#charges tbody tr[data-id] button.pay");
+  await until(page, "the PayPay flow turning succeeded", () => document.querySelector("#charges tbody tr[data-id]").cells[1].textContent === "succeeded");
+  const id = await page.getAttribute("#charges tbody tr[data-id]", "data-id");
+  const read = cli(urls, "payjp-v2", ["charge", "get", id]);
+  if (read.status !== "succeeded") fail(`the client reads the paid PayPay flow as ${read.status}`);
+  await page.screenshot({ path: join(shots, "payjp-v2-paypay-paid.png"), fullPage: true });
 }
 
 async function faultFromTheForm(page, urls) {
@@ -363,6 +381,10 @@ async function main() {
         const shown = await page.$eval("#charges tbody tr[data-id] td.id .client-id", (d) => d.textContent);
         if (shown !== charge.id) fail(`the console shows ${shown} beside Worldpay's own id, not the CLI's ${charge.id}`);
         console.log("ok   worldpay: the id the CLI printed shows beside Worldpay's own");
+      }
+      if (charge.provider === "payjp-v2") {
+        await paypayPays(page, urls);
+        console.log("ok   payjp-v2: a PayPay flow waits for its payer; 'Payer pays' turns it succeeded, as the client reads it");
       }
       if (charge.provider === "pingpp") {
         await payerPays(page, urls);

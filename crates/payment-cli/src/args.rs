@@ -272,6 +272,9 @@ pub struct CreateChargeArgs {
     /// An asynchronous channel such as alipay.
     #[arg(long, value_name = "NAME", group = "payment_source")]
     pub channel: Option<String>,
+    /// A customer stored at the provider (PAY.JP `cus_…`), whose default card is charged.
+    #[arg(long, value_name = "ID", group = "payment_source")]
+    pub customer: Option<String>,
     /// The payer's IP address (channel payments such as Ping++ require it).
     #[arg(long, value_name = "IP")]
     pub payer_ip: Option<String>,

@@ -95,13 +95,16 @@ async fn currency_of(client: &PaymentClient, id: &ChargeId, flag: Option<Currenc
 }
 
 fn source(args: &CreateChargeArgs) -> Result<PaymentSource, Failure> {
-    match (&args.source, &args.card, &args.channel) {
-        (Some(token), None, None) => Ok(PaymentSource::Token(token.clone())),
-        (None, Some(card), None) => Ok(PaymentSource::Card(
+    match (&args.source, &args.card, &args.channel, &args.customer) {
+        (Some(token), None, None, None) => Ok(PaymentSource::Token(token.clone())),
+        (None, Some(card), None, None) => Ok(PaymentSource::Card(
             CardDetails::parse_cli(card).map_err(|e| usage(format!("--card: {}", e.message())))?,
         )),
-        (None, None, Some(channel)) => Ok(PaymentSource::channel(channel.clone())),
-        _ => Err(usage("give exactly one of --source TOKEN, --card NUMBER,MM/YYYY[,CVC[,HOLDER]], --channel NAME")),
+        (None, None, Some(channel), None) => Ok(PaymentSource::channel(channel.clone())),
+        (None, None, None, Some(customer)) => Ok(PaymentSource::Customer(customer.clone())),
+        _ => Err(usage(
+            "give exactly one of --source TOKEN, --card NUMBER,MM/YYYY[,CVC[,HOLDER]], --channel NAME, --customer ID",
+        )),
     }
 }
 

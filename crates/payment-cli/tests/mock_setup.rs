@@ -102,8 +102,9 @@ fn an_env_file_is_all_a_client_needs_to_reach_every_mock() {
         assert_eq!(mode, 0o600, "it holds the mocks' private keys");
     }
     let vars = read_env_file(&text);
-    let cases: [(&str, &[&str], &str, &str); 5] = [
+    let cases: [(&str, &[&str], &str, &str); 6] = [
         ("payjp", &["--card", "4242424242424242,12/2035,123"], "1000", "JPY"),
+        ("payjp-v2", &["--customer", "cus_test_card_4242424242424242"], "1000", "JPY"),
         ("pingpp", &["--channel", "alipay", "--payer-ip", "127.0.0.1"], "1000", "CNY"),
         ("justap", &["--channel", "AlipayQR", "--payer-ip", "127.0.0.1"], "1000", "CNY"),
         ("worldpay", &["--card", "4444333322221111,05/2030,123"], "1000", "GBP"),
@@ -134,7 +135,7 @@ fn an_env_file_is_all_a_client_needs_to_reach_every_mock() {
     assert!(said.contains("PAYMENT_PINGPP_PRIVATE_KEY_PATH"), "{said}");
 }
 
-/// Five ports in a row that nothing listens on now, below the ephemeral range.
+/// Ports in a row that nothing listens on now, below the ephemeral range.
 fn free_run(count: u16) -> u16 {
     (28_000..31_000)
         .step_by(16)
@@ -144,9 +145,9 @@ fn free_run(count: u16) -> u16 {
 
 #[test]
 fn base_port_gives_the_mocks_consecutive_fixed_ports_in_the_documented_order() {
-    let base = free_run(5);
+    let base = free_run(6);
     let served = Served::start(&["mock", "--base-port", &base.to_string()], "console");
-    let order = ["payjp", "pingpp", "justap", "worldpay", "google-standard-payments"];
+    let order = ["payjp", "payjp-v2", "pingpp", "justap", "worldpay", "google-standard-payments"];
     let named: Vec<(&str, &str)> =
         served.lines.iter().filter_map(|l| l.split_once(' ')).filter(|(n, _)| *n != "console").collect();
     assert_eq!(named.iter().map(|(n, _)| *n).collect::<Vec<_>>(), order);

@@ -58,7 +58,7 @@ struct MockProcess {
 }
 
 impl MockProcess {
-    /// Starts `provider`'s mocks (`all`: five) sending to `http://127.0.0.1:PORT{path}`.
+    /// Starts `provider`'s mocks (`all`: every one compiled in) sending to `http://127.0.0.1:PORT{path}`.
     fn start(provider: &str, extra: &[&str], path: &str) -> MockProcess {
         let dir = std::env::temp_dir().join(format!("payment-webhook-{provider}-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
@@ -75,11 +75,18 @@ impl MockProcess {
             .unwrap();
         let mut reader = BufReader::new(child.stdout.take().unwrap());
         let mut urls = std::collections::HashMap::new();
-        for _ in 0..if provider == "all" { 5 } else { 1 } {
+        // One `NAME URL` line per mock; with several, a `console URL` line follows them all.
+        loop {
             let mut line = String::new();
             reader.read_line(&mut line).unwrap();
             let (name, url) = line.trim().split_once(' ').expect("NAME URL");
+            if name == "console" {
+                break;
+            }
             urls.insert(name.to_owned(), url.to_owned());
+            if provider != "all" {
+                break;
+            }
         }
         MockProcess { child, dir, port, urls }
     }
@@ -551,6 +558,8 @@ fn all_mocks_into_one_server() {
     let env: Vec<(&str, String)> = vec![
         ("PAYMENT_PAYJP_WEBHOOK_TOKEN", read("payjp_webhook_token")),
         ("PAYMENT_PAYJP_SECRET_KEY", "sk_test_all".into()),
+        ("PAYMENT_PAYJP_V2_WEBHOOK_TOKEN", read("payjp_v2_webhook_token")),
+        ("PAYMENT_PAYJP_V2_SECRET_KEY", "sk_test_all".into()),
         ("PAYMENT_WORLDPAY_WEBHOOK_SECRETS", read("worldpay_webhook_secrets")),
         ("PAYMENT_WORLDPAY_USERNAME", "mock".into()),
         ("PAYMENT_WORLDPAY_PASSWORD", "secret".into()),
@@ -584,6 +593,7 @@ fn all_mocks_into_one_server() {
     };
     let card = ["--card", "4444333322221111,05/2030,123"];
     charge("payjp", &[&["--amount", "500", "--currency", "JPY"][..], &card].concat());
+    charge("payjp-v2", &["--amount", "500", "--currency", "JPY", "--customer", "cus_test_card_4242424242424242"]);
     charge("worldpay", &[&["--amount", "500", "--currency", "GBP", "--reference", "all-wp-1"][..], &card].concat());
     let channel = ["--channel", "alipay", "--payer-ip", "127.0.0.1"];
     let pp = charge("pingpp", &[&["--amount", "500", "--currency", "CNY"][..], &channel].concat());
@@ -598,7 +608,7 @@ fn all_mocks_into_one_server() {
         assert_eq!(post(&addr, &format!("/__mock__/charges/{id}/complete"), &[], b""), 200, "{provider}");
     }
     let mut seen = std::collections::BTreeSet::new();
-    while seen.len() < 6 {
+    while seen.len() < 7 {
         let line = stdout.recv_timeout(Duration::from_secs(10)).expect("every provider's events");
         let e: serde_json::Value = serde_json::from_str(&line).unwrap();
         seen.insert(format!("{} {}", e["provider"].as_str().unwrap(), e["kind"].as_str().unwrap()));
@@ -607,6 +617,7 @@ fn all_mocks_into_one_server() {
         "google-standard-payments charge_succeeded",
         "justap charge_succeeded",
         "payjp charge_succeeded",
+        "payjp-v2 charge_succeeded",
         "pingpp charge_succeeded",
         "worldpay charge_authorized",
         "worldpay charge_pending",

@@ -12,6 +12,7 @@ use payment_core::{
     CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds,
     Money, NativeOperation, Operation, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions, Result,
 };
+use secrecy::SecretString;
 use serde_json::{Map, Value, json};
 
 use crate::config::PayjpV2Config;
@@ -23,6 +24,10 @@ use crate::{CAPABILITIES, NAME, mapping, signing};
 /// `POST /v2/payment_methods` (test mode only).
 const CREATE_PAYMENT_METHOD: Operation =
     Operation::Native(NativeOperation::write("create_payment_method", IdempotencySupport::Replay));
+/// `POST /v2/payment_flows/{id}/cancel` of a flow a decline left open.
+const CLOSE_DECLINED: Operation = Operation::Native(NativeOperation::write("close_declined", IdempotencySupport::Replay));
+/// Pages of a customer's flows searched for a declined one.
+const FIND_PAGES: usize = 3;
 /// `POST /v2/customers`: the customer a flow charges the payment method through.
 const CREATE_CUSTOMER: Operation = Operation::Native(NativeOperation::write("create_customer", IdempotencySupport::Replay));
 
@@ -33,6 +38,12 @@ const JSON: &str = "application/json";
 pub const PAYPAY: &str = "paypay";
 /// Largest refund page, so a flow's refunds are summed in as few reads as possible.
 const REFUND_PAGE: u32 = 100;
+/// Pages of one flow's refunds read at most (100,000 refunds).
+const MAX_REFUND_PAGES: usize = 1000;
+
+fn unreadable_refunds(id: &str) -> Error {
+    Error::new(ErrorKind::Decode, format!("PAY.JP's list of flow {id}'s refunds does not page on")).with_provider(NAME)
+}
 
 /// A PAY.JP v2 client: cheap to clone (shared engine and config).
 #[derive(Clone)]
@@ -152,7 +163,8 @@ impl PayjpV2Client {
     /// A flow as a record: a captured flow's refunds are read and summed (a flow does not say
     /// what was refunded).
     async fn record(&self, flow: PaymentFlow, raw: payment_core::RawJson) -> Result<ChargeRecord> {
-        let refunded = if flow.amount_received.unwrap_or(0) > 0 { self.refunded(&flow.id).await? } else { 0 };
+        let captured = flow.status == "succeeded" || flow.amount_received.unwrap_or(0) > 0;
+        let refunded = if captured { self.refunded(&flow.id).await? } else { 0 };
         mapping::charge_record(&flow, refunded, raw)
     }
 
@@ -160,7 +172,7 @@ impl PayjpV2Client {
     async fn refunded(&self, id: &str) -> Result<i64> {
         let mut total = 0i64;
         let mut after: Option<String> = None;
-        loop {
+        for _ in 0..MAX_REFUND_PAGES {
             let page = self.refund_page(id, REFUND_PAGE, after.as_deref()).await?;
             for item in &page.data {
                 let refund: PaymentRefund = serde_json::from_str(item.get())
@@ -171,10 +183,14 @@ impl PayjpV2Client {
             }
             let last = page.data.last().and_then(|r| serde_json::from_str::<PaymentRefund>(r.get()).ok()).map(|r| r.id);
             match (page.has_more, last) {
-                (true, Some(last)) => after = Some(last),
-                _ => return Ok(total),
+                (false, _) => return Ok(total),
+                // A cursor that does not move on would walk for ever, and more promised with
+                // nothing given would leave the sum short: either is an answer not to trust.
+                (true, Some(last)) if after.as_deref() != Some(last.as_str()) => after = Some(last),
+                _ => return Err(unreadable_refunds(id)),
             }
         }
+        Err(unreadable_refunds(id))
     }
 
     pub(crate) async fn refund_page(
@@ -205,7 +221,17 @@ impl PayjpV2Client {
     pub(crate) async fn listed(&self, raw: Box<serde_json::value::RawValue>) -> Result<ChargeRecord> {
         let flow: PaymentFlow =
             serde_json::from_str(raw.get()).map_err(|e| Error::decode("a PAY.JP v2 payment flow in a list", e))?;
-        self.record(flow, payment_core::RawJson::from_raw(&raw)).await
+        let value: Value = serde_json::from_str(raw.get()).map_err(|e| Error::decode("a PAY.JP v2 payment flow", e))?;
+        self.record(flow, mapping::without_secret(value)).await
+    }
+
+    /// Flow `id`'s `client_secret`, for PAY.JP's own front end (payment widgets) with the public
+    /// key: records never keep it, since PAY.JP says it must not be stored or logged.
+    pub async fn client_secret(&self, id: &ChargeId) -> Result<SecretString> {
+        let path = format!("/v2/payment_flows/{}", path_id(id.as_str(), "payment flow")?);
+        let reply = self.execute(self.get(Operation::RetrieveCharge, &path)).await?;
+        let flow: PaymentFlow = reply.json()?;
+        Ok(SecretString::from(flow.client_secret))
     }
 
     /// Registers `card` (test mode only: live cards come from PAY.JP's payment widgets) with the
@@ -271,10 +297,88 @@ impl PayjpV2Client {
         Ok(reply.json::<Customer>()?.id)
     }
 
+    /// What completing flow `id` answers, from where the flow is.
+    async fn judge_completion(
+        &self,
+        id: &ChargeId,
+        flow: PaymentFlow,
+        raw: payment_core::RawJson,
+        key: &IdempotencyKey,
+        options: &RequestOptions,
+    ) -> Result<ChargeRecord> {
+        let (status, open) = (flow.status.clone(), flow.status != "canceled");
+        let record = self.record(flow, raw).await?;
+        if let Some(f) = &record.failure {
+            if open {
+                self.close_declined(id.as_str(), key, options).await;
+            }
+            // The decline (or failed authentication) that ended the flow is this call's answer.
+            return Err(Error::new(mapping::error_kind(402, Some(&f.code)), f.message.clone())
+                .with_provider_code(f.code.clone())
+                .with_provider_message(f.message.clone()));
+        }
+        match status.as_str() {
+            "requires_action" => Err(Error::new(
+                ErrorKind::ActionRequired,
+                format!("the customer has not finished payment flow {id}'s next action"),
+            )
+            .with_provider_code("requires_action")),
+            "canceled" => Err(Error::new(ErrorKind::Conflict, format!("payment flow {id} is canceled: nothing to complete"))
+                .with_provider_code("invalid_status")),
+            _ => Ok(record),
+        }
+    }
+
+    /// The flow `customer` was charged with under `key` (the key rides in its metadata), among
+    /// the customer's newest flows.
+    async fn find_by_key(&self, customer: &str, key: &IdempotencyKey) -> Result<Option<String>> {
+        let mut after: Option<String> = None;
+        for _ in 0..FIND_PAGES {
+            let query = {
+                let mut q = url::form_urlencoded::Serializer::new(String::new());
+                q.append_pair("limit", "100").append_pair("customer_id", customer);
+                if let Some(a) = &after {
+                    q.append_pair("starting_after", a);
+                }
+                q.finish()
+            };
+            let page = self.flow_page(query).await?;
+            let mut last = None;
+            for raw in &page.data {
+                let flow: PaymentFlow = serde_json::from_str(raw.get())
+                    .map_err(|e| Error::decode("a PAY.JP v2 payment flow in a list", e))?;
+                if flow.metadata.get(mapping::KEY_METADATA).and_then(Value::as_str) == Some(key.as_str()) {
+                    return Ok(Some(flow.id));
+                }
+                last = Some(flow.id);
+            }
+            match (page.has_more, last) {
+                (true, Some(l)) if after.as_ref() != Some(&l) => after = Some(l),
+                _ => return Ok(None),
+            }
+        }
+        Ok(None)
+    }
+
+    /// Cancels a declined flow (`abandoned`) under a key derived from the call's, so it cannot
+    /// be paid later by anyone holding it. Best effort: the decline is the caller's answer
+    /// whether or not the flow could be closed.
+    async fn close_declined(&self, id: &str, key: &IdempotencyKey, options: &RequestOptions) {
+        let (Ok(id), Ok(void)) = (path_id(id, "payment flow"), key.derive("-void")) else { return };
+        let body = json!({"cancellation_reason": "abandoned"});
+        let _ = self.execute(self.post(CLOSE_DECLINED, &format!("/v2/payment_flows/{id}/cancel"), &body, &void, options)).await;
+    }
+
     /// The flow's `POST` body for `request`, whose source is a customer or a registered PayPay.
-    fn flow_body(&self, request: &CreateCharge) -> Result<Value> {
+    fn flow_body(&self, request: &CreateCharge, key: &IdempotencyKey) -> Result<Value> {
         let yen = mapping::yen(request.amount)?;
-        let metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
+        let mut metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
+        if metadata.insert(mapping::KEY_METADATA.into(), key.as_str().to_owned()).is_some() {
+            return Err(Error::invalid(format!("metadata key {:?} is reserved for the idempotency key", mapping::KEY_METADATA)));
+        }
+        if metadata.len() > 20 {
+            return Err(Error::invalid("PAY.JP accepts at most 20 metadata keys (the reference and the key take two)"));
+        }
         let (customer, return_url) = match &request.source {
             PaymentSource::Customer(c) => (c.as_str(), None),
             PaymentSource::Channel { name, extra } if name == PAYPAY => (
@@ -334,8 +438,22 @@ impl Charge for PayjpV2Client {
         check_key(&key)?;
         let amount = request.amount;
         let request = self.prepare_charge(request, &key, options).await?;
-        let body = self.flow_body(&request)?;
-        let (flow, raw) = self.flow_call(self.post(Operation::CreateCharge, "/v2/payment_flows", &body, &key, options)).await?;
+        let body = self.flow_body(&request, &key)?;
+        let call = self.post(Operation::CreateCharge, "/v2/payment_flows", &body, &key, options);
+        let (flow, raw) = match self.flow_call(call).await {
+            Ok(answer) => answer,
+            Err(e) if matches!(e.kind(), ErrorKind::CardDeclined(_)) => {
+                // The declined flow exists, waiting for another payment method: closed, so
+                // that "declined" stays true whoever holds the flow.
+                if let PaymentSource::Customer(customer) = &request.source
+                    && let Ok(Some(flow)) = self.find_by_key(customer, &key).await
+                {
+                    self.close_declined(&flow, &key, options).await;
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
         // A new flow has no refunds: its record is its answer.
         let record = mapping::charge_record(&flow, 0, raw).map_err(|e| e.with_idempotency_key(key.clone()))?;
         // The flow exists whatever it echoed: the key goes with the error, to recover with.
@@ -382,7 +500,21 @@ impl Charge for PayjpV2Client {
         }
         let path = format!("/v2/payment_flows/{}/capture", path_id(id.as_str(), "payment flow")?);
         let (flow, raw) = self.flow_call(self.post(Operation::CaptureCharge, &path, &body, &key, options)).await?;
-        mapping::charge_record(&flow, 0, raw)
+        let record = mapping::charge_record(&flow, 0, raw)?;
+        // The capture happened whatever it echoed: the key goes with the error.
+        let captured = record.amount_captured;
+        let wrong = record.id != *id
+            || amount.is_some_and(|a| a != captured)
+            || captured.minor <= 0
+            || captured.minor > record.amount.minor;
+        if wrong {
+            return Err(Error::new(
+                ErrorKind::Integrity,
+                format!("PAY.JP answered the capture of {id} ({amount:?}) with {} captured on {}", captured, record.id),
+            )
+            .with_idempotency_key(key));
+        }
+        Ok(record)
     }
 
     /// `POST /v2/payment_flows/{id}/cancel`; a flow already canceled is this call's answer.
@@ -401,36 +533,35 @@ impl Charge for PayjpV2Client {
     }
 
     /// PAY.JP moves a flow on by itself once the customer is back (no finishing call): the flow
-    /// is read, and its status is the answer. A flow waiting for confirmation is confirmed.
+    /// is read, and its status is the answer. A flow waiting for confirmation is confirmed; a
+    /// declined one (authentication failed or expired, the card refused) is closed, and its
+    /// decline is the answer.
     async fn complete_charge(&self, id: &ChargeId, _data: &CompletionData, options: &RequestOptions) -> Result<ChargeRecord> {
         let key = options.key_or_generate();
         check_key(&key)?;
         let path = format!("/v2/payment_flows/{}", path_id(id.as_str(), "payment flow")?);
         let (flow, raw) = self.flow_call(self.get(Operation::RetrieveCharge, &path)).await?;
-        match flow.status.as_str() {
-            "requires_action" => Err(Error::new(
-                ErrorKind::ActionRequired,
-                format!("the customer has not finished payment flow {id}'s next action"),
+        if flow.status != "requires_confirmation" {
+            return self.judge_completion(id, flow, raw, &key, options).await;
+        }
+        let confirm = self.post(Operation::CompleteCharge, &format!("{path}/confirm"), &json!({}), &key, options);
+        match self.flow_call(confirm).await {
+            Ok((flow, _)) if flow.id != id.as_str() => Err(Error::new(
+                ErrorKind::Integrity,
+                format!("PAY.JP answered the confirmation of {id} with payment flow {}", flow.id),
             )
-            .with_provider_code("requires_action")),
-            "requires_confirmation" => {
-                let (flow, raw) = self
-                    .flow_call(self.post(Operation::CompleteCharge, &format!("{path}/confirm"), &json!({}), &key, options))
-                    .await?;
-                mapping::charge_record(&flow, 0, raw)
+            .with_idempotency_key(key)),
+            Ok((flow, raw)) => self.judge_completion(id, flow, raw, &key, options).await,
+            // Confirmed meanwhile (another completion, PAY.JP's front end): where it is now is
+            // the answer, never a refusal of a flow that may be paid.
+            Err(e) if e.provider_code() == Some("invalid_status") => {
+                let (flow, raw) = self.flow_call(self.get(Operation::RetrieveCharge, &path)).await.map_err(|read| {
+                    Error::new(ErrorKind::OutcomeUnknown, format!("flow {id} was confirmed meanwhile, and reading it failed: {read}"))
+                        .with_idempotency_key(key.clone())
+                })?;
+                self.judge_completion(id, flow, raw, &key, options).await
             }
-            "canceled" => Err(Error::new(ErrorKind::Conflict, format!("payment flow {id} is canceled: nothing to complete"))
-                .with_provider_code("invalid_status")),
-            _ => {
-                let record = self.record(flow, raw).await?;
-                match &record.failure {
-                    // The decline (or failed authentication) that ended the flow is this call's answer.
-                    Some(f) => Err(Error::new(mapping::error_kind(402, Some(&f.code)), f.message.clone())
-                        .with_provider_code(f.code.clone())
-                        .with_provider_message(f.message.clone())),
-                    None => Ok(record),
-                }
-            }
+            Err(e) => Err(e),
         }
     }
 
@@ -468,7 +599,9 @@ impl Refund for PayjpV2Client {
         let reply = self.execute(self.post(Operation::CreateRefund, "/v2/payment_refunds", &body, &key, options)).await?;
         let (refund, raw) = mapping::refund_from_body(reply.body()).map_err(|e| reply.tag(e))?;
         let record = mapping::refund_record(&refund, raw)?;
-        let mismatch = record.charge_id != request.charge_id || request.amount.is_some_and(|a| a != record.amount);
+        let mismatch = record.charge_id != request.charge_id
+            || request.amount.is_some_and(|a| a != record.amount)
+            || record.amount.minor <= 0;
         if mismatch {
             return Err(Error::new(
                 ErrorKind::Integrity,

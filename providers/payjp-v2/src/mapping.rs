@@ -18,6 +18,10 @@ pub use payment_payjp::mapping::{REFERENCE_KEY, outgoing_metadata, yen};
 /// payment method, authenticated at registration.
 pub const TEST_CUSTOMER_PREFIX: &str = "cus_test_card_";
 
+/// The metadata key that carries the charge's idempotency key: a flow a decline answered (402,
+/// no flow in the answer) is found by it and closed.
+pub const KEY_METADATA: &str = "payment_idempotency_key";
+
 /// The refund reasons PAY.JP v2 takes; any other neutral reason rides in metadata.
 pub const REFUND_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer"];
 
@@ -28,9 +32,10 @@ fn jpy(currency: &str, minor: i64) -> Result<Money> {
     Money::echoed(currency, minor, Currency::JPY)
 }
 
-fn time(text: &str) -> Timestamp {
-    // A time that cannot be read is not worth failing a payment's record over; it is kept in `raw`.
-    Timestamp::parse_rfc3339(text).unwrap_or_else(|_| Timestamp::from_unix(0))
+fn time(text: &str) -> Result<Timestamp> {
+    // Never a made-up time: a list's window would drop the record without a word.
+    Timestamp::parse_rfc3339(text)
+        .map_err(|_| Error::new(K::Decode, format!("PAY.JP v2 sent a time this library cannot read: {text:?}")))
 }
 
 /// A metadata value as text (PAY.JP v2 allows strings, integers and booleans).
@@ -46,7 +51,8 @@ pub fn metadata_text(value: &Value) -> String {
 /// again, so that is its end.
 pub fn status(flow: &PaymentFlow) -> ChargeStatus {
     match flow.status.as_str() {
-        "requires_payment_method" if flow.last_payment_error.is_some() => ChargeStatus::Failed,
+        // Declined, and either still open or closed by this library after the decline.
+        "requires_payment_method" | "canceled" if flow.last_payment_error.is_some() => ChargeStatus::Failed,
         "requires_action" => ChargeStatus::RequiresAction,
         "requires_capture" => ChargeStatus::Authorized,
         "succeeded" => ChargeStatus::Succeeded,
@@ -105,7 +111,7 @@ pub fn charge_record(flow: &PaymentFlow, refunded: i64, raw: RawJson) -> Result<
     for (k, v) in &flow.metadata {
         if k == REFERENCE_KEY {
             reference = Some(metadata_text(v));
-        } else {
+        } else if k != KEY_METADATA {
             metadata.insert(k.clone(), metadata_text(v));
         }
     }
@@ -121,20 +127,34 @@ pub fn charge_record(flow: &PaymentFlow, refunded: i64, raw: RawJson) -> Result<
         reference,
         description: flow.description.clone(),
         metadata,
-        created: time(&flow.created_at),
+        created: time(&flow.created_at)?,
         next_action: if status == ChargeStatus::RequiresAction { next_action(flow) } else { None },
         failure: if status == ChargeStatus::Failed { failure(flow) } else { None },
         raw,
     })
 }
 
-/// A flow and its JSON text from an answer's body.
+/// A flow and its JSON from an answer's body, without its `client_secret`.
 pub fn flow_from_body(body: &[u8]) -> Result<(PaymentFlow, RawJson)> {
     let fail = |e| Error::decode("a PAY.JP v2 payment flow", e);
-    let text: &serde_json::value::RawValue = serde_json::from_slice(body).map_err(fail)?;
-    let flow: PaymentFlow = serde_json::from_str(text.get()).map_err(fail)?;
-    Ok((flow, RawJson::from_raw(text)))
+    let value: Value = serde_json::from_slice(body).map_err(fail)?;
+    let flow: PaymentFlow = serde_json::from_value(value.clone()).map_err(fail)?;
+    Ok((flow, without_secret(value)))
 }
+
+/// A flow's JSON as records keep it: PAY.JP says its `client_secret` must not be stored or
+/// logged, and records are both (journals, webhook inboxes, `-v`), so it is taken out.
+pub fn without_secret(mut flow: Value) -> RawJson {
+    if let Some(object) = flow.as_object_mut()
+        && object.contains_key("client_secret")
+    {
+        object.insert("client_secret".into(), Value::String(SECRET_REMOVED.into()));
+    }
+    RawJson::from(flow)
+}
+
+/// What a record's `client_secret` says instead of the secret.
+pub const SECRET_REMOVED: &str = "[removed: read it with PayjpV2Client::client_secret]";
 
 /// Where a refund is, in neutral terms.
 pub fn refund_status(status: &str) -> RefundStatus {
@@ -161,7 +181,7 @@ pub fn refund_record(refund: &PaymentRefund, raw: RawJson) -> Result<RefundRecor
         status: refund_status(&refund.status),
         amount: Money::new(refund.amount, Currency::JPY),
         reason,
-        created: time(&refund.created_at),
+        created: time(&refund.created_at)?,
         raw,
     })
 }
@@ -216,13 +236,16 @@ pub fn error(status: u16, body: &[u8]) -> Error {
 /// A neutral webhook event. The token covers the sender, not the body: `SenderOnly`, so read
 /// the flow back before acting (an event's flow carries no refunded amount).
 pub fn event(event: &Event) -> Result<WebhookEvent> {
-    let raw = serde_json::to_value(event).unwrap_or_default();
+    let mut raw = serde_json::to_value(event).unwrap_or_default();
+    if let Some(data) = raw.get_mut("data") {
+        *data = without_secret(data.take()).to_value();
+    }
     let object = event.data.get("object").and_then(Value::as_str);
     let record = match object {
         Some("payment_flow") => {
             let flow: PaymentFlow =
                 serde_json::from_value(event.data.clone()).map_err(|e| Error::decode("the event's payment flow", e))?;
-            EventRecord::Charge(Box::new(charge_record(&flow, 0, RawJson::from(event.data.clone()))?))
+            EventRecord::Charge(Box::new(charge_record(&flow, 0, without_secret(event.data.clone()))?))
         }
         Some("payment_refund") => {
             let refund: PaymentRefund =
@@ -294,6 +317,13 @@ mod tests {
         ] {
             assert_eq!(status(&flow(base(s))), want, "{s}");
         }
+        // Declined and then closed: still the decline.
+        let mut closed = base("canceled");
+        closed["last_payment_error"] = serde_json::json!({"code":"card_declined","message":"Card declined."});
+        assert_eq!(status(&flow(closed)), ChargeStatus::Failed);
+        let mut unreadable = base("succeeded");
+        unreadable["created_at"] = serde_json::json!("yesterday");
+        assert_eq!(charge_record(&flow(unreadable), 0, RawJson::null()).unwrap_err().kind(), K::Decode);
         let mut declined = base("requires_payment_method");
         declined["last_payment_error"] = serde_json::json!({"code":"expired_card","message":"Card expired."});
         let record = charge_record(&flow(declined), 0, RawJson::null()).unwrap();

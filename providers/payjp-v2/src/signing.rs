@@ -56,8 +56,12 @@ impl WebhookVerifier for PayjpV2WebhookVerifier {
         let event: Event = serde_json::from_slice(body)
             .map_err(|e| Error::decode("the PAY.JP v2 event", e).with_provider(crate::NAME))?;
         let mut verified = mapping::event(&event).map_err(|e| e.with_provider(crate::NAME))?;
-        // Exactly what was sent, fields this library does not model included.
-        if let Ok(raw) = serde_json::from_slice(body) {
+        // What was sent, fields this library does not model included; the flow's
+        // `client_secret` is not kept (PAY.JP: never stored or logged).
+        if let Ok(mut raw) = serde_json::from_slice::<serde_json::Value>(body) {
+            if let Some(data) = raw.get_mut("data") {
+                *data = mapping::without_secret(data.take()).to_value();
+            }
             verified.raw = raw;
         }
         Ok(verified)
@@ -94,7 +98,7 @@ mod tests {
     fn the_token_must_match_and_data_is_the_object_itself() {
         let v = PayjpV2WebhookVerifier::new(SecretString::from("whook_secret".to_owned()));
         let body = br#"{"object":"event","id":"evnt_1","livemode":false,"type":"payment_flow.succeeded","pending_webhooks":1,
-            "data":{"object":"payment_flow","id":"pfw_1","livemode":false,"amount":1000,"currency":"jpy","client_secret":"s",
+            "data":{"object":"payment_flow","id":"pfw_1","livemode":false,"amount":1000,"currency":"jpy","client_secret":"pfw_1_secret_zz9",
             "payment_method_types":["card"],"status":"succeeded","redirect_options":{"include_client_secret":true},
             "capture_method":"automatic","amount_received":1000,"metadata":{"payment_reference":"o-9"},
             "created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"},
@@ -108,6 +112,9 @@ mod tests {
         assert_eq!(event.kind, payment_core::EventKind::ChargeSucceeded);
         assert_eq!((event.object_id.as_deref(), event.reference.as_deref()), (Some("pfw_1"), Some("o-9")));
         assert_eq!(event.trust, payment_core::Trust::SenderOnly);
+        // The flow's client_secret is in no part of the event kept.
+        assert!(!format!("{event:?}").contains("secret_zz9"), "{event:?}");
+        assert_eq!(event.raw["data"]["client_secret"], mapping::SECRET_REMOVED);
         assert!(v.verify(&webhook_headers(&token).unwrap(), b"not json").is_err());
     }
 

@@ -369,7 +369,95 @@ async fn the_customer_step_can_be_answered_by_the_control_endpoint() {
     assert_eq!(answer["status"], "requires_payment_method");
     let e = client.complete_charge(&waiting.id, &CompletionData::none(), &RequestOptions::default()).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::CardDeclined(payment_core::DeclineReason::AuthenticationFailed));
+    // The declined flow is closed: nobody can pay it later with another method.
+    let (_, closed) = sdk.get(&format!("/v2/payment_flows/{}", waiting.id)).await;
+    assert_eq!(
+        (closed["status"].as_str(), closed["cancellation_reason"].as_str()),
+        (Some("canceled"), Some("abandoned"))
+    );
+    let read = client.retrieve_charge(&waiting.id).await.unwrap();
+    assert_eq!(read.status, ChargeStatus::Failed);
+    assert_eq!(read.failure.unwrap().code, "three_d_secure_failed");
+    let again =
+        client.complete_charge(&waiting.id, &CompletionData::none(), &RequestOptions::default()).await.unwrap_err();
+    assert_eq!(again.kind(), e.kind(), "completing again gives the same decline");
     let (_, events) = sdk.get(&format!("/v2/events?resource_id={}", waiting.id)).await;
     let types: Vec<&str> = events["data"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
-    assert_eq!(types, ["payment_flow.payment_failed", "payment_flow.requires_action", "payment_flow.created"]);
+    assert_eq!(types, ["payment_flow.canceled", "payment_flow.payment_failed", "payment_flow.requires_action"]);
+}
+
+#[tokio::test]
+async fn records_never_keep_the_client_secret_but_the_app_can_ask_for_it() {
+    use secrecy::ExposeSecret;
+    let sdk = Sdk::start().await;
+    let client = sdk.client(AuthScheme::Bearer);
+    let request = CreateCharge::new(
+        Money::new(1000, Currency::JPY),
+        payment_payjp_v2::fixtures::test_customer("4242424242424242"),
+    );
+    let created = client.create_charge(request, &RequestOptions::default()).await.unwrap();
+    let secret = client.client_secret(&created.id).await.unwrap();
+    assert!(secret.expose_secret().starts_with(&format!("{}_secret_", created.id)));
+    let read = client.retrieve_charge(&created.id).await.unwrap();
+    let listed = client.list_charges(ListCharges::default()).collect_all().await.unwrap();
+    for record in [&created, &read, &listed[0]] {
+        let shown = format!("{record:?} {}", record.raw.as_str());
+        assert!(!shown.contains(secret.expose_secret()), "{shown}");
+        assert_eq!(record.raw.to_value()["client_secret"], payment_payjp_v2::mapping::SECRET_REMOVED);
+    }
+}
+
+#[tokio::test]
+async fn a_decline_closes_its_flow_and_reads_stay_declined() {
+    let sdk = Sdk::start().await;
+    let client = sdk.client(AuthScheme::Bearer);
+    let source = payment_payjp_v2::fixtures::test_customer("4000000000000069");
+    let e = client
+        .create_charge(CreateCharge::new(Money::new(1000, Currency::JPY), source), &RequestOptions::default())
+        .await
+        .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::CardDeclined(payment_core::DeclineReason::ExpiredCard), "{e}");
+    let (_, flows) = sdk.get("/v2/payment_flows?customer_id=cus_test_card_4000000000000069").await;
+    let flow = &flows["data"][0];
+    assert_eq!(
+        (flow["status"].as_str(), flow["cancellation_reason"].as_str()),
+        (Some("canceled"), Some("abandoned")),
+        "{flow}"
+    );
+    let read = client.retrieve_charge(&payment_core::ChargeId::new(flow["id"].as_str().unwrap())).await.unwrap();
+    assert_eq!((read.status, read.failure.map(|f| f.code)), (ChargeStatus::Failed, Some("expired_card".to_owned())));
+    assert!(
+        !read.metadata.contains_key(payment_payjp_v2::mapping::KEY_METADATA),
+        "the key stays out of the app's metadata"
+    );
+}
+
+#[tokio::test]
+async fn a_cards_registration_answers_lost_after_commit_register_it_once() {
+    use payment_mock_kit::{FaultKind, FaultPlan, FaultRule};
+    let sdk = Sdk::start().await;
+    let client = sdk.client(AuthScheme::Bearer);
+    let rules = ["/v2/payment_methods", "/v2/customers", "/v2/payment_flows"]
+        .iter()
+        .map(|p| FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).path(p).times(1))
+        .collect();
+    sdk.server.control().set_faults(FaultPlan::new(rules)).unwrap();
+    let card = payment_core::CardDetails::new("4242424242424242", 12, 2035, Some("123")).unwrap();
+    let mut authentication = Authentication::required("https://shop.example/back").email("a@example.com");
+    authentication.mode = payment_core::AuthenticationMode::Automatic;
+    let request =
+        CreateCharge::new(Money::new(1000, Currency::JPY), PaymentSource::Card(card)).authenticate(authentication);
+    let charge = client.create_charge(request, &RequestOptions::default()).await.unwrap();
+    assert_eq!(charge.status, ChargeStatus::Succeeded, "a registered test card is authenticated: {charge:?}");
+    let log = sdk.server.control().requests();
+    for path in ["/v2/payment_methods", "/v2/customers", "/v2/payment_flows"] {
+        let answers: std::collections::BTreeSet<String> = log
+            .iter()
+            .filter(|r| r.method == "POST" && r.path == path)
+            .map(|r| serde_json::from_str::<Value>(&r.answer).unwrap()["id"].as_str().unwrap().to_owned())
+            .collect();
+        let sent = log.iter().filter(|r| r.method == "POST" && r.path == path).count();
+        assert_eq!((sent, answers.len()), (2, 1), "{path}: sent twice (the first answer lost), made once");
+    }
+    assert_eq!(sdk.server.control().stats().charges, 1);
 }

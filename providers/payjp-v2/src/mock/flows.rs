@@ -147,7 +147,6 @@ impl Account {
             updated_at: iso(now),
         };
         self.flows.insert(id.clone(), Flow { wire, created: now, action_since: None, authorized_until: None, approved_at: None });
-        changes.push(("payment_flow.created", id.clone()));
         if confirm {
             return self.run_confirm(&id, now, base, changes);
         }

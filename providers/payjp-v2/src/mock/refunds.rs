@@ -11,6 +11,8 @@ use super::reply::{self, Reply};
 use super::state::{Account, RefundEntry, int, iso, metadata, one_of, only, text};
 use crate::wire::PaymentRefund;
 
+/// Events kept for `GET /v2/events`.
+const EVENT_LIMIT: usize = 10_000;
 /// How long a PayPay refund stays `pending`.
 const PAYPAY_REFUND_DELAY: i64 = 60;
 
@@ -110,7 +112,11 @@ impl Account {
             "type": event_type, "pending_webhooks": deliveries, "data": data,
             "created_at": iso(now), "updated_at": iso(now),
         });
-        self.events.push(event.clone());
+        // The newest events only, so a mock that runs for days stays bounded.
+        if self.events.len() == EVENT_LIMIT {
+            self.events.pop_front();
+        }
+        self.events.push_back(event.clone());
         event
     }
 

@@ -62,7 +62,7 @@ pub struct Account {
     pub(super) methods: Store<Method>,
     pub(super) flows: Store<Flow>,
     pub(super) refunds: Store<RefundEntry>,
-    pub(super) events: Vec<Value>,
+    pub(super) events: std::collections::VecDeque<Value>,
     pub(super) captures_applied: usize,
 }
 
