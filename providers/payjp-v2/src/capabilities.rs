@@ -42,7 +42,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         replay_window: payment_core::capabilities::DEFAULT_REPLAY_WINDOW,
         visibility_lag: std::time::Duration::ZERO,
     },
-    sources: SourceCapabilities { token: false, customer: true, card: true, channel: true },
+    sources: SourceCapabilities { token: true, customer: true, card: true, channel: true },
     currencies: &[Currency::JPY],
     amount_limits: &[AmountLimit { currency: Currency::JPY, min: 50, max: 9_999_999 }],
     webhooks: true,

@@ -26,6 +26,10 @@ const CREATE_PAYMENT_METHOD: Operation =
     Operation::Native(NativeOperation::write("create_payment_method", IdempotencySupport::Replay));
 /// `POST /v2/payment_flows/{id}/cancel` of a flow a decline left open.
 const CLOSE_DECLINED: Operation = Operation::Native(NativeOperation::write("close_declined", IdempotencySupport::Replay));
+/// `GET /v2/payment_methods/{id}`: whose payment method a charge names.
+const READ_PAYMENT_METHOD: Operation = Operation::Native(NativeOperation::read("read_payment_method"));
+/// The reasons PAY.JP v2 takes for a cancel.
+pub const CANCEL_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer", "abandoned"];
 /// Pages of a customer's flows searched for a declined one.
 const FIND_PAGES: usize = 3;
 /// `POST /v2/customers`: the customer a flow charges the payment method through.
@@ -297,6 +301,38 @@ impl PayjpV2Client {
         Ok(reply.json::<Customer>()?.id)
     }
 
+    /// The customer payment method `pm` is attached to.
+    async fn owner_of(&self, pm: &str) -> Result<String> {
+        let path = format!("/v2/payment_methods/{}", path_id(pm, "payment method")?);
+        let reply = self.execute(self.get(READ_PAYMENT_METHOD, &path)).await?;
+        let method: PaymentMethod = reply.json()?;
+        method.customer_id.ok_or_else(|| {
+            Error::invalid(format!("payment method {pm} is attached to no customer: PAY.JP v2 charges it only through one"))
+        })
+    }
+
+    /// Cancels flow `id` with one of PAY.JP's reasons (`duplicate`, `fraudulent`,
+    /// `requested_by_customer`, `abandoned`); a flow already canceled is the answer.
+    pub async fn cancel_with_reason(&self, id: &ChargeId, reason: Option<&str>, options: &RequestOptions) -> Result<ChargeRecord> {
+        let key = options.key_or_generate();
+        check_key(&key)?;
+        let mut body = json!({});
+        match reason {
+            Some(r) if CANCEL_REASONS.contains(&r) => body["cancellation_reason"] = json!(r),
+            Some(r) => return Err(Error::invalid(format!("cancellation reason {r:?} is not one of {CANCEL_REASONS:?}"))),
+            None => {}
+        }
+        let path = format!("/v2/payment_flows/{}/cancel", path_id(id.as_str(), "payment flow")?);
+        match self.flow_call(self.post(Operation::CancelCharge, &path, &body, &key, options)).await {
+            Ok((flow, raw)) => mapping::charge_record(&flow, 0, raw),
+            Err(e) if e.provider_code() == Some("invalid_status") => {
+                let current = self.retrieve_charge(id).await?;
+                if current.status == payment_core::ChargeStatus::Canceled { Ok(current) } else { Err(e) }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
     /// What completing flow `id` answers, from where the flow is.
     async fn judge_completion(
         &self,
@@ -370,7 +406,8 @@ impl PayjpV2Client {
     }
 
     /// The flow's `POST` body for `request`, whose source is a customer or a registered PayPay.
-    fn flow_body(&self, request: &CreateCharge, key: &IdempotencyKey) -> Result<Value> {
+    fn flow_body(&self, request: &CreateCharge, key: &IdempotencyKey, owner: Option<&str>) -> Result<Value> {
+        let mut body_method = None;
         let yen = mapping::yen(request.amount)?;
         let mut metadata = mapping::outgoing_metadata(&request.metadata, request.reference.as_deref())?;
         if metadata.insert(mapping::KEY_METADATA.into(), key.as_str().to_owned()).is_some() {
@@ -390,12 +427,13 @@ impl PayjpV2Client {
             PaymentSource::Channel { name, .. } => {
                 return Err(Error::unsupported(format!("PAY.JP v2 has no channel {name:?}; it takes {PAYPAY:?}")));
             }
-            PaymentSource::Token(_) => {
-                return Err(Error::unsupported(
-                    "PAY.JP v2 charges a payment method through its customer: pass the customer (cus_…), whose \
-                     default payment method is charged",
-                ));
-            }
+            PaymentSource::Token(pm) => match owner {
+                Some(customer) => {
+                    body_method = Some(path_id(pm, "payment method")?);
+                    (customer, None)
+                }
+                None => return Err(Error::invalid("a payment method is charged through its customer, read first")),
+            },
             PaymentSource::Card(_) => return Err(Error::invalid("a card is registered before it is charged")),
             other => return Err(Error::unsupported(format!("PAY.JP v2 does not take {} sources", other.kind()))),
         };
@@ -410,6 +448,9 @@ impl PayjpV2Client {
             // and completing needs only the flow's id.
             "redirect_options": {"include_client_secret": false},
         });
+        if let Some(pm) = body_method {
+            body["payment_method_id"] = json!(pm);
+        }
         if let Some(d) = &request.description {
             body["description"] = json!(d);
         }
@@ -438,14 +479,20 @@ impl Charge for PayjpV2Client {
         check_key(&key)?;
         let amount = request.amount;
         let request = self.prepare_charge(request, &key, options).await?;
-        let body = self.flow_body(&request, &key)?;
+        // A payment method goes with its customer: PAY.JP takes one only with the other.
+        let owner = match &request.source {
+            PaymentSource::Token(pm) => Some(self.owner_of(pm).await?),
+            PaymentSource::Customer(c) => Some(c.clone()),
+            _ => None,
+        };
+        let body = self.flow_body(&request, &key, owner.as_deref())?;
         let call = self.post(Operation::CreateCharge, "/v2/payment_flows", &body, &key, options);
         let (flow, raw) = match self.flow_call(call).await {
             Ok(answer) => answer,
             Err(e) if matches!(e.kind(), ErrorKind::CardDeclined(_)) => {
                 // The declined flow exists, waiting for another payment method: closed, so
                 // that "declined" stays true whoever holds the flow.
-                if let PaymentSource::Customer(customer) = &request.source
+                if let Some(customer) = &owner
                     && let Ok(Some(flow)) = self.find_by_key(customer, &key).await
                 {
                     self.close_declined(&flow, &key, options).await;
@@ -519,17 +566,7 @@ impl Charge for PayjpV2Client {
 
     /// `POST /v2/payment_flows/{id}/cancel`; a flow already canceled is this call's answer.
     async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
-        let key = options.key_or_generate();
-        check_key(&key)?;
-        let path = format!("/v2/payment_flows/{}/cancel", path_id(id.as_str(), "payment flow")?);
-        match self.flow_call(self.post(Operation::CancelCharge, &path, &json!({}), &key, options)).await {
-            Ok((flow, raw)) => mapping::charge_record(&flow, 0, raw),
-            Err(e) if e.provider_code() == Some("invalid_status") => {
-                let current = self.retrieve_charge(id).await?;
-                if current.status == payment_core::ChargeStatus::Canceled { Ok(current) } else { Err(e) }
-            }
-            Err(e) => Err(e),
-        }
+        self.cancel_with_reason(id, None, options).await
     }
 
     /// PAY.JP moves a flow on by itself once the customer is back (no finishing call): the flow

@@ -461,3 +461,53 @@ async fn a_cards_registration_answers_lost_after_commit_register_it_once() {
     }
     assert_eq!(sdk.server.control().stats().charges, 1);
 }
+
+#[tokio::test]
+async fn a_customers_payment_method_is_charged_by_its_id_and_a_cancel_takes_a_reason() {
+    let sdk = Sdk::start().await;
+    let client = sdk.client(AuthScheme::Bearer);
+    let card = json!({"number": "5555555555554444", "exp_month": 12, "exp_year": 2035, "cvc": "123"});
+    let (_, first) = sdk
+        .post(
+            "/v2/payment_methods",
+            json!({"type": "card", "card": card, "billing_details": {"email": "a@example.com"}}),
+        )
+        .await;
+    let (_, second) = sdk
+        .post(
+            "/v2/payment_methods",
+            json!({"type": "card", "card": card, "billing_details": {"email": "a@example.com"}}),
+        )
+        .await;
+    let (_, customer) = sdk.post("/v2/customers", json!({"payment_method_id": first["id"]})).await;
+    let second_id = second["id"].as_str().unwrap();
+    let (s, _) =
+        sdk.post(&format!("/v2/payment_methods/{second_id}/attach"), json!({"customer_id": customer["id"]})).await;
+    assert_eq!(s, 200);
+    let mut request = CreateCharge::new(Money::new(900, Currency::JPY), PaymentSource::Token(second_id.to_owned()));
+    request.capture = false;
+    let held = client.create_charge(request, &RequestOptions::default()).await.unwrap();
+    assert_eq!(held.raw.to_value()["payment_method_id"], second_id, "the method named, not the customer's default");
+    let e = client.cancel_with_reason(&held.id, Some("lost_interest"), &RequestOptions::default()).await.unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::InvalidRequest);
+    let canceled = client.cancel_with_reason(&held.id, Some("duplicate"), &RequestOptions::default()).await.unwrap();
+    assert_eq!(
+        (canceled.status, canceled.raw.to_value()["cancellation_reason"].as_str()),
+        (ChargeStatus::Canceled, Some("duplicate"))
+    );
+    let again = client.cancel_charge(&held.id, &RequestOptions::default()).await.unwrap();
+    assert_eq!(again.status, ChargeStatus::Canceled, "a canceled flow is the answer to a second cancel");
+    // A payment method on no customer cannot be charged.
+    let (_, loose) = sdk.post("/v2/payment_methods", json!({"type": "paypay"})).await;
+    let e = client
+        .create_charge(
+            CreateCharge::new(
+                Money::new(900, Currency::JPY),
+                PaymentSource::Token(loose["id"].as_str().unwrap().into()),
+            ),
+            &RequestOptions::default(),
+        )
+        .await
+        .unwrap_err();
+    assert!(e.message().contains("attached to no customer"), "{e}");
+}

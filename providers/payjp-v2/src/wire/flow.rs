@@ -19,8 +19,8 @@ impl Default for RedirectOptions {
 }
 
 /// `PaymentFlowResponse`: every field the SDK requires is present when written (`null` for the
-/// nullable ones); reading tolerates absent nullable fields.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// nullable ones); reading tolerates absent nullable fields. `Debug` leaves `client_secret` out.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
 pub struct PaymentFlow {
     /// `payment_flow`.
     #[serde(default = "flow_object")]
@@ -40,7 +40,7 @@ pub struct PaymentFlow {
     /// What was captured.
     #[serde(default)]
     pub amount_received: Option<i64>,
-    /// For PAY.JP's front end; never logged or stored by this library.
+    /// For PAY.JP's front end; never printed, and taken out of every record.
     #[serde(default)]
     pub client_secret: String,
     /// The customer.
@@ -99,4 +99,37 @@ fn flow_object() -> String {
 
 fn automatic() -> String {
     "automatic".into()
+}
+
+impl std::fmt::Debug for PaymentFlow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PaymentFlow")
+            .field("id", &self.id)
+            .field("status", &self.status)
+            .field("amount", &self.amount)
+            .field("currency", &self.currency)
+            .field("amount_capturable", &self.amount_capturable)
+            .field("amount_received", &self.amount_received)
+            .field("client_secret", &"[redacted]")
+            .field("customer_id", &self.customer_id)
+            .field("payment_method_id", &self.payment_method_id)
+            .field("capture_method", &self.capture_method)
+            .field("next_action", &self.next_action)
+            .field("last_payment_error", &self.last_payment_error)
+            .field("metadata", &self.metadata)
+            .field("created_at", &self.created_at)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_never_shows_the_client_secret() {
+        let flow: super::PaymentFlow = serde_json::from_value(serde_json::json!({"id":"pfw_1","amount":1000,"currency":"jpy",
+            "client_secret":"pfw_1_secret_hush","status":"succeeded","created_at":"2026-01-01T00:00:00Z","updated_at":"2026-01-01T00:00:00Z"}))
+        .unwrap();
+        let shown = format!("{flow:?}");
+        assert!(!shown.contains("hush") && shown.contains("pfw_1"), "{shown}");
+    }
 }
