@@ -248,12 +248,16 @@ impl PayjpV2Client {
         key: &IdempotencyKey,
         options: &RequestOptions,
     ) -> Result<String> {
-        let email = authentication.and_then(|a| a.email.as_deref());
         let phone = authentication.and_then(|a| a.phone.as_deref());
+        let email = authentication.and_then(|a| a.email.as_deref()).or(match phone {
+            Some(_) => None,
+            None => self.inner.config.registration_email.as_deref(),
+        });
         if email.is_none() && phone.is_none() {
             return Err(Error::invalid(
-                "PAY.JP v2 registers a card only with the customer's email or phone (3-D Secure needs one): \
-                 ask for authentication with an email or phone, or charge a customer (cus_…)",
+                "PAY.JP v2 registers a card only with the customer's email or phone (3-D Secure needs one): ask \
+                 for authentication with an email or phone, set registration_email \
+                 (PAYMENT_PAYJP_V2_REGISTRATION_EMAIL), or charge a customer (cus_…)",
             ));
         }
         let mut billing = Map::new();

@@ -16,10 +16,15 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
     ConfigKey { name: "secret_key", doc: "API secret key, sk_test_… or sk_live_… (the v1 keys)", required: true },
     ConfigKey { name: "webhook_token", doc: "the webhook token deliveries carry in X-Payjp-Webhook-Token", required: false },
     ConfigKey { name: "auth", doc: "how the key is sent: bearer (default) or basic", required: false },
+    ConfigKey {
+        name: "registration_email",
+        doc: "test mode: the email a card is registered with when its charge names no email or phone (PAY.JP v2 requires one)",
+        required: false,
+    },
 ];
 
 /// The names of [`CONFIG_KEYS`].
-pub const KEYS: &[&str] = &["secret_key", "webhook_token", "auth"];
+pub const KEYS: &[&str] = &["secret_key", "webhook_token", "auth", "registration_email"];
 
 /// How the secret key goes in `Authorization` (PAY.JP v2 accepts both on every operation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -44,6 +49,9 @@ pub struct PayjpV2Config {
     pub webhook_token: Option<SecretString>,
     /// Bearer or Basic.
     pub auth: AuthScheme,
+    /// Test mode: the email a card is registered with when its charge names no email or phone,
+    /// so calling code written for v1 (a card and nothing else) runs unchanged.
+    pub registration_email: Option<String>,
 }
 
 impl PayjpV2Config {
@@ -55,6 +63,7 @@ impl PayjpV2Config {
             mode: Mode::Live,
             webhook_token: None,
             auth: AuthScheme::Bearer,
+            registration_email: None,
         };
         config.validate()?;
         Ok(config)
@@ -70,6 +79,13 @@ impl PayjpV2Config {
     pub fn with_auth(mut self, scheme: AuthScheme) -> PayjpV2Config {
         self.auth = scheme;
         self
+    }
+
+    /// Registers test cards whose charge names no contact with `email`.
+    pub fn with_registration_email(mut self, email: &str) -> Result<PayjpV2Config> {
+        self.registration_email = Some(email.to_owned());
+        self.validate()?;
+        Ok(self)
     }
 
     /// Reads `[payjp-v2]` settings (`PAYMENT_PAYJP_V2_*`).
@@ -98,6 +114,12 @@ impl PayjpV2Config {
             mode,
             webhook_token: settings.optional_secret("webhook_token"),
             auth,
+            registration_email: match (settings.get("registration_email"), mode) {
+                (Some(e), _) => Some(e.to_owned()),
+                // The embedded mock is test mode: cards register as they would in PAY.JP's.
+                (None, Mode::Mock) => Some("test-cards@example.com".to_owned()),
+                (None, Mode::Live) => None,
+            },
         };
         config.validate()?;
         Ok(config)
@@ -116,6 +138,11 @@ impl PayjpV2Config {
         if !(key.starts_with("sk_test_") || key.starts_with("sk_live_")) {
             return Err(Error::config("payjp-v2 secret_key must start with sk_test_ or sk_live_"));
         }
+        if let Some(email) = &self.registration_email
+            && (email.len() > 255 || !email.contains('@'))
+        {
+            return Err(Error::config(format!("payjp-v2 registration_email is not an email address: {email:?}")));
+        }
         Ok(())
     }
 
@@ -133,6 +160,7 @@ impl fmt::Debug for PayjpV2Config {
             .field("mode", &self.mode)
             .field("webhook_token", &self.webhook_token.as_ref().map(|_| "[redacted]"))
             .field("auth", &self.auth)
+            .field("registration_email", &self.registration_email)
             .finish()
     }
 }

@@ -205,7 +205,11 @@ pub async fn start(options: MockOptions) -> payment_core::Result<MockHandle> {
     let token = mock.webhook_token().to_owned();
     let server = mock.serve(&options).await?;
     let settings =
-        ProviderSettings::new(crate::NAME).with("secret_key", "sk_test_mock").with("webhook_token", token.clone());
+        ProviderSettings::new(crate::NAME)
+            .with("secret_key", "sk_test_mock")
+            .with("webhook_token", token.clone())
+            // Test mode: cards register as PAY.JP's would, code written for v1 runs unchanged.
+            .with("registration_email", "test-cards@example.com");
     let mut files = Vec::new();
     if let Some(dir) = &options.keys_dir {
         let path = dir.join("payjp_v2_webhook_token");
