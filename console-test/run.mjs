@@ -115,7 +115,7 @@ const CHARGES = [
   },
   {
     provider: "payjp-v2",
-    args: ["--amount", "1500", "--currency", "JPY", "--channel", "paypay", "--reference", "console0005"],
+    args: ["--amount", "1500", "--currency", "JPY", "--channel", "paypay", "--payer-ip", "127.0.0.1", "--reference", "console0005"],
     shown: "1500", currency: "JPY",
   },
   {

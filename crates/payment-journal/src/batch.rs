@@ -1,0 +1,143 @@
+//! Group commit: writes from concurrent callers that arrive while a commit is in progress go
+//! into the next transaction together, and each caller hears its own result only once that
+//! transaction has committed (or failed). A lone writer commits at once: it never waits for
+//! company unless `wait` asks it to.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+/// How writes are grouped into commits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BatchOptions {
+    /// Most writes in one transaction (1: every write its own commit, as without batching).
+    pub max: usize,
+    /// How long a leader lingers for company before it commits a batch not yet full (zero: it
+    /// never waits; company comes from the writers queued while the previous commit ran).
+    pub wait: Duration,
+}
+
+impl Default for BatchOptions {
+    fn default() -> Self {
+        BatchOptions { max: 64, wait: Duration::ZERO }
+    }
+}
+
+/// Commits and writes so far: writes per commit is the batching achieved, commits per charge
+/// the flushes a durable store pays for.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CommitStats {
+    /// Transactions committed (or tried) for batched writes.
+    pub commits: u64,
+    /// Writes those transactions carried.
+    pub writes: u64,
+}
+
+/// One queued write and where its result goes.
+pub(crate) struct Queued<W, R> {
+    /// The write.
+    pub write: W,
+    /// Its caller, waiting.
+    pub reply: oneshot::Sender<R>,
+}
+
+/// The queue of writes waiting for a commit, and the turn to lead one.
+pub(crate) struct Batcher<W, R> {
+    queue: Mutex<VecDeque<Queued<W, R>>>,
+    turn: tokio::sync::Mutex<()>,
+    options: BatchOptions,
+    commits: AtomicU64,
+    writes: AtomicU64,
+}
+
+impl<W, R> std::fmt::Debug for Batcher<W, R> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher").field("options", &self.options).field("stats", &self.stats()).finish()
+    }
+}
+
+impl<W, R> Batcher<W, R> {
+    /// An empty queue.
+    pub fn new(options: BatchOptions) -> Batcher<W, R> {
+        let options = BatchOptions { max: options.max.max(1), ..options };
+        Batcher {
+            queue: Mutex::default(),
+            turn: tokio::sync::Mutex::new(()),
+            options,
+            commits: AtomicU64::new(0),
+            writes: AtomicU64::new(0),
+        }
+    }
+
+    fn queue(&self) -> std::sync::MutexGuard<'_, VecDeque<Queued<W, R>>> {
+        self.queue.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Queues `write`; its result arrives on the receiver once a batch holding it is done.
+    pub fn enqueue(&self, write: W) -> oneshot::Receiver<R> {
+        let (reply, receiver) = oneshot::channel();
+        self.queue().push_back(Queued { write, reply });
+        receiver
+    }
+
+    /// Waits for the turn to lead a commit (one leader at a time per store).
+    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
+        self.turn.lock().await
+    }
+
+    /// With the turn: lingers up to `wait` for company (when asked to), then takes the oldest
+    /// `max` queued writes.
+    pub async fn take(&self) -> Vec<Queued<W, R>> {
+        if !self.options.wait.is_zero() && self.queue().len() < self.options.max {
+            tokio::time::sleep(self.options.wait).await;
+        }
+        let mut queue = self.queue();
+        let n = queue.len().min(self.options.max);
+        let batch: Vec<_> = queue.drain(..n).collect();
+        if !batch.is_empty() {
+            self.commits.fetch_add(1, Ordering::Relaxed);
+            self.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
+        }
+        batch
+    }
+
+    /// Commits and writes so far.
+    pub fn stats(&self) -> CommitStats {
+        CommitStats { commits: self.commits.load(Ordering::Relaxed), writes: self.writes.load(Ordering::Relaxed) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_batch_takes_the_oldest_up_to_its_size_and_counts_itself() {
+        let b: Batcher<u32, u32> = Batcher::new(BatchOptions { max: 2, wait: Duration::ZERO });
+        let receivers: Vec<_> = (0..3).map(|i| b.enqueue(i)).collect();
+        let _turn = b.turn().await;
+        let first = b.take().await;
+        assert_eq!(first.iter().map(|q| q.write).collect::<Vec<_>>(), [0, 1]);
+        for q in first {
+            let _ = q.reply.send(q.write * 10);
+        }
+        let second = b.take().await;
+        assert_eq!(second.iter().map(|q| q.write).collect::<Vec<_>>(), [2]);
+        assert_eq!(b.stats(), CommitStats { commits: 2, writes: 3 });
+        let mut receivers = receivers.into_iter();
+        assert_eq!(receivers.next().unwrap().await.unwrap(), 0);
+        assert_eq!(receivers.next().unwrap().await.unwrap(), 10);
+        drop(second);
+        assert!(receivers.next().unwrap().await.is_err(), "a write dropped unanswered is an error, not a hang");
+        assert!(b.take().await.is_empty());
+    }
+
+    #[test]
+    fn a_batch_holds_at_least_one() {
+        let b: Batcher<(), ()> = Batcher::new(BatchOptions { max: 0, wait: Duration::ZERO });
+        assert_eq!(b.options.max, 1);
+    }
+}
