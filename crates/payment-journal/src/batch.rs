@@ -3,11 +3,15 @@
 //! transaction has committed (or failed). A lone writer commits at once: it never waits for
 //! company unless `wait` asks it to.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use std::collections::VecDeque;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use std::sync::Mutex;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use tokio::sync::oneshot;
 
 /// How writes are grouped into commits.
@@ -37,6 +41,7 @@ pub struct CommitStats {
 }
 
 /// One queued write and where its result goes.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) struct Queued<W, R> {
     /// The write.
     pub write: W,
@@ -45,6 +50,7 @@ pub(crate) struct Queued<W, R> {
 }
 
 /// The queue of writes waiting for a commit, and the turn to lead one.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) struct Batcher<W, R> {
     queue: Mutex<VecDeque<Queued<W, R>>>,
     turn: tokio::sync::Mutex<()>,
@@ -53,12 +59,14 @@ pub(crate) struct Batcher<W, R> {
     writes: AtomicU64,
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl<W, R> std::fmt::Debug for Batcher<W, R> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Batcher").field("options", &self.options).field("stats", &self.stats()).finish()
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 impl<W, R> Batcher<W, R> {
     /// An empty queue.
     pub fn new(options: BatchOptions) -> Batcher<W, R> {
@@ -110,7 +118,7 @@ impl<W, R> Batcher<W, R> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "sqlite", feature = "postgres")))]
 mod tests {
     use super::*;
 

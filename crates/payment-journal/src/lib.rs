@@ -2,7 +2,8 @@
 //!
 //! A logical payment (the caller's idempotency key) has attempts; each moves Prepared →
 //! Dispatched → an outcome, and every transition is committed, with an event row, before the
-//! next step. Dispatched, with the exact request (provider key and reference fixed), is
+//! next step (concurrent callers' transitions share a commit: group commit, and each hears of
+//! its own only once that commit is durable). Dispatched, with the exact request (provider key and reference fixed), is
 //! committed before the first byte goes out, so after a crash [`Journal::recover`] knows what
 //! may have been sent and settles it by the operation's declared idempotency: `Replay` resends
 //! with the same key while the provider's window is open, `RejectDuplicate` looks the object up
@@ -13,12 +14,14 @@
 //! many instances and recovery workers, each attempt resolved by exactly one).
 #![forbid(unsafe_code)]
 
+mod batch;
 mod clock;
 pub mod faulty;
 mod journal;
 mod lookup;
 mod memory;
 mod open;
+mod options;
 pub mod record;
 mod recover;
 mod request;
@@ -38,18 +41,20 @@ mod postgres;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
+pub use batch::{BatchOptions, CommitStats};
 pub use clock::StoreClock;
 pub use faulty::{FaultyStore, StoreFault, StoreStep};
 pub use journal::{Checkpoint, Journal, JournalOptions};
 pub use memory::MemoryStore;
 pub use open::{open, open_store};
+pub use options::{Durability, StoreOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
 pub use record::{Attempt, AttemptRules, JournalEvent, Payment, StoredError, StoredOutcome};
 pub use recover::{ClientSource, Recoverer, RecoveryEvent, RecoveryObserver, RecoveryReport, Resolution};
 pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
-pub use sqlite::{Durability, SqliteStore};
+pub use sqlite::SqliteStore;
 pub use state::{ALL_STATES, AttemptState};
 pub use store::{ClaimFilter, DueClaim, JournalStore, is_fenced, is_journal_answer, is_second_success};
 pub use webhook::may_hold_charge;

@@ -1,5 +1,6 @@
-//! Opening a journal from a URL: `sqlite://PATH` (created when missing; `?synchronous=normal`
-//! to trade the last commits on power loss for speed), `postgres://…`, or `memory:`.
+//! Opening a journal from a URL: `sqlite://PATH` (created when missing), `postgres://…`, or
+//! `memory:`; `?durability=normal` trades the last commits on power loss (or a server crash) for
+//! speed, and `batch_max` / `batch_wait_ms` shape the group commit.
 
 #[cfg(feature = "sqlite")]
 use std::path::PathBuf;
@@ -32,31 +33,28 @@ pub async fn open(url: &str, options: JournalOptions) -> Result<Journal> {
     Ok(Journal::with_options(open_store(url).await?, options))
 }
 
-/// The file and durability of `sqlite://PATH[?synchronous=full|normal]` (after the scheme).
+/// The file and commit settings of `sqlite://PATH[?durability=full|normal&batch_max=N&batch_wait_ms=N]`
+/// (after the scheme; `synchronous` is the old name of `durability`).
 #[cfg(feature = "sqlite")]
-pub(crate) fn parse_sqlite(rest: &str) -> Result<(PathBuf, crate::sqlite::Durability)> {
+pub(crate) fn parse_sqlite(rest: &str) -> Result<(PathBuf, crate::options::StoreOptions)> {
     let (path, query) = rest.split_once('?').unwrap_or((rest, ""));
     if path.is_empty() {
         return Err(Error::config("sqlite:// needs a file path, e.g. sqlite://payments.db"));
     }
-    let mut durability = crate::sqlite::Durability::Full;
-    for pair in query.split('&').filter(|p| !p.is_empty()) {
-        match pair.split_once('=') {
-            Some(("synchronous", v)) => durability = v.parse().map_err(Error::config)?,
-            _ => {
-                return Err(Error::config(format!(
-                    "unknown SQLite journal option {pair:?}; only synchronous=full|normal"
-                )));
-            }
-        }
+    let mut pairs: Vec<(String, String)> = url::form_urlencoded::parse(query.as_bytes()).into_owned().collect();
+    let options = crate::options::StoreOptions::take(&mut pairs)?;
+    if let Some((k, v)) = pairs.first() {
+        return Err(Error::config(format!(
+            "unknown SQLite journal option \"{k}={v}\"; only durability (or synchronous), batch_max and batch_wait_ms"
+        )));
     }
-    Ok((PathBuf::from(path), durability))
+    Ok((PathBuf::from(path), options))
 }
 
 #[cfg(feature = "sqlite")]
 async fn open_sqlite(rest: &str) -> Result<Arc<dyn JournalStore>> {
-    let (path, durability) = parse_sqlite(rest)?;
-    Ok(Arc::new(crate::sqlite::SqliteStore::open(&path, durability).await?))
+    let (path, options) = parse_sqlite(rest)?;
+    Ok(Arc::new(crate::sqlite::SqliteStore::open_with(&path, options).await?))
 }
 
 #[cfg(not(feature = "sqlite"))]
@@ -86,12 +84,11 @@ mod tests {
     #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_urls_name_a_file_and_a_durability() {
-        use crate::sqlite::Durability;
-        assert_eq!(parse_sqlite("pay.db").unwrap(), (PathBuf::from("pay.db"), Durability::Full));
-        assert_eq!(
-            parse_sqlite("/var/j.db?synchronous=normal").unwrap(),
-            (PathBuf::from("/var/j.db"), Durability::Normal)
-        );
+        use crate::options::{Durability, StoreOptions};
+        assert_eq!(parse_sqlite("pay.db").unwrap(), (PathBuf::from("pay.db"), StoreOptions::default()));
+        let (path, options) = parse_sqlite("/var/j.db?synchronous=normal&batch_max=8").unwrap();
+        assert_eq!((path, options.durability, options.batch.max), (PathBuf::from("/var/j.db"), Durability::Normal, 8));
+        assert_eq!(parse_sqlite("j.db?durability=normal").unwrap().1.durability, Durability::Normal);
         assert!(parse_sqlite("").is_err());
         assert!(parse_sqlite("a.db?synchronous=off").unwrap_err().message().contains("full or normal"));
         assert!(parse_sqlite("a.db?cache=shared").unwrap_err().message().contains("cache=shared"));

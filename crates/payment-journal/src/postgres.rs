@@ -35,7 +35,7 @@ impl PostgresStore {
     /// `?journal_schema=NAME` keeps the journal's tables in that schema (created when missing),
     /// apart from the application's.
     pub async fn open(url: &str) -> Result<PostgresStore> {
-        let (url, schema) = split_schema(url)?;
+        let (url, schema, store_options) = split_schema(url)?;
         // One plain connection first: a wrong host or password fails at once, not after the
         // pool's acquire timeout.
         let probe = <sqlx::PgConnection as sqlx::Connection>::connect(&url)
@@ -43,12 +43,26 @@ impl PostgresStore {
             .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
         let _ = sqlx::Connection::close(probe).await;
         let mut options = PgPoolOptions::new().max_connections(16).acquire_timeout(Duration::from_secs(30));
-        if let Some(schema) = schema {
-            let set_path = format!("SET search_path TO \"{schema}\"");
+        let mut settings = Vec::new();
+        if let Some(schema) = &schema {
+            settings.push(format!("SET search_path TO \"{schema}\""));
+        }
+        if store_options.durability == crate::options::Durability::Normal {
+            // A commit returns before its WAL is flushed: a server crash may undo the last ones.
+            settings.push("SET synchronous_commit TO off".to_owned());
+        }
+        if !settings.is_empty() {
             options = options.after_connect(move |conn, _meta| {
-                let set = set_path.clone();
-                Box::pin(async move { sqlx::Executor::execute(conn, sqlx::AssertSqlSafe(set)).await.map(|_| ()) })
+                let settings = settings.clone();
+                Box::pin(async move {
+                    for set in settings {
+                        sqlx::Executor::execute(&mut *conn, sqlx::AssertSqlSafe(set)).await?;
+                    }
+                    Ok(())
+                })
             });
+        }
+        if let Some(schema) = schema {
             let admin = sqlx::PgPool::connect(&url)
                 .await
                 .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
@@ -69,18 +83,25 @@ impl PostgresStore {
             .await
             // The URL may hold a password: name the host only.
             .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
-        let store = PostgresStore { pool, writer: None, clock: Default::default() };
+        let store = PostgresStore {
+            pool,
+            writer: None,
+            clock: Default::default(),
+            batch: std::sync::Arc::new(crate::batch::Batcher::new(store_options.batch)),
+            fail_commits: Default::default(),
+        };
         store.migrate().await?;
         store.read_clock().await?;
         Ok(store)
     }
 }
 
-/// The URL without `journal_schema`, and that schema (letters, digits and `_` only).
-fn split_schema(url: &str) -> Result<(String, Option<String>)> {
+/// The URL without this crate's parameters, the `journal_schema` (letters, digits and `_`
+/// only), and the commit settings (`durability`, `batch_max`, `batch_wait_ms`).
+fn split_schema(url: &str) -> Result<(String, Option<String>, crate::options::StoreOptions)> {
     let mut parsed = url::Url::parse(url).map_err(|e| payment_core::Error::config(format!("journal URL: {e}")))?;
     let mut schema = None;
-    let rest: Vec<(String, String)> = parsed
+    let mut rest: Vec<(String, String)> = parsed
         .query_pairs()
         .filter_map(|(k, v)| {
             if k == "journal_schema" {
@@ -98,12 +119,13 @@ fn split_schema(url: &str) -> Result<(String, Option<String>)> {
             "journal_schema {s:?} must be 1 to 63 letters, digits or '_'"
         )));
     }
+    let store_options = crate::options::StoreOptions::take(&mut rest)?;
     if rest.is_empty() {
         parsed.set_query(None);
     } else {
         parsed.query_pairs_mut().clear().extend_pairs(rest);
     }
-    Ok((parsed.into(), schema))
+    Ok((parsed.into(), schema, store_options))
 }
 
 /// `message` with any password from `url` removed.
@@ -121,11 +143,14 @@ mod tests {
 
     #[test]
     fn the_schema_parameter_is_taken_out_and_checked() {
-        let (url, schema) = split_schema("postgres://u:p@h:5432/db?journal_schema=pay_1&sslmode=disable").unwrap();
+        let (url, schema, options) =
+            split_schema("postgres://u:p@h:5432/db?journal_schema=pay_1&sslmode=disable&batch_max=8").unwrap();
         assert_eq!(schema.as_deref(), Some("pay_1"));
         assert_eq!(url, "postgres://u:p@h:5432/db?sslmode=disable");
-        let (url, schema) = split_schema("postgres://h/db").unwrap();
-        assert_eq!((url.as_str(), schema), ("postgres://h/db", None));
+        assert_eq!(options.batch.max, 8);
+        let (url, schema, options) = split_schema("postgres://h/db").unwrap();
+        assert_eq!((url.as_str(), schema, options), ("postgres://h/db", None, Default::default()));
+        assert!(split_schema("postgres://h/db?durability=sometimes").is_err());
         assert!(split_schema("postgres://h/db?journal_schema=a;drop").is_err());
         assert!(split_schema("postgres://h/db?journal_schema=").is_err());
     }

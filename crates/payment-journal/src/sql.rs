@@ -112,6 +112,10 @@ macro_rules! sql_store {
             writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
             // The database's clock, where the fleet sharing it needs one (see `StoreClock`).
             clock: std::sync::Arc<crate::clock::StoreClock>,
+            // Group commit: writes queued while a commit runs go in the next one together.
+            batch: std::sync::Arc<crate::batch::Batcher<Write, Written>>,
+            // Batch commits still to fail (tests only: `fail_next_commits`).
+            fail_commits: std::sync::Arc<std::sync::atomic::AtomicUsize>,
         }
 
         impl $store {
@@ -182,152 +186,287 @@ macro_rules! sql_store {
                 }
             }
 
-            async fn try_prepare(&self, new: &NewAttempt) -> std::result::Result<Result<Begin>, sqlx::Error> {
-                let _turn = self.write_turn().await;
-                let mut tx = $begin(&self.pool).await?;
-                let existing = match load_payment(&mut tx, &new.idempotency_key).await {
-                    Ok(p) => p,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let decision = match store::decide(existing.as_ref(), new) {
-                    Ok(d) => d,
-                    Err(e) => return Ok(Err(e)),
-                };
-                let (seq, provider_key, new_payment) = match (decision, existing) {
-                    (Decision::Insert { seq, provider_key, new_payment }, _) => (seq, provider_key, new_payment),
-                    (Decision::Existing, Some(p)) => return Ok(Ok(Begin::Existing(p))),
-                    (Decision::Existing, None) => {
-                        return Ok(Err(storage("prepare an attempt", "the payment vanished while it was read")));
+            /// Writes `write` through the group commit: queued, then committed in the next batch
+            /// (led by this caller when nobody is committing); answers only once that batch's
+            /// transaction has committed or failed.
+            async fn write(&self, write: Write) -> Option<Written> {
+                let mut answer = self.batch.enqueue(write);
+                loop {
+                    let _turn = self.batch.turn().await;
+                    match answer.try_recv() {
+                        Ok(written) => return Some(written),
+                        Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return None,
+                        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
                     }
-                };
-                let request = match serde_json::to_string(&new.request) {
-                    Ok(r) => r,
-                    Err(e) => return Ok(Err(storage("encode a request", e))),
-                };
-                let charge_id = new.request.charge_id().map(|c| c.to_string());
-                if new_payment {
-                    sqlx::query(INSERT_PAYMENT)
-                        .bind(&new.idempotency_key)
-                        .bind(new.request.operation().as_str())
-                        .bind(&new.account)
-                        .bind(AttemptState::Prepared.as_str())
-                        .bind(&charge_id)
-                        .bind(new.request.fingerprint())
-                        .bind(new.now_ms)
-                        .execute(&mut *tx)
-                        .await?;
+                    let batch = self.batch.take().await;
+                    if !batch.is_empty() {
+                        // Spawned: a leader whose caller gives up never leaves a batch half done.
+                        let store = self.clone();
+                        let _ = tokio::spawn(async move { store.commit_batch(batch).await }).await;
+                    }
                 }
-                let attempt = new.prepared(seq, provider_key);
-                sqlx::query(INSERT_ATTEMPT)
-                    .bind(&attempt.id)
-                    .bind(&attempt.idempotency_key)
-                    .bind(attempt.seq)
-                    .bind(&attempt.account)
-                    .bind(attempt.operation.as_str())
-                    .bind(attempt.state.as_str())
-                    .bind(attempt.version)
-                    .bind(&attempt.provider_key)
-                    .bind(&request)
-                    .bind(&attempt.charge_id)
-                    .bind(None::<String>)
-                    .bind(None::<String>)
-                    .bind(attempt.created_ms)
-                    .bind(attempt.updated_ms)
-                    .bind(None::<i64>)
-                    .bind(attempt.due_ms)
-                    .bind(&attempt.lease_owner)
-                    .bind(attempt.lease_until_ms)
-                    .bind(0_i64)
-                    .bind(attempt.request.reference())
-                    .execute(&mut *tx)
-                    .await?;
-                if !new_payment {
-                    sqlx::query(UPDATE_PAYMENT)
-                        .bind(true)
-                        .bind(AttemptState::Prepared.as_str())
-                        .bind(&charge_id)
-                        .bind(new.now_ms)
-                        .bind(&new.idempotency_key)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-                let event = attempt.prepared_event();
-                if let Err(e) = insert_event(&mut tx, &event).await {
-                    return Ok(Err(e));
-                }
-                tx.commit().await?;
-                Ok(Ok(Begin::Started(Box::new(attempt))))
             }
 
-            async fn try_transition(&self, t: &Transition) -> std::result::Result<Result<Attempt>, sqlx::Error> {
-                let _turn = self.write_turn().await;
-                let mut tx = $begin(&self.pool).await?;
-                let sql = sqlx::AssertSqlSafe(format!("SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE id = $1"));
-                let Some(row) = sqlx::query(sql).bind(&t.attempt_id).fetch_optional(&mut *tx).await? else {
-                    return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)));
-                };
-                let current = match attempt_from_row(&row) {
-                    Ok(a) => a,
-                    Err(e) => return Ok(Err(e)),
-                };
-                if let Err(e) = store::check_transition(&current, t) {
-                    return Ok(Err(e));
-                }
-                let next = store::apply(&current, t);
-                let (request, outcome) = match (serde_json::to_string(&next.request), outcome_text(&next.outcome)) {
-                    (Ok(r), Ok(o)) => (r, o),
-                    (Err(e), _) => return Ok(Err(storage("encode a request", e))),
-                    (_, Err(e)) => return Ok(Err(e)),
-                };
-                let updated = sqlx::query(UPDATE_ATTEMPT)
-                    .bind(next.state.as_str())
-                    .bind(next.version)
-                    .bind(&request)
-                    .bind(&next.charge_id)
-                    .bind(&next.refund_id)
-                    .bind(&outcome)
-                    .bind(next.updated_ms)
-                    .bind(next.dispatched_ms)
-                    .bind(next.due_ms)
-                    .bind(&next.lease_owner)
-                    .bind(next.lease_until_ms)
-                    .bind(next.recover_tries)
-                    .bind(&next.id)
-                    .bind(t.expected_version)
-                    .bind(next.request.reference())
-                    .execute(&mut *tx)
-                    .await;
-                match updated {
-                    Err(e) if is_unique_violation(&e) && next.state == AttemptState::Succeeded => {
-                        return Ok(Err(store::second_success(&next.idempotency_key)));
+            /// One transaction for the whole batch; each write in its own savepoint when there
+            /// are several, so a write refused by the database leaves the others. Every caller
+            /// hears its result after the commit; if the commit fails, none hears success.
+            async fn commit_batch(&self, batch: Vec<crate::batch::Queued<Write, Written>>) {
+                let _writer = self.write_turn().await;
+                let mut tx = match $begin(&self.pool).await {
+                    Ok(tx) => tx,
+                    Err(e) => {
+                        let why = e.to_string();
+                        for q in batch {
+                            let _ = q.reply.send(q.write.refused(&why));
+                        }
+                        return;
                     }
-                    Err(e) => return Err(e),
-                    Ok(done) if done.rows_affected() == 0 => return Ok(Err(store::fenced(&t.attempt_id, t.expected_version))),
-                    Ok(_) => {}
-                }
-                sqlx::query(FOLLOW_ATTEMPT)
-                    .bind(next.state.as_str())
-                    .bind(&next.charge_id)
-                    .bind(t.now_ms)
-                    .bind(&next.idempotency_key)
-                    .bind(next.seq)
-                    .execute(&mut *tx)
-                    .await?;
-                let event = JournalEvent {
-                    attempt_id: next.id.clone(),
-                    idempotency_key: next.idempotency_key.clone(),
-                    from_state: Some(current.state),
-                    to_state: next.state,
-                    version: next.version,
-                    at_ms: t.now_ms,
-                    detail: t.detail.clone(),
                 };
-                if let Err(e) = insert_event(&mut tx, &event).await {
-                    return Ok(Err(e));
+                let alone = batch.len() == 1;
+                let mut results = Vec::with_capacity(batch.len());
+                for q in &batch {
+                    let written = if alone {
+                        q.write.apply(&mut tx).await
+                    } else {
+                        match sqlx::Acquire::begin(&mut tx).await {
+                            Ok(mut savepoint) => {
+                                let written = q.write.apply(&mut savepoint).await;
+                                let kept = if written.ok() { savepoint.commit().await } else { savepoint.rollback().await };
+                                match kept {
+                                    Ok(()) => written,
+                                    Err(e) => q.write.refused(&e.to_string()),
+                                }
+                            }
+                            Err(e) => q.write.refused(&e.to_string()),
+                        }
+                    };
+                    results.push(written);
                 }
-                tx.commit().await?;
-                Ok(Ok(next))
+                let committed = if alone && !results[0].ok() {
+                    // A lone write that failed part way is undone whole, as without batching.
+                    let _ = tx.rollback().await;
+                    Ok(())
+                } else if self.fail_commits.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                    self.fail_commits.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.rollback().await;
+                    Err("the commit failed (injected)".to_owned())
+                } else {
+                    tx.commit().await.map_err(|e| e.to_string())
+                };
+                for (q, written) in batch.into_iter().zip(results) {
+                    let written = match &committed {
+                        Ok(()) => written,
+                        Err(why) => written.uncommitted(why),
+                    };
+                    let _ = q.reply.send(written);
+                }
             }
+
+            /// Commits and writes through the group commit so far.
+            pub fn commit_stats(&self) -> crate::batch::CommitStats {
+                self.batch.stats()
+            }
+
+            /// Makes the next `n` batch commits fail (rolled back), for tests of what every
+            /// caller of a failed batch hears.
+            #[doc(hidden)]
+            pub fn fail_next_commits(&self, n: usize) {
+                self.fail_commits.store(n, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+
+
+        /// A write the group commit carries.
+        enum Write {
+            Prepare(NewAttempt),
+            Transition(Transition),
+        }
+
+        /// Its result: the store's own answer, or the database's error.
+        enum Written {
+            Prepared(std::result::Result<Result<Begin>, sqlx::Error>),
+            // Boxed: an attempt is large, and most batches carry transitions and prepares mixed.
+            Transitioned(Box<std::result::Result<Result<Attempt>, sqlx::Error>>),
+        }
+
+        impl Write {
+            async fn apply(&self, conn: &mut <$db as sqlx::Database>::Connection) -> Written {
+                match self {
+                    Write::Prepare(new) => Written::Prepared(apply_prepare(conn, new).await),
+                    Write::Transition(t) => Written::Transitioned(Box::new(apply_transition(conn, t).await)),
+                }
+            }
+
+            /// The answer to a write the database never took.
+            fn refused(&self, why: &str) -> Written {
+                match self {
+                    Write::Prepare(_) => Written::Prepared(Ok(Err(storage("prepare an attempt", why)))),
+                    Write::Transition(_) => Written::Transitioned(Box::new(Ok(Err(storage("record a transition", why))))),
+                }
+            }
+        }
+
+        impl Written {
+            /// Whether it is to be kept (a success, or an answer read within the transaction).
+            fn ok(&self) -> bool {
+                match self {
+                    Written::Prepared(r) => matches!(r, Ok(Ok(_))),
+                    Written::Transitioned(r) => matches!(**r, Ok(Ok(_))),
+                }
+            }
+
+            /// What its caller hears when the batch's commit failed: no success.
+            fn uncommitted(self, why: &str) -> Written {
+                let lost = |what| storage(what, format!("the batch holding this write was not committed: {why}"));
+                match self {
+                    Written::Prepared(Ok(Ok(_))) => Written::Prepared(Ok(Err(lost("prepare an attempt")))),
+                    Written::Transitioned(r) if matches!(*r, Ok(Ok(_))) => {
+                        Written::Transitioned(Box::new(Ok(Err(lost("record a transition")))))
+                    }
+                    other => other,
+                }
+            }
+        }
+
+        async fn apply_prepare(conn: &mut <$db as sqlx::Database>::Connection, new: &NewAttempt) -> std::result::Result<Result<Begin>, sqlx::Error> {
+            let existing = match load_payment(&mut *conn, &new.idempotency_key).await {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let decision = match store::decide(existing.as_ref(), new) {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (seq, provider_key, new_payment) = match (decision, existing) {
+                (Decision::Insert { seq, provider_key, new_payment }, _) => (seq, provider_key, new_payment),
+                (Decision::Existing, Some(p)) => return Ok(Ok(Begin::Existing(p))),
+                (Decision::Existing, None) => {
+                    return Ok(Err(storage("prepare an attempt", "the payment vanished while it was read")));
+                }
+            };
+            let request = match serde_json::to_string(&new.request) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(storage("encode a request", e))),
+            };
+            let charge_id = new.request.charge_id().map(|c| c.to_string());
+            if new_payment {
+                sqlx::query(INSERT_PAYMENT)
+                    .bind(&new.idempotency_key)
+                    .bind(new.request.operation().as_str())
+                    .bind(&new.account)
+                    .bind(AttemptState::Prepared.as_str())
+                    .bind(&charge_id)
+                    .bind(new.request.fingerprint())
+                    .bind(new.now_ms)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let attempt = new.prepared(seq, provider_key);
+            sqlx::query(INSERT_ATTEMPT)
+                .bind(&attempt.id)
+                .bind(&attempt.idempotency_key)
+                .bind(attempt.seq)
+                .bind(&attempt.account)
+                .bind(attempt.operation.as_str())
+                .bind(attempt.state.as_str())
+                .bind(attempt.version)
+                .bind(&attempt.provider_key)
+                .bind(&request)
+                .bind(&attempt.charge_id)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(attempt.created_ms)
+                .bind(attempt.updated_ms)
+                .bind(None::<i64>)
+                .bind(attempt.due_ms)
+                .bind(&attempt.lease_owner)
+                .bind(attempt.lease_until_ms)
+                .bind(0_i64)
+                .bind(attempt.request.reference())
+                .execute(&mut *conn)
+                .await?;
+            if !new_payment {
+                sqlx::query(UPDATE_PAYMENT)
+                    .bind(true)
+                    .bind(AttemptState::Prepared.as_str())
+                    .bind(&charge_id)
+                    .bind(new.now_ms)
+                    .bind(&new.idempotency_key)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let event = attempt.prepared_event();
+            if let Err(e) = insert_event(&mut *conn, &event).await {
+                return Ok(Err(e));
+            }
+            Ok(Ok(Begin::Started(Box::new(attempt))))
+        }
+
+        async fn apply_transition(conn: &mut <$db as sqlx::Database>::Connection, t: &Transition) -> std::result::Result<Result<Attempt>, sqlx::Error> {
+            let sql = sqlx::AssertSqlSafe(format!("SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE id = $1"));
+            let Some(row) = sqlx::query(sql).bind(&t.attempt_id).fetch_optional(&mut *conn).await? else {
+                return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)));
+            };
+            let current = match attempt_from_row(&row) {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Err(e) = store::check_transition(&current, t) {
+                return Ok(Err(e));
+            }
+            let next = store::apply(&current, t);
+            let (request, outcome) = match (serde_json::to_string(&next.request), outcome_text(&next.outcome)) {
+                (Ok(r), Ok(o)) => (r, o),
+                (Err(e), _) => return Ok(Err(storage("encode a request", e))),
+                (_, Err(e)) => return Ok(Err(e)),
+            };
+            let updated = sqlx::query(UPDATE_ATTEMPT)
+                .bind(next.state.as_str())
+                .bind(next.version)
+                .bind(&request)
+                .bind(&next.charge_id)
+                .bind(&next.refund_id)
+                .bind(&outcome)
+                .bind(next.updated_ms)
+                .bind(next.dispatched_ms)
+                .bind(next.due_ms)
+                .bind(&next.lease_owner)
+                .bind(next.lease_until_ms)
+                .bind(next.recover_tries)
+                .bind(&next.id)
+                .bind(t.expected_version)
+                .bind(next.request.reference())
+                .execute(&mut *conn)
+                .await;
+            match updated {
+                Err(e) if is_unique_violation(&e) && next.state == AttemptState::Succeeded => {
+                    return Ok(Err(store::second_success(&next.idempotency_key)));
+                }
+                Err(e) => return Err(e),
+                Ok(done) if done.rows_affected() == 0 => return Ok(Err(store::fenced(&t.attempt_id, t.expected_version))),
+                Ok(_) => {}
+            }
+            sqlx::query(FOLLOW_ATTEMPT)
+                .bind(next.state.as_str())
+                .bind(&next.charge_id)
+                .bind(t.now_ms)
+                .bind(&next.idempotency_key)
+                .bind(next.seq)
+                .execute(&mut *conn)
+                .await?;
+            let event = JournalEvent {
+                attempt_id: next.id.clone(),
+                idempotency_key: next.idempotency_key.clone(),
+                from_state: Some(current.state),
+                to_state: next.state,
+                version: next.version,
+                at_ms: t.now_ms,
+                detail: t.detail.clone(),
+            };
+            if let Err(e) = insert_event(&mut *conn, &event).await {
+                return Ok(Err(e));
+            }
+            Ok(Ok(next))
         }
 
         #[async_trait]
@@ -349,10 +488,15 @@ macro_rules! sql_store {
             }
 
             async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
-                match self.try_prepare(&new).await {
+                let key = new.idempotency_key.clone();
+                let written = self.write(Write::Prepare(new)).await;
+                let Some(Written::Prepared(written)) = written else {
+                    return Err(storage("prepare an attempt", "its batch was abandoned before it answered"));
+                };
+                match written {
                     Ok(result) => result,
                     // Another writer inserted the same key (or its in-flight attempt) first.
-                    Err(e) if is_unique_violation(&e) => match self.payment(&new.idempotency_key).await? {
+                    Err(e) if is_unique_violation(&e) => match self.payment(&key).await? {
                         Some(p) => Ok(Begin::Existing(p)),
                         None => Err(storage("prepare an attempt", e)),
                     },
@@ -361,7 +505,14 @@ macro_rules! sql_store {
             }
 
             async fn transition(&self, t: Transition) -> Result<Attempt> {
-                self.try_transition(&t).await.map_err(|e| storage("record a transition", e))?
+                match self.write(Write::Transition(t)).await {
+                    Some(Written::Transitioned(written)) => (*written).map_err(|e| storage("record a transition", e))?,
+                    _ => Err(storage("record a transition", "its batch was abandoned before it answered")),
+                }
+            }
+
+            fn commit_stats(&self) -> Option<crate::batch::CommitStats> {
+                Some(self.batch.stats())
             }
 
             async fn claim_due(&self, claim: DueClaim<'_>) -> Result<Vec<Attempt>> {

@@ -1,34 +1,15 @@
 //! `SqliteStore`: the embedded default. WAL with `synchronous=FULL` unless told otherwise (a
-//! committed transition survives power loss), and every write in `BEGIN IMMEDIATE`, so two
-//! processes on one file serialize their writes instead of failing at commit.
+//! committed transition survives power loss), every write in `BEGIN IMMEDIATE`, so two
+//! processes on one file serialize their writes instead of failing at commit, and concurrent
+//! writes of one process grouped into one commit.
 
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, SqlitePool, Transaction};
 
-/// How hard SQLite syncs each commit.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Durability {
-    /// `synchronous=FULL`: a commit is on disk before it returns (the default).
-    #[default]
-    Full,
-    /// `synchronous=NORMAL`: in WAL mode, a power loss may undo the last commits (never corrupts).
-    Normal,
-}
-
-impl FromStr for Durability {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Durability, String> {
-        match s.to_ascii_lowercase().as_str() {
-            "full" => Ok(Durability::Full),
-            "normal" => Ok(Durability::Normal),
-            other => Err(format!("synchronous={other:?}: use full or normal")),
-        }
-    }
-}
+use crate::options::{Durability, StoreOptions};
 
 async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
     pool.begin_with("BEGIN IMMEDIATE").await
@@ -68,6 +49,13 @@ async fn connect_when_free(options: SqliteConnectOptions) -> Result<SqlitePool, 
 impl SqliteStore {
     /// Opens (creating when missing) the journal at `path` and applies its migrations.
     pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore> {
+        SqliteStore::open_with(path, StoreOptions { durability, ..StoreOptions::default() }).await
+    }
+
+    /// Opens the journal at `path` with `options` (durability and group commit).
+    pub async fn open_with(path: &Path, options: StoreOptions) -> Result<SqliteStore> {
+        let durability = options.durability;
+        let batch = options.batch;
         let options = SqliteConnectOptions::new()
             .filename(path)
             .create_if_missing(true)
@@ -86,6 +74,8 @@ impl SqliteStore {
             pool,
             writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
             clock: Default::default(),
+            batch: std::sync::Arc::new(crate::batch::Batcher::new(batch)),
+            fail_commits: Default::default(),
         };
         store.migrate().await?;
         Ok(store)

@@ -63,6 +63,10 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     /// times and settle horizons are written and compared in it (see [`crate::StoreClock`]).
     /// A store one host keeps (memory, SQLite) answers its wall clock.
     fn now_ms(&self) -> i64;
+    /// Commits and writes of its group commit so far (`None`: a store that does not batch).
+    fn commit_stats(&self) -> Option<crate::batch::CommitStats> {
+        None
+    }
     /// Reads the shared clock again: `always` before a recovery claim, else only when the last
     /// reading has aged. A store without a clock of its own has nothing to read.
     async fn refresh_clock(&self, _always: bool) -> Result<()> {

@@ -1,0 +1,183 @@
+//! Group commit: concurrent writers share a transaction, and none hears of its write before that
+//! transaction is durable; a batch whose commit fails answers every caller with an error. Run on
+//! SQLite, and on PostgreSQL when `PAYMENT_TEST_POSTGRES_URL` is set (else reported ignored, with
+//! the reason).
+
+mod support;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
+use libtest_mimic::{Arguments, Failed, Trial};
+use payment_journal::record::{Begin, NewAttempt, Transition};
+use payment_journal::{
+    AttemptState, BatchOptions, JournalStore, PostgresStore, SqliteStore, StoreOptions, StoredRequest,
+};
+
+static DATABASES: AtomicUsize = AtomicUsize::new(0);
+
+/// One case, run against SQLite (`false`) or PostgreSQL (`true`).
+type Case = fn(bool) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), Failed>> + Send>>;
+
+fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_millis() as i64
+}
+
+fn ensure(ok: bool, what: impl Into<String>) -> Result<(), Failed> {
+    if ok { Ok(()) } else { Err(what.into().into()) }
+}
+
+fn new_attempt(k: &str) -> NewAttempt {
+    NewAttempt {
+        idempotency_key: k.to_owned(),
+        account: "fake".into(),
+        request: StoredRequest::of(&payment_core::Mutation::CreateCharge(support::charge(100))),
+        lease_owner: "test".into(),
+        lease_until_ms: now() + 60_000,
+        now_ms: now(),
+        rules: Default::default(),
+    }
+}
+
+/// Two handles on one fresh database: the writer (batching as `batch` says) and an independent
+/// reader (its own pool), and the writer's hook to fail its next commits.
+struct Pair {
+    writer: Arc<dyn JournalStore>,
+    reader: Arc<dyn JournalStore>,
+    fail_next_commits: Box<dyn Fn(usize) + Send + Sync>,
+}
+
+async fn pair(postgres: bool, dir: &std::path::Path, batch: BatchOptions) -> Result<Pair, Failed> {
+    if !postgres {
+        let path = dir.join("j.db");
+        let writer = SqliteStore::open_with(&path, StoreOptions { batch, ..Default::default() }).await?;
+        let reader = SqliteStore::open(&path, payment_journal::Durability::Full).await?;
+        let hook = writer.clone();
+        return Ok(Pair {
+            writer: Arc::new(writer),
+            reader: Arc::new(reader),
+            fail_next_commits: Box::new(move |n| hook.fail_next_commits(n)),
+        });
+    }
+    let base = std::env::var("PAYMENT_TEST_POSTGRES_URL")?;
+    let name = format!("pjg_{}_{}", std::process::id(), DATABASES.fetch_add(1, Ordering::SeqCst));
+    let admin = sqlx::PgPool::connect(&base).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {name}"))).execute(&admin).await?;
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await?;
+    admin.close().await;
+    let mut url = url::Url::parse(&base)?;
+    url.set_path(&name);
+    let reader = PostgresStore::open(url.as_str()).await?;
+    url.query_pairs_mut()
+        .append_pair("batch_max", &batch.max.to_string())
+        .append_pair("batch_wait_ms", &batch.wait.as_millis().to_string());
+    let writer = PostgresStore::open(url.as_str()).await?;
+    let hook = writer.clone();
+    Ok(Pair {
+        writer: Arc::new(writer),
+        reader: Arc::new(reader),
+        fail_next_commits: Box::new(move |n| hook.fail_next_commits(n)),
+    })
+}
+
+/// Eight writers that reach the store within the leader's wait share one commit; when it fails,
+/// every one of them hears an error and nothing of theirs is in the database; the next batch
+/// commits them all.
+async fn a_failed_commit_answers_every_caller_of_its_batch_with_an_error(postgres: bool) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 16, wait: Duration::from_millis(200) }).await?;
+    (p.fail_next_commits)(1);
+    let round = |tag: &'static str| {
+        let writer = p.writer.clone();
+        async move {
+            let tasks: Vec<_> = (0..8)
+                .map(|i| {
+                    let writer = writer.clone();
+                    tokio::spawn(async move { writer.prepare(new_attempt(&format!("{tag}{i}"))).await })
+                })
+                .collect();
+            let mut answers = Vec::new();
+            for t in tasks {
+                answers.push(t.await.map_err(|e| e.to_string())?);
+            }
+            Ok::<_, Failed>(answers)
+        }
+    };
+    let failed = round("lost").await?;
+    ensure(
+        failed.iter().all(|a| a.as_ref().is_err_and(|e| e.kind() == payment_core::ErrorKind::Journal)),
+        format!("{failed:?}"),
+    )?;
+    let stats = p.writer.commit_stats().ok_or("the store batches")?;
+    ensure(stats.commits == 1 && stats.writes == 8, format!("one batch of eight: {stats:?}"))?;
+    ensure(p.reader.payments(None).await?.is_empty(), "nothing of the failed batch is in the database")?;
+    let kept = round("kept").await?;
+    ensure(kept.iter().all(|a| matches!(a, Ok(Begin::Started(_)))), format!("{kept:?}"))?;
+    ensure(p.reader.payments(None).await?.len() == 8, "the next batch committed all eight")?;
+    let stats = p.writer.commit_stats().ok_or("the store batches")?;
+    ensure(stats.commits == 2 && stats.writes == 16, format!("{stats:?}"))
+}
+
+/// 24 writers at once, each reading its own write back through another pool the moment it is
+/// told it was recorded: every prepare and every transition is there, and the writes shared
+/// commits.
+async fn no_caller_hears_of_its_write_before_it_is_committed(postgres: bool) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 64, wait: Duration::from_millis(5) }).await?;
+    let tasks: Vec<_> = (0..24)
+        .map(|i| {
+            let (writer, reader) = (p.writer.clone(), p.reader.clone());
+            tokio::spawn(async move {
+                let key = format!("seen{i}");
+                let Begin::Started(a) = writer.prepare(new_attempt(&key)).await? else {
+                    return Err::<(), Failed>("a fresh key starts an attempt".into());
+                };
+                let read = reader.payment(&key).await?.ok_or("told prepared, yet another connection sees nothing")?;
+                ensure(
+                    read.attempts.len() == 1 && read.attempts[0].state == AttemptState::Prepared,
+                    format!("{read:?}"),
+                )?;
+                let d = writer.transition(Transition::to(&a, AttemptState::Dispatched, now(), "send")).await?;
+                let read = reader.payment(&key).await?.ok_or("the payment vanished")?;
+                ensure(
+                    read.attempts[0].state == AttemptState::Dispatched && read.attempts[0].version == d.version,
+                    "told dispatched, yet another connection sees it prepared",
+                )
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await.map_err(|e| e.to_string())??;
+    }
+    let stats = p.writer.commit_stats().ok_or("the store batches")?;
+    ensure(stats.writes == 48 && stats.commits < stats.writes, format!("48 writes shared commits: {stats:?}"))
+}
+
+fn main() {
+    let args = Arguments::from_args();
+    let postgres_reason = std::env::var("PAYMENT_TEST_POSTGRES_URL")
+        .is_err()
+        .then_some("PAYMENT_TEST_POSTGRES_URL is unset: no PostgreSQL to test against");
+    let runtime =
+        || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
+    let mut trials = Vec::new();
+    for (backend, postgres) in [("sqlite", false), ("postgres", true)] {
+        let cases: [(&str, Case); 2] = [
+            ("a_failed_commit_answers_every_caller_of_its_batch_with_an_error", |pg| {
+                Box::pin(a_failed_commit_answers_every_caller_of_its_batch_with_an_error(pg))
+            }),
+            ("no_caller_hears_of_its_write_before_it_is_committed", |pg| {
+                Box::pin(no_caller_hears_of_its_write_before_it_is_committed(pg))
+            }),
+        ];
+        for (name, case) in cases {
+            let mut trial = Trial::test(format!("{backend}::{name}"), move || runtime().block_on(case(postgres)));
+            if postgres && let Some(reason) = postgres_reason {
+                trial = trial.with_ignored_flag(true).with_kind(reason);
+            }
+            trials.push(trial);
+        }
+    }
+    libtest_mimic::run(&args, trials).exit();
+}
