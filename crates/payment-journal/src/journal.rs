@@ -69,6 +69,9 @@ pub struct JournalOptions {
     /// no refund object, only the payment's events) waits for the provider's event naming it
     /// before it goes to a person, instead of staying pending for ever.
     pub event_wait: Duration,
+    /// How many claimed attempts recovery resolves at once (their lookups and resends wait on
+    /// the provider, not the disk); a charge's attempts are always resolved one after another.
+    pub recovery_concurrency: usize,
 }
 
 impl Default for JournalOptions {
@@ -81,6 +84,7 @@ impl Default for JournalOptions {
             settle_horizon: Duration::from_secs(30),
             // Past the week over which providers retry an unacknowledged event.
             event_wait: Duration::from_secs(8 * 24 * 3600),
+            recovery_concurrency: 8,
         }
     }
 }

@@ -25,6 +25,7 @@ mod options;
 pub mod record;
 mod recover;
 mod request;
+mod resolution;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod schema;
 mod settle;
@@ -32,6 +33,8 @@ mod settle;
 mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql_rows;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_writes;
 mod state;
 mod store;
 mod webhook;

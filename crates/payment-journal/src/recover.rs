@@ -1,117 +1,24 @@
 //! Recovery: settles attempts whose outcome a crash, a timeout or a lost answer left open, by
 //! what each operation's capabilities say a repeat does.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
+use crate::journal::{Journal, bounded, inside, millis, send};
+use crate::lookup::{Looked, RefundBooks};
+use crate::record::{Attempt, StoredOutcome, Transition};
+use crate::resolution::by_charge;
+pub use crate::resolution::{ClientSource, RecoveryEvent, RecoveryObserver, RecoveryReport, Resolution};
+use crate::settle::{settle, state_of};
+use crate::state::AttemptState;
+use crate::store::{ClaimFilter, DueClaim, is_fenced};
 use futures::FutureExt as _;
+use futures::StreamExt as _;
 use payment_core::transport::delivery::{Delivery, observe};
 use payment_core::{
     ChargeId, Error, ErrorKind, IdempotencyKey, IdempotencySupport, MutationOutput, Operation, PaymentClient,
     RequestOptions, Result,
 };
-use serde::Serialize;
-
-use crate::journal::{Journal, bounded, inside, millis, send};
-use crate::lookup::{Looked, RefundBooks};
-use crate::record::{Attempt, StoredOutcome, Transition};
-use crate::settle::{settle, state_of};
-use crate::state::AttemptState;
-use crate::store::{ClaimFilter, DueClaim, is_fenced};
-
-/// Where recovery gets a client for each provider named in the journal.
-pub trait ClientSource: Send + Sync {
-    /// A client for `provider` (its journal, if any, is not used), or why there is none.
-    fn client_for(&self, provider: &str) -> Result<PaymentClient>;
-}
-
-impl ClientSource for PaymentClient {
-    fn client_for(&self, provider: &str) -> Result<PaymentClient> {
-        if provider == self.account() {
-            Ok(self.unjournaled())
-        } else {
-            Err(Error::config(format!("no client for {provider}; this one is for {}", self.account())))
-        }
-    }
-}
-
-impl ClientSource for HashMap<String, PaymentClient> {
-    fn client_for(&self, provider: &str) -> Result<PaymentClient> {
-        self.get(provider)
-            .map(PaymentClient::unjournaled)
-            .ok_or_else(|| Error::config(format!("no client configured for {provider}, which the journal names")))
-    }
-}
-
-/// What recovery did with one attempt.
-#[derive(Debug, Clone, Serialize)]
-pub struct Resolution {
-    /// The logical payment.
-    pub idempotency_key: String,
-    /// The attempt number.
-    pub seq: i64,
-    /// The account the attempt went to (shown as `provider`).
-    #[serde(rename = "provider")]
-    pub account: String,
-    /// The operation.
-    pub operation: Operation,
-    /// Its state before.
-    pub from: AttemptState,
-    /// Its state after.
-    pub to: AttemptState,
-    /// How, in words (`resent with the same key`, `found by reference`, …).
-    pub how: String,
-}
-
-impl Resolution {
-    /// `attempt` moved to `to`, `how` in words.
-    pub(crate) fn of(attempt: &Attempt, to: AttemptState, how: String) -> Resolution {
-        Resolution {
-            idempotency_key: attempt.idempotency_key.clone(),
-            seq: attempt.seq,
-            account: attempt.account.clone(),
-            operation: attempt.operation,
-            from: attempt.state,
-            to,
-            how,
-        }
-    }
-
-    /// Whether this is a charge attempt settled as having done nothing that turned out to have
-    /// charged (see [`Journal::apply_event`]).
-    pub fn is_late_success(&self) -> bool {
-        self.operation == Operation::CreateCharge
-            && self.to == AttemptState::NeedsReconciliation
-            && matches!(self.from, AttemptState::NotSent | AttemptState::ProvenAbsent | AttemptState::Declined)
-    }
-}
-
-/// What one recovery run did and what it left.
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct RecoveryReport {
-    /// Every attempt it looked at, in order.
-    pub resolutions: Vec<Resolution>,
-}
-
-impl RecoveryReport {
-    /// Attempts it left unknown (to be asked again).
-    pub fn still_unknown(&self) -> impl Iterator<Item = &Resolution> {
-        self.resolutions.iter().filter(|r| matches!(r.to, AttemptState::Unknown | AttemptState::Dispatched))
-    }
-}
-
-/// What a recovery run tells its observer as it goes.
-#[derive(Debug, Clone, Copy)]
-pub enum RecoveryEvent<'a> {
-    /// An attempt was settled, or put back for later, just now.
-    Resolved(&'a Resolution),
-    /// Nothing is claimable now: the next attempt is, after this wait (a live lease or a backoff).
-    Waiting(Duration),
-}
-
-/// Told of each [`RecoveryEvent`] (`journal recover` prints them as they come).
-pub type RecoveryObserver<'a> = &'a (dyn Fn(RecoveryEvent<'_>) + Send + Sync);
 
 /// Why absence cannot be concluded yet: the attempt, sent at `sent_ms`, is still inside the
 /// provider's visibility lag (a lookup may not show it yet).
@@ -191,45 +98,72 @@ impl Journal {
             // provider down) waits for its backoff, instead of being asked again at once forever.
             // Each claim's lease is written on a fresh reading of the shared clock.
             self.inner.store.refresh_clock(true).await?;
-            let claimed = self.claim(filter, 32, began).await?;
+            // A claim a worker can finish inside its lease: a few rounds of its concurrency.
+            let concurrency = self.inner.options.recovery_concurrency.max(1);
+            let claimed = self.claim(filter, u32::try_from(concurrency * 4).unwrap_or(32).min(256), began).await?;
             if claimed.is_empty() {
                 return Ok(report);
             }
             // The batch shares one lease: each attempt is worked on only while it is still ours,
             // and what the lease cannot cover is left for the next claim.
             let until = tokio::time::Instant::now() + inside(self.inner.options.recovery_lease);
-            let mut known_refunds = RefundBooks::new();
-            for attempt in claimed {
-                let left = until.saturating_duration_since(tokio::time::Instant::now());
-                if left.is_zero() {
-                    continue;
-                }
-                let resolved = match clients.client_for(&attempt.account) {
-                    Ok(client) => {
-                        // A panic while resolving one attempt (a provider's client, say) puts that
-                        // attempt back with its backoff, so it cannot hold the front of every claim.
-                        let resolving =
-                            std::panic::AssertUnwindSafe(self.resolve(&client, attempt.clone(), &mut known_refunds))
-                                .catch_unwind();
-                        match tokio::time::timeout(left, resolving).await {
-                            Ok(Ok(r)) => r,
-                            Ok(Err(_)) => self.later(attempt, "resolving it panicked".into()).await,
-                            Err(_) => self.later(attempt, "recovery's lease ran out while resolving it".into()).await,
+            let groups = by_charge(claimed);
+            let mut settled = futures::stream::iter(groups)
+                .map(|group| self.resolve_group(clients, group, until))
+                .buffer_unordered(concurrency);
+            let mut failed = None;
+            while let Some(results) = futures::StreamExt::next(&mut settled).await {
+                for resolved in results {
+                    match resolved {
+                        Ok(r) => {
+                            observer(RecoveryEvent::Resolved(&r));
+                            report.resolutions.push(r);
                         }
+                        // Someone else holds a newer version: they settled it, and their word stands.
+                        Err(e) if is_fenced(&e) => {}
+                        Err(e) => failed = failed.or(Some(e)),
                     }
-                    Err(e) => self.later(attempt, format!("no client: {e}")).await,
-                };
-                match resolved {
-                    Ok(r) => {
-                        observer(RecoveryEvent::Resolved(&r));
-                        report.resolutions.push(r);
-                    }
-                    // Someone else holds a newer version: they settled it, and their word stands.
-                    Err(e) if is_fenced(&e) => {}
-                    Err(e) => return Err(e),
                 }
             }
+            if let Some(e) = failed {
+                return Err(e);
+            }
         }
+    }
+
+    /// Resolves one charge's claimed attempts one after another (their refunds are told apart
+    /// by elimination, which needs the others' outcomes), each while the claim's lease lasts.
+    async fn resolve_group(
+        &self,
+        clients: &dyn ClientSource,
+        group: Vec<Attempt>,
+        until: tokio::time::Instant,
+    ) -> Vec<Result<Resolution>> {
+        let mut known_refunds = RefundBooks::new();
+        let mut out = Vec::with_capacity(group.len());
+        for attempt in group {
+            let left = until.saturating_duration_since(tokio::time::Instant::now());
+            if left.is_zero() {
+                continue;
+            }
+            let resolved = match clients.client_for(&attempt.account) {
+                Ok(client) => {
+                    // A panic while resolving one attempt (a provider's client, say) puts that
+                    // attempt back with its backoff, so it cannot hold the front of every claim.
+                    let resolving =
+                        std::panic::AssertUnwindSafe(self.resolve(&client, attempt.clone(), &mut known_refunds))
+                            .catch_unwind();
+                    match tokio::time::timeout(left, resolving).await {
+                        Ok(Ok(r)) => r,
+                        Ok(Err(_)) => self.later(attempt, "resolving it panicked".into()).await,
+                        Err(_) => self.later(attempt, "recovery's lease ran out while resolving it".into()).await,
+                    }
+                }
+                Err(e) => self.later(attempt, format!("no client: {e}")).await,
+            };
+            out.push(resolved);
+        }
+        out
     }
 
     /// Like [`Journal::recover`], waiting for leases and backoffs to run out, for up to

@@ -465,6 +465,7 @@ pub fn options() -> JournalOptions {
         max_backoff: Duration::from_millis(50),
         settle_horizon: Duration::from_millis(100),
         event_wait: Duration::from_secs(3600),
+        recovery_concurrency: 8,
     }
 }
 

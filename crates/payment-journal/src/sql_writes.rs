@@ -1,0 +1,214 @@
+//! The SQL store's writes, for the group commit: a prepare and a transition applied on the
+//! batch's connection (each caller's write inside the batch's one transaction), and what each
+//! caller hears. Generated into each store's module by `sql_writes!` (the database type).
+
+/// Generates `Write`, `Written`, `apply_prepare` and `apply_transition` over one sqlx backend.
+macro_rules! sql_writes {
+    ($db:ty) => {
+        /// A write the group commit carries.
+        enum Write {
+            Prepare(NewAttempt),
+            Transition(Transition),
+        }
+
+        /// Its result: the store's own answer, or the database's error.
+        enum Written {
+            Prepared(std::result::Result<Result<Begin>, sqlx::Error>),
+            // Boxed: an attempt is large, and most batches carry transitions and prepares mixed.
+            Transitioned(Box<std::result::Result<Result<Attempt>, sqlx::Error>>),
+        }
+
+        impl Write {
+            async fn apply(&self, conn: &mut <$db as sqlx::Database>::Connection) -> Written {
+                match self {
+                    Write::Prepare(new) => Written::Prepared(apply_prepare(conn, new).await),
+                    Write::Transition(t) => Written::Transitioned(Box::new(apply_transition(conn, t).await)),
+                }
+            }
+
+            /// The answer to a write the database never took.
+            fn refused(&self, why: &str) -> Written {
+                match self {
+                    Write::Prepare(_) => Written::Prepared(Ok(Err(storage("prepare an attempt", why)))),
+                    Write::Transition(_) => {
+                        Written::Transitioned(Box::new(Ok(Err(storage("record a transition", why)))))
+                    }
+                }
+            }
+        }
+
+        impl Written {
+            /// Whether it is to be kept (a success, or an answer read within the transaction).
+            fn ok(&self) -> bool {
+                match self {
+                    Written::Prepared(r) => matches!(r, Ok(Ok(_))),
+                    Written::Transitioned(r) => matches!(**r, Ok(Ok(_))),
+                }
+            }
+
+            /// What its caller hears when the batch's commit failed: no success.
+            fn uncommitted(self, why: &str) -> Written {
+                let lost = |what| storage(what, format!("the batch holding this write was not committed: {why}"));
+                match self {
+                    Written::Prepared(Ok(Ok(_))) => Written::Prepared(Ok(Err(lost("prepare an attempt")))),
+                    Written::Transitioned(r) if matches!(*r, Ok(Ok(_))) => {
+                        Written::Transitioned(Box::new(Ok(Err(lost("record a transition")))))
+                    }
+                    other => other,
+                }
+            }
+        }
+
+        async fn apply_prepare(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            new: &NewAttempt,
+        ) -> std::result::Result<Result<Begin>, sqlx::Error> {
+            let existing = match load_payment(&mut *conn, &new.idempotency_key).await {
+                Ok(p) => p,
+                Err(e) => return Ok(Err(e)),
+            };
+            let decision = match store::decide(existing.as_ref(), new) {
+                Ok(d) => d,
+                Err(e) => return Ok(Err(e)),
+            };
+            let (seq, provider_key, new_payment) = match (decision, existing) {
+                (Decision::Insert { seq, provider_key, new_payment }, _) => (seq, provider_key, new_payment),
+                (Decision::Existing, Some(p)) => return Ok(Ok(Begin::Existing(p))),
+                (Decision::Existing, None) => {
+                    return Ok(Err(storage("prepare an attempt", "the payment vanished while it was read")));
+                }
+            };
+            let request = match serde_json::to_string(&new.request) {
+                Ok(r) => r,
+                Err(e) => return Ok(Err(storage("encode a request", e))),
+            };
+            let charge_id = new.request.charge_id().map(|c| c.to_string());
+            if new_payment {
+                sqlx::query(INSERT_PAYMENT)
+                    .bind(&new.idempotency_key)
+                    .bind(new.request.operation().as_str())
+                    .bind(&new.account)
+                    .bind(AttemptState::Prepared.as_str())
+                    .bind(&charge_id)
+                    .bind(new.request.fingerprint())
+                    .bind(new.now_ms)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let attempt = new.prepared(seq, provider_key);
+            sqlx::query(INSERT_ATTEMPT)
+                .bind(&attempt.id)
+                .bind(&attempt.idempotency_key)
+                .bind(attempt.seq)
+                .bind(&attempt.account)
+                .bind(attempt.operation.as_str())
+                .bind(attempt.state.as_str())
+                .bind(attempt.version)
+                .bind(&attempt.provider_key)
+                .bind(&request)
+                .bind(&attempt.charge_id)
+                .bind(None::<String>)
+                .bind(None::<String>)
+                .bind(attempt.created_ms)
+                .bind(attempt.updated_ms)
+                .bind(None::<i64>)
+                .bind(attempt.due_ms)
+                .bind(&attempt.lease_owner)
+                .bind(attempt.lease_until_ms)
+                .bind(0_i64)
+                .bind(attempt.request.reference())
+                .execute(&mut *conn)
+                .await?;
+            if !new_payment {
+                sqlx::query(UPDATE_PAYMENT)
+                    .bind(true)
+                    .bind(AttemptState::Prepared.as_str())
+                    .bind(&charge_id)
+                    .bind(new.now_ms)
+                    .bind(&new.idempotency_key)
+                    .execute(&mut *conn)
+                    .await?;
+            }
+            let event = attempt.prepared_event();
+            if let Err(e) = insert_event(&mut *conn, &event).await {
+                return Ok(Err(e));
+            }
+            Ok(Ok(Begin::Started(Box::new(attempt))))
+        }
+
+        async fn apply_transition(
+            conn: &mut <$db as sqlx::Database>::Connection,
+            t: &Transition,
+        ) -> std::result::Result<Result<Attempt>, sqlx::Error> {
+            let sql =
+                sqlx::AssertSqlSafe(format!("SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE id = $1"));
+            let Some(row) = sqlx::query(sql).bind(&t.attempt_id).fetch_optional(&mut *conn).await? else {
+                return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)));
+            };
+            let current = match attempt_from_row(&row) {
+                Ok(a) => a,
+                Err(e) => return Ok(Err(e)),
+            };
+            if let Err(e) = store::check_transition(&current, t) {
+                return Ok(Err(e));
+            }
+            let next = store::apply(&current, t);
+            let (request, outcome) = match (serde_json::to_string(&next.request), outcome_text(&next.outcome)) {
+                (Ok(r), Ok(o)) => (r, o),
+                (Err(e), _) => return Ok(Err(storage("encode a request", e))),
+                (_, Err(e)) => return Ok(Err(e)),
+            };
+            let updated = sqlx::query(UPDATE_ATTEMPT)
+                .bind(next.state.as_str())
+                .bind(next.version)
+                .bind(&request)
+                .bind(&next.charge_id)
+                .bind(&next.refund_id)
+                .bind(&outcome)
+                .bind(next.updated_ms)
+                .bind(next.dispatched_ms)
+                .bind(next.due_ms)
+                .bind(&next.lease_owner)
+                .bind(next.lease_until_ms)
+                .bind(next.recover_tries)
+                .bind(&next.id)
+                .bind(t.expected_version)
+                .bind(next.request.reference())
+                .execute(&mut *conn)
+                .await;
+            match updated {
+                Err(e) if is_unique_violation(&e) && next.state == AttemptState::Succeeded => {
+                    return Ok(Err(store::second_success(&next.idempotency_key)));
+                }
+                Err(e) => return Err(e),
+                Ok(done) if done.rows_affected() == 0 => {
+                    return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)))
+                }
+                Ok(_) => {}
+            }
+            sqlx::query(FOLLOW_ATTEMPT)
+                .bind(next.state.as_str())
+                .bind(&next.charge_id)
+                .bind(t.now_ms)
+                .bind(&next.idempotency_key)
+                .bind(next.seq)
+                .execute(&mut *conn)
+                .await?;
+            let event = JournalEvent {
+                attempt_id: next.id.clone(),
+                idempotency_key: next.idempotency_key.clone(),
+                from_state: Some(current.state),
+                to_state: next.state,
+                version: next.version,
+                at_ms: t.now_ms,
+                detail: t.detail.clone(),
+            };
+            if let Err(e) = insert_event(&mut *conn, &event).await {
+                return Ok(Err(e));
+            }
+            Ok(Ok(next))
+        }
+    };
+}
+
+pub(crate) use sql_writes;
