@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Starts a throwaway PostgreSQL cluster on 127.0.0.1 for the journal's tests, installing the
 # Debian packages when the machine has no server. Prints the URL to use as
-# PAYMENT_TEST_POSTGRES_URL on its last line. Usage: .ci/postgres.sh DATA_DIR [PORT];
-# .ci/postgres.sh --stop DATA_DIR stops it.
+# PAYMENT_TEST_POSTGRES_URL on its last line. Usage: .ci/postgres.sh DATA_DIR [PORT] [durable];
+# .ci/postgres.sh --stop DATA_DIR stops it. Tests run with fsync off (a throwaway cluster);
+# `durable` keeps fsync and synchronous_commit on, as a production server has them (benchmarks).
 set -euo pipefail
 if [ "${1:-}" = "--stop" ]; then
     bin="$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1)"
@@ -11,6 +12,8 @@ if [ "${1:-}" = "--stop" ]; then
 fi
 data="$1"
 port="${2:-15432}"
+sync="-c fsync=off"
+[ "${3:-}" = "durable" ] && sync="-c fsync=on -c synchronous_commit=on"
 
 bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n1; }
 if [ -z "$(bindir)" ] || [ ! -x "$(bindir)/initdb" ]; then
@@ -38,6 +41,6 @@ mkdir -p "$data"
 [ "$(id -u)" = 0 ] && chown postgres "$data"
 as_pg "$bin/initdb" -D "$data" -U postgres --auth=trust --no-sync -E UTF8 >/dev/null
 as_pg "$bin/pg_ctl" start -D "$data" -w -l "$data/server.log" \
-    -o "-c listen_addresses=127.0.0.1 -p $port -k $data -c fsync=off -c max_connections=200" >&2
+    -o "-c listen_addresses=127.0.0.1 -p $port -k $data $sync -c max_connections=200" >&2
 as_pg "$bin/createdb" -h 127.0.0.1 -p "$port" -U postgres payment_journal_test
 echo "postgres://postgres@127.0.0.1:$port/payment_journal_test"

@@ -2,8 +2,10 @@
 //!
 //! `journal matrix [N] [POSTGRES_URL]`  the kill matrix, N payments per cell (default 200)
 //! `journal soak [N] [POSTGRES_URL]`    the random-kill soak, N charges (default 1000)
-//! `journal bench [POSTGRES_URL]`       journaled vs unjournaled charges/s (concurrency 1 and 64),
-//!                                      and recovery time for 1,000 unknown attempts
+//! `journal bench [POSTGRES_URL]`       journaled vs unjournaled charges/s at 1, 16 and 64 in
+//!                                      flight (with and without group commit), commits per
+//!                                      charge, and recovery time for 1,000 unknown attempts
+//! `journal bench-quick [POSTGRES_URL]` the same, one round each
 //!
 //! Without a PostgreSQL URL (or `PAYMENT_TEST_POSTGRES_URL`) the journal is SQLite only. Build
 //! the child first: `cargo build --release -p payment-examples --bin journal-child`.
@@ -119,7 +121,10 @@ async fn rate(
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-async fn bench(pg: Option<String>) -> Result<(), String> {
+/// The concurrencies the bench measures, and how many charges a round of each makes.
+const LEVELS: [(usize, usize); 3] = [(1, 300), (16, 1500), (64, 2000)];
+
+async fn bench(pg: Option<String>, rounds: usize) -> Result<(), String> {
     let dir = scratch()?;
     let driver = targets::named("payjp")?;
     let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
@@ -129,54 +134,72 @@ async fn bench(pg: Option<String>) -> Result<(), String> {
         .map_err(|e| e.to_string())?;
     let mut journals: Vec<(String, String)> = vec![
         ("SQLite FULL".into(), format!("sqlite://{}", dir.join("full.db").display())),
-        ("SQLite NORMAL".into(), format!("sqlite://{}?synchronous=normal", dir.join("normal.db").display())),
+        ("SQLite NORMAL".into(), format!("sqlite://{}?durability=normal", dir.join("normal.db").display())),
+        ("SQLite FULL, no group commit".into(), format!("sqlite://{}?batch_max=1", dir.join("single.db").display())),
     ];
     if let Some(url) = &pg {
         let sep = if url.contains('?') { '&' } else { '?' };
-        journals.push(("PostgreSQL".into(), format!("{url}{sep}journal_schema=bench{}", std::process::id())));
+        let schema = format!("journal_schema=bench{}", std::process::id());
+        journals.push(("PostgreSQL".into(), format!("{url}{sep}{schema}")));
+        journals.push(("PostgreSQL, no group commit".into(), format!("{url}{sep}{schema}x&batch_max=1")));
     }
-    println!("PAY.JP charges (token + charge) against the in-process mock, charges/s, median of 3 rounds:");
-    println!("| journal | concurrency 1 | ratio | concurrency 64 | ratio |");
-    println!("|---|---|---|---|---|");
+    println!("PAY.JP charges (token + charge) against the in-process mock, charges/s (median of {rounds} rounds):");
+    println!(
+        "| journal | c=1 | ratio | c=16 | ratio | c=64 | ratio | added ms/charge at c=1 | commits/charge at c=64 |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
     let median = |mut v: Vec<f64>| {
         v.sort_by(|a, b| a.total_cmp(b));
         v[v.len() / 2]
     };
     let mut round = 0;
-    let mut base = [0.0; 2];
-    for (c, conc) in [(0, 1), (1, 64)] {
+    let mut base = [0.0; 3];
+    for (i, (conc, n)) in LEVELS.iter().enumerate() {
         let mut v = Vec::new();
-        for _ in 0..3 {
+        for _ in 0..rounds {
             round += 1;
-            v.push(rate(&client, driver, &format!("plain{round}x"), if conc == 1 { 300 } else { 2000 }, conc).await?);
+            v.push(rate(&client, driver, &format!("plain{round}x"), *n, *conc).await?);
         }
-        base[c] = median(v);
+        base[i] = median(v);
     }
-    println!("| none | {:.0} | 1.00 | {:.0} | 1.00 |", base[0], base[1]);
+    println!("| none | {:.0} | 1.00 | {:.0} | 1.00 | {:.0} | 1.00 | 0 | 0 |", base[0], base[1], base[2]);
     for (label, url) in &journals {
         let journal = payment::journal::open(url, JournalOptions::default()).await.map_err(|e| e.to_string())?;
         let journaled = client.clone().with_journal(journal.clone());
-        let mut got = [0.0; 2];
-        for (c, conc) in [(0, 1), (1, 64)] {
+        let mut got = [0.0; 3];
+        let mut commits_per_charge = 0.0;
+        for (i, (conc, n)) in LEVELS.iter().enumerate() {
             let mut v = Vec::new();
-            for _ in 0..3 {
+            let before = journal.store().commit_stats().unwrap_or_default();
+            for _ in 0..rounds {
                 round += 1;
-                v.push(
-                    rate(&journaled, driver, &format!("j{round}x"), if conc == 1 { 300 } else { 2000 }, conc).await?,
-                );
+                v.push(rate(&journaled, driver, &format!("j{round}x"), *n, *conc).await?);
             }
-            got[c] = median(v);
+            let after = journal.store().commit_stats().unwrap_or_default();
+            commits_per_charge = (after.commits - before.commits) as f64 / (rounds * n) as f64;
+            got[i] = median(v);
         }
-        println!("| {label} | {:.0} | {:.2} | {:.0} | {:.2} |", got[0], got[0] / base[0], got[1], got[1] / base[1]);
+        let added_ms = (1.0 / got[0] - 1.0 / base[0]) * 1000.0;
+        println!(
+            "| {label} | {:.0} | {:.2} | {:.0} | {:.2} | {:.0} | {:.2} | {added_ms:.2} | {commits_per_charge:.2} |",
+            got[0],
+            got[0] / base[0],
+            got[1],
+            got[1] / base[1],
+            got[2],
+            got[2] / base[2]
+        );
     }
     println!();
     println!("Recovery of 1,000 unknown attempts (the answer of each charge lost after the mock committed it):");
-    for (label, url) in &journals {
+    println!("| journal | workers | time |");
+    println!("|---|---|---|");
+    for (label, url) in journals.iter().filter(|(l, _)| !l.contains("no group commit")) {
         let took = recovery(driver, url, 1).await?;
-        println!("| {label} | 1 worker | {:.2?} |", took);
+        println!("| {label} | 1 | {:.2?} |", took);
         if label == "PostgreSQL" {
             let took = recovery(driver, url, 4).await?;
-            println!("| {label} | 4 workers | {:.2?} |", took);
+            println!("| {label} | 4 | {:.2?} |", took);
         }
     }
     let _ = std::fs::remove_dir_all(&dir);
@@ -245,7 +268,10 @@ fn main() -> Result<(), String> {
     match args.first().map(String::as_str) {
         Some("matrix") => rt.block_on(matrix(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(200), pg_arg(2))),
         Some("soak") => rt.block_on(soak(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000), pg_arg(2))),
-        Some("bench") => rt.block_on(bench(pg_arg(1))),
-        _ => Err("usage: journal matrix [N] [PG_URL] | soak [N] [PG_URL] | bench [PG_URL]".into()),
+        Some("bench") => rt.block_on(bench(pg_arg(1), 3)),
+        Some("bench-quick") => rt.block_on(bench(pg_arg(1), 1)),
+        _ => {
+            Err("usage: journal matrix [N] [PG_URL] | soak [N] [PG_URL] | bench [PG_URL] | bench-quick [PG_URL]".into())
+        }
     }
 }

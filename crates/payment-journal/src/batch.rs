@@ -22,11 +22,15 @@ pub struct BatchOptions {
     /// How long a leader lingers for company before it commits a batch not yet full (zero: it
     /// never waits; company comes from the writers queued while the previous commit ran).
     pub wait: Duration,
+    /// Batches committed at once, each its own transaction on its own connection; 0 is the
+    /// store's own choice (SQLite has one writer, so one; PostgreSQL overlaps commits and
+    /// shares their flushes, four).
+    pub lanes: usize,
 }
 
 impl Default for BatchOptions {
     fn default() -> Self {
-        BatchOptions { max: 64, wait: Duration::ZERO }
+        BatchOptions { max: 64, wait: Duration::ZERO, lanes: 0 }
     }
 }
 
@@ -49,11 +53,11 @@ pub(crate) struct Queued<W, R> {
     pub reply: oneshot::Sender<R>,
 }
 
-/// The queue of writes waiting for a commit, and the turn to lead one.
+/// The queue of writes waiting for a commit, and the turns (lanes) to lead one.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) struct Batcher<W, R> {
     queue: Mutex<VecDeque<Queued<W, R>>>,
-    turn: tokio::sync::Mutex<()>,
+    turn: tokio::sync::Semaphore,
     options: BatchOptions,
     commits: AtomicU64,
     writes: AtomicU64,
@@ -70,10 +74,10 @@ impl<W, R> std::fmt::Debug for Batcher<W, R> {
 impl<W, R> Batcher<W, R> {
     /// An empty queue.
     pub fn new(options: BatchOptions) -> Batcher<W, R> {
-        let options = BatchOptions { max: options.max.max(1), ..options };
+        let options = BatchOptions { max: options.max.max(1), lanes: options.lanes.max(1), ..options };
         Batcher {
             queue: Mutex::default(),
-            turn: tokio::sync::Mutex::new(()),
+            turn: tokio::sync::Semaphore::new(options.lanes),
             options,
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
@@ -91,9 +95,15 @@ impl<W, R> Batcher<W, R> {
         receiver
     }
 
-    /// Waits for the turn to lead a commit (one leader at a time per store).
-    pub async fn turn(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.turn.lock().await
+    /// Waits for a turn to lead a commit (one leader per lane).
+    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+        // The semaphore is never closed: `None` cannot happen, and would only mean "no turn".
+        self.turn.acquire().await.ok()
+    }
+
+    /// Whether writes are waiting.
+    pub fn waiting(&self) -> bool {
+        !self.queue().is_empty()
     }
 
     /// With the turn: lingers up to `wait` for company (when asked to), then takes the oldest
@@ -124,7 +134,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_takes_the_oldest_up_to_its_size_and_counts_itself() {
-        let b: Batcher<u32, u32> = Batcher::new(BatchOptions { max: 2, wait: Duration::ZERO });
+        let b: Batcher<u32, u32> = Batcher::new(BatchOptions { max: 2, wait: Duration::ZERO, lanes: 1 });
         let receivers: Vec<_> = (0..3).map(|i| b.enqueue(i)).collect();
         let _turn = b.turn().await;
         let first = b.take().await;
@@ -145,7 +155,7 @@ mod tests {
 
     #[test]
     fn a_batch_holds_at_least_one() {
-        let b: Batcher<(), ()> = Batcher::new(BatchOptions { max: 0, wait: Duration::ZERO });
-        assert_eq!(b.options.max, 1);
+        let b: Batcher<(), ()> = Batcher::new(BatchOptions { max: 0, wait: Duration::ZERO, lanes: 0 });
+        assert_eq!((b.options.max, b.options.lanes), (1, 1));
     }
 }

@@ -1,5 +1,5 @@
 //! How a SQL store commits: its durability and its group commit, read from the journal URL's
-//! query (`?durability=full|normal&batch_max=64&batch_wait_ms=0`).
+//! query (`?durability=full|normal&batch_max=64&batch_wait_ms=0&batch_lanes=N`).
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -58,6 +58,13 @@ impl StoreOptions {
                         .filter(|n| (1..=10_000).contains(n))
                         .ok_or_else(|| Error::config(format!("batch_max {v:?} must be 1 to 10000")))?;
                 }
+                "batch_lanes" => {
+                    options.batch.lanes = v
+                        .parse::<usize>()
+                        .ok()
+                        .filter(|n| (1..=16).contains(n))
+                        .ok_or_else(|| Error::config(format!("batch_lanes {v:?} must be 1 to 16")))?;
+                }
                 "batch_wait_ms" => {
                     let ms = v
                         .parse::<u64>()
@@ -87,7 +94,7 @@ mod tests {
         let mut p = pairs("durability=normal&batch_max=16&batch_wait_ms=2&sslmode=disable");
         let o = StoreOptions::take(&mut p).unwrap();
         assert_eq!(o.durability, Durability::Normal);
-        assert_eq!(o.batch, BatchOptions { max: 16, wait: Duration::from_millis(2) });
+        assert_eq!(o.batch, BatchOptions { max: 16, wait: Duration::from_millis(2), lanes: 0 });
         assert_eq!(p, vec![("sslmode".to_owned(), "disable".to_owned())]);
         assert_eq!(StoreOptions::take(&mut pairs("synchronous=FULL")).unwrap().durability, Durability::Full);
         assert_eq!(StoreOptions::take(&mut pairs("")).unwrap(), StoreOptions::default());

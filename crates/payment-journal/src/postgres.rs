@@ -27,6 +27,10 @@ crate::sql::sql_store!(
 /// hosts' clocks.
 const CLOCK_SQL: &str = "SELECT CAST(FLOOR(EXTRACT(EPOCH FROM clock_timestamp()) * 1000) AS BIGINT)";
 
+/// Batches a store commits at once by default: PostgreSQL overlaps their commits and shares the
+/// flushes, and the pool keeps connections for reads and claims besides.
+const PG_LANES: usize = 4;
+
 /// Serializes concurrent migrations from several instances starting at once.
 const MIGRATION_LOCK_SQL: &str = "SELECT pg_advisory_xact_lock(8097883868325031985)";
 
@@ -87,7 +91,13 @@ impl PostgresStore {
             pool,
             writer: None,
             clock: Default::default(),
-            batch: std::sync::Arc::new(crate::batch::Batcher::new(store_options.batch)),
+            batch: std::sync::Arc::new(crate::batch::Batcher::new(crate::batch::BatchOptions {
+                lanes: match store_options.batch.lanes {
+                    0 => PG_LANES,
+                    n => n,
+                },
+                ..store_options.batch
+            })),
             fail_commits: Default::default(),
         };
         store.migrate().await?;

@@ -192,11 +192,16 @@ macro_rules! sql_store {
             async fn write(&self, write: Write) -> Option<Written> {
                 let mut answer = self.batch.enqueue(write);
                 loop {
-                    let _turn = self.batch.turn().await;
-                    match answer.try_recv() {
-                        Ok(written) => return Some(written),
-                        Err(tokio::sync::oneshot::error::TryRecvError::Closed) => return None,
-                        Err(tokio::sync::oneshot::error::TryRecvError::Empty) => {}
+                    // The answer comes after its batch's commit, so waiting on it directly is
+                    // safe; meanwhile a free lane makes this caller the next leader.
+                    let _turn = tokio::select! {
+                        biased;
+                        written = &mut answer => return written.ok(),
+                        turn = self.batch.turn() => turn,
+                    };
+                    if !self.batch.waiting() {
+                        // Taken by another lane's batch, still committing: its answer will come.
+                        return answer.await.ok();
                     }
                     let batch = self.batch.take().await;
                     if !batch.is_empty() {
@@ -207,59 +212,77 @@ macro_rules! sql_store {
                 }
             }
 
-            /// One transaction for the whole batch; each write in its own savepoint when there
-            /// are several, so a write refused by the database leaves the others. Every caller
-            /// hears its result after the commit; if the commit fails, none hears success.
+            /// One transaction for the whole batch. When every write in it succeeds it is
+            /// committed, and every caller hears its result after the commit (if the commit
+            /// fails, none hears success). When any write is refused or fails, the batch is rolled
+            /// back and each write is done again in a transaction of its own, exactly as without
+            /// batching, so one refusal never touches the others and no write is half kept.
             async fn commit_batch(&self, batch: Vec<crate::batch::Queued<Write, Written>>) {
                 let _writer = self.write_turn().await;
-                let mut tx = match $begin(&self.pool).await {
-                    Ok(tx) => tx,
-                    Err(e) => {
-                        let why = e.to_string();
-                        for q in batch {
-                            let _ = q.reply.send(q.write.refused(&why));
+                if batch.len() > 1 {
+                    let mut tx = match $begin(&self.pool).await {
+                        Ok(tx) => tx,
+                        Err(e) => {
+                            let why = e.to_string();
+                            for q in batch {
+                                let _ = q.reply.send(q.write.refused(&why));
+                            }
+                            return;
+                        }
+                    };
+                    let mut results = Vec::with_capacity(batch.len());
+                    for q in &batch {
+                        let written = q.write.apply(&mut tx).await;
+                        if !written.ok() {
+                            break;
+                        }
+                        results.push(written);
+                    }
+                    if results.len() == batch.len() {
+                        let committed = self.commit(tx).await;
+                        for (q, written) in batch.into_iter().zip(results) {
+                            let written = match &committed {
+                                Ok(()) => written,
+                                Err(why) => written.uncommitted(why),
+                            };
+                            let _ = q.reply.send(written);
                         }
                         return;
                     }
-                };
-                let alone = batch.len() == 1;
-                let mut results = Vec::with_capacity(batch.len());
-                for q in &batch {
-                    let written = if alone {
-                        q.write.apply(&mut tx).await
-                    } else {
-                        match sqlx::Acquire::begin(&mut tx).await {
-                            Ok(mut savepoint) => {
-                                let written = q.write.apply(&mut savepoint).await;
-                                let kept = if written.ok() { savepoint.commit().await } else { savepoint.rollback().await };
-                                match kept {
-                                    Ok(()) => written,
-                                    Err(e) => q.write.refused(&e.to_string()),
-                                }
-                            }
-                            Err(e) => q.write.refused(&e.to_string()),
-                        }
-                    };
-                    results.push(written);
+                    let _ = tx.rollback().await;
                 }
-                let committed = if alone && !results[0].ok() {
-                    // A lone write that failed part way is undone whole, as without batching.
-                    let _ = tx.rollback().await;
-                    Ok(())
-                } else if self.fail_commits.load(std::sync::atomic::Ordering::SeqCst) > 0 {
-                    self.fail_commits.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
-                    let _ = tx.rollback().await;
-                    Err("the commit failed (injected)".to_owned())
-                } else {
-                    tx.commit().await.map_err(|e| e.to_string())
-                };
-                for (q, written) in batch.into_iter().zip(results) {
-                    let written = match &committed {
-                        Ok(()) => written,
-                        Err(why) => written.uncommitted(why),
-                    };
+                for q in batch {
+                    let written = self.apply_alone(&q.write).await;
                     let _ = q.reply.send(written);
                 }
+            }
+
+            /// One write in a transaction of its own: committed when it succeeds, rolled back
+            /// whole when it is refused or fails part way.
+            async fn apply_alone(&self, write: &Write) -> Written {
+                let mut tx = match $begin(&self.pool).await {
+                    Ok(tx) => tx,
+                    Err(e) => return write.refused(&e.to_string()),
+                };
+                let written = write.apply(&mut tx).await;
+                if !written.ok() {
+                    let _ = tx.rollback().await;
+                    return written;
+                }
+                match self.commit(tx).await {
+                    Ok(()) => written,
+                    Err(why) => written.uncommitted(&why),
+                }
+            }
+
+            /// Commits a batch's transaction (or fails it, when a test asked).
+            async fn commit(&self, tx: sqlx::Transaction<'static, $db>) -> std::result::Result<(), String> {
+                if self.fail_commits.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                    self.fail_commits.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                    let _ = tx.rollback().await;
+                    return Err("the commit failed (injected)".to_owned());
+                }
+                tx.commit().await.map_err(|e| e.to_string())
             }
 
             /// Commits and writes through the group commit so far.

@@ -74,7 +74,8 @@ impl SqliteStore {
             pool,
             writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
             clock: Default::default(),
-            batch: std::sync::Arc::new(crate::batch::Batcher::new(batch)),
+            // One writer at a time in SQLite: one lane.
+            batch: std::sync::Arc::new(crate::batch::Batcher::new(crate::batch::BatchOptions { lanes: 1, ..batch })),
             fail_commits: Default::default(),
         };
         store.migrate().await?;

@@ -72,6 +72,9 @@ async fn pair(postgres: bool, dir: &std::path::Path, batch: BatchOptions) -> Res
     url.query_pairs_mut()
         .append_pair("batch_max", &batch.max.to_string())
         .append_pair("batch_wait_ms", &batch.wait.as_millis().to_string());
+    if batch.lanes > 0 {
+        url.query_pairs_mut().append_pair("batch_lanes", &batch.lanes.to_string());
+    }
     let writer = PostgresStore::open(url.as_str()).await?;
     let hook = writer.clone();
     Ok(Pair {
@@ -86,7 +89,7 @@ async fn pair(postgres: bool, dir: &std::path::Path, batch: BatchOptions) -> Res
 /// commits them all.
 async fn a_failed_commit_answers_every_caller_of_its_batch_with_an_error(postgres: bool) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
-    let p = pair(postgres, dir.path(), BatchOptions { max: 16, wait: Duration::from_millis(200) }).await?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 16, wait: Duration::from_millis(200), lanes: 1 }).await?;
     (p.fail_next_commits)(1);
     let round = |tag: &'static str| {
         let writer = p.writer.clone();
@@ -124,7 +127,7 @@ async fn a_failed_commit_answers_every_caller_of_its_batch_with_an_error(postgre
 /// commits.
 async fn no_caller_hears_of_its_write_before_it_is_committed(postgres: bool) -> Result<(), Failed> {
     let dir = tempfile::tempdir()?;
-    let p = pair(postgres, dir.path(), BatchOptions { max: 64, wait: Duration::from_millis(5) }).await?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 64, wait: Duration::from_millis(5), lanes: 0 }).await?;
     let tasks: Vec<_> = (0..24)
         .map(|i| {
             let (writer, reader) = (p.writer.clone(), p.reader.clone());
@@ -154,6 +157,46 @@ async fn no_caller_hears_of_its_write_before_it_is_committed(postgres: bool) -> 
     ensure(stats.writes == 48 && stats.commits < stats.writes, format!("48 writes shared commits: {stats:?}"))
 }
 
+/// A batch holding one stale write (fenced) and five good ones: the stale one is refused, the
+/// five are kept, and nothing of the stale one is written.
+async fn a_refused_write_leaves_the_rest_of_its_batch(postgres: bool) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 16, wait: Duration::from_millis(150), lanes: 1 }).await?;
+    let mut attempts = Vec::new();
+    for i in 0..6 {
+        let Begin::Started(a) = p.writer.prepare(new_attempt(&format!("mixed{i}"))).await? else {
+            return Err("a fresh key starts an attempt".into());
+        };
+        attempts.push(*a);
+    }
+    let tasks: Vec<_> = attempts
+        .into_iter()
+        .enumerate()
+        .map(|(i, a)| {
+            let writer = p.writer.clone();
+            tokio::spawn(async move {
+                let mut t = Transition::to(&a, AttemptState::Dispatched, now(), "send");
+                if i == 3 {
+                    t.expected_version += 7;
+                }
+                writer.transition(t).await
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.map_err(|e| e.to_string())?);
+    }
+    for (i, answer) in answers.iter().enumerate() {
+        let fenced = answer.as_ref().is_err_and(payment_journal::is_fenced);
+        ensure(fenced == (i == 3) && (i == 3 || answer.is_ok()), format!("write {i}: {answer:?}"))?;
+        let read = p.reader.payment(&format!("mixed{i}")).await?.ok_or("the payment vanished")?;
+        let want = if i == 3 { AttemptState::Prepared } else { AttemptState::Dispatched };
+        ensure(read.attempts[0].state == want, format!("write {i} reads {:?}", read.attempts[0].state))?;
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let postgres_reason = std::env::var("PAYMENT_TEST_POSTGRES_URL")
@@ -163,7 +206,10 @@ fn main() {
         || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut trials = Vec::new();
     for (backend, postgres) in [("sqlite", false), ("postgres", true)] {
-        let cases: [(&str, Case); 2] = [
+        let cases: [(&str, Case); 3] = [
+            ("a_refused_write_leaves_the_rest_of_its_batch", |pg| {
+                Box::pin(a_refused_write_leaves_the_rest_of_its_batch(pg))
+            }),
             ("a_failed_commit_answers_every_caller_of_its_batch_with_an_error", |pg| {
                 Box::pin(a_failed_commit_answers_every_caller_of_its_batch_with_an_error(pg))
             }),
