@@ -3,7 +3,10 @@
 #   1. instructions per charge (callgrind), framework vs the hand-written client, per provider;
 #   2. throughput with `payment mock` in its own process, alternating rounds, at 16 and 64 in flight;
 #   3. peak RSS of `payment` for one charge and for listing many charges;
-#   4. (full run only) build time of the facade with one provider versus all.
+#   4. the journal: charges/s journaled (SQLite FULL and NORMAL, PostgreSQL with fsync on) against
+#      unjournaled at 1, 16 and 64 in flight, with and without group commit, commits per charge,
+#      and recovery of 1,000 unknown attempts;
+#   5. (full run only) build time of the facade with one provider versus all.
 # Ratios are printed, never asserted: a regression shows in the output.
 #
 #   bash bench/run.sh                 # the full run (about 15 minutes on 2 cores, most of it building)
@@ -13,12 +16,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=0
-PARTS="instructions throughput rss build"
+PARTS="instructions throughput rss journal build"
 while (($#)); do
     case "$1" in
-        --quick) QUICK=1; PARTS="instructions throughput rss" ;;
+        --quick) QUICK=1; PARTS="instructions throughput rss journal" ;;
         --only) PARTS="$2"; shift ;;
-        *) echo "usage: bench/run.sh [--quick] [--only instructions|throughput|rss|build]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--quick] [--only instructions|throughput|rss|journal|build]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -166,6 +169,18 @@ URL=$(awk '{print $2}' "$OUT/mock.out")
 /usr/bin/time -f "%M" -o "$OUT/rss.list" "$BIN/payment" --provider payjp --base-url "$URL" \
     charge list --limit 100 >"$OUT/list.out"
 echo "listing $(wc -l <"$OUT/list.out") charges: $(cat "$OUT/rss.list") KiB"
+fi
+
+if want journal; then
+    echo
+    echo "== the journal against the in-process mock (PostgreSQL: a cluster with fsync and synchronous_commit on)"
+    cargo build --release -q -p payment-examples --example journal
+    PGDIR="$PWD/$OUT/pg-durable"
+    PG_URL=$(bash .ci/postgres.sh "$PGDIR" 15433 durable | tail -n1)
+    trap 'kill $MOCK 2>/dev/null || true; bash .ci/postgres.sh --stop "$PGDIR" >/dev/null 2>&1 || true' EXIT
+    mode=bench; ((QUICK)) && mode=bench-quick
+    "$BIN/examples/journal" "$mode" "$PG_URL"
+    bash .ci/postgres.sh --stop "$PGDIR" >/dev/null 2>&1 || true
 fi
 
 if want build; then
