@@ -51,16 +51,19 @@ pub(crate) struct Queued<W, R> {
     pub write: W,
     /// Its caller, waiting.
     pub reply: oneshot::Sender<R>,
+    /// Its number in the queue, so a leader knows its own write.
+    pub ticket: u64,
 }
 
 /// The queue of writes waiting for a commit, and the turns (lanes) to lead one.
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) struct Batcher<W, R> {
     queue: Mutex<VecDeque<Queued<W, R>>>,
-    turn: tokio::sync::Semaphore,
+    turn: std::sync::Arc<tokio::sync::Semaphore>,
     options: BatchOptions,
     commits: AtomicU64,
     writes: AtomicU64,
+    tickets: AtomicU64,
 }
 
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
@@ -77,10 +80,11 @@ impl<W, R> Batcher<W, R> {
         let options = BatchOptions { max: options.max.max(1), lanes: options.lanes.max(1), ..options };
         Batcher {
             queue: Mutex::default(),
-            turn: tokio::sync::Semaphore::new(options.lanes),
+            turn: std::sync::Arc::new(tokio::sync::Semaphore::new(options.lanes)),
             options,
             commits: AtomicU64::new(0),
             writes: AtomicU64::new(0),
+            tickets: AtomicU64::new(0),
         }
     }
 
@@ -88,38 +92,39 @@ impl<W, R> Batcher<W, R> {
         self.queue.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// Queues `write`; its result arrives on the receiver once a batch holding it is done.
-    pub fn enqueue(&self, write: W) -> oneshot::Receiver<R> {
+    /// Queues `write`; its result arrives on the receiver once a batch holding it is done. The
+    /// ticket names it in the queue.
+    pub fn enqueue(&self, write: W) -> (u64, oneshot::Receiver<R>) {
         let (reply, receiver) = oneshot::channel();
-        self.queue().push_back(Queued { write, reply });
-        receiver
+        let ticket = self.tickets.fetch_add(1, Ordering::Relaxed);
+        self.queue().push_back(Queued { write, reply, ticket });
+        (ticket, receiver)
     }
 
-    /// Waits for a turn to lead a commit (one leader per lane).
-    pub async fn turn(&self) -> Option<tokio::sync::SemaphorePermit<'_>> {
+    /// Waits for a turn to lead a commit (one leader per lane); the turn is owned, so it can go
+    /// with the batch into the task that commits it.
+    pub async fn turn(&self) -> Option<tokio::sync::OwnedSemaphorePermit> {
         // The semaphore is never closed: `None` cannot happen, and would only mean "no turn".
-        self.turn.acquire().await.ok()
+        self.turn.clone().acquire_owned().await.ok()
     }
 
-    /// Whether writes are waiting.
-    pub fn waiting(&self) -> bool {
-        !self.queue().is_empty()
-    }
-
-    /// With the turn: lingers up to `wait` for company (when asked to), then takes the oldest
-    /// `max` queued writes.
+    /// With a turn: lingers up to `wait` for company (when asked to), then takes the oldest
+    /// `max` queued writes whose callers still wait (a caller that gave up before its write
+    /// was taken leaves it unwritten, as a transaction dropped before its commit would).
     pub async fn take(&self) -> Vec<Queued<W, R>> {
         if !self.options.wait.is_zero() && self.queue().len() < self.options.max {
             tokio::time::sleep(self.options.wait).await;
         }
         let mut queue = self.queue();
+        queue.retain(|q| !q.reply.is_closed());
         let n = queue.len().min(self.options.max);
-        let batch: Vec<_> = queue.drain(..n).collect();
-        if !batch.is_empty() {
-            self.commits.fetch_add(1, Ordering::Relaxed);
-            self.writes.fetch_add(batch.len() as u64, Ordering::Relaxed);
-        }
-        batch
+        queue.drain(..n).collect()
+    }
+
+    /// Counts one commit of `writes` writes.
+    pub fn count(&self, writes: usize) {
+        self.commits.fetch_add(1, Ordering::Relaxed);
+        self.writes.fetch_add(writes as u64, Ordering::Relaxed);
     }
 
     /// Commits and writes so far.
@@ -135,14 +140,16 @@ mod tests {
     #[tokio::test]
     async fn a_batch_takes_the_oldest_up_to_its_size_and_counts_itself() {
         let b: Batcher<u32, u32> = Batcher::new(BatchOptions { max: 2, wait: Duration::ZERO, lanes: 1 });
-        let receivers: Vec<_> = (0..3).map(|i| b.enqueue(i)).collect();
+        let receivers: Vec<_> = (0..3).map(|i| b.enqueue(i).1).collect();
         let _turn = b.turn().await;
         let first = b.take().await;
+        b.count(first.len());
         assert_eq!(first.iter().map(|q| q.write).collect::<Vec<_>>(), [0, 1]);
         for q in first {
             let _ = q.reply.send(q.write * 10);
         }
         let second = b.take().await;
+        b.count(second.len());
         assert_eq!(second.iter().map(|q| q.write).collect::<Vec<_>>(), [2]);
         assert_eq!(b.stats(), CommitStats { commits: 2, writes: 3 });
         let mut receivers = receivers.into_iter();
@@ -151,6 +158,12 @@ mod tests {
         drop(second);
         assert!(receivers.next().unwrap().await.is_err(), "a write dropped unanswered is an error, not a hang");
         assert!(b.take().await.is_empty());
+        // A caller that gave up before its write was taken leaves it unwritten.
+        let (_, gone) = b.enqueue(7);
+        let (_, kept) = b.enqueue(8);
+        drop(gone);
+        assert_eq!(b.take().await.iter().map(|q| q.write).collect::<Vec<_>>(), [8]);
+        drop(kept);
     }
 
     #[test]

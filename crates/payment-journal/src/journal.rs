@@ -70,7 +70,8 @@ pub struct JournalOptions {
     /// before it goes to a person, instead of staying pending for ever.
     pub event_wait: Duration,
     /// How many claimed attempts recovery resolves at once (their lookups and resends wait on
-    /// the provider, not the disk); a charge's attempts are always resolved one after another.
+    /// the provider, not the disk); the attempts of one charge within a claim are resolved one
+    /// after another.
     pub recovery_concurrency: usize,
 }
 

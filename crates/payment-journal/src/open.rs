@@ -45,7 +45,7 @@ pub(crate) fn parse_sqlite(rest: &str) -> Result<(PathBuf, crate::options::Store
     let options = crate::options::StoreOptions::take(&mut pairs)?;
     if let Some((k, v)) = pairs.first() {
         return Err(Error::config(format!(
-            "unknown SQLite journal option \"{k}={v}\"; only durability (or synchronous), batch_max and batch_wait_ms"
+            "unknown SQLite journal option \"{k}={v}\"; only durability (or synchronous), batch_max, batch_wait_ms and batch_lanes"
         )));
     }
     Ok((PathBuf::from(path), options))

@@ -16,9 +16,12 @@ pub enum Durability {
     #[default]
     Full,
     /// A power loss (SQLite, in WAL mode) or a server crash (PostgreSQL,
-    /// `synchronous_commit=off`) may undo the last commits; nothing is ever corrupted. A
-    /// journal whose last transitions are lost may resend a request the provider then replays,
-    /// or leave an attempt to recovery: use it only where the provider replays every operation.
+    /// `synchronous_commit=off`) may undo the last commits; nothing is ever corrupted. But the
+    /// write-ahead rule no longer survives such a crash: a lost Dispatched reads as Prepared,
+    /// recovery concludes "not sent", and the payment's next attempt goes out under a new key
+    /// while the first request may have landed: a second charge wherever the provider cannot
+    /// refuse the reference. Use it only where losing that is acceptable (tests, a provider that
+    /// refuses a reused reference), never as the default.
     Normal,
 }
 

@@ -51,10 +51,14 @@ impl PostgresStore {
         if let Some(schema) = &schema {
             settings.push(format!("SET search_path TO \"{schema}\""));
         }
-        if store_options.durability == crate::options::Durability::Normal {
+        // Set either way: a database shared with an application may default to `off`, which
+        // would silently break the write-ahead rule under `full`.
+        settings.push(match store_options.durability {
+            // A commit returns only once its WAL is flushed.
+            crate::options::Durability::Full => "SET synchronous_commit TO on".to_owned(),
             // A commit returns before its WAL is flushed: a server crash may undo the last ones.
-            settings.push("SET synchronous_commit TO off".to_owned());
-        }
+            crate::options::Durability::Normal => "SET synchronous_commit TO off".to_owned(),
+        });
         if !settings.is_empty() {
             options = options.after_connect(move |conn, _meta| {
                 let settings = settings.clone();

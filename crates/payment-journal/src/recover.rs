@@ -100,13 +100,18 @@ impl Journal {
             self.inner.store.refresh_clock(true).await?;
             // A claim a worker can finish inside its lease: a few rounds of its concurrency.
             let concurrency = self.inner.options.recovery_concurrency.max(1);
-            let claimed = self.claim(filter, u32::try_from(concurrency * 4).unwrap_or(32).min(256), began).await?;
+            // The lease is written from a reading taken before the claim: the local deadline
+            // starts no later, so waiting for the claim can only shorten the work, never
+            // stretch it past the lease.
+            let claiming = tokio::time::Instant::now();
+            let limit = u32::try_from(concurrency.saturating_mul(4)).unwrap_or(256).min(256);
+            let claimed = self.claim(filter, limit, began).await?;
             if claimed.is_empty() {
                 return Ok(report);
             }
             // The batch shares one lease: each attempt is worked on only while it is still ours,
             // and what the lease cannot cover is left for the next claim.
-            let until = tokio::time::Instant::now() + inside(self.inner.options.recovery_lease);
+            let until = claiming + inside(self.inner.options.recovery_lease);
             let groups = by_charge(claimed);
             let mut settled = futures::stream::iter(groups)
                 .map(|group| self.resolve_group(clients, group, until))

@@ -190,25 +190,37 @@ macro_rules! sql_store {
             /// (led by this caller when nobody is committing); answers only once that batch's
             /// transaction has committed or failed.
             async fn write(&self, write: Write) -> Option<Written> {
-                let mut answer = self.batch.enqueue(write);
+                let (ticket, mut answer) = self.batch.enqueue(write);
                 loop {
                     // The answer comes after its batch's commit, so waiting on it directly is
                     // safe; meanwhile a free lane makes this caller the next leader.
-                    let _turn = tokio::select! {
+                    let turn = tokio::select! {
                         biased;
                         written = &mut answer => return written.ok(),
-                        turn = self.batch.turn() => turn,
+                        turn = self.batch.turn() => turn?,
                     };
-                    if !self.batch.waiting() {
-                        // Taken by another lane's batch, still committing: its answer will come.
+                    let batch = self.batch.take().await;
+                    if batch.is_empty() {
+                        // Taken by another lane's batch, still committing: its answer will come,
+                        // and this lane is free for others meanwhile.
+                        drop(turn);
                         return answer.await.ok();
                     }
-                    let batch = self.batch.take().await;
-                    if !batch.is_empty() {
-                        // Spawned: a leader whose caller gives up never leaves a batch half done.
-                        let store = self.clone();
-                        let _ = tokio::spawn(async move { store.commit_batch(batch).await }).await;
+                    if batch.len() == 1 && batch[0].ticket == ticket {
+                        // Alone with its own write: committed here, as without batching (a
+                        // caller giving up drops its own transaction, and no one else's).
+                        self.commit_batch(batch).await;
+                        drop(turn);
+                        continue;
                     }
+                    // Spawned, holding the lane until it is done: a leader whose caller gives
+                    // up never leaves a batch half done, nor more batches running than lanes.
+                    let store = self.clone();
+                    let _ = tokio::spawn(async move {
+                        let _turn = turn;
+                        store.commit_batch(batch).await
+                    })
+                    .await;
                 }
             }
 
@@ -233,13 +245,14 @@ macro_rules! sql_store {
                     let mut results = Vec::with_capacity(batch.len());
                     for q in &batch {
                         let written = q.write.apply(&mut tx).await;
-                        if !written.ok() {
+                        // A clean refusal wrote nothing: it is answered, and the batch goes on.
+                        if !written.ok() && !written.clean_refusal() {
                             break;
                         }
                         results.push(written);
                     }
                     if results.len() == batch.len() {
-                        let committed = self.commit(tx).await;
+                        let committed = self.commit(tx, batch.len()).await;
                         for (q, written) in batch.into_iter().zip(results) {
                             let written = match &committed {
                                 Ok(()) => written,
@@ -260,23 +273,33 @@ macro_rules! sql_store {
             /// One write in a transaction of its own: committed when it succeeds, rolled back
             /// whole when it is refused or fails part way.
             async fn apply_alone(&self, write: &Write) -> Written {
-                let mut tx = match $begin(&self.pool).await {
-                    Ok(tx) => tx,
-                    Err(e) => return write.refused(&e.to_string()),
-                };
-                let written = write.apply(&mut tx).await;
-                if !written.ok() {
+                let mut tries = 0;
+                let (tx, written) = loop {
+                    tries += 1;
+                    let mut tx = match $begin(&self.pool).await {
+                        Ok(tx) => tx,
+                        Err(e) => return write.refused(&e.to_string()),
+                    };
+                    let written = write.apply(&mut tx).await;
+                    if written.ok() {
+                        break (tx, written);
+                    }
                     let _ = tx.rollback().await;
-                    return written;
-                }
-                match self.commit(tx).await {
+                    // Another lane's (or process's) transaction held what this one needed, in
+                    // the other order: the database gave this one up, and it is done again.
+                    if !(written.lost_a_race() && tries < 4) {
+                        return written;
+                    }
+                };
+                match self.commit(tx, 1).await {
                     Ok(()) => written,
                     Err(why) => written.uncommitted(&why),
                 }
             }
 
-            /// Commits a batch's transaction (or fails it, when a test asked).
-            async fn commit(&self, tx: sqlx::Transaction<'static, $db>) -> std::result::Result<(), String> {
+            /// Commits a transaction of `writes` writes (or fails it, when a test asked).
+            async fn commit(&self, tx: sqlx::Transaction<'static, $db>, writes: usize) -> std::result::Result<(), String> {
+                self.batch.count(writes);
                 if self.fail_commits.load(std::sync::atomic::Ordering::SeqCst) > 0 {
                     self.fail_commits.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
                     let _ = tx.rollback().await;

@@ -46,6 +46,34 @@ macro_rules! sql_writes {
                 }
             }
 
+            /// Whether it was refused before anything was written and before any statement
+            /// failed (a fenced version, a conflicting request): it is answered as is, and the
+            /// rest of its batch goes on.
+            fn clean_refusal(&self) -> bool {
+                let clean = |e: &payment_core::Error| {
+                    store::is_fenced(e) || e.kind() == payment_core::ErrorKind::IdempotencyConflict
+                };
+                match self {
+                    Written::Prepared(Ok(Err(e))) => clean(e),
+                    Written::Transitioned(r) => matches!(&**r, Ok(Err(e)) if clean(e)),
+                    _ => false,
+                }
+            }
+
+            /// Whether the database gave it up to break a deadlock or a serialization conflict
+            /// with another transaction (PostgreSQL's 40P01, 40001): nothing of it was kept, and
+            /// doing it again is safe.
+            fn lost_a_race(&self) -> bool {
+                let raced = |e: &sqlx::Error| {
+                    matches!(e, sqlx::Error::Database(d) if matches!(d.code().as_deref(), Some("40P01" | "40001")))
+                };
+                match self {
+                    Written::Prepared(Err(e)) => raced(e),
+                    Written::Transitioned(r) => matches!(&**r, Err(e) if raced(e)),
+                    _ => false,
+                }
+            }
+
             /// What its caller hears when the batch's commit failed: no success.
             fn uncommitted(self, why: &str) -> Written {
                 let lost = |what| storage(what, format!("the batch holding this write was not committed: {why}"));

@@ -54,6 +54,11 @@ impl SqliteStore {
 
     /// Opens the journal at `path` with `options` (durability and group commit).
     pub async fn open_with(path: &Path, options: StoreOptions) -> Result<SqliteStore> {
+        if options.batch.lanes > 1 {
+            return Err(payment_core::Error::config(
+                "batch_lanes must be 1 for SQLite, which has one writer at a time",
+            ));
+        }
         let durability = options.durability;
         let batch = options.batch;
         let options = SqliteConnectOptions::new()

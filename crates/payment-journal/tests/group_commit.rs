@@ -197,6 +197,29 @@ async fn a_refused_write_leaves_the_rest_of_its_batch(postgres: bool) -> Result<
     Ok(())
 }
 
+/// A caller that gives up while its write waits for a batch (its future dropped, as a timeout
+/// would) leaves it unwritten, as a transaction dropped before its commit would be; the leader's
+/// own write is kept.
+async fn a_caller_that_gives_up_before_its_write_is_taken_leaves_it_unwritten(postgres: bool) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 16, wait: Duration::from_millis(300), lanes: 1 }).await?;
+    let leader = {
+        let writer = p.writer.clone();
+        tokio::spawn(async move { writer.prepare(new_attempt("kept")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let quitter = {
+        let writer = p.writer.clone();
+        tokio::spawn(async move { writer.prepare(new_attempt("dropped")).await })
+    };
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    quitter.abort();
+    let kept = leader.await.map_err(|e| e.to_string())??;
+    ensure(matches!(kept, Begin::Started(_)), "the leader's own write is kept")?;
+    ensure(p.reader.payment("kept").await?.is_some(), "kept is in the database")?;
+    ensure(p.reader.payment("dropped").await?.is_none(), "the write of a caller that gave up was never made")
+}
+
 fn main() {
     let args = Arguments::from_args();
     let postgres_reason = std::env::var("PAYMENT_TEST_POSTGRES_URL")
@@ -206,7 +229,10 @@ fn main() {
         || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut trials = Vec::new();
     for (backend, postgres) in [("sqlite", false), ("postgres", true)] {
-        let cases: [(&str, Case); 3] = [
+        let cases: [(&str, Case); 4] = [
+            ("a_caller_that_gives_up_before_its_write_is_taken_leaves_it_unwritten", |pg| {
+                Box::pin(a_caller_that_gives_up_before_its_write_is_taken_leaves_it_unwritten(pg))
+            }),
             ("a_refused_write_leaves_the_rest_of_its_batch", |pg| {
                 Box::pin(a_refused_write_leaves_the_rest_of_its_batch(pg))
             }),
