@@ -131,13 +131,7 @@ impl PayjpV2Config {
     }
 
     fn validate(&self) -> Result<()> {
-        let key = self.secret_key.expose_secret();
-        if key.starts_with("pk_") {
-            return Err(Error::config("payjp-v2 secret_key is a public key (pk_…); use the secret key (sk_…)"));
-        }
-        if !(key.starts_with("sk_test_") || key.starts_with("sk_live_")) {
-            return Err(Error::config("payjp-v2 secret_key must start with sk_test_ or sk_live_"));
-        }
+        payment_payjp::config::check_secret_key(&self.secret_key, NAME)?;
         if let Some(email) = &self.registration_email
             && (email.len() > 255 || !email.contains('@'))
         {

@@ -1,8 +1,7 @@
 //! Authentication (the secret key as Bearer or Basic) and webhook verification (the static
 //! `X-Payjp-Webhook-Token`, compared in constant time, as v1 and PAY.JP's v2 sample do).
 
-use payment_core::webhook::constant_time_eq;
-use payment_core::{Error, ErrorKind, Result, WebhookEvent, WebhookVerifier};
+use payment_core::{Error, Result, WebhookEvent, WebhookVerifier};
 use secrecy::{ExposeSecret, SecretString};
 
 pub use payment_payjp::signing::{WEBHOOK_TOKEN_HEADER, webhook_headers};
@@ -47,12 +46,7 @@ impl PayjpV2WebhookVerifier {
 
 impl WebhookVerifier for PayjpV2WebhookVerifier {
     fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent> {
-        let given = headers.get(WEBHOOK_TOKEN_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-        if !constant_time_eq(given, self.token.expose_secret().as_bytes()) {
-            return Err(
-                Error::new(ErrorKind::Authentication, "webhook token missing or wrong").with_provider(crate::NAME)
-            );
-        }
+        payment_payjp::signing::check_webhook_token(headers, &self.token, crate::NAME)?;
         let event: Event = serde_json::from_slice(body)
             .map_err(|e| Error::decode("the PAY.JP v2 event", e).with_provider(crate::NAME))?;
         let mut verified = mapping::event(&event).map_err(|e| e.with_provider(crate::NAME))?;
@@ -79,6 +73,7 @@ pub fn webhook_verifier(settings: &payment_core::ProviderSettings) -> Result<Box
 #[cfg(test)]
 mod tests {
     use super::*;
+    use payment_core::ErrorKind;
 
     #[test]
     fn both_schemes_carry_the_key_and_are_sensitive() {

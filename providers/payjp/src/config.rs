@@ -24,6 +24,19 @@ pub const CONFIG_KEYS: &[ConfigKey] = &[
 /// The names of [`CONFIG_KEYS`].
 pub const KEYS: &[&str] = &["secret_key", "webhook_token", "public_key"];
 
+/// Checks a PAY.JP secret key's form (the same keys serve v1 and v2): `sk_test_…` or
+/// `sk_live_…`, and never a public key; `provider` names the setting's owner in the message.
+pub fn check_secret_key(key: &SecretString, provider: &str) -> Result<()> {
+    let key = key.expose_secret();
+    if key.starts_with("pk_") {
+        return Err(Error::config(format!("{provider} secret_key is a public key (pk_…); use the secret key (sk_…)")));
+    }
+    if !(key.starts_with("sk_test_") || key.starts_with("sk_live_")) {
+        return Err(Error::config(format!("{provider} secret_key must start with sk_test_ or sk_live_")));
+    }
+    Ok(())
+}
+
 /// How to reach PAY.JP.
 #[derive(Clone)]
 pub struct PayjpConfig {
@@ -97,13 +110,7 @@ impl PayjpConfig {
     }
 
     fn validate(&self) -> Result<()> {
-        let key = self.secret_key.expose_secret();
-        if key.starts_with("pk_") {
-            return Err(Error::config("payjp secret_key is a public key (pk_…); use the secret key (sk_…)"));
-        }
-        if !(key.starts_with("sk_test_") || key.starts_with("sk_live_")) {
-            return Err(Error::config("payjp secret_key must start with sk_test_ or sk_live_"));
-        }
+        check_secret_key(&self.secret_key, NAME)?;
         if let Some(public) = &self.public_key {
             if public.starts_with("sk_") {
                 return Err(Error::config("payjp public_key is a secret key (sk_…); use the public key (pk_…)"));

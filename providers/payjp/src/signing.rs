@@ -42,14 +42,19 @@ impl PayjpWebhookVerifier {
     }
 }
 
+/// Whether a delivery's `X-Payjp-Webhook-Token` is `token`, compared in constant time (the
+/// same scheme for PAY.JP's v1 and v2 APIs); `provider` names who refuses it.
+pub fn check_webhook_token(headers: &http::HeaderMap, token: &SecretString, provider: &'static str) -> Result<()> {
+    let given = headers.get(WEBHOOK_TOKEN_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
+    if !constant_time_eq(given, token.expose_secret().as_bytes()) {
+        return Err(Error::new(ErrorKind::Authentication, "webhook token missing or wrong").with_provider(provider));
+    }
+    Ok(())
+}
+
 impl WebhookVerifier for PayjpWebhookVerifier {
     fn verify(&self, headers: &http::HeaderMap, body: &[u8]) -> Result<WebhookEvent> {
-        let given = headers.get(WEBHOOK_TOKEN_HEADER).map(|v| v.as_bytes()).unwrap_or_default();
-        if !constant_time_eq(given, self.token.expose_secret().as_bytes()) {
-            return Err(
-                Error::new(ErrorKind::Authentication, "webhook token missing or wrong").with_provider(crate::NAME)
-            );
-        }
+        check_webhook_token(headers, &self.token, crate::NAME)?;
         let event: Event = serde_json::from_slice(body)
             .map_err(|e| Error::decode("the PAY.JP event", e).with_provider(crate::NAME))?;
         let mut event = mapping::event(event)?;
