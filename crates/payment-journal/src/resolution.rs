@@ -89,7 +89,7 @@ impl Resolution {
     }
 
     /// Whether this is a charge attempt settled as having done nothing that turned out to have
-    /// charged (see [`Journal::apply_event`]).
+    /// charged (see [`crate::Journal::apply_event`]).
     pub fn is_late_success(&self) -> bool {
         self.operation == Operation::CreateCharge
             && self.to == AttemptState::NeedsReconciliation
