@@ -8,32 +8,24 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, ReplyClass, Targets};
 use payment_core::{
-    Authentication, AuthenticationMode, CardDetails, Charge, ChargeId, ChargeRecord, CompletionData, CreateCharge,
+    AuthenticationMode, Charge, ChargeId, ChargeRecord, CompletionData, CreateCharge,
     CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds,
     Money, NativeOperation, Operation, PaymentSource, Refund, RefundId, RefundRecord, RequestOptions, Result,
 };
 use secrecy::SecretString;
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 
 use crate::config::PayjpV2Config;
 use crate::pagination::{ChargePages, RefundPages};
-use crate::wire::{Customer, List, PaymentFlow, PaymentMethod, PaymentRefund};
+use crate::wire::{List, PaymentFlow, PaymentRefund};
 use crate::{CAPABILITIES, NAME, mapping, signing};
 
-// The registration a test-mode card or PayPay goes through; each is replayed by its key.
-/// `POST /v2/payment_methods` (test mode only).
-const CREATE_PAYMENT_METHOD: Operation =
-    Operation::Native(NativeOperation::write("create_payment_method", IdempotencySupport::Replay));
 /// `POST /v2/payment_flows/{id}/cancel` of a flow a decline left open.
 const CLOSE_DECLINED: Operation = Operation::Native(NativeOperation::write("close_declined", IdempotencySupport::Replay));
-/// `GET /v2/payment_methods/{id}`: whose payment method a charge names.
-const READ_PAYMENT_METHOD: Operation = Operation::Native(NativeOperation::read("read_payment_method"));
 /// The reasons PAY.JP v2 takes for a cancel.
 pub const CANCEL_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer", "abandoned"];
 /// Pages of a customer's flows searched for a declined one.
 const FIND_PAGES: usize = 3;
-/// `POST /v2/customers`: the customer a flow charges the payment method through.
-const CREATE_CUSTOMER: Operation = Operation::Native(NativeOperation::write("create_customer", IdempotencySupport::Replay));
 
 const USER_AGENT: &str = concat!("payjp/payjpv2 RustBindings/", env!("CARGO_PKG_VERSION"));
 const IDEMPOTENCY_KEY: http::HeaderName = http::HeaderName::from_static("idempotency-key");
@@ -72,13 +64,13 @@ fn classify(response: &payment_core::transport::HttpResponse) -> ReplyClass {
     payment_core::transport::default_classify(response)
 }
 
-fn check_key(key: &IdempotencyKey) -> Result<()> {
+pub(crate) fn check_key(key: &IdempotencyKey) -> Result<()> {
     // PAY.JP v2 documents at most 255 characters of [A-Za-z0-9_-].
     key.check(NAME, 255, |c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
 }
 
 /// An id safe to put in a path: PAY.JP ids (and custom customer ids) are `[-_0-9A-Za-z]`.
-fn path_id<'a>(id: &'a str, what: &str) -> Result<&'a str> {
+pub(crate) fn path_id<'a>(id: &'a str, what: &str) -> Result<&'a str> {
     if id.is_empty() || id.len() > 100 || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
         return Err(Error::new(ErrorKind::NotFound, format!("{id:?} is not a PAY.JP v2 {what} id")));
     }
@@ -144,16 +136,16 @@ impl PayjpV2Client {
         }
     }
 
-    fn post(&self, operation: Operation, path: &str, body: &Value, key: &IdempotencyKey, options: &RequestOptions) -> Call {
+    pub(crate) fn post(&self, operation: Operation, path: &str, body: &Value, key: &IdempotencyKey, options: &RequestOptions) -> Call {
         let build = self.request(http::Method::POST, path, Some(body), Some(key));
         Call::new(operation, &CAPABILITIES.idempotency, build).key(key.clone()).classify(classify).deadline(options.timeout)
     }
 
-    fn get(&self, operation: Operation, path: &str) -> Call {
+    pub(crate) fn get(&self, operation: Operation, path: &str) -> Call {
         Call::read(operation, self.request(http::Method::GET, path, None, None))
     }
 
-    async fn execute(&self, call: Call) -> Result<HttpReply> {
+    pub(crate) async fn execute(&self, call: Call) -> Result<HttpReply> {
         let reply = self.inner.engine.execute(call).await?;
         reply.ok_or(|r| mapping::error(r.status(), r.body()))?;
         Ok(reply)
@@ -178,14 +170,15 @@ impl PayjpV2Client {
         let mut after: Option<String> = None;
         for _ in 0..MAX_REFUND_PAGES {
             let page = self.refund_page(id, REFUND_PAGE, after.as_deref()).await?;
+            let mut last = None;
             for item in &page.data {
                 let refund: PaymentRefund = serde_json::from_str(item.get())
                     .map_err(|e| Error::decode("a PAY.JP v2 refund in a list", e).with_provider(NAME))?;
                 if mapping::refund_counts(&refund.status) {
                     total = total.checked_add(refund.amount).ok_or_else(|| Error::invalid("refund total overflows"))?;
                 }
+                last = Some(refund.id);
             }
-            let last = page.data.last().and_then(|r| serde_json::from_str::<PaymentRefund>(r.get()).ok()).map(|r| r.id);
             match (page.has_more, last) {
                 (false, _) => return Ok(total),
                 // A cursor that does not move on would walk for ever, and more promised with
@@ -223,10 +216,8 @@ impl PayjpV2Client {
 
     /// A flow from a list as a record (its refunds read when it was captured).
     pub(crate) async fn listed(&self, raw: Box<serde_json::value::RawValue>) -> Result<ChargeRecord> {
-        let flow: PaymentFlow =
-            serde_json::from_str(raw.get()).map_err(|e| Error::decode("a PAY.JP v2 payment flow in a list", e))?;
-        let value: Value = serde_json::from_str(raw.get()).map_err(|e| Error::decode("a PAY.JP v2 payment flow", e))?;
-        self.record(flow, mapping::without_secret(value)).await
+        let (flow, raw) = mapping::flow_from_body(raw.get().as_bytes())?;
+        self.record(flow, raw).await
     }
 
     /// Flow `id`'s `client_secret`, for PAY.JP's own front end (payment widgets) with the public
@@ -236,83 +227,6 @@ impl PayjpV2Client {
         let reply = self.execute(self.get(Operation::RetrieveCharge, &path)).await?;
         let flow: PaymentFlow = reply.json()?;
         Ok(SecretString::from(flow.client_secret))
-    }
-
-    /// Registers `card` (test mode only: live cards come from PAY.JP's payment widgets) with the
-    /// customer's email or phone, which PAY.JP requires for 3-D Secure, and a customer to charge
-    /// it through; answers the customer's id. Each request has its own key derived from `key`.
-    pub async fn register_card(
-        &self,
-        card: &CardDetails,
-        authentication: Option<&Authentication>,
-        key: &IdempotencyKey,
-        options: &RequestOptions,
-    ) -> Result<String> {
-        let phone = authentication.and_then(|a| a.phone.as_deref());
-        let email = authentication.and_then(|a| a.email.as_deref()).or(match phone {
-            Some(_) => None,
-            None => self.inner.config.registration_email.as_deref(),
-        });
-        if email.is_none() && phone.is_none() {
-            return Err(Error::invalid(
-                "PAY.JP v2 registers a card only with the customer's email or phone (3-D Secure needs one): ask \
-                 for authentication with an email or phone, set registration_email \
-                 (PAYMENT_PAYJP_V2_REGISTRATION_EMAIL), or charge a customer (cus_…)",
-            ));
-        }
-        let mut billing = Map::new();
-        for (name, value) in [("name", card.holder_name.as_deref()), ("email", email), ("phone", phone)] {
-            if let Some(v) = value {
-                billing.insert(name.into(), json!(v));
-            }
-        }
-        let mut details = json!({"number": card.number(), "exp_month": card.exp_month, "exp_year": card.exp_year});
-        if let Some(cvc) = card.cvc() {
-            details["cvc"] = json!(cvc);
-        }
-        let body = json!({"type": "card", "card": details, "billing_details": billing});
-        self.register(body, email, key, options).await
-    }
-
-    /// Registers a PayPay payment method (test mode only) and a customer to charge it through.
-    pub async fn register_paypay(&self, key: &IdempotencyKey, options: &RequestOptions) -> Result<String> {
-        self.register(json!({"type": PAYPAY}), None, key, options).await
-    }
-
-    async fn register(
-        &self,
-        method: Value,
-        email: Option<&str>,
-        key: &IdempotencyKey,
-        options: &RequestOptions,
-    ) -> Result<String> {
-        if !self.inner.config.is_test_mode() {
-            return Err(Error::unsupported(
-                "PAY.JP v2 creates payment methods from the server only in test mode: collect them with PAY.JP's \
-                 payment widgets or Checkout and charge the customer (cus_…)",
-            ));
-        }
-        check_key(key)?;
-        let pm_key = key.derive("-pm")?;
-        let reply = self.execute(self.post(CREATE_PAYMENT_METHOD, "/v2/payment_methods", &method, &pm_key, options)).await?;
-        let pm: PaymentMethod = reply.json()?;
-        let mut customer = json!({"payment_method_id": pm.id});
-        if let Some(e) = email {
-            customer["email"] = json!(e);
-        }
-        let cus_key = key.derive("-cus")?;
-        let reply = self.execute(self.post(CREATE_CUSTOMER, "/v2/customers", &customer, &cus_key, options)).await?;
-        Ok(reply.json::<Customer>()?.id)
-    }
-
-    /// The customer payment method `pm` is attached to.
-    async fn owner_of(&self, pm: &str) -> Result<String> {
-        let path = format!("/v2/payment_methods/{}", path_id(pm, "payment method")?);
-        let reply = self.execute(self.get(READ_PAYMENT_METHOD, &path)).await?;
-        let method: PaymentMethod = reply.json()?;
-        method.customer_id.ok_or_else(|| {
-            Error::invalid(format!("payment method {pm} is attached to no customer: PAY.JP v2 charges it only through one"))
-        })
     }
 
     /// Cancels flow `id` with one of PAY.JP's reasons (`duplicate`, `fraudulent`,

@@ -9,6 +9,7 @@ payment_core::provider_crate! {
 }
 
 pub mod pagination;
+mod registration;
 
 pub use signing::PayjpV2WebhookVerifier;
 pub use wire::Problem as PayjpV2Problem;

@@ -7,6 +7,7 @@ use payment_core::{
     EventKind, EventRecord, Money, NextAction, NextActionKind, RawJson, RefundId, RefundRecord, RefundStatus, Result,
     Timestamp, Trust, WebhookEvent,
 };
+use serde::Deserialize as _;
 use serde_json::Value;
 
 use crate::NAME;
@@ -138,7 +139,8 @@ pub fn charge_record(flow: &PaymentFlow, refunded: i64, raw: RawJson) -> Result<
 pub fn flow_from_body(body: &[u8]) -> Result<(PaymentFlow, RawJson)> {
     let fail = |e| Error::decode("a PAY.JP v2 payment flow", e);
     let value: Value = serde_json::from_slice(body).map_err(fail)?;
-    let flow: PaymentFlow = serde_json::from_value(value.clone()).map_err(fail)?;
+    // Read from the tree by reference: the tree itself becomes the record's raw JSON.
+    let flow = PaymentFlow::deserialize(&value).map_err(fail)?;
     Ok((flow, without_secret(value)))
 }
 
