@@ -10,6 +10,7 @@ pub mod idempotency;
 pub mod integrity;
 pub mod list;
 pub mod money;
+pub mod reconcile;
 pub mod refund;
 pub mod tolerance;
 
@@ -30,5 +31,6 @@ pub fn all() -> Vec<Case> {
     v.extend(tolerance::cases());
     v.extend(console::cases());
     v.extend(action::cases());
+    v.extend(reconcile::cases());
     v
 }

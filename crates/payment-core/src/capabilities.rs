@@ -107,6 +107,9 @@ pub struct ListCapabilities {
     pub max_limit: u32,
     /// Whether lists can walk oldest first.
     pub oldest_first: bool,
+    /// How late, in seconds, a new charge may appear in lists (Worldpay's Payment Queries: up
+    /// to 60 s); reconciliation leaves the newest this many seconds for a later run.
+    pub late_data_secs: u32,
 }
 
 /// Per-operation idempotency.

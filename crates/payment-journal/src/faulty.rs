@@ -147,6 +147,10 @@ impl JournalStore for FaultyStore {
     async fn attempts_for(&self, account: &str, charge: Option<&str>, reference: Option<&str>) -> Result<Vec<Attempt>> {
         self.inner.attempts_for(account, charge, reference).await
     }
+
+    async fn charge_attempts_created(&self, page: crate::store::CreatedPage<'_>) -> Result<Vec<Attempt>> {
+        self.inner.charge_attempts_created(page).await
+    }
     async fn claim_delivery(
         &self,
         provider: &str,

@@ -18,10 +18,12 @@ mod batch;
 mod clock;
 pub mod faulty;
 mod journal;
+mod ledger;
 mod lookup;
 mod memory;
 mod open;
 mod options;
+mod reconcile;
 pub mod record;
 mod recover;
 mod request;
@@ -48,18 +50,20 @@ pub use batch::{BatchOptions, CommitStats};
 pub use clock::StoreClock;
 pub use faulty::{FaultyStore, StoreFault, StoreStep};
 pub use journal::{Checkpoint, Journal, JournalOptions};
+pub use ledger::Stage;
 pub use memory::MemoryStore;
 pub use open::{open, open_store};
 pub use options::{Durability, StoreOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
+pub use reconcile::{AtProvider, Class, Finding, InJournal, ReconcileOptions, ReconcileSummary, Reconciler, Window};
 pub use record::{Attempt, AttemptRules, JournalEvent, Payment, StoredError, StoredOutcome};
 pub use recover::{ClientSource, Recoverer, RecoveryEvent, RecoveryObserver, RecoveryReport, Resolution};
 pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use state::{ALL_STATES, AttemptState};
-pub use store::{ClaimFilter, DueClaim, JournalStore, is_fenced, is_journal_answer, is_second_success};
+pub use store::{ClaimFilter, CreatedPage, DueClaim, JournalStore, is_fenced, is_journal_answer, is_second_success};
 pub use webhook::may_hold_charge;
 
 /// Now, in Unix milliseconds.

@@ -275,6 +275,22 @@ impl JournalStore for MemoryStore {
             .collect())
     }
 
+    async fn charge_attempts_created(&self, page: crate::store::CreatedPage<'_>) -> Result<Vec<Attempt>> {
+        let t = self.tables();
+        let after = |a: &Attempt| page.after.is_none_or(|(ms, id)| (a.created_ms, a.id.as_str()) > (ms, id));
+        let mut found: Vec<Attempt> = t
+            .payments
+            .values()
+            .flat_map(|p| p.attempts.iter())
+            .filter(|a| a.account == page.account && a.operation == Operation::CreateCharge)
+            .filter(|a| a.created_ms >= page.from_ms && a.created_ms < page.to_ms && after(a))
+            .cloned()
+            .collect();
+        found.sort_by(|a, b| (a.created_ms, &a.id).cmp(&(b.created_ms, &b.id)));
+        found.truncate(page.limit as usize);
+        Ok(found)
+    }
+
     async fn claim_delivery(
         &self,
         provider: &str,

@@ -131,6 +131,13 @@ const INBOX: &str = "CREATE TABLE IF NOT EXISTS payment_journal_inbox (
 /// a handling that dies frees its event for the provider's next delivery.
 const INBOX_LEASE: &str = "ALTER TABLE payment_journal_inbox ADD COLUMN lease_until_ms BIGINT";
 
+/// Version 5: reconciliation streams an account's charge attempts by creation time, and finds
+/// attempts by the key they were sent with (webhooks naming a request id) without a scan.
+const BY_CREATED: &str = "CREATE INDEX IF NOT EXISTS payment_journal_created
+    ON payment_journal_attempts (provider, operation, created_ms, id)";
+const BY_PROVIDER_KEY: &str = "CREATE INDEX IF NOT EXISTS payment_journal_provider_key
+    ON payment_journal_attempts (provider, provider_key)";
+
 /// The journal's own migrations table.
 pub(crate) const MIGRATIONS_TABLE: &str = "CREATE TABLE IF NOT EXISTS payment_journal_migrations (
     version BIGINT PRIMARY KEY,
@@ -155,6 +162,7 @@ pub(crate) const MIGRATIONS: &[Migration] = &[
         sqlite: &[DROP_ONE_IN_FLIGHT, ONE_IN_FLIGHT_V4, DROP_DUE, DUE_V4],
         postgres: &[DROP_ONE_IN_FLIGHT, ONE_IN_FLIGHT_V4, DROP_DUE, DUE_V4],
     },
+    Migration { version: 5, sqlite: &[BY_CREATED, BY_PROVIDER_KEY], postgres: &[BY_CREATED, BY_PROVIDER_KEY] },
 ];
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ macro_rules! sql_store {
         use crate::record::{Attempt, Begin, JournalEvent, NewAttempt, Payment, Transition};
         use crate::sql::*;
         use crate::state::AttemptState;
-        use crate::store::{self, Decision, DueClaim, JournalStore, storage};
+        use crate::store::{self, CreatedPage, Decision, DueClaim, JournalStore, storage};
         use crate::sql_rows::{attempt_from_row, outcome_text, payment_from_columns, payment_from_row};
 
         fn is_unique_violation(e: &sqlx::Error) -> bool {
@@ -461,10 +461,12 @@ macro_rules! sql_store {
                 charge_id: Option<&str>,
                 reference: Option<&str>,
             ) -> Result<Vec<Attempt>> {
+                // Three indexed lookups, not one OR: an OR over three columns scans every attempt
+                // of the account, and webhooks and reconciliation ask this once per object.
                 let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
-                     AND ((charge_id IS NOT NULL AND charge_id = $2) OR (reference IS NOT NULL AND reference = $3) \
-                     OR provider_key = $3)"
+                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND charge_id = $2 \
+                     UNION SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND reference = $3 \
+                     UNION SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND provider_key = $3"
                 ));
                 let rows = sqlx::query(sql)
                     .bind(account)
@@ -545,6 +547,27 @@ macro_rules! sql_store {
                     .await
                     .map_err(|e| storage("forget a webhook delivery", e))?;
                 Ok(())
+            }
+
+            async fn charge_attempts_created(&self, page: CreatedPage<'_>) -> Result<Vec<Attempt>> {
+                let sql = sqlx::AssertSqlSafe(format!(
+                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
+                     AND operation = 'create_charge' AND created_ms >= $2 AND created_ms < $3 \
+                     AND (created_ms > $4 OR (created_ms = $4 AND id > $5)) \
+                     ORDER BY created_ms, id LIMIT $6"
+                ));
+                let (after_ms, after_id) = page.after.map_or((i64::MIN, ""), |(ms, id)| (ms, id));
+                let rows = sqlx::query(sql)
+                    .bind(page.account)
+                    .bind(page.from_ms)
+                    .bind(page.to_ms)
+                    .bind(after_ms)
+                    .bind(after_id)
+                    .bind(i64::from(page.limit))
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(|e| storage("list charge attempts", e))?;
+                rows.iter().map(attempt_from_row).collect()
             }
 
             async fn next_claimable_ms(&self) -> Result<Option<i64>> {

@@ -43,6 +43,9 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
         charge_id: Option<&str>,
         reference: Option<&str>,
     ) -> Result<Vec<Attempt>>;
+    /// One page of the charge attempts at `page.account` created in `[from_ms, to_ms)`, in
+    /// (created, id) order after `page.after`: reconciliation streams the journal with it.
+    async fn charge_attempts_created(&self, page: CreatedPage<'_>) -> Result<Vec<Attempt>>;
     /// Claims a webhook event for a delivery's handling until `lease_until_ms` (see
     /// [`payment_core::webhook::Inbox::claim`]): new, or in progress past its lease, is this
     /// delivery's; in progress or done is not.
@@ -72,6 +75,22 @@ pub trait JournalStore: Send + Sync + fmt::Debug {
     async fn refresh_clock(&self, _always: bool) -> Result<()> {
         Ok(())
     }
+}
+
+/// One page of [`JournalStore::charge_attempts_created`]: named fields, so the bounds and the
+/// keyset position cannot be swapped.
+#[derive(Debug, Clone, Copy)]
+pub struct CreatedPage<'a> {
+    /// The account (the `provider` column).
+    pub account: &'a str,
+    /// Created at or after (unix milliseconds).
+    pub from_ms: i64,
+    /// Created before (unix milliseconds).
+    pub to_ms: i64,
+    /// The last (created, id) of the previous page.
+    pub after: Option<(i64, &'a str)>,
+    /// At most this many.
+    pub limit: u32,
 }
 
 /// One recovery claim: lease up to `limit` unresolved attempts due at `now_ms` (those `filter`

@@ -209,6 +209,54 @@ fn lists_filter_by_state(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Out
     })
 }
 
+/// Reconciliation's stream: an account's charge attempts by creation time, a page at a time,
+/// each once, only those of the window; and attempts found by charge, reference or sent key.
+fn charge_attempts_page_by_creation(
+    store: Arc<dyn JournalStore>,
+) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
+    Box::pin(async move {
+        let base = 1_800_000_000_000;
+        let mut made = Vec::new();
+        for i in 0..5 {
+            // Two share each millisecond: the page boundary falls between equal times.
+            let mut new = new_attempt(&format!("c{i}"), 100, base + 60_000);
+            new.now_ms = base + 1000 + (i / 2) * 10;
+            made.push(started(store.as_ref(), new).await?.id);
+        }
+        let mut before = new_attempt("early", 100, base + 60_000);
+        before.now_ms = base;
+        started(store.as_ref(), before).await?;
+        let mut elsewhere = new_attempt("other", 100, base + 60_000);
+        elsewhere.account = "other".into();
+        elsewhere.now_ms = base + 1000;
+        started(store.as_ref(), elsewhere).await?;
+        let mut seen = Vec::new();
+        let mut after: Option<(i64, String)> = None;
+        loop {
+            let page = payment_journal::CreatedPage {
+                account: "fake",
+                from_ms: base + 1,
+                to_ms: base + 2000,
+                after: after.as_ref().map(|(ms, id)| (*ms, id.as_str())),
+                limit: 2,
+            };
+            let rows = store.charge_attempts_created(page).await?;
+            ensure(rows.len() <= 2, "a page holds at most its limit")?;
+            let Some(last) = rows.last() else { break };
+            after = Some((last.created_ms, last.id.clone()));
+            seen.extend(rows.into_iter().map(|a| a.id));
+        }
+        let mut expected = made.clone();
+        expected.sort_by_key(|id| (made.iter().position(|m| m == id).map(|i| i / 2), id.clone()));
+        ensure(
+            seen == expected,
+            format!("each of the window's charges once, in (created, id) order: {seen:?} vs {expected:?}"),
+        )?;
+        let by_key = store.attempts_for("fake", None, Some("c3")).await?;
+        ensure(by_key.len() == 1 && by_key[0].idempotency_key == "c3", "found by the key it was sent with")
+    })
+}
+
 /// A second succeeded charge for one key, written behind the journal's back, is refused by the
 /// database itself.
 fn one_success_constraint(store: Arc<dyn JournalStore>) -> Pin<Box<dyn Future<Output = Result<(), Failed>> + Send>> {
@@ -354,6 +402,7 @@ fn main() {
         ("one_success_constraint", one_success_constraint, true),
         ("fleet_recovery", fleet_recovery, false),
         ("inbox_is_insert_if_absent", inbox_is_insert_if_absent, false),
+        ("charge_attempts_page_by_creation", charge_attempts_page_by_creation, false),
     ];
     let mut trials = Vec::new();
     for (backend, name) in [(Backend::Memory, "memory"), (Backend::Sqlite, "sqlite"), (Backend::Postgres, "postgres")] {

@@ -34,6 +34,11 @@ pub enum FaultKind {
     /// Run the handler, then change the amount (or, with no amount, the currency) the JSON answer
     /// echoes, to prove clients check what the provider says it did against what they asked for.
     AlterAmount,
+    /// The provider charges one minor unit more than asked and answers as if it charged what
+    /// was asked: the handler sees the request's first amount raised by one, and the answer's
+    /// first amount is lowered by one again. What the provider holds then differs from what the
+    /// client was told, which only reconciliation can see.
+    ChargeOtherAmount,
     /// Wait this long before running the handler.
     Delay {
         /// Milliseconds.
@@ -162,7 +167,7 @@ const RULE_FIELDS: [&str; 6] = ["kind", "probability", "methods", "path", "times
 /// The fields of each kind besides `kind`.
 fn kind_fields(kind: &str) -> Option<&'static [&'static str]> {
     Some(match kind {
-        "drop_after_commit" | "reset_before_commit" | "extra_fields" | "alter_amount" => &[],
+        "drop_after_commit" | "reset_before_commit" | "extra_fields" | "alter_amount" | "charge_other_amount" => &[],
         "status" => &["status", "retry_after"],
         "status_after_commit" => &["status"],
         "delay" => &["ms"],
@@ -171,8 +176,7 @@ fn kind_fields(kind: &str) -> Option<&'static [&'static str]> {
 }
 
 /// The kinds a rule may have, as JSON names them.
-const KINDS: &str =
-    "drop_after_commit, reset_before_commit, status, status_after_commit, extra_fields, alter_amount, delay";
+const KINDS: &str = "drop_after_commit, reset_before_commit, status, status_after_commit, extra_fields, alter_amount, charge_other_amount, delay";
 
 impl<'de> Deserialize<'de> for FaultRule {
     fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<FaultRule, D::Error> {

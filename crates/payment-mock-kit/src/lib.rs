@@ -32,7 +32,7 @@ pub use idempotency::{Claim, ClaimGuard, IdempotencyTable, StoredResponse};
 pub use ids::{IdAlphabet, IdGen};
 pub use keys::SigningKeys;
 pub use kit::{AuthenticationResult, ControlError, LoggedRequest, MockHooks, MockKit, MockStats};
-pub use middleware::{ContentFault, ContentFaultApplied};
+pub use middleware::{ContentFault, ContentFaultApplied, SignedBody};
 pub use objects::{MockObject, MockObjects};
 pub use reply::Reply;
 pub use server::MockServer;

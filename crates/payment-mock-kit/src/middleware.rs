@@ -20,6 +20,12 @@ pub struct Disconnect;
 #[derive(Debug, Clone, PartialEq)]
 pub struct ContentFault(pub FaultKind);
 
+/// The body as the client sent and signed it, set on a request whose body a fault changed
+/// (`charge_other_amount`): a mock checking a signature over the body checks it over this one,
+/// since the provider changes what it charges after it verified the request.
+#[derive(Debug, Clone)]
+pub struct SignedBody(pub axum::body::Bytes);
+
 /// Set on a response by a handler that applied the request's [`ContentFault`] itself; `true`
 /// when the answer changed. The kit then leaves the body alone.
 #[derive(Debug, Clone, Copy)]
@@ -117,6 +123,16 @@ async fn run_request(
     if let Some(kind @ (FaultKind::ExtraFields | FaultKind::AlterAmount)) = &decision.action {
         parts.extensions.insert(ContentFault(kind.clone()));
     }
+    let mut bytes = bytes;
+    let mut charged_other = false;
+    if decision.action == Some(FaultKind::ChargeOtherAmount)
+        && let Some(raised) = raise_amount(&bytes)
+    {
+        parts.extensions.insert(SignedBody(bytes.clone()));
+        bytes = axum::body::Bytes::from(raised);
+        parts.headers.insert(http::header::CONTENT_LENGTH, http::HeaderValue::from(bytes.len()));
+        charged_other = true;
+    }
     let request = Request::from_parts(parts, Body::from(bytes));
     let response = match decision.action {
         None => next.run(request).await,
@@ -178,6 +194,15 @@ async fn run_request(
             }
             response
         }
+        Some(FaultKind::ChargeOtherAmount) => {
+            let response = next.run(request).await;
+            if charged_other {
+                entry.fault = Some("charge_other_amount".into());
+                rewrite_json(response, ctx.kit.body_limit(), |v| crate::alter::shift_first_amount(v, -1)).await
+            } else {
+                response
+            }
+        }
         Some(FaultKind::Delay { .. }) => next.run(request).await,
     };
     entry.status = response.extensions().get::<Disconnect>().is_none().then(|| response.status().as_u16());
@@ -190,6 +215,14 @@ async fn run_request(
     let bytes = axum::body::to_bytes(body, ctx.kit.body_limit()).await.unwrap_or_default();
     ctx.kit.record_answered(entry, bytes.slice(..bytes.len().min(LOGGED_BODY)));
     Response::from_parts(parts, Body::from(bytes))
+}
+
+/// The request body with its first amount one more (JSON or form-encoded), if it has one.
+fn raise_amount(body: &[u8]) -> Option<Vec<u8>> {
+    if let Ok(mut value) = serde_json::from_slice::<serde_json::Value>(body) {
+        return crate::alter::shift_first_amount(&mut value, 1).then(|| value.to_string().into_bytes());
+    }
+    crate::alter::shift_form_amount(std::str::from_utf8(body).ok()?, 1).map(String::into_bytes)
 }
 
 fn elapsed_ms(since: std::time::Instant) -> u64 {

@@ -212,6 +212,7 @@ fn leak_caps() -> &'static payment_core::Capabilities {
             style: payment_core::ListStyle::None,
             max_limit: 1,
             oldest_first: false,
+            late_data_secs: 0,
         },
         idempotency: payment_core::IdempotencyCapabilities {
             create_charge: payment_core::IdempotencySupport::None,

@@ -32,7 +32,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: true,
         async_completion: false,
     },
-    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false },
+    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false, late_data_secs: 0 },
     idempotency: IdempotencyCapabilities {
         create_charge: IdempotencySupport::RejectDuplicate { lookup: CHARGE_LOOKUP },
         capture_charge: IdempotencySupport::None,

@@ -32,7 +32,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         // PAY.JP says a refund may be `pending` and to watch its status.
         async_completion: true,
     },
-    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false },
+    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false, late_data_secs: 0 },
     idempotency: IdempotencyCapabilities {
         create_charge: IdempotencySupport::Replay,
         capture_charge: IdempotencySupport::Replay,

@@ -29,7 +29,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: false,
         async_completion: false,
     },
-    list: ListCapabilities { style: ListStyle::Offset, max_limit: 100, oldest_first: false },
+    list: ListCapabilities { style: ListStyle::Offset, max_limit: 100, oldest_first: false, late_data_secs: 0 },
     idempotency: IdempotencyCapabilities {
         create_charge: IdempotencySupport::Replay,
         capture_charge: IdempotencySupport::Replay,

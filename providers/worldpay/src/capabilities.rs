@@ -35,7 +35,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: false,
         async_completion: true,
     },
-    list: ListCapabilities { style: ListStyle::Link, max_limit: 300, oldest_first: false },
+    list: ListCapabilities { style: ListStyle::Link, max_limit: 300, oldest_first: false, late_data_secs: 60 },
     idempotency: IdempotencyCapabilities {
         create_charge: IdempotencySupport::RejectDuplicate { lookup: AUTHORIZE_LOOKUP },
         capture_charge: IdempotencySupport::RejectDuplicate { lookup: ACTION_LOOKUP },

@@ -57,7 +57,7 @@ const fn caps(charge: IdempotencySupport, refund: IdempotencySupport, find: bool
             list: true,
             async_completion: false,
         },
-        list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false },
+        list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: false, late_data_secs: 0 },
         idempotency: IdempotencyCapabilities {
             create_charge: charge,
             capture_charge: IdempotencySupport::None,

@@ -43,7 +43,7 @@ pub const CAPABILITIES: Capabilities = Capabilities {
         list: true,
         async_completion: false,
     },
-    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: true },
+    list: ListCapabilities { style: ListStyle::Cursor, max_limit: 100, oldest_first: true, late_data_secs: 0 },
     idempotency: IdempotencyCapabilities {
         create_charge: IdempotencySupport::Replay,
         capture_charge: IdempotencySupport::Replay,

@@ -95,8 +95,14 @@ fn answer(result: Result<Response, Reply>) -> Response {
     result.unwrap_or_else(|e| e.into_response())
 }
 
-async fn create_charge(State(m): State<JustapMock>, headers: HeaderMap, body: Bytes) -> Response {
-    answer(authorize(&m, &headers, &body).and_then(|()| m.account().create_charge(m.ids(), m.now(), &body)))
+async fn create_charge(
+    State(m): State<JustapMock>,
+    signed: Option<axum::Extension<payment_mock_kit::SignedBody>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let signed = signed.map_or_else(|| body.clone(), |s| s.0.0);
+    answer(authorize(&m, &headers, &signed).and_then(|()| m.account().create_charge(m.ids(), m.now(), &body)))
 }
 
 async fn list_charges(State(m): State<JustapMock>, headers: HeaderMap, RawQuery(q): RawQuery) -> Response {

@@ -78,8 +78,15 @@ fn answer(result: Result<Reply, Reply>) -> Response {
     result.unwrap_or_else(|e| e).into_response()
 }
 
-async fn create_charge(State(m): State<PingppMock>, headers: HeaderMap, uri: Uri, body: Bytes) -> Response {
-    answer(authorize(&m, &headers, &uri, &body).and_then(|()| m.account().create_charge(m.ids(), m.now(), &body)))
+async fn create_charge(
+    State(m): State<PingppMock>,
+    signed: Option<axum::Extension<payment_mock_kit::SignedBody>>,
+    headers: HeaderMap,
+    uri: Uri,
+    body: Bytes,
+) -> Response {
+    let signed = signed.map_or_else(|| body.clone(), |s| s.0.0);
+    answer(authorize(&m, &headers, &uri, &signed).and_then(|()| m.account().create_charge(m.ids(), m.now(), &body)))
 }
 
 async fn list_charges(State(m): State<PingppMock>, headers: HeaderMap, uri: Uri, RawQuery(q): RawQuery) -> Response {
