@@ -63,6 +63,10 @@ pub enum Command {
     /// Read the payment journal and recover what a crash or a lost answer left open.
     #[command(subcommand)]
     Journal(JournalCommand),
+    /// Compare the journal with each provider's charges over a window and name every
+    /// difference (exit 0: none, 1: some, 2: usage or config); `--heal` settles what the
+    /// provider's word proves.
+    Reconcile(ReconcileArgs),
     /// Receive providers' webhooks.
     #[command(subcommand)]
     Webhook(WebhookCommand),
@@ -77,6 +81,24 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
+}
+
+/// `payment reconcile …`
+#[derive(Debug, Args)]
+pub struct ReconcileArgs {
+    /// Charges created from (RFC 3339, Unix seconds, or a duration ago: `24h`); default 24h ago.
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Charges created before (same forms); default now.
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Settle the journal's unsettled charge attempts that the provider's final word proves
+    /// (through the journal's fenced writes); without it the run only reads.
+    #[arg(long)]
+    pub heal: bool,
+    /// Show a running count on stderr even with --json or when stderr is not a terminal.
+    #[arg(long)]
+    pub progress: bool,
 }
 
 /// `payment mock-control --url URL …`

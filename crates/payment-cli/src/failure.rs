@@ -1,4 +1,5 @@
-//! How the command fails: exit codes 1 (definite), 2 (usage or config), 3 (outcome unknown).
+//! How the command fails: exit codes 1 (definite, or differences found), 2 (usage or config), 3
+//! (outcome unknown).
 
 use payment::{Error, ErrorKind, Outcome};
 
@@ -8,6 +9,8 @@ pub enum Failure {
     Usage(String),
     /// The provider or the library refused or failed.
     Payment(Error),
+    /// The command ran and found what the caller must look at (reconciliation's differences): exit 1.
+    Found(String),
 }
 
 impl Failure {
@@ -15,6 +18,7 @@ impl Failure {
     pub fn code(&self) -> u8 {
         match self {
             Failure::Usage(_) => 2,
+            Failure::Found(_) => 1,
             Failure::Payment(e) if e.outcome() == Outcome::Unknown => 3,
             // Refused before any I/O: a setting, or an operation the provider does not offer.
             Failure::Payment(e) if matches!(e.kind(), ErrorKind::Config | ErrorKind::Unsupported) => 2,
@@ -34,6 +38,8 @@ impl Failure {
                 eprintln!("{}", serde_json::json!({"error": {"kind": "usage", "message": m, "outcome": "definite"}}));
             }
             (Failure::Usage(m), false) => eprintln!("error: {m}"),
+            (Failure::Found(m), true) => eprintln!("{}", serde_json::json!({"found": m})),
+            (Failure::Found(m), false) => eprintln!("{m}"),
             (Failure::Payment(e), true) => eprintln!("{}", serde_json::json!({"error": e.to_json()})),
             (Failure::Payment(e), false) => {
                 eprintln!("error: {e}");

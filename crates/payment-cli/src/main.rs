@@ -19,6 +19,7 @@ mod journal;
 mod mock;
 mod mock_control;
 mod output;
+mod reconcile;
 mod route;
 mod webhook;
 
@@ -117,6 +118,7 @@ async fn run(cli: &Cli) -> Result<(), Failure> {
         Command::Mock(args) => mock::serve(cli.provider.as_deref(), args, cli.json).await,
         Command::Demo => demo::run(cli.json).await,
         Command::Journal(j) => journal::run(cli, j).await,
+        Command::Reconcile(args) => reconcile::run(cli, args).await,
         Command::Webhook(w) => webhook::run(cli, w).await,
         Command::Route(r) => route::run(cli, r).await,
         Command::MockControl(args) => mock_control::run(args, cli.json).await,

@@ -422,3 +422,19 @@ fn mock_help_lists_only_the_options_it_uses() {
     let charge = Command::new(BIN).args(["charge", "create", "--help"]).output().unwrap();
     assert!(String::from_utf8_lossy(&charge.stdout).contains("--journal"), "other commands keep them");
 }
+
+/// A provider with no list API is reported as such by `reconcile` (exit 1), never skipped.
+#[test]
+fn reconcile_names_a_provider_it_cannot_compare() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let path_text = path.to_str().unwrap().to_owned();
+    let _served =
+        Served::start(&["--provider", "google-standard-payments", "mock", "--env-file", &path_text], "env-file");
+    let vars = read_env_file(&std::fs::read_to_string(&path).unwrap());
+    let journal = format!("sqlite://{}", dir.path().join("j.db").display());
+    let out = run(&vars, &["--journal", &journal, "--provider", "google-standard-payments", "reconcile"]);
+    let (stdout, stderr) = (String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
+    assert!(stdout.lines().any(|l| l.starts_with("cannot_reconcile") && l.contains("no list API")), "{stdout}");
+}
