@@ -38,25 +38,6 @@ fn parse_time(flag: &str, text: &str, now: Timestamp) -> Result<Timestamp, Failu
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn times_are_instants_unix_seconds_or_durations_ago() {
-        let now = Timestamp::from_unix(1_800_000_000);
-        let at = |t: &str| parse_time("--since", t, now).ok().map(|t| t.unix());
-        assert_eq!(at("2027-01-15T08:00:00Z"), Some(1_800_000_000));
-        assert_eq!(at("1700000000"), Some(1_700_000_000));
-        assert_eq!(at("24h"), Some(1_800_000_000 - 86_400));
-        assert_eq!(at("7d"), Some(1_800_000_000 - 7 * 86_400));
-        assert_eq!(at("90s"), Some(1_800_000_000 - 90));
-        for bad in ["", "h", "-1h", "1y", "1.5h", "yesterday", "99999999999999999999d"] {
-            assert_eq!(at(bad), None, "{bad}");
-        }
-    }
-}
-
 /// The accounts to reconcile: the one named, else the config's provider, else every account.
 fn accounts(cli: &Cli, config: &payment::Config) -> Vec<String> {
     if let Some(a) = &cli.account {
@@ -195,4 +176,23 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<(), Failure> {
         return Err(Failure::Found(format!("{differences} difference(s) between the journal and the providers")));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times_are_instants_unix_seconds_or_durations_ago() {
+        let now = Timestamp::from_unix(1_800_000_000);
+        let at = |t: &str| parse_time("--since", t, now).ok().map(|t| t.unix());
+        assert_eq!(at("2027-01-15T08:00:00Z"), Some(1_800_000_000));
+        assert_eq!(at("1700000000"), Some(1_700_000_000));
+        assert_eq!(at("24h"), Some(1_800_000_000 - 86_400));
+        assert_eq!(at("7d"), Some(1_800_000_000 - 7 * 86_400));
+        assert_eq!(at("90s"), Some(1_800_000_000 - 90));
+        for bad in ["", "h", "-1h", "1y", "1.5h", "yesterday", "99999999999999999999d"] {
+            assert_eq!(at(bad), None, "{bad}");
+        }
+    }
 }
