@@ -144,6 +144,14 @@ pub async fn run(cli: &Cli, args: &ReconcileArgs) -> Result<(), Failure> {
                 if progress {
                     eprint!("\r");
                 }
+                if summary.until <= summary.since {
+                    // Nothing was compared: "the books agree" would be a claim without evidence.
+                    return Err(usage(format!(
+                        "{name}: the window is empty once {}'s late-data margin is taken ({}): give an earlier --since",
+                        client.provider_name(),
+                        summary.notes.join("; ")
+                    )));
+                }
                 differences += summary.differences();
                 eprintln!("{}", summary_line(&summary));
                 for note in &summary.notes {

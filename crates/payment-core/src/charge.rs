@@ -143,6 +143,18 @@ impl Keyed for ChargeRecord {
     }
 }
 
+/// The metadata key a provider sets on a charge it reads as refunded in part when its reads
+/// cannot say how much (Worldpay's events name the stage, not amounts): `amount_refunded` is then
+/// zero for the unknown part, and this key says a refund exists.
+pub const REFUNDED_IN_PART: &str = "payment_refunded_in_part";
+
+impl ChargeRecord {
+    /// Whether the provider shows any refund of this charge (an amount, or [`REFUNDED_IN_PART`]).
+    pub fn shows_a_refund(&self) -> bool {
+        self.amount_refunded.minor > 0 || self.metadata.contains_key(REFUNDED_IN_PART)
+    }
+}
+
 /// A request to create a charge.
 #[derive(Debug, Clone)]
 pub struct CreateCharge {

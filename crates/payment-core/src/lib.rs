@@ -39,7 +39,9 @@ pub use capabilities::{
     AmountLimit, Capabilities, ChargeCapabilities, IdempotencyCapabilities, ListCapabilities, ListStyle,
     RefundCapabilities, SourceCapabilities,
 };
-pub use charge::{Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder};
+pub use charge::{
+    Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, REFUNDED_IN_PART,
+};
 pub use client::{CallJournal, PaymentClient};
 pub use config::{Account, Config, Mode, ProviderSettings};
 pub use error::{DeclineReason, Error, ErrorKind, Outcome, Result};

@@ -67,6 +67,8 @@ pub(crate) enum Verdict {
     Status(String),
     /// The journal has not settled its attempt yet (or a person must): what the provider shows.
     Unsettled(String),
+    /// The sides agree only if refunds the journal has not settled yet landed: for later.
+    Waiting(String),
 }
 
 /// Whether `attempt` is the charge attempt that made `charge`: by the charge id it recorded,
@@ -132,15 +134,35 @@ impl Ledger<'_> {
         let provider_kept = charge.amount_captured.minor - charge.amount_refunded.minor;
         // A refund still in flight may or may not be counted by the provider yet.
         let in_flight = self.refunds_in_flight(charge.amount.minor);
-        let agrees = if exact_amounts {
-            provider_kept <= kept && provider_kept >= kept - in_flight
-        } else {
-            // Reads that show only the stage reached (Worldpay's) still say "refunded in full".
-            let refunded_in_full = charge.amount_captured.minor > 0 && provider_kept <= 0;
-            !refunded_in_full || kept - in_flight <= 0
+        let agrees = |in_flight: i64| {
+            if exact_amounts {
+                provider_kept <= kept && provider_kept >= kept - in_flight
+            } else {
+                // Reads that show only the stage reached (Worldpay's) still say "refunded in
+                // full", and whether any refund exists.
+                let refunded_in_full = charge.amount_captured.minor > 0 && provider_kept <= 0;
+                let captured = self.captured_kept();
+                let journal_refunded = captured.is_some_and(|c| kept < c);
+                (!refunded_in_full || kept - in_flight <= 0)
+                    && (!charge.shows_a_refund() || journal_refunded || in_flight > 0)
+            }
         };
-        if agrees {
+        if agrees(0) {
             return Verdict::Same;
+        }
+        if in_flight > 0 && agrees(in_flight) {
+            return Verdict::Waiting(format!(
+                "the provider keeps {}; the journal expects {} unless its refunds still open landed",
+                Money::new(provider_kept, charge.amount.currency),
+                Money::new(kept, charge.amount.currency)
+            ));
+        }
+        if !exact_amounts {
+            return Verdict::Status(format!(
+                "the provider shows {}; the journal expects {} kept",
+                if provider_kept <= 0 { "it refunded in full" } else { "a refund" },
+                Money::new(kept, charge.amount.currency)
+            ));
         }
         Verdict::Status(format!(
             "the journal expects {} kept; the provider keeps {} (captured {}, refunded {})",
@@ -154,16 +176,7 @@ impl Ledger<'_> {
     /// The stage the journal's latest charge record shows, after its later operations, and the
     /// amount it expects kept (captured less refunded).
     fn expected(&self) -> Option<(Stage, i64)> {
-        let latest = self
-            .attempts
-            .iter()
-            .filter(|a| a.state == AttemptState::Succeeded && a.operation != Operation::CreateRefund)
-            .filter_map(|a| match &a.outcome {
-                Some(StoredOutcome::Charge(c)) => Some((a, c)),
-                _ => None,
-            })
-            .max_by_key(|(a, _)| (a.updated_ms, a.seq))?;
-        let (at, record) = latest;
+        let (at, record) = self.latest_record()?;
         let refunded_since: i64 = self
             .attempts
             .iter()
@@ -178,12 +191,31 @@ impl Ledger<'_> {
         Some((Stage::of(record.status), kept))
     }
 
+    /// The latest charge record the journal holds for the charge, with the attempt it came with.
+    fn latest_record(&self) -> Option<(&Attempt, &ChargeRecord)> {
+        self.attempts
+            .iter()
+            .filter(|a| a.state == AttemptState::Succeeded && a.operation != Operation::CreateRefund)
+            .filter_map(|a| match &a.outcome {
+                Some(StoredOutcome::Charge(c)) => Some((a, c.as_ref())),
+                _ => None,
+            })
+            .max_by_key(|(a, _)| (a.updated_ms, a.seq))
+    }
+
+    /// What the latest charge record kept before refunds were taken off it.
+    fn captured_kept(&self) -> Option<i64> {
+        self.latest_record().map(|(_, r)| r.amount_captured.minor - r.amount_refunded.minor)
+    }
+
     /// What refunds not yet final in the journal may have taken (a refund in full counts the
     /// whole charge).
     fn refunds_in_flight(&self, whole: i64) -> i64 {
         self.attempts
             .iter()
             .filter(|a| a.operation == Operation::CreateRefund)
+            // Prepared was never sent.
+            .filter(|a| a.state != AttemptState::Prepared)
             .filter(|a| a.state.is_unresolved() || a.state == AttemptState::NeedsReconciliation)
             .map(|a| a.request.amount().map_or(whole, |m| m.minor))
             .sum()
@@ -307,7 +339,8 @@ mod tests {
         let attempts =
             [created.clone(), refund(2, 300, AttemptState::Succeeded), refund(3, 200, AttemptState::Unknown)];
         assert_eq!(verdict(&attempts, &record(ChargeStatus::Succeeded, 1000, 1000, 300)), Verdict::Same);
-        assert_eq!(verdict(&attempts, &record(ChargeStatus::Succeeded, 1000, 1000, 500)), Verdict::Same);
+        // Agreeing only if the open refund landed is not agreeing yet.
+        assert!(matches!(verdict(&attempts, &record(ChargeStatus::Succeeded, 1000, 1000, 500)), Verdict::Waiting(_)));
         assert!(matches!(verdict(&attempts, &record(ChargeStatus::Succeeded, 1000, 1000, 600)), Verdict::Status(_)));
     }
 
@@ -316,8 +349,15 @@ mod tests {
         let attempts = [create(AttemptState::Succeeded, Some(record(ChargeStatus::Succeeded, 1000, 1000, 0)))];
         let stage_only = |c: &ChargeRecord| Ledger { holder: &attempts[0], attempts: &attempts }.compare(c, false);
         assert!(matches!(stage_only(&record(ChargeStatus::Succeeded, 1000, 1000, 1000)), Verdict::Status(_)));
-        // A partial refund is invisible in such reads: no difference can be claimed.
         assert_eq!(stage_only(&record(ChargeStatus::Succeeded, 1000, 1000, 0)), Verdict::Same);
+        // A refund of unknown amount the journal does not hold is a difference; one it holds is not.
+        let mut refunded_in_part = record(ChargeStatus::Succeeded, 1000, 1000, 0);
+        refunded_in_part.metadata.insert(payment_core::REFUNDED_IN_PART.into(), "true".into());
+        assert!(matches!(stage_only(&refunded_in_part), Verdict::Status(_)));
+        let created = create(AttemptState::Succeeded, Some(record(ChargeStatus::Succeeded, 1000, 1000, 0)));
+        let with_refund = [created, refund(2, 300, AttemptState::Succeeded)];
+        let ledger = Ledger { holder: &with_refund[0], attempts: &with_refund };
+        assert_eq!(ledger.compare(&refunded_in_part, false), Verdict::Same);
     }
 
     #[test]

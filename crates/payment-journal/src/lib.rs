@@ -17,6 +17,8 @@
 mod batch;
 mod clock;
 pub mod faulty;
+mod finding;
+mod heal;
 mod journal;
 mod ledger;
 mod lookup;
@@ -49,6 +51,7 @@ mod sqlite;
 pub use batch::{BatchOptions, CommitStats};
 pub use clock::StoreClock;
 pub use faulty::{FaultyStore, StoreFault, StoreStep};
+pub use finding::{AtProvider, Class, Finding, InJournal};
 pub use journal::{Checkpoint, Journal, JournalOptions};
 pub use ledger::Stage;
 pub use memory::MemoryStore;
@@ -56,7 +59,7 @@ pub use open::{open, open_store};
 pub use options::{Durability, StoreOptions};
 #[cfg(feature = "postgres")]
 pub use postgres::PostgresStore;
-pub use reconcile::{AtProvider, Class, Finding, InJournal, ReconcileOptions, ReconcileSummary, Reconciler, Window};
+pub use reconcile::{ReconcileOptions, ReconcileSummary, Reconciler, Window};
 pub use record::{Attempt, AttemptRules, JournalEvent, Payment, StoredError, StoredOutcome};
 pub use recover::{ClientSource, Recoverer, RecoveryEvent, RecoveryObserver, RecoveryReport, Resolution};
 pub use request::{StoredRequest, StoredSource};

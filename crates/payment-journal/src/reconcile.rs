@@ -13,119 +13,18 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use payment_core::{ChargeRecord, ErrorKind, ListCharges, ListStyle, Money, PaymentClient, Result, Timestamp};
+use payment_core::{
+    ChargeRecord, CreateCharge, ErrorKind, ListCharges, ListStyle, Operation, PaymentClient, PaymentSource, Result,
+    Timestamp,
+};
 use serde::Serialize;
 
+use crate::finding::{AtProvider, Class, Finding, InJournal};
 use crate::ledger::{self, Ledger, Stage, Verdict};
-use crate::record::{Attempt, StoredOutcome, Transition};
+use crate::record::Attempt;
+use crate::request::StoredRequest;
 use crate::state::AttemptState;
-use crate::store::{CreatedPage, JournalStore, is_fenced};
-
-/// What reconciliation found for one charge.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Class {
-    /// Both sides agree.
-    Matched,
-    /// Charged at the provider, unknown to the journal (or a second charge for a journaled payment).
-    ProviderOnly,
-    /// The journal holds a success the provider does not.
-    JournalOnly,
-    /// The provider holds another amount than the journal sent.
-    AmountMismatch,
-    /// The provider's charge is at another stage, or keeps another amount (refunded or canceled
-    /// at the provider, a success the journal recorded as declined).
-    StatusMismatch,
-    /// The journal's attempt is still unsettled (or waits for a person) and this run could not
-    /// settle it.
-    Unresolved,
-    /// The journal's attempt was unsettled and is now settled from the provider's word (`heal`).
-    Healed,
-}
-
-impl Class {
-    /// Every class, in report order.
-    pub const ALL: [Class; 7] = [
-        Class::Matched,
-        Class::ProviderOnly,
-        Class::JournalOnly,
-        Class::AmountMismatch,
-        Class::StatusMismatch,
-        Class::Unresolved,
-        Class::Healed,
-    ];
-
-    /// The snake_case name.
-    pub fn as_str(&self) -> &'static str {
-        match self {
-            Class::Matched => "matched",
-            Class::ProviderOnly => "provider_only",
-            Class::JournalOnly => "journal_only",
-            Class::AmountMismatch => "amount_mismatch",
-            Class::StatusMismatch => "status_mismatch",
-            Class::Unresolved => "unresolved",
-            Class::Healed => "healed",
-        }
-    }
-
-    /// Whether the books still differ (matched and healed charges do not).
-    pub fn is_difference(&self) -> bool {
-        !matches!(self, Class::Matched | Class::Healed)
-    }
-}
-
-/// The provider's side of a finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct AtProvider {
-    /// The stage its status shows.
-    pub stage: Stage,
-    /// Its amount.
-    pub amount: Money,
-    /// Captured so far.
-    pub captured: Money,
-    /// Refunded (or, for PAY.JP, released by a partial capture) so far.
-    pub refunded: Money,
-    /// When the provider created it (RFC 3339).
-    pub created: Timestamp,
-}
-
-/// The journal's side of a finding.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InJournal {
-    /// The charge attempt's state.
-    pub state: AttemptState,
-    /// The attempt number within its payment.
-    pub seq: i64,
-    /// The amount it sent.
-    pub amount: Option<Money>,
-    /// When it was created (unix milliseconds).
-    pub created_ms: i64,
-}
-
-/// One charge examined.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Finding {
-    /// What was found.
-    pub class: Class,
-    /// The provider's name.
-    pub provider: String,
-    /// The account (the provider's name unless routed under another).
-    pub account: String,
-    /// The charge, when either side knows it.
-    pub charge_id: Option<String>,
-    /// The logical payment, when journaled.
-    pub idempotency_key: Option<String>,
-    /// The merchant reference.
-    pub reference: Option<String>,
-    /// The amount (the provider's when it holds the charge, else the journal's).
-    pub amount: Option<Money>,
-    /// Why, in words.
-    pub evidence: String,
-    /// The provider's side, when it holds the charge.
-    pub at_provider: Option<AtProvider>,
-    /// The journal's side, when it holds the charge.
-    pub in_journal: Option<InJournal>,
-}
+use crate::store::{CreatedPage, JournalStore};
 
 /// The time window: charges created in `[since, until)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,16 +94,32 @@ impl ReconcileSummary {
 
 /// Compares one account's charges at its provider with the journal's.
 pub struct Reconciler {
-    store: Arc<dyn JournalStore>,
+    pub(crate) store: Arc<dyn JournalStore>,
     options: ReconcileOptions,
 }
 
-/// The slice being compared: its bounds (unix seconds) and its journal charges.
-struct Slice {
+/// Which journal charges have been judged: those of the slice being compared, and (for the
+/// whole run) those judged outside their own slice, as clocks differ: few, near slice edges.
+struct Marks {
     from: i64,
     to: i64,
-    rows: Vec<Attempt>,
-    seen: HashSet<String>,
+    in_slice: HashSet<String>,
+    elsewhere: HashSet<String>,
+}
+
+impl Marks {
+    fn mark(&mut self, a: &Attempt) {
+        let own_slice = a.created_ms >= self.from * 1000 && a.created_ms < self.to * 1000;
+        if own_slice {
+            self.in_slice.insert(a.id.clone())
+        } else {
+            self.elsewhere.insert(a.id.clone())
+        };
+    }
+
+    fn judged(&self, a: &Attempt) -> bool {
+        self.in_slice.contains(&a.id) || self.elsewhere.contains(&a.id)
+    }
 }
 
 impl Reconciler {
@@ -242,24 +157,27 @@ impl Reconciler {
         }
         summary.since = Some(window.since);
         summary.until = Some(Timestamp::from_unix(until.max(window.since.unix())));
+        let mut marks = Marks { from: 0, to: 0, in_slice: HashSet::new(), elsewhere: HashSet::new() };
         let mut from = window.since.unix();
         while from < until {
-            let slice = self.slice(client.account(), from, until).await?;
-            let to = slice.to;
-            self.compare_slice(client, slice, (window.since.unix(), until), &mut summary, found).await?;
+            let (to, rows) = self.slice(client.account(), from, until).await?;
+            marks.from = from;
+            marks.to = to;
+            marks.in_slice.clear();
+            self.compare_slice(client, rows, (window.since.unix(), until), &mut marks, &mut summary, found).await?;
             from = to;
         }
         Ok(summary)
     }
 
-    /// The next slice from `from`: whole seconds, holding at most the slice size of journal
-    /// charges (more only when one second holds more).
-    async fn slice(&self, account: &str, from: i64, until: i64) -> Result<Slice> {
+    /// The next slice from `from`: its end (whole seconds) and its journal charges, at most the
+    /// slice size of them (more only when one second holds more).
+    async fn slice(&self, account: &str, from: i64, until: i64) -> Result<(i64, Vec<Attempt>)> {
         let limit = self.options.slice.max(1);
         let first = CreatedPage { account, from_ms: from * 1000, to_ms: until * 1000, after: None, limit };
         let mut rows = self.store.charge_attempts_created(first).await?;
         if rows.len() < limit as usize {
-            return Ok(Slice { from, to: until, rows, seen: HashSet::new() });
+            return Ok((until, rows));
         }
         let to = rows.last().map_or(until, |a| (a.created_ms.div_euclid(1000) + 1).min(until));
         rows.retain(|a| a.created_ms < to * 1000);
@@ -274,39 +192,40 @@ impl Reconciler {
             }
             rows.extend(more);
         }
-        Ok(Slice { from, to, rows, seen: HashSet::new() })
+        Ok((to, rows))
     }
 
     async fn compare_slice(
         &self,
         client: &PaymentClient,
-        mut slice: Slice,
+        rows: Vec<Attempt>,
         window: (i64, i64),
+        marks: &mut Marks,
         summary: &mut ReconcileSummary,
         found: &mut (dyn FnMut(&Finding) + Send),
     ) -> Result<()> {
         let query = ListCharges {
             page_size: self.options.page_size,
-            created_from: Some(Timestamp::from_unix(slice.from)),
-            created_to: Some(Timestamp::from_unix(slice.to)),
+            created_from: Some(Timestamp::from_unix(marks.from)),
+            created_to: Some(Timestamp::from_unix(marks.to)),
             ..ListCharges::default()
         };
         let mut charges = client.list_charges(query);
         while let Some(charge) = charges.next().await {
             let charge = charge?;
             // A provider applying the window per page may hand back a neighbour: its own slice judges it.
-            if charge.created.unix() < slice.from || charge.created.unix() >= slice.to {
+            if charge.created.unix() < marks.from || charge.created.unix() >= marks.to {
                 continue;
             }
-            let finding = self.judge(client, &charge, Some(&mut slice)).await?;
+            let finding = self.judge(client, &charge, marks).await?;
             summary.add(finding.class);
             found(&finding);
         }
-        for row in std::mem::take(&mut slice.rows) {
-            if slice.seen.contains(&row.id) {
+        for row in rows {
+            if marks.judged(&row) {
                 continue;
             }
-            if let Some(finding) = self.unlisted(client, &row, window).await? {
+            if let Some(finding) = self.unlisted(client, &row, window, marks).await? {
                 summary.add(finding.class);
                 found(&finding);
             }
@@ -314,8 +233,14 @@ impl Reconciler {
         Ok(())
     }
 
-    /// A journal charge the provider's list did not show in its slice.
-    async fn unlisted(&self, client: &PaymentClient, row: &Attempt, window: (i64, i64)) -> Result<Option<Finding>> {
+    /// A journal charge its slice's list did not show: read on its own.
+    async fn unlisted(
+        &self,
+        client: &PaymentClient,
+        row: &Attempt,
+        window: (i64, i64),
+        marks: &mut Marks,
+    ) -> Result<Option<Finding>> {
         let money_expected = matches!(
             row.state,
             AttemptState::Succeeded
@@ -328,30 +253,34 @@ impl Reconciler {
         if !money_expected {
             return Ok(None);
         }
-        let read = match &row.charge_id {
-            Some(id) => match client.retrieve_charge(&payment_core::ChargeId::new(id.clone())).await {
-                Ok(c) => Some(c),
-                Err(e) if e.kind() == ErrorKind::NotFound => None,
-                Err(e) => return Err(e),
-            },
-            None if client.capabilities().charge.find_by_reference => {
-                let Ok(payment_core::Mutation::CreateCharge(request)) = row.request.to_mutation() else {
-                    return Ok(Some(self.journal_finding(
-                        client,
-                        row,
-                        Class::Unresolved,
-                        "its request cannot be read back".into(),
-                    )));
-                };
-                let created_from = Timestamp::from_unix(row.created_ms.div_euclid(1000) - 86_400);
-                client.find_charge(&request, created_from).await?
+        let read = match (&row.charge_id, &row.request) {
+            (Some(id), _) => client.retrieve_charge(&payment_core::ChargeId::new(id.clone())).await,
+            (None, StoredRequest::CreateCharge { amount, reference: Some(reference), .. })
+                if client.capabilities().charge.find_by_reference =>
+            {
+                // Only the reference and amount identify it; the source is not looked at.
+                let mut probe = CreateCharge::new(*amount, PaymentSource::Token(String::new()));
+                probe.reference = Some(reference.clone());
+                let since = row.dispatched_ms.unwrap_or(row.created_ms).div_euclid(1000) - 300;
+                client.find_charge(&probe, Timestamp::from_unix(since)).await.and_then(|c| {
+                    c.ok_or_else(|| payment_core::Error::new(ErrorKind::NotFound, "no charge has its reference"))
+                })
             }
-            None => None,
+            (None, _) => Err(payment_core::Error::new(ErrorKind::NotFound, "not listed")),
+        };
+        let read = match read {
+            Ok(charge) => Some(charge),
+            Err(e) if e.kind() == ErrorKind::NotFound => None,
+            // One charge that cannot be read is named, not the end of the walk.
+            Err(e) => {
+                let why = format!("the journal's attempt is {}; reading it at the provider failed: {e}", row.state);
+                return Ok(Some(self.journal_finding(client, row, Class::Unresolved, why)));
+            }
         };
         match read {
-            // Listed in another slice of the window (its clock and ours differ): judged there.
-            Some(charge) if (window.0..window.1).contains(&charge.created.unix()) => Ok(None),
-            Some(charge) => Ok(Some(self.judge(client, &charge, None).await?)),
+            // A later slice of the window lists it (its clock and ours differ): judged there.
+            Some(charge) if charge.created.unix() >= marks.to && charge.created.unix() < window.1 => Ok(None),
+            Some(charge) => Ok(Some(self.judge(client, &charge, marks).await?)),
             None if row.state == AttemptState::Succeeded => {
                 let id = row.charge_id.as_deref().unwrap_or("(none)");
                 Ok(Some(self.journal_finding(
@@ -380,7 +309,7 @@ impl Reconciler {
     }
 
     /// Judges one charge the provider holds against the journal.
-    async fn judge(&self, client: &PaymentClient, charge: &ChargeRecord, slice: Option<&mut Slice>) -> Result<Finding> {
+    async fn judge(&self, client: &PaymentClient, charge: &ChargeRecord, marks: &mut Marks) -> Result<Finding> {
         let account = client.account();
         let unique_references = client.capabilities().charge.find_by_reference;
         let mut attempts =
@@ -401,23 +330,19 @@ impl Reconciler {
             }
         }
         let makers: Vec<&Attempt> = attempts.iter().filter(|a| ledger::made(a, charge, unique_references)).collect();
-        if let Some(slice) = slice {
-            for a in &makers {
-                slice.seen.insert(a.id.clone());
-            }
+        for a in &makers {
+            marks.mark(a);
         }
         let mut finding = self.provider_finding(client, charge);
-        // The attempt that holds the charge: a success first, else the latest.
-        let Some(holder) = makers.iter().copied().max_by_key(|a| {
-            (
-                a.state == AttemptState::Succeeded && a.charge_id.as_deref() == Some(charge.id.as_str()),
-                a.state == AttemptState::Succeeded,
-                a.seq,
-            )
-        }) else {
+        // The attempt that holds the charge: the one that recorded its id first, then a
+        // success, then the latest; ties broken by id, never by the order rows came in.
+        let by_id = |a: &&Attempt| a.charge_id.as_deref() == Some(charge.id.as_str());
+        let Some(holder) =
+            makers.iter().copied().max_by_key(|a| (by_id(a), a.state == AttemptState::Succeeded, a.seq, a.id.clone()))
+        else {
             let others: Vec<&Attempt> = attempts
                 .iter()
-                .filter(|a| a.operation == payment_core::Operation::CreateCharge && a.state == AttemptState::Succeeded)
+                .filter(|a| a.operation == Operation::CreateCharge && a.state == AttemptState::Succeeded)
                 .collect();
             finding.class = Class::ProviderOnly;
             finding.evidence = match others.first() {
@@ -442,14 +367,35 @@ impl Reconciler {
         let on_charge: Vec<Attempt> = attempts
             .iter()
             .filter(|a| {
-                a.id == holder.id
-                    || (a.operation != payment_core::Operation::CreateCharge && ids.contains(&a.charge_id.as_deref()))
+                a.id == holder.id || (a.operation != Operation::CreateCharge && ids.contains(&a.charge_id.as_deref()))
             })
             .cloned()
             .collect();
-        let ledger = Ledger { holder, attempts: &on_charge };
         let exact = client.capabilities().charge.partial_amounts_on_read;
-        match ledger.compare(charge, exact) {
+        // A list that shows only the stage reached says "refunded in full" at any refund
+        // (Worldpay's summaries carry no links): such a charge is read again before judging.
+        let reread;
+        let compared = if !exact
+            && charge.amount_captured.minor > 0
+            && charge.amount_refunded.minor >= charge.amount_captured.minor
+        {
+            let id = holder.charge_id.clone().unwrap_or_else(|| charge.id.to_string());
+            match client.retrieve_charge(&payment_core::ChargeId::new(id)).await {
+                Ok(c) => {
+                    reread = c;
+                    &reread
+                }
+                Err(e) => {
+                    finding.class = Class::Unresolved;
+                    finding.evidence = format!("its list entry says refunded in full; reading it again failed: {e}");
+                    return Ok(finding);
+                }
+            }
+        } else {
+            charge
+        };
+        let ledger = Ledger { holder, attempts: &on_charge };
+        match ledger.compare(compared, exact) {
             Verdict::Same => {
                 finding.class = Class::Matched;
                 finding.evidence = format!("both {}", Stage::of(charge.status).as_str());
@@ -462,66 +408,21 @@ impl Reconciler {
                 finding.class = Class::StatusMismatch;
                 finding.evidence = why;
             }
+            Verdict::Waiting(why) => {
+                finding.class = Class::Unresolved;
+                finding.evidence = why;
+            }
             Verdict::Unsettled(why) => {
                 finding.class = Class::Unresolved;
                 finding.evidence = why;
                 if self.options.heal {
-                    self.heal(holder, charge, &mut finding).await?;
-                } else if settles(charge).is_some() {
-                    finding.evidence.push_str(": `--heal` settles it");
+                    self.heal(client, holder, &attempts, charge, &mut finding).await?;
+                } else if crate::heal::settles(charge).is_some() {
+                    finding.evidence.push_str(": `--heal` may settle it");
                 }
             }
         }
         Ok(finding)
-    }
-
-    /// Settles `holder` from the provider's `charge`, when its word is final and nothing else
-    /// holds the payment's success: through the fenced write, so a writer that moved the attempt
-    /// meanwhile wins.
-    async fn heal(&self, holder: &Attempt, charge: &ChargeRecord, finding: &mut Finding) -> Result<()> {
-        let Some(to) = settles(charge) else {
-            finding.evidence.push_str(": still open at the provider");
-            return Ok(());
-        };
-        let now = self.store.now_ms();
-        if holder.lease_until_ms.is_some_and(|until| until > now) {
-            finding.evidence.push_str(&format!(
-                ": leased to {} until it is done with it",
-                holder.lease_owner.as_deref().unwrap_or("another worker")
-            ));
-            return Ok(());
-        }
-        let payment = self.store.payment(&holder.idempotency_key).await?;
-        let other_success = payment.iter().flat_map(|p| p.attempts.iter()).find(|a| {
-            a.id != holder.id
-                && a.operation == payment_core::Operation::CreateCharge
-                && a.state == AttemptState::Succeeded
-        });
-        if let Some(other) = other_success {
-            finding.class = Class::ProviderOnly;
-            finding.evidence = format!(
-                "a second charge for payment {}, which holds charge {}: not settled, a person must reverse one",
-                holder.idempotency_key,
-                other.charge_id.as_deref().unwrap_or("(none)")
-            );
-            return Ok(());
-        }
-        let detail = format!("reconciliation: the provider's charge {} is {}", charge.id, charge.status.as_str());
-        let t =
-            Transition::to(holder, to, now, detail.clone()).outcome(StoredOutcome::Charge(Box::new(charge.clone())));
-        match self.store.transition(t).await {
-            Ok(_) => {
-                finding.class = Class::Healed;
-                finding.evidence = format!("{}; settled {} -> {to}", finding.evidence, holder.state);
-                tracing::info!(target: "payment::journal", key = %holder.idempotency_key, charge = %charge.id, "{detail}");
-                Ok(())
-            }
-            Err(e) if is_fenced(&e) => {
-                finding.evidence.push_str(": it changed while this run read it; run again");
-                Ok(())
-            }
-            Err(e) => Err(e),
-        }
     }
 
     fn provider_finding(&self, client: &PaymentClient, charge: &ChargeRecord) -> Finding {
@@ -558,15 +459,6 @@ impl Reconciler {
             at_provider: None,
             in_journal: Some(in_journal(row)),
         }
-    }
-}
-
-/// The state a final charge settles its attempt in (`None` while the provider has not decided).
-fn settles(charge: &ChargeRecord) -> Option<AttemptState> {
-    match Stage::of(charge.status) {
-        Stage::Open => None,
-        Stage::Failed => Some(AttemptState::Declined),
-        Stage::Authorized | Stage::Captured | Stage::Canceled => Some(AttemptState::Succeeded),
     }
 }
 

@@ -195,6 +195,7 @@ pub fn record(
         zero
     } else if offers(&links, &["payments:partialRefund", "payments:refund"]) {
         metadata.insert(PARTIAL_NOTE.to_owned(), "refunded in part; the amounts are in the refund records".to_owned());
+        metadata.insert(payment_core::REFUNDED_IN_PART.to_owned(), "true".to_owned());
         zero
     } else {
         captured
@@ -422,6 +423,7 @@ mod tests {
         .unwrap();
         assert_eq!((partial_refund.amount_captured.minor, partial_refund.amount_refunded.minor), (1000, 0));
         assert!(partial_refund.metadata.contains_key(PARTIAL_NOTE));
+        assert!(partial_refund.shows_a_refund(), "a refund of unknown amount still shows");
         let full_refund = record(&key, ChargeStatus::Succeeded, "Refunded", now, links(&["payments:events"])).unwrap();
         assert_eq!(full_refund.amount_refunded.minor, 1000);
         let partial_settle = record(

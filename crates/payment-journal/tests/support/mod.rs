@@ -75,6 +75,13 @@ const fn caps(charge: IdempotencySupport, refund: IdempotencySupport, find: bool
     }
 }
 
+/// Replays keys and lists charges (PAY.JP's shape: references are not unique, no lookup by one).
+pub static LISTED: Capabilities = {
+    let mut c = caps(IdempotencySupport::Replay, IdempotencySupport::None, false);
+    c.charge.list = true;
+    c
+};
+
 /// Replays keys; refunds are never repeatable.
 pub static REPLAY: Capabilities = caps(IdempotencySupport::Replay, IdempotencySupport::None, false);
 /// Refuses a reused reference and finds charges by it.
@@ -147,6 +154,11 @@ impl Fake {
         self.ledger.lock().unwrap().charges.clone()
     }
 
+    /// A charge made at the provider by someone else (its dashboard, another app).
+    pub fn add_charge(&self, charge: ChargeRecord) {
+        self.ledger.lock().unwrap().charges.push(charge);
+    }
+
     /// Refunds it holds.
     pub fn refunds(&self) -> Vec<RefundRecord> {
         self.ledger.lock().unwrap().refunds.clone()
@@ -182,6 +194,16 @@ impl Fake {
             Some(Fault::AlterEcho) => Err(Error::new(ErrorKind::Integrity, "the answer echoed another amount")),
             _ => Ok(value),
         }
+    }
+}
+
+/// A list that is one page.
+struct OnePage(Mutex<Option<Vec<ChargeRecord>>>);
+
+#[async_trait]
+impl Paginate<ChargeRecord> for OnePage {
+    async fn fetch_page(&self, _: Option<&PageCursor>) -> Result<Page<ChargeRecord>> {
+        Ok(Page { items: self.0.lock().unwrap().take().unwrap_or_default(), next: None })
     }
 }
 
@@ -306,8 +328,15 @@ impl Charge for Fake {
         Ok(c.clone())
     }
 
-    fn list_charges(&self, _: ListCharges) -> ListPaginator<ChargeRecord> {
-        ListPaginator::failed(Error::unsupported("no list"))
+    fn list_charges(&self, query: ListCharges) -> ListPaginator<ChargeRecord> {
+        if !self.caps.charge.list {
+            return ListPaginator::failed(Error::unsupported("no list"));
+        }
+        let within = |c: &&ChargeRecord| {
+            query.created_from.is_none_or(|f| c.created >= f) && query.created_to.is_none_or(|t| c.created < t)
+        };
+        let items: Vec<ChargeRecord> = self.ledger.lock().unwrap().charges.iter().filter(within).cloned().collect();
+        ListPaginator::new(Arc::new(OnePage(Mutex::new(Some(items)))))
     }
 
     async fn prepare_charge(
