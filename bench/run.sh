@@ -6,7 +6,9 @@
 #   4. the journal: charges/s journaled (SQLite FULL and NORMAL, PostgreSQL with fsync on) against
 #      unjournaled at 1, 16 and 64 in flight, with and without group commit, commits per charge,
 #      and recovery of 1,000 unknown attempts;
-#   5. (full run only) build time of the facade with one provider versus all.
+#   5. reconciliation: `payment reconcile` over a PAY.JP mock holding 10,000 then 100,000
+#      journaled charges (1% made without the journal): charges/s, its CPU, its peak RSS;
+#   6. (full run only) build time of the facade with one provider versus all.
 # Ratios are printed, never asserted: a regression shows in the output.
 #
 #   bash bench/run.sh                 # the full run (about 15 minutes on 2 cores, most of it building)
@@ -16,12 +18,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 QUICK=0
-PARTS="instructions throughput rss journal build"
+PARTS="instructions throughput rss journal reconcile build"
 while (($#)); do
     case "$1" in
-        --quick) QUICK=1; PARTS="instructions throughput rss journal" ;;
+        --quick) QUICK=1; PARTS="instructions throughput rss journal reconcile" ;;
         --only) PARTS="$2"; shift ;;
-        *) echo "usage: bench/run.sh [--quick] [--only instructions|throughput|rss|journal|build]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--quick] [--only instructions|throughput|rss|journal|reconcile|build]" >&2; exit 2 ;;
     esac
     shift
 done
@@ -181,6 +183,34 @@ if want journal; then
     mode=bench; ((QUICK)) && mode=bench-quick
     "$BIN/examples/journal" "$mode" "$PG_URL"
     bash .ci/postgres.sh --stop "$PGDIR" >/dev/null 2>&1 || true
+fi
+
+if want reconcile; then
+    echo
+    echo "== reconciliation: payment reconcile over a PAY.JP mock in its own process (SQLite journal)"
+    cargo build --release -q -p payment-examples --example reconcile
+    kill $MOCK 2>/dev/null || true
+    rm -f "$OUT"/rec.db*
+    "$BIN/payment" --provider payjp mock --addr 127.0.0.1:0 >"$OUT/mock.out" 2>/dev/null &
+    MOCK=$!
+    for _ in $(seq 50); do [[ -s "$OUT/mock.out" ]] && sleep 0.1 && break; sleep 0.1; done
+    URL=$(awk '{print $2}' "$OUT/mock.out")
+    export PAYMENT_PAYJP_SECRET_KEY=sk_test_bench
+    if ((QUICK)); then SIZES="1000 5000"; else SIZES="10000 100000"; fi
+    have=0
+    for size in $SIZES; do
+        more=$((size - have)); have=$size
+        "$BIN/examples/reconcile" "$URL" "sqlite://$PWD/$OUT/rec.db?durability=normal" "$more" "$((more / 100))" 2>/dev/null
+        /usr/bin/time -f "%M %e %U %S" -o "$OUT/rec.time" "$BIN/payment" --provider payjp --base-url "$URL" \
+            --journal "sqlite://$PWD/$OUT/rec.db" reconcile --since 1h --json >"$OUT/rec.out" 2>/dev/null || true
+        read -r rss secs user sys < <(tail -n1 "$OUT/rec.time")
+        python3 - "$(wc -l <"$OUT/rec.out")" "$(grep -c provider_only "$OUT/rec.out" || true)" "$rss" "$secs" "$user" "$sys" <<'PY'
+import sys
+n, diff, rss, secs, user, sys_ = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), *map(float, sys.argv[4:7])
+print(f"{n:>7} charges ({diff} provider_only): {secs:6.1f} s, {n / secs:6.0f} charges/s; "
+      f"reconcile CPU {user + sys_:5.1f} s ({n / (user + sys_):6.0f} charges/CPU-s); peak RSS {rss} KiB")
+PY
+    done
 fi
 
 if want build; then

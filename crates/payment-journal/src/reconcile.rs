@@ -205,7 +205,7 @@ impl Reconciler {
         found: &mut (dyn FnMut(&Finding) + Send),
     ) -> Result<()> {
         let query = ListCharges {
-            page_size: self.options.page_size,
+            page_size: Some(self.options.page_size.unwrap_or(client.capabilities().list.max_limit)),
             created_from: Some(Timestamp::from_unix(marks.from)),
             created_to: Some(Timestamp::from_unix(marks.to)),
             ..ListCharges::default()
