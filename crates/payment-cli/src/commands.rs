@@ -158,7 +158,9 @@ pub async fn charge(cli: &Cli, command: &ChargeCommand) -> Result<(), Failure> {
         }
         ChargeCommand::Get { id } => {
             let (client, id, account) = client_for(cli, id).await?;
-            output::charge(&at(&account, client.retrieve_charge(&id).await?), cli.json);
+            let mut record = client.retrieve_charge(&id).await?;
+            crate::annotate::from_journal(cli, client.account(), &mut record).await;
+            output::charge(&at(&account, record), cli.json);
         }
         ChargeCommand::Capture { id, amount, currency: currency_flag, idempotency_key } => {
             // Arguments are checked before any I/O: bad input is a usage error, not a network call.

@@ -9,6 +9,7 @@ macro_rules! out {
     };
 }
 
+mod annotate;
 mod args;
 mod commands;
 mod config;

@@ -55,8 +55,22 @@ pub fn charge(record: &ChargeRecord, json: bool) {
     out!("provider    {}", record.provider);
     out!("status      {}", record.status);
     out!("amount      {}", record.amount);
-    out!("captured    {}", record.amount_captured);
-    out!("refunded    {}", record.amount_refunded);
+    // What the provider's figures mean, said neutrally: a release at capture is not a refund,
+    // and a refund of unknown amount at the provider is the journal's figure.
+    let released = record.released_at_capture();
+    match released {
+        Some(r) => out!("captured    {}, {r} released", record.amount_captured),
+        None => out!("captured    {}", record.amount_captured),
+    }
+    let refunded = released.map_or(record.amount_refunded, |r| {
+        payment::Money::new(record.amount_refunded.minor - r.minor, record.amount_refunded.currency)
+    });
+    match record.refunded_per_journal() {
+        Some(j) if record.metadata.contains_key(payment::REFUNDED_IN_PART) => {
+            out!("refunded    {j} (per the journal; the provider shows a refund, not its amount)")
+        }
+        _ => out!("refunded    {refunded}"),
+    }
     out!("reference   {}", record.reference.as_deref().unwrap_or("-"));
     out!("created     {}", record.created);
     if let Some(d) = &record.description {

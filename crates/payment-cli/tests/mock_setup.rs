@@ -438,3 +438,75 @@ fn reconcile_names_a_provider_it_cannot_compare() {
     assert_eq!(out.status.code(), Some(1), "{stdout}{stderr}");
     assert!(stdout.lines().any(|l| l.starts_with("cannot_reconcile") && l.contains("no list API")), "{stdout}");
 }
+
+/// Figures said neutrally: PAY.JP's partial capture shows what it released (not a refund), and
+/// Worldpay's refund, whose amount its reads do not give, shows the journal's figure.
+#[test]
+fn a_release_at_capture_and_a_refund_of_unknown_amount_are_shown_for_what_they_are() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("mocks.env");
+    let path_text = path.to_str().unwrap().to_owned();
+    let _served = Served::start(&["mock", "--env-file", &path_text], "env-file");
+    let vars = read_env_file(&std::fs::read_to_string(&path).unwrap());
+    let journal = format!("sqlite://{}", dir.path().join("j.db").display());
+    let text = |o: &Output| format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr));
+    let id_of = |o: &Output| -> String {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|_| panic!("{}", text(o)));
+        v["id"].as_str().unwrap().to_owned()
+    };
+
+    let held = run(
+        &vars,
+        &[
+            "--journal",
+            &journal,
+            "--provider",
+            "payjp",
+            "--json",
+            "charge",
+            "create",
+            "--amount",
+            "1000",
+            "--currency",
+            "JPY",
+            "--card",
+            "4242424242424242,12/2035,123",
+            "--no-capture",
+        ],
+    );
+    let id = id_of(&held);
+    let captured =
+        run(&vars, &["--journal", &journal, "--provider", "payjp", "charge", "capture", &id, "--amount", "800"]);
+    let shown = text(&captured);
+    assert!(shown.contains("captured    JPY 1000, JPY 200 released") && shown.contains("refunded    JPY 0"), "{shown}");
+    let read = text(&run(&vars, &["--journal", &journal, "--provider", "payjp", "charge", "get", &id]));
+    assert!(read.contains("JPY 200 released") && read.contains("refunded    JPY 0"), "from the journal: {read}");
+    // Without the journal a read cannot tell a release from a refund, and says what PAY.JP says.
+    let bare = text(&run(&vars, &["--provider", "payjp", "charge", "get", &id]));
+    assert!(bare.contains("refunded    JPY 200") && !bare.contains("released"), "{bare}");
+
+    let paid = run(
+        &vars,
+        &[
+            "--journal",
+            &journal,
+            "--provider",
+            "worldpay",
+            "--json",
+            "charge",
+            "create",
+            "--amount",
+            "1000",
+            "--currency",
+            "GBP",
+            "--card",
+            "4444333322221111,05/2030,123",
+        ],
+    );
+    let id = id_of(&paid);
+    let refunded =
+        run(&vars, &["--journal", &journal, "--provider", "worldpay", "refund", "create", &id, "--amount", "300"]);
+    assert!(refunded.status.success(), "{}", text(&refunded));
+    let read = text(&run(&vars, &["--journal", &journal, "--provider", "worldpay", "charge", "get", &id]));
+    assert!(read.contains("refunded    GBP 3.00 (per the journal"), "{read}");
+}

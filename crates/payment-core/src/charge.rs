@@ -148,10 +148,35 @@ impl Keyed for ChargeRecord {
 /// zero for the unknown part, and this key says a refund exists.
 pub const REFUNDED_IN_PART: &str = "payment_refunded_in_part";
 
+/// The metadata key, in minor units, of what a partial capture released, on a charge whose
+/// provider counts the release in `amount_refunded` (PAY.JP v1: authorize 1000, capture 800 reads
+/// as captured 1000, refunded 200). Set by the capture's own answer, or from the journal, which
+/// alone know it: a later read cannot tell a release from a refund.
+pub const RELEASED_AT_CAPTURE: &str = "payment_released_at_capture";
+
+/// The metadata key, in minor units, of the refunded amount the journal holds for a charge
+/// whose provider shows a refund but not its amount ([`REFUNDED_IN_PART`]).
+pub const REFUNDED_PER_JOURNAL: &str = "payment_refunded_per_journal";
+
 impl ChargeRecord {
     /// Whether the provider shows any refund of this charge (an amount, or [`REFUNDED_IN_PART`]).
     pub fn shows_a_refund(&self) -> bool {
         self.amount_refunded.minor > 0 || self.metadata.contains_key(REFUNDED_IN_PART)
+    }
+
+    /// What a partial capture released ([`RELEASED_AT_CAPTURE`]), when known.
+    pub fn released_at_capture(&self) -> Option<Money> {
+        self.minor_in_metadata(RELEASED_AT_CAPTURE)
+    }
+
+    /// The refunded amount the journal holds ([`REFUNDED_PER_JOURNAL`]), when set.
+    pub fn refunded_per_journal(&self) -> Option<Money> {
+        self.minor_in_metadata(REFUNDED_PER_JOURNAL)
+    }
+
+    fn minor_in_metadata(&self, key: &str) -> Option<Money> {
+        let minor = self.metadata.get(key)?.parse::<i64>().ok().filter(|m| *m >= 0)?;
+        Some(Money::new(minor, self.amount.currency))
     }
 }
 

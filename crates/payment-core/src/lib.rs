@@ -40,7 +40,8 @@ pub use capabilities::{
     RefundCapabilities, SourceCapabilities,
 };
 pub use charge::{
-    Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder, REFUNDED_IN_PART,
+    Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder,
+    REFUNDED_IN_PART, REFUNDED_PER_JOURNAL, RELEASED_AT_CAPTURE,
 };
 pub use client::{CallJournal, PaymentClient};
 pub use config::{Account, Config, Mode, ProviderSettings};

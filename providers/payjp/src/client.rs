@@ -341,14 +341,25 @@ impl Charge for PayjpClient {
         if let Some(a) = amount {
             form.push("amount", mapping::yen(a)?.to_string());
         }
-        self.charge_call(self.post(
-            Operation::CaptureCharge,
-            &format!("/v1/charges/{}/capture", path_id(id)?),
-            &form,
-            &key,
-            options,
-        ))
-        .await
+        let mut record = self
+            .charge_call(self.post(
+                Operation::CaptureCharge,
+                &format!("/v1/charges/{}/capture", path_id(id)?),
+                &form,
+                &key,
+                options,
+            ))
+            .await?;
+        // PAY.JP writes what a partial capture let go to `amount_refunded`; only this answer
+        // knows it was a release, not a refund.
+        if let Some(a) = amount
+            && a.minor < record.amount.minor
+            && record.amount_refunded.minor >= record.amount.minor - a.minor
+        {
+            let released = (record.amount.minor - a.minor).to_string();
+            record.metadata.insert(payment_core::RELEASED_AT_CAPTURE.to_owned(), released);
+        }
+        Ok(record)
     }
 
     /// PAY.JP cancels by refunding an uncaptured charge; a captured charge is refused here (refund it).
