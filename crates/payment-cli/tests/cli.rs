@@ -405,6 +405,31 @@ fn google_standard_payments_from_the_shell_refunds_from_the_printed_id_alone() {
     assert_eq!(json(&refund)["amount"], serde_json::json!({"minor": 100, "currency": "INR"}));
     let get = run(&["charge", "get", &id]);
     assert_eq!(get.status.code(), Some(2), "no retrieve: refused before any I/O");
+    // The rest, in full: GSP cannot say what is left, so without a journal the processor's
+    // refusal says what to do; with one, the journal sends the rest.
+    let rest = run(&["refund", "create", &id]);
+    assert_eq!(rest.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&rest.stderr).contains("or a journal"),
+        "{}",
+        String::from_utf8_lossy(&rest.stderr)
+    );
+    let journal = format!("sqlite://{}", dir.join("j.db").display());
+    let journaled = |args: &[&str]| run(&[&["--journal", journal.as_str()], args].concat());
+    let create = journaled(&["charge", "create", "--amount", "72800", "--currency", "INR", "--source", "ZXhhbXBsZQ"]);
+    let id = json(&create)["id"].as_str().unwrap().to_owned();
+    let part = journaled(&["refund", "create", &id, "--amount", "800"]);
+    assert!(part.status.success(), "{}", String::from_utf8_lossy(&part.stderr));
+    let rest = journaled(&["refund", "create", &id]);
+    assert!(rest.status.success(), "{}", String::from_utf8_lossy(&rest.stderr));
+    assert_eq!(json(&rest)["amount"], serde_json::json!({"minor": 72000, "currency": "INR"}), "the rest");
+    let again = journaled(&["refund", "create", &id]);
+    assert_eq!(again.status.code(), Some(1), "nothing left");
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("refunded in full already"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
     let declined =
         run(&["charge", "create", "--amount", "100", "--currency", "INR", "--source", "tok_insufficient_funds"]);
     assert_eq!(declined.status.code(), Some(1));

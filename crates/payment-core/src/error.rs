@@ -225,6 +225,12 @@ impl Error {
         self
     }
 
+    /// The same error with what the caller can do about it appended to its message.
+    pub fn with_advice(mut self, advice: &str) -> Error {
+        self.inner.message = format!("{}; {advice}", self.inner.message);
+        self
+    }
+
     /// Sets the operation that failed.
     pub fn with_operation(mut self, operation: Operation) -> Error {
         self.inner.operation = Some(operation);

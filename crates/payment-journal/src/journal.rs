@@ -195,7 +195,15 @@ impl Journal {
                 .await
                 .map(Mutation::CreateCharge),
             Mutation::CreateRefund(request) => {
-                client.prepare_refund(request, &send_options).await.map(Mutation::CreateRefund)
+                let in_full = request.amount.is_none();
+                match client.prepare_refund(request, &send_options).await {
+                    // The provider names the whole amount and cannot read what is left: the rest
+                    // is the journal's to work out.
+                    Ok(prepared) if in_full && prepared.amount.is_some() && !client.capabilities().charge.retrieve => {
+                        crate::remainder::the_rest(store.as_ref(), &attempt, prepared).await.map(Mutation::CreateRefund)
+                    }
+                    prepared => prepared.map(Mutation::CreateRefund),
+                }
             }
             other => Ok(other),
         };

@@ -28,6 +28,7 @@ mod options;
 mod reconcile;
 pub mod record;
 mod recover;
+mod remainder;
 mod request;
 mod resolution;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]

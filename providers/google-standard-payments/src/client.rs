@@ -235,15 +235,34 @@ impl Charge for GspClient {
     }
 }
 
+/// What a refund in full refused as more than is left can do instead.
+const REST_ADVICE: &str =
+    "GSP cannot read a capture back, so refunding the rest after partial refunds needs the remaining amount, \
+     or a journal (which sends the rest)";
+
 #[async_trait]
 impl Refund for GspClient {
     /// `refund`: the capture named by the `requestId` inside its charge id; the refund's own
     /// `requestId` is the idempotency key (`Replay`). A full refund asks for the captured amount.
+    /// A refund in full names the capture's whole amount, which the id carries: GSP has no read
+    /// to learn what is left, so a journal can send the rest instead (see the journal's remainder).
+    async fn prepare_refund(&self, mut request: CreateRefund, _options: &RequestOptions) -> Result<CreateRefund> {
+        if request.amount.is_none() {
+            request.amount = Some(ChargeKey::from_id(&request.charge_id)?.money()?);
+        }
+        Ok(request)
+    }
+
     async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
         let key = options.key_or_generate();
         check_request_id(&key)?;
         let capture = ChargeKey::from_id(&request.charge_id)?;
         let captured = capture.money()?;
+        let in_full = request.amount.is_none();
+        // Refused as more than is left: nothing here says what is left; the caller, or a journal, must.
+        let advise = |e: Error| {
+            if in_full && e.provider_code() == Some("PRECONDITION_VIOLATION") { e.with_advice(REST_ADVICE) } else { e }
+        };
         let amount = request.amount.unwrap_or(captured);
         if amount.currency != captured.currency {
             return Err(Error::invalid(format!(
@@ -269,11 +288,13 @@ impl Refund for GspClient {
             .key(key.clone())
             .classify(classify)
             .deadline(options.timeout);
-        let reply = self.inner.engine.execute(call).await?;
-        let json = self.open(&reply, true)?;
+        let reply = self.inner.engine.execute(call).await.map_err(advise)?;
+        let json = self.open(&reply, true).map_err(advise)?;
         let (answer, raw): (RefundResponse, _) = Self::decode(&reply, &json, "the refund answer")?;
         if answer.result != RefundResult::Success {
-            return Err(reply.fail(mapping::refund_refused(&answer.result)));
+            let refused = mapping::refund_refused(&answer.result);
+            let refused = if in_full { refused.with_advice(REST_ADVICE) } else { refused };
+            return Err(reply.fail(refused));
         }
         Ok(RefundRecord {
             provider: NAME.to_owned(),
