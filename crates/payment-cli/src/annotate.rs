@@ -23,7 +23,10 @@ pub async fn from_journal(cli: &Cli, account: &str, record: &mut ChargeRecord) {
             return;
         }
     };
-    let attempts = match journal.store().attempts_for(account, Some(record.id.as_str()), None).await {
+    // Every form of the charge's id the journal may hold (Worldpay's list ids lack the link data
+    // its create answers carry): found through the charge attempt with its reference.
+    let store = journal.store();
+    let mut attempts = match store.attempts_for(account, Some(record.id.as_str()), record.reference.as_deref()).await {
         Ok(a) => a,
         Err(e) => {
             if cli.verbose {
@@ -32,6 +35,19 @@ pub async fn from_journal(cli: &Cli, account: &str, record: &mut ChargeRecord) {
             return;
         }
     };
+    let other_ids: Vec<String> = attempts
+        .iter()
+        .filter(|a| a.operation == Operation::CreateCharge)
+        .filter_map(|a| a.charge_id.clone())
+        .filter(|id| id != record.id.as_str())
+        .collect();
+    for id in other_ids {
+        for a in store.attempts_for(account, Some(&id), None).await.unwrap_or_default() {
+            if !attempts.iter().any(|b| b.id == a.id) {
+                attempts.push(a);
+            }
+        }
+    }
     let done = |op: Operation| attempts.iter().filter(move |a| a.operation == op && a.state == AttemptState::Succeeded);
     let whole = record.amount.minor;
     if record.released_at_capture().is_none() && record.amount_captured.minor == whole {
@@ -44,16 +60,25 @@ pub async fn from_journal(cli: &Cli, account: &str, record: &mut ChargeRecord) {
         }
     }
     if record.metadata.contains_key(REFUNDED_IN_PART) {
-        // A refund still pending in the journal is one the provider already shows (sent for refund).
-        let refunded: i64 = attempts
+        // Only a figure the journal is sure of: every refund settled (a pending one counts, as
+        // the provider already shows it) and each with its amount. An open refund, or none at
+        // all while the provider shows one, leaves the amount unknown, and it is shown so.
+        let refunds: Vec<_> = attempts.iter().filter(|a| a.operation == Operation::CreateRefund).collect();
+        let open = refunds.iter().any(|a| a.state.is_unresolved() && a.state != AttemptState::Pending)
+            || refunds.iter().any(|a| a.state == AttemptState::NeedsReconciliation);
+        let amounts: Option<Vec<i64>> = refunds
             .iter()
-            .filter(|a| a.operation == Operation::CreateRefund)
             .filter(|a| matches!(a.state, AttemptState::Succeeded | AttemptState::Pending))
             .map(|a| match &a.outcome {
-                Some(StoredOutcome::Refund(r)) => r.amount.minor,
-                _ => a.request.amount().map_or(0, |m: Money| m.minor),
+                Some(StoredOutcome::Refund(r)) => Some(r.amount.minor),
+                _ => a.request.amount().map(|m: Money| m.minor),
             })
-            .sum();
-        record.metadata.insert(REFUNDED_PER_JOURNAL.to_owned(), refunded.to_string());
+            .collect();
+        match amounts {
+            Some(amounts) if !open && !amounts.is_empty() => {
+                record.metadata.insert(REFUNDED_PER_JOURNAL.to_owned(), amounts.iter().sum::<i64>().to_string());
+            }
+            _ => {}
+        }
     }
 }

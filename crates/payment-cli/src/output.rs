@@ -65,11 +65,12 @@ pub fn charge(record: &ChargeRecord, json: bool) {
     let refunded = released.map_or(record.amount_refunded, |r| {
         payment::Money::new(record.amount_refunded.minor - r.minor, record.amount_refunded.currency)
     });
-    match record.refunded_per_journal() {
-        Some(j) if record.metadata.contains_key(payment::REFUNDED_IN_PART) => {
-            out!("refunded    {j} (per the journal; the provider shows a refund, not its amount)")
-        }
-        _ => out!("refunded    {refunded}"),
+    match (record.metadata.contains_key(payment::REFUNDED_IN_PART), record.refunded_per_journal()) {
+        (true, Some(j)) => out!("refunded    {j} (per the journal; the provider shows a refund, not its amount)"),
+        (true, None) => out!(
+            "refunded    an unknown amount (the provider shows a refund, not its amount; `payment journal list` shows what was sent)"
+        ),
+        (false, _) => out!("refunded    {refunded}"),
     }
     out!("reference   {}", record.reference.as_deref().unwrap_or("-"));
     out!("created     {}", record.created);

@@ -158,6 +158,15 @@ pub const RELEASED_AT_CAPTURE: &str = "payment_released_at_capture";
 /// whose provider shows a refund but not its amount ([`REFUNDED_IN_PART`]).
 pub const REFUNDED_PER_JOURNAL: &str = "payment_refunded_per_journal";
 
+/// The metadata keys only this library writes: refused in a request's metadata and dropped from
+/// what a provider's metadata carries back, so a merchant's own key can never pass for one.
+pub const RESERVED_METADATA: [&str; 3] = [REFUNDED_IN_PART, RELEASED_AT_CAPTURE, REFUNDED_PER_JOURNAL];
+
+/// Whether `key` is one of [`RESERVED_METADATA`].
+pub fn is_reserved_metadata(key: &str) -> bool {
+    RESERVED_METADATA.contains(&key)
+}
+
 impl ChargeRecord {
     /// Whether the provider shows any refund of this charge (an amount, or [`REFUNDED_IN_PART`]).
     pub fn shows_a_refund(&self) -> bool {

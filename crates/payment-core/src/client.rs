@@ -188,6 +188,11 @@ impl PaymentClient {
         if !request.capture && !caps.charge.capture_later {
             return Err(self.refuse(op, "authorize now, capture later".into()));
         }
+        if let Some(key) = request.metadata.keys().find(|k| crate::charge::is_reserved_metadata(k)) {
+            return Err(self.stamp(op)(Error::invalid(format!(
+                "metadata key {key:?} is reserved: the library writes it to say what a provider's figures mean"
+            ))));
+        }
         let source_ok = match &request.source {
             PaymentSource::Token(_) => caps.sources.token,
             PaymentSource::Customer(_) => caps.sources.customer,

@@ -41,7 +41,7 @@ pub use capabilities::{
 };
 pub use charge::{
     Charge, ChargeFailure, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, ListCharges, ListOrder,
-    REFUNDED_IN_PART, REFUNDED_PER_JOURNAL, RELEASED_AT_CAPTURE,
+    REFUNDED_IN_PART, REFUNDED_PER_JOURNAL, RELEASED_AT_CAPTURE, RESERVED_METADATA, is_reserved_metadata,
 };
 pub use client::{CallJournal, PaymentClient};
 pub use config::{Account, Config, Mode, ProviderSettings};

@@ -151,16 +151,16 @@ impl Reconciler {
             // A late success (the attempt had been settled without this charge, and the app
             // told so) is for a person to keep or reverse, never to make the payment's success.
             let events = self.store.events(&holder.idempotency_key).await.map_err(|e| e.to_string())?;
-            let handed_over = events
-                .iter()
-                .rev()
-                .find(|e| e.attempt_id == holder.id && e.to_state == AttemptState::NeedsReconciliation);
-            if handed_over.is_some_and(|e| {
-                matches!(
-                    e.from_state,
-                    Some(AttemptState::Declined | AttemptState::NotSent | AttemptState::ProvenAbsent)
-                )
-            }) {
+            // Any hand-over from a settled state, not only the latest: one late success is enough.
+            let late = events.iter().any(|e| {
+                e.attempt_id == holder.id
+                    && e.to_state == AttemptState::NeedsReconciliation
+                    && matches!(
+                        e.from_state,
+                        Some(AttemptState::Declined | AttemptState::NotSent | AttemptState::ProvenAbsent)
+                    )
+            });
+            if late {
                 return Err(
                     "a late success after the payment was settled without it: a person keeps or reverses it".into()
                 );

@@ -105,6 +105,9 @@ struct Marks {
     to: i64,
     in_slice: HashSet<String>,
     elsewhere: HashSet<String>,
+    /// Journal charges whose provider time falls in a later slice: judged there, or, if that
+    /// slice's list does not show them either, at the end of the run.
+    deferred: Vec<Attempt>,
 }
 
 impl Marks {
@@ -157,7 +160,8 @@ impl Reconciler {
         }
         summary.since = Some(window.since);
         summary.until = Some(Timestamp::from_unix(until.max(window.since.unix())));
-        let mut marks = Marks { from: 0, to: 0, in_slice: HashSet::new(), elsewhere: HashSet::new() };
+        let mut marks =
+            Marks { from: 0, to: 0, in_slice: HashSet::new(), elsewhere: HashSet::new(), deferred: Vec::new() };
         let mut from = window.since.unix();
         while from < until {
             let (to, rows) = self.slice(client.account(), from, until).await?;
@@ -166,6 +170,18 @@ impl Reconciler {
             marks.in_slice.clear();
             self.compare_slice(client, rows, (window.since.unix(), until), &mut marks, &mut summary, found).await?;
             from = to;
+        }
+        // A deferred charge no later slice's list showed is judged now, never dropped.
+        marks.from = i64::MIN;
+        marks.to = i64::MAX;
+        for row in std::mem::take(&mut marks.deferred) {
+            if marks.elsewhere.contains(&row.id) {
+                continue;
+            }
+            if let Some(finding) = self.unlisted(client, &row, (window.since.unix(), until), &mut marks).await? {
+                summary.add(finding.class);
+                found(&finding);
+            }
         }
         Ok(summary)
     }
@@ -279,7 +295,10 @@ impl Reconciler {
         };
         match read {
             // A later slice of the window lists it (its clock and ours differ): judged there.
-            Some(charge) if charge.created.unix() >= marks.to && charge.created.unix() < window.1 => Ok(None),
+            Some(charge) if charge.created.unix() >= marks.to && charge.created.unix() < window.1 => {
+                marks.deferred.push(row.clone());
+                Ok(None)
+            }
             Some(charge) => Ok(Some(self.judge(client, &charge, marks).await?)),
             None if row.state == AttemptState::Succeeded => {
                 let id = row.charge_id.as_deref().unwrap_or("(none)");

@@ -25,10 +25,17 @@ pub(crate) async fn the_rest(
         .filter(|a| a.operation == Operation::CreateRefund && a.idempotency_key != attempt.idempotency_key)
         .collect();
     let refuse = |why: String| Err(Error::new(ErrorKind::Conflict, why).with_operation(Operation::CreateRefund));
-    if let Some(open) = earlier.iter().find(|a| a.state.is_unresolved() || a.state == AttemptState::NeedsReconciliation)
-    {
+    // A pending refund's amount is known (the provider took it); any other open one's is not.
+    let open = |a: &&Attempt| {
+        (a.state.is_unresolved() && a.state != AttemptState::Pending) || a.state == AttemptState::NeedsReconciliation
+    };
+    if let Some(open) = earlier.iter().find(open) {
+        let who = match open.state {
+            AttemptState::NeedsReconciliation => "a person settles it",
+            _ => "`payment journal recover` settles it",
+        };
         return refuse(format!(
-            "refund {} of charge {charge} is still {}: the rest is not known until it is settled (payment journal recover)",
+            "refund {} of charge {charge} is still {}: the rest is not known until {who}",
             open.idempotency_key, open.state
         ));
     }

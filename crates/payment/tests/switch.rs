@@ -33,3 +33,18 @@ async fn the_same_code_runs_on_either_api_by_configuration() {
     assert_eq!((v1.1, v1.2), (ChargeStatus::Succeeded, 500));
     assert_eq!((v2.1, v2.2, v2.3), (ChargeStatus::Succeeded, 500, 300));
 }
+
+/// The metadata keys the library writes to say what a provider's figures mean cannot be sent
+/// by an app, so a record's key is never a merchant's mistaken for the library's.
+#[tokio::test]
+async fn a_reserved_metadata_key_is_refused_before_any_request() {
+    let config = Config::from_toml_str("provider = \"payjp\"\n[payjp]\nmode = \"mock\"\n").unwrap();
+    let client = payment::connect(&config).await.unwrap();
+    for key in payment::RESERVED_METADATA {
+        let request = CreateCharge::new(Money::new(1000, Currency::JPY), PaymentSource::Token("tok_visa".into()))
+            .metadata(key, "200");
+        let refused = client.create_charge(request, &RequestOptions::default()).await.unwrap_err();
+        assert_eq!(refused.kind(), payment::ErrorKind::InvalidRequest, "{refused}");
+        assert!(refused.to_string().contains("reserved"), "{refused}");
+    }
+}

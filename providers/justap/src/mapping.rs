@@ -45,7 +45,9 @@ fn strings<'a>(metadata: impl IntoIterator<Item = (&'a String, &'a serde_json::V
 /// Metadata as text: a string value as itself, anything else as its JSON.
 fn metadata_text<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, String>, D::Error> {
     let map = BTreeMap::<String, &'de RawValue>::deserialize(d)?;
+    // A key only the library writes never comes from the provider's metadata.
     map.into_iter()
+        .filter(|(k, _)| !payment_core::is_reserved_metadata(k))
         .map(|(k, v)| match v.get().starts_with('"') {
             true => serde_json::from_str::<String>(v.get()).map(|text| (k, text)).map_err(serde::de::Error::custom),
             false => Ok((k, v.get().to_owned())),

@@ -112,7 +112,7 @@ pub fn charge_record(flow: &PaymentFlow, refunded: i64, raw: RawJson) -> Result<
     for (k, v) in &flow.metadata {
         if k == REFERENCE_KEY {
             reference = Some(metadata_text(v));
-        } else if k != KEY_METADATA {
+        } else if k != KEY_METADATA && !payment_core::is_reserved_metadata(k) {
             metadata.insert(k.clone(), metadata_text(v));
         }
     }

@@ -121,7 +121,7 @@ fn record_of(mut c: ChargeView<'_>, raw: RawJson) -> Result<ChargeRecord> {
     for (k, v) in c.metadata.take().into_iter().flatten() {
         if k.as_str() == REFERENCE_KEY {
             reference = Some(v.into_owned());
-        } else {
+        } else if !payment_core::is_reserved_metadata(k.as_str()) {
             metadata.insert(k.into_owned(), v.into_owned());
         }
     }

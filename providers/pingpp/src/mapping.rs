@@ -115,7 +115,12 @@ fn record_of(c: ChargeView<'_>, credential: impl FnOnce() -> serde_json::Value, 
         amount_refunded: Money::new(c.amount_refunded, Currency::CNY),
         reference: Some(c.order_no.as_str().to_owned()),
         description: c.description.map(JsonText::into_owned),
-        metadata: c.metadata.into_iter().map(|(k, v)| (k.into_owned(), v.into_owned())).collect(),
+        metadata: c
+            .metadata
+            .into_iter()
+            .filter(|(k, _)| !payment_core::is_reserved_metadata(k.as_str()))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect(),
         created: Timestamp::from_unix(c.created),
         next_action: (status == ChargeStatus::RequiresAction).then(|| NextAction {
             expires_at: c.time_expire.map(Timestamp::from_unix),
