@@ -211,9 +211,11 @@ async fn run_request(
         return response;
     }
     // The answer is kept for the log (the console shows it): the mocks answer small bodies.
-    let (parts, body) = response.into_parts();
+    let (mut parts, body) = response.into_parts();
     let bytes = axum::body::to_bytes(body, ctx.kit.body_limit()).await.unwrap_or_default();
     ctx.kit.record_answered(entry, bytes.slice(..bytes.len().min(LOGGED_BODY)));
+    // The provider's `Date` is its clock: the mock's, moved by `clock advance` like its objects.
+    parts.headers.insert(http::header::DATE, date_header(ctx.kit.clock.now().unix()));
     Response::from_parts(parts, Body::from(bytes))
 }
 
@@ -223,6 +225,11 @@ fn raise_amount(body: &[u8]) -> Option<Vec<u8>> {
         return crate::alter::shift_first_amount(&mut value, 1).then(|| value.to_string().into_bytes());
     }
     crate::alter::shift_form_amount(std::str::from_utf8(body).ok()?, 1).map(String::into_bytes)
+}
+
+fn date_header(unix: i64) -> http::HeaderValue {
+    let at = std::time::UNIX_EPOCH + std::time::Duration::from_secs(u64::try_from(unix).unwrap_or(0));
+    http::HeaderValue::from_str(&httpdate::fmt_http_date(at)).unwrap_or_else(|_| http::HeaderValue::from_static(""))
 }
 
 fn elapsed_ms(since: std::time::Instant) -> u64 {

@@ -267,7 +267,9 @@ impl WorldpayClient {
             other => mapping::status_from_event(other),
         };
         let challenge = o.actions.href(actions::COMPLETE_CHALLENGE).map(str::to_owned);
-        let mut record = mapping::record(&key, status, &o.outcome, Timestamp::now(), raw).map_err(|e| reply.tag(e))?;
+        // Worldpay's own clock, from the answer's `Date` (the answer states no time).
+        let created = reply.date().unwrap_or_else(Timestamp::now);
+        let mut record = mapping::record(&key, status, &o.outcome, created, raw).map_err(|e| reply.tag(e))?;
         record.next_action = next_action;
         Ok((record, challenge))
     }

@@ -396,7 +396,13 @@ impl Charge for WorldpayClient {
             }
             other => mapping::status_from_event(other),
         };
-        mapping::record(&key, status, &outcome, Timestamp::now(), raw)
+        // The answer states no time: Worldpay's own clock is its `Date` (a lookup's is the
+        // query's time, not the payment's, so then the client's clock stands in).
+        let created = match reply.phase {
+            Phase::Send => reply.date().unwrap_or_else(Timestamp::now),
+            _ => Timestamp::now(),
+        };
+        mapping::record(&key, status, &outcome, created, raw)
     }
 
     /// Fixes the `transactionReference` derived from the key, which recovery looks the payment up by.

@@ -50,6 +50,14 @@ impl HttpReply {
         self.response.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
+    /// The provider's clock when it answered: its `Date` header (HTTP dates have whole seconds),
+    /// for answers that state no time of their own.
+    pub fn date(&self) -> Option<crate::time::Timestamp> {
+        let at = httpdate::parse_http_date(self.header("date")?).ok()?;
+        let secs = at.duration_since(std::time::UNIX_EPOCH).ok()?.as_secs();
+        Some(crate::time::Timestamp::from_unix(i64::try_from(secs).ok()?))
+    }
+
     /// Whether an earlier attempt may have taken effect without this response settling it.
     pub fn is_uncertain(&self) -> bool {
         self.uncertain
