@@ -25,8 +25,15 @@ pub async fn from_journal(cli: &Cli, account: &str, record: &mut ChargeRecord) {
     };
     // Every form of the charge's id the journal may hold (Worldpay's list ids lack the link data
     // its create answers carry): found through the charge attempt with its reference.
-    let store = journal.store();
-    let mut attempts = match store.attempts_for(account, Some(record.id.as_str()), record.reference.as_deref()).await {
+    let is_charge = |a: &payment::journal::Attempt| a.operation == Operation::CreateCharge;
+    let on_charge = payment::journal::attempts_on_charge(
+        journal.store().as_ref(),
+        account,
+        record.id.as_str(),
+        record.reference.as_deref(),
+        is_charge,
+    );
+    let attempts = match on_charge.await {
         Ok(a) => a,
         Err(e) => {
             if cli.verbose {
@@ -35,19 +42,6 @@ pub async fn from_journal(cli: &Cli, account: &str, record: &mut ChargeRecord) {
             return;
         }
     };
-    let other_ids: Vec<String> = attempts
-        .iter()
-        .filter(|a| a.operation == Operation::CreateCharge)
-        .filter_map(|a| a.charge_id.clone())
-        .filter(|id| id != record.id.as_str())
-        .collect();
-    for id in other_ids {
-        for a in store.attempts_for(account, Some(&id), None).await.unwrap_or_default() {
-            if !attempts.iter().any(|b| b.id == a.id) {
-                attempts.push(a);
-            }
-        }
-    }
     let done = |op: Operation| attempts.iter().filter(move |a| a.operation == op && a.state == AttemptState::Succeeded);
     let whole = record.amount.minor;
     if record.released_at_capture().is_none() && record.amount_captured.minor == whole {

@@ -67,7 +67,10 @@ pub use request::{StoredRequest, StoredSource};
 #[cfg(feature = "sqlite")]
 pub use sqlite::SqliteStore;
 pub use state::{ALL_STATES, AttemptState};
-pub use store::{ClaimFilter, CreatedPage, DueClaim, JournalStore, is_fenced, is_journal_answer, is_second_success};
+pub use store::{
+    ClaimFilter, CreatedPage, DueClaim, JournalStore, attempts_on_charge, is_fenced, is_journal_answer,
+    is_second_success,
+};
 pub use webhook::may_hold_charge;
 
 /// Now, in Unix milliseconds.

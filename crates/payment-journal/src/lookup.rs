@@ -15,6 +15,19 @@ use crate::request::StoredRequest;
 use crate::state::AttemptState;
 
 /// What a lookup learned.
+/// The request a search for a charge by its reference is made with: only the reference and the
+/// amount identify it (the source is not looked at).
+pub(crate) fn reference_probe(amount: payment_core::Money, reference: &str) -> CreateCharge {
+    let mut probe = CreateCharge::new(amount, PaymentSource::Token(String::new()));
+    probe.reference = Some(reference.to_owned());
+    probe
+}
+
+/// Where a search for `attempt`'s charge starts: five minutes before it was sent.
+pub(crate) fn search_from(attempt: &Attempt) -> Timestamp {
+    Timestamp::from_unix(attempt.dispatched_ms.unwrap_or(attempt.created_ms).div_euclid(1000) - 300)
+}
+
 pub(crate) enum Looked {
     /// The operation took effect: its record.
     Found(Box<MutationOutput>),
@@ -44,11 +57,7 @@ impl Journal {
                         client.provider_name()
                     )));
                 }
-                // Only the reference and amount identify it; the source is not looked at.
-                let mut probe = CreateCharge::new(*amount, PaymentSource::Token(String::new()));
-                probe.reference = Some(reference.clone());
-                let since = attempt.dispatched_ms.unwrap_or(attempt.created_ms) / 1000 - 300;
-                match client.find_charge(&probe, Timestamp::from_unix(since)).await? {
+                match client.find_charge(&reference_probe(*amount, &reference), search_from(attempt)).await? {
                     Some(found) if found.amount == *amount => {
                         Ok(Looked::Found(Box::new(MutationOutput::Charge(found))))
                     }

@@ -13,10 +13,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use futures::StreamExt;
-use payment_core::{
-    ChargeRecord, CreateCharge, ErrorKind, ListCharges, ListStyle, Operation, PaymentClient, PaymentSource, Result,
-    Timestamp,
-};
+use payment_core::{ChargeRecord, ErrorKind, ListCharges, ListStyle, Operation, PaymentClient, Result, Timestamp};
 use serde::Serialize;
 
 use crate::finding::{AtProvider, Class, Finding, InJournal};
@@ -24,7 +21,7 @@ use crate::ledger::{self, Ledger, Stage, Verdict};
 use crate::record::Attempt;
 use crate::request::StoredRequest;
 use crate::state::AttemptState;
-use crate::store::{CreatedPage, JournalStore};
+use crate::store::{CreatedPage, JournalStore, attempts_on_charge};
 
 /// The time window: charges created in `[since, until)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,8 +192,8 @@ impl Reconciler {
         if rows.len() < limit as usize {
             return Ok((until, rows));
         }
+        // Every row read is before `to`: the query stops at `until`, and the last row is the latest.
         let to = rows.last().map_or(until, |a| (a.created_ms.div_euclid(1000) + 1).min(until));
-        rows.retain(|a| a.created_ms < to * 1000);
         // The rest of the last second.
         loop {
             let after = rows.last().map(|a| (a.created_ms, a.id.clone()));
@@ -274,11 +271,8 @@ impl Reconciler {
             (None, StoredRequest::CreateCharge { amount, reference: Some(reference), .. })
                 if client.capabilities().charge.find_by_reference =>
             {
-                // Only the reference and amount identify it; the source is not looked at.
-                let mut probe = CreateCharge::new(*amount, PaymentSource::Token(String::new()));
-                probe.reference = Some(reference.clone());
-                let since = row.dispatched_ms.unwrap_or(row.created_ms).div_euclid(1000) - 300;
-                client.find_charge(&probe, Timestamp::from_unix(since)).await.and_then(|c| {
+                let probe = crate::lookup::reference_probe(*amount, reference);
+                client.find_charge(&probe, crate::lookup::search_from(row)).await.and_then(|c| {
                     c.ok_or_else(|| payment_core::Error::new(ErrorKind::NotFound, "no charge has its reference"))
                 })
             }
@@ -331,23 +325,10 @@ impl Reconciler {
     async fn judge(&self, client: &PaymentClient, charge: &ChargeRecord, marks: &mut Marks) -> Result<Finding> {
         let account = client.account();
         let unique_references = client.capabilities().charge.find_by_reference;
-        let mut attempts =
-            self.store.attempts_for(account, Some(charge.id.as_str()), charge.reference.as_deref()).await?;
-        // The journal may know the charge under another form of its id (Worldpay's with its
-        // link data): the operations on it are found under that one.
-        let other_ids: Vec<String> = attempts
-            .iter()
-            .filter(|a| ledger::made(a, charge, unique_references))
-            .filter_map(|a| a.charge_id.clone())
-            .filter(|id| id != charge.id.as_str())
-            .collect();
-        for id in other_ids {
-            for a in self.store.attempts_for(account, Some(&id), None).await? {
-                if !attempts.iter().any(|b| b.id == a.id) {
-                    attempts.push(a);
-                }
-            }
-        }
+        let made = |a: &Attempt| ledger::made(a, charge, unique_references);
+        let attempts =
+            attempts_on_charge(self.store.as_ref(), account, charge.id.as_str(), charge.reference.as_deref(), made)
+                .await?;
         let makers: Vec<&Attempt> = attempts.iter().filter(|a| ledger::made(a, charge, unique_references)).collect();
         for a in &makers {
             marks.mark(a);

@@ -260,3 +260,26 @@ pub(crate) fn apply(current: &Attempt, t: &Transition) -> Attempt {
     a.recover_tries += i64::from(t.recovery_try);
     a
 }
+
+/// Every attempt at `account` on one charge: those naming `charge_id` or sent with `reference`,
+/// and those naming another form of the charge's id that a charge attempt among them recorded
+/// (`made` picks those: Worldpay's create answers carry link data its lists' ids lack).
+pub async fn attempts_on_charge(
+    store: &dyn JournalStore,
+    account: &str,
+    charge_id: &str,
+    reference: Option<&str>,
+    made: impl Fn(&Attempt) -> bool,
+) -> Result<Vec<Attempt>> {
+    let mut attempts = store.attempts_for(account, Some(charge_id), reference).await?;
+    let other_ids: Vec<String> =
+        attempts.iter().filter(|a| made(a)).filter_map(|a| a.charge_id.clone()).filter(|id| id != charge_id).collect();
+    for id in other_ids {
+        for a in store.attempts_for(account, Some(&id), None).await? {
+            if !attempts.iter().any(|b| b.id == a.id) {
+                attempts.push(a);
+            }
+        }
+    }
+    Ok(attempts)
+}
