@@ -29,27 +29,64 @@ use std::process::ExitCode;
 use args::{Cli, Command};
 use failure::Failure;
 
-/// Turns on attempt logging on stderr for `-v` (`payment::attempt=debug`) or `RUST_LOG` (`target=level,…`).
-/// Only what the engine logs reaches it: method, path, status, attempt, key, latency; never a
-/// header, a body or a query string, so no secret or card number.
-fn init_logging(verbose: bool) -> Result<(), String> {
-    let spec = match std::env::var("RUST_LOG") {
-        Ok(v) if !v.trim().is_empty() => v,
-        _ if verbose => "payment::attempt=debug".to_owned(),
-        _ => return Ok(()),
-    };
-    let filter: tracing_subscriber::filter::Targets =
-        spec.parse().map_err(|e| format!("RUST_LOG {spec:?} is not a list of target=level: {e}"))?;
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(tracing_subscriber::filter::LevelFilter::TRACE)
-        .with_ansi(false)
-        .with_target(false)
-        .without_time()
-        .compact()
-        .finish();
+#[cfg(feature = "otel")]
+mod telemetry;
+
+/// The exporters to flush before exiting (feature `otel`).
+#[cfg(feature = "otel")]
+type Exporters = telemetry::Export;
+#[cfg(not(feature = "otel"))]
+type Exporters = std::convert::Infallible;
+
+/// Turns on attempt logging on stderr for `-v` (`payment::attempt=debug`) or `RUST_LOG` (`target=level,…`),
+/// and, built with `otel`, OpenTelemetry export when the `OTEL_…` environment asks for it.
+/// Only what the engine logs reaches stderr: method, path, status, attempt, the key's hash,
+/// latency; never a header, a body or a query string, so no secret or card number.
+fn init_logging(verbose: bool) -> Result<Option<Exporters>, String> {
+    use tracing_subscriber::Layer as _;
     use tracing_subscriber::layer::SubscriberExt;
-    tracing_subscriber::util::SubscriberInitExt::try_init(subscriber.with(filter)).map_err(|e| e.to_string())
+    let spec = match std::env::var("RUST_LOG") {
+        Ok(v) if !v.trim().is_empty() => Some(v),
+        _ if verbose => Some("payment::attempt=debug".to_owned()),
+        _ => None,
+    };
+    let stderr = match spec {
+        Some(spec) => {
+            let filter: tracing_subscriber::filter::Targets =
+                spec.parse().map_err(|e| format!("RUST_LOG {spec:?} is not a list of target=level: {e}"))?;
+            let layer = tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(false)
+                .with_target(false)
+                .without_time()
+                .compact()
+                .with_filter(filter);
+            Some(layer)
+        }
+        None => None,
+    };
+    #[cfg(feature = "otel")]
+    let exporters = telemetry::from_env()?;
+    #[cfg(feature = "otel")]
+    let otel = exporters.as_ref().map(telemetry::Export::layer);
+    #[cfg(not(feature = "otel"))]
+    let (exporters, otel) = (None, None::<tracing_subscriber::layer::Identity>);
+    if stderr.is_none() && otel.is_none() {
+        return Ok(exporters);
+    }
+    let subscriber = tracing_subscriber::registry().with(stderr).with(otel);
+    tracing_subscriber::util::SubscriberInitExt::try_init(subscriber).map_err(|e| e.to_string())?;
+    Ok(exporters)
+}
+
+/// Flushes what the exporters still hold (feature `otel`).
+fn flush(exporters: Option<Exporters>) {
+    #[cfg(feature = "otel")]
+    if let Some(exporters) = exporters {
+        exporters.shutdown();
+    }
+    #[cfg(not(feature = "otel"))]
+    let _ = exporters;
 }
 
 /// Global options each command does not use: its `--help` leaves them out.
@@ -78,10 +115,20 @@ fn parse() -> Cli {
 
 fn main() -> ExitCode {
     let cli = parse();
-    if let Err(e) = init_logging(cli.verbose) {
-        eprintln!("error: {e}");
-        return ExitCode::from(2);
-    }
+    let exporters = match init_logging(cli.verbose) {
+        Ok(exporters) => exporters,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let code = run_command(&cli);
+    flush(exporters);
+    code
+}
+
+/// Runs the command on the async runtime: its exit code.
+fn run_command(cli: &Cli) -> ExitCode {
     let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {
@@ -89,7 +136,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    match runtime.block_on(run(&cli)) {
+    match runtime.block_on(run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(failure) => {
             failure.report(cli.json);

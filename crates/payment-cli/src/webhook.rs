@@ -107,6 +107,27 @@ pub async fn run(cli: &Cli, command: &WebhookCommand) -> Result<(), Failure> {
         .map_err(|e| usage(format!("cannot listen on {addr}: {e}")))?;
     let local = listener.local_addr().map_err(|e| usage(format!("no local address: {e}")))?;
     eprintln!("listening on http://{local}");
-    server.serve(listener).await.map_err(|e| usage(format!("the webhook server stopped: {e}")))?;
+    // Ctrl-C or SIGTERM end the server cleanly, so what the exporters hold is flushed.
+    tokio::select! {
+        served = server.serve(listener) => served.map_err(|e| usage(format!("the webhook server stopped: {e}")))?,
+        () = stop_signal() => eprintln!("stopping: signal received"),
+    }
     Ok(())
+}
+
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM.
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => return std::future::pending().await,
+        };
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = tokio::signal::ctrl_c().await;
 }

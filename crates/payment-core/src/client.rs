@@ -19,6 +19,7 @@ use crate::pagination::ListPaginator;
 use crate::provider::Provider;
 use crate::refund::{CreateRefund, ListRefunds, RefundId, RefundRecord};
 use crate::source::PaymentSource;
+use crate::telemetry;
 use crate::time::Timestamp;
 use crate::transport::delivery;
 
@@ -32,17 +33,20 @@ pub struct PaymentClient {
     journal: Option<Arc<dyn CallJournal>>,
     // The account's name when it is not the provider's (`payjp-backup`).
     account: Option<Arc<str>>,
+    // Whether calls open their own operation span and count in the operation metrics: not when
+    // the journal sends through this client on behalf of an outer call that already does.
+    observed: bool,
 }
 
 impl PaymentClient {
     /// Wraps a provider.
     pub fn new(provider: Arc<dyn Provider>) -> PaymentClient {
-        PaymentClient { provider, keep_alive: None, journal: None, account: None }
+        PaymentClient { provider, keep_alive: None, journal: None, account: None, observed: true }
     }
 
     /// Wraps a provider and keeps `guard` alive with it (e.g. an embedded mock server).
     pub fn with_keep_alive(provider: Arc<dyn Provider>, guard: Arc<dyn Any + Send + Sync>) -> PaymentClient {
-        PaymentClient { provider, keep_alive: Some(guard), journal: None, account: None }
+        PaymentClient { provider, keep_alive: Some(guard), journal: None, account: None, observed: true }
     }
 
     /// This client, keeping `guard` alive with it instead of what it kept before.
@@ -76,7 +80,7 @@ impl PaymentClient {
 
     /// The same client without its journal: what a journal itself sends and recovers through.
     pub fn unjournaled(&self) -> PaymentClient {
-        PaymentClient { journal: None, ..self.clone() }
+        PaymentClient { journal: None, observed: true, ..self.clone() }
     }
 
     async fn journaled(
@@ -86,7 +90,28 @@ impl PaymentClient {
         o: &RequestOptions,
     ) -> Result<MutationOutput> {
         let op = m.operation();
-        journal.execute(&self.unjournaled(), m, o).await.map_err(self.stamp(op))
+        let sender = PaymentClient { journal: None, observed: false, ..self.clone() };
+        journal.execute(&sender, m, o).await.map_err(self.stamp(op))
+    }
+
+    /// Runs one operation in its span (`payment create_charge`) and records its outcome and
+    /// duration (see [`crate::telemetry`]).
+    async fn observe<T>(
+        &self,
+        operation: Operation,
+        options: Option<&RequestOptions>,
+        call: impl std::future::Future<Output = Result<T>>,
+    ) -> Result<T> {
+        if !self.observed {
+            return call.await;
+        }
+        let (provider, account, op) = (self.provider.name(), self.account(), operation.as_str());
+        let key = options.and_then(|o| o.idempotency_key.as_ref()).map(IdempotencyKey::as_str);
+        let span = telemetry::operation_span(provider, account, op, key);
+        let started = std::time::Instant::now();
+        let result = tracing::Instrument::instrument(call, span.clone()).await;
+        telemetry::operation_ended(&span, (provider, account, op), &result, started.elapsed());
+        result
     }
 
     /// Runs one mutating provider call. An error the provider made after its request may have
@@ -180,47 +205,53 @@ impl PaymentClient {
 
     /// Creates a charge (see [`crate::Charge::create_charge`]).
     pub async fn create_charge(&self, request: CreateCharge, options: &RequestOptions) -> Result<ChargeRecord> {
-        let caps = self.capabilities();
-        let op = Operation::CreateCharge;
-        if !caps.charge.create {
-            return Err(self.refuse(op, "creating charges".into()));
-        }
-        if !request.capture && !caps.charge.capture_later {
-            return Err(self.refuse(op, "authorize now, capture later".into()));
-        }
-        if let Some(key) = request.metadata.keys().find(|k| crate::charge::is_reserved_metadata(k)) {
-            return Err(self.stamp(op)(Error::invalid(format!(
-                "metadata key {key:?} is reserved: the library writes it to say what a provider's figures mean"
-            ))));
-        }
-        let source_ok = match &request.source {
-            PaymentSource::Token(_) => caps.sources.token,
-            PaymentSource::Customer(_) => caps.sources.customer,
-            PaymentSource::Card(_) => caps.sources.card,
-            PaymentSource::Channel { .. } => caps.sources.channel,
-        };
-        if !source_ok {
-            return Err(self.refuse(op, format!("{} payment sources", request.source.kind())));
-        }
-        self.check_amount(op, request.amount, true)?;
-        if request.authentication.is_some() && !caps.charge.customer_authentication {
-            return Err(self.refuse(op, "customer authentication (3-D Secure)".into()));
-        }
-        if let Some(journal) = &self.journal {
-            return match self.journaled(journal, Mutation::CreateCharge(request), options).await? {
-                MutationOutput::Charge(record) => Ok(record),
-                MutationOutput::Refund(r) => Err(self.stamp(op)(mismatched_output("a refund", r.id.as_str()))),
+        self.observe(Operation::CreateCharge, Some(options), async {
+            let caps = self.capabilities();
+            let op = Operation::CreateCharge;
+            if !caps.charge.create {
+                return Err(self.refuse(op, "creating charges".into()));
+            }
+            if !request.capture && !caps.charge.capture_later {
+                return Err(self.refuse(op, "authorize now, capture later".into()));
+            }
+            if let Some(key) = request.metadata.keys().find(|k| crate::charge::is_reserved_metadata(k)) {
+                return Err(self.stamp(op)(Error::invalid(format!(
+                    "metadata key {key:?} is reserved: the library writes it to say what a provider's figures mean"
+                ))));
+            }
+            let source_ok = match &request.source {
+                PaymentSource::Token(_) => caps.sources.token,
+                PaymentSource::Customer(_) => caps.sources.customer,
+                PaymentSource::Card(_) => caps.sources.card,
+                PaymentSource::Channel { .. } => caps.sources.channel,
             };
-        }
-        self.mutate(op, options, self.provider.create_charge(request, options)).await
+            if !source_ok {
+                return Err(self.refuse(op, format!("{} payment sources", request.source.kind())));
+            }
+            self.check_amount(op, request.amount, true)?;
+            if request.authentication.is_some() && !caps.charge.customer_authentication {
+                return Err(self.refuse(op, "customer authentication (3-D Secure)".into()));
+            }
+            if let Some(journal) = &self.journal {
+                return match self.journaled(journal, Mutation::CreateCharge(request), options).await? {
+                    MutationOutput::Charge(record) => Ok(record),
+                    MutationOutput::Refund(r) => Err(self.stamp(op)(mismatched_output("a refund", r.id.as_str()))),
+                };
+            }
+            self.mutate(op, options, self.provider.create_charge(request, options)).await
+        })
+        .await
     }
 
     /// Reads a charge.
     pub async fn retrieve_charge(&self, id: &ChargeId) -> Result<ChargeRecord> {
-        if !self.capabilities().charge.retrieve {
-            return Err(self.refuse(Operation::RetrieveCharge, "reading charges".into()));
-        }
-        self.provider.retrieve_charge(id).await.map_err(self.stamp(Operation::RetrieveCharge))
+        self.observe(Operation::RetrieveCharge, None, async {
+            if !self.capabilities().charge.retrieve {
+                return Err(self.refuse(Operation::RetrieveCharge, "reading charges".into()));
+            }
+            self.provider.retrieve_charge(id).await.map_err(self.stamp(Operation::RetrieveCharge))
+        })
+        .await
     }
 
     /// Captures an authorized charge, in full or in part.
@@ -230,33 +261,39 @@ impl PaymentClient {
         amount: Option<Money>,
         options: &RequestOptions,
     ) -> Result<ChargeRecord> {
-        let caps = self.capabilities();
-        if !caps.charge.capture_later {
-            return Err(self.refuse(Operation::CaptureCharge, "capturing later".into()));
-        }
-        if let Some(amount) = amount {
-            if !caps.charge.partial_capture {
-                return Err(self.refuse(Operation::CaptureCharge, "partial capture".into()));
+        self.observe(Operation::CaptureCharge, Some(options), async {
+            let caps = self.capabilities();
+            if !caps.charge.capture_later {
+                return Err(self.refuse(Operation::CaptureCharge, "capturing later".into()));
             }
-            self.check_amount(Operation::CaptureCharge, amount, false)?;
-        }
-        if let Some(journal) = &self.journal {
-            let m = Mutation::CaptureCharge { charge_id: id.clone(), amount };
-            return self.charge_output(Operation::CaptureCharge, self.journaled(journal, m, options).await?);
-        }
-        self.mutate(Operation::CaptureCharge, options, self.provider.capture_charge(id, amount, options)).await
+            if let Some(amount) = amount {
+                if !caps.charge.partial_capture {
+                    return Err(self.refuse(Operation::CaptureCharge, "partial capture".into()));
+                }
+                self.check_amount(Operation::CaptureCharge, amount, false)?;
+            }
+            if let Some(journal) = &self.journal {
+                let m = Mutation::CaptureCharge { charge_id: id.clone(), amount };
+                return self.charge_output(Operation::CaptureCharge, self.journaled(journal, m, options).await?);
+            }
+            self.mutate(Operation::CaptureCharge, options, self.provider.capture_charge(id, amount, options)).await
+        })
+        .await
     }
 
     /// Cancels a charge that is not captured.
     pub async fn cancel_charge(&self, id: &ChargeId, options: &RequestOptions) -> Result<ChargeRecord> {
-        if !self.capabilities().charge.cancel {
-            return Err(self.refuse(Operation::CancelCharge, "canceling charges".into()));
-        }
-        if let Some(journal) = &self.journal {
-            let m = Mutation::CancelCharge { charge_id: id.clone() };
-            return self.charge_output(Operation::CancelCharge, self.journaled(journal, m, options).await?);
-        }
-        self.mutate(Operation::CancelCharge, options, self.provider.cancel_charge(id, options)).await
+        self.observe(Operation::CancelCharge, Some(options), async {
+            if !self.capabilities().charge.cancel {
+                return Err(self.refuse(Operation::CancelCharge, "canceling charges".into()));
+            }
+            if let Some(journal) = &self.journal {
+                let m = Mutation::CancelCharge { charge_id: id.clone() };
+                return self.charge_output(Operation::CancelCharge, self.journaled(journal, m, options).await?);
+            }
+            self.mutate(Operation::CancelCharge, options, self.provider.cancel_charge(id, options)).await
+        })
+        .await
     }
 
     /// Completes a charge that was `requires_action` once the customer is back (see
@@ -267,16 +304,19 @@ impl PaymentClient {
         data: &CompletionData,
         options: &RequestOptions,
     ) -> Result<ChargeRecord> {
-        let op = Operation::CompleteCharge;
-        let caps = &self.capabilities().charge;
-        if !caps.customer_authentication && !caps.async_completion {
-            return Err(self.refuse(op, "completing charges (it has no customer step)".into()));
-        }
-        if let Some(journal) = &self.journal {
-            let m = Mutation::CompleteCharge { charge_id: id.clone(), data: data.clone() };
-            return self.charge_output(op, self.journaled(journal, m, options).await?);
-        }
-        self.mutate(op, options, self.provider.complete_charge(id, data, options)).await
+        self.observe(Operation::CompleteCharge, Some(options), async {
+            let op = Operation::CompleteCharge;
+            let caps = &self.capabilities().charge;
+            if !caps.customer_authentication && !caps.async_completion {
+                return Err(self.refuse(op, "completing charges (it has no customer step)".into()));
+            }
+            if let Some(journal) = &self.journal {
+                let m = Mutation::CompleteCharge { charge_id: id.clone(), data: data.clone() };
+                return self.charge_output(op, self.journaled(journal, m, options).await?);
+            }
+            self.mutate(op, options, self.provider.complete_charge(id, data, options)).await
+        })
+        .await
     }
 
     /// The currency of a charge when its id says it (no I/O): what a partial refund needs when
@@ -305,25 +345,28 @@ impl PaymentClient {
 
     /// Refunds a charge in full or in part.
     pub async fn create_refund(&self, request: CreateRefund, options: &RequestOptions) -> Result<RefundRecord> {
-        let caps = self.capabilities();
-        match request.amount {
-            None if !caps.refund.full => return Err(self.refuse(Operation::CreateRefund, "full refunds".into())),
-            Some(_) if !caps.refund.partial => {
-                return Err(self.refuse(Operation::CreateRefund, "partial refunds".into()));
-            }
-            // A charge's minimum does not bind its refunds: only sign and currency are checked.
-            Some(amount) => self.check_amount(Operation::CreateRefund, amount, false)?,
-            None => {}
-        }
-        if let Some(journal) = &self.journal {
-            return match self.journaled(journal, Mutation::CreateRefund(request), options).await? {
-                MutationOutput::Refund(record) => Ok(record),
-                MutationOutput::Charge(c) => {
-                    Err(self.stamp(Operation::CreateRefund)(mismatched_output("a charge", c.id.as_str())))
+        self.observe(Operation::CreateRefund, Some(options), async {
+            let caps = self.capabilities();
+            match request.amount {
+                None if !caps.refund.full => return Err(self.refuse(Operation::CreateRefund, "full refunds".into())),
+                Some(_) if !caps.refund.partial => {
+                    return Err(self.refuse(Operation::CreateRefund, "partial refunds".into()));
                 }
-            };
-        }
-        self.mutate(Operation::CreateRefund, options, self.provider.create_refund(request, options)).await
+                // A charge's minimum does not bind its refunds: only sign and currency are checked.
+                Some(amount) => self.check_amount(Operation::CreateRefund, amount, false)?,
+                None => {}
+            }
+            if let Some(journal) = &self.journal {
+                return match self.journaled(journal, Mutation::CreateRefund(request), options).await? {
+                    MutationOutput::Refund(record) => Ok(record),
+                    MutationOutput::Charge(c) => {
+                        Err(self.stamp(Operation::CreateRefund)(mismatched_output("a charge", c.id.as_str())))
+                    }
+                };
+            }
+            self.mutate(Operation::CreateRefund, options, self.provider.create_refund(request, options)).await
+        })
+        .await
     }
 
     /// The request as the provider will send it under `key` (see [`crate::Charge::prepare_charge`]).
@@ -343,10 +386,13 @@ impl PaymentClient {
 
     /// Finds the charge a prepared `request` created (see [`crate::Charge::find_charge`]).
     pub async fn find_charge(&self, request: &CreateCharge, created_from: Timestamp) -> Result<Option<ChargeRecord>> {
-        if !self.capabilities().charge.find_by_reference {
-            return Err(self.refuse(Operation::FindCharge, "finding charges by reference".into()));
-        }
-        self.provider.find_charge(request, created_from).await.map_err(self.stamp(Operation::FindCharge))
+        self.observe(Operation::FindCharge, None, async {
+            if !self.capabilities().charge.find_by_reference {
+                return Err(self.refuse(Operation::FindCharge, "finding charges by reference".into()));
+            }
+            self.provider.find_charge(request, created_from).await.map_err(self.stamp(Operation::FindCharge))
+        })
+        .await
     }
 
     fn charge_output(&self, operation: Operation, output: MutationOutput) -> Result<ChargeRecord> {
@@ -358,10 +404,13 @@ impl PaymentClient {
 
     /// Reads one refund.
     pub async fn retrieve_refund(&self, charge_id: &ChargeId, refund_id: &RefundId) -> Result<RefundRecord> {
-        if !self.capabilities().refund.retrieve {
-            return Err(self.refuse(Operation::RetrieveRefund, "reading single refunds".into()));
-        }
-        self.provider.retrieve_refund(charge_id, refund_id).await.map_err(self.stamp(Operation::RetrieveRefund))
+        self.observe(Operation::RetrieveRefund, None, async {
+            if !self.capabilities().refund.retrieve {
+                return Err(self.refuse(Operation::RetrieveRefund, "reading single refunds".into()));
+            }
+            self.provider.retrieve_refund(charge_id, refund_id).await.map_err(self.stamp(Operation::RetrieveRefund))
+        })
+        .await
     }
 
     /// Lists a charge's refunds lazily.

@@ -29,6 +29,7 @@ pub mod retry;
 pub mod serde_adapters;
 mod settings;
 pub mod source;
+pub mod telemetry;
 pub mod text;
 pub mod time;
 pub mod transport;

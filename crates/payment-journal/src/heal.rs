@@ -88,7 +88,7 @@ impl Reconciler {
             Ok(_) => {
                 finding.class = Class::Healed;
                 finding.evidence = format!("{}; settled {} -> {to}", finding.evidence, holder.state);
-                tracing::info!(target: "payment::journal", key = %holder.idempotency_key, charge = %charge.id, "{detail}");
+                tracing::info!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&holder.idempotency_key), charge = %charge.id, "{detail}");
                 Ok(())
             }
             Err(e) if is_fenced(&e) => {

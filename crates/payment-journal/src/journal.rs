@@ -220,7 +220,7 @@ impl Journal {
                 let t = Transition::to(&attempt, to, self.now_ms(), format!("preparing failed: {}", e.kind()))
                     .outcome(StoredOutcome::Error(crate::record::StoredError::of(&e)));
                 if let Err(w) = store.transition(t).await {
-                    tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record a failed preparation");
+                    tracing::warn!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&attempt.idempotency_key), error = %w, "could not record a failed preparation");
                 }
                 // Definite, as the sub-request's failure is: a router fails over on it. (A
                 // concurrent call with the key may send a later attempt meanwhile; that call is
@@ -271,7 +271,7 @@ impl Journal {
             // record is unknown to the caller: the attempt stays Dispatched, and recovery may yet
             // find it charged or send it again, so "failed" would not be true.
             Err(w) => {
-                tracing::warn!(target: "payment::journal", key = %attempt.idempotency_key, error = %w, "could not record an outcome");
+                tracing::warn!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&attempt.idempotency_key), error = %w, "could not record an outcome");
                 result.map_err(|e| {
                     let unknown = Error::new(
                         ErrorKind::OutcomeUnknown,
@@ -336,7 +336,7 @@ impl Journal {
             }
             let t = Transition::to(a, a.state, now, "completed: read it back now").due(now);
             if let Err(e) = self.inner.store.transition(t).await {
-                tracing::debug!(target: "payment::journal", error = %e, key = %a.idempotency_key, "not made due");
+                tracing::debug!(target: "payment::journal", error = %e, key_hash = %payment_core::telemetry::key_hash(&a.idempotency_key), "not made due");
             }
         }
     }

@@ -130,6 +130,7 @@ impl JournalStore for MemoryStore {
     }
 
     async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
+        let _span = store::write_span("memory", AttemptState::Prepared).entered();
         let mut t = self.tables();
         let existing = t.payments.get(&new.idempotency_key);
         let decision = store::decide(existing, &new)?;
@@ -171,6 +172,7 @@ impl JournalStore for MemoryStore {
     }
 
     async fn transition(&self, tr: Transition) -> Result<Attempt> {
+        let _span = store::write_span("memory", tr.to).entered();
         let mut t = self.tables();
         let Some((payment, i)) = find(&mut t, &tr.attempt_id) else {
             return Err(store::fenced(&tr.attempt_id, tr.expected_version));

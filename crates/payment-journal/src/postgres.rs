@@ -7,9 +7,18 @@ use std::time::Duration;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Postgres, Transaction};
 
-async fn begin_read_committed(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
-    pool.begin().await
+async fn begin_read_committed(pool: &PgPool, sql: &'static str) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    pool.begin_with(sql).await
 }
+
+/// A write transaction on the journal's own pool, whose connections were opened with its settings.
+const BEGIN: &str = "BEGIN";
+
+/// Write transactions on an application's pool: its connections may run with
+/// `synchronous_commit = off` (or anything else the app chose), so each journal transaction sets
+/// its own for itself alone (`SET LOCAL`).
+const BEGIN_FULL_ON_APP_POOL: &str = "BEGIN; SET LOCAL synchronous_commit TO on";
+const BEGIN_NORMAL_ON_APP_POOL: &str = "BEGIN; SET LOCAL synchronous_commit TO off";
 
 crate::sql::sql_store!(
     PostgresStore,
@@ -91,8 +100,30 @@ impl PostgresStore {
             .await
             // The URL may hold a password: name the host only.
             .map_err(|e| storage("connect to the PostgreSQL journal", redact(&url, &e.to_string())))?;
+        PostgresStore::over(pool, BEGIN, store_options).await
+    }
+
+    /// The journal on the application's own pool, in the schema its connections' `search_path`
+    /// names (tables migrated on first use, under an advisory lock). Each journal transaction
+    /// sets `synchronous_commit` for itself (`on` under [`crate::Durability::Full`], `off` under
+    /// `Normal`), so the app's own setting never weakens the write-ahead rule. The journal's group
+    /// commit holds up to `batch.lanes` (default 4) of the pool's connections while it commits.
+    pub async fn on_pool(pool: PgPool, options: crate::options::StoreOptions) -> Result<PostgresStore> {
+        let begin = match options.durability {
+            crate::options::Durability::Full => BEGIN_FULL_ON_APP_POOL,
+            crate::options::Durability::Normal => BEGIN_NORMAL_ON_APP_POOL,
+        };
+        PostgresStore::over(pool, begin, options).await
+    }
+
+    async fn over(
+        pool: PgPool,
+        begin_sql: &'static str,
+        store_options: crate::options::StoreOptions,
+    ) -> Result<PostgresStore> {
         let store = PostgresStore {
             pool,
+            begin_sql,
             writer: None,
             clock: Default::default(),
             batch: std::sync::Arc::new(crate::batch::Batcher::new(crate::batch::BatchOptions {

@@ -151,24 +151,48 @@ impl Journal {
             if left.is_zero() {
                 continue;
             }
-            let resolved = match clients.client_for(&attempt.account) {
-                Ok(client) => {
-                    // A panic while resolving one attempt (a provider's client, say) puts that
-                    // attempt back with its backoff, so it cannot hold the front of every claim.
-                    let resolving =
-                        std::panic::AssertUnwindSafe(self.resolve(&client, attempt.clone(), &mut known_refunds))
-                            .catch_unwind();
-                    match tokio::time::timeout(left, resolving).await {
-                        Ok(Ok(r)) => r,
-                        Ok(Err(_)) => self.later(attempt, "resolving it panicked".into()).await,
-                        Err(_) => self.later(attempt, "recovery's lease ran out while resolving it".into()).await,
-                    }
-                }
-                Err(e) => self.later(attempt, format!("no client: {e}")).await,
-            };
+            let span = tracing::info_span!(
+                target: "payment::recovery",
+                "payment.recover",
+                otel.name = format_args!("payment recover {}", attempt.operation.as_str()),
+                payment.account = attempt.account.as_str(),
+                payment.operation = attempt.operation.as_str(),
+                payment.idempotency_key_hash = payment_core::telemetry::key_hash(&attempt.idempotency_key),
+                payment.journal.state = attempt.state.as_str(),
+                payment.recovery.resolved_to = tracing::field::Empty,
+            );
+            let resolving = self.resolve_one(clients, attempt, left, &mut known_refunds);
+            let resolved = tracing::Instrument::instrument(resolving, span.clone()).await;
+            if let Ok(r) = &resolved {
+                span.record("payment.recovery.resolved_to", r.to.as_str());
+            }
             out.push(resolved);
         }
         out
+    }
+
+    /// Resolves one claimed attempt within `left`.
+    async fn resolve_one(
+        &self,
+        clients: &dyn ClientSource,
+        attempt: Attempt,
+        left: Duration,
+        known_refunds: &mut RefundBooks,
+    ) -> Result<Resolution> {
+        match clients.client_for(&attempt.account) {
+            Ok(client) => {
+                // A panic while resolving one attempt (a provider's client, say) puts that
+                // attempt back with its backoff, so it cannot hold the front of every claim.
+                let resolving =
+                    std::panic::AssertUnwindSafe(self.resolve(&client, attempt.clone(), known_refunds)).catch_unwind();
+                match tokio::time::timeout(left, resolving).await {
+                    Ok(Ok(r)) => r,
+                    Ok(Err(_)) => self.later(attempt, "resolving it panicked".into()).await,
+                    Err(_) => self.later(attempt, "recovery's lease ran out while resolving it".into()).await,
+                }
+            }
+            Err(e) => self.later(attempt, format!("no client: {e}")).await,
+        }
     }
 
     /// Like [`Journal::recover`], waiting for leases and backoffs to run out, for up to
@@ -499,7 +523,7 @@ impl Recoverer {
                 match (&mut run.0).await {
                     Ok(Ok(report)) => {
                         for r in &report.resolutions {
-                            tracing::info!(target: "payment::journal", key = %r.idempotency_key, from = %r.from, to = %r.to, how = %r.how, "recovered");
+                            tracing::info!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&r.idempotency_key), from = %r.from, to = %r.to, how = %r.how, "recovered");
                         }
                     }
                     Ok(Err(e)) => {

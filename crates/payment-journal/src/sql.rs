@@ -107,6 +107,9 @@ macro_rules! sql_store {
         #[derive(Debug, Clone)]
         pub struct $store {
             pool: $pool,
+            // What opens a write transaction: the backend's BEGIN, and on an application's pool
+            // the durability settings first (its connections' own settings are the app's).
+            begin_sql: &'static str,
             // Writers of this process take turns here instead of in the database's busy loop
             // (SQLite: one writer at a time; other processes still wait in `busy_timeout`).
             writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
@@ -154,7 +157,7 @@ macro_rules! sql_store {
             pub async fn migrate(&self) -> Result<()> {
                 let fail = |e: sqlx::Error| storage("migrate", e);
                 let _turn = self.write_turn().await;
-                let mut tx = $begin(&self.pool).await.map_err(fail)?;
+                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
                 let lock: &[&'static str] = $migration_lock;
                 for statement in lock {
                     sqlx::query(*statement).execute(&mut *tx).await.map_err(fail)?;
@@ -232,7 +235,7 @@ macro_rules! sql_store {
             async fn commit_batch(&self, batch: Vec<crate::batch::Queued<Write, Written>>) {
                 let _writer = self.write_turn().await;
                 if batch.len() > 1 {
-                    let mut tx = match $begin(&self.pool).await {
+                    let mut tx = match $begin(&self.pool, self.begin_sql).await {
                         Ok(tx) => tx,
                         Err(e) => {
                             let why = e.to_string();
@@ -276,7 +279,7 @@ macro_rules! sql_store {
                 let mut tries = 0;
                 let (tx, written) = loop {
                     tries += 1;
-                    let mut tx = match $begin(&self.pool).await {
+                    let mut tx = match $begin(&self.pool, self.begin_sql).await {
                         Ok(tx) => tx,
                         Err(e) => return write.refused(&e.to_string()),
                     };
@@ -305,7 +308,10 @@ macro_rules! sql_store {
                     let _ = tx.rollback().await;
                     return Err("the commit failed (injected)".to_owned());
                 }
-                tx.commit().await.map_err(|e| e.to_string())
+                let started = std::time::Instant::now();
+                let committed = tx.commit().await.map_err(|e| e.to_string());
+                payment_core::telemetry::journal_commit($backend, writes, started.elapsed());
+                committed
             }
 
             /// Commits and writes through the group commit so far.
@@ -344,7 +350,8 @@ macro_rules! sql_store {
 
             async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
                 let key = new.idempotency_key.clone();
-                let written = self.write(Write::Prepare(new)).await;
+                let span = store::write_span($backend, AttemptState::Prepared);
+                let written = tracing::Instrument::instrument(self.write(Write::Prepare(new)), span).await;
                 let Some(Written::Prepared(written)) = written else {
                     return Err(storage("prepare an attempt", "its batch was abandoned before it answered"));
                 };
@@ -360,7 +367,8 @@ macro_rules! sql_store {
             }
 
             async fn transition(&self, t: Transition) -> Result<Attempt> {
-                match self.write(Write::Transition(t)).await {
+                let span = store::write_span($backend, t.to);
+                match tracing::Instrument::instrument(self.write(Write::Transition(t)), span).await {
                     Some(Written::Transitioned(written)) => (*written).map_err(|e| storage("record a transition", e))?,
                     _ => Err(storage("record a transition", "its batch was abandoned before it answered")),
                 }
@@ -382,7 +390,7 @@ macro_rules! sql_store {
                     $claim_lock
                 ));
                 let _turn = self.write_turn().await;
-                let mut tx = $begin(&self.pool).await.map_err(|e| storage("claim due attempts", e))?;
+                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("claim due attempts", e))?;
                 let rows = sqlx::query(sql)
                     .bind(owner)
                     .bind(lease_until_ms)

@@ -11,9 +11,17 @@ use sqlx::{Sqlite, SqlitePool, Transaction};
 
 use crate::options::{Durability, StoreOptions};
 
-async fn begin_immediate(pool: &SqlitePool) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
-    pool.begin_with("BEGIN IMMEDIATE").await
+async fn begin_immediate(pool: &SqlitePool, sql: &'static str) -> Result<Transaction<'static, Sqlite>, sqlx::Error> {
+    pool.begin_with(sql).await
 }
+
+/// A write transaction on the journal's own pool, whose connections were opened with its settings.
+const BEGIN: &str = "BEGIN IMMEDIATE";
+
+/// A write transaction on an application's pool under `full`: `synchronous` is a connection's
+/// setting, the app's to choose, and SQLite refuses to change it inside a transaction, so it is
+/// set (no I/O) before each BEGIN.
+const BEGIN_FULL_ON_APP_POOL: &str = "PRAGMA synchronous = FULL; BEGIN IMMEDIATE";
 
 crate::sql::sql_store!(SqliteStore, Sqlite, SqlitePool, "sqlite", begin_immediate, "", sqlite, &[], None);
 
@@ -75,8 +83,31 @@ impl SqliteStore {
         let pool = connect_when_free(options)
             .await
             .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))?;
+        SqliteStore::over(pool, BEGIN, batch).await
+    }
+
+    /// The journal on the application's own pool (its tables beside the app's, migrated on
+    /// first use). Under [`Durability::Full`] every journal transaction sets `synchronous = FULL`
+    /// on its connection first, whatever the pool's connections were opened with, so a committed
+    /// transition survives power loss; `Normal` leaves the app's setting. Give the pool a
+    /// `busy_timeout`: the journal writes in `BEGIN IMMEDIATE` and waits there for other writers.
+    pub async fn on_pool(pool: SqlitePool, options: StoreOptions) -> Result<SqliteStore> {
+        if options.batch.lanes > 1 {
+            return Err(payment_core::Error::config(
+                "batch_lanes must be 1 for SQLite, which has one writer at a time",
+            ));
+        }
+        let begin = match options.durability {
+            Durability::Full => BEGIN_FULL_ON_APP_POOL,
+            Durability::Normal => BEGIN,
+        };
+        SqliteStore::over(pool, begin, options.batch).await
+    }
+
+    async fn over(pool: SqlitePool, begin_sql: &'static str, batch: crate::batch::BatchOptions) -> Result<SqliteStore> {
         let store = SqliteStore {
             pool,
+            begin_sql,
             writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
             clock: Default::default(),
             // One writer at a time in SQLite: one lane.

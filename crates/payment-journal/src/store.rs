@@ -156,6 +156,18 @@ pub(crate) fn second_success(key: &str) -> Error {
     .with_provider_code(SECOND_SUCCESS)
 }
 
+/// The span of one journal write (`payment journal dispatched`): a child of the operation's span,
+/// it shows how long the write waited for its commit.
+pub(crate) fn write_span(store: &'static str, to: AttemptState) -> tracing::Span {
+    tracing::info_span!(
+        target: "payment::journal",
+        "payment.journal",
+        otel.name = format_args!("payment journal {}", to.as_str()),
+        payment.journal.store = store,
+        payment.journal.state = to.as_str(),
+    )
+}
+
 /// A storage failure, with what was being done.
 pub(crate) fn storage(what: &str, e: impl fmt::Display) -> Error {
     Error::new(ErrorKind::Journal, format!("the journal could not {what}: {e}"))

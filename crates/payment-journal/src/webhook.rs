@@ -185,7 +185,7 @@ impl Journal {
             event.refund_reference.as_deref().unwrap_or("?"),
             attempt.state
         );
-        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.account, "{how}");
+        tracing::error!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&attempt.idempotency_key), seq = attempt.seq, provider = %attempt.account, "{how}");
         let t = Transition::to(attempt, AttemptState::NeedsReconciliation, self.now_ms(), how.clone())
             .outcome(StoredOutcome::Note(how.clone()));
         self.hand_to_person(attempt, t, how).await
@@ -228,7 +228,7 @@ impl Journal {
             .iter()
             .find(|a| a.idempotency_key != attempt.idempotency_key && may_hold_charge(a, event.object_id.as_deref()))
         {
-            tracing::debug!(target: "payment::journal", key = %attempt.idempotency_key, holder = %holder.idempotency_key, "an event for another payment's charge");
+            tracing::debug!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&attempt.idempotency_key), holder_hash = %payment_core::telemetry::key_hash(&holder.idempotency_key), "an event for another payment's charge");
             return Ok(None);
         }
         if let Some(payment) = self.store().payment(&attempt.idempotency_key).await? {
@@ -251,7 +251,7 @@ impl Journal {
             trust_word(event),
             attempt.state
         );
-        tracing::error!(target: "payment::journal", key = %attempt.idempotency_key, seq = attempt.seq, provider = %attempt.account, charge, "{how}");
+        tracing::error!(target: "payment::journal", key_hash = %payment_core::telemetry::key_hash(&attempt.idempotency_key), seq = attempt.seq, provider = %attempt.account, charge, "{how}");
         let outcome = match &event.record {
             EventRecord::Charge(c) if event.trust == Trust::Verified => StoredOutcome::Charge(c.clone()),
             _ => StoredOutcome::Note(how.clone()),

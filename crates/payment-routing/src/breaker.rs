@@ -169,12 +169,22 @@ impl Drop for Permit {
     }
 }
 
+/// The `payment.breaker.state` gauge's value: 0 closed, 1 half-open, 2 open.
+fn gauge(state: BreakerState) -> u64 {
+    match state {
+        BreakerState::Closed => 0,
+        BreakerState::HalfOpen { .. } => 1,
+        BreakerState::Open { .. } => 2,
+    }
+}
+
 /// The error of a call refused by an open breaker: definite and never sent.
 pub const CIRCUIT_OPEN: &str = "circuit_open";
 
 impl Breaker {
     /// A closed breaker for `account`.
     pub fn new(account: &str, settings: Arc<BreakerSettings>, clock: Arc<dyn Clock>) -> Breaker {
+        payment_core::telemetry::breaker_state(account, gauge(BreakerState::Closed));
         Breaker {
             account: account.into(),
             settings,
@@ -216,6 +226,7 @@ impl Breaker {
             BreakerState::Closed => Ok(Permit { breaker: self.clone(), probe: false, done: false }),
             BreakerState::Open { until } if now >= until => {
                 inner.state = BreakerState::HalfOpen { probing: true };
+                payment_core::telemetry::breaker_state(&self.account, gauge(inner.state));
                 Ok(Permit { breaker: self.clone(), probe: true, done: false })
             }
             BreakerState::HalfOpen { probing: false } => {
@@ -254,6 +265,7 @@ impl Breaker {
                 }
                 Health::Neutral => BreakerState::HalfOpen { probing: false },
             };
+            payment_core::telemetry::breaker_state(&self.account, gauge(inner.state));
             return;
         }
         if health == Health::Neutral || inner.state != BreakerState::Closed {
@@ -274,6 +286,7 @@ impl Breaker {
             inner.opened += 1;
             inner.state = BreakerState::Open { until: now + s.open_for };
             inner.recent.clear();
+            payment_core::telemetry::breaker_state(&self.account, gauge(inner.state));
             tracing::warn!(target: "payment::routing", account = %self.account, consecutive = inner.consecutive, failures, calls, "circuit opened");
         }
     }

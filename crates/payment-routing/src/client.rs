@@ -319,22 +319,42 @@ impl RoutedClient {
             // with its circuit open: the breaker holds back new charges, not the questions
             // that settle one already sent.
             let permit = if resuming { None } else { Some(account.breaker.admit()) };
+            // One span per account tried: the decision it led to is recorded on it below.
+            let span = tracing::info_span!(
+                target: "payment::routing",
+                "payment.route",
+                otel.name = "payment route",
+                payment.route.rule = rule.name.as_str(),
+                payment.account = name.as_str(),
+                payment.provider = account.client.provider_name(),
+                payment.route.decision = tracing::field::Empty,
+                payment.route.reason = tracing::field::Empty,
+            );
             let result = match permit {
                 Some(Err(refused)) => Err(refused.with_provider(account.client.provider_name())),
                 Some(Ok(permit)) => {
                     attempts += 1;
-                    let result = self.inner.journal.execute_with(&account.client, m, &call, rules).await;
+                    let sent = self.inner.journal.execute_with(&account.client, m, &call, rules);
+                    let result = tracing::Instrument::instrument(sent, span.clone()).await;
                     let result = result.and_then(charge_of);
                     permit.record(Health::of(&result));
                     result
                 }
                 None => {
                     attempts += 1;
-                    self.inner.journal.execute_with(&account.client, m, &call, rules).await.and_then(charge_of)
+                    let sent = self.inner.journal.execute_with(&account.client, m, &call, rules);
+                    tracing::Instrument::instrument(sent, span.clone()).await.and_then(charge_of)
+                }
+            };
+            let decided = |decision: &str, reason: Option<&FailoverReason>| {
+                span.record("payment.route.decision", decision);
+                if let Some(reason) = reason {
+                    span.record("payment.route.reason", reason.label());
                 }
             };
             let error = match result {
                 Ok(record) => {
+                    decided("charged", None);
                     routed.result = Ok(charge_at(name, record));
                     return routed;
                 }
@@ -344,16 +364,19 @@ impl RoutedClient {
             match failover_reason(&error, account.client.capabilities(), soft) {
                 // A repeat answered from the journal stays the journal's answer.
                 Some(_) if resuming => {
+                    decided("stop", None);
                     routed.result = Err(error);
                     return routed;
                 }
                 Some(reason) => {
-                    tracing::warn!(target: "payment::routing", key = %key, account = %name, %reason, "failing over");
+                    decided("failover", Some(&reason));
+                    tracing::warn!(target: "payment::routing", key_hash = %payment_core::telemetry::key_hash(key.as_str()), account = %name, %reason, "failing over");
                     after_decline = matches!(reason, FailoverReason::SoftDecline(_));
                     routed.failovers.push(Failover { account: name.clone(), reason });
                     last = Some(error);
                 }
                 None => {
+                    decided("stop", None);
                     routed.result = Err(error);
                     return routed;
                 }

@@ -17,6 +17,16 @@ pub enum FailoverReason {
     SoftDecline(String),
 }
 
+impl FailoverReason {
+    /// A stable name for spans and metrics (`not_sent`, `soft_decline`): the detail stays in logs.
+    pub fn label(&self) -> &'static str {
+        match self {
+            FailoverReason::NotSent(_) => "not_sent",
+            FailoverReason::SoftDecline(_) => "soft_decline",
+        }
+    }
+}
+
 impl fmt::Display for FailoverReason {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {

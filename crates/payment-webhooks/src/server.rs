@@ -204,14 +204,43 @@ impl WebhookServer {
         }
     }
 
+    /// Takes one delivery in its span (`payment webhook`), counted by what became of it.
     async fn take_json(&self, provider: &str, headers: &HeaderMap, body: &[u8]) -> (StatusCode, Answer) {
+        // The path is the sender's to choose: only a configured provider's name is a label.
+        let known = self.inner.endpoints.get_key_value(provider).map_or("unknown", |(name, _)| name.as_str());
+        let span = tracing::info_span!(
+            target: "payment::webhooks",
+            "payment.webhook",
+            otel.name = "payment webhook",
+            payment.provider = known,
+            payment.webhook.result = tracing::field::Empty,
+            http.response.status_code = tracing::field::Empty,
+        );
+        let taking = self.take_verdict(provider, headers, body);
+        let (status, answer, result) = tracing::Instrument::instrument(taking, span.clone()).await;
+        span.record("payment.webhook.result", result);
+        span.record("http.response.status_code", status.as_u16());
+        payment_core::telemetry::webhook_delivery(known, result);
+        (status, answer)
+    }
+
+    /// Takes one delivery: the answer, and what became of it (`accepted`, `duplicate`,
+    /// `in_progress`, `rejected` when it failed verification or named no provider, `failed`
+    /// when it was verified but not handled).
+    async fn take_verdict(
+        &self,
+        provider: &str,
+        headers: &HeaderMap,
+        body: &[u8],
+    ) -> (StatusCode, Answer, &'static str) {
         let reject = |status: StatusCode, reason: String| {
             self.inner.handler.rejected(&Rejection {
                 provider: provider.to_owned(),
                 status: status.as_u16(),
                 reason: reason.clone(),
             });
-            (status, Answer::Json(serde_json::json!({"error": reason}).to_string()))
+            let result = if status.is_server_error() { "failed" } else { "rejected" };
+            (status, Answer::Json(serde_json::json!({"error": reason}).to_string()), result)
         };
         let verifier = match self.inner.endpoints.get(provider) {
             Some(Endpoint::Verifier(v)) => v,
@@ -238,12 +267,13 @@ impl WebhookServer {
         };
         let lease = std::time::Duration::from_millis(self.inner.handler_lease_ms.load(Ordering::Relaxed));
         let token = match self.inner.inbox.claim(&name, &id, lease).await {
-            Ok(DeliveryClaim::Done) => return (StatusCode::OK, Answer::Ack(ack)),
+            Ok(DeliveryClaim::Done) => return (StatusCode::OK, Answer::Ack(ack), "duplicate"),
             Ok(DeliveryClaim::InProgress) => {
-                return reject(
+                let (status, answer, _) = reject(
                     StatusCode::SERVICE_UNAVAILABLE,
                     "another delivery of this event is being handled; deliver it again later".into(),
                 );
+                return (status, answer, "in_progress");
             }
             Ok(DeliveryClaim::New(token)) => token,
             Err(e) => return reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the inbox failed: {}", e.message())),
@@ -271,7 +301,7 @@ impl WebhookServer {
             outcome
         });
         match handling.await {
-            Ok(Ok(())) => (StatusCode::OK, Answer::Ack(ack)),
+            Ok(Ok(())) => (StatusCode::OK, Answer::Ack(ack), "accepted"),
             Ok(Err(e)) => {
                 reject(StatusCode::INTERNAL_SERVER_ERROR, format!("the application did not take it: {}", e.message()))
             }

@@ -19,19 +19,7 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
     let Some(url) = config.journal_url() else { return Ok(None) };
     let settings = config.table(JOURNAL_TABLE);
     settings.check_keys(&["url", "lease", "settle_horizon"])?;
-    // The longest deadline of any account an attempt may be sent through. "No timeout" means the
-    // engine's default deadline, never "shorter than any timeout".
-    let longest = {
-        let mut longest = std::time::Duration::ZERO;
-        if config.is_routed() {
-            for account in config.all_accounts().values() {
-                longest = longest.max(account.settings.timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE));
-            }
-        } else if let Ok(name) = config.provider_name() {
-            longest = config.settings(name).timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE);
-        }
-        if longest.is_zero() { DEFAULT_CALL_DEADLINE } else { longest }
-    };
+    let longest = longest_deadline(config)?;
     let lease = match settings.get("lease") {
         Some(text) => {
             let lease = payment_core::time::parse_duration(text).map_err(|why| {
@@ -39,15 +27,12 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
                     "journal lease {text:?} {why}; fix `lease` in [journal] or PAYMENT_JOURNAL_LEASE"
                 ))
             })?;
-            // A lease that ran out while a call could still be sending would let a repeat or
-            // recovery take the attempt over mid-flight and send it again.
-            if lease < longest + LEASE_MARGIN {
-                return Err(Error::config(format!(
-                    "journal lease {text:?} is shorter than the longest call deadline ({longest:?}) plus {LEASE_MARGIN:?}; \
-                     raise `lease` in [journal] (PAYMENT_JOURNAL_LEASE) to at least {:?} or lower the accounts' `timeout`",
-                    longest + LEASE_MARGIN
-                )));
-            }
+            check_lease(config, lease).map_err(|e| {
+                Error::config(format!(
+                    "journal lease {text:?} {}; or set `lease` in [journal] (PAYMENT_JOURNAL_LEASE)",
+                    e.message()
+                ))
+            })?;
             lease
         }
         None => longest + LEASE_MARGIN,
@@ -70,6 +55,35 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
         _ => e,
     })?;
     Ok(Some(journal))
+}
+
+/// The longest deadline of any account an attempt may be sent through. "No timeout" means the
+/// engine's default deadline, never "shorter than any timeout".
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
+fn longest_deadline(config: &Config) -> Result<std::time::Duration> {
+    let mut longest = std::time::Duration::ZERO;
+    if config.is_routed() {
+        for account in config.all_accounts().values() {
+            longest = longest.max(account.settings.timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE));
+        }
+    } else if let Ok(name) = config.provider_name() {
+        longest = config.settings(name).timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE);
+    }
+    Ok(if longest.is_zero() { DEFAULT_CALL_DEADLINE } else { longest })
+}
+
+/// Refuses a lease that could run out while a call of `config` is still sending: a repeat or
+/// recovery would take the attempt over mid-flight and send it again.
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
+pub(crate) fn check_lease(config: &Config, lease: std::time::Duration) -> Result<()> {
+    let longest = longest_deadline(config)?;
+    if lease < longest + LEASE_MARGIN {
+        return Err(Error::config(format!(
+            "is shorter than the longest call deadline ({longest:?}) plus {LEASE_MARGIN:?}: raise the journal's lease to at least {:?} or lower the accounts' `timeout`",
+            longest + LEASE_MARGIN
+        )));
+    }
+    Ok(())
 }
 
 /// Without the `journal` feature a configured journal is refused, never ignored.

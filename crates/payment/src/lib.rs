@@ -14,7 +14,9 @@ pub use payment_payjp_v2 as payjp_v2;
 pub use payment_pingpp as pingpp;
 #[cfg(feature = "worldpay")]
 pub use payment_worldpay as worldpay;
+mod connect;
 mod journal_config;
+pub use connect::Connect;
 #[cfg(feature = "mock")]
 pub mod mocks;
 #[cfg(any(feature = "journal", feature = "journal-postgres"))]
@@ -84,54 +86,14 @@ pub fn registry() -> Registry {
 /// # tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(demo()).unwrap();
 /// ```
 pub async fn connect(config: &Config) -> Result<PaymentClient> {
-    config.check_tables()?;
-    #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
-    journal_config::refuse_journal(config)?;
-    let client = connect_provider(config).await?;
-    #[cfg(any(feature = "journal", feature = "journal-postgres"))]
-    if let Some(journal) = open_journal(config).await? {
-        return Ok(client.with_journal(journal));
-    }
-    Ok(client)
+    Connect::new().client(config).await
 }
 
 /// Connects one account of `config` — a provider's own table (`[payjp]`) or an
 /// `[accounts.NAME]` of a routed config — without a journal, under its account name: what
 /// recovery settles that account's journaled attempts through.
 pub async fn connect_account(config: &Config, name: &str) -> Result<PaymentClient> {
-    config.check_tables()?;
-    let accounts = config.all_accounts();
-    let account = accounts.get(name).ok_or_else(|| {
-        let known: Vec<&str> = accounts.keys().map(String::as_str).collect();
-        Error::config(format!("no account named `{name}` in the config; it has: {}", known.join(", ")))
-    })?;
-    let driver = registry().get(&account.provider)?;
-    let settings = account.settings.clone();
-    let engine = transport::EngineBuilder::new(driver.name);
-    #[cfg(feature = "mock")]
-    if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
-        return Ok(mocks::connect_embedded(driver, settings, engine).await?.with_account(name));
-    }
-    Ok(driver.connect_with(settings, engine).await?.with_account(name))
-}
-
-/// Connects to the provider `config` names, without a journal.
-async fn connect_provider(config: &Config) -> Result<PaymentClient> {
-    let registry = registry();
-    if config.is_routed() && config.provider.is_none() {
-        return Err(Error::config(
-            "this config routes payments over several accounts ([[routes]]): connect with `payment::connect_routed` (feature `routing`), or choose one with `provider = \"…\"`",
-        ));
-    }
-    let name = config.provider_name()?;
-    let driver = registry.get(name)?;
-    let settings = config.settings(name);
-    let engine = transport::EngineBuilder::new(driver.name);
-    #[cfg(feature = "mock")]
-    if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
-        return mocks::connect_embedded(driver, settings, engine).await;
-    }
-    driver.connect_with(settings, engine).await
+    Connect::new().account(config, name).await
 }
 
 /// The name of the config file looked for in the current directory when none is given.

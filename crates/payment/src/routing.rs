@@ -4,11 +4,10 @@
 
 use std::collections::BTreeMap;
 
-#[cfg(feature = "mock")]
-use payment_core::Mode;
 use payment_core::config::{Account, ROUTING_TABLE};
-use payment_core::transport::EngineBuilder;
 use payment_core::{Config, Error, PaymentClient, Result};
+
+use crate::Connect;
 pub use payment_routing::*;
 
 /// The accounts the rules name, each with the first rule naming it (for error messages).
@@ -39,52 +38,67 @@ fn followed_accounts(routes: &[RouteConfig]) -> std::collections::BTreeSet<Strin
 /// Connects one account through its provider's driver. An account another can follow does not
 /// retry a connection that could not be made: nothing was sent, and the next account is there
 /// (every new process would otherwise wait out a down primary's retries before failing over).
-async fn connect_account(account: &Account, name: &str, rule: &str, followed: bool) -> Result<PaymentClient> {
+async fn connect_account(
+    connect: &Connect,
+    account: &Account,
+    (name, rule): (&str, &str),
+    followed: bool,
+) -> Result<PaymentClient> {
     let registry = crate::registry();
     let driver = registry
         .get(&account.provider)
         .map_err(|e| Error::config(format!("{rule}: target `{name}`: {}", e.message())))?;
-    let settings = account.settings.clone();
-    let engine = EngineBuilder::new(driver.name);
+    let engine = connect.engine_for(driver.name);
     let engine = if followed { engine.fail_fast_on_connect() } else { engine };
-    #[cfg(feature = "mock")]
-    if settings.mode()? == Mode::Mock && payment_mock_kit::MockDriver::of(driver).is_some() {
-        return crate::mocks::connect_embedded(driver, settings, engine).await;
-    }
-    driver.connect_with(settings, engine).await
+    connect.driver_client(driver, account.settings.clone(), engine).await
 }
 
 /// A builder with every account the rules name connected, and the config's rules, settings
 /// and journal: add a clock or more accounts, then build.
 pub async fn router_builder(config: &Config) -> Result<RouterBuilder> {
-    config.check_tables()?;
-    if !config.is_routed() {
-        return Err(Error::config("the config has no [[routes]]: add a rule, or connect one provider with `connect`"));
-    }
-    let settings = RoutingSettings::from_settings(&config.table(ROUTING_TABLE))?;
-    let routes = RouteConfig::from_tables(&config.routes)?;
-    let mut builder = RoutedClient::builder().routes(&routes).settings(settings);
-    let accounts = config.all_accounts();
-    let followed = followed_accounts(&routes);
-    // A name no account has is left to the table, whose check names the rule and the accounts.
-    for (name, rule) in named_accounts(&routes) {
-        if let Some(account) = accounts.get(&name) {
-            let client = connect_account(account, &name, &rule, followed.contains(&name)).await?;
-            builder = builder.account(name.clone(), client);
-        }
-    }
-    #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
-    crate::journal_config::refuse_journal(config)?;
-    #[cfg(any(feature = "journal", feature = "journal-postgres"))]
-    if let Some(journal) = crate::open_journal(config).await? {
-        builder = builder.journal(journal);
-    }
-    Ok(builder)
+    Connect::new().router_builder(config).await
 }
 
 /// A routed client for `config`'s `[[routes]]`: see [`RoutedClient`].
 pub async fn connect_routed(config: &Config) -> Result<RoutedClient> {
     router_builder(config).await?.build()
+}
+
+impl Connect {
+    /// A router builder as [`router_builder`] makes, with the application's engine and journal.
+    pub async fn router_builder(&self, config: &Config) -> Result<RouterBuilder> {
+        config.check_tables()?;
+        if !config.is_routed() {
+            return Err(Error::config(
+                "the config has no [[routes]]: add a rule, or connect one provider with `connect`",
+            ));
+        }
+        let settings = RoutingSettings::from_settings(&config.table(ROUTING_TABLE))?;
+        let routes = RouteConfig::from_tables(&config.routes)?;
+        let mut builder = RoutedClient::builder().routes(&routes).settings(settings);
+        let accounts = config.all_accounts();
+        let followed = followed_accounts(&routes);
+        // A name no account has is left to the table, whose check names the rule and the accounts.
+        for (name, rule) in named_accounts(&routes) {
+            if let Some(account) = accounts.get(&name) {
+                let client = connect_account(self, account, (&name, &rule), followed.contains(&name)).await?;
+                builder = builder.account(name.clone(), client);
+            }
+        }
+        let journal = self.journal_for(config).await?;
+        #[cfg(any(feature = "journal", feature = "journal-postgres"))]
+        if let Some(journal) = journal {
+            builder = builder.journal(journal);
+        }
+        #[cfg(not(any(feature = "journal", feature = "journal-postgres")))]
+        let _ = journal;
+        Ok(builder)
+    }
+
+    /// A routed client as [`connect_routed`] makes, with the application's engine and journal.
+    pub async fn routed(&self, config: &Config) -> Result<RoutedClient> {
+        self.router_builder(config).await?.build()
+    }
 }
 
 #[cfg(test)]

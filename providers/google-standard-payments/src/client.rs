@@ -7,7 +7,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
-    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, ReplyClass, Targets, parse_retry_after,
+    Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, ReplyClass, Targets, parse_retry_after, UrlTemplates,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
@@ -25,6 +25,13 @@ use crate::wire::{
 use crate::{CAPABILITIES, NAME};
 
 /// `echo`, the processor's health check: a read.
+/// The paths this client sends to, as spans and metrics name them (`url.template`).
+const URL_TEMPLATES: UrlTemplates = UrlTemplates::new(&[
+    "/v1/echo",
+    "/v1/capture",
+    "/v1/refund",
+]);
+
 const ECHO: Operation = Operation::Native(NativeOperation::read("echo"));
 
 /// A GSP client: cheap to clone.
@@ -70,6 +77,7 @@ impl GspClient {
 
     /// A client with a configured engine.
     pub fn with_engine(config: GspConfig, engine: EngineBuilder) -> Result<GspClient> {
+        let engine = engine.url_templates(URL_TEMPLATES);
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
         let protection = config.protection();
         let targets = Targets::new(&base, &["/v1/capture", "/v1/refund", "/v1/echo"]);

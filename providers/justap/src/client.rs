@@ -9,7 +9,7 @@ use bytes::Bytes;
 use payment_core::text::first_chars;
 use payment_core::transport::{
     Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, ReplyClass, Targets,
-    parse_retry_after,
+    parse_retry_after, UrlTemplates,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, ListCharges,
@@ -22,6 +22,18 @@ use crate::config::JustapConfig;
 use crate::pagination::{ChargePages, RefundPages};
 use crate::wire::{ApiError, NewCharge, NewRefund, Reverse};
 use crate::{CAPABILITIES, NAME, mapping, signing};
+
+/// The paths this client sends to, as spans and metrics name them (`url.template`).
+const URL_TEMPLATES: UrlTemplates = UrlTemplates::new(&[
+    "/v1/charges",
+    "/v1/charges/{id}",
+    "/v1/charges/{id}/reverse",
+    "/v1/charges/merchant_trade_id/{id}",
+    "/v1/charges/{id}/refunds",
+    "/v1/charges/{id}/refunds/{refund}",
+    "/v1/refunds",
+    "/v1/refunds/{id}",
+]);
 
 const USER_AGENT: &str = concat!("justap-rust/", env!("CARGO_PKG_VERSION"));
 const JSON: &str = "application/json";
@@ -156,6 +168,7 @@ impl JustapClient {
 
     /// A client with a configured engine.
     pub fn with_engine(config: JustapConfig, engine: EngineBuilder) -> Result<JustapClient> {
+        let engine = engine.url_templates(URL_TEMPLATES);
         let mut api_key = http::HeaderValue::from_str(config.api_key.expose_secret())
             .map_err(|_| Error::config("justap api_key has characters a header cannot carry"))?;
         api_key.set_sensitive(true);

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, ReplyClass, Targets};
+use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, ReplyClass, Targets, UrlTemplates};
 use payment_core::{
     AuthenticationMode, Charge, ChargeId, ChargeRecord, CompletionData, CreateCharge,
     CreateRefund, Error, ErrorKind, IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds,
@@ -21,6 +21,25 @@ use crate::wire::{List, PaymentFlow, PaymentRefund};
 use crate::{CAPABILITIES, NAME, mapping, signing};
 
 /// `POST /v2/payment_flows/{id}/cancel` of a flow a decline left open.
+/// The paths this client sends to, as spans and metrics name them (`url.template`).
+const URL_TEMPLATES: UrlTemplates = UrlTemplates::new(&[
+    "/v2/customers",
+    "/v2/customers/{id}",
+    "/v2/events",
+    "/v2/events/{id}",
+    "/v2/payment_flows",
+    "/v2/payment_flows/{id}",
+    "/v2/payment_flows/{id}/cancel",
+    "/v2/payment_flows/{id}/capture",
+    "/v2/payment_flows/{id}/confirm",
+    "/v2/payment_flows/{id}/refunds",
+    "/v2/payment_methods",
+    "/v2/payment_methods/{id}",
+    "/v2/payment_methods/{id}/attach",
+    "/v2/payment_refunds",
+    "/v2/payment_refunds/{id}",
+]);
+
 const CLOSE_DECLINED: Operation = Operation::Native(NativeOperation::write("close_declined", IdempotencySupport::Replay));
 /// The reasons PAY.JP v2 takes for a cancel.
 pub const CANCEL_REASONS: &[&str] = &["duplicate", "fraudulent", "requested_by_customer", "abandoned"];
@@ -95,6 +114,7 @@ impl PayjpV2Client {
 
     /// A client with a configured engine (retry policy, timeouts, tower layers, sleeper).
     pub fn with_engine(config: PayjpV2Config, engine: EngineBuilder) -> Result<PayjpV2Client> {
+        let engine = engine.url_templates(URL_TEMPLATES);
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
         let auth = signing::authorization(&config.secret_key, config.auth);
         let targets = Targets::new(&base, &["/v2/payment_flows", "/v2/payment_refunds", "/v2/payment_methods", "/v2/customers"]);

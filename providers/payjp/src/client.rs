@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Targets};
+use payment_core::transport::{Call, Engine, EngineBuilder, HttpReply, HttpRequest, Targets, UrlTemplates};
 use payment_core::{
     Authentication, CardDetails, Charge, CompletionData, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind,
     IdempotencyKey, IdempotencySupport, ListCharges, ListPaginator, ListRefunds, Money, NativeOperation, Operation,
@@ -19,6 +19,20 @@ use crate::{CAPABILITIES, NAME, mapping, signing, tds};
 
 // PAY.JP's own requests; like its charges, each is replayed by its `Idempotency-Key`.
 /// `POST /v1/tokens`: a card made a one-time token before it is charged.
+/// The paths this client sends to, as spans and metrics name them (`url.template`).
+const URL_TEMPLATES: UrlTemplates = UrlTemplates::new(&[
+    "/v1/charges",
+    "/v1/charges/{id}",
+    "/v1/charges/{id}/capture",
+    "/v1/charges/{id}/reauth",
+    "/v1/charges/{id}/refund",
+    "/v1/charges/{id}/tds_finish",
+    "/v1/tds/{id}/start",
+    "/v1/tds/{id}/result",
+    "/v1/tokens",
+    "/v1/tokens/{id}",
+]);
+
 const CREATE_TOKEN: Operation = Operation::Native(NativeOperation::write("create_token", IdempotencySupport::Replay));
 /// `POST /v1/charges/{id}/reauth`.
 const REAUTH: Operation = Operation::Native(NativeOperation::write("reauth", IdempotencySupport::Replay));
@@ -68,6 +82,7 @@ impl PayjpClient {
 
     /// A client with a configured engine (retry policy, timeouts, tower layers, sleeper).
     pub fn with_engine(config: PayjpConfig, engine: EngineBuilder) -> Result<PayjpClient> {
+        let engine = engine.url_templates(URL_TEMPLATES);
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
         let auth = signing::basic_auth(&config.secret_key);
         let targets = Targets::new(&base, &["/v1/tokens", "/v1/charges"]);

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use payment_core::text::first_chars;
 use payment_core::transport::{
     Call, Engine, EngineBuilder, HttpReply, HttpRequest, Lookup, LookupAnswer, Phase, ReplyClass, Targets,
-    default_classify,
+    default_classify, UrlTemplates,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey, ListCharges,
@@ -21,6 +21,16 @@ use crate::config::PingppConfig;
 use crate::pagination::{ChargePages, RefundPages};
 use crate::wire::{AppRef, List, NewCharge, NewRefund};
 use crate::{CAPABILITIES, NAME, mapping, signing};
+
+/// The paths this client sends to, as spans and metrics name them (`url.template`).
+const URL_TEMPLATES: UrlTemplates = UrlTemplates::new(&[
+    "/v1/charges",
+    "/v1/charges/{id}",
+    "/v1/charges/{id}/refunds",
+    "/v1/charges/{id}/refunds/{refund}",
+    "/v1/charges/{id}/reverse",
+    "/v1/refunds",
+]);
 
 const USER_AGENT: &str = concat!("Pingpp/v1 RustBindings/", env!("CARGO_PKG_VERSION"));
 
@@ -106,6 +116,7 @@ impl PingppClient {
 
     /// A client with a configured engine.
     pub fn with_engine(config: PingppConfig, engine: EngineBuilder) -> Result<PingppClient> {
+        let engine = engine.url_templates(URL_TEMPLATES);
         let mut auth = http::HeaderValue::from_str(&format!("Bearer {}", config.secret_key.expose_secret()))
             .map_err(|_| Error::config("pingpp secret_key has characters a header cannot carry"))?;
         auth.set_sensitive(true);

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use payment_core::transport::{
     Call, Engine, EngineBuilder, HttpReply, HttpRequest, HttpResponse, Lookup, LookupAnswer, Phase, ReplyClass,
-    Targets, default_classify,
+    Targets, default_classify, UrlTemplates,
 };
 use payment_core::{
     Charge, ChargeId, ChargeRecord, ChargeStatus, CreateCharge, CreateRefund, Error, ErrorKind, IdempotencyKey,
@@ -24,6 +24,29 @@ use crate::wire::{
     PAYMENTS_CONTENT_TYPE, PaymentInstrument, PaymentSummary, QUERIES_ACCEPT, QueryPage, Value,
 };
 use crate::{CAPABILITIES, NAME, signing};
+
+/// The paths this client sends to, as spans and metrics name them (`url.template`).
+const URL_TEMPLATES: UrlTemplates = UrlTemplates::new(&[
+    "/",
+    "/payments/authorizations",
+    "/payments/events",
+    "/api/payments",
+    "/api/payments/{linkData}",
+    "/api/payments/{linkData}/settlements",
+    "/api/payments/{linkData}/partialSettlements",
+    "/api/payments/{linkData}/refunds",
+    "/api/payments/{linkData}/partialRefunds",
+    "/api/payments/{linkData}/cancellations",
+    "/api/payments/{linkData}/3dsDeviceData",
+    "/api/payments/{linkData}/3dsChallenges",
+    "/paymentQueries/payments",
+    "/paymentQueries/payments/{id}",
+    "/payments/settlements/full/{linkData}",
+    "/payments/settlements/partials/{linkData}",
+    "/payments/settlements/refunds/full/{linkData}",
+    "/payments/settlements/refunds/partials/{linkData}",
+    "/payments/authorizations/cancellations/{linkData}",
+]);
 
 /// A Worldpay client: cheap to clone.
 #[derive(Clone)]
@@ -99,6 +122,7 @@ impl WorldpayClient {
 
     /// A client with a configured engine.
     pub fn with_engine(config: WorldpayConfig, engine: EngineBuilder) -> Result<WorldpayClient> {
+        let engine = engine.url_templates(URL_TEMPLATES);
         let auth = signing::basic_auth(&config.username, &config.password);
         let base = config.base_url.as_str().trim_end_matches('/').to_owned();
         let targets = Targets::new(&base, &[AUTHORIZE_PATH, API_PAYMENTS_PATH]);

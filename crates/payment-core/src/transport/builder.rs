@@ -1,4 +1,4 @@
-//! Builds an [`Engine`]: the HTTP stack under the retry loop (timeouts, concurrency, tracing, user layers).
+//! Builds an [`Engine`]: the HTTP stack under the retry loop (timeouts, concurrency, user layers).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +9,7 @@ use tower::{Layer, ServiceBuilder};
 use super::engine::{Engine, EngineInner};
 use super::http::{HttpRequest, HttpResponse, HttpService, ReqwestService, TransportError};
 use super::sleep::{Sleeper, TokioSleeper};
-use super::trace::TraceLayer;
+use super::template::UrlTemplates;
 use crate::error::{Error, Result};
 use crate::retry::{ExponentialBackoff, RetryPolicy, TransportFailure};
 
@@ -27,6 +27,7 @@ pub struct EngineBuilder {
     layers: Vec<LayerFn>,
     transport: Option<HttpService>,
     call_timeout: Option<Duration>,
+    templates: UrlTemplates,
 }
 
 impl EngineBuilder {
@@ -43,6 +44,7 @@ impl EngineBuilder {
             layers: Vec::new(),
             transport: None,
             call_timeout: None,
+            templates: UrlTemplates::default(),
         }
     }
 
@@ -123,6 +125,13 @@ impl EngineBuilder {
         self
     }
 
+    /// The URL templates of the provider's requests, what spans and metrics name each attempt by
+    /// (`/v1/charges/{id}`); each provider's client sets its own.
+    pub fn url_templates(mut self, templates: UrlTemplates) -> Self {
+        self.templates = templates;
+        self
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Result<Engine> {
         let inner: HttpService = match (self.transport, self.client) {
@@ -146,7 +155,6 @@ impl EngineBuilder {
             })
             .timeout(attempt_timeout)
             .concurrency_limit(self.concurrency_limit)
-            .layer(TraceLayer::new(self.provider))
             .service(inner);
         let mut http: HttpService = BoxCloneSyncService::new(stack);
         for layer in self.layers {
@@ -159,6 +167,7 @@ impl EngineBuilder {
                 policy: self.policy,
                 sleeper: self.sleeper,
                 call_timeout: self.call_timeout,
+                templates: self.templates,
             }),
         })
     }

@@ -13,7 +13,8 @@ use super::delivery::SendGuard;
 use super::http::{HttpResponse, HttpService, TransportError};
 use super::reply::HttpReply;
 use super::sleep::Sleeper;
-use super::trace::{Attempt, log_attempt, log_cut_off};
+use super::template::UrlTemplates;
+use super::trace::{Attempt, HttpAttempt, log_attempt, log_cut_off, retry_reason};
 use crate::error::{Error, ErrorKind, Result};
 use crate::idempotency::IdempotencySupport;
 use crate::retry::{AttemptFailure, RetryContext, RetryDecision, RetryPolicy, TransportFailure};
@@ -33,6 +34,7 @@ pub(super) struct EngineInner {
     pub(super) policy: Arc<dyn RetryPolicy>,
     pub(super) sleeper: Arc<dyn Sleeper>,
     pub(super) call_timeout: Option<Duration>,
+    pub(super) templates: UrlTemplates,
 }
 
 /// What the engine knows about one call while it runs.
@@ -202,11 +204,15 @@ impl Engine {
         let started = Instant::now();
         // The attempt on the wire, for the log line of one the deadline cuts off.
         let mut on_the_wire: Option<Logged> = None;
-        let attempts = self.attempts(&call, &mut st, &*policy, started, deadline, &mut on_the_wire);
+        let mut traced: Option<HttpAttempt> = None;
+        let attempts = self.attempts(&call, &mut st, &*policy, (started, deadline), &mut on_the_wire, &mut traced);
         let ended = match deadline {
             Some(limit) => match tokio::time::timeout(limit, attempts).await {
                 Ok(ended) => ended,
                 Err(_elapsed) => {
+                    if let Some(attempt) = traced.take() {
+                        attempt.cut_off();
+                    }
                     if let Some((method, path, sent)) = on_the_wire.take() {
                         let attempt = Attempt {
                             provider: self.inner.provider,
@@ -276,10 +282,12 @@ impl Engine {
         call: &Call,
         st: &mut CallState,
         policy: &dyn RetryPolicy,
-        started: Instant,
-        deadline: Option<Duration>,
+        (started, deadline): (Instant, Option<Duration>),
         on_the_wire: &mut Option<Logged>,
+        traced: &mut Option<HttpAttempt>,
     ) -> Ended {
+        // How many times the operation's own request went out before: the span's resend count.
+        let mut sends = 0u32;
         loop {
             let phase = st.phase;
             let request = match (phase, &call.lookup) {
@@ -302,8 +310,22 @@ impl Engine {
             // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
             let mutating = call.idempotency != IdempotencySupport::Safe
                 || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
+            let resend = if phase == Phase::Send {
+                sends += 1;
+                sends - 1
+            } else {
+                0
+            };
+            *traced = HttpAttempt::start(self.inner.provider, call, &request, &self.inner.templates, resend);
             let guard = (phase == Phase::Send && mutating).then(SendGuard::new);
-            let result = self.inner.http.clone().oneshot(request).await;
+            let send = self.inner.http.clone().oneshot(request);
+            let result = match traced.as_ref() {
+                Some(attempt) => tracing::Instrument::instrument(send, attempt.span().clone()).await,
+                None => send.await,
+            };
+            if let Some(attempt) = traced.take() {
+                attempt.ended(&result);
+            }
             let logged = on_the_wire.take();
             if let Some(guard) = guard {
                 guard.finish(result.as_ref().map_or_else(TransportError::maybe_sent, |_| true));
@@ -327,6 +349,9 @@ impl Engine {
                     .filter(|(after, _)| deadline.is_none_or(|d| elapsed.saturating_add(*after) < d))
                 }
             };
+            if let (true, Some(_), Next::Again { failure, .. }) = (crate::telemetry::METRICS_ENABLED, wait, next) {
+                crate::telemetry::retry(self.inner.provider, call.operation.as_str(), &retry_reason(failure));
+            }
             if let Some((method, path, sent)) = logged {
                 let attempt = Attempt { provider: self.inner.provider, call, number: st.attempts, phase };
                 log_attempt(attempt, (&method, &path, sent), &result, wait.map(|w| w.0));

@@ -8,6 +8,7 @@ mod engine;
 mod http;
 mod reply;
 mod sleep;
+mod template;
 mod trace;
 
 pub use builder::EngineBuilder;
@@ -19,4 +20,4 @@ pub use http::{
 };
 pub use reply::HttpReply;
 pub use sleep::{RecordingSleeper, Sleeper, TokioSleeper};
-pub use trace::TraceLayer;
+pub use template::{UrlTemplates, shape_template};
