@@ -1,9 +1,17 @@
-//! OpenTelemetry end to end: a journaled PAY.JP charge whose first send meets a 503 is exported
-//! through in-memory exporters, and the spans (operation, HTTP attempts, journal writes) and
-//! metrics carry the names, parents and attributes the README lists, and never a secret, a card
-//! number, the idempotency key or the reference.
+//! OpenTelemetry end to end: a journaled PAY.JP charge whose first send meets a 503, then a
+//! routed charge that fails over and a webhook that fails verification, are exported through
+//! in-memory exporters; the spans (operation, HTTP attempts, journal writes, routing decisions,
+//! webhook) and metrics carry the names, parents and attributes the README lists, and never a
+//! secret, a card number, an idempotency key or a reference.
 
-#![cfg(all(feature = "payjp", feature = "mock", feature = "journal", feature = "otel"))]
+#![cfg(all(
+    feature = "payjp",
+    feature = "mock",
+    feature = "journal",
+    feature = "routing",
+    feature = "webhooks",
+    feature = "otel"
+))]
 
 use std::collections::BTreeMap;
 
@@ -62,10 +70,11 @@ fn points(metrics: &[ResourceMetrics], name: &str) -> Vec<(BTreeMap<String, Stri
 
 #[tokio::test]
 async fn a_charge_with_one_retry_is_traced_and_measured() {
-    let spans = InMemorySpanExporter::default();
-    let tracer = SdkTracerProvider::builder().with_simple_exporter(spans.clone()).build();
-    let metrics = InMemoryMetricExporter::default();
-    let meters = SdkMeterProvider::builder().with_reader(PeriodicReader::builder(metrics.clone()).build()).build();
+    let spans_exporter = InMemorySpanExporter::default();
+    let tracer = SdkTracerProvider::builder().with_simple_exporter(spans_exporter.clone()).build();
+    let metrics_exporter = InMemoryMetricExporter::default();
+    let reader = PeriodicReader::builder(metrics_exporter.clone()).build();
+    let meters = SdkMeterProvider::builder().with_reader(reader).build();
     // Before the first payment: the library makes its instruments once.
     opentelemetry::global::set_meter_provider(meters.clone());
     let subscriber =
@@ -93,8 +102,8 @@ async fn a_charge_with_one_retry_is_traced_and_measured() {
 
     tracer.force_flush().unwrap();
     meters.force_flush().unwrap();
-    let spans = spans.get_finished_spans().unwrap();
-    let metrics = metrics.get_finished_metrics().unwrap();
+    let spans = spans_exporter.get_finished_spans().unwrap();
+    let metrics = metrics_exporter.get_finished_metrics().unwrap();
 
     // The operation's span, the root of everything else.
     let named = |name: &str| spans.iter().filter(|s| s.name == name).collect::<Vec<_>>();
@@ -174,10 +183,61 @@ async fn a_charge_with_one_retry_is_traced_and_measured() {
     assert!(commits >= 3, "prepared, dispatched and succeeded each committed: {commits}");
     assert!(!points(&metrics, telemetry::JOURNAL_COMMIT_BATCH_SIZE).is_empty());
 
+    // A routed charge whose first account cannot be reached: each account tried is a span with
+    // the decision it led to, and each account's breaker is a gauge.
+    let toml = format!(
+        "[accounts.primary]\nprovider = \"payjp\"\nbase_url = \"http://127.0.0.1:9\"\nsecret_key = \"sk_test_mock\"\n\
+         [accounts.backup]\nprovider = \"payjp\"\nbase_url = \"{}\"\nsecret_key = \"sk_test_mock\"\n\
+         [[routes]]\nname = \"japan\"\ntargets = [\"primary\", \"backup\"]\n",
+        mock.settings.get("base_url").unwrap()
+    );
+    let router = payment::Connect::new().routed(&Config::from_toml_str(&toml).unwrap()).await.unwrap();
+    let request = payment::payjp::fixtures::fixtures().charge(Some("otel-routed-1".into()));
+    let options =
+        RequestOptions { idempotency_key: Some(IdempotencyKey::new("otel-routed-key").unwrap()), ..Default::default() };
+    let routed = router.route_charge(request, &payment::routing::RouteContext::default(), &options).await;
+    assert_eq!(routed.account.as_deref(), Some("backup"), "{:?}", routed.result);
+    // A webhook that fails verification is counted as rejected.
+    let driver = payment::registry().get("payjp").unwrap();
+    let (events, _rx) = tokio::sync::mpsc::channel(1);
+    let server = payment::webhooks::WebhookServer::for_drivers(
+        &[driver],
+        |_| mock.settings.clone(),
+        std::sync::Arc::new(payment::webhooks::MemoryInbox::new()),
+        std::sync::Arc::new(events),
+    );
+    let (status, _) = server.deliver("payjp", &http::HeaderMap::new(), b"{}").await;
+    assert!(status.is_client_error(), "{status}");
+    tracer.force_flush().unwrap();
+    meters.force_flush().unwrap();
+    let spans = spans_exporter.get_finished_spans().unwrap();
+    let metrics = metrics_exporter.get_finished_metrics().unwrap();
+    let decisions: BTreeMap<String, String> = spans
+        .iter()
+        .filter(|s| s.name == "payment route")
+        .map(|s| (text(s, "payment.account"), text(s, "payment.route.decision")))
+        .collect();
+    let expected: BTreeMap<String, String> =
+        [("primary", "failover"), ("backup", "charged")].map(|(a, d)| (a.to_owned(), d.to_owned())).into();
+    assert_eq!(decisions, expected);
+    let backup_attempt =
+        spans.iter().find(|s| s.name == "payment route" && text(s, "payment.account") == "backup").unwrap();
+    let under_backup = spans.iter().filter(|s| s.parent_span_id == backup_attempt.span_context.span_id()).count();
+    assert!(under_backup > 0, "the account's own operation runs under its routing span");
+    let breakers = points(&metrics, telemetry::BREAKER_STATE);
+    assert!(
+        breakers.iter().any(|(l, _)| l.get("payment.account").map(String::as_str) == Some("primary")),
+        "{breakers:?}"
+    );
+    let webhooks = points(&metrics, telemetry::WEBHOOK_DELIVERIES);
+    assert_eq!(webhooks.len(), 1, "{webhooks:?}");
+    assert_eq!(webhooks[0].0["payment.webhook.result"], "rejected");
+    assert!(spans.iter().any(|s| s.name == "payment webhook" && text(s, "payment.webhook.result") == "rejected"));
+
     // Nothing secret or personal in any span or metric.
     let exported = format!("{spans:?}\n{metrics:?}");
     let secret = mock.settings.get("secret_key").unwrap().to_owned();
-    for forbidden in [secret.as_str(), CARD, KEY, REFERENCE, charge.id.as_str()] {
+    for forbidden in [secret.as_str(), CARD, KEY, REFERENCE, charge.id.as_str(), "otel-routed-key", "otel-routed-1"] {
         if let Some(at) = exported.find(forbidden) {
             panic!(
                 "{forbidden:?} was exported: …{}…",
