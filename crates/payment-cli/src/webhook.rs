@@ -121,7 +121,11 @@ async fn stop_signal() {
     {
         let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
             Ok(term) => term,
-            Err(_) => return std::future::pending().await,
+            // Without SIGTERM, Ctrl-C still stops it cleanly.
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+                return;
+            }
         };
         tokio::select! {
             _ = tokio::signal::ctrl_c() => {}

@@ -12,13 +12,16 @@ async fn begin_read_committed(pool: &PgPool, sql: &'static str) -> Result<Transa
 }
 
 /// A write transaction on the journal's own pool, whose connections were opened with its settings.
-const BEGIN: &str = "BEGIN";
+/// The isolation is named: a database (or an app's sessions) may default to another level, where
+/// a version-checked update that lost a race fails with a serialization error instead of
+/// matching no row (which the journal reads as "fenced").
+const BEGIN: &str = "BEGIN ISOLATION LEVEL READ COMMITTED";
 
 /// Write transactions on an application's pool: its connections may run with
 /// `synchronous_commit = off` (or anything else the app chose), so each journal transaction sets
 /// its own for itself alone (`SET LOCAL`).
-const BEGIN_FULL_ON_APP_POOL: &str = "BEGIN; SET LOCAL synchronous_commit TO on";
-const BEGIN_NORMAL_ON_APP_POOL: &str = "BEGIN; SET LOCAL synchronous_commit TO off";
+const BEGIN_FULL_ON_APP_POOL: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit TO on";
+const BEGIN_NORMAL_ON_APP_POOL: &str = "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL synchronous_commit TO off";
 
 crate::sql::sql_store!(
     PostgresStore,

@@ -495,6 +495,9 @@ macro_rules! sql_store {
             ) -> Result<payment_core::DeliveryClaim> {
                 use payment_core::DeliveryClaim;
                 let _turn = self.write_turn().await;
+                // In a transaction of the store's own opening, so its durability holds on an
+                // application's pool too.
+                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("record a webhook delivery", e))?;
                 // New, or in progress past its lease: this delivery's, in one statement.
                 let taken = sqlx::query(
                     "INSERT INTO payment_journal_inbox (provider, event_id, received_ms, lease_until_ms) \
@@ -507,10 +510,11 @@ macro_rules! sql_store {
                 .bind(event_id)
                 .bind(now_ms)
                 .bind(lease_until_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| storage("record a webhook delivery", e))?;
                 if taken.rows_affected() == 1 {
+                    tx.commit().await.map_err(|e| storage("record a webhook delivery", e))?;
                     return Ok(DeliveryClaim::New(crate::memory::lease_token(lease_until_ms)));
                 }
                 let lease: Option<Option<i64>> = sqlx::query_scalar(
@@ -518,9 +522,10 @@ macro_rules! sql_store {
                 )
                 .bind(provider)
                 .bind(event_id)
-                .fetch_optional(&self.pool)
+                .fetch_optional(&mut *tx)
                 .await
                 .map_err(|e| storage("read a webhook delivery", e))?;
+                tx.commit().await.map_err(|e| storage("read a webhook delivery", e))?;
                 // Forgotten meanwhile (its handling failed): the provider delivers it again.
                 Ok(match lease {
                     Some(None) => DeliveryClaim::Done,
@@ -530,6 +535,8 @@ macro_rules! sql_store {
 
             async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
                 let _turn = self.write_turn().await;
+                let fail = |e: sqlx::Error| storage("mark a webhook delivery handled", e);
+                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
                 sqlx::query(
                     "UPDATE payment_journal_inbox SET lease_until_ms = NULL \
                      WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
@@ -537,24 +544,26 @@ macro_rules! sql_store {
                 .bind(provider)
                 .bind(event_id)
                 .bind(lease_until_ms)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
-                .map_err(|e| storage("mark a webhook delivery handled", e))?;
-                Ok(())
+                .map_err(fail)?;
+                tx.commit().await.map_err(fail)
             }
 
             async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
                 let _turn = self.write_turn().await;
+                let fail = |e: sqlx::Error| storage("forget a webhook delivery", e);
+                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
                 sqlx::query(
                     "DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
                 )
                     .bind(provider)
                     .bind(event_id)
                     .bind(lease_until_ms)
-                    .execute(&self.pool)
+                    .execute(&mut *tx)
                     .await
-                    .map_err(|e| storage("forget a webhook delivery", e))?;
-                Ok(())
+                    .map_err(fail)?;
+                tx.commit().await.map_err(fail)
             }
 
             async fn charge_attempts_created(&self, page: CreatedPage<'_>) -> Result<Vec<Attempt>> {

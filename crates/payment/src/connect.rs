@@ -72,8 +72,9 @@ impl Connect {
     /// The client for the provider `config` names, journaled when a journal is given or configured.
     pub async fn client(&self, config: &Config) -> Result<PaymentClient> {
         config.check_tables()?;
-        let journal = self.journal_for(config).await?;
+        // The provider first: a config it refuses opens no database.
         let client = self.provider_client(config).await?;
+        let journal = self.journal_for(config).await?;
         #[cfg(any(feature = "journal", feature = "journal-postgres"))]
         if let Some(journal) = journal {
             return Ok(client.with_journal(journal));
@@ -122,21 +123,34 @@ impl Connect {
     }
 
     /// The journal to record through: the one given (checked against the config), else the
-    /// config's.
+    /// config's; either way its lease must outlast every call the engines may make.
     #[cfg(any(feature = "journal", feature = "journal-postgres"))]
     pub(crate) async fn journal_for(&self, config: &Config) -> Result<Option<payment_journal::Journal>> {
-        match &self.journal {
+        let journal = match &self.journal {
             Some(journal) => {
-                if config.journal_url().is_some() {
+                let table = config.table(payment_core::config::JOURNAL_TABLE);
+                if table.keys().next().is_some() {
                     return Err(Error::config(
-                        "a journal was given to Connect and the config sets [journal] url too: remove one (one journal per payment)",
+                        "a journal was given to Connect and the config has a [journal] table too: remove the table (its url, lease and settle_horizon are the given journal's to set)",
                     ));
                 }
-                crate::journal_config::check_lease(config, journal.options().lease)?;
-                Ok(Some(journal.clone()))
+                journal.clone()
             }
-            None => crate::open_journal(config).await,
-        }
+            None => match crate::open_journal(config).await? {
+                Some(journal) => journal,
+                None => return Ok(None),
+            },
+        };
+        let engine_deadline = |provider: &str| -> Result<std::time::Duration> {
+            let driver = crate::registry().get(provider)?;
+            self.engine_for(driver.name).deadline().ok_or_else(|| {
+                Error::config(format!(
+                    "the application's engine for {provider} sets no deadline (call_timeout, or a retry policy's max_elapsed), so no journal lease can cover its calls: give it a call_timeout, or the account a `timeout`"
+                ))
+            })
+        };
+        crate::journal_config::check_lease(config, journal.options().lease, &engine_deadline)?;
+        Ok(Some(journal))
     }
 
     /// Without the journal features a configured journal is refused, never ignored.

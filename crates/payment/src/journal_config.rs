@@ -19,7 +19,7 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
     let Some(url) = config.journal_url() else { return Ok(None) };
     let settings = config.table(JOURNAL_TABLE);
     settings.check_keys(&["url", "lease", "settle_horizon"])?;
-    let longest = longest_deadline(config)?;
+    let longest = longest_deadline(config, &default_deadline)?;
     let lease = match settings.get("lease") {
         Some(text) => {
             let lease = payment_core::time::parse_duration(text).map_err(|why| {
@@ -27,11 +27,8 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
                     "journal lease {text:?} {why}; fix `lease` in [journal] or PAYMENT_JOURNAL_LEASE"
                 ))
             })?;
-            check_lease(config, lease).map_err(|e| {
-                Error::config(format!(
-                    "journal lease {text:?} {}; or set `lease` in [journal] (PAYMENT_JOURNAL_LEASE)",
-                    e.message()
-                ))
+            check_lease(config, lease, &default_deadline).map_err(|e| {
+                Error::config(format!("{} (`lease` {text:?} in [journal] or PAYMENT_JOURNAL_LEASE)", e.message()))
             })?;
             lease
         }
@@ -57,29 +54,47 @@ pub async fn open_journal(config: &Config) -> Result<Option<payment_journal::Jou
     Ok(Some(journal))
 }
 
-/// The longest deadline of any account an attempt may be sent through. "No timeout" means the
-/// engine's default deadline, never "shorter than any timeout".
+/// How long a call of an account without a `timeout` may take: what its engine allows, given
+/// the provider's name (the default engine: its retry policy's 60 s).
 #[cfg(any(feature = "journal", feature = "journal-postgres"))]
-fn longest_deadline(config: &Config) -> Result<std::time::Duration> {
+pub(crate) type EngineDeadline<'a> = dyn Fn(&str) -> Result<std::time::Duration> + 'a;
+
+/// The default engine's deadline.
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
+fn default_deadline(_provider: &str) -> Result<std::time::Duration> {
+    Ok(DEFAULT_CALL_DEADLINE)
+}
+
+/// The longest deadline of any account an attempt may be sent through: its `timeout`, else what
+/// its engine allows.
+#[cfg(any(feature = "journal", feature = "journal-postgres"))]
+fn longest_deadline(config: &Config, engine: &EngineDeadline<'_>) -> Result<std::time::Duration> {
+    let of = |settings: &payment_core::ProviderSettings, provider: &str| -> Result<std::time::Duration> {
+        match settings.timeout()? {
+            Some(t) if !t.is_zero() => Ok(t),
+            _ => engine(provider),
+        }
+    };
     let mut longest = std::time::Duration::ZERO;
     if config.is_routed() {
         for account in config.all_accounts().values() {
-            longest = longest.max(account.settings.timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE));
+            longest = longest.max(of(&account.settings, &account.provider)?);
         }
     } else if let Ok(name) = config.provider_name() {
-        longest = config.settings(name).timeout()?.unwrap_or(DEFAULT_CALL_DEADLINE);
+        longest = of(&config.settings(name), name)?;
     }
     Ok(if longest.is_zero() { DEFAULT_CALL_DEADLINE } else { longest })
 }
 
 /// Refuses a lease that could run out while a call of `config` is still sending: a repeat or
-/// recovery would take the attempt over mid-flight and send it again.
+/// recovery would take the attempt over mid-flight (the journal cuts the send at the lease and
+/// answers unknown, which is safe but turns slow successes into work for recovery).
 #[cfg(any(feature = "journal", feature = "journal-postgres"))]
-pub(crate) fn check_lease(config: &Config, lease: std::time::Duration) -> Result<()> {
-    let longest = longest_deadline(config)?;
+pub(crate) fn check_lease(config: &Config, lease: std::time::Duration, engine: &EngineDeadline<'_>) -> Result<()> {
+    let longest = longest_deadline(config, engine)?;
     if lease < longest + LEASE_MARGIN {
         return Err(Error::config(format!(
-            "is shorter than the longest call deadline ({longest:?}) plus {LEASE_MARGIN:?}: raise the journal's lease to at least {:?} or lower the accounts' `timeout`",
+            "the journal's lease ({lease:?}) is shorter than the longest call deadline ({longest:?}) plus {LEASE_MARGIN:?}: raise the lease to at least {:?} or lower the accounts' `timeout`",
             longest + LEASE_MARGIN
         )));
     }

@@ -117,7 +117,7 @@ async fn a_given_journal_and_a_configured_one_are_refused_together() {
     config.table_mut("journal").set("url", format!("sqlite://{}", dir.path().join("j.db").display()));
     let e = payment::Connect::new().journal(journal).client(&config).await.unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Config);
-    assert!(e.message().contains("[journal] url"), "{e}");
+    assert!(e.message().contains("[journal] table"), "{e}");
     // A lease shorter than a call may take would let recovery resend a call still in flight.
     let (mock, _) = payjp_mock().await;
     let config = Config::for_provider(mock.settings.clone().with("timeout", "90s"));
@@ -125,6 +125,17 @@ async fn a_given_journal_and_a_configured_one_are_refused_together() {
     let journal = Journal::with_options(Arc::new(payment::journal::MemoryStore::new()), short);
     let e = payment::Connect::new().journal(journal).client(&config).await.unwrap_err();
     assert!(e.message().contains("lease"), "{e}");
+    // So would the app's engine that lets a call run past the lease.
+    let (_mock, config) = payjp_mock().await;
+    let journal = Journal::new(Arc::new(payment::journal::MemoryStore::new()));
+    let slow = |p| EngineBuilder::new(p).call_timeout(std::time::Duration::from_secs(300));
+    let e = payment::Connect::new().engine(slow).journal(journal.clone()).client(&config).await.unwrap_err();
+    assert!(e.message().contains("lease") && e.message().contains("300s"), "{e}");
+    let unbounded = |p| EngineBuilder::new(p).retry_policy(payment::Retry { max_attempts: 2 });
+    let e = payment::Connect::new().engine(unbounded).journal(journal.clone()).client(&config).await.unwrap_err();
+    assert!(e.message().contains("sets no deadline"), "{e}");
+    let fast = |p| EngineBuilder::new(p).call_timeout(std::time::Duration::from_secs(20));
+    assert!(payment::Connect::new().engine(fast).journal(journal).client(&config).await.is_ok());
 }
 
 async fn the_apps_postgres_pool_carries_a_journaled_charge() {

@@ -132,6 +132,12 @@ impl EngineBuilder {
         self
     }
 
+    /// The longest a call through this engine may take unless a request says otherwise: its
+    /// `call_timeout`, else the retry policy's `max_elapsed`; `None` when neither bounds it.
+    pub fn deadline(&self) -> Option<Duration> {
+        self.call_timeout.or_else(|| self.policy.max_elapsed())
+    }
+
     /// Builds the engine.
     pub fn build(self) -> Result<Engine> {
         let inner: HttpService = match (self.transport, self.client) {

@@ -300,12 +300,15 @@ impl Engine {
             };
             st.attempts += 1;
             st.in_flight = phase == Phase::Send;
-            // Method and path only: query strings, headers and bodies may carry secrets or card data.
+            // Method and the path's template only: query strings, headers and bodies may carry
+            // secrets or card data, and a path may carry a natural key made from the idempotency
+            // key (Justap's merchant_trade_id).
             // Copied only when someone listens, so a quiet engine allocates nothing for logging.
             // Held by the caller while the request is out, so a deadline that cuts it off can
             // still log it; taken back once the answer is in.
-            *on_the_wire = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG)
-                .then(|| (request.method().clone(), request.uri().path().to_owned(), Instant::now()));
+            *on_the_wire = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG).then(|| {
+                (request.method().clone(), self.inner.templates.template_of(request.uri().path()), Instant::now())
+            });
             // A journal reads whether a mutating request may have left; a lookup or a read never
             // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
             let mutating = call.idempotency != IdempotencySupport::Safe

@@ -157,7 +157,7 @@ impl Service<HttpRequest> for ReqwestService {
 
     fn call(&mut self, request: HttpRequest) -> Self::Future {
         let client = self.client.clone();
-        Box::pin(async move {
+        let send = async move {
             let request = match request.extensions().get::<ParsedUrl>().map(|p| p.0.clone()) {
                 // Built from a `Target`: reuse its parsed URL instead of printing and parsing the URI again.
                 Some(url) => {
@@ -197,7 +197,14 @@ impl Service<HttpRequest> for ReqwestService {
             }
             let body = joined.map(BytesMut::freeze).or(first).unwrap_or_default();
             builder.body(body).map_err(|e| TransportError::new(TransportFailure::Broken, format!("bad response: {e}")))
-        })
+        };
+        // hyper spawns each connection's task in the span current when it connects, and that
+        // task outlives the request (keep-alive): a payment's spans would end only when the
+        // connection closes. Polled with no subscriber, the connection captures none of them.
+        Box::pin(tracing::instrument::WithSubscriber::with_subscriber(
+            send,
+            tracing::subscriber::NoSubscriber::default(),
+        ))
     }
 }
 
