@@ -96,7 +96,7 @@ impl RoutedClient {
         };
         tracing::error!(
             target: "payment::routing",
-            key_hash = %payment_core::telemetry::key_hash(&key),
+            key_hash = %payment_core::telemetry::key_hash(key),
             late_account = %found.late_account,
             late_charge = found.late_charge.as_deref().unwrap_or("unknown"),
             kept = ?found.kept,
