@@ -1,6 +1,7 @@
 //! `payment` built with `otel` exports over OTLP/HTTP when the standard environment asks: a local
 //! receiver gets the charge's spans and the library's metrics, as JSON (`http/json`) and as
-//! protobuf (`http/protobuf`), flushed before the command exits; `grpc` is refused by name.
+//! protobuf (`http/protobuf`), flushed before the command exits; `grpc` is refused by name;
+//! `payment webhook serve` exports its deliveries and flushes when SIGTERM stops it.
 
 #![cfg(feature = "otel")]
 
@@ -140,4 +141,52 @@ fn grpc_is_refused_by_name() {
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("grpc") && stderr.contains("http/protobuf"), "{stderr}");
+}
+
+#[test]
+fn webhook_serve_exports_and_flushes_when_stopped() {
+    let (endpoint, got) = receiver();
+    let mut child = Command::new(BIN)
+        .args(["webhook", "serve", "--addr", "127.0.0.1:0"])
+        .env("PAYMENT_PAYJP_WEBHOOK_TOKEN", "whook_otel_test")
+        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
+        .env("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json")
+        .env_remove("PAYMENT_PINGPP_PLATFORM_PUBLIC_KEY_PATH")
+        .env_remove("RUST_LOG")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    let addr = loop {
+        let mut line = String::new();
+        assert!(stderr.read_line(&mut line).unwrap() > 0, "the server ended before it listened");
+        if let Some(a) = line.trim().strip_prefix("listening on http://") {
+            break a.to_owned();
+        }
+    };
+    // A delivery with the wrong token: refused, and counted as rejected.
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    let body = r#"{"id":"evnt_1","type":"charge.succeeded"}"#;
+    let request = format!(
+        "POST /webhooks/payjp HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\nX-Payjp-Webhook-Token: wrong\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    s.write_all(request.as_bytes()).unwrap();
+    let mut answer = String::new();
+    s.read_to_string(&mut answer).unwrap();
+    assert!(answer.starts_with("HTTP/1.1 4"), "{answer}");
+    // SIGTERM: the server stops cleanly and flushes before it exits.
+    let killed = Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}");
+    let received = got.lock().unwrap().clone();
+    let all = |path: &str| -> String {
+        received.iter().filter(|(p, ..)| p == path).map(|(.., b)| String::from_utf8_lossy(b).into_owned()).collect()
+    };
+    let (traces, metrics) = (all("/v1/traces"), all("/v1/metrics"));
+    assert!(traces.contains("payment webhook") && traces.contains("rejected"), "{traces}");
+    assert!(metrics.contains("payment.webhook.deliveries") && metrics.contains("rejected"), "{metrics}");
+    assert!(!format!("{traces}{metrics}").contains("whook_otel_test"), "the webhook token was exported");
 }
