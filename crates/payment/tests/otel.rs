@@ -1,5 +1,6 @@
 //! OpenTelemetry end to end: a journaled PAY.JP charge whose first send meets a 503, then a
-//! routed charge that fails over and a webhook that fails verification, are exported through
+//! routed charge that fails over, a lost charge settled by recovery and a webhook that fails
+//! verification, are exported through
 //! in-memory exporters; the spans (operation, HTTP attempts, journal writes, routing decisions,
 //! webhook) and metrics carry the names, parents and attributes the README lists, and never a
 //! secret, a card number, an idempotency key or a reference.
@@ -232,6 +233,28 @@ async fn a_charge_with_one_retry_is_traced_and_measured() {
     let options =
         RequestOptions { idempotency_key: Some(IdempotencyKey::new("otel-sqlite-key").unwrap()), ..Default::default() };
     sqlite.create_charge(request, &options).await.unwrap();
+    // A charge whose answer is lost, left unknown (no retry), then settled by recovery: a span
+    // for the attempt it settled, and what it settled it to.
+    let journal = payment::journal::open("memory:", JournalOptions::default()).await.unwrap();
+    let no_retry = |p| {
+        EngineBuilder::new(p)
+            .retry_policy(payment::Retry { max_attempts: 1 })
+            .call_timeout(std::time::Duration::from_secs(30))
+    };
+    let lossy = payment::Connect::new().engine(no_retry).journal(journal.clone()).client(&config).await.unwrap();
+    let lost = FaultRule::always(FaultKind::DropAfterCommit).methods(&["POST"]).path("/v1/charges").times(1);
+    mock.control().set_faults(FaultPlan::new(vec![lost])).unwrap();
+    let request = payment::payjp::fixtures::fixtures().charge(Some("otel-lost-1".into()));
+    let options =
+        RequestOptions { idempotency_key: Some(IdempotencyKey::new("otel-lost-key").unwrap()), ..Default::default() };
+    let e = lossy.create_charge(request, &options).await.unwrap_err();
+    assert_eq!(e.outcome(), payment::Outcome::Unknown, "{e}");
+    let report = journal.recover(&lossy.unjournaled()).await.unwrap();
+    assert_eq!(report.resolutions.len(), 1, "{report:?}");
+    let spans = finished(&spans_exporter, "payment recover create_charge").await;
+    let recovered = spans.iter().find(|s| s.name == "payment recover create_charge").unwrap();
+    assert_eq!(text(recovered, "payment.recovery.resolved_to"), "succeeded");
+    assert_eq!(text(recovered, "payment.idempotency_key_hash"), telemetry::key_hash("otel-lost-key"));
     let spans = finished(&spans_exporter, "payment webhook").await;
     meters.force_flush().unwrap();
     let metrics = metrics_exporter.get_finished_metrics().unwrap();
