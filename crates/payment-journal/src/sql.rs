@@ -42,6 +42,14 @@ pub(crate) const NEXT_CLAIMABLE: &str = concat!(
     crate::schema::unresolved_states_sql!()
 );
 
+/// Runs a store operation with no tracing subscriber: sqlx's SQLite worker takes a handle on the
+/// span current at each call, and keeps some of them for as long as a pooled connection lives, so
+/// a payment's spans (its operation's, its journal writes') would end only when that connection
+/// closes. The store's own spans are made before this, under the caller's subscriber.
+pub(crate) async fn quiet<T>(operation: impl std::future::Future<Output = T>) -> T {
+    tracing::instrument::WithSubscriber::with_subscriber(operation, tracing::subscriber::NoSubscriber::default()).await
+}
+
 /// Generates a store type over one sqlx backend. `$begin` opens a write transaction,
 /// `$claim_lock` ends the claim's inner select (`FOR UPDATE SKIP LOCKED` on PostgreSQL),
 /// `$dialect` picks each migration's statements, and `$migration_lock` runs first in the
@@ -341,7 +349,10 @@ macro_rules! sql_store {
             }
 
             async fn refresh_clock(&self, always: bool) -> Result<()> {
-                if always || self.clock.is_stale() { self.read_clock().await } else { Ok(()) }
+                crate::sql::quiet(async move {
+                    if always || self.clock.is_stale() { self.read_clock().await } else { Ok(()) }
+                })
+                .await
             }
 
             fn as_any(&self) -> &dyn std::any::Any {
@@ -349,29 +360,35 @@ macro_rules! sql_store {
             }
 
             async fn prepare(&self, new: NewAttempt) -> Result<Begin> {
-                let key = new.idempotency_key.clone();
                 let span = store::write_span($backend, AttemptState::Prepared);
-                let written = tracing::Instrument::instrument(self.write(Write::Prepare(new)), span).await;
-                let Some(Written::Prepared(written)) = written else {
-                    return Err(storage("prepare an attempt", "its batch was abandoned before it answered"));
-                };
-                match written {
-                    Ok(result) => result,
-                    // Another writer inserted the same key (or its in-flight attempt) first.
-                    Err(e) if is_unique_violation(&e) => match self.payment(&key).await? {
-                        Some(p) => Ok(Begin::Existing(p)),
-                        None => Err(storage("prepare an attempt", e)),
-                    },
-                    Err(e) => Err(storage("prepare an attempt", e)),
-                }
+                let quiet = crate::sql::quiet(async move {
+                    let key = new.idempotency_key.clone();
+                    let written = self.write(Write::Prepare(new)).await;
+                    let Some(Written::Prepared(written)) = written else {
+                        return Err(storage("prepare an attempt", "its batch was abandoned before it answered"));
+                    };
+                    match written {
+                        Ok(result) => result,
+                        // Another writer inserted the same key (or its in-flight attempt) first.
+                        Err(e) if is_unique_violation(&e) => match self.payment(&key).await? {
+                            Some(p) => Ok(Begin::Existing(p)),
+                            None => Err(storage("prepare an attempt", e)),
+                        },
+                        Err(e) => Err(storage("prepare an attempt", e)),
+                    }
+                });
+                tracing::Instrument::instrument(quiet, span).await
             }
 
             async fn transition(&self, t: Transition) -> Result<Attempt> {
                 let span = store::write_span($backend, t.to);
-                match tracing::Instrument::instrument(self.write(Write::Transition(t)), span).await {
-                    Some(Written::Transitioned(written)) => (*written).map_err(|e| storage("record a transition", e))?,
-                    _ => Err(storage("record a transition", "its batch was abandoned before it answered")),
-                }
+                let quiet = crate::sql::quiet(async move {
+                    match self.write(Write::Transition(t)).await {
+                        Some(Written::Transitioned(written)) => (*written).map_err(|e| storage("record a transition", e))?,
+                        _ => Err(storage("record a transition", "its batch was abandoned before it answered")),
+                    }
+                });
+                tracing::Instrument::instrument(quiet, span).await
             }
 
             fn commit_stats(&self) -> Option<crate::batch::CommitStats> {
@@ -379,88 +396,100 @@ macro_rules! sql_store {
             }
 
             async fn claim_due(&self, claim: DueClaim<'_>) -> Result<Vec<Attempt>> {
-                let DueClaim { now_ms, owner, lease_until_ms, limit, filter } = claim;
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "UPDATE payment_journal_attempts SET version = version + 1, lease_owner = $1, lease_until_ms = $2, \
-                     updated_ms = $3 WHERE id IN (SELECT id FROM payment_journal_attempts \
-                     WHERE state IN {} AND due_ms <= $3 \
-                     AND (lease_until_ms IS NULL OR lease_until_ms <= $3) AND ($4 IS NULL OR idempotency_key = $4) \
-                     AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
-                    crate::schema::unresolved_states_sql!(),
-                    $claim_lock
-                ));
-                let _turn = self.write_turn().await;
-                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("claim due attempts", e))?;
-                let rows = sqlx::query(sql)
-                    .bind(owner)
-                    .bind(lease_until_ms)
-                    .bind(now_ms)
-                    .bind(filter.key.as_deref())
-                    .bind(i64::from(limit))
-                    .bind(filter.account.as_deref())
-                    .fetch_all(&mut *tx)
-                    .await
-                    .map_err(|e| storage("claim due attempts", e))?;
-                let claimed = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>>>()?;
-                tx.commit().await.map_err(|e| storage("claim due attempts", e))?;
-                Ok(claimed)
+                crate::sql::quiet(async move {
+                    let DueClaim { now_ms, owner, lease_until_ms, limit, filter } = claim;
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "UPDATE payment_journal_attempts SET version = version + 1, lease_owner = $1, lease_until_ms = $2, \
+                         updated_ms = $3 WHERE id IN (SELECT id FROM payment_journal_attempts \
+                         WHERE state IN {} AND due_ms <= $3 \
+                         AND (lease_until_ms IS NULL OR lease_until_ms <= $3) AND ($4 IS NULL OR idempotency_key = $4) \
+                         AND ($6 IS NULL OR provider = $6) ORDER BY due_ms LIMIT $5 {}) RETURNING {ATTEMPT_COLUMNS}",
+                        crate::schema::unresolved_states_sql!(),
+                        $claim_lock
+                    ));
+                    let _turn = self.write_turn().await;
+                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("claim due attempts", e))?;
+                    let rows = sqlx::query(sql)
+                        .bind(owner)
+                        .bind(lease_until_ms)
+                        .bind(now_ms)
+                        .bind(filter.key.as_deref())
+                        .bind(i64::from(limit))
+                        .bind(filter.account.as_deref())
+                        .fetch_all(&mut *tx)
+                        .await
+                        .map_err(|e| storage("claim due attempts", e))?;
+                    let claimed = rows.iter().map(attempt_from_row).collect::<Result<Vec<_>>>()?;
+                    tx.commit().await.map_err(|e| storage("claim due attempts", e))?;
+                    Ok(claimed)
+                })
+                .await
             }
 
             async fn payment(&self, key: &str) -> Result<Option<Payment>> {
-                let mut conn = self.pool.acquire().await.map_err(|e| storage("read a payment", e))?;
-                load_payment(&mut conn, key).await
+                crate::sql::quiet(async move {
+                    let mut conn = self.pool.acquire().await.map_err(|e| storage("read a payment", e))?;
+                    load_payment(&mut conn, key).await
+                })
+                .await
             }
 
             async fn payments(&self, state: Option<AttemptState>) -> Result<Vec<Payment>> {
-                // One statement, so payments and their attempts come from one snapshot: two reads
-                // could list a payment whose attempts a writer changed in between.
-                let state = state.map(|s| s.as_str());
-                let payment_columns = ["idempotency_key", "operation", "provider", "state", "charge_id", "fingerprint", "created_ms", "updated_ms"]
-                    .iter()
-                    .map(|c| format!("p.{c} AS p_{c}"))
-                    .collect::<Vec<_>>()
-                    .join(", ");
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {payment_columns}, {} FROM payment_journal_payments p JOIN payment_journal_attempts a \
-                     ON a.idempotency_key = p.idempotency_key WHERE ($1 IS NULL OR p.state = $1) \
-                     ORDER BY p.created_ms, p.idempotency_key, a.seq",
-                    ATTEMPT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
-                ));
-                let rows = sqlx::query(sql).bind(state).fetch_all(&self.pool).await.map_err(|e| storage("list payments", e))?;
-                let mut payments: Vec<Payment> = Vec::new();
-                for row in &rows {
-                    let attempt = attempt_from_row(row)?;
-                    match payments.last_mut() {
-                        Some(p) if p.idempotency_key == attempt.idempotency_key => p.attempts.push(attempt),
-                        _ => payments.push(payment_from_columns(row, "p_", vec![attempt])?),
+                crate::sql::quiet(async move {
+                    // One statement, so payments and their attempts come from one snapshot: two reads
+                    // could list a payment whose attempts a writer changed in between.
+                    let state = state.map(|s| s.as_str());
+                    let payment_columns = ["idempotency_key", "operation", "provider", "state", "charge_id", "fingerprint", "created_ms", "updated_ms"]
+                        .iter()
+                        .map(|c| format!("p.{c} AS p_{c}"))
+                        .collect::<Vec<_>>()
+                        .join(", ");
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT {payment_columns}, {} FROM payment_journal_payments p JOIN payment_journal_attempts a \
+                         ON a.idempotency_key = p.idempotency_key WHERE ($1 IS NULL OR p.state = $1) \
+                         ORDER BY p.created_ms, p.idempotency_key, a.seq",
+                        ATTEMPT_COLUMNS.split(", ").map(|c| format!("a.{c}")).collect::<Vec<_>>().join(", ")
+                    ));
+                    let rows = sqlx::query(sql).bind(state).fetch_all(&self.pool).await.map_err(|e| storage("list payments", e))?;
+                    let mut payments: Vec<Payment> = Vec::new();
+                    for row in &rows {
+                        let attempt = attempt_from_row(row)?;
+                        match payments.last_mut() {
+                            Some(p) if p.idempotency_key == attempt.idempotency_key => p.attempts.push(attempt),
+                            _ => payments.push(payment_from_columns(row, "p_", vec![attempt])?),
+                        }
                     }
-                }
-                Ok(payments)
+                    Ok(payments)
+                })
+                .await
             }
 
             async fn events(&self, key: &str) -> Result<Vec<JournalEvent>> {
-                let rows = sqlx::query(SELECT_EVENTS)
-                    .bind(key)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| storage("read events", e))?;
-                rows.iter()
-                    .map(|row| {
-                        let state = |c: &str| -> Result<Option<AttemptState>> {
-                            let s: Option<String> = row.try_get(c).map_err(|e| storage("read an event", e))?;
-                            s.map(|s| s.parse().map_err(|e: String| storage("read an event", e))).transpose()
-                        };
-                        Ok(JournalEvent {
-                            attempt_id: row.try_get("attempt_id").map_err(|e| storage("read an event", e))?,
-                            idempotency_key: row.try_get("idempotency_key").map_err(|e| storage("read an event", e))?,
-                            from_state: state("from_state")?,
-                            to_state: state("to_state")?.ok_or_else(|| storage("read an event", "no state"))?,
-                            version: row.try_get("version").map_err(|e| storage("read an event", e))?,
-                            at_ms: row.try_get("at_ms").map_err(|e| storage("read an event", e))?,
-                            detail: row.try_get("detail").map_err(|e| storage("read an event", e))?,
+                crate::sql::quiet(async move {
+                    let rows = sqlx::query(SELECT_EVENTS)
+                        .bind(key)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| storage("read events", e))?;
+                    rows.iter()
+                        .map(|row| {
+                            let state = |c: &str| -> Result<Option<AttemptState>> {
+                                let s: Option<String> = row.try_get(c).map_err(|e| storage("read an event", e))?;
+                                s.map(|s| s.parse().map_err(|e: String| storage("read an event", e))).transpose()
+                            };
+                            Ok(JournalEvent {
+                                attempt_id: row.try_get("attempt_id").map_err(|e| storage("read an event", e))?,
+                                idempotency_key: row.try_get("idempotency_key").map_err(|e| storage("read an event", e))?,
+                                from_state: state("from_state")?,
+                                to_state: state("to_state")?.ok_or_else(|| storage("read an event", "no state"))?,
+                                version: row.try_get("version").map_err(|e| storage("read an event", e))?,
+                                at_ms: row.try_get("at_ms").map_err(|e| storage("read an event", e))?,
+                                detail: row.try_get("detail").map_err(|e| storage("read an event", e))?,
+                            })
                         })
-                    })
-                    .collect()
+                        .collect()
+                })
+                .await
             }
 
             async fn attempts_for(
@@ -469,21 +498,24 @@ macro_rules! sql_store {
                 charge_id: Option<&str>,
                 reference: Option<&str>,
             ) -> Result<Vec<Attempt>> {
-                // Three indexed lookups, not one OR: an OR over three columns scans every attempt
-                // of the account, and webhooks and reconciliation ask this once per object.
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND charge_id = $2 \
-                     UNION SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND reference = $3 \
-                     UNION SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND provider_key = $3"
-                ));
-                let rows = sqlx::query(sql)
-                    .bind(account)
-                    .bind(charge_id)
-                    .bind(reference)
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| storage("find attempts", e))?;
-                rows.iter().map(attempt_from_row).collect()
+                crate::sql::quiet(async move {
+                    // Three indexed lookups, not one OR: an OR over three columns scans every attempt
+                    // of the account, and webhooks and reconciliation ask this once per object.
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND charge_id = $2 \
+                         UNION SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND reference = $3 \
+                         UNION SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 AND provider_key = $3"
+                    ));
+                    let rows = sqlx::query(sql)
+                        .bind(account)
+                        .bind(charge_id)
+                        .bind(reference)
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| storage("find attempts", e))?;
+                    rows.iter().map(attempt_from_row).collect()
+                })
+                .await
             }
 
             async fn claim_delivery(
@@ -493,106 +525,121 @@ macro_rules! sql_store {
                 now_ms: i64,
                 lease_until_ms: i64,
             ) -> Result<payment_core::DeliveryClaim> {
-                use payment_core::DeliveryClaim;
-                let _turn = self.write_turn().await;
-                // In a transaction of the store's own opening, so its durability holds on an
-                // application's pool too.
-                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("record a webhook delivery", e))?;
-                // New, or in progress past its lease: this delivery's, in one statement.
-                let taken = sqlx::query(
-                    "INSERT INTO payment_journal_inbox (provider, event_id, received_ms, lease_until_ms) \
-                     VALUES ($1, $2, $3, $4) ON CONFLICT (provider, event_id) DO UPDATE \
-                     SET lease_until_ms = excluded.lease_until_ms \
-                     WHERE payment_journal_inbox.lease_until_ms IS NOT NULL \
-                     AND payment_journal_inbox.lease_until_ms <= $3",
-                )
-                .bind(provider)
-                .bind(event_id)
-                .bind(now_ms)
-                .bind(lease_until_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(|e| storage("record a webhook delivery", e))?;
-                if taken.rows_affected() == 1 {
-                    tx.commit().await.map_err(|e| storage("record a webhook delivery", e))?;
-                    return Ok(DeliveryClaim::New(crate::memory::lease_token(lease_until_ms)));
-                }
-                let lease: Option<Option<i64>> = sqlx::query_scalar(
-                    "SELECT lease_until_ms FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2",
-                )
-                .bind(provider)
-                .bind(event_id)
-                .fetch_optional(&mut *tx)
-                .await
-                .map_err(|e| storage("read a webhook delivery", e))?;
-                tx.commit().await.map_err(|e| storage("read a webhook delivery", e))?;
-                // Forgotten meanwhile (its handling failed): the provider delivers it again.
-                Ok(match lease {
-                    Some(None) => DeliveryClaim::Done,
-                    Some(Some(_)) | None => DeliveryClaim::InProgress,
+                crate::sql::quiet(async move {
+                    use payment_core::DeliveryClaim;
+                    let _turn = self.write_turn().await;
+                    // In a transaction of the store's own opening, so its durability holds on an
+                    // application's pool too.
+                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("record a webhook delivery", e))?;
+                    // New, or in progress past its lease: this delivery's, in one statement.
+                    let taken = sqlx::query(
+                        "INSERT INTO payment_journal_inbox (provider, event_id, received_ms, lease_until_ms) \
+                         VALUES ($1, $2, $3, $4) ON CONFLICT (provider, event_id) DO UPDATE \
+                         SET lease_until_ms = excluded.lease_until_ms \
+                         WHERE payment_journal_inbox.lease_until_ms IS NOT NULL \
+                         AND payment_journal_inbox.lease_until_ms <= $3",
+                    )
+                    .bind(provider)
+                    .bind(event_id)
+                    .bind(now_ms)
+                    .bind(lease_until_ms)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(|e| storage("record a webhook delivery", e))?;
+                    if taken.rows_affected() == 1 {
+                        tx.commit().await.map_err(|e| storage("record a webhook delivery", e))?;
+                        return Ok(DeliveryClaim::New(crate::memory::lease_token(lease_until_ms)));
+                    }
+                    let lease: Option<Option<i64>> = sqlx::query_scalar(
+                        "SELECT lease_until_ms FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2",
+                    )
+                    .bind(provider)
+                    .bind(event_id)
+                    .fetch_optional(&mut *tx)
+                    .await
+                    .map_err(|e| storage("read a webhook delivery", e))?;
+                    tx.commit().await.map_err(|e| storage("read a webhook delivery", e))?;
+                    // Forgotten meanwhile (its handling failed): the provider delivers it again.
+                    Ok(match lease {
+                        Some(None) => DeliveryClaim::Done,
+                        Some(Some(_)) | None => DeliveryClaim::InProgress,
+                    })
                 })
+                .await
             }
 
             async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
-                let _turn = self.write_turn().await;
-                let fail = |e: sqlx::Error| storage("mark a webhook delivery handled", e);
-                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
-                sqlx::query(
-                    "UPDATE payment_journal_inbox SET lease_until_ms = NULL \
-                     WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
-                )
-                .bind(provider)
-                .bind(event_id)
-                .bind(lease_until_ms)
-                .execute(&mut *tx)
-                .await
-                .map_err(fail)?;
-                tx.commit().await.map_err(fail)
-            }
-
-            async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
-                let _turn = self.write_turn().await;
-                let fail = |e: sqlx::Error| storage("forget a webhook delivery", e);
-                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
-                sqlx::query(
-                    "DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
-                )
+                crate::sql::quiet(async move {
+                    let _turn = self.write_turn().await;
+                    let fail = |e: sqlx::Error| storage("mark a webhook delivery handled", e);
+                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
+                    sqlx::query(
+                        "UPDATE payment_journal_inbox SET lease_until_ms = NULL \
+                         WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
+                    )
                     .bind(provider)
                     .bind(event_id)
                     .bind(lease_until_ms)
                     .execute(&mut *tx)
                     .await
                     .map_err(fail)?;
-                tx.commit().await.map_err(fail)
+                    tx.commit().await.map_err(fail)
+                })
+                .await
+            }
+
+            async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
+                crate::sql::quiet(async move {
+                    let _turn = self.write_turn().await;
+                    let fail = |e: sqlx::Error| storage("forget a webhook delivery", e);
+                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
+                    sqlx::query(
+                        "DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
+                    )
+                        .bind(provider)
+                        .bind(event_id)
+                        .bind(lease_until_ms)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(fail)?;
+                    tx.commit().await.map_err(fail)
+                })
+                .await
             }
 
             async fn charge_attempts_created(&self, page: CreatedPage<'_>) -> Result<Vec<Attempt>> {
-                let sql = sqlx::AssertSqlSafe(format!(
-                    "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
-                     AND operation = 'create_charge' AND created_ms >= $2 AND created_ms < $3 \
-                     AND (created_ms > $4 OR (created_ms = $4 AND id > $5)) \
-                     ORDER BY created_ms, id LIMIT $6"
-                ));
-                let (after_ms, after_id) = page.after.map_or((i64::MIN, ""), |(ms, id)| (ms, id));
-                let rows = sqlx::query(sql)
-                    .bind(page.account)
-                    .bind(page.from_ms)
-                    .bind(page.to_ms)
-                    .bind(after_ms)
-                    .bind(after_id)
-                    .bind(i64::from(page.limit))
-                    .fetch_all(&self.pool)
-                    .await
-                    .map_err(|e| storage("list charge attempts", e))?;
-                rows.iter().map(attempt_from_row).collect()
+                crate::sql::quiet(async move {
+                    let sql = sqlx::AssertSqlSafe(format!(
+                        "SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE provider = $1 \
+                         AND operation = 'create_charge' AND created_ms >= $2 AND created_ms < $3 \
+                         AND (created_ms > $4 OR (created_ms = $4 AND id > $5)) \
+                         ORDER BY created_ms, id LIMIT $6"
+                    ));
+                    let (after_ms, after_id) = page.after.map_or((i64::MIN, ""), |(ms, id)| (ms, id));
+                    let rows = sqlx::query(sql)
+                        .bind(page.account)
+                        .bind(page.from_ms)
+                        .bind(page.to_ms)
+                        .bind(after_ms)
+                        .bind(after_id)
+                        .bind(i64::from(page.limit))
+                        .fetch_all(&self.pool)
+                        .await
+                        .map_err(|e| storage("list charge attempts", e))?;
+                    rows.iter().map(attempt_from_row).collect()
+                })
+                .await
             }
 
             async fn next_claimable_ms(&self) -> Result<Option<i64>> {
-                let row = sqlx::query(NEXT_CLAIMABLE)
-                    .fetch_one(&self.pool)
-                    .await
-                    .map_err(|e| storage("read the next due attempt", e))?;
-                row.try_get::<Option<i64>, _>(0).map_err(|e| storage("read the next due attempt", e))
+                crate::sql::quiet(async move {
+                    let row = sqlx::query(NEXT_CLAIMABLE)
+                        .fetch_one(&self.pool)
+                        .await
+                        .map_err(|e| storage("read the next due attempt", e))?;
+                    row.try_get::<Option<i64>, _>(0).map_err(|e| storage("read the next due attempt", e))
+                })
+                .await
             }
         }
     };
