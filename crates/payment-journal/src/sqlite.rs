@@ -54,6 +54,14 @@ async fn connect_when_free(options: SqliteConnectOptions) -> Result<SqlitePool, 
     }
 }
 
+/// SQLite has one writer at a time: a second lane could only wait for the first.
+fn one_lane(batch: &crate::batch::BatchOptions) -> Result<()> {
+    if batch.lanes > 1 {
+        return Err(payment_core::Error::config("batch_lanes must be 1 for SQLite, which has one writer at a time"));
+    }
+    Ok(())
+}
+
 impl SqliteStore {
     /// Opens (creating when missing) the journal at `path` and applies its migrations.
     pub async fn open(path: &Path, durability: Durability) -> Result<SqliteStore> {
@@ -62,11 +70,7 @@ impl SqliteStore {
 
     /// Opens the journal at `path` with `options` (durability and group commit).
     pub async fn open_with(path: &Path, options: StoreOptions) -> Result<SqliteStore> {
-        if options.batch.lanes > 1 {
-            return Err(payment_core::Error::config(
-                "batch_lanes must be 1 for SQLite, which has one writer at a time",
-            ));
-        }
+        one_lane(&options.batch)?;
         let durability = options.durability;
         let batch = options.batch;
         let options = SqliteConnectOptions::new()
@@ -92,11 +96,7 @@ impl SqliteStore {
     /// transition survives power loss; `Normal` leaves the app's setting. Give the pool a
     /// `busy_timeout`: the journal writes in `BEGIN IMMEDIATE` and waits there for other writers.
     pub async fn on_pool(pool: SqlitePool, options: StoreOptions) -> Result<SqliteStore> {
-        if options.batch.lanes > 1 {
-            return Err(payment_core::Error::config(
-                "batch_lanes must be 1 for SQLite, which has one writer at a time",
-            ));
-        }
+        one_lane(&options.batch)?;
         let begin = match options.durability {
             Durability::Full => BEGIN_FULL_ON_APP_POOL,
             Durability::Normal => BEGIN,

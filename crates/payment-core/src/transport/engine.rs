@@ -306,13 +306,6 @@ impl Engine {
             // Copied only when someone listens, so a quiet engine allocates nothing for logging.
             // Held by the caller while the request is out, so a deadline that cuts it off can
             // still log it; taken back once the answer is in.
-            *on_the_wire = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG).then(|| {
-                (request.method().clone(), self.inner.templates.template_of(request.uri().path()), Instant::now())
-            });
-            // A journal reads whether a mutating request may have left; a lookup or a read never
-            // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
-            let mutating = call.idempotency != IdempotencySupport::Safe
-                || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
             let resend = if phase == Phase::Send {
                 sends += 1;
                 sends - 1
@@ -320,6 +313,17 @@ impl Engine {
                 0
             };
             *traced = HttpAttempt::start(self.inner.provider, call, &request, &self.inner.templates, resend);
+            *on_the_wire = tracing::enabled!(target: "payment::attempt", tracing::Level::DEBUG).then(|| {
+                let template = match traced.as_ref() {
+                    Some(attempt) => attempt.template().to_owned(),
+                    None => self.inner.templates.template_of(request.uri().path()),
+                };
+                (request.method().clone(), template, Instant::now())
+            });
+            // A journal reads whether a mutating request may have left; a lookup or a read never
+            // counts. A call declared safe to repeat still mutates when it is not a GET (a cancel).
+            let mutating = call.idempotency != IdempotencySupport::Safe
+                || !matches!(*request.method(), http::Method::GET | http::Method::HEAD);
             let guard = (phase == Phase::Send && mutating).then(SendGuard::new);
             let send = self.inner.http.clone().oneshot(request);
             let result = match traced.as_ref() {

@@ -24,33 +24,28 @@ impl UrlTemplates {
         let segments: Vec<&str> = split(path).collect();
         let mut best: Option<(usize, usize, &str)> = None;
         for template in self.templates {
-            let pattern: Vec<&str> = split(template).collect();
+            let length = split(template).count();
             // The root names only itself: as a suffix it would match every path.
-            if pattern.len() > segments.len() || (pattern.is_empty() && !segments.is_empty()) {
+            if length > segments.len() || (length == 0 && !segments.is_empty()) {
                 continue;
             }
-            let prefix = segments.len() - pattern.len();
-            let tail = &segments[prefix..];
-            let matches = pattern.iter().zip(tail).all(|(p, s)| is_variable(p) || p == s);
-            if !matches {
+            let prefix = segments.len() - length;
+            if !split(template).zip(&segments[prefix..]).all(|(p, s)| is_variable(p) || p == *s) {
                 continue;
             }
-            let literal = pattern.iter().filter(|p| !is_variable(p)).count();
+            let literal = split(template).filter(|p| !is_variable(p)).count();
             // More literal segments, then less prefix: the most precise reading of the path.
             if best.is_none_or(|(l, p, _)| (literal, std::cmp::Reverse(prefix)) > (l, std::cmp::Reverse(p))) {
                 best = Some((literal, prefix, template));
             }
         }
         match best {
-            Some((_, prefix, template)) => {
-                // The base URL's path, read by its shape too: a path that only ends like a
-                // template must not carry an id in front of it.
-                let base = if prefix == 0 { String::new() } else { shape_template(&segments[..prefix].join("/")) };
-                format!(
-                    "{base}{}",
-                    if template.starts_with('/') { template.to_owned() } else { format!("/{template}") }
-                )
+            // The base URL's path, read by its shape too: a path that only ends like a template
+            // must not carry an id in front of it.
+            Some((_, prefix, template)) if prefix > 0 => {
+                format!("{}/{}", shape_template(&segments[..prefix].join("/")), template.trim_start_matches('/'))
             }
+            Some((_, _, template)) => format!("/{}", template.trim_start_matches('/')),
             None => shape_template(path),
         }
     }

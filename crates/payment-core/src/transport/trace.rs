@@ -69,6 +69,11 @@ impl HttpAttempt {
         Some(HttpAttempt { span, method: request.method().clone(), template, address, port, started: Instant::now() })
     }
 
+    /// The attempt's URL template (the log line names the attempt by it too).
+    pub(super) fn template(&self) -> &str {
+        &self.template
+    }
+
     /// The span to run the attempt in.
     pub(super) fn span(&self) -> &tracing::Span {
         &self.span
