@@ -206,6 +206,43 @@ async fn bench(pg: Option<String>, rounds: usize) -> Result<(), String> {
     Ok(())
 }
 
+/// One configuration for a profiler: `n` charges (20,000 unless told) at `concurrency` in flight, journaled in
+/// `url` (a scratch SQLite FULL file when none is given, `none` for no journal), then charges/s
+/// and the process's CPU time per charge.
+async fn profile(url: Option<String>, concurrency: usize, n: usize) -> Result<(), String> {
+    let dir = scratch()?;
+    let driver = targets::named("payjp")?;
+    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
+    let client = driver
+        .connect_with(handle.settings.clone(), EngineBuilder::new(driver.name))
+        .await
+        .map_err(|e| e.to_string())?;
+    let url = url.filter(|u| u != "sqlite").unwrap_or_else(|| format!("sqlite://{}", dir.join("profile.db").display()));
+    let client = match url.as_str() {
+        "none" => client,
+        url => client
+            .with_journal(payment::journal::open(url, JournalOptions::default()).await.map_err(|e| e.to_string())?),
+    };
+    let cpu = || -> Result<Duration, String> {
+        // utime and stime in clock ticks (100 a second on Linux): fields 14 and 15 of /proc/self/stat,
+        // counted from the state (field 3), which follows the command's closing parenthesis.
+        let stat = std::fs::read_to_string("/proc/self/stat").map_err(|e| e.to_string())?;
+        let fields: Vec<i64> =
+            stat.rsplit(')').next().unwrap_or("").split_whitespace().map(|f| f.parse::<i64>().unwrap_or(0)).collect();
+        let ticks = fields.get(11).unwrap_or(&0) + fields.get(12).unwrap_or(&0);
+        Ok(Duration::from_millis(u64::try_from(ticks * 10).unwrap_or(0)))
+    };
+    let before = cpu()?;
+    let per_second = rate(&client, driver, &format!("p{}x", std::process::id()), n, concurrency).await?;
+    let used = cpu()? - before;
+    println!(
+        "{per_second:.0} charges/s at {concurrency} in flight; {:.0} µs of CPU per charge",
+        used.as_secs_f64() * 1e6 / n as f64
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+    Ok(())
+}
+
 /// Loses 1,000 answers (no retries, every charge dropped after commit), then times recovery.
 async fn recovery(driver: &'static payment::ProviderDriver, url: &str, workers: usize) -> Result<Duration, String> {
     let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
@@ -270,8 +307,13 @@ fn main() -> Result<(), String> {
         Some("soak") => rt.block_on(soak(args.get(1).and_then(|n| n.parse().ok()).unwrap_or(1000), pg_arg(2))),
         Some("bench") => rt.block_on(bench(pg_arg(1), 3)),
         Some("bench-quick") => rt.block_on(bench(pg_arg(1), 1)),
+        Some("profile") => rt.block_on(profile(
+            args.get(1).cloned(),
+            args.get(2).and_then(|c| c.parse().ok()).unwrap_or(64),
+            args.get(3).and_then(|n| n.parse().ok()).unwrap_or(20_000),
+        )),
         _ => {
-            Err("usage: journal matrix [N] [PG_URL] | soak [N] [PG_URL] | bench [PG_URL] | bench-quick [PG_URL]".into())
+            Err("usage: journal matrix [N] [PG_URL] | soak [N] [PG_URL] | bench [PG_URL] | bench-quick [PG_URL] | profile [JOURNAL_URL|sqlite|none] [CONCURRENCY] [N]".into())
         }
     }
 }

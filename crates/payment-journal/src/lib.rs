@@ -37,6 +37,10 @@ mod settle;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_chunks;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+mod sql_one_trip;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql_rows;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql_writes;

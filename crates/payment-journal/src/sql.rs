@@ -18,17 +18,8 @@ pub(crate) const INSERT_ATTEMPT: &str = "INSERT INTO payment_journal_attempts (i
      dispatched_ms, due_ms, lease_owner, lease_until_ms, recover_tries, reference) VALUES ($1, $2, $3, $4, $5, $6, $7, \
      $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)";
 
-pub(crate) const UPDATE_ATTEMPT: &str = "UPDATE payment_journal_attempts SET state = $1, version = $2, request = $3, \
-     charge_id = $4, refund_id = $5, outcome = $6, updated_ms = $7, dispatched_ms = $8, due_ms = $9, \
-     lease_owner = $10, lease_until_ms = $11, recover_tries = $12, reference = $15 WHERE id = $13 AND version = $14";
-
 pub(crate) const UPDATE_PAYMENT: &str = "UPDATE payment_journal_payments SET state = CASE WHEN $1 THEN $2 ELSE state END, \
      charge_id = COALESCE($3, charge_id), updated_ms = $4 WHERE idempotency_key = $5";
-
-/// The payment's state follows an attempt only while no later attempt exists.
-pub(crate) const FOLLOW_ATTEMPT: &str = "UPDATE payment_journal_payments SET state = CASE WHEN NOT EXISTS \
-     (SELECT 1 FROM payment_journal_attempts a WHERE a.idempotency_key = $4 AND a.seq > $5) THEN $1 ELSE state END, \
-     charge_id = COALESCE($2, charge_id), updated_ms = $3 WHERE idempotency_key = $4";
 
 pub(crate) const INSERT_EVENT: &str = "INSERT INTO payment_journal_events (attempt_id, idempotency_key, from_state, \
      to_state, version, at_ms, detail) VALUES ($1, $2, $3, $4, $5, $6, $7)";
@@ -47,7 +38,7 @@ pub(crate) const NEXT_CLAIMABLE: &str = concat!(
 /// a payment's spans (its operation's, its journal writes') would end only when that connection
 /// closes. The store's own spans are made before this, under the caller's subscriber.
 pub(crate) async fn quiet<T>(operation: impl std::future::Future<Output = T>) -> T {
-    tracing::instrument::WithSubscriber::with_subscriber(operation, tracing::subscriber::NoSubscriber::default()).await
+    tracing::instrument::WithSubscriber::with_subscriber(operation, tracing::Dispatch::none()).await
 }
 
 /// Generates a store type over one sqlx backend. `$begin` opens a write transaction,
@@ -226,12 +217,21 @@ macro_rules! sql_store {
                     }
                     // Spawned, holding the lane until it is done: a leader whose caller gives
                     // up never leaves a batch half done, nor more batches running than lanes.
+                    // While writes keep arriving it commits them too, so the next batch starts
+                    // as this one ends instead of when a waiting caller is next polled; this
+                    // caller goes back to waiting for its own answer meanwhile.
                     let store = self.clone();
-                    let _ = tokio::spawn(async move {
+                    drop(tokio::spawn(async move {
                         let _turn = turn;
-                        store.commit_batch(batch).await
-                    })
-                    .await;
+                        store.commit_batch(batch).await;
+                        loop {
+                            let next = store.batch.take().await;
+                            if next.is_empty() {
+                                break;
+                            }
+                            store.commit_batch(next).await;
+                        }
+                    }));
                 }
             }
 
@@ -240,7 +240,7 @@ macro_rules! sql_store {
             /// fails, none hears success). When any write is refused or fails, the batch is rolled
             /// back and each write is done again in a transaction of its own, exactly as without
             /// batching, so one refusal never touches the others and no write is half kept.
-            async fn commit_batch(&self, batch: Vec<crate::batch::Queued<Write, Written>>) {
+            async fn commit_batch(&self, mut batch: Vec<crate::batch::Queued<Write, Written>>) {
                 let _writer = self.write_turn().await;
                 if batch.len() > 1 {
                     let mut tx = match $begin(&self.pool, self.begin_sql).await {
@@ -253,16 +253,15 @@ macro_rules! sql_store {
                             return;
                         }
                     };
-                    let mut results = Vec::with_capacity(batch.len());
-                    for q in &batch {
-                        let written = q.write.apply(&mut tx).await;
-                        // A clean refusal wrote nothing: it is answered, and the batch goes on.
-                        if !written.ok() && !written.clean_refusal() {
-                            break;
-                        }
-                        results.push(written);
-                    }
-                    if results.len() == batch.len() {
+                    // Prepares first, then transitions, each kind in its queue order, so each
+                    // kind goes in as few queries as it can. The writes of one batch were all
+                    // waiting at once (none follows another's answer), so any order of them is
+                    // one they could have arrived in.
+                    batch.sort_by_key(|q| matches!(q.write, Write::Transition(_)));
+                    let writes: Vec<&Write> = batch.iter().map(|q| &q.write).collect();
+                    let results = apply_in_order(&mut tx, &writes).await;
+                    // A clean refusal wrote nothing: it is answered, and the batch goes on.
+                    if results.len() == batch.len() && results.iter().all(|w| w.ok() || w.clean_refusal()) {
                         let committed = self.commit(tx, batch.len()).await;
                         for (q, written) in batch.into_iter().zip(results) {
                             let written = match &committed {
@@ -336,7 +335,7 @@ macro_rules! sql_store {
         }
 
 
-        crate::sql_writes::sql_writes!($db);
+        crate::sql_writes::sql_writes!($db, $dialect);
 
         #[async_trait]
         impl JournalStore for $store {

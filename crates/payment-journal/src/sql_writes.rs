@@ -2,9 +2,9 @@
 //! batch's connection (each caller's write inside the batch's one transaction), and what each
 //! caller hears. Generated into each store's module by `sql_writes!` (the database type).
 
-/// Generates `Write`, `Written`, `apply_prepare` and `apply_transition` over one sqlx backend.
+/// Generates `Write`, `Written` and the statement-by-statement prepare over one sqlx backend.
 macro_rules! sql_writes {
-    ($db:ty) => {
+    ($db:ty, $dialect:ident) => {
         /// A write the group commit carries.
         enum Write {
             Prepare(NewAttempt),
@@ -20,10 +20,7 @@ macro_rules! sql_writes {
 
         impl Write {
             async fn apply(&self, conn: &mut <$db as sqlx::Database>::Connection) -> Written {
-                match self {
-                    Write::Prepare(new) => Written::Prepared(apply_prepare(conn, new).await),
-                    Write::Transition(t) => Written::Transitioned(Box::new(apply_transition(conn, t).await)),
-                }
+                apply_in_order(conn, &[self]).await.pop().unwrap_or_else(|| self.refused("the write was not applied"))
             }
 
             /// The answer to a write the database never took.
@@ -87,7 +84,9 @@ macro_rules! sql_writes {
             }
         }
 
-        async fn apply_prepare(
+        /// A prepare whose key a payment already has: read, decided on, written statement by
+        /// statement (a retry, rarer than a new payment).
+        async fn prepare_existing(
             conn: &mut <$db as sqlx::Database>::Connection,
             new: &NewAttempt,
         ) -> std::result::Result<Result<Begin>, sqlx::Error> {
@@ -164,78 +163,7 @@ macro_rules! sql_writes {
             Ok(Ok(Begin::Started(Box::new(attempt))))
         }
 
-        async fn apply_transition(
-            conn: &mut <$db as sqlx::Database>::Connection,
-            t: &Transition,
-        ) -> std::result::Result<Result<Attempt>, sqlx::Error> {
-            let sql =
-                sqlx::AssertSqlSafe(format!("SELECT {ATTEMPT_COLUMNS} FROM payment_journal_attempts WHERE id = $1"));
-            let Some(row) = sqlx::query(sql).bind(&t.attempt_id).fetch_optional(&mut *conn).await? else {
-                return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)));
-            };
-            let current = match attempt_from_row(&row) {
-                Ok(a) => a,
-                Err(e) => return Ok(Err(e)),
-            };
-            if let Err(e) = store::check_transition(&current, t) {
-                return Ok(Err(e));
-            }
-            let next = store::apply(&current, t);
-            let (request, outcome) = match (serde_json::to_string(&next.request), outcome_text(&next.outcome)) {
-                (Ok(r), Ok(o)) => (r, o),
-                (Err(e), _) => return Ok(Err(storage("encode a request", e))),
-                (_, Err(e)) => return Ok(Err(e)),
-            };
-            let updated = sqlx::query(UPDATE_ATTEMPT)
-                .bind(next.state.as_str())
-                .bind(next.version)
-                .bind(&request)
-                .bind(&next.charge_id)
-                .bind(&next.refund_id)
-                .bind(&outcome)
-                .bind(next.updated_ms)
-                .bind(next.dispatched_ms)
-                .bind(next.due_ms)
-                .bind(&next.lease_owner)
-                .bind(next.lease_until_ms)
-                .bind(next.recover_tries)
-                .bind(&next.id)
-                .bind(t.expected_version)
-                .bind(next.request.reference())
-                .execute(&mut *conn)
-                .await;
-            match updated {
-                Err(e) if is_unique_violation(&e) && next.state == AttemptState::Succeeded => {
-                    return Ok(Err(store::second_success(&next.idempotency_key)));
-                }
-                Err(e) => return Err(e),
-                Ok(done) if done.rows_affected() == 0 => {
-                    return Ok(Err(store::fenced(&t.attempt_id, t.expected_version)))
-                }
-                Ok(_) => {}
-            }
-            sqlx::query(FOLLOW_ATTEMPT)
-                .bind(next.state.as_str())
-                .bind(&next.charge_id)
-                .bind(t.now_ms)
-                .bind(&next.idempotency_key)
-                .bind(next.seq)
-                .execute(&mut *conn)
-                .await?;
-            let event = JournalEvent {
-                attempt_id: next.id.clone(),
-                idempotency_key: next.idempotency_key.clone(),
-                from_state: Some(current.state),
-                to_state: next.state,
-                version: next.version,
-                at_ms: t.now_ms,
-                detail: t.detail.clone(),
-            };
-            if let Err(e) = insert_event(&mut *conn, &event).await {
-                return Ok(Err(e));
-            }
-            Ok(Ok(next))
-        }
+        crate::sql_chunks::sql_chunks!($db, $dialect);
     };
 }
 

@@ -156,6 +156,17 @@ pub(crate) fn second_success(key: &str) -> Error {
     .with_provider_code(SECOND_SUCCESS)
 }
 
+/// The same refusal named by the attempt: a SQL store learns of it from the database's
+/// constraint, after which PostgreSQL reads nothing more in that transaction.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) fn second_success_of_attempt(attempt_id: &str) -> Error {
+    Error::new(
+        ErrorKind::Journal,
+        format!("the payment of attempt {attempt_id} already has a succeeded charge attempt; a second one is refused"),
+    )
+    .with_provider_code(SECOND_SUCCESS)
+}
+
 /// The span of one journal write (`payment journal dispatched`): a child of the operation's span,
 /// it shows how long the write waited for its commit.
 pub(crate) fn write_span(store: &'static str, to: AttemptState) -> tracing::Span {

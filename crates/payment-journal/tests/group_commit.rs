@@ -220,6 +220,105 @@ async fn a_caller_that_gives_up_before_its_write_is_taken_leaves_it_unwritten(po
     ensure(p.reader.payment("dropped").await?.is_none(), "the write of a caller that gave up was never made")
 }
 
+/// One batch of mixed writes, answered each as if written one by one: new keys (one asked for
+/// twice at once), a key already in flight, good transitions, a stale one, one to a state its
+/// attempt may not take, and two racing on one attempt. SQLite sends runs of one kind as one
+/// query; every refused write leaves no row and no event behind.
+async fn a_mixed_batch_answers_each_write_as_one_by_one(postgres: bool) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 64, wait: Duration::from_millis(200), lanes: 1 }).await?;
+    let mut held = Vec::new();
+    for i in 0..8 {
+        let Begin::Started(a) = p.writer.prepare(new_attempt(&format!("held{i}"))).await? else {
+            return Err("a fresh key starts an attempt".into());
+        };
+        held.push(*a);
+    }
+    let before = p.writer.commit_stats().unwrap_or_default();
+    enum Ask {
+        Prepare(String),
+        Move(Box<Transition>),
+    }
+    let mut asks = Vec::new();
+    for (i, a) in held.iter().enumerate() {
+        let mut t = Transition::to(a, AttemptState::Dispatched, now(), format!("send {i}"));
+        match i {
+            // Stale: someone else holds a newer version.
+            2 => t.expected_version += 3,
+            // Prepared may not become Succeeded.
+            5 => t.to = AttemptState::Succeeded,
+            _ => {}
+        }
+        asks.push(Ask::Move(Box::new(t)));
+        asks.push(Ask::Prepare(format!("fresh{i}")));
+    }
+    // Two writers race on one attempt with the same version: one is taken, one fenced.
+    asks.push(Ask::Move(Box::new(Transition::to(&held[7], AttemptState::NotSent, now(), "gave up"))));
+    // A key in flight answers with its payment; a key asked for twice starts once.
+    asks.push(Ask::Prepare("held0".into()));
+    asks.push(Ask::Prepare("fresh3".into()));
+    let tasks: Vec<_> = asks
+        .into_iter()
+        .map(|ask| {
+            let writer = p.writer.clone();
+            tokio::spawn(async move {
+                match ask {
+                    Ask::Prepare(k) => writer.prepare(new_attempt(&k)).await.map(|b| match b {
+                        Begin::Started(a) => format!("started {}", a.idempotency_key),
+                        Begin::Existing(p) => format!("existing {}", p.idempotency_key),
+                    }),
+                    Ask::Move(t) => writer.transition(*t).await.map(|a| format!("{} {}", a.state, a.idempotency_key)),
+                }
+            })
+        })
+        .collect();
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.map_err(|e| e.to_string())?);
+    }
+    let after = p.writer.commit_stats().unwrap_or_default();
+    ensure(after.commits - before.commits == 1, format!("one commit for the batch: {before:?} then {after:?}"))?;
+    let fenced = |a: &Result<String, payment_core::Error>| a.as_ref().is_err_and(payment_journal::is_fenced);
+    for i in 0..8 {
+        let (moved, prepared) = (&answers[2 * i], &answers[2 * i + 1]);
+        match i {
+            2 | 5 => ensure(fenced(moved), format!("write {i} is refused: {moved:?}"))?,
+            7 => {}
+            _ => ensure(
+                moved.as_deref().ok() == Some(format!("dispatched held{i}").as_str()),
+                format!("{i}: {moved:?}"),
+            )?,
+        }
+        let want = format!("started fresh{i}");
+        let double = i == 3 && prepared.as_deref().ok() == Some("existing fresh3");
+        ensure(prepared.as_deref().ok() == Some(want.as_str()) || double, format!("fresh{i}: {prepared:?}"))?;
+    }
+    let raced = [&answers[14], &answers[16]];
+    ensure(raced.iter().filter(|a| a.is_ok()).count() == 1, format!("one racer is taken: {raced:?}"))?;
+    ensure(raced.iter().filter(|a| fenced(a)).count() == 1, format!("the other is fenced: {raced:?}"))?;
+    ensure(answers[17].as_deref().ok() == Some("existing held0"), format!("held0 again: {:?}", answers[17]))?;
+    let twice = [&answers[7], &answers[18]];
+    ensure(twice.iter().filter(|a| a.as_deref().ok() == Some("started fresh3")).count() == 1, format!("{twice:?}"))?;
+    ensure(twice.iter().filter(|a| a.as_deref().ok() == Some("existing fresh3")).count() == 1, format!("{twice:?}"))?;
+    for i in 0..8 {
+        let key = format!("held{i}");
+        let read = p.reader.payment(&key).await?.ok_or("the payment vanished")?;
+        let events = p.reader.events(&key).await?;
+        let (state, writes) = match i {
+            2 | 5 => (AttemptState::Prepared, 1),
+            7 => (read.attempts[0].state, 2),
+            _ => (AttemptState::Dispatched, 2),
+        };
+        ensure(read.attempts.len() == 1 && read.attempts[0].state == state, format!("{key}: {:?}", read.attempts))?;
+        ensure(read.state == state, format!("{key}'s payment follows its attempt: {:?}", read.state))?;
+        ensure(events.len() == writes, format!("{key} has {} events, not {writes}", events.len()))?;
+        let fresh = p.reader.payment(&format!("fresh{i}")).await?.ok_or("a fresh payment is missing")?;
+        ensure(fresh.attempts.len() == 1, format!("fresh{i} has one attempt: {:?}", fresh.attempts))?;
+        ensure(p.reader.events(&format!("fresh{i}")).await?.len() == 1, format!("fresh{i} has one event"))?;
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let postgres_reason = std::env::var("PAYMENT_TEST_POSTGRES_URL")
@@ -229,7 +328,10 @@ fn main() {
         || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut trials = Vec::new();
     for (backend, postgres) in [("sqlite", false), ("postgres", true)] {
-        let cases: [(&str, Case); 4] = [
+        let cases: [(&str, Case); 5] = [
+            ("a_mixed_batch_answers_each_write_as_one_by_one", |pg| {
+                Box::pin(a_mixed_batch_answers_each_write_as_one_by_one(pg))
+            }),
             ("a_caller_that_gives_up_before_its_write_is_taken_leaves_it_unwritten", |pg| {
                 Box::pin(a_caller_that_gives_up_before_its_write_is_taken_leaves_it_unwritten(pg))
             }),
