@@ -253,11 +253,13 @@ macro_rules! sql_store {
                             return;
                         }
                     };
-                    // Prepares first, then transitions, each kind in its queue order, so each
+                    // Transitions first, then prepares, each kind in its queue order, so each
                     // kind goes in as few queries as it can. The writes of one batch were all
                     // waiting at once (none follows another's answer), so any order of them is
-                    // one they could have arrived in.
-                    batch.sort_by_key(|q| matches!(q.write, Write::Transition(_)));
+                    // one they could have arrived in; this one lets a prepare see every news
+                    // the batch brings of earlier attempts (a late success reopening a
+                    // proven-absent attempt stops a retry from starting another).
+                    batch.sort_by_key(|q| matches!(q.write, Write::Prepare(_)));
                     let writes: Vec<&Write> = batch.iter().map(|q| &q.write).collect();
                     let results = apply_in_order(&mut tx, &writes).await;
                     // A clean refusal wrote nothing: it is answered, and the batch goes on.

@@ -196,7 +196,8 @@ macro_rules! sql_chunks {
 
         fn bind_transition<'q>(q: BoundQuery<'q>, e: &'q EncodedTransition<'_>) -> BoundQuery<'q> {
             let t = e.t;
-            q.bind(&t.attempt_id)
+            let q = q
+                .bind(&t.attempt_id)
                 .bind(t.expected_version)
                 .bind(t.to.as_str())
                 .bind(&e.request)
@@ -209,8 +210,8 @@ macro_rules! sql_chunks {
                 .bind(t.lease_until_ms)
                 .bind(i64::from(t.recovery_try))
                 .bind(t.request.as_ref().and_then(|r| r.reference()))
-                .bind(&t.detail)
-                .bind(crate::sql_one_trip::states_before(t.to))
+                .bind(&t.detail);
+            crate::sql_one_trip::states_before(t.to).into_iter().fold(q, |q, state| q.bind(state))
         }
 
         /// Transitions (each to a different attempt) in one query; each refused one (nothing of

@@ -61,26 +61,26 @@ macro_rules! returned_columns {
 }
 
 /// The states an attempt may be in for a write moving it to `to` to be taken: `to` itself (a
-/// re-lease or a refreshed record) and every state that may become `to`, as the text parameter
-/// `$15` the queries search (`,prepared,dispatched,`), made once per state.
-pub(crate) fn states_before(to: AttemptState) -> &'static str {
-    static CELL: OnceLock<Vec<String>> = OnceLock::new();
-    let all = CELL.get_or_init(|| {
-        ALL_STATES
-            .iter()
-            .map(|to| {
-                let names: Vec<&str> =
-                    ALL_STATES.iter().filter(|s| *s == to || s.may_become(*to)).map(AttemptState::as_str).collect();
-                format!(",{},", names.join(","))
-            })
-            .collect()
-    });
-    let i = ALL_STATES.iter().position(|s| *s == to).unwrap_or_default();
-    all[i].as_str()
+/// re-lease or a refreshed record) and every state that may become `to`, as the parameters
+/// `$15` to `$24` the queries compare the state with (NULL past the last: it equals nothing).
+pub(crate) fn states_before(to: AttemptState) -> [Option<&'static str>; ALL_STATES.len()] {
+    let mut out = [None; ALL_STATES.len()];
+    let allowed = ALL_STATES.iter().filter(|s| **s == to || s.may_become(to));
+    for (slot, state) in out.iter_mut().zip(allowed) {
+        *slot = Some(state.as_str());
+    }
+    out
+}
+
+/// The test of `state` against `$15` to `$24`.
+macro_rules! state_is_one_of {
+    () => {
+        "state IN ($15, $16, $17, $18, $19, $20, $21, $22, $23, $24)"
+    };
 }
 
 /// Parameters of one transition in a query, and of one new payment's prepare.
-pub(crate) const TRANSITION_PARAMS: usize = 15;
+pub(crate) const TRANSITION_PARAMS: usize = 24;
 /// See [`TRANSITION_PARAMS`].
 pub(crate) const PREPARE_PARAMS: usize = 27;
 
@@ -166,15 +166,15 @@ pub(crate) mod sqlite {
 
     /// `copies` transitions (a size of [`CHUNKS`]); each is its event (with the state it
     /// leaves), the payment following it, then the attempt itself, returned as written.
-    /// Parameters, per copy: $1 id, $2 version held, $14 detail, $15 the states it may leave
-    /// ([`states_before`]) and those of `new_attempt_columns`.
+    /// Parameters, per copy: $1 id, $2 version held, $14 detail, $15 to $24 the states it may
+    /// leave ([`states_before`]) and those of `new_attempt_columns`.
     pub(crate) fn transitions(copies: usize) -> &'static str {
         static CELL: OnceLock<Vec<String>> = OnceLock::new();
         chunk(&CELL, transition, TRANSITION_PARAMS, copies)
     }
 
     fn transition() -> String {
-        let taken = "id = $1 AND version = $2 AND instr($15, ',' || state || ',') > 0";
+        let taken = concat!("id = $1 AND version = $2 AND ", state_is_one_of!());
         format!(
             "INSERT INTO payment_journal_events (attempt_id, idempotency_key, from_state, to_state, version, at_ms, detail) \
              SELECT id, idempotency_key, state, $3, version + 1, $8, $14 FROM payment_journal_attempts WHERE {taken}; \
@@ -231,7 +231,7 @@ pub(crate) mod postgres {
     fn transition() -> String {
         format!(
             "WITH cur AS (SELECT id, idempotency_key, state, version, seq, charge_id FROM payment_journal_attempts \
-             WHERE id = $1 AND version = $2 AND strpos($15, ',' || state || ',') > 0 FOR UPDATE), \
+             WHERE id = $1 AND version = $2 AND {} FOR UPDATE), \
              ev AS (INSERT INTO payment_journal_events (attempt_id, idempotency_key, from_state, to_state, version, \
              at_ms, detail) SELECT id, idempotency_key, state, $3, version + 1, $8, $14 FROM cur), \
              fol AS (UPDATE payment_journal_payments p SET state = CASE WHEN NOT EXISTS (SELECT 1 FROM \
@@ -239,6 +239,7 @@ pub(crate) mod postgres {
              THEN $3 ELSE p.state END, charge_id = COALESCE($5, cur.charge_id, p.charge_id), updated_ms = $8 \
              FROM cur WHERE p.idempotency_key = cur.idempotency_key) \
              UPDATE payment_journal_attempts a SET {} FROM cur WHERE a.id = cur.id RETURNING {}",
+            state_is_one_of!(),
             new_attempt_columns!("a."),
             returned_columns!("a.")
         )
@@ -270,13 +271,15 @@ mod tests {
     #[test]
     fn each_target_state_is_taken_only_from_the_states_that_may_become_it() {
         for to in ALL_STATES {
-            let list = states_before(to);
+            let listed = states_before(to);
             for from in ALL_STATES {
-                let listed = list.contains(&format!(",{},", from.as_str()));
-                assert_eq!(listed, from == to || from.may_become(to), "{from} -> {to}");
+                assert_eq!(listed.contains(&Some(from.as_str())), from == to || from.may_become(to), "{from} -> {to}");
             }
         }
-        assert_eq!(states_before(AttemptState::Dispatched), ",prepared,dispatched,");
+        assert_eq!(states_before(AttemptState::Dispatched)[..3], [Some("prepared"), Some("dispatched"), None]);
+        for sql in [sqlite::transitions(1), postgres::transitions(1)] {
+            assert!(sql.contains("$24") && !sql.contains("$25"), "{sql}");
+        }
     }
 
     #[test]
@@ -285,7 +288,7 @@ mod tests {
         assert_eq!(repeated("x = $1; y = $2", 3, 2), "x = $1; y = $2; x = $3; y = $4; x = $5; y = $6");
         let four = sqlite::transitions(4);
         assert_eq!(four.matches("RETURNING").count(), 4);
-        assert!(four.contains("$60") && !four.contains("$61"), "four copies of fifteen parameters");
+        assert!(four.contains("$96") && !four.contains("$97"), "four copies of twenty-four parameters");
         let two = sqlite::prepares(2);
         assert!(two.contains("$54") && !two.contains("$55"));
         assert_eq!(sqlite::transitions(1).matches("RETURNING").count(), 1);

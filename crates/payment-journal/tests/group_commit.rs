@@ -319,6 +319,56 @@ async fn a_mixed_batch_answers_each_write_as_one_by_one(postgres: bool) -> Resul
     Ok(())
 }
 
+/// A late success for an attempt whose payment already succeeded through another attempt is
+/// refused by the one-success rule, inside a batch with good writes: those are kept, and nothing
+/// of the refused one is (no succeeded event, the payment's charge untouched; on SQLite the event
+/// and the payment's update run before the attempt's update that the index refuses).
+async fn a_second_success_in_a_batch_leaves_nothing_of_itself(postgres: bool) -> Result<(), Failed> {
+    let dir = tempfile::tempdir()?;
+    let p = pair(postgres, dir.path(), BatchOptions { max: 64, wait: Duration::from_millis(200), lanes: 1 }).await?;
+    let started = |b: Begin| match b {
+        Begin::Started(a) => Ok(*a),
+        Begin::Existing(_) => Err(Failed::from("a new attempt was expected")),
+    };
+    let a1 = started(p.writer.prepare(new_attempt("twice")).await?)?;
+    let a1 = p.writer.transition(Transition::to(&a1, AttemptState::NotSent, now(), "not sent")).await?;
+    let a2 = started(p.writer.prepare(new_attempt("twice")).await?)?;
+    let a2 = p.writer.transition(Transition::to(&a2, AttemptState::Dispatched, now(), "send")).await?;
+    let mut won = Transition::to(&a2, AttemptState::Succeeded, now(), "charged");
+    won.charge_id = Some("ch_second".into());
+    p.writer.transition(won).await?;
+    let a1 = p.writer.transition(Transition::to(&a1, AttemptState::NeedsReconciliation, now(), "late")).await?;
+    let mut late = Transition::to(&a1, AttemptState::Succeeded, now(), "late success");
+    late.charge_id = Some("ch_first".into());
+    // Alone of its kind in the batch, so its query holds it alone and its refusal is known at
+    // once: the batch must still not keep any of it.
+    let mut tasks = vec![{
+        let writer = p.writer.clone();
+        tokio::spawn(async move { writer.transition(late).await.map(|_| ()) })
+    }];
+    for i in 0..3 {
+        let writer = p.writer.clone();
+        tasks.push(tokio::spawn(async move { writer.prepare(new_attempt(&format!("beside{i}"))).await.map(|_| ()) }));
+    }
+    let mut answers = Vec::new();
+    for t in tasks {
+        answers.push(t.await.map_err(|e| e.to_string())?);
+    }
+    ensure(answers[0].as_ref().is_err_and(payment_journal::is_second_success), format!("refused: {:?}", answers[0]))?;
+    ensure(answers[1..].iter().all(|a| a.is_ok()), format!("the others are kept: {answers:?}"))?;
+    let read = p.reader.payment("twice").await?.ok_or("the payment vanished")?;
+    ensure(read.charge_id.as_deref() == Some("ch_second"), format!("the payment's charge: {:?}", read.charge_id))?;
+    ensure(read.attempts[0].state == AttemptState::NeedsReconciliation, format!("{:?}", read.attempts[0].state))?;
+    let events = p.reader.events("twice").await?;
+    let first_succeeded = events.iter().filter(|e| e.attempt_id == a1.id && e.to_state == AttemptState::Succeeded);
+    ensure(first_succeeded.count() == 0, format!("no succeeded event for the refused write: {events:?}"))?;
+    for i in 0..3 {
+        let beside = p.reader.payment(&format!("beside{i}")).await?.ok_or("a payment vanished")?;
+        ensure(beside.attempts[0].state == AttemptState::Prepared, format!("beside{i}: {:?}", beside.attempts[0]))?;
+    }
+    Ok(())
+}
+
 fn main() {
     let args = Arguments::from_args();
     let postgres_reason = std::env::var("PAYMENT_TEST_POSTGRES_URL")
@@ -328,7 +378,10 @@ fn main() {
         || tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a runtime");
     let mut trials = Vec::new();
     for (backend, postgres) in [("sqlite", false), ("postgres", true)] {
-        let cases: [(&str, Case); 5] = [
+        let cases: [(&str, Case); 6] = [
+            ("a_second_success_in_a_batch_leaves_nothing_of_itself", |pg| {
+                Box::pin(a_second_success_in_a_batch_leaves_nothing_of_itself(pg))
+            }),
             ("a_mixed_batch_answers_each_write_as_one_by_one", |pg| {
                 Box::pin(a_mixed_batch_answers_each_write_as_one_by_one(pg))
             }),
