@@ -124,14 +124,21 @@ async fn rate(
 /// The concurrencies the bench measures, and how many charges a round of each makes.
 const LEVELS: [(usize, usize); 3] = [(1, 300), (16, 1500), (64, 2000)];
 
-async fn bench(pg: Option<String>, rounds: usize) -> Result<(), String> {
-    let dir = scratch()?;
+/// PAY.JP's in-process mock (kept running while its handle lives) and a client of it.
+async fn payjp_against_mock()
+-> Result<(&'static payment::ProviderDriver, payment::mocks::MockHandle, PaymentClient), String> {
     let driver = targets::named("payjp")?;
     let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
     let client = driver
         .connect_with(handle.settings.clone(), EngineBuilder::new(driver.name))
         .await
         .map_err(|e| e.to_string())?;
+    Ok((driver, handle, client))
+}
+
+async fn bench(pg: Option<String>, rounds: usize) -> Result<(), String> {
+    let dir = scratch()?;
+    let (driver, _mock, client) = payjp_against_mock().await?;
     let mut journals: Vec<(String, String)> = vec![
         ("SQLite FULL".into(), format!("sqlite://{}", dir.join("full.db").display())),
         ("SQLite NORMAL".into(), format!("sqlite://{}?durability=normal", dir.join("normal.db").display())),
@@ -206,17 +213,12 @@ async fn bench(pg: Option<String>, rounds: usize) -> Result<(), String> {
     Ok(())
 }
 
-/// One configuration for a profiler: `n` charges (20,000 unless told) at `concurrency` in flight, journaled in
-/// `url` (a scratch SQLite FULL file when none is given, `none` for no journal), then charges/s
-/// and the process's CPU time per charge.
+/// One configuration for a profiler: `n` charges at `concurrency` in flight, journaled in `url`
+/// (`sqlite` or nothing: a scratch SQLite FULL file; `none`: no journal), then charges/s and the
+/// process's CPU time per charge.
 async fn profile(url: Option<String>, concurrency: usize, n: usize) -> Result<(), String> {
     let dir = scratch()?;
-    let driver = targets::named("payjp")?;
-    let handle = payment::mocks::start(driver, MockOptions::default()).await.map_err(|e| e.to_string())?;
-    let client = driver
-        .connect_with(handle.settings.clone(), EngineBuilder::new(driver.name))
-        .await
-        .map_err(|e| e.to_string())?;
+    let (driver, _mock, client) = payjp_against_mock().await?;
     let url = url.filter(|u| u != "sqlite").unwrap_or_else(|| format!("sqlite://{}", dir.join("profile.db").display()));
     let client = match url.as_str() {
         "none" => client,

@@ -240,7 +240,7 @@ macro_rules! sql_store {
             /// fails, none hears success). When any write is refused or fails, the batch is rolled
             /// back and each write is done again in a transaction of its own, exactly as without
             /// batching, so one refusal never touches the others and no write is half kept.
-            async fn commit_batch(&self, mut batch: Vec<crate::batch::Queued<Write, Written>>) {
+            async fn commit_batch(&self, batch: Vec<crate::batch::Queued<Write, Written>>) {
                 let _writer = self.write_turn().await;
                 if batch.len() > 1 {
                     let mut tx = match $begin(&self.pool, self.begin_sql).await {
@@ -253,13 +253,9 @@ macro_rules! sql_store {
                             return;
                         }
                     };
-                    // Transitions first, then prepares, each kind in its queue order, so each
-                    // kind goes in as few queries as it can. The writes of one batch were all
-                    // waiting at once (none follows another's answer), so any order of them is
-                    // one they could have arrived in; this one lets a prepare see every news
-                    // the batch brings of earlier attempts (a late success reopening a
-                    // proven-absent attempt stops a retry from starting another).
-                    batch.sort_by_key(|q| matches!(q.write, Write::Prepare(_)));
+                    // In queue order: runs of one kind go as one query each. (Sorting by kind
+                    // would be a legal order too, but it changes which of two racing calls on
+                    // one key starts the next attempt; it bought nothing measurable.)
                     let writes: Vec<&Write> = batch.iter().map(|q| &q.write).collect();
                     let results = apply_in_order(&mut tx, &writes).await;
                     // A clean refusal wrote nothing: it is answered, and the batch goes on.
