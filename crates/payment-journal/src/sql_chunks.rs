@@ -136,20 +136,13 @@ macro_rules! sql_chunks {
             conn: &mut <$db as sqlx::Database>::Connection,
             news: &[&NewAttempt],
         ) -> Vec<std::result::Result<Result<Begin>, sqlx::Error>> {
-            let encoded: Vec<Result<NewPayment<'_>>> = news.iter().map(|n| new_payment(n)).collect();
-            if let Some(i) = encoded.iter().position(|e| e.is_err()) {
-                // Nothing of this chunk was written: the writes before it go one by one, and
-                // this one answers with its error.
-                let mut answers = Vec::new();
-                for (new, e) in news.iter().zip(encoded).take(i + 1) {
-                    match e {
-                        Ok(_) => answers.extend(Box::pin(prepare_chunk(&mut *conn, &[*new])).await),
-                        Err(e) => answers.push(Ok(Err(e))),
-                    }
-                }
-                return answers;
-            }
-            let encoded: Vec<NewPayment<'_>> = encoded.into_iter().filter_map(|e| e.ok()).collect();
+            // A write that cannot be encoded stops the chunk before anything is sent: its error
+            // is the chunk's one answer, so the batch is redone write by write, where each
+            // write hears its own.
+            let encoded = match news.iter().map(|n| new_payment(n)).collect::<Result<Vec<_>>>() {
+                Ok(encoded) => encoded,
+                Err(e) => return vec![Ok(Err(e))],
+            };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(crate::sql_one_trip::$dialect::prepares(encoded.len())));
             for p in &encoded {
                 query = bind_new_payment(query, p);
@@ -220,18 +213,11 @@ macro_rules! sql_chunks {
             conn: &mut <$db as sqlx::Database>::Connection,
             ts: &[&Transition],
         ) -> Vec<std::result::Result<Result<Attempt>, sqlx::Error>> {
-            let encoded: Vec<Result<EncodedTransition<'_>>> = ts.iter().map(|t| encode_transition(t)).collect();
-            if let Some(i) = encoded.iter().position(|e| e.is_err()) {
-                let mut answers = Vec::new();
-                for (t, e) in ts.iter().zip(encoded).take(i + 1) {
-                    match e {
-                        Ok(_) => answers.extend(Box::pin(transition_chunk(&mut *conn, &[*t])).await),
-                        Err(e) => answers.push(Ok(Err(e))),
-                    }
-                }
-                return answers;
-            }
-            let encoded: Vec<EncodedTransition<'_>> = encoded.into_iter().filter_map(|e| e.ok()).collect();
+            // As for prepares: an encoding error is the chunk's one answer, nothing sent.
+            let encoded = match ts.iter().map(|t| encode_transition(t)).collect::<Result<Vec<_>>>() {
+                Ok(encoded) => encoded,
+                Err(e) => return vec![Ok(Err(e))],
+            };
             let mut query = sqlx::query(sqlx::AssertSqlSafe(crate::sql_one_trip::$dialect::transitions(encoded.len())));
             for e in &encoded {
                 query = bind_transition(query, e);
