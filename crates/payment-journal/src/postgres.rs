@@ -125,9 +125,12 @@ impl PostgresStore {
         store_options: crate::options::StoreOptions,
     ) -> Result<PostgresStore> {
         let store = PostgresStore {
+            writes: pool.clone(),
             pool,
             begin_sql,
             writer: None,
+            keep_writer: false,
+            writer_failed: Default::default(),
             clock: Default::default(),
             batch: std::sync::Arc::new(crate::batch::Batcher::new(crate::batch::BatchOptions {
                 lanes: match store_options.batch.lanes {

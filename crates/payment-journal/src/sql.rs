@@ -57,6 +57,10 @@ macro_rules! sql_store {
         use crate::store::{self, CreatedPage, Decision, DueClaim, JournalStore, storage};
         use crate::sql_rows::{attempt_from_row, outcome_text, payment_from_columns, payment_from_row};
 
+        /// A writer's turn (writers of this process take turns), holding the connection writes
+        /// go on where the store keeps one.
+        type WriteTurn<'s> = Option<tokio::sync::MutexGuard<'s, Option<<$db as sqlx::Database>::Connection>>>;
+
         fn is_unique_violation(e: &sqlx::Error) -> bool {
             matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
         }
@@ -106,12 +110,24 @@ macro_rules! sql_store {
         #[derive(Debug, Clone)]
         pub struct $store {
             pool: $pool,
+            // Where write transactions' connections come from: on SQLite opened by path, a pool
+            // of one connection of their own; otherwise the pool itself.
+            writes: $pool,
             // What opens a write transaction: the backend's BEGIN, and on an application's pool
             // the durability settings first (its connections' own settings are the app's).
             begin_sql: &'static str,
             // Writers of this process take turns here instead of in the database's busy loop
             // (SQLite: one writer at a time; other processes still wait in `busy_timeout`).
-            writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
+            // With `keep_writer`, the turn holds the connection writes go on, taken from `writes`
+            // once and kept (detached, so dropping the store needs no runtime): a pooled
+            // connection goes back through a ping and a spawned task, a millisecond between one
+            // batch's commit and the next one's BEGIN on two busy cores.
+            writer: Option<std::sync::Arc<tokio::sync::Mutex<Option<<$db as sqlx::Database>::Connection>>>>,
+            // Whether writes keep their connection (not on an application's pool, whose
+            // connections are the application's to share).
+            keep_writer: bool,
+            // The kept connection failed to begin a transaction: the next turn takes a new one.
+            writer_failed: std::sync::Arc<std::sync::atomic::AtomicBool>,
             // The database's clock, where the fleet sharing it needs one (see `StoreClock`).
             clock: std::sync::Arc<crate::clock::StoreClock>,
             // Group commit: writes queued while a commit runs go in the next one together.
@@ -155,8 +171,8 @@ macro_rules! sql_store {
             /// `payment_journal_migrations`, beside whatever else the database holds).
             pub async fn migrate(&self) -> Result<()> {
                 let fail = |e: sqlx::Error| storage("migrate", e);
-                let _turn = self.write_turn().await;
-                let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
+                let mut turn = self.write_turn().await;
+                let mut tx = self.begin_write(&mut turn).await.map_err(fail)?;
                 let lock: &[&'static str] = $migration_lock;
                 for statement in lock {
                     sqlx::query(*statement).execute(&mut *tx).await.map_err(fail)?;
@@ -181,11 +197,34 @@ macro_rules! sql_store {
                 tx.commit().await.map_err(fail)
             }
 
-            async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+            async fn write_turn(&self) -> WriteTurn<'_> {
                 match &self.writer {
                     Some(m) => Some(m.lock().await),
                     None => None,
                 }
+            }
+
+            /// Opens a write transaction in `turn`: on the connection the store keeps for writes
+            /// when it keeps one (taken from the pool the first time, and again after one failed
+            /// to begin), else on a connection from the pool.
+            async fn begin_write<'t>(&self, turn: &'t mut WriteTurn<'_>) -> std::result::Result<sqlx::Transaction<'t, $db>, sqlx::Error> {
+                use sqlx::Connection as _;
+                if let (true, Some(kept)) = (self.keep_writer, turn.as_mut()) {
+                    if self.writer_failed.swap(false, std::sync::atomic::Ordering::SeqCst) {
+                        **kept = None;
+                    }
+                    if kept.is_none() {
+                        **kept = Some(self.writes.acquire().await?.detach());
+                    }
+                    if let Some(conn) = kept.as_mut() {
+                        let begun = conn.begin_with(sqlx::AssertSqlSafe(self.begin_sql)).await;
+                        if begun.is_err() {
+                            self.writer_failed.store(true, std::sync::atomic::Ordering::SeqCst);
+                        }
+                        return begun;
+                    }
+                }
+                $begin(&self.writes, self.begin_sql).await
             }
 
             /// Writes `write` through the group commit: queued, then committed in the next batch
@@ -241,9 +280,9 @@ macro_rules! sql_store {
             /// back and each write is done again in a transaction of its own, exactly as without
             /// batching, so one refusal never touches the others and no write is half kept.
             async fn commit_batch(&self, batch: Vec<crate::batch::Queued<Write, Written>>) {
-                let _writer = self.write_turn().await;
+                let mut turn = self.write_turn().await;
                 if batch.len() > 1 {
-                    let mut tx = match $begin(&self.pool, self.begin_sql).await {
+                    let mut tx = match self.begin_write(&mut turn).await {
                         Ok(tx) => tx,
                         Err(e) => {
                             let why = e.to_string();
@@ -273,18 +312,18 @@ macro_rules! sql_store {
                     let _ = tx.rollback().await;
                 }
                 for q in batch {
-                    let written = self.apply_alone(&q.write).await;
+                    let written = self.apply_alone(&mut turn, &q.write).await;
                     let _ = q.reply.send(written);
                 }
             }
 
             /// One write in a transaction of its own: committed when it succeeds, rolled back
             /// whole when it is refused or fails part way.
-            async fn apply_alone(&self, write: &Write) -> Written {
+            async fn apply_alone(&self, turn: &mut WriteTurn<'_>, write: &Write) -> Written {
                 let mut tries = 0;
                 let (tx, written) = loop {
                     tries += 1;
-                    let mut tx = match $begin(&self.pool, self.begin_sql).await {
+                    let mut tx = match self.begin_write(turn).await {
                         Ok(tx) => tx,
                         Err(e) => return write.refused(&e.to_string()),
                     };
@@ -306,7 +345,7 @@ macro_rules! sql_store {
             }
 
             /// Commits a transaction of `writes` writes (or fails it, when a test asked).
-            async fn commit(&self, tx: sqlx::Transaction<'static, $db>, writes: usize) -> std::result::Result<(), String> {
+            async fn commit(&self, tx: sqlx::Transaction<'_, $db>, writes: usize) -> std::result::Result<(), String> {
                 self.batch.count(writes);
                 if self.fail_commits.load(std::sync::atomic::Ordering::SeqCst) > 0 {
                     self.fail_commits.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
@@ -404,8 +443,8 @@ macro_rules! sql_store {
                         crate::schema::unresolved_states_sql!(),
                         $claim_lock
                     ));
-                    let _turn = self.write_turn().await;
-                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("claim due attempts", e))?;
+                    let mut turn = self.write_turn().await;
+                    let mut tx = self.begin_write(&mut turn).await.map_err(|e| storage("claim due attempts", e))?;
                     let rows = sqlx::query(sql)
                         .bind(owner)
                         .bind(lease_until_ms)
@@ -524,10 +563,10 @@ macro_rules! sql_store {
             ) -> Result<payment_core::DeliveryClaim> {
                 crate::sql::quiet(async move {
                     use payment_core::DeliveryClaim;
-                    let _turn = self.write_turn().await;
+                    let mut turn = self.write_turn().await;
                     // In a transaction of the store's own opening, so its durability holds on an
                     // application's pool too.
-                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(|e| storage("record a webhook delivery", e))?;
+                    let mut tx = self.begin_write(&mut turn).await.map_err(|e| storage("record a webhook delivery", e))?;
                     // New, or in progress past its lease: this delivery's, in one statement.
                     let taken = sqlx::query(
                         "INSERT INTO payment_journal_inbox (provider, event_id, received_ms, lease_until_ms) \
@@ -567,9 +606,9 @@ macro_rules! sql_store {
 
             async fn finish_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
                 crate::sql::quiet(async move {
-                    let _turn = self.write_turn().await;
+                    let mut turn = self.write_turn().await;
                     let fail = |e: sqlx::Error| storage("mark a webhook delivery handled", e);
-                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
+                    let mut tx = self.begin_write(&mut turn).await.map_err(fail)?;
                     sqlx::query(
                         "UPDATE payment_journal_inbox SET lease_until_ms = NULL \
                          WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
@@ -587,9 +626,9 @@ macro_rules! sql_store {
 
             async fn forget_delivery(&self, provider: &str, event_id: &str, lease_until_ms: i64) -> Result<()> {
                 crate::sql::quiet(async move {
-                    let _turn = self.write_turn().await;
+                    let mut turn = self.write_turn().await;
                     let fail = |e: sqlx::Error| storage("forget a webhook delivery", e);
-                    let mut tx = $begin(&self.pool, self.begin_sql).await.map_err(fail)?;
+                    let mut tx = self.begin_write(&mut turn).await.map_err(fail)?;
                     sqlx::query(
                         "DELETE FROM payment_journal_inbox WHERE provider = $1 AND event_id = $2 AND lease_until_ms = $3",
                     )

@@ -40,11 +40,16 @@ fn is_busy(e: &sqlx::Error) -> bool {
 /// Connects, retrying "database is locked" until `BUSY_TIMEOUT`: when several processes open a
 /// fresh file together, all but one lose the race to switch it to WAL, and SQLite tells the losers
 /// at once rather than through the busy handler (waiting there could deadlock).
-async fn connect_when_free(options: SqliteConnectOptions) -> Result<SqlitePool, sqlx::Error> {
+async fn connect_when_free(options: SqliteConnectOptions, connections: u32) -> Result<SqlitePool, sqlx::Error> {
     let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
     let mut pause = Duration::from_millis(2);
     loop {
-        match SqlitePoolOptions::new().max_connections(4).connect_with(options.clone()).await {
+        match SqlitePoolOptions::new()
+            .max_connections(connections)
+            .test_before_acquire(false)
+            .connect_with(options.clone())
+            .await
+        {
             Err(e) if is_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(100));
@@ -84,10 +89,17 @@ impl SqliteStore {
             .foreign_keys(true)
             // Other processes' writers hold the lock only for one short transaction.
             .busy_timeout(BUSY_TIMEOUT);
-        let pool = connect_when_free(options)
-            .await
-            .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))?;
-        SqliteStore::over(pool, BEGIN, batch).await
+        let open = |connections| {
+            let options = options.clone();
+            async move {
+                connect_when_free(options, connections)
+                    .await
+                    .map_err(|e| storage(&format!("open the SQLite journal {}", path.display()), e))
+            }
+        };
+        // Reads on a pool; writes (one at a time in SQLite) on a connection of their own, kept.
+        let (pool, writes) = (open(4).await?, open(1).await?);
+        SqliteStore::over(pool, writes, true, BEGIN, batch).await
     }
 
     /// The journal on the application's own pool (its tables beside the app's, migrated on
@@ -101,14 +113,23 @@ impl SqliteStore {
             Durability::Full => BEGIN_FULL_ON_APP_POOL,
             Durability::Normal => BEGIN,
         };
-        SqliteStore::over(pool, begin, options.batch).await
+        SqliteStore::over(pool.clone(), pool, false, begin, options.batch).await
     }
 
-    async fn over(pool: SqlitePool, begin_sql: &'static str, batch: crate::batch::BatchOptions) -> Result<SqliteStore> {
+    async fn over(
+        pool: SqlitePool,
+        writes: SqlitePool,
+        keep_writer: bool,
+        begin_sql: &'static str,
+        batch: crate::batch::BatchOptions,
+    ) -> Result<SqliteStore> {
         let store = SqliteStore {
             pool,
+            writes,
             begin_sql,
-            writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(()))),
+            writer: Some(std::sync::Arc::new(tokio::sync::Mutex::new(None))),
+            keep_writer,
+            writer_failed: Default::default(),
             clock: Default::default(),
             // One writer at a time in SQLite: one lane.
             batch: std::sync::Arc::new(crate::batch::Batcher::new(crate::batch::BatchOptions { lanes: 1, ..batch })),
@@ -147,6 +168,61 @@ mod tests {
         let store = SqliteStore::open(&path, Durability::Full).await;
         release.await.expect("the first opener finishes");
         assert!(store.is_ok(), "{:?}", store.err());
+    }
+
+    fn cancel(key: &str) -> crate::record::NewAttempt {
+        let charge_id = payment_core::ChargeId::new(format!("ch_{key}"));
+        crate::record::NewAttempt {
+            idempotency_key: key.to_owned(),
+            account: "acct".into(),
+            request: crate::request::StoredRequest::CancelCharge { charge_id },
+            lease_owner: "test".into(),
+            lease_until_ms: i64::MAX / 2,
+            now_ms: 1,
+            rules: Default::default(),
+        }
+    }
+
+    /// The connection writes keep is detached from its pool: dropping the store where no runtime
+    /// runs (after `block_on` returned, as a CLI does) closes it, where a pooled connection would
+    /// need a runtime to go back to its pool, and panic without one.
+    #[test]
+    fn a_store_dropped_outside_a_runtime_closes_its_writer() {
+        let dir = tempfile::tempdir().expect("a scratch directory");
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        let store = runtime.block_on(async {
+            let store = SqliteStore::open(&dir.path().join("j.db"), Durability::Full).await.expect("it opens");
+            store.prepare(cancel("k1")).await.expect("it writes");
+            store
+        });
+        drop(runtime);
+        drop(store);
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("a runtime");
+        runtime.block_on(async {
+            let again = SqliteStore::open(&dir.path().join("j.db"), Durability::Full).await.expect("it opens again");
+            assert!(again.payment("k1").await.expect("it reads").is_some(), "the write was kept");
+        });
+    }
+
+    /// A kept writer left inside a transaction (a BEGIN whose caller gave up after it ran) fails
+    /// the one write that finds it so, which is answered with an error and leaves nothing; the
+    /// next write takes a new connection (closing the old one rolls it back).
+    #[tokio::test]
+    async fn a_writer_left_in_a_transaction_is_replaced() {
+        let dir = tempfile::tempdir().expect("a scratch directory");
+        let store = SqliteStore::open(&dir.path().join("j.db"), Durability::Full).await.expect("it opens");
+        store.prepare(cancel("before")).await.expect("it writes");
+        {
+            let mut turn = store.write_turn().await;
+            let kept = turn.as_mut().and_then(|t| t.as_mut()).expect("writes keep a connection");
+            kept.execute("BEGIN IMMEDIATE").await.expect("a transaction left open");
+        }
+        let stuck = store.prepare(cancel("stuck")).await;
+        assert!(stuck.is_err(), "the write that found the writer in a transaction hears an error: {stuck:?}");
+        store.prepare(cancel("after")).await.expect("the next write goes on a new connection");
+        for (key, kept) in [("before", true), ("stuck", false), ("after", true)] {
+            assert_eq!(store.payment(key).await.expect("it reads").is_some(), kept, "{key}");
+        }
     }
 
     #[test]
