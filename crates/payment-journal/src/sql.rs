@@ -58,8 +58,23 @@ macro_rules! sql_store {
         use crate::sql_rows::{attempt_from_row, outcome_text, payment_from_columns, payment_from_row};
 
         /// A writer's turn (writers of this process take turns), holding the connection writes
-        /// go on where the store keeps one.
-        type WriteTurn<'s> = Option<tokio::sync::MutexGuard<'s, Option<<$db as sqlx::Database>::Connection>>>;
+        /// go on where the store keeps one. A kept connection that failed to begin is closed
+        /// when the turn ends (closing rolls back whatever it held open), so it keeps no lock on
+        /// the database while this process is quiet.
+        struct WriteTurn<'s> {
+            guard: Option<tokio::sync::MutexGuard<'s, Option<<$db as sqlx::Database>::Connection>>>,
+            failed: &'s std::sync::atomic::AtomicBool,
+        }
+
+        impl Drop for WriteTurn<'_> {
+            fn drop(&mut self) {
+                if self.failed.swap(false, std::sync::atomic::Ordering::SeqCst)
+                    && let Some(kept) = self.guard.as_mut()
+                {
+                    **kept = None;
+                }
+            }
+        }
 
         fn is_unique_violation(e: &sqlx::Error) -> bool {
             matches!(e, sqlx::Error::Database(d) if d.is_unique_violation())
@@ -198,10 +213,11 @@ macro_rules! sql_store {
             }
 
             async fn write_turn(&self) -> WriteTurn<'_> {
-                match &self.writer {
+                let guard = match &self.writer {
                     Some(m) => Some(m.lock().await),
                     None => None,
-                }
+                };
+                WriteTurn { guard, failed: &self.writer_failed }
             }
 
             /// Opens a write transaction in `turn`: on the connection the store keeps for writes
@@ -209,7 +225,7 @@ macro_rules! sql_store {
             /// to begin), else on a connection from the pool.
             async fn begin_write<'t>(&self, turn: &'t mut WriteTurn<'_>) -> std::result::Result<sqlx::Transaction<'t, $db>, sqlx::Error> {
                 use sqlx::Connection as _;
-                if let (true, Some(kept)) = (self.keep_writer, turn.as_mut()) {
+                if let (true, Some(kept)) = (self.keep_writer, turn.guard.as_mut()) {
                     if self.writer_failed.swap(false, std::sync::atomic::Ordering::SeqCst) {
                         **kept = None;
                     }

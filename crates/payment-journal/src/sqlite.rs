@@ -204,9 +204,10 @@ mod tests {
         });
     }
 
-    /// A kept writer left inside a transaction (a BEGIN whose caller gave up after it ran) fails
-    /// the one write that finds it so, which is answered with an error and leaves nothing; the
-    /// next write takes a new connection (closing the old one rolls it back).
+    /// A kept writer left inside a transaction (sqlx's count of open transactions and SQLite's
+    /// disagreeing) fails the writes of the turn that finds it so, answered with an error and
+    /// leaving nothing; it is closed as that turn ends (rolling back what it held), so another
+    /// process's writer is not held up, and the next write takes a new connection.
     #[tokio::test]
     async fn a_writer_left_in_a_transaction_is_replaced() {
         let dir = tempfile::tempdir().expect("a scratch directory");
@@ -214,13 +215,18 @@ mod tests {
         store.prepare(cancel("before")).await.expect("it writes");
         {
             let mut turn = store.write_turn().await;
-            let kept = turn.as_mut().and_then(|t| t.as_mut()).expect("writes keep a connection");
+            let kept = turn.guard.as_mut().and_then(|t| t.as_mut()).expect("writes keep a connection");
             kept.execute("BEGIN IMMEDIATE").await.expect("a transaction left open");
         }
         let stuck = store.prepare(cancel("stuck")).await;
         assert!(stuck.is_err(), "the write that found the writer in a transaction hears an error: {stuck:?}");
+        // Closed as that write's turn ended: another process writes at once, not after the
+        // busy timeout.
+        let other = SqliteStore::open(&dir.path().join("j.db"), Durability::Full).await.expect("it opens");
+        let beside = tokio::time::timeout(Duration::from_secs(5), other.prepare(cancel("beside"))).await;
+        assert!(matches!(beside, Ok(Ok(_))), "another writer is not held up: {beside:?}");
         store.prepare(cancel("after")).await.expect("the next write goes on a new connection");
-        for (key, kept) in [("before", true), ("stuck", false), ("after", true)] {
+        for (key, kept) in [("before", true), ("stuck", false), ("beside", true), ("after", true)] {
             assert_eq!(store.payment(key).await.expect("it reads").is_some(), kept, "{key}");
         }
     }
