@@ -44,12 +44,7 @@ async fn connect_when_free(options: SqliteConnectOptions, connections: u32) -> R
     let deadline = tokio::time::Instant::now() + BUSY_TIMEOUT;
     let mut pause = Duration::from_millis(2);
     loop {
-        match SqlitePoolOptions::new()
-            .max_connections(connections)
-            .test_before_acquire(false)
-            .connect_with(options.clone())
-            .await
-        {
+        match SqlitePoolOptions::new().max_connections(connections).connect_with(options.clone()).await {
             Err(e) if is_busy(&e) && tokio::time::Instant::now() + pause < deadline => {
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(Duration::from_millis(100));
